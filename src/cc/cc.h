@@ -1,0 +1,83 @@
+/*
+ * Congestion control as an ops table (one file per algorithm, chosen by
+ * name).  The TCP engine owns a struct mpt_cc per connection, reads cwnd and
+ * ssthresh from it, and calls the hooks on the events below.  All window
+ * values are in bytes.  Algorithms never call a clock: `now` is passed in.
+ */
+#ifndef MPT_CC_CC_H
+#define MPT_CC_CC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MPT_CC_NAME_MAX 16
+#define MPT_CC_PRIV_WORDS 16 /* private state per connection, in uint64_t */
+
+struct mpt_cc_ops;
+
+/** Per-connection congestion state (embedded in the TCP engine). */
+struct mpt_cc {
+	const struct mpt_cc_ops *ops;
+	uint32_t cwnd;        /**< congestion window, bytes */
+	uint32_t ssthresh;    /**< slow-start threshold, bytes (UINT32_MAX = infinite) */
+	uint32_t mss;         /**< sender MSS (SMSS), bytes */
+	uint64_t srtt_ns;     /**< smoothed RTT as the engine sees it (0 = none yet) */
+	uint64_t min_rtt_ns;  /**< smallest RTT sample seen (0 = none yet) */
+	void *coupling;       /**< for coupled algorithms (MPTCP): the connection group */
+	uint64_t priv[MPT_CC_PRIV_WORDS]; /**< algorithm-private state */
+};
+
+/** What an incoming ACK did. */
+struct mpt_cc_ack {
+	uint64_t now;
+	uint32_t acked;       /**< bytes newly cumulatively acknowledged (and SACKed, if any) */
+	uint32_t in_flight;   /**< bytes in flight before this ACK (RFC 6675 pipe) */
+	uint64_t rtt_ns;      /**< RTT sample from this ACK, 0 if none (Karn) */
+	bool in_recovery;     /**< engine is in fast recovery */
+	bool app_limited;     /**< sender did not fill cwnd (RFC 7661 hint) */
+};
+
+/** Congestion-control algorithm. Every hook is mandatory. */
+struct mpt_cc_ops {
+	char name[MPT_CC_NAME_MAX];
+	/** Set initial cwnd (RFC 5681 §3.1 IW) and ssthresh. */
+	void (*init)(struct mpt_cc *cc, uint64_t now);
+	/** New data acknowledged outside recovery (slow start / avoidance). */
+	void (*on_ack)(struct mpt_cc *cc, const struct mpt_cc_ack *ack);
+	/** Loss detected by dupacks/SACK: set ssthresh and cwnd for recovery. */
+	void (*on_loss)(struct mpt_cc *cc, uint32_t in_flight, uint64_t now);
+	/** Recovery finished (RFC 6582 full ACK): deflate cwnd. */
+	void (*on_recovery_exit)(struct mpt_cc *cc, uint64_t now);
+	/** Retransmission timeout (RFC 5681 §3.1 eqn 4, cwnd = 1 MSS). */
+	void (*on_rto)(struct mpt_cc *cc, uint32_t in_flight, uint64_t now);
+	/** Connection idle longer than an RTO (RFC 5681 §4.1 restart). */
+	void (*on_idle)(struct mpt_cc *cc, uint64_t now);
+};
+
+/** A small registry of algorithms, looked up by name. */
+#define MPT_CC_REGISTRY_MAX 16
+struct mpt_cc_registry {
+	const struct mpt_cc_ops *ops[MPT_CC_REGISTRY_MAX];
+	size_t n;
+};
+
+/** Fill a registry with the built-in algorithms (reno, cubic). */
+void mpt_cc_registry_init(struct mpt_cc_registry *r);
+/**
+ * Add an algorithm.  Returns MPT_ERR_INVAL when a hook is missing or the
+ * name is empty/unterminated, MPT_ERR_EXIST on a duplicate name,
+ * MPT_ERR_LIMIT when full.
+ */
+int mpt_cc_register(struct mpt_cc_registry *r, const struct mpt_cc_ops *ops);
+/** Find by name; NULL if absent. */
+const struct mpt_cc_ops *mpt_cc_find(const struct mpt_cc_registry *r, const char *name);
+
+/** Built-in algorithms. */
+extern const struct mpt_cc_ops mpt_cc_reno;
+extern const struct mpt_cc_ops mpt_cc_cubic;
+
+/** Start an algorithm on a connection (sets ops, mss, calls init). */
+void mpt_cc_start(struct mpt_cc *cc, const struct mpt_cc_ops *ops, uint32_t mss, uint64_t now);
+
+#endif /* MPT_CC_CC_H */

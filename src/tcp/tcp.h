@@ -1,0 +1,249 @@
+/*
+ * The TCP engine: one connection (or one MPTCP subflow), sans-I/O.
+ *
+ * RFC 9293 state machine, RFC 5961 hardening, RFC 7323 window scaling /
+ * timestamps / PAWS, RFC 2018 SACK with RFC 6675 loss recovery, RFC 6298
+ * RTO, RFC 5681/6582 congestion control and fast recovery, delayed ACKs,
+ * Nagle (switchable), persist timer, keep-alive (switchable), bounded
+ * buffers.  Congestion control is an ops table (cc/cc.h).
+ *
+ * The engine knows nothing about IP: the owner (the stack, or an MPTCP
+ * subflow) demultiplexes, parses IP/TCP/options, and hands the engine a
+ * parsed segment; outgoing segments come back through a callback as raw
+ * TCP bytes (checksum zero) with headroom in front for the IP header.
+ * Time (ns) is always an argument; there is no clock, socket, malloc (only
+ * the mpt_mem hooks) or RNG (the ISS is an argument) inside.
+ */
+#ifndef MPT_TCP_TCP_H
+#define MPT_TCP_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cc/cc.h"
+#include "mib.h"
+#include "mpt/mpt.h"
+#include "wire/tcp.h"
+
+/** Bytes of headroom before every output segment, for the IP header. */
+#define MPT_TCP_HEADROOM 64
+
+enum mpt_tcp_state {
+	MPT_TCP_CLOSED = 0,
+	MPT_TCP_LISTEN, /* not used by the engine itself: listeners live in the stack */
+	MPT_TCP_SYN_SENT,
+	MPT_TCP_SYN_RECEIVED,
+	MPT_TCP_ESTABLISHED,
+	MPT_TCP_FIN_WAIT_1,
+	MPT_TCP_FIN_WAIT_2,
+	MPT_TCP_CLOSE_WAIT,
+	MPT_TCP_CLOSING,
+	MPT_TCP_LAST_ACK,
+	MPT_TCP_TIME_WAIT,
+};
+
+/** Name of a state ("ESTABLISHED"). */
+const char *mpt_tcp_state_name(enum mpt_tcp_state s);
+
+/** A parsed incoming segment (the stack fills it). */
+struct mpt_tcp_seg {
+	struct mpt_tcp_hdr hdr;   /**< parsed header; hdr.opt points into the packet */
+	struct mpt_tcp_opts opts; /**< parsed options */
+	const uint8_t *payload;
+	size_t len;               /**< payload bytes */
+};
+
+/** Events reported through mpt_tcp_cb.on_event. */
+enum mpt_tcp_event {
+	MPT_TCP_EV_ESTABLISHED = 1, /**< handshake complete (either side) */
+	MPT_TCP_EV_READABLE,        /**< new in-order data or the peer's FIN */
+	MPT_TCP_EV_WRITABLE,        /**< send-buffer space was freed */
+	MPT_TCP_EV_ERROR,           /**< reset / timeout / refused: see mpt_tcp_error() */
+	MPT_TCP_EV_CLOSED,          /**< reached CLOSED (after TIME-WAIT, LAST-ACK, abort
+				       or error); the owner may destroy the engine now */
+};
+
+/** Configuration (copied at create time). Zero fields take the defaults. */
+struct mpt_tcp_cfg {
+	uint16_t mss;           /**< MSS we advertise and cap our segments at (default 1460) */
+	uint32_t sndbuf;        /**< send buffer bytes (default 256 KiB) */
+	uint32_t rcvbuf;        /**< receive buffer bytes, incl. out-of-order (default 256 KiB) */
+	bool no_sack;           /**< do not offer/accept SACK */
+	bool no_timestamps;     /**< do not offer/accept timestamps */
+	bool no_wscale;         /**< do not offer/accept window scaling */
+	bool nagle;             /**< enable Nagle (RFC 9293 §3.7.4); off by default */
+	bool no_delack;         /**< ACK every segment immediately */
+	bool keepalive;         /**< enable keep-alive probes */
+	uint64_t keepalive_idle_ns;  /**< default 7200 s */
+	uint64_t keepalive_intvl_ns; /**< default 75 s */
+	uint32_t keepalive_probes;   /**< default 9 */
+	uint64_t delack_ns;     /**< delayed-ACK timeout (default 40 ms; RFC 9293 < 500 ms) */
+	uint64_t rto_initial_ns;/**< default 1 s (RFC 6298 §2.1) */
+	uint64_t rto_min_ns;    /**< default 200 ms */
+	uint64_t rto_max_ns;    /**< default 60 s */
+	uint64_t msl_ns;        /**< TIME-WAIT = 2*MSL (default MSL 30 s) */
+	uint32_t syn_retries;   /**< SYN / SYN-ACK retransmissions before giving up (default 6) */
+	uint32_t max_retries;   /**< data retransmissions before giving up (default 15) */
+	const struct mpt_cc_ops *cc; /**< default mpt_cc_cubic */
+	struct mpt_mib *mib;    /**< counters to bump (may be NULL) */
+	uint32_t ts_offset;     /**< random per-connection timestamp offset (RFC 7323 §5.4) */
+};
+
+/** Information about an outgoing segment, for the extension hook. */
+struct mpt_tcp_out_info {
+	uint16_t flags;   /**< MPT_TCP_* flags of the segment */
+	uint32_t seq;     /**< sequence number of the segment */
+	uint32_t len;     /**< payload length; the hook may reduce it (never to 0 if it was > 0) */
+	bool retransmit;  /**< this payload was sent before */
+};
+
+/**
+ * Callbacks from the engine to its owner.  output and on_event are
+ * mandatory; ext_* are for the MPTCP layer and may be NULL.
+ */
+struct mpt_tcp_cb {
+	/**
+	 * A segment to send: seg points at the TCP header (checksum field 0),
+	 * len is header+options+payload, and MPT_TCP_HEADROOM bytes before seg
+	 * are writable (for the IP header).  The buffer is reused after return.
+	 */
+	void (*output)(void *ud, uint8_t *seg, size_t len);
+	/** State changes and readiness (see enum mpt_tcp_event). */
+	void (*on_event)(void *ud, enum mpt_tcp_event ev);
+	/**
+	 * Write extra options (e.g. MPTCP) for the segment described by info,
+	 * into buf (room bytes available after the engine's own options).
+	 * May reduce info->len (to keep a segment inside a DSS mapping).
+	 * Returns bytes written (the engine pads to 4).
+	 */
+	size_t (*ext_write_opts)(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf,
+				 size_t room);
+	/**
+	 * An incoming segment passed the sequence/ACK checks and is about to be
+	 * processed (called for SYN, SYN-ACK and acceptable segments).
+	 */
+	void (*ext_input)(void *ud, const struct mpt_tcp_seg *seg);
+	void *ud;
+};
+
+/** Per-connection information (names follow struct tcp_info where possible). */
+struct mpt_tcp_info {
+	enum mpt_tcp_state state;
+	uint32_t snd_mss;      /**< our effective send MSS */
+	uint32_t rcv_mss;      /**< MSS the peer advertised */
+	uint8_t snd_wscale;    /**< peer's shift (applied to its windows) */
+	uint8_t rcv_wscale;    /**< our shift */
+	bool sack_ok, ts_ok;
+	uint64_t srtt_ns, rttvar_ns, rto_ns, min_rtt_ns;
+	uint32_t snd_cwnd;     /**< bytes */
+	uint32_t snd_ssthresh; /**< bytes */
+	uint32_t snd_wnd;      /**< peer's window, bytes */
+	uint32_t rcv_wnd;      /**< window we advertise, bytes */
+	uint32_t in_flight;    /**< RFC 6675 pipe estimate, bytes */
+	uint32_t unacked;      /**< snd_nxt - snd_una */
+	uint32_t iss, irs, snd_una, snd_nxt, rcv_nxt;
+	uint64_t bytes_sent;   /**< payload bytes sent incl. retransmissions */
+	uint64_t bytes_retrans;
+	uint64_t bytes_acked;  /**< payload bytes cumulatively acknowledged */
+	uint64_t bytes_received; /**< payload bytes delivered in order */
+	uint32_t segs_out, segs_in, total_retrans, rto_count, fast_retrans;
+	uint32_t dup_acks_in;
+	uint32_t ofo_segs;     /**< segments currently queued out of order */
+	uint32_t sndbuf_used, rcvbuf_used;
+	char cc_name[16];
+};
+
+struct mpt_tcp;
+
+/**
+ * Create an engine in CLOSED.  cfg may be NULL (defaults).  cb->output and
+ * cb->on_event are required.  Returns 0, MPT_ERR_INVAL or MPT_ERR_NOMEM.
+ */
+int mpt_tcp_create(const struct mpt_mem *mem, const struct mpt_tcp_cfg *cfg,
+		   const struct mpt_tcp_cb *cb, struct mpt_tcp **out);
+/** Free the engine and its buffers (no segment is sent). NULL is a no-op. */
+void mpt_tcp_destroy(struct mpt_tcp *tcp);
+
+/**
+ * Active open: send a SYN with sequence iss (RFC 6528 ISN from the owner).
+ * Returns 0 or MPT_ERR_STATE (not CLOSED).
+ */
+int mpt_tcp_connect(struct mpt_tcp *tcp, uint32_t iss, uint64_t now);
+
+/**
+ * Passive open from a listener: syn is the received SYN (already checked to
+ * carry SYN and not ACK/RST); the engine enters SYN-RECEIVED and sends a
+ * SYN-ACK with sequence iss.  Returns 0, MPT_ERR_STATE or MPT_ERR_PROTO.
+ */
+int mpt_tcp_accept(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint32_t iss,
+		   uint64_t now);
+
+/**
+ * Process an incoming segment for this connection (RFC 9293 §3.10.7).
+ * The checksum was verified by the owner.  Always consumes the segment;
+ * unacceptable segments are counted, answered (ACK / challenge ACK) or
+ * dropped as the RFCs say.  Returns 0, or a negative error describing why
+ * the segment was dropped (informational; the engine stays consistent).
+ */
+int mpt_tcp_input(struct mpt_tcp *tcp, const struct mpt_tcp_seg *seg, uint64_t now);
+
+/**
+ * Queue application data.  Returns bytes accepted (0..len, bounded by the
+ * free send-buffer space), MPT_ERR_AGAIN when the buffer is full,
+ * MPT_ERR_STATE before the handshake began, MPT_ERR_CLOSED after shutdown.
+ * Data may be queued in SYN-SENT/SYN-RECEIVED; it is sent once established.
+ */
+long mpt_tcp_send(struct mpt_tcp *tcp, const void *data, size_t len, uint64_t now);
+
+/**
+ * Read in-order data.  Returns bytes copied (>0), 0 at end of stream (peer's
+ * FIN consumed and no data left), MPT_ERR_AGAIN when nothing is available,
+ * or the connection's error (MPT_ERR_RESET, ...) once it failed.
+ * Reading opens the window (a window update is sent when it grew enough).
+ */
+long mpt_tcp_recv(struct mpt_tcp *tcp, void *buf, size_t len, uint64_t now);
+
+/** Bytes readable now without blocking. */
+size_t mpt_tcp_readable(const struct mpt_tcp *tcp);
+/** Free send-buffer space. */
+size_t mpt_tcp_writable(const struct mpt_tcp *tcp);
+
+/** Half-close: send FIN after queued data. Returns 0 or MPT_ERR_STATE. */
+int mpt_tcp_shutdown(struct mpt_tcp *tcp, uint64_t now);
+/**
+ * Full close (RFC 9293 CLOSE): like shutdown; unread received data or data
+ * arriving afterwards causes a RST (RFC 9293 §3.6 / RFC 2525).
+ */
+int mpt_tcp_close(struct mpt_tcp *tcp, uint64_t now);
+/** Abort: send RST (if synchronized) and go to CLOSED. */
+void mpt_tcp_abort(struct mpt_tcp *tcp, uint64_t now);
+
+/** Earliest pending timer deadline, or MPT_TIME_NEVER. */
+uint64_t mpt_tcp_next_deadline(const struct mpt_tcp *tcp);
+/** Run every timer whose deadline is <= now. */
+void mpt_tcp_on_timer(struct mpt_tcp *tcp, uint64_t now);
+
+enum mpt_tcp_state mpt_tcp_get_state(const struct mpt_tcp *tcp);
+/** 0, or the error that ended the connection (MPT_ERR_RESET, _TIMEDOUT, _REFUSED). */
+int mpt_tcp_error(const struct mpt_tcp *tcp);
+void mpt_tcp_get_info(const struct mpt_tcp *tcp, struct mpt_tcp_info *info);
+
+/** Sequence number of the next byte mpt_tcp_send will append (for DSS mapping). */
+uint32_t mpt_tcp_snd_write_seq(const struct mpt_tcp *tcp);
+/** Sequence number of the next byte mpt_tcp_recv will return. */
+uint32_t mpt_tcp_rcv_read_seq(const struct mpt_tcp *tcp);
+/** Toggle Nagle at run time. */
+void mpt_tcp_set_nagle(struct mpt_tcp *tcp, bool on);
+
+/**
+ * Build the RST that answers a segment for which no connection exists
+ * (RFC 9293 §3.10.7.1): if the segment has ACK, <SEQ=SEG.ACK><CTL=RST>;
+ * otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (SYN and FIN count
+ * one).  Never answers a RST.  Writes the 20-byte TCP header (ports
+ * swapped, checksum 0) at buf.  Returns the length written (20), 0 when no
+ * RST is due (the segment was a RST), or MPT_ERR_NOSPACE.
+ */
+int mpt_tcp_make_rst(const struct mpt_tcp_seg *in, uint8_t *buf, size_t cap);
+
+#endif /* MPT_TCP_TCP_H */
