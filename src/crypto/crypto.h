@@ -1,0 +1,167 @@
+/*
+ * MPTCP cryptography: keys, tokens, initial data sequence numbers, the
+ * MP_JOIN and ADD_ADDR HMACs (RFC 8684 v1 and RFC 6824 v0), and RFC 6528
+ * initial sequence numbers for subflows.
+ *
+ * Every hash and HMAC goes through OpenSSL libcrypto (EVP_Digest / HMAC);
+ * nothing here implements a hash by hand.  The functions are pure: no static
+ * mutable state, no clock, no random source other than the mpt_rand_fn the
+ * caller passes in, no allocation.  They are safe to call from any thread.
+ *
+ * Byte order: a 64-bit key or 32-bit nonce given as an integer is the value
+ * of its network-byte-order encoding on the wire (the MP_CAPABLE key field
+ * read big-endian), and is hashed in network byte order as the RFCs require.
+ *
+ * Test vectors from an independent implementation:
+ * tests/vectors/gen_crypto_vectors.py -> tests/vectors/crypto_vectors.txt.
+ */
+#ifndef MPT_CRYPTO_CRYPTO_H
+#define MPT_CRYPTO_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpt/mpt.h"
+
+/** MPTCP protocol versions, as carried in the MP_CAPABLE version field. */
+#define MPT_CRYPTO_V0 0 /**< RFC 6824: SHA-1 / HMAC-SHA1 */
+#define MPT_CRYPTO_V1 1 /**< RFC 8684: SHA-256 / HMAC-SHA256 */
+
+/** Largest HMAC output of any version (SHA-256). */
+#define MPT_CRYPTO_HMAC_MAX       32
+/** Length of the HMAC carried in the third ACK of an MP_JOIN (RFC 8684 §3.2). */
+#define MPT_CRYPTO_JOIN_ACK_LEN   20
+/** Length of the ISN secret for mpt_isn_rfc6528() (128 bits, RFC 6528 §3). */
+#define MPT_CRYPTO_ISN_SECRET_LEN 16
+
+/**
+ * Draw a new 64-bit MPTCP key from the caller's randomness callback
+ * (RFC 8684 §3.1: the key is 64 bits of random data; RFC 4086 quality is
+ * up to the callback, e.g. mpt_rand_default()).
+ *
+ * Token uniqueness is NOT checked here: RFC 8684 §3.1 requires the token to
+ * be unique among the host's connections, so the connection layer must look
+ * the token up in its table and call this again on a collision.
+ *
+ * @return the key (never fails; rnd must not be NULL).
+ */
+uint64_t mpt_key_gen(mpt_rand_fn rnd, void *ud);
+
+/**
+ * Token and initial data sequence number of a key.
+ *
+ * RFC 8684 §3.1 (v1): the token is the most significant 32 bits of the
+ * SHA-256 hash of the key, the IDSN the least significant 64 bits of that
+ * same hash.  RFC 6824 §3.1 (v0): the same with SHA-1.  The key is hashed as
+ * 8 octets in network byte order.
+ *
+ * @param version MPT_CRYPTO_V0 or MPT_CRYPTO_V1.
+ * @param token   receives the token (may be NULL if not wanted).
+ * @param idsn    receives the IDSN (may be NULL if not wanted).
+ * @return 0; MPT_ERR_UNSUPPORTED for an unknown version; MPT_ERR_PROTO if
+ *         OpenSSL fails to hash (outputs are then left untouched).
+ */
+int mpt_key_token_idsn(int version, uint64_t key, uint32_t *token, uint64_t *idsn);
+
+/**
+ * The MP_JOIN HMAC (RFC 8684 §3.2, RFC 6824 §3.2).
+ *
+ * With host A the initiator of the subflow (sender of the SYN) and B the
+ * listener, the RFC defines
+ *   HMAC-A = HMAC(Key=(Key-A || Key-B), Msg=(R-A || R-B))   sent by A in the third ACK
+ *   HMAC-B = HMAC(Key=(Key-B || Key-A), Msg=(R-B || R-A))   sent by B in the SYN/ACK
+ * where Key-X is the key host X sent in the MP_CAPABLE handshake and R-X the
+ * random nonce host X sent in its MP_JOIN.  In both cases the host that SENDS
+ * the HMAC puts its own key and nonce first; this function takes them in that
+ * order.  To build your own HMAC pass (local, remote); to verify the peer's
+ * HMAC pass (remote, local).
+ *
+ * v1 uses HMAC-SHA256 (32 octets out), v0 HMAC-SHA1 (20 octets out).
+ *
+ * @param out     receives the full HMAC (up to MPT_CRYPTO_HMAC_MAX octets).
+ * @param out_len receives the number of octets written (32 or 20).
+ * @return 0; MPT_ERR_INVAL for a NULL pointer; MPT_ERR_UNSUPPORTED for an
+ *         unknown version; MPT_ERR_PROTO if OpenSSL fails.
+ */
+int mpt_hmac_join(int version, uint64_t key_sender, uint64_t key_receiver, uint32_t nonce_sender,
+		  uint32_t nonce_receiver, uint8_t out[MPT_CRYPTO_HMAC_MAX], size_t *out_len);
+
+/**
+ * The truncated HMAC of an MP_JOIN SYN/ACK: the leftmost 64 bits of the
+ * MP_JOIN HMAC (RFC 8684 §3.2), returned as the big-endian value of those 8
+ * octets (write it with mpt_put64()).  Sender/receiver as in mpt_hmac_join():
+ * the listener (host B) is the sender of this HMAC.
+ *
+ * @return 0, or the errors of mpt_hmac_join(); *out is set only on success.
+ */
+int mpt_hmac_join_trunc64(int version, uint64_t key_sender, uint64_t key_receiver,
+			  uint32_t nonce_sender, uint32_t nonce_receiver, uint64_t *out);
+
+/**
+ * The HMAC of an MP_JOIN third ACK: the leftmost 160 bits of the MP_JOIN HMAC
+ * (RFC 8684 §3.2: for v1 the HMAC-SHA256 is truncated to its leftmost 160
+ * bits; for v0 it is the whole HMAC-SHA1).  Sender/receiver as in
+ * mpt_hmac_join(): the initiator (host A) is the sender of this HMAC.
+ *
+ * @return 0, or the errors of mpt_hmac_join(); out is written only on success.
+ */
+int mpt_hmac_join_160(int version, uint64_t key_sender, uint64_t key_receiver,
+		      uint32_t nonce_sender, uint32_t nonce_receiver,
+		      uint8_t out[MPT_CRYPTO_JOIN_ACK_LEN]);
+
+/**
+ * The truncated HMAC of an ADD_ADDR option (RFC 8684 §3.4.1, v1 only; the
+ * v0 ADD_ADDR of RFC 6824 carries no HMAC).
+ *
+ * HMAC-SHA256 with Key = (key of the host sending the ADD_ADDR || key of the
+ * host receiving it) and Msg = (Address ID || IP address || Port), the port
+ * in network byte order.  RFC 8684 §3.4.1: when the option carries no port,
+ * the message still includes 2 octets of value zero, so pass port = 0 for an
+ * option without a port (an explicit port 0 would be indistinguishable).
+ * The option carries the RIGHTMOST 64 bits of the HMAC (unlike MP_JOIN,
+ * which uses the leftmost); they are returned as a big-endian value.
+ * To verify a received ADD_ADDR pass (remote key, local key).
+ *
+ * @param addr  family 4 (4 octets hashed) or 6 (16 octets hashed).
+ * @return 0; MPT_ERR_INVAL for a NULL pointer or an address family other
+ *         than 4 or 6; MPT_ERR_PROTO if OpenSSL fails.
+ */
+int mpt_hmac_add_addr(uint64_t key_sender, uint64_t key_receiver, uint8_t addr_id,
+		      const struct mpt_addr *addr, uint16_t port, uint64_t *out);
+
+/**
+ * RFC 6528 §3 initial sequence number: ISN = M + F(localip, localport,
+ * remoteip, remoteport, secretkey).
+ *
+ * M is the 4-microsecond timer: now_ns / 4000, modulo 2^32.  F is
+ * HMAC-SHA256 keyed with the 128-bit secret over
+ *   (family(1) || local address(4|16) || local port(2) ||
+ *    family(1) || remote address(4|16) || remote port(2)),
+ * numbers in network byte order, truncated to its first 32 bits read
+ * big-endian.  RFC 6528 §3 only asks F to be a keyed pseudorandom function
+ * that the attacker cannot invert (it suggests MD5); HMAC-SHA256 is at least
+ * that.  Keeping the secret per stack (drawn once from mpt_rand_fn) makes
+ * ISNs of one 4-tuple monotonic in time while different 4-tuples have
+ * unrelated ISN spaces.
+ *
+ * @param secret 16 octets (MPT_CRYPTO_ISN_SECRET_LEN) of secret randomness.
+ * @param now_ns current time in nanoseconds (any monotonic clock).
+ * @param isn    receives the ISN.
+ * @return 0; MPT_ERR_INVAL for a NULL pointer or an address family other than
+ *         4 or 6; MPT_ERR_PROTO if OpenSSL fails.
+ */
+int mpt_isn_rfc6528(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct mpt_addr *laddr,
+		    uint16_t lport, const struct mpt_addr *raddr, uint16_t rport, uint64_t now_ns,
+		    uint32_t *isn);
+
+/**
+ * Constant-time comparison (OpenSSL CRYPTO_memcmp) for checking received
+ * HMACs, so that the time taken does not reveal how many leading octets of a
+ * forged HMAC were right.
+ *
+ * @return true when the len octets at a and b are equal.
+ */
+bool mpt_crypto_memeq(const void *a, const void *b, size_t len);
+
+#endif /* MPT_CRYPTO_CRYPTO_H */
