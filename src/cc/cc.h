@@ -11,31 +11,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MPT_CC_NAME_MAX 16
+#define MPT_CC_NAME_MAX   16
 #define MPT_CC_PRIV_WORDS 16 /* private state per connection, in uint64_t */
+
+/*
+ * Largest cwnd/ssthresh the built-in algorithms ever produce (an ssthresh of
+ * UINT32_MAX still means "infinite").  Half the uint32_t range leaves the
+ * engine headroom for sums such as cwnd + MSS without overflow.
+ */
+#define MPT_CC_CWND_MAX (UINT32_MAX / 2)
 
 struct mpt_cc_ops;
 
 /** Per-connection congestion state (embedded in the TCP engine). */
 struct mpt_cc {
 	const struct mpt_cc_ops *ops;
-	uint32_t cwnd;        /**< congestion window, bytes */
-	uint32_t ssthresh;    /**< slow-start threshold, bytes (UINT32_MAX = infinite) */
-	uint32_t mss;         /**< sender MSS (SMSS), bytes */
-	uint64_t srtt_ns;     /**< smoothed RTT as the engine sees it (0 = none yet) */
-	uint64_t min_rtt_ns;  /**< smallest RTT sample seen (0 = none yet) */
-	void *coupling;       /**< for coupled algorithms (MPTCP): the connection group */
+	uint32_t cwnd;       /**< congestion window, bytes */
+	uint32_t ssthresh;   /**< slow-start threshold, bytes (UINT32_MAX = infinite) */
+	uint32_t mss;        /**< sender MSS (SMSS), bytes */
+	uint64_t srtt_ns;    /**< smoothed RTT as the engine sees it (0 = none yet) */
+	uint64_t min_rtt_ns; /**< smallest RTT sample seen (0 = none yet) */
+	void *coupling;      /**< for coupled algorithms (MPTCP): the connection group */
 	uint64_t priv[MPT_CC_PRIV_WORDS]; /**< algorithm-private state */
 };
 
 /** What an incoming ACK did. */
 struct mpt_cc_ack {
 	uint64_t now;
-	uint32_t acked;       /**< bytes newly cumulatively acknowledged (and SACKed, if any) */
-	uint32_t in_flight;   /**< bytes in flight before this ACK (RFC 6675 pipe) */
-	uint64_t rtt_ns;      /**< RTT sample from this ACK, 0 if none (Karn) */
-	bool in_recovery;     /**< engine is in fast recovery */
-	bool app_limited;     /**< sender did not fill cwnd (RFC 7661 hint) */
+	uint32_t acked;     /**< bytes newly cumulatively acknowledged (and SACKed, if any) */
+	uint32_t in_flight; /**< bytes in flight before this ACK (RFC 6675 pipe) */
+	uint64_t rtt_ns;    /**< RTT sample from this ACK, 0 if none (Karn) */
+	bool in_recovery;   /**< engine is in fast recovery */
+	bool app_limited;   /**< sender did not fill cwnd (RFC 7661 hint) */
 };
 
 /** Congestion-control algorithm. Every hook is mandatory. */
@@ -43,13 +50,22 @@ struct mpt_cc_ops {
 	char name[MPT_CC_NAME_MAX];
 	/** Set initial cwnd (RFC 5681 §3.1 IW) and ssthresh. */
 	void (*init)(struct mpt_cc *cc, uint64_t now);
-	/** New data acknowledged outside recovery (slow start / avoidance). */
+	/**
+	 * New data acknowledged outside recovery (slow start / avoidance).
+	 * The built-ins do not grow cwnd when ack->in_recovery or
+	 * ack->app_limited is set (RFC 7661, RFC 9438 §5.8), and treat any
+	 * call as "new data ACKed" for the repeated-RTO rule of on_rto.
+	 */
 	void (*on_ack)(struct mpt_cc *cc, const struct mpt_cc_ack *ack);
 	/** Loss detected by dupacks/SACK: set ssthresh and cwnd for recovery. */
 	void (*on_loss)(struct mpt_cc *cc, uint32_t in_flight, uint64_t now);
 	/** Recovery finished (RFC 6582 full ACK): deflate cwnd. */
 	void (*on_recovery_exit)(struct mpt_cc *cc, uint64_t now);
-	/** Retransmission timeout (RFC 5681 §3.1 eqn 4, cwnd = 1 MSS). */
+	/**
+	 * Retransmission timeout (RFC 5681 §3.1 eqn 4, cwnd = 1 MSS).  Call it
+	 * on every expiry: a repeated timeout with no on_ack in between keeps
+	 * ssthresh (the segment was already retransmitted by the timer).
+	 */
 	void (*on_rto)(struct mpt_cc *cc, uint32_t in_flight, uint64_t now);
 	/** Connection idle longer than an RTO (RFC 5681 §4.1 restart). */
 	void (*on_idle)(struct mpt_cc *cc, uint64_t now);
@@ -77,7 +93,16 @@ const struct mpt_cc_ops *mpt_cc_find(const struct mpt_cc_registry *r, const char
 extern const struct mpt_cc_ops mpt_cc_reno;
 extern const struct mpt_cc_ops mpt_cc_cubic;
 
-/** Start an algorithm on a connection (sets ops, mss, calls init). */
+/**
+ * Start an algorithm on a connection: sets ops and mss, clears priv, cwnd and
+ * ssthresh, then calls ops->init.  srtt_ns, min_rtt_ns and coupling are left
+ * as the engine set them (so switching algorithms keeps RTT state).  A NULL
+ * ops selects reno; an mss of 0 selects 536 (RFC 9293 §3.7.1 default SMSS).
+ * Hooks clamp the MSS they use to 1..65535.
+ */
 void mpt_cc_start(struct mpt_cc *cc, const struct mpt_cc_ops *ops, uint32_t mss, uint64_t now);
+
+/** RFC 6928 initial window for a sender MSS: min(10*MSS, max(2*MSS, 14600)) bytes. */
+uint32_t mpt_cc_initial_window(uint32_t mss);
 
 #endif /* MPT_CC_CC_H */
