@@ -15,15 +15,22 @@
 
 #include "mpt/mpt.h"
 
-/** Add len bytes to the accumulator (odd tail padded with zero). */
+/**
+ * Add len bytes (big-endian 16-bit words) to the accumulator and return the
+ * new accumulator.  Any alignment of data is fine.  An odd len is padded
+ * with one zero byte (RFC 1071 §4.1), so only the LAST piece of a sum may
+ * have an odd length: bytes added after an odd piece would be summed one
+ * byte out of phase and give a wrong checksum.
+ */
 uint32_t mpt_csum_add(uint32_t acc, const uint8_t *data, size_t len);
 /** Fold to 16 bits and complement: the value to store in a header. */
 uint16_t mpt_csum_fold(uint32_t acc);
 /** One-shot checksum of a buffer. */
 uint16_t mpt_csum(const uint8_t *data, size_t len);
 /**
- * Accumulator seeded with the TCP pseudo-header for src/dst (both of the
- * same family), protocol 6 and the given TCP length (header + payload).
+ * Accumulator seeded with the pseudo-header for src/dst (both of the same
+ * family: 16 address bytes when src->family is 6, else 4), protocol proto
+ * (6 for TCP) and the upper-layer length len (header + payload).
  */
 uint32_t mpt_csum_pseudo(const struct mpt_addr *src, const struct mpt_addr *dst, uint8_t proto,
 			 uint32_t len);
