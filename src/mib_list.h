@@ -51,8 +51,6 @@ X(TCPTimeWaitReuse, "SYN accepted for a TIME-WAIT connection")
 X(TCPSynRetrans, "SYN/SYN-ACK retransmissions")
 X(TCPListenOverflows, "SYNs dropped: accept backlog full")
 X(TCPMemoryDrop, "segments dropped: allocation failed")
-/* ---- simulator ---- */
-X(SimDrops, "simulator: packets dropped by a link (loss, queue, outage)")
 /* ---- MPTCP (kernel MPTcpExt names) ---- */
 X(MPCapableSYNRX, "MP_CAPABLE SYN received")
 X(MPTCPOptMalformed, "MPTCP option malformed")

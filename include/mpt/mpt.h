@@ -98,6 +98,168 @@ char *mpt_addr_format(const struct mpt_addr *a, char *buf, size_t len);
 /** True when both addresses are equal (family and bytes). */
 bool mpt_addr_equal(const struct mpt_addr *a, const struct mpt_addr *b);
 
+
+/* ------------------------------------------------------------------------
+ * The stack: addresses, listeners, connections, counters.
+ *
+ * A stack is driven by three calls: mpt_stack_input() for every IP packet
+ * addressed to it, mpt_stack_on_timer() when mpt_stack_next_deadline() is
+ * reached, and the application calls below.  Packets leave through
+ * cfg.output.  No call blocks; nothing is sent or timed behind your back.
+ * ---------------------------------------------------------------------- */
+
+struct mpt_stack;
+/** A connection or a listener. */
+struct mpt_sock;
+
+/** Readiness / state-change bits passed to mpt_stack_cfg.on_event. */
+enum mpt_event {
+	MPT_EV_CONNECTED = 1 << 0,  /**< handshake completed */
+	MPT_EV_READABLE = 1 << 1,   /**< data (or end of stream) to read */
+	MPT_EV_WRITABLE = 1 << 2,   /**< send-buffer space available */
+	MPT_EV_ACCEPTABLE = 1 << 3, /**< listener: a connection is ready to accept */
+	MPT_EV_ERROR = 1 << 4,      /**< connection failed: see mpt_sock_error() */
+	MPT_EV_CLOSED = 1 << 5,     /**< connection fully closed (both directions done) */
+};
+
+#define MPT_MAX_LOCAL_ADDRS 8
+#define MPT_CC_NAME_LEN 16
+
+/**
+ * Transport knobs (per stack; zero means the default).  Versioned by size so
+ * it can grow: set .size = sizeof(struct mpt_tcp_knobs).
+ */
+struct mpt_tcp_knobs {
+	uint16_t mss;             /**< MSS to advertise (default 1460) */
+	uint32_t sndbuf;          /**< bytes (default 256 KiB) */
+	uint32_t rcvbuf;          /**< bytes (default 256 KiB) */
+	bool no_sack;             /**< disable SACK */
+	bool no_timestamps;       /**< disable RFC 7323 timestamps */
+	bool no_wscale;           /**< disable window scaling */
+	bool nagle;               /**< enable Nagle (off by default) */
+	bool no_delack;           /**< ACK every segment */
+	bool keepalive;           /**< enable keep-alive */
+	uint64_t keepalive_idle_ns;
+	uint64_t keepalive_intvl_ns;
+	uint32_t keepalive_probes;
+	uint64_t rto_min_ns;      /**< default 200 ms */
+	uint64_t rto_initial_ns;  /**< default 1 s */
+	uint64_t msl_ns;          /**< TIME-WAIT lasts 2*MSL (default MSL 30 s) */
+	uint32_t syn_retries;
+	uint32_t max_retries;
+	char cc[MPT_CC_NAME_LEN]; /**< congestion control name ("cubic", "reno") */
+};
+
+/** Stack configuration.  Initialise with mpt_stack_cfg_init(). */
+struct mpt_stack_cfg {
+	const struct mpt_mem *mem; /**< NULL: mpt_mem_default() */
+	mpt_rand_fn rand;          /**< required: keys, ISN secret, ports */
+	void *rand_ud;
+	/** Send one IP packet (the buffer is reused after return). Required. */
+	void (*output)(void *ud, const uint8_t *pkt, size_t len);
+	void *output_ud;
+	/** Readiness / state changes (events: enum mpt_event bits). Optional. */
+	void (*on_event)(void *ud, struct mpt_sock *sock, unsigned events);
+	void *event_ud;
+	struct mpt_addr local[MPT_MAX_LOCAL_ADDRS]; /**< our addresses */
+	size_t n_local;
+	struct mpt_tcp_knobs tcp;
+	uint32_t max_socks;   /**< bound on connections + listeners (default 4096) */
+	bool no_verify_csum;  /**< trust checksums (offloaded / fuzzing) */
+	uint8_t ttl;          /**< IPv4 TTL / IPv6 hop limit (default 64) */
+};
+
+/** Fill cfg with defaults (no addresses, no callbacks). */
+void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg);
+
+/**
+ * Create a stack.  Returns 0, MPT_ERR_INVAL (missing output/rand, bad
+ * address, unknown cc name) or MPT_ERR_NOMEM.
+ */
+int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out);
+/** Free the stack and every socket (nothing is sent). */
+void mpt_stack_destroy(struct mpt_stack *st);
+
+/**
+ * Feed one received IP packet.  Malformed, misaddressed or unwanted packets
+ * are counted and dropped (never fatal).  Returns 0 when the packet was
+ * handed to a connection or listener, or the negative reason it was dropped.
+ */
+int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now);
+/** Earliest timer deadline over all sockets, or MPT_TIME_NEVER. */
+uint64_t mpt_stack_next_deadline(struct mpt_stack *st);
+/** Run all timers due at or before now. */
+void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now);
+
+/** Number of named counters. */
+int mpt_counter_count(void);
+/** Name of counter i (kernel MIB name where one exists) or NULL. */
+const char *mpt_counter_name(int i);
+/** Value of counter i in this stack (0 when out of range). */
+uint64_t mpt_stack_counter(const struct mpt_stack *st, int i);
+/** Value of a counter by name; returns MPT_ERR_NOTFOUND for unknown names. */
+int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint64_t *value);
+
+/**
+ * Listen on local->port (local->addr.family 0 = every local address).
+ * backlog bounds half-open plus not-yet-accepted connections.  Returns 0,
+ * MPT_ERR_EXIST (port in use), MPT_ERR_LIMIT or MPT_ERR_NOMEM.
+ */
+int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,
+	       struct mpt_sock **out);
+/** Next established connection from a listener, or NULL when none. */
+struct mpt_sock *mpt_accept(struct mpt_sock *listener);
+
+/**
+ * Open a connection to remote from local_addr (NULL: the first local
+ * address of the remote's family).  The SYN leaves immediately.  Returns 0,
+ * MPT_ERR_INVAL, MPT_ERR_LIMIT (no port / too many sockets) or MPT_ERR_NOMEM.
+ */
+int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
+		const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out);
+
+/** Send: bytes accepted, or MPT_ERR_AGAIN / _CLOSED / _STATE / the socket error. */
+long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now);
+/** Receive: bytes read, 0 at end of stream, or MPT_ERR_AGAIN / the socket error. */
+long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now);
+/** Half-close the sending direction (FIN after queued data). */
+int mpt_shutdown(struct mpt_sock *s, uint64_t now);
+/**
+ * Close: the handle is invalid afterwards.  Queued data is still delivered
+ * and the connection finishes its close sequence inside the stack.
+ * Closing a listener also aborts its not-yet-accepted connections.
+ */
+void mpt_close(struct mpt_sock *s, uint64_t now);
+/** Abort with RST; the handle is invalid afterwards. */
+void mpt_abort(struct mpt_sock *s, uint64_t now);
+
+/** Current readiness (enum mpt_event bits). */
+unsigned mpt_sock_events(const struct mpt_sock *s);
+/** 0 or the error that ended the connection. */
+int mpt_sock_error(const struct mpt_sock *s);
+/** True for a listener. */
+bool mpt_sock_is_listener(const struct mpt_sock *s);
+/** Application pointer. */
+void mpt_sock_set_user(struct mpt_sock *s, void *user);
+void *mpt_sock_get_user(const struct mpt_sock *s);
+/** Local and remote endpoints. */
+void mpt_sock_endpoints(const struct mpt_sock *s, struct mpt_endpoint *local,
+			struct mpt_endpoint *remote);
+
+/** Per-connection transport information (cf. Linux struct tcp_info). */
+struct mpt_sock_info {
+	char state[16];         /**< "ESTABLISHED", ... */
+	uint32_t snd_mss, rcv_mss;
+	uint64_t srtt_ns, rttvar_ns, rto_ns, min_rtt_ns;
+	uint32_t snd_cwnd, snd_ssthresh, snd_wnd, rcv_wnd;
+	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, total_retrans, rto_count, fast_retrans;
+	uint32_t iss, irs, snd_una, snd_nxt, rcv_nxt; /**< sequence state */
+	char cc[MPT_CC_NAME_LEN];
+};
+/** Fill info for a connection. Returns 0 or MPT_ERR_STATE for a listener. */
+int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info);
+
 #ifdef __cplusplus
 }
 #endif

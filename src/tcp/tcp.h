@@ -54,7 +54,22 @@ struct mpt_tcp_seg {
 	size_t len;               /**< payload bytes */
 };
 
-/** Events reported through mpt_tcp_cb.on_event. */
+/**
+ * Events reported through mpt_tcp_cb.on_event.
+ *
+ * Events are coalesced and delivered when the outermost engine call
+ * (input, on_timer, send, recv, connect, accept, shutdown, close, abort)
+ * returns, at most once each per call, in this order: ESTABLISHED,
+ * READABLE, WRITABLE, ERROR, CLOSED.  Nothing is delivered after CLOSED.
+ * A callback may call back into the engine (send, recv, shutdown, ...);
+ * it must NOT destroy the engine: destroy it after EV_CLOSED, once the
+ * engine call that delivered it has returned.
+ * WRITABLE is reported whenever an ACK freed send-buffer space (not only
+ * after the buffer was full); READABLE when in-order data or the FIN
+ * arrived.  ERROR (reset, timeout, refused) is always followed by CLOSED.
+ * A RST in CLOSING/LAST-ACK/TIME-WAIT, abort(), and a close() that resets
+ * because of unread data give CLOSED without ERROR.
+ */
 enum mpt_tcp_event {
 	MPT_TCP_EV_ESTABLISHED = 1, /**< handshake complete (either side) */
 	MPT_TCP_EV_READABLE,        /**< new in-order data or the peer's FIN */
@@ -88,6 +103,11 @@ struct mpt_tcp_cfg {
 	const struct mpt_cc_ops *cc; /**< default mpt_cc_cubic */
 	struct mpt_mib *mib;    /**< counters to bump (may be NULL) */
 	uint32_t ts_offset;     /**< random per-connection timestamp offset (RFC 7323 §5.4) */
+	/**
+	 * Option bytes to keep free for cb.ext_write_opts on non-SYN segments
+	 * (SACK blocks are dropped first to make room; capped at 28).  0 = none.
+	 */
+	uint8_t ext_opt_reserve;
 };
 
 /** Information about an outgoing segment, for the extension hook. */
@@ -149,7 +169,7 @@ struct mpt_tcp_info {
 	uint64_t bytes_received; /**< payload bytes delivered in order */
 	uint32_t segs_out, segs_in, total_retrans, rto_count, fast_retrans;
 	uint32_t dup_acks_in;
-	uint32_t ofo_segs;     /**< segments currently queued out of order */
+	uint32_t ofo_segs;     /**< out-of-order ranges (merged segments) currently held */
 	uint32_t sndbuf_used, rcvbuf_used;
 	char cc_name[16];
 };
@@ -235,6 +255,21 @@ uint32_t mpt_tcp_snd_write_seq(const struct mpt_tcp *tcp);
 uint32_t mpt_tcp_rcv_read_seq(const struct mpt_tcp *tcp);
 /** Toggle Nagle at run time. */
 void mpt_tcp_set_nagle(struct mpt_tcp *tcp, bool on);
+
+/**
+ * Set the ports written into outgoing headers (host byte order).  Needed
+ * before mpt_tcp_connect; mpt_tcp_accept takes them from the SYN (swapped).
+ */
+void mpt_tcp_set_ports(struct mpt_tcp *tcp, uint16_t sport, uint16_t dport);
+
+/**
+ * True when seg is a SYN that may reopen this connection from TIME-WAIT
+ * (RFC 9293 §3.10.7.4 / RFC 6191: SEG.SEQ > RCV.NXT, or with timestamps a
+ * TSval newer than TS.Recent).  The owner then destroys this engine and
+ * accepts the SYN on a new one; otherwise mpt_tcp_input answers the SYN
+ * with a challenge ACK.
+ */
+bool mpt_tcp_timewait_reusable(const struct mpt_tcp *tcp, const struct mpt_tcp_seg *seg);
 
 /**
  * Build the RST that answers a segment for which no connection exists

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests).  Writes docs/bench.md with:
+#  1. simulator speed: simulated time / wall time, 2 flows x 100 Mbit/s;
+#  2. engine cost: instructions per payload byte under callgrind, counting
+#     only the engine's entry points (stack input, timers, send, recv) —
+#     not the simulator, the payload generator or the SHA-256 of the test app;
+#  3. side by side, the Linux kernel's TCP over loopback in the same run:
+#     CPU time per byte of iperf3 (client+server user+sys), and ours in the
+#     simulator (whole process, so simulator overhead is included: an upper
+#     bound for the engine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+command -v iperf3 >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3; }
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPT_TESTS=OFF >/dev/null
+ninja -C build-bench sim_bench >/dev/null
+out=docs/bench.md
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "== simulator speed"
+/usr/bin/time -f "%U %S" -o "$tmp/t1" ./build-bench/sim_bench 2 64 100 20 | tee "$tmp/speed"
+read -r u1 s1 < "$tmp/t1"
+
+echo "== engine cost (callgrind)"
+valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" ./build-bench/sim_bench 1 16 100 20 \
+	>"$tmp/cg.stdout" 2>"$tmp/cg.stderr"
+bytes=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$tmp/cg.stdout")
+callgrind_annotate --inclusive=yes "$tmp/cg.out" >"$tmp/cg.txt" 2>/dev/null
+total=$(grep -m1 "PROGRAM TOTALS" "$tmp/cg.txt" | awk '{gsub(",","",$1); print $1}')
+eng=0
+for fn in mpt_stack_input mpt_stack_on_timer mpt_send mpt_recv; do
+	v=$(grep -E "[^_a-z]${fn} " "$tmp/cg.txt" | head -1 | awk '{gsub(",","",$1); print $1}')
+	eng=$((eng + ${v:-0}))
+done
+
+echo "== kernel TCP over loopback (iperf3, 1 GiB)"
+iperf3 -s -1 -p 5299 >/dev/null 2>&1 &
+srv=$!
+sleep 0.5
+/usr/bin/time -f "%U %S" -o "$tmp/t2" iperf3 -c 127.0.0.1 -p 5299 -n 1G -J >"$tmp/ip.json"
+wait $srv || true
+read -r u2 s2 < "$tmp/t2"
+kbps=$(python3 -c "import json;d=json.load(open('$tmp/ip.json'));print(round(d['end']['sum_received']['bits_per_second']/1e9,2))")
+kcpu=$(python3 -c "import json;d=json.load(open('$tmp/ip.json'));c=d['end']['cpu_utilization_percent'];print(round(c['host_total'],1), round(c['remote_total'],1))")
+
+python3 - "$tmp" "$u1" "$s1" "$bytes" "$total" "$eng" "$kbps" "$kcpu" "$u2" "$s2" <<'PY' >"$out"
+import sys, re, platform, datetime
+tmp,u1,s1,bytes_,total,eng,kbps,kcpu,u2,s2 = sys.argv[1:11]
+speed = open(f"{tmp}/speed").read()
+m = dict(re.findall(r"(\w+)=([\w.]+)", speed))
+sim_cpu = float(u1)+float(s1)
+b1 = 2*64*1048576
+print("# Benchmarks\n")
+print(f"Produced by `bash bench/run.sh` on {datetime.date.today()} ({platform.machine()}, "
+      f"{open('/proc/cpuinfo').read().count('processor')} cores). Figures are from one run.\n")
+print("## Simulator speed (2 TCP flows x 100 Mbit/s, 20 ms RTT, 64 MiB each)\n")
+print("| simulated time | wall time | simulated/wall | events | intact |")
+print("|---|---|---|---|---|")
+print(f"| {m['simulated_s']} s | {m['wall_s']} s | {m['speedup']}x | {m['events']} | {m['intact']} |\n")
+print("## Engine cost (callgrind, 1 flow, 16 MiB, both ends)\n")
+e=int(eng); t=int(total); b=int(bytes_)
+print("| instructions in engine entry points | whole process | payload bytes | engine instr/byte | process instr/byte |")
+print("|---|---|---|---|---|")
+print(f"| {e:,} | {t:,} | {b:,} | {e/b:.1f} | {t/b:.1f} |\n")
+print("Engine = inclusive cost of `mpt_stack_input`, `mpt_stack_on_timer`, `mpt_send`, `mpt_recv` "
+      "(sender and receiver; includes checksums and copies), excluding the simulator's queues, "
+      "the test application's payload generator and its SHA-256.\n")
+print("## Side by side: Linux kernel TCP (same run)\n")
+print("Hardware counters are not available on this machine (`perf stat` says not supported), "
+      "so the comparison is CPU time per byte.\n")
+kc = (float(u2)+float(s2))
+print("| | bytes | CPU time (user+sys) | CPU ns/byte | note |")
+print("|---|---|---|---|---|")
+print(f"| mpt in simulator (2 flows, whole process) | {b1:,} | {sim_cpu:.2f} s | {sim_cpu*1e9/b1:.2f} | includes simulator + SHA-256 of both ends |")
+print(f"| kernel TCP, loopback, iperf3 client process | {1<<30:,} | {kc:.2f} s | {kc*1e9/(1<<30):.2f} | client process only; {kbps} Gbit/s; iperf3 CPU% host/remote: {kcpu} |")
+PY
+cat "$out"

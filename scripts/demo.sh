@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Build mpt and run the main demo: a simulated transfer (no root needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build mpt
+./build/mpt sim "$@"

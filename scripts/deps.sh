@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian packages mpt needs to build and test, when missing.
+# Safe to run repeatedly; does nothing when everything is present.
+set -euo pipefail
+pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-dev libpcap-dev
+      libcmocka-dev python3 clang-format valgrind)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# clang-format every C source; --check fails on any difference instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(git ls-files '*.c' '*.h')
+if [ "${1:-}" = "--check" ]; then
+	clang-format --dry-run -Werror "${files[@]}"
+	echo "format: ${#files[@]} files clean"
+else
+	clang-format -i "${files[@]}"
+fi

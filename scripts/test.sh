@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The full test run (what CI runs): dependencies, -Werror build + all tests,
+# ASan+UBSan build + all tests, format check, a short fuzzing pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo, -Werror)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMPT_ASAN=ON >/dev/null
+ninja -C build-asan
+echo "== tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== format check"
+bash scripts/format.sh --check
+
+echo "== fuzzers (short corpus run)"
+bash fuzz/run.sh 20
+echo "== all checks passed"

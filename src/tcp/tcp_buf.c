@@ -1,0 +1,211 @@
+/*
+ * Buffers of the TCP engine: a byte ring (send and receive) and the
+ * receiver's out-of-order reassembly (interval list over the receive ring,
+ * no per-segment allocation) plus SACK block generation (RFC 2018 §4).
+ */
+#include "tcp/tcp_internal.h"
+
+int tcp_ring_init(struct tcp_ring *r, const struct mpt_mem *m, uint32_t cap)
+{
+	memset(r, 0, sizeof(*r));
+	r->buf = mpt_malloc(m, cap);
+	if (!r->buf)
+		return MPT_ERR_NOMEM;
+	r->cap = cap;
+	return 0;
+}
+
+void tcp_ring_free(struct tcp_ring *r, const struct mpt_mem *m)
+{
+	mpt_free(m, r->buf);
+	r->buf = NULL;
+}
+
+/* Write n bytes at logical offset off from head (does not change len). */
+void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n)
+{
+	uint32_t pos = (uint32_t)(((uint64_t)r->head + off) % r->cap);
+	uint32_t first = MPT_MIN(n, r->cap - pos);
+
+	memcpy(r->buf + pos, src, first);
+	if (n > first)
+		memcpy(r->buf, src + first, n - first);
+}
+
+void tcp_ring_read(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t n)
+{
+	uint32_t pos = (uint32_t)(((uint64_t)r->head + off) % r->cap);
+	uint32_t first = MPT_MIN(n, r->cap - pos);
+
+	memcpy(dst, r->buf + pos, first);
+	if (n > first)
+		memcpy(dst + first, r->buf, n - first);
+}
+
+void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
+{
+	r->head = (uint32_t)(((uint64_t)r->head + n) % r->cap);
+	r->len -= n;
+}
+
+/* In-order bytes the application can read. */
+uint32_t tcp_rcv_avail(const struct mpt_tcp *t)
+{
+	return t->rb.len;
+}
+
+/* Free receive space to the right of rcv_nxt (RFC 9293 RCV.BUFF - queued). */
+uint32_t tcp_rcv_space(const struct mpt_tcp *t)
+{
+	uint32_t edge = t->read_seq + t->rb.cap;
+
+	return mpt_seq_gt(edge, t->rcv_nxt) ? edge - t->rcv_nxt : 0;
+}
+
+/* Copy the parts of [seq, seq+n) not yet covered by out-of-order intervals. */
+static void rcv_write_uncovered(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint32_t n)
+{
+	uint32_t end = seq + n;
+	uint32_t pos = seq;
+
+	/*
+	 * Overlapping data: bytes already held win (we never overwrite stored
+	 * bytes with a retransmission's copy), so a misbehaving peer sending
+	 * different bytes for the same sequence numbers cannot change data the
+	 * receiver already has.
+	 */
+	for (uint32_t i = 0; i < t->n_ofo && mpt_seq_lt(pos, end); i++) {
+		const struct tcp_range *g = &t->ofo[i];
+
+		if (mpt_seq_leq(g->r, pos))
+			continue;
+		if (mpt_seq_geq(g->l, end))
+			break;
+		if (mpt_seq_lt(pos, g->l))
+			tcp_ring_write(&t->rb, pos - t->read_seq, data + (pos - seq), g->l - pos);
+		pos = g->r;
+	}
+	if (mpt_seq_lt(pos, end))
+		tcp_ring_write(&t->rb, pos - t->read_seq, data + (pos - seq), end - pos);
+}
+
+/* Would inserting [l, r) need a new interval slot? */
+static bool ofo_needs_slot(const struct mpt_tcp *t, uint32_t l, uint32_t r)
+{
+	for (uint32_t i = 0; i < t->n_ofo; i++) {
+		/* touching or overlapping an existing interval merges into it */
+		if (mpt_seq_leq(t->ofo[i].l, r) && mpt_seq_leq(l, t->ofo[i].r))
+			return false;
+	}
+	return true;
+}
+
+static void ofo_insert(struct mpt_tcp *t, uint32_t l, uint32_t r)
+{
+	uint32_t i = 0, j;
+
+	while (i < t->n_ofo && mpt_seq_lt(t->ofo[i].r, l))
+		i++;
+	/* i: first interval that ends at or after l; merge all that touch [l, r) */
+	j = i;
+	while (j < t->n_ofo && mpt_seq_leq(t->ofo[j].l, r)) {
+		l = mpt_seq_min(l, t->ofo[j].l);
+		r = mpt_seq_max(r, t->ofo[j].r);
+		j++;
+	}
+	if (j == i) {
+		memmove(&t->ofo[i + 1], &t->ofo[i], (t->n_ofo - i) * sizeof(t->ofo[0]));
+		t->n_ofo++;
+	} else if (j > i + 1) {
+		memmove(&t->ofo[i + 1], &t->ofo[j], (t->n_ofo - j) * sizeof(t->ofo[0]));
+		t->n_ofo -= j - i - 1;
+	}
+	t->ofo[i].l = l;
+	t->ofo[i].r = r;
+}
+
+/* Remember that the block containing seq changed (RFC 2018 §4: first block
+ * reports the most recent segment, then the most recently reported ones). */
+static void sack_note(struct mpt_tcp *t, uint32_t seq)
+{
+	uint32_t n = MPT_MIN(t->n_sack_recent, (uint32_t)MPT_TCP_MAX_SACK - 1);
+
+	memmove(&t->sack_recent[1], &t->sack_recent[0], n * sizeof(t->sack_recent[0]));
+	t->sack_recent[0] = seq;
+	t->n_sack_recent = n + 1;
+}
+
+/*
+ * Store payload [seq, seq+n) that the caller already trimmed to
+ * [rcv_nxt, rcv_adv).  Returns TCP_RCV_* bits.
+ */
+unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint32_t n)
+{
+	uint32_t end = seq + n;
+	unsigned res = 0;
+
+	if (n == 0)
+		return 0;
+	if (seq != t->rcv_nxt) {
+		if (t->n_ofo >= TCP_OFO_MAX && ofo_needs_slot(t, seq, end))
+			return TCP_RCV_DROP;
+		rcv_write_uncovered(t, seq, data, n);
+		ofo_insert(t, seq, end);
+		sack_note(t, seq);
+		return TCP_RCV_OFO;
+	}
+	rcv_write_uncovered(t, seq, data, n);
+	t->rcv_nxt = end;
+	/* Pull in out-of-order intervals that are now contiguous. */
+	while (t->n_ofo > 0 && mpt_seq_leq(t->ofo[0].l, t->rcv_nxt)) {
+		t->rcv_nxt = mpt_seq_max(t->rcv_nxt, t->ofo[0].r);
+		memmove(&t->ofo[0], &t->ofo[1], (t->n_ofo - 1) * sizeof(t->ofo[0]));
+		t->n_ofo--;
+		res |= TCP_RCV_FILLED;
+	}
+	t->rb.len = t->rcv_nxt - t->read_seq;
+	return res | TCP_RCV_INORDER;
+}
+
+/*
+ * Fill up to max SACK blocks for an outgoing ACK: the block with the most
+ * recently received segment first, then the other recently reported ones,
+ * then any remaining intervals (RFC 2018 §4).  Returns the count.
+ */
+uint32_t tcp_sack_blocks(struct mpt_tcp *t, struct mpt_sack_block *out, uint32_t max)
+{
+	uint32_t n = 0, keep = 0;
+	bool used[TCP_OFO_MAX] = {false};
+
+	if (t->n_ofo == 0) {
+		t->n_sack_recent = 0;
+		return 0;
+	}
+	for (uint32_t k = 0; k < t->n_sack_recent; k++) {
+		uint32_t s = t->sack_recent[k];
+
+		for (uint32_t i = 0; i < t->n_ofo; i++) {
+			if (mpt_seq_leq(t->ofo[i].l, s) && mpt_seq_lt(s, t->ofo[i].r)) {
+				if (!used[i]) {
+					used[i] = true;
+					t->sack_recent[keep++] = s;
+					if (n < max) {
+						out[n].left = t->ofo[i].l;
+						out[n].right = t->ofo[i].r;
+						n++;
+					}
+				}
+				break;
+			}
+		}
+	}
+	t->n_sack_recent = keep;
+	for (uint32_t i = 0; i < t->n_ofo && n < max; i++) {
+		if (used[i])
+			continue;
+		out[n].left = t->ofo[i].l;
+		out[n].right = t->ofo[i].r;
+		n++;
+	}
+	return n;
+}

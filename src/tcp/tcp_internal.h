@@ -1,0 +1,204 @@
+/*
+ * Internal state of the TCP engine, shared by the src/tcp/ files.
+ *
+ * Layout of the sequence space (send side):
+ *
+ *   iss   snd_una        rxt_high       snd_nxt        data_end (=sb_seq+sb.len)
+ *    |SYN|---acked---|====in flight (holes/SACKed)====|----unsent----|FIN|
+ *
+ * The send buffer (a ring) holds the bytes from sb_seq (== snd_una once the
+ * SYN is acknowledged) to data_end.  Retransmission state is range based
+ * (no per-segment metadata): rxt_high is one past the highest byte
+ * retransmitted in the current recovery episode (RFC 6675 HighRxt + 1), the
+ * SACK scoreboard is a small sorted array of ranges.
+ *
+ * Receive side: the receive ring holds in-order bytes [read_seq, rcv_nxt)
+ * and out-of-order bytes at their offset from read_seq, with a sorted list
+ * of out-of-order intervals (bounded).  The right edge we advertised is
+ * rcv_adv; it never moves left.
+ */
+#ifndef MPT_TCP_TCP_INTERNAL_H
+#define MPT_TCP_TCP_INTERNAL_H
+
+#include "common.h"
+#include "tcp/tcp.h"
+
+#define TCP_OFO_MAX         64  /* out-of-order intervals kept by the receiver */
+#define TCP_SCB_MAX         64  /* SACK scoreboard ranges kept by the sender */
+#define TCP_DUPTHRESH       3   /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_MIN_MSS         64  /* smallest peer MSS we accept (anti tiny-segment) */
+#define TCP_DEFAULT_MSS     536 /* RFC 9293 §3.7.1: MSS when the option is absent */
+#define TCP_TS_OPT_LEN      12  /* NOP NOP TS(10) */
+#define TCP_CHALLENGE_PER_S 10  /* RFC 5961 §7 challenge-ACK budget per second */
+#define TCP_PAWS_IDLE_NS    (UINT64_C(24) * 24 * 3600 * MPT_NS_PER_S) /* RFC 7323 §5.5 */
+#define TCP_CLOCK_G_NS      MPT_NS_PER_MS /* RFC 6298 clock granularity G */
+
+struct tcp_range {
+	uint32_t l; /* first sequence number */
+	uint32_t r; /* one past the last */
+};
+
+/** A byte ring; data lives at offsets relative to head. */
+struct tcp_ring {
+	uint8_t *buf;
+	uint32_t cap;
+	uint32_t head; /* offset of the first byte */
+	uint32_t len;  /* bytes counted as "in" the ring (in-order part) */
+};
+
+enum tcp_ca_state {
+	TCP_CA_OPEN = 0, /* no loss detected */
+	TCP_CA_RECOVERY, /* fast recovery (RFC 6675 / RFC 6582) */
+	TCP_CA_LOSS,     /* after an RTO: go-back-N below `recover` */
+};
+
+struct mpt_tcp {
+	struct mpt_mem mem;
+	struct mpt_tcp_cfg cfg;
+	struct mpt_tcp_cb cb;
+	enum mpt_tcp_state state;
+	int err;
+	uint16_t sport, dport;
+	bool opened;     /* connect/accept was called */
+	bool passive;    /* opened by accept */
+	bool app_closed; /* close() (not just shutdown) was called */
+	bool shut_wr;    /* shutdown/close requested: FIN after queued data */
+	bool fin_queued; /* fin_seq valid (FIN is part of the sequence space) */
+	bool fin_sent;
+
+	/* --- send sequence space (RFC 9293 §3.3.1) --- */
+	uint32_t iss, snd_una, snd_nxt;
+	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint32_t fin_seq;
+	struct tcp_ring sb;
+	uint32_t sb_seq; /* sequence number of the first byte in sb */
+
+	/* --- receive sequence space --- */
+	uint32_t irs, rcv_nxt, rcv_adv, read_seq, last_ack_sent;
+	struct tcp_ring rb;
+	bool fin_rcvd;
+	bool ofo_fin; /* a FIN beyond rcv_nxt was seen at ofo_fin_seq */
+	uint32_t ofo_fin_seq;
+	struct tcp_range ofo[TCP_OFO_MAX];
+	uint32_t n_ofo;
+	uint32_t sack_recent[MPT_TCP_MAX_SACK]; /* a seq inside recently changed blocks */
+	uint32_t n_sack_recent;
+
+	/* --- negotiated options --- */
+	uint32_t peer_mss;  /* MSS option of the peer (536 if absent) */
+	uint32_t mss_cap;   /* min(peer_mss, cfg.mss): header-less segment size bound */
+	uint32_t snd_mss;   /* payload bytes of a full segment (mss_cap - TS option) */
+	uint8_t snd_wscale; /* peer's shift */
+	uint8_t rcv_wscale; /* our shift (0 unless negotiated) */
+	uint8_t rcv_wscale_offer;
+	bool ws_ok, sack_ok, ts_ok;
+	uint32_t ts_recent;
+	uint64_t ts_recent_stamp;
+
+	/* --- ACK generation --- */
+	bool ack_now;         /* send an ACK at the end of this call */
+	uint32_t rcv_unacked; /* bytes received since the last ACK we sent */
+	uint64_t delack_at;
+
+	/* --- RTT / RTO (RFC 6298) --- */
+	uint64_t srtt, rttvar, rto, min_rtt;
+	bool rtt_timing;
+	uint32_t rtt_seq; /* timed segment: sample when SND.UNA passes this */
+	uint64_t rtt_sent_at;
+	uint32_t backoff, retries;
+
+	/* --- timers (absolute deadlines, MPT_TIME_NEVER = off) --- */
+	uint64_t rtx_at, persist_at, ka_at, tw_at;
+	uint32_t persist_backoff, persist_probes, ka_probes;
+	uint64_t last_rcv, last_send;
+
+	/* --- loss recovery --- */
+	enum tcp_ca_state ca_state;
+	uint32_t recover;     /* RFC 6675 RecoveryPoint / RFC 6582 recover */
+	uint32_t rxt_high;    /* one past the highest retransmitted byte */
+	uint32_t fr_lost_end; /* [snd_una, fr_lost_end) presumed lost (fast retransmit) */
+	uint32_t dupacks;
+	bool recover_valid;
+	struct tcp_range scb[TCP_SCB_MAX];
+	uint32_t n_scb;
+	uint32_t sacked_bytes;
+	bool cwnd_limited;
+
+	struct mpt_cc cc;
+	bool cc_started;
+
+	/* --- RFC 5961 challenge ACK budget --- */
+	uint64_t chal_start;
+	uint32_t chal_count;
+
+	/* --- events (coalesced, delivered when the outermost call returns) --- */
+	uint32_t ev_pending;
+	uint32_t depth;
+	bool closed_reported;
+
+	/* --- output scratch --- */
+	uint8_t *obuf;
+	size_t obuf_cap;
+
+	/* --- statistics --- */
+	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, total_retrans, rto_count, fast_retrans, dup_acks_in;
+};
+
+/* tcp.c */
+void tcp_event(struct mpt_tcp *t, enum mpt_tcp_event ev);
+void tcp_enter(struct mpt_tcp *t);
+void tcp_leave(struct mpt_tcp *t);
+void tcp_set_state(struct mpt_tcp *t, enum mpt_tcp_state s);
+void tcp_fail(struct mpt_tcp *t, int err);
+void tcp_become_closed(struct mpt_tcp *t);
+void tcp_established(struct mpt_tcp *t, uint64_t now);
+void tcp_negotiate(struct mpt_tcp *t, const struct mpt_tcp_opts *o);
+void tcp_start_fin(struct mpt_tcp *t);
+bool tcp_synchronized(enum mpt_tcp_state s);
+uint32_t tcp_tsval(const struct mpt_tcp *t, uint64_t now);
+
+/* tcp_buf.c */
+int tcp_ring_init(struct tcp_ring *r, const struct mpt_mem *m, uint32_t cap);
+void tcp_ring_free(struct tcp_ring *r, const struct mpt_mem *m);
+void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n);
+void tcp_ring_read(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t n);
+void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+/* Result bits of tcp_rcv_data. */
+#define TCP_RCV_INORDER 1u /* rcv_nxt advanced */
+#define TCP_RCV_OFO     2u /* stored out of order */
+#define TCP_RCV_FILLED  4u /* filled (part of) a gap */
+#define TCP_RCV_DROP    8u /* could not be stored (interval list full) */
+unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint32_t n);
+uint32_t tcp_rcv_avail(const struct mpt_tcp *t);
+uint32_t tcp_rcv_space(const struct mpt_tcp *t);
+uint32_t tcp_sack_blocks(struct mpt_tcp *t, struct mpt_sack_block *out, uint32_t max);
+
+/* tcp_sack.c */
+uint32_t tcp_scb_update(struct mpt_tcp *t, const struct mpt_tcp_opts *o);
+void tcp_scb_trim(struct mpt_tcp *t);
+void tcp_scb_clear(struct mpt_tcp *t);
+bool tcp_scb_reneged(const struct mpt_tcp *t);
+uint32_t tcp_pipe(const struct mpt_tcp *t);
+bool tcp_first_hole_lost(const struct mpt_tcp *t);
+bool tcp_next_rtx(const struct mpt_tcp *t, uint32_t *seq, uint32_t *len);
+
+/* tcp_out.c */
+uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags, bool fin_ok,
+		  uint64_t now);
+void tcp_send_ack(struct mpt_tcp *t, uint64_t now);
+void tcp_send_challenge_ack(struct mpt_tcp *t, uint64_t now);
+void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, uint64_t now);
+void tcp_send_syn(struct mpt_tcp *t, uint64_t now);
+void tcp_output(struct mpt_tcp *t, uint64_t now);
+bool tcp_can_send_data(enum mpt_tcp_state s);
+uint32_t tcp_data_end(const struct mpt_tcp *t);
+void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now);
+
+/* tcp_timer.c */
+void tcp_rtt_sample(struct mpt_tcp *t, uint64_t rtt);
+uint64_t tcp_rto_cur(const struct mpt_tcp *t);
+void tcp_arm_timers(struct mpt_tcp *t, uint64_t now);
+void tcp_delack_schedule(struct mpt_tcp *t, uint64_t now);
+
+#endif /* MPT_TCP_TCP_INTERNAL_H */

@@ -1,0 +1,410 @@
+/*
+ * Output side of the TCP engine: segment construction (options, window
+ * field, extension hook), the send decision (cwnd / rwnd / RFC 6675 pipe,
+ * Nagle, sender SWS avoidance) and ACK / RST / SYN generation.
+ */
+#include "tcp/tcp_internal.h"
+
+bool tcp_can_send_data(enum mpt_tcp_state s)
+{
+	switch (s) {
+	case MPT_TCP_ESTABLISHED:
+	case MPT_TCP_CLOSE_WAIT:
+	case MPT_TCP_FIN_WAIT_1:
+	case MPT_TCP_CLOSING:
+	case MPT_TCP_LAST_ACK:
+		return true;
+	case MPT_TCP_CLOSED:
+	case MPT_TCP_LISTEN:
+	case MPT_TCP_SYN_SENT:
+	case MPT_TCP_SYN_RECEIVED:
+	case MPT_TCP_FIN_WAIT_2:
+	case MPT_TCP_TIME_WAIT:
+		break;
+	}
+	return false;
+}
+
+uint32_t tcp_data_end(const struct mpt_tcp *t)
+{
+	return t->sb_seq + t->sb.len;
+}
+
+/*
+ * The window field for an outgoing segment (RFC 9293 §3.8.6.2.2 receiver
+ * SWS avoidance, RFC 7323 §2.3 scaling).  The right edge only moves right
+ * by at least min(RCV.BUFF/2, Eff.snd.MSS); it never moves left (we round
+ * the scaled value up when the buffer has room for it).  SYN segments carry
+ * an unscaled window (RFC 7323 §2.2).
+ */
+static uint16_t select_window(struct mpt_tcp *t, bool syn)
+{
+	uint32_t space = tcp_rcv_space(t);
+	uint32_t cur = mpt_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t thresh = MPT_MIN(t->rb.cap / 2, t->mss_cap);
+	uint32_t win = cur, field, s = t->rcv_wscale, edge;
+
+	if (space > cur && space - cur >= thresh)
+		win = space;
+	if (syn) {
+		field = MPT_MIN(win, 65535u);
+		edge = t->rcv_nxt + field;
+		if (mpt_seq_gt(edge, t->rcv_adv))
+			t->rcv_adv = edge;
+		return (uint16_t)field;
+	}
+	win = MPT_MIN(win, (uint32_t)65535 << s);
+	field = (uint32_t)(((uint64_t)win + (1u << s) - 1) >> s);
+	if ((field << s) > space)
+		field = win >> s;
+	edge = t->rcv_nxt + (field << s);
+	if (mpt_seq_gt(edge, t->rcv_adv))
+		t->rcv_adv = edge;
+	return (uint16_t)field;
+}
+
+/* Options of a SYN or SYN-ACK. */
+static void syn_options(const struct mpt_tcp *t, struct mpt_tcp_opts_out *o, uint64_t now)
+{
+	bool synack = t->state == MPT_TCP_SYN_RECEIVED;
+
+	o->present |= MPT_TCPOPT_F_MSS;
+	o->mss = t->cfg.mss;
+	/*
+	 * An initial SYN offers what the configuration allows; a SYN-ACK only
+	 * echoes what was negotiated from the peer's SYN (RFC 7323 §1.3, RFC
+	 * 2018 §2: "MUST NOT be sent on a non-SYN" / only if received).
+	 */
+	if (synack ? t->ws_ok : !t->cfg.no_wscale) {
+		o->present |= MPT_TCPOPT_F_WSCALE;
+		o->wscale = t->rcv_wscale_offer;
+	}
+	if (synack ? t->sack_ok : !t->cfg.no_sack)
+		o->present |= MPT_TCPOPT_F_SACK_PERM;
+	if (synack ? t->ts_ok : !t->cfg.no_timestamps) {
+		o->present |= MPT_TCPOPT_F_TS;
+		o->tsval = tcp_tsval(t, now);
+		o->tsecr = synack ? t->ts_recent : 0;
+	}
+}
+
+/*
+ * Build and output one segment: payload [seq, seq+len) from the send buffer
+ * (len 0 for control/ACK segments), flags as given plus FIN when fin_ok and
+ * the payload reaches the queued FIN.  Returns the sequence space consumed
+ * (payload + SYN + FIN).  Updates SND.NXT when new sequence space was sent.
+ */
+uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags, bool fin_ok,
+		  uint64_t now)
+{
+	uint8_t *seg = t->obuf + MPT_TCP_HEADROOM;
+	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
+	struct mpt_tcp_opts_out o;
+	struct mpt_tcp_hdr h;
+	size_t cap = MPT_TCP_MAX_OPT_LEN;
+	size_t olen, total_opt;
+	uint32_t consumed, maxpay;
+	bool syn = (flags & MPT_TCP_SYN) != 0;
+	bool rst = (flags & MPT_TCP_RST) != 0;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	if (syn) {
+		syn_options(t, &o, now);
+	} else if (!rst) {
+		if (t->ts_ok) {
+			o.present |= MPT_TCPOPT_F_TS;
+			o.tsval = tcp_tsval(t, now);
+			o.tsecr = t->ts_recent;
+		}
+		if (t->sack_ok && t->n_ofo > 0) {
+			struct mpt_sack_block b[MPT_TCP_MAX_SACK];
+			uint32_t n = tcp_sack_blocks(t, b, MPT_TCP_MAX_SACK);
+
+			if (n > 0) {
+				o.present |= MPT_TCPOPT_F_SACK;
+				o.nsack = (uint8_t)n;
+				memcpy(o.sack, b, n * sizeof(b[0]));
+			}
+		}
+		/* Keep room for the extension (MPTCP) options: SACK blocks go. */
+		if (t->cb.ext_write_opts)
+			cap -= MPT_MIN(t->cfg.ext_opt_reserve, (uint8_t)28);
+	}
+	r = mpt_tcp_opts_emit(opt, cap, &o, NULL);
+	olen = r > 0 ? (size_t)r : 0;
+
+	/* Options eat into the MSS (RFC 9293 §3.7.1: MSS excludes options). */
+	maxpay = t->mss_cap > olen ? t->mss_cap - (uint32_t)olen : 1;
+	if (len > maxpay)
+		len = maxpay;
+	if (!fin_ok || !t->fin_queued || seq + len != t->fin_seq)
+		fin_ok = false;
+
+	total_opt = olen;
+	if (t->cb.ext_write_opts && !rst) {
+		struct mpt_tcp_out_info info;
+		size_t room = MPT_TCP_MAX_OPT_LEN - olen, w;
+
+		info.flags = (uint16_t)(flags | (fin_ok ? MPT_TCP_FIN : 0));
+		info.seq = seq;
+		info.len = len;
+		info.retransmit = (len > 0 || fin_ok || syn) && mpt_seq_lt(seq, t->snd_nxt);
+		w = t->cb.ext_write_opts(t->cb.ud, &info, opt + olen, room);
+		if (w > room)
+			w = room;
+		total_opt = olen + w;
+		while (total_opt % 4)
+			opt[total_opt++] = MPT_TCPOPT_EOL;
+		if (info.len < len && (info.len > 0 || len == 0))
+			len = info.len;
+		maxpay = t->mss_cap > total_opt ? t->mss_cap - (uint32_t)total_opt : 1;
+		if (len > maxpay)
+			len = maxpay;
+		if (fin_ok && seq + len != t->fin_seq)
+			fin_ok = false;
+	}
+	if (fin_ok)
+		flags |= MPT_TCP_FIN;
+
+	memset(&h, 0, sizeof(h));
+	h.sport = t->sport;
+	h.dport = t->dport;
+	h.seq = seq;
+	h.ack = (flags & MPT_TCP_ACK) ? t->rcv_nxt : 0;
+	h.flags = flags;
+	h.window = rst ? 0 : select_window(t, syn);
+	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, opt, total_opt);
+	if (r < 0)
+		return 0; /* cannot happen: obuf is sized for 60 + mss */
+	if (len > 0)
+		tcp_ring_read(&t->sb, seq - t->sb_seq, seg + r, len);
+
+	consumed = len + (syn ? 1u : 0u) + (fin_ok ? 1u : 0u);
+	if (consumed > 0) {
+		bool rtx = mpt_seq_lt(seq, t->snd_nxt);
+
+		if (rtx) {
+			/* Karn (RFC 6298 §3): never time a retransmitted segment. */
+			if (t->rtt_timing && mpt_seq_lt(seq, t->rtt_seq))
+				t->rtt_timing = false;
+		} else if (!t->rtt_timing) {
+			t->rtt_timing = true;
+			t->rtt_seq = seq + consumed;
+			t->rtt_sent_at = now;
+		}
+		if (mpt_seq_gt(seq + consumed, t->snd_nxt))
+			t->snd_nxt = seq + consumed;
+		if (fin_ok)
+			t->fin_sent = true;
+		t->bytes_sent += len;
+		t->last_send = now;
+	}
+	if (flags & MPT_TCP_ACK) {
+		t->last_ack_sent = t->rcv_nxt;
+		t->rcv_unacked = 0;
+		t->delack_at = MPT_TIME_NEVER;
+		t->ack_now = false;
+	}
+	t->segs_out++;
+	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutSegs);
+	if (rst)
+		mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutRsts);
+	t->cb.output(t->cb.ud, seg, (size_t)r + len);
+	return consumed;
+}
+
+void tcp_send_ack(struct mpt_tcp *t, uint64_t now)
+{
+	tcp_xmit(t, t->snd_nxt, 0, MPT_TCP_ACK, false, now);
+}
+
+/* RFC 5961 §7: challenge ACKs are rate limited (per connection here). */
+void tcp_send_challenge_ack(struct mpt_tcp *t, uint64_t now)
+{
+	if (now - t->chal_start >= MPT_NS_PER_S || now < t->chal_start) {
+		t->chal_start = now;
+		t->chal_count = 0;
+	}
+	if (t->chal_count >= TCP_CHALLENGE_PER_S)
+		return;
+	t->chal_count++;
+	mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPChallengeACK);
+	tcp_send_ack(t, now);
+}
+
+void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, uint64_t now)
+{
+	uint8_t *seg = t->obuf + MPT_TCP_HEADROOM;
+	struct mpt_tcp_hdr h;
+	int r;
+
+	MPT_UNUSED(now);
+	memset(&h, 0, sizeof(h));
+	h.sport = t->sport;
+	h.dport = t->dport;
+	h.seq = seq;
+	h.ack = with_ack ? ack : 0;
+	h.flags = (uint16_t)(MPT_TCP_RST | (with_ack ? MPT_TCP_ACK : 0));
+	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, NULL, 0);
+	if (r < 0)
+		return;
+	t->segs_out++;
+	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutSegs);
+	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutRsts);
+	t->cb.output(t->cb.ud, seg, (size_t)r);
+}
+
+/* (Re)send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED). */
+void tcp_send_syn(struct mpt_tcp *t, uint64_t now)
+{
+	uint16_t flags = MPT_TCP_SYN;
+
+	if (t->state == MPT_TCP_SYN_RECEIVED)
+		flags |= MPT_TCP_ACK;
+	tcp_xmit(t, t->iss, 0, flags, false, now);
+}
+
+/* Retransmit [seq, seq+len) of sequence space (may include the FIN). */
+static uint32_t retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now)
+{
+	uint32_t data_end = tcp_data_end(t);
+	uint32_t dlen = 0, consumed, sent;
+	bool fin_ok;
+
+	if (mpt_seq_lt(seq, data_end))
+		dlen = MPT_MIN(len, data_end - seq);
+	if (mpt_seq_lt(seq, t->sb_seq)) /* cannot happen: holes are above SND.UNA */
+		return 0;
+	fin_ok = t->fin_queued && dlen < len;
+	consumed = tcp_xmit(t, seq, dlen, (uint16_t)(MPT_TCP_ACK | MPT_TCP_PSH), fin_ok, now);
+	if (consumed == 0)
+		return 0;
+	sent = consumed - ((t->fin_queued && seq + consumed == t->fin_seq + 1) ? 1u : 0u);
+	t->rxt_high = mpt_seq_max(t->rxt_high, seq + consumed);
+	t->bytes_retrans += sent;
+	t->total_retrans++;
+	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpRetransSegs);
+	if (t->ca_state == TCP_CA_RECOVERY) {
+		t->fast_retrans++;
+		mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPFastRetrans);
+	}
+	return consumed;
+}
+
+/* Enough congestion window for a segment of len bytes? (RFC 6675: cwnd -
+ * pipe >= 1 SMSS; a lone segment may always go so we never stall.) */
+static bool cwnd_allows(struct mpt_tcp *t, uint32_t pipe, uint32_t len)
+{
+	uint32_t cwnd = t->cc.cwnd;
+
+	if (pipe == 0)
+		return true;
+	if (pipe < cwnd && cwnd - pipe >= len)
+		return true;
+	t->cwnd_limited = true;
+	return false;
+}
+
+/* Send one segment if anything may be sent now. */
+static bool send_one(struct mpt_tcp *t, uint64_t now)
+{
+	uint32_t pipe = tcp_pipe(t);
+	uint32_t mss = t->snd_mss;
+	uint32_t data_end = tcp_data_end(t);
+	uint32_t seq = 0, len = 0;
+	bool flight = t->snd_nxt != t->snd_una;
+
+	if (pipe > 0 && pipe >= t->cc.cwnd) {
+		t->cwnd_limited = true;
+		return false;
+	}
+	/* RFC 6675 NextSeg (1): lost data first. */
+	if (tcp_next_rtx(t, &seq, &len)) {
+		len = MPT_MIN(len, mss);
+		if (!cwnd_allows(t, pipe, len))
+			return false;
+		return retransmit(t, seq, len, now) > 0;
+	}
+	/* (2): new data, within the peer's window. */
+	if (mpt_seq_lt(t->snd_nxt, data_end)) {
+		uint32_t unsent = data_end - t->snd_nxt;
+		uint32_t wnd_end = t->snd_una + t->snd_wnd;
+		uint32_t wavail = mpt_seq_gt(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt : 0;
+		uint32_t n = MPT_MIN(MPT_MIN(unsent, mss), wavail);
+
+		if (n > 0 && n < mss) {
+			if (n == unsent) {
+				/* Nagle (RFC 9293 §3.7.4): hold a small segment while
+				 * data is unacknowledged, unless closing. */
+				if (t->cfg.nagle && flight && !t->fin_queued)
+					n = 0;
+			} else if (n < t->max_snd_wnd / 2 && flight) {
+				/* Sender SWS (RFC 9293 §3.8.6.2.1): wait for a usable
+				 * window unless nothing is in flight. */
+				n = 0;
+			}
+		}
+		if (n > 0) {
+			if (!cwnd_allows(t, pipe, n))
+				return false;
+			return tcp_xmit(t, t->snd_nxt, n,
+					(uint16_t)(MPT_TCP_ACK | (n == unsent ? MPT_TCP_PSH : 0)),
+					true, now) > 0;
+		}
+	} else if (t->fin_queued && !t->fin_sent && t->snd_nxt == t->fin_seq) {
+		/* A bare FIN needs no window. */
+		return tcp_xmit(t, t->snd_nxt, 0, MPT_TCP_ACK, true, now) > 0;
+	}
+	/* (3): un-SACKed data below the highest SACK, in recovery only. */
+	if (t->ca_state == TCP_CA_RECOVERY && len > 0) {
+		len = MPT_MIN(len, mss);
+		if (!cwnd_allows(t, pipe, len))
+			return false;
+		return retransmit(t, seq, len, now) > 0;
+	}
+	return false;
+}
+
+/* Send what the windows allow, then any pending ACK; rearm timers. */
+void tcp_output(struct mpt_tcp *t, uint64_t now)
+{
+	if (tcp_can_send_data(t->state) && t->cc_started) {
+		/* RFC 5681 §4.1: restart slow start after an idle period. */
+		if (t->snd_nxt == t->snd_una && t->last_send != 0 &&
+		    mpt_seq_lt(t->snd_nxt, tcp_data_end(t)) &&
+		    now - t->last_send > tcp_rto_cur(t)) {
+			t->cc.ops->on_idle(&t->cc, now);
+			t->last_send = now;
+		}
+		t->cwnd_limited = false;
+		/* Bounded: each iteration sends a segment; the cap only guards
+		 * against a logic error turning into a hang. */
+		for (uint32_t i = 0; i < 1u << 20; i++) {
+			if (!send_one(t, now))
+				break;
+		}
+	}
+	if (t->ack_now && t->state != MPT_TCP_CLOSED)
+		tcp_send_ack(t, now);
+	tcp_arm_timers(t, now);
+}
+
+/* After the application read: advertise the opened window if it grew
+ * enough (RFC 9293 §3.8.6.2.2; at least 2 MSS or from a small window). */
+void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now)
+{
+	uint32_t space, cur, inc, sws;
+
+	if (t->state != MPT_TCP_ESTABLISHED && t->state != MPT_TCP_FIN_WAIT_1 &&
+	    t->state != MPT_TCP_FIN_WAIT_2)
+		return;
+	space = tcp_rcv_space(t);
+	cur = mpt_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	if (space <= cur)
+		return;
+	inc = space - cur;
+	sws = MPT_MIN(t->rb.cap / 2, t->mss_cap);
+	if (inc >= MPT_MIN(t->rb.cap / 2, 2 * t->mss_cap) || (cur < sws && inc >= sws))
+		tcp_send_ack(t, now);
+}

@@ -1,0 +1,522 @@
+/*
+ * The stack: demux, listeners, RSTs for closed ports, IP-level input
+ * validation with counters, socket lifetime, limits and allocation failure.
+ * Two stacks are wired back to back in memory (no simulator).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mpt/mpt.h"
+#include "wire/bytes.h"
+#include "wire/csum.h"
+#include "wire/ip.h"
+#include "wire/tcp.h"
+
+#define MS UINT64_C(1000000)
+#define SEC UINT64_C(1000000000)
+#define QMAX 512
+
+/* ---- counting allocator (leak check + failure injection) ---------------- */
+struct counting_mem {
+	long live;
+	long allocs;
+	long fail_after; /* fail every allocation once allocs exceeds this (-1 = never) */
+};
+
+static void *cm_malloc(size_t n, void *ud)
+{
+	struct counting_mem *m = ud;
+	if (m->fail_after >= 0 && m->allocs >= m->fail_after)
+		return NULL;
+	m->allocs++;
+	void *p = malloc(n);
+	if (p)
+		m->live++;
+	return p;
+}
+static void *cm_calloc(size_t a, size_t b, void *ud)
+{
+	struct counting_mem *m = ud;
+	if (m->fail_after >= 0 && m->allocs >= m->fail_after)
+		return NULL;
+	m->allocs++;
+	void *p = calloc(a, b);
+	if (p)
+		m->live++;
+	return p;
+}
+static void *cm_realloc(void *p, size_t n, void *ud)
+{
+	struct counting_mem *m = ud;
+	if (!p)
+		return cm_malloc(n, ud);
+	if (m->fail_after >= 0 && m->allocs >= m->fail_after)
+		return NULL;
+	m->allocs++;
+	return realloc(p, n);
+}
+static void cm_free(void *p, void *ud)
+{
+	struct counting_mem *m = ud;
+	if (p)
+		m->live--;
+	free(p);
+}
+
+/* ---- a pair of stacks wired back to back ------------------------------- */
+struct pkt {
+	uint8_t b[1600];
+	size_t len;
+	int to;
+	bool dropped;
+};
+
+struct pair {
+	struct counting_mem mem;
+	struct mpt_mem hooks;
+	struct mpt_stack *st[2];
+	struct pkt q[QMAX];
+	size_t qn;
+	uint64_t now;
+	uint64_t rng;
+	unsigned events[2];
+	struct mpt_sock *last_ev_sock[2];
+	/* last packet each side emitted (for inspection) */
+	uint8_t last[2][1600];
+	size_t last_len[2];
+	unsigned emitted[2];
+	bool blackhole; /* drop everything */
+};
+
+static void prand(uint8_t *buf, size_t len, void *ud)
+{
+	struct pair *p = ud;
+	for (size_t i = 0; i < len; i++) {
+		p->rng = p->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		buf[i] = (uint8_t)(p->rng >> 56);
+	}
+}
+
+static void enqueue(struct pair *p, int from, const uint8_t *b, size_t len)
+{
+	memcpy(p->last[from], b, len);
+	p->last_len[from] = len;
+	p->emitted[from]++;
+	if (p->blackhole || p->qn >= QMAX || len > sizeof(p->q[0].b))
+		return;
+	memcpy(p->q[p->qn].b, b, len);
+	p->q[p->qn].len = len;
+	p->q[p->qn].to = 1 - from;
+	p->qn++;
+}
+
+static void out0(void *ud, const uint8_t *b, size_t len)
+{
+	enqueue(ud, 0, b, len);
+}
+static void out1(void *ud, const uint8_t *b, size_t len)
+{
+	enqueue(ud, 1, b, len);
+}
+static void ev0(void *ud, struct mpt_sock *s, unsigned ev)
+{
+	struct pair *p = ud;
+	p->events[0] |= ev;
+	p->last_ev_sock[0] = s;
+}
+static void ev1(void *ud, struct mpt_sock *s, unsigned ev)
+{
+	struct pair *p = ud;
+	p->events[1] |= ev;
+	p->last_ev_sock[1] = s;
+}
+
+static void pump(struct pair *p)
+{
+	for (int i = 0; i < 10000 && p->qn > 0; i++) {
+		struct pkt k = p->q[0];
+		memmove(p->q, p->q + 1, (p->qn - 1) * sizeof(p->q[0]));
+		p->qn--;
+		(void)mpt_stack_input(p->st[k.to], k.b, k.len, p->now);
+	}
+}
+
+static void advance(struct pair *p, uint64_t dt)
+{
+	uint64_t end = p->now + dt;
+	for (;;) {
+		uint64_t d = MPT_TIME_NEVER;
+		for (int i = 0; i < 2; i++)
+			if (p->st[i]) {
+				uint64_t t = mpt_stack_next_deadline(p->st[i]);
+				d = t < d ? t : d;
+			}
+		if (d > end)
+			break;
+		p->now = d > p->now ? d : p->now;
+		for (int i = 0; i < 2; i++)
+			if (p->st[i])
+				mpt_stack_on_timer(p->st[i], p->now);
+		pump(p);
+	}
+	p->now = end;
+}
+
+static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stack **out)
+{
+	struct mpt_stack_cfg cfg;
+	mpt_stack_cfg_init(&cfg);
+	cfg.mem = &p->hooks;
+	cfg.rand = prand;
+	cfg.rand_ud = p;
+	cfg.output = i == 0 ? out0 : out1;
+	cfg.output_ud = p;
+	cfg.on_event = i == 0 ? ev0 : ev1;
+	cfg.event_ud = p;
+	cfg.n_local = 2;
+	(void)mpt_addr_parse(&cfg.local[0], i == 0 ? "10.0.0.1" : "10.0.0.2");
+	(void)mpt_addr_parse(&cfg.local[1], i == 0 ? "fd00::1" : "fd00::2");
+	cfg.tcp.msl_ns = 1 * SEC;
+	if (max_socks)
+		cfg.max_socks = max_socks;
+	return mpt_stack_create(&cfg, out);
+}
+
+static struct pair *pair_new(uint32_t max_socks)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	p->mem.fail_after = -1;
+	p->hooks = (struct mpt_mem){cm_malloc, cm_calloc, cm_realloc, cm_free, &p->mem};
+	p->rng = 7;
+	p->now = 5 * SEC;
+	assert_int_equal(make_stack(p, 0, max_socks, &p->st[0]), 0);
+	assert_int_equal(make_stack(p, 1, max_socks, &p->st[1]), 0);
+	return p;
+}
+
+static void pair_free(struct pair *p)
+{
+	mpt_stack_destroy(p->st[0]);
+	mpt_stack_destroy(p->st[1]);
+	assert_int_equal(p->mem.live, 0); /* every allocation returned */
+	free(p);
+}
+
+static uint64_t ctr(struct mpt_stack *st, const char *name)
+{
+	uint64_t v = 0;
+	assert_int_equal(mpt_stack_counter_by_name(st, name, &v), 0);
+	return v;
+}
+
+static struct mpt_endpoint ep(const char *addr, uint16_t port)
+{
+	struct mpt_endpoint e;
+	memset(&e, 0, sizeof(e));
+	if (addr)
+		assert_int_equal(mpt_addr_parse(&e.addr, addr), 0);
+	e.port = port;
+	return e;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_connect_echo_close(void **state)
+{
+	(void)state;
+	const char *addrs[] = {"10.0.0.2", "fd00::2"};
+	for (int fam = 0; fam < 2; fam++) {
+		struct pair *p = pair_new(0);
+		long base = p->mem.live;
+		struct mpt_sock *l, *c;
+		struct mpt_endpoint any = ep(NULL, 80), dst = ep(addrs[fam], 80);
+		assert_int_equal(mpt_listen(p->st[1], &any, 8, &l), 0);
+		assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c), 0);
+		pump(p);
+		assert_true(p->events[0] & MPT_EV_CONNECTED);
+		assert_true(p->events[1] & MPT_EV_ACCEPTABLE);
+		struct mpt_sock *s = mpt_accept(l);
+		assert_non_null(s);
+		assert_null(mpt_accept(l));
+		struct mpt_endpoint le, re;
+		mpt_sock_endpoints(s, &le, &re);
+		assert_int_equal(le.port, 80);
+		assert_true(re.port >= 49152);
+
+		char msg[3000];
+		for (size_t i = 0; i < sizeof(msg); i++)
+			msg[i] = (char)(i * 7);
+		assert_int_equal(mpt_send(c, msg, sizeof(msg), p->now), (long)sizeof(msg));
+		pump(p);
+		advance(p, 100 * MS);
+		char got[4000];
+		long n = 0, r;
+		while ((r = mpt_recv(s, got + n, sizeof(got) - (size_t)n, p->now)) > 0)
+			n += r;
+		assert_int_equal(n, (long)sizeof(msg));
+		assert_memory_equal(got, msg, sizeof(msg));
+		assert_int_equal(mpt_send(s, "pong", 4, p->now), 4);
+		pump(p);
+		assert_int_equal(mpt_recv(c, got, sizeof(got), p->now), 4);
+		assert_memory_equal(got, "pong", 4);
+
+		/* Close both ends; after TIME-WAIT everything is released. */
+		mpt_close(c, p->now);
+		pump(p);
+		assert_int_equal(mpt_recv(s, got, sizeof(got), p->now), 0); /* EOF */
+		mpt_close(s, p->now);
+		pump(p);
+		mpt_close(l, p->now);
+		advance(p, 10 * SEC);
+		assert_int_equal(p->mem.live, base);
+		assert_int_equal(ctr(p->st[0], "TcpActiveOpens"), 1);
+		assert_int_equal(ctr(p->st[1], "TcpPassiveOpens"), 1);
+		pair_free(p);
+	}
+}
+
+static void test_closed_port_rst(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(0);
+	struct mpt_sock *c;
+	struct mpt_endpoint dst = ep("10.0.0.2", 81);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c), 0);
+	pump(p);
+	assert_int_equal(ctr(p->st[1], "TcpNoPort"), 1);
+	assert_int_equal(ctr(p->st[1], "TcpOutRsts"), 1);
+	assert_true(p->events[0] & MPT_EV_ERROR);
+	assert_int_equal(mpt_sock_error(c), MPT_ERR_REFUSED);
+	char b[4];
+	assert_int_equal(mpt_recv(c, b, sizeof(b), p->now), MPT_ERR_REFUSED);
+	assert_int_equal(mpt_send(c, b, sizeof(b), p->now), MPT_ERR_REFUSED);
+	/* A RST to a closed port is never answered. */
+	uint64_t rsts = ctr(p->st[0], "TcpOutRsts");
+	mpt_close(c, p->now);
+	pump(p);
+	assert_int_equal(ctr(p->st[0], "TcpOutRsts"), rsts);
+	pair_free(p);
+}
+
+/* Build an IPv4/TCP packet from 10.0.0.1:1234 to 10.0.0.2:port. */
+static size_t build_pkt(uint8_t *pkt, uint16_t port, uint16_t flags, const uint8_t *opt,
+			size_t optlen, size_t paylen)
+{
+	struct mpt_tcp_hdr th;
+	memset(&th, 0, sizeof(th));
+	th.sport = 1234;
+	th.dport = port;
+	th.seq = 1000;
+	th.flags = flags;
+	th.window = 1000;
+	int hl = mpt_tcp_hdr_emit(pkt + 20, 1500, &th, opt, optlen);
+	assert_true(hl >= 20);
+	memset(pkt + 20 + hl, 'd', paylen);
+	struct mpt_ip_hdr ih;
+	memset(&ih, 0, sizeof(ih));
+	(void)mpt_addr_parse(&ih.src, "10.0.0.1");
+	(void)mpt_addr_parse(&ih.dst, "10.0.0.2");
+	ih.proto = MPT_IPPROTO_TCP;
+	ih.ttl = 64;
+	ih.payload_len = (size_t)hl + paylen;
+	mpt_tcp_csum_fill(pkt + 20, (size_t)hl + paylen, &ih.src, &ih.dst);
+	assert_int_equal(mpt_ip_emit(pkt, 20, &ih), 20);
+	return 20 + (size_t)hl + paylen;
+}
+
+static void test_bad_input_counted(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(0);
+	struct mpt_stack *st = p->st[1];
+	uint8_t pkt[1600];
+	size_t n = build_pkt(pkt, 80, MPT_TCP_ACK, NULL, 0, 10);
+
+	/* Truncated IP header. */
+	assert_true(mpt_stack_input(st, pkt, 10, p->now) < 0);
+	assert_int_equal(ctr(st, "InTruncatedPkts"), 1);
+	/* IPv4 header checksum. */
+	uint8_t bad[1600];
+	memcpy(bad, pkt, n);
+	bad[10] ^= 1;
+	assert_int_equal(mpt_stack_input(st, bad, n, p->now), MPT_ERR_CHECKSUM);
+	assert_int_equal(ctr(st, "InCsumErrors"), 1);
+	/* Fragment (MF set; header checksum fixed). */
+	memcpy(bad, pkt, n);
+	bad[6] = 0x20;
+	bad[10] = bad[11] = 0;
+	uint16_t cs = mpt_csum_fold(mpt_csum_add(0, bad, 20));
+	mpt_put16(bad + 10, cs);
+	assert_int_equal(mpt_stack_input(st, bad, n, p->now), MPT_ERR_FRAGMENT);
+	assert_int_equal(ctr(st, "ReasmFails"), 1);
+	/* Not TCP (UDP). */
+	memcpy(bad, pkt, n);
+	bad[9] = 17;
+	bad[10] = bad[11] = 0;
+	mpt_put16(bad + 10, mpt_csum_fold(mpt_csum_add(0, bad, 20)));
+	assert_int_equal(mpt_stack_input(st, bad, n, p->now), MPT_ERR_UNSUPPORTED);
+	assert_int_equal(ctr(st, "InUnknownProtos"), 1);
+	/* Not our address. */
+	memcpy(bad, pkt, n);
+	bad[19] = 99;
+	bad[10] = bad[11] = 0;
+	mpt_put16(bad + 10, mpt_csum_fold(mpt_csum_add(0, bad, 20)));
+	assert_int_equal(mpt_stack_input(st, bad, n, p->now), MPT_ERR_NOTFOUND);
+	assert_int_equal(ctr(st, "InAddrErrors"), 1);
+	/* TCP checksum. */
+	memcpy(bad, pkt, n);
+	bad[n - 1] ^= 0x55;
+	assert_int_equal(mpt_stack_input(st, bad, n, p->now), MPT_ERR_CHECKSUM);
+	assert_int_equal(ctr(st, "TcpInCsumErrors"), 1);
+	/* Bad option length (MSS with length 3). */
+	static const uint8_t opt[4] = {2, 3, 0, 1};
+	n = build_pkt(bad, 80, MPT_TCP_SYN, opt, 4, 0);
+	assert_int_equal(mpt_stack_input(st, bad, n, p->now), MPT_ERR_BADLEN);
+	assert_int_equal(ctr(st, "TcpBadOptions"), 1);
+	/* TCP data offset beyond the segment. */
+	n = build_pkt(bad, 80, MPT_TCP_ACK, NULL, 0, 0);
+	bad[32] = 0xf0;
+	mpt_tcp_csum_fill(bad + 20, n - 20, &(struct mpt_addr){.family = 4, .bytes = {10, 0, 0, 1}},
+			  &(struct mpt_addr){.family = 4, .bytes = {10, 0, 0, 2}});
+	assert_true(mpt_stack_input(st, bad, n, p->now) < 0);
+	assert_int_equal(ctr(st, "TcpInErrs"), 1);
+	/* None of that produced a packet. */
+	assert_int_equal(p->emitted[1], 0);
+
+	/* Random garbage: never a crash; every packet counted as received. */
+	uint64_t before = ctr(st, "InReceives");
+	for (int i = 0; i < 20000; i++) {
+		size_t len = (size_t)(p->rng % 200);
+		prand(bad, len, p);
+		if (i & 1) /* keep a plausible header half the time */
+			memcpy(bad, pkt, len < 20 ? len : 20);
+		(void)mpt_stack_input(st, bad, len, p->now);
+	}
+	assert_int_equal(ctr(st, "InReceives") - before, 20000);
+	pair_free(p);
+}
+
+static void test_listen_errors_and_backlog(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(0);
+	struct mpt_sock *l, *l2, *c1, *c2, *c3;
+	struct mpt_endpoint any = ep(NULL, 80), spec = ep("10.0.0.2", 80);
+	struct mpt_endpoint notmine = ep("10.9.9.9", 80), zero = ep(NULL, 0);
+	assert_int_equal(mpt_listen(p->st[1], &zero, 1, &l), MPT_ERR_INVAL);
+	assert_int_equal(mpt_listen(p->st[1], &notmine, 1, &l), MPT_ERR_INVAL);
+	assert_int_equal(mpt_listen(p->st[1], &any, 0, &l), MPT_ERR_INVAL);
+	assert_int_equal(mpt_listen(p->st[1], &any, 1, &l), 0);
+	assert_int_equal(mpt_listen(p->st[1], &spec, 1, &l2), MPT_ERR_EXIST);
+	struct mpt_endpoint dst = ep("10.0.0.2", 80);
+	struct mpt_endpoint bad = ep("10.0.0.2", 0);
+	assert_int_equal(mpt_connect(p->st[0], &bad, NULL, p->now, &c1), MPT_ERR_INVAL);
+	struct mpt_addr other;
+	(void)mpt_addr_parse(&other, "10.7.7.7");
+	assert_int_equal(mpt_connect(p->st[0], &dst, &other, p->now, &c1), MPT_ERR_INVAL);
+
+	/* Backlog 1: the second SYN is dropped and counted. */
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c1), 0);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c2), 0);
+	pump(p);
+	assert_int_equal(ctr(p->st[1], "TCPListenOverflows"), 1);
+	assert_true(mpt_sock_events(l) & MPT_EV_ACCEPTABLE);
+	struct mpt_sock *s1 = mpt_accept(l);
+	assert_non_null(s1);
+	/* The dropped SYN is retransmitted and now fits. */
+	advance(p, 2 * SEC);
+	assert_non_null(mpt_accept(l));
+
+	/* Closing a listener aborts connections nobody accepted. */
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c3), 0);
+	pump(p);
+	mpt_close(l, p->now);
+	pump(p);
+	assert_int_equal(mpt_sock_error(c3), MPT_ERR_RESET);
+	pair_free(p);
+}
+
+static void test_socket_limit(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(3);
+	struct mpt_sock *c[4];
+	struct mpt_endpoint dst = ep("10.0.0.2", 80);
+	p->blackhole = true;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c[i]), 0);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c[3]), MPT_ERR_LIMIT);
+	mpt_abort(c[0], p->now);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c[3]), 0);
+	pair_free(p);
+}
+
+static void test_alloc_failure(void **state)
+{
+	(void)state;
+	/* Fail the k-th allocation for every k: clean errors, no leaks. */
+	for (long k = 0; k < 12; k++) {
+		struct pair *p = calloc(1, sizeof(*p));
+		assert_non_null(p);
+		p->hooks = (struct mpt_mem){cm_malloc, cm_calloc, cm_realloc, cm_free, &p->mem};
+		p->mem.fail_after = k;
+		p->rng = 1;
+		struct mpt_stack *st = NULL;
+		int rc = make_stack(p, 0, 0, &st);
+		if (rc == 0) {
+			struct mpt_sock *c;
+			struct mpt_endpoint dst = ep("10.0.0.2", 80);
+			rc = mpt_connect(st, &dst, NULL, p->now, &c);
+			assert_true(rc == 0 || rc == MPT_ERR_NOMEM);
+			mpt_stack_destroy(st);
+		} else {
+			assert_int_equal(rc, MPT_ERR_NOMEM);
+		}
+		assert_int_equal(p->mem.live, 0);
+		free(p);
+	}
+}
+
+static void test_counters_api(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(0);
+	uint64_t v;
+	assert_int_equal(mpt_stack_counter_by_name(p->st[0], "NoSuchCounter", &v),
+			 MPT_ERR_NOTFOUND);
+	assert_true(mpt_counter_count() > 40);
+	assert_null(mpt_counter_name(-1));
+	assert_int_equal(mpt_stack_counter(p->st[0], 100000), 0);
+	struct mpt_stack_cfg cfg;
+	mpt_stack_cfg_init(&cfg);
+	struct mpt_stack *st;
+	assert_int_equal(mpt_stack_create(&cfg, &st), MPT_ERR_INVAL); /* no output/rand */
+	cfg.output = out0;
+	cfg.rand = prand;
+	cfg.rand_ud = p;
+	snprintf(cfg.tcp.cc, sizeof(cfg.tcp.cc), "nosuchcc");
+	assert_int_equal(mpt_stack_create(&cfg, &st), MPT_ERR_INVAL);
+	pair_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connect_echo_close),
+		cmocka_unit_test(test_closed_port_rst),
+		cmocka_unit_test(test_bad_input_counted),
+		cmocka_unit_test(test_listen_errors_and_backlog),
+		cmocka_unit_test(test_socket_limit),
+		cmocka_unit_test(test_alloc_failure),
+		cmocka_unit_test(test_counters_api),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

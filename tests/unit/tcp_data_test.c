@@ -1,0 +1,179 @@
+/* TCP engine: data transfer between two engines, losses, recovery. */
+#include "tcp_harness.h"
+
+static bool h_done_transfer(struct hnet *net)
+{
+	return net->n[1].sink_len == net->n[0].src_len;
+}
+
+static void transfer(struct hnet *net, size_t len, uint64_t limit)
+{
+	uint8_t *src = h_pattern(len, 77);
+
+	net->n[0].src = src;
+	net->n[0].src_len = len;
+	assert_true(hnet_run_until(net, h_done_transfer, net->now + limit));
+	assert_int_equal(net->n[1].sink_len, len);
+	assert_memory_equal(net->n[1].sink, src, len);
+	net->n[0].src = NULL;
+	free(src);
+}
+
+static void test_basic_transfer(void **state)
+{
+	struct hnet net;
+	struct mpt_tcp_info ia, ib;
+
+	(void)state;
+	hnet_init(&net, NULL, NULL, 10 * H_MS);
+	hnet_handshake(&net);
+	assert_int_equal(net.n[0].ev[MPT_TCP_EV_ESTABLISHED], 1);
+	assert_int_equal(net.n[1].ev[MPT_TCP_EV_ESTABLISHED], 1);
+	transfer(&net, 1 << 20, 60 * H_S);
+	hnet_run(&net, net.now + H_S);
+	mpt_tcp_get_info(net.n[0].tcp, &ia);
+	mpt_tcp_get_info(net.n[1].tcp, &ib);
+	assert_true(ia.ts_ok && ia.sack_ok);
+	assert_int_equal(ia.bytes_acked, 1 << 20);
+	assert_int_equal(ib.bytes_received, 1 << 20);
+	assert_int_equal(ia.total_retrans, 0);
+	assert_true(ia.srtt_ns >= 19 * H_MS && ia.srtt_ns <= 30 * H_MS);
+	hnet_free(&net);
+}
+
+/* Drop the first transmission of data segments starting at given offsets. */
+struct drop_offs {
+	uint32_t base; /* ISS + 1 of node 0 */
+	uint32_t offs[64];
+	bool done[64];
+	size_t n;
+	double p; /* plus random loss probability (both directions) */
+	uint64_t rng;
+	uint64_t from, until; /* drop everything from node 0 in [from, until) */
+};
+
+static bool drop_cb(struct hnet *net, int from, const struct mpt_tcp_seg *seg, void *arg)
+{
+	struct drop_offs *d = arg;
+
+	if (from == 0 && net->now >= d->from && net->now < d->until)
+		return true;
+	if (from == 0 && seg->len > 0) {
+		uint32_t off = seg->hdr.seq - d->base;
+
+		for (size_t i = 0; i < d->n; i++) {
+			if (!d->done[i] && d->offs[i] == off) {
+				d->done[i] = true;
+				return true;
+			}
+		}
+	}
+	if (d->p > 0 && (double)(h_rand(&d->rng) % 1000000) / 1e6 < d->p)
+		return true;
+	return false;
+}
+
+static void lossy(struct mpt_tcp_cfg *cfg, struct drop_offs *d, size_t len, uint64_t limit)
+{
+	struct hnet net;
+
+	hnet_init(&net, cfg, NULL, 5 * H_MS);
+	d->base = net.n[0].iss + 1;
+	net.drop = drop_cb;
+	net.drop_arg = d;
+	hnet_handshake(&net);
+	transfer(&net, len, limit);
+	hnet_run(&net, net.now + 5 * H_S);
+	*cfg = net.n[0].cfg;
+	if (getenv("H_VERBOSE")) {
+		struct mpt_tcp_info i;
+
+		mpt_tcp_get_info(net.n[0].tcp, &i);
+		print_message("t=%.3fs retrans=%u rto=%u fast=%u srtt=%.1fms cwnd=%u\n",
+			      (double)(net.now - H_S) / 1e9, i.total_retrans, i.rto_count,
+			      i.fast_retrans, (double)i.srtt_ns / 1e6, i.snd_cwnd);
+	}
+	cfg->mib = malloc(sizeof(struct mpt_mib));
+	memcpy(cfg->mib, &net.n[0].mib, sizeof(struct mpt_mib));
+	hnet_free(&net);
+}
+
+static void test_sack_recovery(void **state)
+{
+	struct mpt_tcp_cfg cfg = {0};
+	struct drop_offs d = {0};
+
+	(void)state;
+	/* A few single losses and a burst, well inside the transfer. */
+	d.offs[0] = 20 * 1448;
+	d.offs[1] = 100 * 1448;
+	d.offs[2] = 101 * 1448;
+	d.offs[3] = 102 * 1448;
+	d.offs[4] = 300 * 1448;
+	d.n = 5;
+	lossy(&cfg, &d, 2 << 20, 60 * H_S);
+	assert_true(cfg.mib->v[MPT_MIB_TCPSackRecovery] >= 1);
+	assert_true(cfg.mib->v[MPT_MIB_TCPFastRetrans] >= 5);
+	assert_int_equal(cfg.mib->v[MPT_MIB_TCPRenoRecovery], 0);
+	assert_int_equal(cfg.mib->v[MPT_MIB_TCPTimeouts], 0);
+	free(cfg.mib);
+}
+
+static void test_newreno_recovery(void **state)
+{
+	struct mpt_tcp_cfg cfg = {.no_sack = true};
+	struct drop_offs d = {0};
+
+	(void)state;
+	d.offs[0] = 20 * 1448;
+	d.offs[1] = 100 * 1448;
+	d.offs[2] = 102 * 1448;
+	d.offs[3] = 300 * 1448;
+	d.n = 4;
+	lossy(&cfg, &d, 2 << 20, 60 * H_S);
+	assert_true(cfg.mib->v[MPT_MIB_TCPRenoRecovery] >= 1);
+	assert_true(cfg.mib->v[MPT_MIB_TCPFastRetrans] >= 4);
+	assert_int_equal(cfg.mib->v[MPT_MIB_TCPSackRecovery], 0);
+	free(cfg.mib);
+}
+
+static void test_random_loss(void **state)
+{
+	for (int sack = 0; sack < 2; sack++) {
+		for (int ts = 0; ts < 2; ts++) {
+			struct mpt_tcp_cfg cfg = {.no_sack = !sack, .no_timestamps = !ts};
+			struct drop_offs d = {0};
+
+			(void)state;
+			d.p = 0.03;
+			d.rng = 99 + (uint64_t)(sack * 2 + ts);
+			lossy(&cfg, &d, 1 << 20, 600 * H_S);
+			assert_true(cfg.mib->v[MPT_MIB_TcpRetransSegs] > 0);
+			free(cfg.mib);
+		}
+	}
+}
+
+static void test_rto_backoff(void **state)
+{
+	struct mpt_tcp_cfg cfg = {0};
+	struct drop_offs d = {0};
+
+	(void)state;
+	/* Blackout of 5 s in the middle: several RTOs with backoff. */
+	d.from = 1 * H_S + 200 * H_MS;
+	d.until = d.from + 5 * H_S;
+	lossy(&cfg, &d, 4 << 20, 120 * H_S);
+	assert_true(cfg.mib->v[MPT_MIB_TCPTimeouts] >= 3);
+	free(cfg.mib);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_basic_transfer),   cmocka_unit_test(test_sack_recovery),
+	    cmocka_unit_test(test_newreno_recovery), cmocka_unit_test(test_random_loss),
+	    cmocka_unit_test(test_rto_backoff),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

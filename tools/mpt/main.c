@@ -1,0 +1,38 @@
+/* mpt: the command-line tool.  Subcommands live in their own files. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mpt/mpt.h"
+#include "tool.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mpt [--version] [--help] COMMAND [ARGS]\n"
+		   "\n"
+		   "commands:\n"
+		   "  sim       run a transfer in the deterministic network simulator\n"
+		   "\n"
+		   "Run 'mpt COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("mpt %s\n", MPT_VERSION_STRING);
+		return 0;
+	}
+	if (!strcmp(cmd, "sim"))
+		return mpt_cmd_sim(argc - 1, argv + 1);
+	fprintf(stderr, "mpt: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

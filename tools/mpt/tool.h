@@ -1,0 +1,8 @@
+/* Subcommand entry points of the mpt tool. */
+#ifndef MPT_TOOL_H
+#define MPT_TOOL_H
+
+/** `mpt sim`: argv[0] is "sim". Returns the process exit status. */
+int mpt_cmd_sim(int argc, char **argv);
+
+#endif
