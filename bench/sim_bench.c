@@ -78,10 +78,11 @@ int main(int argc, char **argv)
 		l.delay_ns = (uint64_t)(rtt * 1e6 / 2);
 		l.queue_bytes = (uint32_t)(bdp > 96000 ? bdp : 96000);
 		if (mpt_sim_connect(sim, mpt_simhost_node(h[2 * i]), &c.local[0],
-				    mpt_simhost_node(h[2 * i + 1]), &s.local[0], &l, &l, NULL, NULL) < 0)
+				    mpt_simhost_node(h[2 * i + 1]), &s.local[0], &l, &l, NULL,
+				    NULL) < 0)
 			return 1;
-		struct mpt_bulk_cfg bc = {.bytes = (uint64_t)(mib * 1048576), .port = 5201,
-					  .seed = (uint64_t)i + 1};
+		struct mpt_bulk_cfg bc = {
+		    .bytes = (uint64_t)(mib * 1048576), .port = 5201, .seed = (uint64_t)i + 1};
 		struct mpt_endpoint dst = {.addr = s.local[0], .port = 5201};
 		if (mpt_bulk_start(h[2 * i], h[2 * i + 1], &dst, &bc, &a.b[i]) < 0)
 			return 1;

@@ -51,7 +51,6 @@ static void wrand(uint8_t *buf, size_t len, void *ud)
 	}
 }
 
-
 static void out_c(void *ud, const uint8_t *p, size_t len)
 {
 	struct world *w = ud;

@@ -10,9 +10,9 @@
 #include "mpt/mpt.h"
 
 #define MPT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MPT_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MPT_MAX(a, b) ((a) > (b) ? (a) : (b))
-#define MPT_UNUSED(x) ((void)(x))
+#define MPT_MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define MPT_MAX(a, b)     ((a) > (b) ? (a) : (b))
+#define MPT_UNUSED(x)     ((void)(x))
 
 /* Allocation through the caller's hooks (never malloc directly). */
 static inline void *mpt_malloc(const struct mpt_mem *m, size_t n)

@@ -24,9 +24,9 @@ extern "C" {
 
 /** "No deadline" value for timer functions. */
 #define MPT_TIME_NEVER UINT64_MAX
-#define MPT_NS_PER_US UINT64_C(1000)
-#define MPT_NS_PER_MS UINT64_C(1000000)
-#define MPT_NS_PER_S UINT64_C(1000000000)
+#define MPT_NS_PER_US  UINT64_C(1000)
+#define MPT_NS_PER_MS  UINT64_C(1000000)
+#define MPT_NS_PER_S   UINT64_C(1000000000)
 
 /** Error codes. All are negative; 0 is success. */
 enum mpt_err {
@@ -98,7 +98,6 @@ char *mpt_addr_format(const struct mpt_addr *a, char *buf, size_t len);
 /** True when both addresses are equal (family and bytes). */
 bool mpt_addr_equal(const struct mpt_addr *a, const struct mpt_addr *b);
 
-
 /* ------------------------------------------------------------------------
  * The stack: addresses, listeners, connections, counters.
  *
@@ -123,28 +122,28 @@ enum mpt_event {
 };
 
 #define MPT_MAX_LOCAL_ADDRS 8
-#define MPT_CC_NAME_LEN 16
+#define MPT_CC_NAME_LEN     16
 
 /**
  * Transport knobs (per stack; zero means the default).  Versioned by size so
  * it can grow: set .size = sizeof(struct mpt_tcp_knobs).
  */
 struct mpt_tcp_knobs {
-	uint16_t mss;             /**< MSS to advertise (default 1460) */
-	uint32_t sndbuf;          /**< bytes (default 256 KiB) */
-	uint32_t rcvbuf;          /**< bytes (default 256 KiB) */
-	bool no_sack;             /**< disable SACK */
-	bool no_timestamps;       /**< disable RFC 7323 timestamps */
-	bool no_wscale;           /**< disable window scaling */
-	bool nagle;               /**< enable Nagle (off by default) */
-	bool no_delack;           /**< ACK every segment */
-	bool keepalive;           /**< enable keep-alive */
+	uint16_t mss;       /**< MSS to advertise (default 1460) */
+	uint32_t sndbuf;    /**< bytes (default 256 KiB) */
+	uint32_t rcvbuf;    /**< bytes (default 256 KiB) */
+	bool no_sack;       /**< disable SACK */
+	bool no_timestamps; /**< disable RFC 7323 timestamps */
+	bool no_wscale;     /**< disable window scaling */
+	bool nagle;         /**< enable Nagle (off by default) */
+	bool no_delack;     /**< ACK every segment */
+	bool keepalive;     /**< enable keep-alive */
 	uint64_t keepalive_idle_ns;
 	uint64_t keepalive_intvl_ns;
 	uint32_t keepalive_probes;
-	uint64_t rto_min_ns;      /**< default 200 ms */
-	uint64_t rto_initial_ns;  /**< default 1 s */
-	uint64_t msl_ns;          /**< TIME-WAIT lasts 2*MSL (default MSL 30 s) */
+	uint64_t rto_min_ns;     /**< default 200 ms */
+	uint64_t rto_initial_ns; /**< default 1 s */
+	uint64_t msl_ns;         /**< TIME-WAIT lasts 2*MSL (default MSL 30 s) */
 	uint32_t syn_retries;
 	uint32_t max_retries;
 	char cc[MPT_CC_NAME_LEN]; /**< congestion control name ("cubic", "reno") */
@@ -164,9 +163,9 @@ struct mpt_stack_cfg {
 	struct mpt_addr local[MPT_MAX_LOCAL_ADDRS]; /**< our addresses */
 	size_t n_local;
 	struct mpt_tcp_knobs tcp;
-	uint32_t max_socks;   /**< bound on connections + listeners (default 4096) */
-	bool no_verify_csum;  /**< trust checksums (offloaded / fuzzing) */
-	uint8_t ttl;          /**< IPv4 TTL / IPv6 hop limit (default 64) */
+	uint32_t max_socks;  /**< bound on connections + listeners (default 4096) */
+	bool no_verify_csum; /**< trust checksums (offloaded / fuzzing) */
+	uint8_t ttl;         /**< IPv4 TTL / IPv6 hop limit (default 64) */
 };
 
 /** Fill cfg with defaults (no addresses, no callbacks). */
@@ -248,7 +247,7 @@ void mpt_sock_endpoints(const struct mpt_sock *s, struct mpt_endpoint *local,
 
 /** Per-connection transport information (cf. Linux struct tcp_info). */
 struct mpt_sock_info {
-	char state[16];         /**< "ESTABLISHED", ... */
+	char state[16]; /**< "ESTABLISHED", ... */
 	uint32_t snd_mss, rcv_mss;
 	uint64_t srtt_ns, rttvar_ns, rto_ns, min_rtt_ns;
 	uint32_t snd_cwnd, snd_ssthresh, snd_wnd, rcv_wnd;

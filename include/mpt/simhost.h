@@ -38,10 +38,10 @@ void mpt_simhost_set_app(struct mpt_simhost *h,
 struct mpt_bulk;
 
 struct mpt_bulk_cfg {
-	uint64_t bytes;    /**< bytes the client sends */
-	uint16_t port;     /**< server port */
-	uint64_t seed;     /**< payload pattern seed */
-	uint32_t chunk;    /**< application write size (default 64 KiB) */
+	uint64_t bytes; /**< bytes the client sends */
+	uint16_t port;  /**< server port */
+	uint64_t seed;  /**< payload pattern seed */
+	uint32_t chunk; /**< application write size (default 64 KiB) */
 };
 
 struct mpt_bulk_result {

@@ -36,11 +36,11 @@ static void def_free(void *ptr, void *ud)
 }
 
 static const struct mpt_mem default_mem = {
-	.malloc = def_malloc,
-	.calloc = def_calloc,
-	.realloc = def_realloc,
-	.free = def_free,
-	.user_data = NULL,
+    .malloc = def_malloc,
+    .calloc = def_calloc,
+    .realloc = def_realloc,
+    .free = def_free,
+    .user_data = NULL,
 };
 
 const struct mpt_mem *mpt_mem_default(void)

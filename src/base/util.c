@@ -8,26 +8,46 @@
 const char *mpt_strerror(int err)
 {
 	switch (err) {
-	case MPT_OK: return "success";
-	case MPT_ERR_INVAL: return "invalid argument";
-	case MPT_ERR_NOMEM: return "out of memory";
-	case MPT_ERR_TRUNCATED: return "truncated input";
-	case MPT_ERR_BADLEN: return "bad length field";
-	case MPT_ERR_CHECKSUM: return "checksum mismatch";
-	case MPT_ERR_FRAGMENT: return "IP fragment not supported";
-	case MPT_ERR_PROTO: return "protocol violation";
-	case MPT_ERR_UNSUPPORTED: return "unsupported";
-	case MPT_ERR_NOSPACE: return "no space in output buffer";
-	case MPT_ERR_AGAIN: return "try again";
-	case MPT_ERR_STATE: return "invalid state for operation";
-	case MPT_ERR_CLOSED: return "connection closed";
-	case MPT_ERR_RESET: return "connection reset";
-	case MPT_ERR_TIMEDOUT: return "timed out";
-	case MPT_ERR_REFUSED: return "connection refused";
-	case MPT_ERR_EXIST: return "already exists";
-	case MPT_ERR_NOTFOUND: return "not found";
-	case MPT_ERR_LIMIT: return "resource limit reached";
-	default: return "unknown error";
+	case MPT_OK:
+		return "success";
+	case MPT_ERR_INVAL:
+		return "invalid argument";
+	case MPT_ERR_NOMEM:
+		return "out of memory";
+	case MPT_ERR_TRUNCATED:
+		return "truncated input";
+	case MPT_ERR_BADLEN:
+		return "bad length field";
+	case MPT_ERR_CHECKSUM:
+		return "checksum mismatch";
+	case MPT_ERR_FRAGMENT:
+		return "IP fragment not supported";
+	case MPT_ERR_PROTO:
+		return "protocol violation";
+	case MPT_ERR_UNSUPPORTED:
+		return "unsupported";
+	case MPT_ERR_NOSPACE:
+		return "no space in output buffer";
+	case MPT_ERR_AGAIN:
+		return "try again";
+	case MPT_ERR_STATE:
+		return "invalid state for operation";
+	case MPT_ERR_CLOSED:
+		return "connection closed";
+	case MPT_ERR_RESET:
+		return "connection reset";
+	case MPT_ERR_TIMEDOUT:
+		return "timed out";
+	case MPT_ERR_REFUSED:
+		return "connection refused";
+	case MPT_ERR_EXIST:
+		return "already exists";
+	case MPT_ERR_NOTFOUND:
+		return "not found";
+	case MPT_ERR_LIMIT:
+		return "resource limit reached";
+	default:
+		return "unknown error";
 	}
 }
 

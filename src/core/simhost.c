@@ -49,9 +49,9 @@ static void node_timer(void *ud, uint64_t now)
 }
 
 static const struct mpt_sim_node_ops host_ops = {
-	.input = node_input,
-	.next_deadline = node_deadline,
-	.on_timer = node_timer,
+    .input = node_input,
+    .next_deadline = node_deadline,
+    .on_timer = node_timer,
 };
 
 int mpt_simhost_create(struct mpt_sim *sim, const char *name, const struct mpt_stack_cfg *cfg,
@@ -117,7 +117,7 @@ void mpt_simhost_set_app(struct mpt_simhost *h,
 /* ---- bulk transfer ------------------------------------------------------ */
 
 #define BULK_CHUNK_DEFAULT (64u * 1024u)
-#define BULK_CHUNK_MAX (1024u * 1024u)
+#define BULK_CHUNK_MAX     (1024u * 1024u)
 
 struct mpt_bulk {
 	struct mpt_simhost *client, *server;

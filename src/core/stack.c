@@ -20,10 +20,10 @@
 #include "wire/tcp.h"
 
 #define STACK_HASH_MIN 256u
-#define EPHEMERAL_LO 49152u
-#define EPHEMERAL_HI 65535u
+#define EPHEMERAL_LO   49152u
+#define EPHEMERAL_HI   65535u
 /* Scratch for stack-generated packets (RSTs): IP + TCP header. */
-#define STACK_SCRATCH (MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN)
+#define STACK_SCRATCH  (MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN)
 
 struct mpt_sock {
 	struct mpt_stack *st;
@@ -38,10 +38,10 @@ struct mpt_sock {
 	bool tcp_closed;  /* the engine reported EV_CLOSED */
 	bool established; /* EV_ESTABLISHED seen */
 	bool hashed;
-	struct mpt_sock *parent; /* listener, while not yet accepted */
-	struct mpt_sock *hnext;  /* 4-tuple hash chain */
+	struct mpt_sock *parent;      /* listener, while not yet accepted */
+	struct mpt_sock *hnext;       /* 4-tuple hash chain */
 	struct mpt_sock *prev, *next; /* all sockets */
-	struct mpt_sock *qnext;  /* listener accept queue */
+	struct mpt_sock *qnext;       /* listener accept queue */
 	/* listener only */
 	uint32_t backlog;
 	uint32_t nchildren; /* half-open + queued */
@@ -316,9 +316,9 @@ static int sock_attach_tcp(struct mpt_sock *s)
 {
 	struct mpt_stack *st = s->st;
 	struct mpt_tcp_cb cb = {
-		.output = sock_output,
-		.on_event = sock_event,
-		.ud = s,
+	    .output = sock_output,
+	    .on_event = sock_event,
+	    .ud = s,
 	};
 	struct mpt_tcp_cfg cfg = st->tcpcfg;
 	uint8_t off[4];
@@ -404,7 +404,8 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	cfg->rand(rnd, sizeof(rnd), cfg->rand_ud);
 	memcpy(st->isn_secret, rnd, 16);
 	st->hash_seed = mpt_get64(rnd + 16);
-	st->next_port = (uint16_t)(EPHEMERAL_LO + mpt_get16(rnd + 24) % (EPHEMERAL_HI - EPHEMERAL_LO + 1));
+	st->next_port =
+	    (uint16_t)(EPHEMERAL_LO + mpt_get16(rnd + 24) % (EPHEMERAL_HI - EPHEMERAL_LO + 1));
 	*out = st;
 	return 0;
 }

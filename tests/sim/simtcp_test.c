@@ -27,7 +27,7 @@
 #include "mpt/simhost.h"
 
 #define MIB (1024u * 1024u)
-#define MS UINT64_C(1000000)
+#define MS  UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 
 struct scenario {
@@ -35,16 +35,16 @@ struct scenario {
 	uint64_t bytes;
 	uint64_t rate_bps;
 	uint64_t rtt_ns;
-	double loss;        /* data direction */
-	double ack_loss;    /* ACK direction */
-	double reorder;     /* data direction, 2 ms extra delay */
+	double loss;     /* data direction */
+	double ack_loss; /* ACK direction */
+	double reorder;  /* data direction, 2 ms extra delay */
 	bool no_sack;
 	bool v6;
 	const char *cc;
 	uint64_t seed;
 	const struct mpt_sim_mbox_cfg *mbox; /* on the data direction (rev = ACK dir) */
 	const struct mpt_sim_outage *outage; /* on both directions */
-	uint64_t budget_ns; /* simulated completion budget */
+	uint64_t budget_ns;                  /* simulated completion budget */
 };
 
 struct outcome {
@@ -118,10 +118,10 @@ static void run_scenario(const struct scenario *sc, struct outcome *out)
 	double secs = (double)(out->res.t_done - out->res.t_connected) / 1e9;
 	printf("[ %-28s ] %s: %.1f MiB in %.2f s simulated (%.2f Mbit/s), retrans %u "
 	       "(fast %u, rto %u), budget %.1f s\n",
-	       sc->name, out->res.intact ? "intact" : "NOT INTACT",
-	       (double)out->res.received / MIB, secs,
-	       secs > 0 ? (double)out->res.received * 8 / secs / 1e6 : 0.0, out->info.total_retrans,
-	       out->info.fast_retrans, out->info.rto_count, (double)sc->budget_ns / 1e9);
+	       sc->name, out->res.intact ? "intact" : "NOT INTACT", (double)out->res.received / MIB,
+	       secs, secs > 0 ? (double)out->res.received * 8 / secs / 1e6 : 0.0,
+	       out->info.total_retrans, out->info.fast_retrans, out->info.rto_count,
+	       (double)sc->budget_ns / 1e9);
 	mpt_bulk_destroy(b);
 	mpt_simhost_destroy(c);
 	mpt_simhost_destroy(s);
@@ -148,15 +148,18 @@ static void check(const struct scenario *sc, const struct outcome *o)
 }
 
 /* 75.7 s ideal at 1 % loss (see the header comment); 1.3x budget. */
-#define LOSSY_IDEAL_NS (UINT64_C(75700) * MS)
+#define LOSSY_IDEAL_NS  (UINT64_C(75700) * MS)
 #define LOSSY_BUDGET_NS (LOSSY_IDEAL_NS * 13 / 10)
 
 static void test_clean_path(void **state)
 {
 	(void)state;
 	/* 64 MiB at 100 Mbit/s = 5.37 s of serialization (+ headers). */
-	struct scenario sc = {.name = "clean 100M/20ms", .bytes = 64 * MIB,
-			      .rate_bps = 100000000, .rtt_ns = 20 * MS, .seed = 1,
+	struct scenario sc = {.name = "clean 100M/20ms",
+			      .bytes = 64 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .seed = 1,
 			      .budget_ns = 6500 * MS};
 	struct outcome o;
 	run_scenario(&sc, &o);
@@ -169,9 +172,14 @@ static void test_clean_path(void **state)
 static void test_lossy_cubic(void **state)
 {
 	(void)state;
-	struct scenario sc = {.name = "1% loss + reorder, cubic", .bytes = 64 * MIB,
-			      .rate_bps = 100000000, .rtt_ns = 20 * MS, .loss = 0.01,
-			      .reorder = 0.01, .seed = 2, .budget_ns = LOSSY_BUDGET_NS};
+	struct scenario sc = {.name = "1% loss + reorder, cubic",
+			      .bytes = 64 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .loss = 0.01,
+			      .reorder = 0.01,
+			      .seed = 2,
+			      .budget_ns = LOSSY_BUDGET_NS};
 	struct outcome o;
 	run_scenario(&sc, &o);
 	check(&sc, &o);
@@ -184,9 +192,14 @@ static void test_lossy_cubic(void **state)
 static void test_lossy_no_sack(void **state)
 {
 	(void)state;
-	struct scenario sc = {.name = "1% loss + reorder, no SACK", .bytes = 64 * MIB,
-			      .rate_bps = 100000000, .rtt_ns = 20 * MS, .loss = 0.01,
-			      .reorder = 0.01, .no_sack = true, .seed = 3,
+	struct scenario sc = {.name = "1% loss + reorder, no SACK",
+			      .bytes = 64 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .loss = 0.01,
+			      .reorder = 0.01,
+			      .no_sack = true,
+			      .seed = 3,
 			      .budget_ns = LOSSY_BUDGET_NS};
 	struct outcome o;
 	run_scenario(&sc, &o);
@@ -200,9 +213,14 @@ static void test_lossy_seq_rewrite(void **state)
 	(void)state;
 	static const struct mpt_sim_mbox_cfg mb = {.kind = MPT_SIM_MBOX_SEQ_OFFSET,
 						   .delta = 0x89abcdefu};
-	struct scenario sc = {.name = "1% loss, seq-rewriting box", .bytes = 64 * MIB,
-			      .rate_bps = 100000000, .rtt_ns = 20 * MS, .loss = 0.01,
-			      .reorder = 0.01, .seed = 4, .mbox = &mb,
+	struct scenario sc = {.name = "1% loss, seq-rewriting box",
+			      .bytes = 64 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .loss = 0.01,
+			      .reorder = 0.01,
+			      .seed = 4,
+			      .mbox = &mb,
 			      .budget_ns = LOSSY_BUDGET_NS};
 	struct outcome o;
 	run_scenario(&sc, &o);
@@ -215,11 +233,11 @@ static void test_middleboxes(void **state)
 {
 	(void)state;
 	static const struct mpt_sim_mbox_cfg boxes[] = {
-		{.kind = MPT_SIM_MBOX_RESEGMENT, .seg_size = 500},
-		{.kind = MPT_SIM_MBOX_COALESCE, .hold_ns = 1000000, .coalesce_max = 2896},
-		{.kind = MPT_SIM_MBOX_STRIP_OPT, .opt_kind = 8, .syn_only = true},
-		{.kind = MPT_SIM_MBOX_STRIP_OPT, .opt_kind = 4, .syn_only = false},
-		{.kind = MPT_SIM_MBOX_NAT, .nat_port_base = 30000},
+	    {.kind = MPT_SIM_MBOX_RESEGMENT, .seg_size = 500},
+	    {.kind = MPT_SIM_MBOX_COALESCE, .hold_ns = 1000000, .coalesce_max = 2896},
+	    {.kind = MPT_SIM_MBOX_STRIP_OPT, .opt_kind = 8, .syn_only = true},
+	    {.kind = MPT_SIM_MBOX_STRIP_OPT, .opt_kind = 4, .syn_only = false},
+	    {.kind = MPT_SIM_MBOX_NAT, .nat_port_base = 30000},
 	};
 	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++) {
 		struct mpt_sim_mbox_cfg mb = boxes[i];
@@ -227,9 +245,14 @@ static void test_middleboxes(void **state)
 			assert_int_equal(mpt_addr_parse(&mb.nat_addr, "10.9.9.9"), 0);
 		char name[32];
 		snprintf(name, sizeof(name), "middlebox kind %d", (int)mb.kind);
-		struct scenario sc = {.name = name, .bytes = 8 * MIB, .rate_bps = 50000000,
-				      .rtt_ns = 10 * MS, .loss = 0.002, .seed = 10 + i,
-				      .mbox = &mb, .budget_ns = 30 * SEC};
+		struct scenario sc = {.name = name,
+				      .bytes = 8 * MIB,
+				      .rate_bps = 50000000,
+				      .rtt_ns = 10 * MS,
+				      .loss = 0.002,
+				      .seed = 10 + i,
+				      .mbox = &mb,
+				      .budget_ns = 30 * SEC};
 		struct outcome o;
 		run_scenario(&sc, &o);
 		check(&sc, &o);
@@ -242,8 +265,12 @@ static void test_outage(void **state)
 	(void)state;
 	/* Both directions down for 3 s mid-transfer: RTO backoff, then resume. */
 	static const struct mpt_sim_outage out = {.down_at = 2 * SEC, .up_at = 5 * SEC};
-	struct scenario sc = {.name = "3 s outage", .bytes = 32 * MIB, .rate_bps = 100000000,
-			      .rtt_ns = 20 * MS, .seed = 5, .outage = &out,
+	struct scenario sc = {.name = "3 s outage",
+			      .bytes = 32 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .seed = 5,
+			      .outage = &out,
 			      .budget_ns = 20 * SEC};
 	struct outcome o;
 	run_scenario(&sc, &o);
@@ -255,9 +282,14 @@ static void test_outage(void **state)
 static void test_ipv6_and_ack_loss(void **state)
 {
 	(void)state;
-	struct scenario sc = {.name = "IPv6, 1% loss both ways", .bytes = 16 * MIB,
-			      .rate_bps = 100000000, .rtt_ns = 20 * MS, .loss = 0.01,
-			      .ack_loss = 0.01, .v6 = true, .seed = 6,
+	struct scenario sc = {.name = "IPv6, 1% loss both ways",
+			      .bytes = 16 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .loss = 0.01,
+			      .ack_loss = 0.01,
+			      .v6 = true,
+			      .seed = 6,
 			      .budget_ns = LOSSY_BUDGET_NS / 4};
 	struct outcome o;
 	run_scenario(&sc, &o);
@@ -267,9 +299,14 @@ static void test_ipv6_and_ack_loss(void **state)
 static void test_reno(void **state)
 {
 	(void)state;
-	struct scenario sc = {.name = "reno, 0.1% loss", .bytes = 16 * MIB,
-			      .rate_bps = 100000000, .rtt_ns = 20 * MS, .loss = 0.001,
-			      .cc = "reno", .seed = 7, .budget_ns = 30 * SEC};
+	struct scenario sc = {.name = "reno, 0.1% loss",
+			      .bytes = 16 * MIB,
+			      .rate_bps = 100000000,
+			      .rtt_ns = 20 * MS,
+			      .loss = 0.001,
+			      .cc = "reno",
+			      .seed = 7,
+			      .budget_ns = 30 * SEC};
 	struct outcome o;
 	run_scenario(&sc, &o);
 	check(&sc, &o);
@@ -279,8 +316,13 @@ static void test_reno(void **state)
 static void test_deterministic(void **state)
 {
 	(void)state;
-	struct scenario sc = {.name = "determinism", .bytes = 4 * MIB, .rate_bps = 20000000,
-			      .rtt_ns = 30 * MS, .loss = 0.02, .reorder = 0.02, .seed = 99,
+	struct scenario sc = {.name = "determinism",
+			      .bytes = 4 * MIB,
+			      .rate_bps = 20000000,
+			      .rtt_ns = 30 * MS,
+			      .loss = 0.02,
+			      .reorder = 0.02,
+			      .seed = 99,
 			      .budget_ns = 60 * SEC};
 	static struct outcome a, b, c;
 	run_scenario(&sc, &a);
@@ -300,15 +342,11 @@ static void test_deterministic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clean_path),
-		cmocka_unit_test(test_lossy_cubic),
-		cmocka_unit_test(test_lossy_no_sack),
-		cmocka_unit_test(test_lossy_seq_rewrite),
-		cmocka_unit_test(test_middleboxes),
-		cmocka_unit_test(test_outage),
-		cmocka_unit_test(test_ipv6_and_ack_loss),
-		cmocka_unit_test(test_reno),
-		cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_clean_path),        cmocka_unit_test(test_lossy_cubic),
+	    cmocka_unit_test(test_lossy_no_sack),     cmocka_unit_test(test_lossy_seq_rewrite),
+	    cmocka_unit_test(test_middleboxes),       cmocka_unit_test(test_outage),
+	    cmocka_unit_test(test_ipv6_and_ack_loss), cmocka_unit_test(test_reno),
+	    cmocka_unit_test(test_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,8 +39,8 @@ static void test_inc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_unique),
-		cmocka_unit_test(test_inc),
+	    cmocka_unit_test(test_names_unique),
+	    cmocka_unit_test(test_inc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

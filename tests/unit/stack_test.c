@@ -19,8 +19,8 @@
 #include "wire/ip.h"
 #include "wire/tcp.h"
 
-#define MS UINT64_C(1000000)
-#define SEC UINT64_C(1000000000)
+#define MS   UINT64_C(1000000)
+#define SEC  UINT64_C(1000000000)
 #define QMAX 512
 
 /* ---- counting allocator (leak check + failure injection) ---------------- */
@@ -510,13 +510,13 @@ static void test_counters_api(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_echo_close),
-		cmocka_unit_test(test_closed_port_rst),
-		cmocka_unit_test(test_bad_input_counted),
-		cmocka_unit_test(test_listen_errors_and_backlog),
-		cmocka_unit_test(test_socket_limit),
-		cmocka_unit_test(test_alloc_failure),
-		cmocka_unit_test(test_counters_api),
+	    cmocka_unit_test(test_connect_echo_close),
+	    cmocka_unit_test(test_closed_port_rst),
+	    cmocka_unit_test(test_bad_input_counted),
+	    cmocka_unit_test(test_listen_errors_and_backlog),
+	    cmocka_unit_test(test_socket_limit),
+	    cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_counters_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,8 +60,7 @@ static int parse_double(const char *name, const char *s, double lo, double hi, d
 	errno = 0;
 	double v = strtod(s, &end);
 	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "mpt sim: %s: '%s' is not a number in [%g, %g]\n", name, s, lo,
-			hi);
+		fprintf(stderr, "mpt sim: %s: '%s' is not a number in [%g, %g]\n", name, s, lo, hi);
 		return -1;
 	}
 	*out = v;
@@ -143,8 +142,8 @@ static int run(const struct sim_opts *o)
 	fwd.loss = o->loss_pct / 100;
 	fwd.reorder = o->reorder_pct / 100;
 	fwd.reorder_delay_ns = 2000000;
-	rc = mpt_sim_connect(sim, mpt_simhost_node(client), &cc.local[0],
-			     mpt_simhost_node(server), &sc.local[0], &fwd, &rev, NULL, NULL);
+	rc = mpt_sim_connect(sim, mpt_simhost_node(client), &cc.local[0], mpt_simhost_node(server),
+			     &sc.local[0], &fwd, &rev, NULL, NULL);
 	if (rc == 0 && o->pcap && (rc = mpt_sim_pcap_open(sim, o->pcap)) < 0)
 		fprintf(stderr, "mpt sim: cannot write pcap %s\n", o->pcap);
 	FILE *csv = NULL;
@@ -158,8 +157,8 @@ static int run(const struct sim_opts *o)
 		}
 	}
 	struct mpt_bulk *bulk = NULL;
-	struct mpt_bulk_cfg bc = {.bytes = (uint64_t)(o->size_mib * 1048576.0), .port = 5201,
-				  .seed = o->seed};
+	struct mpt_bulk_cfg bc = {
+	    .bytes = (uint64_t)(o->size_mib * 1048576.0), .port = 5201, .seed = o->seed};
 	struct mpt_endpoint dst = {.addr = sc.local[0], .port = 5201};
 	if (rc == 0)
 		rc = mpt_bulk_start(client, server, &dst, &bc, &bulk);
@@ -175,8 +174,8 @@ static int run(const struct sim_opts *o)
 	       "cc %s, SACK %s, seed %" PRIu64 "\n",
 	       o->size_mib, o->rate_mbit, o->rtt_ms, o->loss_pct, o->reorder_pct, o->cc,
 	       o->no_sack ? "off" : "on", o->seed);
-	struct reporter rep = {.bulk = bulk, .interval_ns = (uint64_t)(o->interval_s * 1e9),
-			       .csv = csv};
+	struct reporter rep = {
+	    .bulk = bulk, .interval_ns = (uint64_t)(o->interval_s * 1e9), .csv = csv};
 	(void)mpt_sim_at(sim, rep.interval_ns, report_tick, &rep);
 	double w0 = wall_s();
 	(void)mpt_sim_run(sim, (uint64_t)(o->limit_s * 1e9), mpt_bulk_done, bulk);
@@ -222,17 +221,29 @@ static int run(const struct sim_opts *o)
 
 int mpt_cmd_sim(int argc, char **argv)
 {
-	struct sim_opts o = {.size_mib = 16, .rate_mbit = 100, .rtt_ms = 20, .seed = 1,
-			     .cc = "cubic", .mss = 1460, .interval_s = 1, .limit_s = 3600};
-	static const struct option lopts[] = {
-		{"size", required_argument, NULL, 's'},  {"rate", required_argument, NULL, 'r'},
-		{"rtt", required_argument, NULL, 't'},   {"loss", required_argument, NULL, 'l'},
-		{"reorder", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 'S'},
-		{"cc", required_argument, NULL, 'c'},    {"no-sack", no_argument, NULL, 'n'},
-		{"mss", required_argument, NULL, 'm'},   {"interval", required_argument, NULL, 'i'},
-		{"limit", required_argument, NULL, 'L'}, {"pcap", required_argument, NULL, 'p'},
-		{"csv", required_argument, NULL, 'C'},   {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	struct sim_opts o = {.size_mib = 16,
+			     .rate_mbit = 100,
+			     .rtt_ms = 20,
+			     .seed = 1,
+			     .cc = "cubic",
+			     .mss = 1460,
+			     .interval_s = 1,
+			     .limit_s = 3600};
+	static const struct option lopts[] = {{"size", required_argument, NULL, 's'},
+					      {"rate", required_argument, NULL, 'r'},
+					      {"rtt", required_argument, NULL, 't'},
+					      {"loss", required_argument, NULL, 'l'},
+					      {"reorder", required_argument, NULL, 'o'},
+					      {"seed", required_argument, NULL, 'S'},
+					      {"cc", required_argument, NULL, 'c'},
+					      {"no-sack", no_argument, NULL, 'n'},
+					      {"mss", required_argument, NULL, 'm'},
+					      {"interval", required_argument, NULL, 'i'},
+					      {"limit", required_argument, NULL, 'L'},
+					      {"pcap", required_argument, NULL, 'p'},
+					      {"csv", required_argument, NULL, 'C'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
 	int c;
 	double v;
 	optind = 1;
