@@ -28,7 +28,10 @@ struct mpt_dsnd {
 	size_t head;  /**< ring index of una (internal) */
 };
 
-/** Allocate cap bytes (cap > 0); the first byte written gets DSN isn. */
+/**
+ * Allocate cap bytes (cap > 0); the first byte written gets DSN isn.
+ * Returns 0, MPT_ERR_INVAL (NULL argument, cap 0) or MPT_ERR_NOMEM.
+ */
 int mpt_dsnd_init(struct mpt_dsnd *b, const struct mpt_mem *mem, size_t cap, uint64_t isn);
 void mpt_dsnd_free(struct mpt_dsnd *b);
 /** Append up to len bytes; returns bytes accepted (0 when full). */
@@ -71,6 +74,7 @@ struct mpt_drcv {
 	} ranges[MPT_DRCV_MAX_RANGES];
 };
 
+/** Returns 0, MPT_ERR_INVAL (NULL argument, cap 0) or MPT_ERR_NOMEM. */
 int mpt_drcv_init(struct mpt_drcv *r, const struct mpt_mem *mem, size_t cap, uint64_t isn);
 void mpt_drcv_free(struct mpt_drcv *r);
 /**
@@ -78,10 +82,11 @@ void mpt_drcv_free(struct mpt_drcv *r);
  * at or beyond read + cap are trimmed; bytes already held out of order are
  * kept (first copy wins: a retransmission never overwrites).  Returns the
  * number of bytes newly stored (>= 0), or MPT_ERR_LIMIT when the data
- * would need a new out-of-order range and all are in use (nothing stored).
+ * would need a new out-of-order range and all are in use (nothing stored),
+ * or MPT_ERR_INVAL for NULL data with len > 0.
  */
 long mpt_drcv_insert(struct mpt_drcv *r, uint64_t dsn, const uint8_t *data, size_t len);
-/** Read in-order bytes; returns bytes copied. */
+/** Read in-order bytes; returns bytes copied (out NULL: discard them). */
 size_t mpt_drcv_read(struct mpt_drcv *r, void *out, size_t len);
 size_t mpt_drcv_readable(const struct mpt_drcv *r);
 /** Window relative to nxt (DATA_ACK). */
@@ -106,19 +111,29 @@ struct mpt_maplist {
 	size_t cap, head, n;
 };
 
+/** Returns 0, MPT_ERR_INVAL (NULL argument, cap 0) or MPT_ERR_NOMEM. */
 int mpt_maplist_init(struct mpt_maplist *ml, const struct mpt_mem *mem, size_t cap);
 void mpt_maplist_free(struct mpt_maplist *ml);
 /**
  * Append a mapping.  If it equals the newest one (a repeated DSS), nothing
  * is added and 0 is returned.  A mapping that starts before the newest one
  * ends (overlap in subflow space) is rejected with MPT_ERR_PROTO unless it
- * is identical to a held mapping.  MPT_ERR_LIMIT when full.
+ * is identical to a held mapping (then 0, nothing added).  A mapping
+ * behind the oldest held one (already dropped) is an overlap too, so the
+ * caller should not push mappings of subflow data it has already consumed.
+ * After an infinite mapping (len 0) nothing else can be pushed.
+ * "Identical" compares every field, csum only when has_csum.
+ * MPT_ERR_LIMIT when full, MPT_ERR_INVAL for NULL m.
  */
 int mpt_maplist_push(struct mpt_maplist *ml, const struct mpt_map *m);
 /** The mapping covering subflow byte ssn (wrap-safe), or NULL. */
 const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ssn);
-/** Drop mappings that end at or before ssn (wrap-safe). */
+/** Drop mappings that end at or before ssn (wrap-safe); never an infinite one. */
 void mpt_maplist_drop_before(struct mpt_maplist *ml, uint32_t ssn);
+/** Drop every mapping. */
+void mpt_maplist_clear(struct mpt_maplist *ml);
+/** Whether m covers subflow byte ssn (wrap-safe; len 0 covers ssn and beyond). */
+bool mpt_map_covers(const struct mpt_map *m, uint32_t ssn);
 /** Oldest mapping or NULL. */
 const struct mpt_map *mpt_maplist_first(const struct mpt_maplist *ml);
 size_t mpt_maplist_count(const struct mpt_maplist *ml);
@@ -140,20 +155,31 @@ struct mpt_token_table {
 	uint64_t seed; /**< keyed bucket choice (peers pick tokens' keys, not us) */
 };
 
-/** nbuckets is rounded up to a power of two. */
+/**
+ * nbuckets is rounded up to a power of two (0 gives 1).  Returns 0,
+ * MPT_ERR_INVAL (NULL argument, absurd size) or MPT_ERR_NOMEM.
+ */
 int mpt_token_table_init(struct mpt_token_table *t, const struct mpt_mem *mem, size_t nbuckets,
 			 uint64_t seed);
 void mpt_token_table_free(struct mpt_token_table *t);
-/** MPT_ERR_EXIST when the token is in use, MPT_ERR_NOMEM. */
+/**
+ * Returns 0, MPT_ERR_EXIST when the token is in use, MPT_ERR_NOMEM, or
+ * MPT_ERR_INVAL on a table whose init failed.  conn may be NULL.
+ */
 int mpt_token_insert(struct mpt_token_table *t, uint32_t token, void *conn);
+/** The conn inserted with token, or NULL. */
 void *mpt_token_lookup(const struct mpt_token_table *t, uint32_t token);
+/** Whether token is in the table (also for an entry inserted with conn NULL). */
+bool mpt_token_exists(const struct mpt_token_table *t, uint32_t token);
 /** Returns 0 or MPT_ERR_NOTFOUND. */
 int mpt_token_remove(struct mpt_token_table *t, uint32_t token);
 /**
  * Draw keys until one's token is unused (RFC 8684 §3.1: the key "MUST be
  * unique" locally by its token), derive token and IDSN for the version
  * (crypto/crypto.h) and insert it for conn.  MPT_ERR_LIMIT after 16
- * collisions in a row.
+ * collisions in a row; MPT_ERR_INVAL for a NULL rnd; MPT_ERR_NOMEM; the
+ * errors of mpt_key_token_idsn() (MPT_ERR_UNSUPPORTED for a bad version).
+ * key, token and idsn may be NULL; they are written only on success.
  */
 int mpt_token_new_key(struct mpt_token_table *t, int version, mpt_rand_fn rnd, void *rnd_ud,
 		      void *conn, uint64_t *key, uint32_t *token, uint64_t *idsn);

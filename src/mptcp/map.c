@@ -1,0 +1,165 @@
+/*
+ * Per-subflow DSS mapping lists (RFC 8684 §3.3.1): which data sequence
+ * numbers the bytes of a subflow carry.  A bounded ring of mappings in
+ * subflow sequence order; subflow numbers are relative 32-bit values that
+ * wrap, so every comparison goes through mpt_seq_* (or an unsigned
+ * difference from the oldest mapping).
+ *
+ * A len of 0 is the infinite mapping (RFC 8684 §3.3.1: "a data-level length
+ * of 0 ... an infinite mapping", used on fallback): it covers every subflow
+ * byte from its ssn on.
+ */
+#include "common.h"
+#include "mptcp/dsbuf.h"
+
+int mpt_maplist_init(struct mpt_maplist *ml, const struct mpt_mem *mem, size_t cap)
+{
+	if (!ml)
+		return MPT_ERR_INVAL;
+	memset(ml, 0, sizeof(*ml));
+	if (!mem || cap == 0 || cap > SIZE_MAX / 2 / sizeof(struct mpt_map))
+		return MPT_ERR_INVAL;
+	ml->v = mpt_calloc(mem, cap, sizeof(struct mpt_map));
+	if (!ml->v)
+		return MPT_ERR_NOMEM;
+	ml->mem = mem;
+	ml->cap = cap;
+	return 0;
+}
+
+void mpt_maplist_free(struct mpt_maplist *ml)
+{
+	if (!ml)
+		return;
+	if (ml->v)
+		mpt_free(ml->mem, ml->v);
+	ml->v = NULL;
+	ml->cap = 0;
+	ml->head = 0;
+	ml->n = 0;
+}
+
+void mpt_maplist_clear(struct mpt_maplist *ml)
+{
+	ml->head = 0;
+	ml->n = 0;
+}
+
+size_t mpt_maplist_count(const struct mpt_maplist *ml)
+{
+	return ml->n;
+}
+
+const struct mpt_map *mpt_maplist_at(const struct mpt_maplist *ml, size_t i)
+{
+	size_t pos;
+
+	if (i >= ml->n)
+		return NULL;
+	pos = ml->head + i;
+	if (pos >= ml->cap)
+		pos -= ml->cap;
+	return &ml->v[pos];
+}
+
+const struct mpt_map *mpt_maplist_first(const struct mpt_maplist *ml)
+{
+	return mpt_maplist_at(ml, 0);
+}
+
+/*
+ * Same mapping: the checksum only counts when present (an absent one is an
+ * arbitrary value in the struct).
+ */
+static bool map_same(const struct mpt_map *a, const struct mpt_map *b)
+{
+	return a->dsn == b->dsn && a->ssn == b->ssn && a->len == b->len &&
+	       a->has_csum == b->has_csum && (!a->has_csum || a->csum == b->csum) &&
+	       a->data_fin == b->data_fin;
+}
+
+bool mpt_map_covers(const struct mpt_map *m, uint32_t ssn)
+{
+	if (m->len == 0)
+		return mpt_seq_geq(ssn, m->ssn);
+	return (uint32_t)(ssn - m->ssn) < m->len;
+}
+
+int mpt_maplist_push(struct mpt_maplist *ml, const struct mpt_map *m)
+{
+	const struct mpt_map *last;
+	size_t i, pos;
+
+	if (!m)
+		return MPT_ERR_INVAL;
+	if (ml->n > 0) {
+		last = mpt_maplist_at(ml, ml->n - 1);
+		/* RFC 8684 §3.3.1: a DSS may be repeated on several segments. */
+		if (map_same(last, m))
+			return 0;
+		/*
+		 * Overlap in subflow space: the new mapping starts before the
+		 * newest one ends (an infinite mapping never ends).  Only an
+		 * exact repeat of a held mapping (a retransmitted segment with
+		 * its original DSS) is acceptable; anything else would map the
+		 * same subflow bytes to two places.
+		 */
+		if (last->len == 0 || mpt_seq_lt(m->ssn, last->ssn + last->len)) {
+			for (i = 0; i < ml->n; i++)
+				if (map_same(mpt_maplist_at(ml, i), m))
+					return 0;
+			return MPT_ERR_PROTO;
+		}
+	}
+	if (ml->n >= ml->cap)
+		return MPT_ERR_LIMIT;
+	pos = ml->head + ml->n;
+	if (pos >= ml->cap)
+		pos -= ml->cap;
+	ml->v[pos] = *m;
+	ml->n++;
+	return 0;
+}
+
+const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ssn)
+{
+	const struct mpt_map *first = mpt_maplist_first(ml);
+	uint32_t key;
+	size_t lo, hi;
+
+	if (!first || mpt_seq_lt(ssn, first->ssn))
+		return NULL;
+	/*
+	 * Starts are strictly increasing in subflow order and do not overlap,
+	 * so as offsets from the oldest start they are sorted: binary search
+	 * for the last mapping starting at or before ssn.
+	 */
+	key = ssn - first->ssn;
+	lo = 0;
+	hi = ml->n; /* invariant: at(lo) starts <= key, at(hi) (if any) > key */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((uint32_t)(mpt_maplist_at(ml, mid)->ssn - first->ssn) <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	first = mpt_maplist_at(ml, lo);
+	return mpt_map_covers(first, ssn) ? first : NULL;
+}
+
+void mpt_maplist_drop_before(struct mpt_maplist *ml, uint32_t ssn)
+{
+	while (ml->n > 0) {
+		const struct mpt_map *m = &ml->v[ml->head];
+
+		/* An infinite mapping never ends. */
+		if (m->len == 0 || mpt_seq_gt(m->ssn + m->len, ssn))
+			break;
+		ml->head++;
+		if (ml->head >= ml->cap)
+			ml->head = 0;
+		ml->n--;
+	}
+}
