@@ -120,6 +120,7 @@ void tcp_become_closed(struct mpt_tcp *t)
 {
 	t->state = MPT_TCP_CLOSED;
 	t->rtx_at = t->persist_at = t->delack_at = t->ka_at = t->tw_at = MPT_TIME_NEVER;
+	t->reo_at = t->pto_at = MPT_TIME_NEVER;
 	t->ack_now = false;
 	tcp_event(t, MPT_TCP_EV_CLOSED);
 }
@@ -152,6 +153,8 @@ void tcp_negotiate(struct mpt_tcp *t, const struct mpt_tcp_opts *o)
 		t->rcv_wscale = 0;
 	}
 	t->sack_ok = !t->cfg.no_sack && (o->present & MPT_TCPOPT_F_SACK_PERM);
+	/* RFC 8985 needs SACK; without it NewReno (RFC 6582) stays. */
+	t->rack_on = t->sack_ok;
 	t->ts_ok = !t->cfg.no_timestamps && (o->present & MPT_TCPOPT_F_TS);
 	if (t->ts_ok)
 		t->ts_recent = o->tsval;
@@ -255,7 +258,7 @@ int mpt_tcp_create(const struct mpt_mem *mem, const struct mpt_tcp_cfg *cfg,
 	t->obuf_cap = MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN + t->cfg.mss;
 	t->obuf = mpt_malloc(mem, t->obuf_cap);
 	if (!t->obuf || tcp_ring_init(&t->sb, mem, t->cfg.sndbuf) < 0 ||
-	    tcp_ring_init(&t->rb, mem, t->cfg.rcvbuf) < 0) {
+	    tcp_ring_init(&t->rb, mem, t->cfg.rcvbuf) < 0 || tcp_txr_init(t) < 0) {
 		mpt_tcp_destroy(t);
 		return MPT_ERR_NOMEM;
 	}
@@ -285,6 +288,7 @@ void mpt_tcp_destroy(struct mpt_tcp *t)
 	mem = t->mem;
 	tcp_ring_free(&t->sb, &mem);
 	tcp_ring_free(&t->rb, &mem);
+	tcp_txr_free(t);
 	mpt_free(&mem, t->obuf);
 	mpt_free(&mem, t);
 }
@@ -594,6 +598,11 @@ void mpt_tcp_get_info(const struct mpt_tcp *t, struct mpt_tcp_info *i)
 	i->fast_retrans = t->fast_retrans;
 	i->dup_acks_in = t->dup_acks_in;
 	i->ofo_segs = t->n_ofo;
+	i->reord_seen = t->reord_seen;
+	i->dsack_rcvd = t->dsack_rcvd;
+	i->tlp_probes = t->tlp_probes;
+	i->undo_count = t->undo_count;
+	i->reo_wnd_ns = t->rack_on ? tcp_rack_reo_wnd(t) : 0;
 	i->sndbuf_used = t->sb.len;
 	i->rcvbuf_used = t->rb.len;
 	if (t->cfg.cc)

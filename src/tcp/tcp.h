@@ -2,7 +2,8 @@
  * The TCP engine: one connection (or one MPTCP subflow), sans-I/O.
  *
  * RFC 9293 state machine, RFC 5961 hardening, RFC 7323 window scaling /
- * timestamps / PAWS, RFC 2018 SACK with RFC 6675 loss recovery, RFC 6298
+ * timestamps / PAWS, RFC 2018 SACK with RACK-TLP loss detection (RFC 8985),
+ * RFC 2883 D-SACK and RFC 6675 pipe-based recovery, RFC 6298
  * RTO, RFC 5681/6582 congestion control and fast recovery, delayed ACKs,
  * Nagle (switchable), persist timer, keep-alive (switchable), bounded
  * buffers.  Congestion control is an ops table (cc/cc.h).
@@ -172,6 +173,12 @@ struct mpt_tcp_info {
 	uint32_t ofo_segs;     /**< out-of-order ranges (merged segments) currently held */
 	uint32_t sndbuf_used, rcvbuf_used;
 	char cc_name[16];
+	/* RACK-TLP (RFC 8985) and D-SACK (RFC 2883), SACK connections only */
+	uint32_t reord_seen;   /**< reordered deliveries detected (RFC 8985 §6.2 step 3) */
+	uint32_t dsack_rcvd;   /**< D-SACK blocks received */
+	uint32_t tlp_probes;   /**< tail loss probes sent */
+	uint32_t undo_count;   /**< spurious reductions undone (D-SACK) */
+	uint64_t reo_wnd_ns;   /**< current RACK reordering window */
 };
 
 struct mpt_tcp;

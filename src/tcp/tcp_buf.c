@@ -139,6 +139,17 @@ static void sack_note(struct mpt_tcp *t, uint32_t seq)
  * Store payload [seq, seq+n) that the caller already trimmed to
  * [rcv_nxt, rcv_adv).  Returns TCP_RCV_* bits.
  */
+/* Report [l, r) as a duplicate in the first SACK block of the next ACK
+ * (RFC 2883 §4: only the most recent duplicate is reported). */
+void tcp_dsack_note(struct mpt_tcp *t, uint32_t l, uint32_t r)
+{
+	if (!t->sack_ok || !mpt_seq_lt(l, r))
+		return;
+	t->dsack_pending = true;
+	t->dsack.l = l;
+	t->dsack.r = r;
+}
+
 unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint32_t n)
 {
 	uint32_t end = seq + n;
@@ -146,6 +157,19 @@ unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint
 
 	if (n == 0)
 		return 0;
+	/* RFC 2883 §4 (2): data already held out of order arrived again. */
+	for (uint32_t i = 0; t->sack_ok && i < t->n_ofo; i++) {
+		uint32_t l = mpt_seq_max(seq, t->ofo[i].l), r = mpt_seq_min(end, t->ofo[i].r);
+
+		if (mpt_seq_lt(l, r)) {
+			tcp_dsack_note(t, l, r);
+			mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPDSACKOfoSent);
+			t->ack_now = true;
+			break;
+		}
+		if (mpt_seq_geq(t->ofo[i].l, end))
+			break;
+	}
 	if (seq != t->rcv_nxt) {
 		if (t->n_ofo >= TCP_OFO_MAX && ofo_needs_slot(t, seq, end))
 			return TCP_RCV_DROP;

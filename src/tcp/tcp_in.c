@@ -173,10 +173,11 @@ static uint64_t rtt_from_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, u
 	return rtt;
 }
 
-static void enter_recovery(struct mpt_tcp *t, uint64_t now)
+void tcp_enter_recovery(struct mpt_tcp *t, uint64_t now)
 {
 	uint32_t pipe = tcp_pipe(t);
 
+	tcp_undo_begin(t, false);
 	t->cc.ops->on_loss(&t->cc, pipe, now);
 	t->ca_state = TCP_CA_RECOVERY;
 	t->recover = t->snd_nxt;
@@ -185,6 +186,7 @@ static void enter_recovery(struct mpt_tcp *t, uint64_t now)
 	/* RFC 6675 §5 (4.3) / RFC 5681 §3.2: the first unacknowledged
 	 * segment is retransmitted whatever IsLost says. */
 	t->fr_lost_end = t->snd_una + t->snd_mss;
+	t->fr_force = t->rack_on;
 	mpt_mib_inc(t->cfg.mib, t->sack_ok ? MPT_MIB_TCPSackRecovery : MPT_MIB_TCPRenoRecovery);
 }
 
@@ -198,9 +200,17 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 	uint32_t ack = seg->hdr.ack;
 	uint32_t win = (uint32_t)seg->hdr.window << t->snd_wscale;
 	uint32_t prior_pipe = tcp_pipe(t);
-	uint32_t newly_sacked = tcp_scb_update(t, &seg->opts);
+	struct tcp_sack_res sr;
+	uint32_t newly_sacked;
 	bool fin_acked = false;
 	bool exited = false;
+	bool advanced = mpt_seq_gt(ack, t->snd_una);
+
+	/* RFC 8985 §6.2 step 3 compares with RACK.fack before this ACK. */
+	t->rack_prior_fack = t->rack_fack;
+	t->rack_prior_fack_valid = t->rack_fack_valid;
+	tcp_scb_update(t, seg, now, &sr);
+	newly_sacked = sr.newly_sacked;
 
 	if (len == 0 && !(flags & (MPT_TCP_SYN | MPT_TCP_FIN)))
 		mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPPureAcks);
@@ -225,6 +235,10 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 		t->snd_una = ack;
 		if (mpt_seq_lt(t->rxt_high, ack))
 			t->rxt_high = ack;
+		if (t->rack_on) {
+			tcp_txr_acked(t, now, seg);
+			t->pto_restart = true; /* RFC 8985 §7.2 */
+		}
 		sacked_before = t->sacked_bytes;
 		tcp_scb_trim(t);
 		sacked_removed = sacked_before - t->sacked_bytes;
@@ -246,6 +260,7 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 				t->ca_state = TCP_CA_OPEN;
 				t->dupacks = 0;
 				t->cc.ops->on_recovery_exit(&t->cc, now);
+				tcp_rack_recovery_exit(t);
 				exited = true;
 			} else {
 				/* Partial ACK. */
@@ -261,8 +276,10 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 			}
 		} else {
 			t->dupacks = 0;
-			if (t->ca_state == TCP_CA_LOSS && mpt_seq_geq(t->snd_una, t->recover))
+			if (t->ca_state == TCP_CA_LOSS && mpt_seq_geq(t->snd_una, t->recover)) {
 				t->ca_state = TCP_CA_OPEN;
+				tcp_rack_recovery_exit(t);
+			}
 		}
 		if (t->ca_state != TCP_CA_RECOVERY && !exited && t->cc_started) {
 			struct mpt_cc_ack a;
@@ -288,10 +305,26 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 		}
 	}
 
-	if (t->ca_state == TCP_CA_OPEN && t->cc_started && t->snd_nxt != t->snd_una &&
-	    (t->dupacks >= TCP_DUPTHRESH || (t->sack_ok && tcp_first_hole_lost(t))) &&
-	    (!t->recover_valid || mpt_seq_geq(t->snd_una, t->recover)))
-		enter_recovery(t, now);
+	if (t->rack_on) {
+		/*
+		 * RFC 8985: D-SACK feedback, the TLP verdict, the undo of a
+		 * spurious reduction, then time-based loss detection; recovery
+		 * starts when RACK marks a loss (once per round trip).
+		 */
+		bool pure_dup = !advanced && len == 0 && !(flags & (MPT_TCP_SYN | MPT_TCP_FIN)) &&
+				!(seg->opts.present & MPT_TCPOPT_F_SACK);
+
+		if (sr.dsack)
+			tcp_rack_dsack(t, &sr.dsack_range);
+		tcp_tlp_ack(t, seg, &sr, pure_dup, now);
+		tcp_undo_check(t);
+		tcp_rack_detect_loss(t, now);
+		tcp_rack_react(t, now);
+	} else if (t->ca_state == TCP_CA_OPEN && t->cc_started && t->snd_nxt != t->snd_una &&
+		   (t->dupacks >= TCP_DUPTHRESH || (t->sack_ok && tcp_first_hole_lost(t))) &&
+		   (!t->recover_valid || mpt_seq_geq(t->snd_una, t->recover))) {
+		tcp_enter_recovery(t, now);
+	}
 
 	/* RFC 9293 §3.10.7.4: window update if the segment is not older. */
 	if (mpt_seq_lt(t->snd_wl1, seq) || (t->snd_wl1 == seq && mpt_seq_leq(t->snd_wl2, ack))) {
@@ -485,6 +518,14 @@ static int input_sync(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t
 		mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPSYNChallenge);
 		tcp_send_challenge_ack(t, now);
 		return MPT_ERR_PROTO;
+	}
+
+	/* RFC 2883 §4 (1): data below RCV.NXT arrived again: report it in a
+	 * D-SACK block on the (immediate) ACK. */
+	if (len > 0 && t->sack_ok && mpt_seq_lt(seq, t->rcv_nxt)) {
+		tcp_dsack_note(t, seq, mpt_seq_min(seq + len, t->rcv_nxt));
+		mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPDSACKOldSent);
+		t->ack_now = true;
 	}
 
 	/* First step: sequence number acceptability (RFC 9293 §3.10.7.4). */

@@ -7,10 +7,13 @@
  *    |SYN|---acked---|====in flight (holes/SACKed)====|----unsent----|FIN|
  *
  * The send buffer (a ring) holds the bytes from sb_seq (== snd_una once the
- * SYN is acknowledged) to data_end.  Retransmission state is range based
- * (no per-segment metadata): rxt_high is one past the highest byte
- * retransmitted in the current recovery episode (RFC 6675 HighRxt + 1), the
- * SACK scoreboard is a small sorted array of ranges.
+ * SYN is acknowledged) to data_end.  Without SACK, retransmission state is
+ * range based: rxt_high is one past the highest byte retransmitted in the
+ * current recovery episode (RFC 6675 HighRxt + 1).  The SACK scoreboard is
+ * a small sorted array of ranges.  With SACK, RACK-TLP (RFC 8985) also keeps
+ * a bounded ring of per-transmission records (txr) covering [snd_una,
+ * snd_nxt) with send times and SACKED/LOST/RETRANS flags, which pipe and
+ * NextSeg use.
  *
  * Receive side: the receive ring holds in-order bytes [read_seq, rcv_nxt)
  * and out-of-order bytes at their offset from read_seq, with a sorted list
@@ -31,7 +34,17 @@
 #define TCP_TS_OPT_LEN      12  /* NOP NOP TS(10) */
 #define TCP_CHALLENGE_PER_S 10  /* RFC 5961 §7 challenge-ACK budget per second */
 #define TCP_PAWS_IDLE_NS    (UINT64_C(24) * 24 * 3600 * MPT_NS_PER_S) /* RFC 7323 §5.5 */
-#define TCP_CLOCK_G_NS      MPT_NS_PER_MS /* RFC 6298 clock granularity G */
+#define TCP_CLOCK_G_NS      MPT_NS_PER_MS         /* RFC 6298 clock granularity G */
+#define TCP_WCDELACK_NS     (200 * MPT_NS_PER_MS) /* RFC 8985 §7.2 WCDelAckT */
+#define TCP_PTO_MIN_NS      (10 * MPT_NS_PER_MS)  /* floor of the TLP probe timeout */
+#define TCP_REO_PERSIST     16 /* RFC 8985 §6.2 step 4: recoveries a grown reo_wnd lasts */
+#define TCP_REO_MULT_MAX    64 /* bound of RACK.reo_wnd_mult (reo_wnd <= SRTT anyway) */
+
+/* Flags of a transmit record (RACK, RFC 8985 §5.2 per-segment state). */
+#define TCP_TXR_SACKED   0x01u /* selectively acknowledged */
+#define TCP_TXR_LOST     0x02u /* marked lost (stays set when retransmitted) */
+#define TCP_TXR_RETRANS  0x04u /* latest transmission is a retransmission, in flight */
+#define TCP_TXR_EVER_RTX 0x08u /* retransmitted at least once (RACK "retransmitted") */
 
 struct tcp_range {
 	uint32_t l; /* first sequence number */
@@ -44,6 +57,18 @@ struct tcp_ring {
 	uint32_t cap;
 	uint32_t head; /* offset of the first byte */
 	uint32_t len;  /* bytes counted as "in" the ring (in-order part) */
+};
+
+/*
+ * One transmission of a sequence range (RFC 8985 §5.2): the unit that RACK
+ * times.  Records live in a ring ordered by sequence number and cover
+ * [SND.UNA, SND.NXT) exactly (data and FIN).
+ */
+struct tcp_txrec {
+	uint64_t xmit_ts; /* time of the latest (re)transmission */
+	uint32_t start;   /* first sequence number */
+	uint32_t end;     /* one past the last */
+	uint32_t flags;   /* TCP_TXR_* */
 };
 
 enum tcp_ca_state {
@@ -127,6 +152,49 @@ struct mpt_tcp {
 	struct mpt_cc cc;
 	bool cc_started;
 
+	/* --- RACK-TLP (RFC 8985), used when SACK is on --- */
+	bool rack_on;       /* SACK negotiated: RACK detects losses */
+	bool fr_force;      /* recovery just began: one retransmission regardless of cwnd */
+	bool rack_lost_rtx; /* RACK just found a lost retransmission */
+	bool lrtx_round_valid;
+	uint32_t lrtx_round;   /* no second reduction before SND.UNA passes this */
+	struct tcp_txrec *txr; /* ring of transmit records (allocated at create) */
+	uint32_t txr_cap, txr_head, txr_n;
+	uint32_t txr_sacked;       /* bytes of SACKED records */
+	uint32_t txr_lost;         /* bytes of LOST, un-SACKed records */
+	uint32_t txr_lost_pending; /* ... of those, not retransmitted since */
+	uint32_t txr_retrans;      /* bytes of RETRANS, un-SACKed records */
+	bool rack_valid;           /* RACK.xmit_ts / end_seq / rtt are set */
+	uint64_t rack_xmit_ts;     /* RACK.xmit_ts: newest delivered transmission */
+	uint32_t rack_end_seq;     /* RACK.end_seq */
+	uint64_t rack_rtt;         /* RACK.rtt */
+	uint32_t rack_fack;        /* RACK.fack: highest delivered end sequence */
+	bool rack_fack_valid;
+	uint32_t rack_prior_fack; /* RACK.fack before the ACK being processed */
+	bool rack_prior_fack_valid;
+	bool rack_reord;           /* RACK.reordering_seen */
+	uint32_t rack_reo_mult;    /* RACK.reo_wnd_mult */
+	uint32_t rack_reo_persist; /* RACK.reo_wnd_persist */
+	bool rack_dsack_round_valid;
+	uint32_t rack_dsack_round; /* RACK.dsack_round */
+	uint64_t reo_at;           /* RACK reordering timer (§6.3) */
+	/* TLP (§7) */
+	uint64_t pto_at;
+	bool pto_restart; /* new data sent / SND.UNA advanced: restart PTO */
+	bool tlp_out;     /* TLP.end_seq is set */
+	bool tlp_retrans; /* TLP.is_retrans */
+	uint32_t tlp_end; /* TLP.end_seq */
+	/* Undo of a spurious reduction (RFC 3708 D-SACK based, Eifel-like) */
+	bool undo_valid;
+	bool undo_rto;         /* the episode began with an RTO */
+	uint32_t undo_marker;  /* SND.UNA when the episode began */
+	uint32_t undo_retrans; /* retransmissions not yet D-SACKed */
+	uint32_t undo_total;   /* retransmissions in the episode */
+	struct mpt_cc undo_cc; /* congestion state before the reduction */
+	/* D-SACK generation (RFC 2883, receiver) */
+	bool dsack_pending;
+	struct tcp_range dsack;
+
 	/* --- RFC 5961 challenge ACK budget --- */
 	uint64_t chal_start;
 	uint32_t chal_count;
@@ -143,6 +211,7 @@ struct mpt_tcp {
 	/* --- statistics --- */
 	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
 	uint32_t segs_out, segs_in, total_retrans, rto_count, fast_retrans, dup_acks_in;
+	uint32_t reord_seen, dsack_rcvd, tlp_probes, undo_count;
 };
 
 /* tcp.c */
@@ -173,15 +242,50 @@ unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint
 uint32_t tcp_rcv_avail(const struct mpt_tcp *t);
 uint32_t tcp_rcv_space(const struct mpt_tcp *t);
 uint32_t tcp_sack_blocks(struct mpt_tcp *t, struct mpt_sack_block *out, uint32_t max);
+void tcp_dsack_note(struct mpt_tcp *t, uint32_t l, uint32_t r);
 
 /* tcp_sack.c */
-uint32_t tcp_scb_update(struct mpt_tcp *t, const struct mpt_tcp_opts *o);
+/* Result of the SACK option of one ACK. */
+struct tcp_sack_res {
+	uint32_t newly_sacked; /* bytes newly SACKed */
+	bool dsack;            /* the first block was a D-SACK (RFC 2883 §4) */
+	struct tcp_range dsack_range;
+};
+void tcp_scb_update(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t now,
+		    struct tcp_sack_res *res);
 void tcp_scb_trim(struct mpt_tcp *t);
 void tcp_scb_clear(struct mpt_tcp *t);
 bool tcp_scb_reneged(const struct mpt_tcp *t);
 uint32_t tcp_pipe(const struct mpt_tcp *t);
 bool tcp_first_hole_lost(const struct mpt_tcp *t);
 bool tcp_next_rtx(const struct mpt_tcp *t, uint32_t *seq, uint32_t *len);
+
+/* tcp_in.c */
+void tcp_enter_recovery(struct mpt_tcp *t, uint64_t now);
+
+/* tcp_rack.c */
+int tcp_txr_init(struct mpt_tcp *t);
+void tcp_txr_free(struct mpt_tcp *t);
+void tcp_txr_sent(struct mpt_tcp *t, uint32_t seq, uint32_t consumed, uint64_t now);
+void tcp_txr_sacked(struct mpt_tcp *t, uint32_t l, uint32_t r, const struct tcp_range *blk,
+		    uint64_t now, const struct mpt_tcp_seg *seg);
+void tcp_txr_acked(struct mpt_tcp *t, uint64_t now, const struct mpt_tcp_seg *seg);
+void tcp_txr_unsack_all(struct mpt_tcp *t);
+void tcp_txr_all_lost(struct mpt_tcp *t);
+uint32_t tcp_rack_pipe(const struct mpt_tcp *t);
+bool tcp_rack_next_lost(const struct mpt_tcp *t, uint32_t *seq, uint32_t *len);
+uint64_t tcp_rack_reo_wnd(const struct mpt_tcp *t);
+void tcp_rack_detect_loss(struct mpt_tcp *t, uint64_t now);
+void tcp_rack_dsack(struct mpt_tcp *t, const struct tcp_range *d);
+void tcp_rack_recovery_exit(struct mpt_tcp *t);
+void tcp_undo_begin(struct mpt_tcp *t, bool rto);
+void tcp_undo_check(struct mpt_tcp *t);
+void tcp_tlp_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, const struct tcp_sack_res *sr,
+		 bool pure_dup, uint64_t now);
+void tcp_tlp_arm(struct mpt_tcp *t, uint64_t now);
+void tcp_tlp_fire(struct mpt_tcp *t, uint64_t now);
+void tcp_rack_timer(struct mpt_tcp *t, uint64_t now);
+void tcp_rack_react(struct mpt_tcp *t, uint64_t now);
 
 /* tcp_out.c */
 uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags, bool fin_ok,
@@ -194,6 +298,7 @@ void tcp_output(struct mpt_tcp *t, uint64_t now);
 bool tcp_can_send_data(enum mpt_tcp_state s);
 uint32_t tcp_data_end(const struct mpt_tcp *t);
 void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now);
+uint32_t tcp_retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now);
 
 /* tcp_timer.c */
 void tcp_rtt_sample(struct mpt_tcp *t, uint64_t rtt);

@@ -117,10 +117,32 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 			o.tsval = tcp_tsval(t, now);
 			o.tsecr = t->ts_recent;
 		}
-		if (t->sack_ok && t->n_ofo > 0) {
+		if (t->sack_ok && (t->n_ofo > 0 || t->dsack_pending)) {
 			struct mpt_sack_block b[MPT_TCP_MAX_SACK];
-			uint32_t n = tcp_sack_blocks(t, b, MPT_TCP_MAX_SACK);
+			uint32_t n = 0;
+			bool ds = false;
 
+			if (t->dsack_pending && (flags & MPT_TCP_ACK)) {
+				/* RFC 2883 §4: the D-SACK block goes first, then
+				 * the block containing it (if out of order), then
+				 * the usual blocks.  Sent once. */
+				b[0].left = t->dsack.l;
+				b[0].right = t->dsack.r;
+				n = 1;
+				ds = true;
+				t->dsack_pending = false;
+			}
+			n += tcp_sack_blocks(t, b + n, MPT_TCP_MAX_SACK - n);
+			for (uint32_t k = 2; ds && k < n; k++) {
+				if (mpt_seq_leq(b[k].left, b[0].left) &&
+				    mpt_seq_geq(b[k].right, b[0].right)) {
+					struct mpt_sack_block tmp = b[k];
+
+					memmove(&b[2], &b[1], (k - 1) * sizeof(b[0]));
+					b[1] = tmp;
+					break;
+				}
+			}
 			if (n > 0) {
 				o.present |= MPT_TCPOPT_F_SACK;
 				o.nsack = (uint8_t)n;
@@ -183,6 +205,9 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 	consumed = len + (syn ? 1u : 0u) + (fin_ok ? 1u : 0u);
 	if (consumed > 0) {
 		bool rtx = mpt_seq_lt(seq, t->snd_nxt);
+
+		if (!syn)
+			tcp_txr_sent(t, seq, consumed, now);
 
 		if (rtx) {
 			/* Karn (RFC 6298 §3): never time a retransmitted segment. */
@@ -266,7 +291,7 @@ void tcp_send_syn(struct mpt_tcp *t, uint64_t now)
 }
 
 /* Retransmit [seq, seq+len) of sequence space (may include the FIN). */
-static uint32_t retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now)
+uint32_t tcp_retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now)
 {
 	uint32_t data_end = tcp_data_end(t);
 	uint32_t dlen = 0, consumed, sent;
@@ -288,6 +313,12 @@ static uint32_t retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64
 	if (t->ca_state == TCP_CA_RECOVERY) {
 		t->fast_retrans++;
 		mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPFastRetrans);
+	}
+	/* RFC 3708: each retransmission of the episode must come back as a
+	 * D-SACK before the reduction may be undone. */
+	if (t->undo_valid && t->ca_state != TCP_CA_OPEN) {
+		t->undo_retrans++;
+		t->undo_total++;
 	}
 	return consumed;
 }
@@ -315,6 +346,13 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 	uint32_t seq = 0, len = 0;
 	bool flight = t->snd_nxt != t->snd_una;
 
+	if (t->fr_force) {
+		/* RFC 6675 §5 (4.3) / RFC 6937: the fast retransmit on entering
+		 * recovery goes out whatever pipe says. */
+		t->fr_force = false;
+		if (t->ca_state == TCP_CA_RECOVERY && tcp_next_rtx(t, &seq, &len))
+			return tcp_retransmit(t, seq, MPT_MIN(len, mss), now) > 0;
+	}
 	if (pipe > 0 && pipe >= t->cc.cwnd) {
 		t->cwnd_limited = true;
 		return false;
@@ -324,7 +362,7 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 		len = MPT_MIN(len, mss);
 		if (!cwnd_allows(t, pipe, len))
 			return false;
-		return retransmit(t, seq, len, now) > 0;
+		return tcp_retransmit(t, seq, len, now) > 0;
 	}
 	/* (2): new data, within the peer's window. */
 	if (mpt_seq_lt(t->snd_nxt, data_end)) {
@@ -361,7 +399,7 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 		len = MPT_MIN(len, mss);
 		if (!cwnd_allows(t, pipe, len))
 			return false;
-		return retransmit(t, seq, len, now) > 0;
+		return tcp_retransmit(t, seq, len, now) > 0;
 	}
 	return false;
 }

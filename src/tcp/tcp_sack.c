@@ -12,6 +12,10 @@
  * fast retransmit / a NewReno partial ACK says is lost) or `recover` in the
  * loss state after an RTO (everything outstanding at the RTO is lost, except
  * what is SACKed: go-back-N that skips SACKed data).
+ *
+ * With SACK, the "lost" verdicts, pipe and NextSeg come from RACK (RFC 8985,
+ * tcp_rack.c) instead; the code here then keeps the scoreboard and finds
+ * D-SACK blocks.  NewReno (no SACK) uses the range logic fully.
  */
 #include "tcp/tcp_internal.h"
 
@@ -19,6 +23,8 @@ void tcp_scb_clear(struct mpt_tcp *t)
 {
 	t->n_scb = 0;
 	t->sacked_bytes = 0;
+	if (t->rack_on)
+		tcp_txr_unsack_all(t);
 }
 
 static void scb_recount(struct mpt_tcp *t)
@@ -88,28 +94,82 @@ static void scb_add(struct mpt_tcp *t, uint32_t l, uint32_t r)
 }
 
 /*
- * Merge the SACK blocks of an incoming ACK.  Blocks that are empty, not
- * above SND.UNA or beyond SND.NXT are ignored (D-SACK, RFC 2883, reports
- * below the cumulative ACK and is ignored as well).  Returns the number of
- * newly SACKed bytes.
+ * RFC 2883 §4: the first block is a D-SACK when it lies at or below the
+ * cumulative ACK of the segment, or inside the second block.  It must also
+ * be plausible: not beyond SND.NXT and not older than one maximum window.
  */
-uint32_t tcp_scb_update(struct mpt_tcp *t, const struct mpt_tcp_opts *o)
+static bool is_dsack(const struct mpt_tcp *t, const struct mpt_tcp_seg *seg)
 {
-	uint32_t before = t->sacked_bytes;
+	const struct mpt_tcp_opts *o = &seg->opts;
+	uint32_t l = o->sack[0].left, r = o->sack[0].right;
+	uint32_t horizon = t->snd_una - MPT_MAX(t->max_snd_wnd, 65535u);
 
+	if (!mpt_seq_lt(l, r) || mpt_seq_gt(r, t->snd_nxt) || mpt_seq_lt(l, horizon))
+		return false;
+	if (mpt_seq_leq(r, seg->hdr.ack))
+		return true;
+	return o->nsack >= 2 && mpt_seq_geq(l, o->sack[1].left) && mpt_seq_leq(r, o->sack[1].right);
+}
+
+/*
+ * Merge the SACK blocks of an incoming ACK.  Blocks that are empty, not
+ * above SND.UNA or beyond SND.NXT are ignored; a D-SACK first block is
+ * reported in res and not merged.  With RACK the parts of each block that
+ * were not on the scoreboard yet mark their transmit records SACKed.
+ */
+void tcp_scb_update(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t now,
+		    struct tcp_sack_res *res)
+{
+	const struct mpt_tcp_opts *o = &seg->opts;
+	uint32_t before = t->sacked_bytes;
+	uint32_t k = 0, nb;
+
+	memset(res, 0, sizeof(*res));
 	if (!t->sack_ok || !(o->present & MPT_TCPOPT_F_SACK))
-		return 0;
-	for (uint32_t k = 0; k < o->nsack && k < MPT_TCP_MAX_SACK; k++) {
-		uint32_t l = o->sack[k].left, r = o->sack[k].right;
+		return;
+	nb = MPT_MIN((uint32_t)o->nsack, (uint32_t)MPT_TCP_MAX_SACK);
+	if (nb > 0 && is_dsack(t, seg)) {
+		res->dsack = true;
+		res->dsack_range.l = o->sack[0].left;
+		res->dsack_range.r = o->sack[0].right;
+		k = 1;
+	}
+	for (; k < nb; k++) {
+		struct tcp_range fresh[TCP_SCB_MAX + 1], blk;
+		uint32_t l = o->sack[k].left, r = o->sack[k].right, nf = 0;
 
 		if (!mpt_seq_lt(l, r) || mpt_seq_gt(r, t->snd_nxt) || mpt_seq_leq(r, t->snd_una))
 			continue;
 		if (mpt_seq_lt(l, t->snd_una))
 			l = t->snd_una;
+		if (t->rack_on) {
+			/* The parts of [l, r) not on the scoreboard yet. */
+			uint32_t pos = l;
+
+			for (uint32_t i = 0; i < t->n_scb && mpt_seq_lt(pos, r); i++) {
+				if (mpt_seq_leq(t->scb[i].r, pos))
+					continue;
+				if (mpt_seq_geq(t->scb[i].l, r))
+					break;
+				if (mpt_seq_lt(pos, t->scb[i].l)) {
+					fresh[nf].l = pos;
+					fresh[nf++].r = t->scb[i].l;
+				}
+				pos = t->scb[i].r;
+			}
+			if (mpt_seq_lt(pos, r)) {
+				fresh[nf].l = pos;
+				fresh[nf++].r = r;
+			}
+		}
 		scb_add(t, l, r);
+		blk.l = l;
+		blk.r = r;
+		for (uint32_t i = 0; i < nf; i++)
+			tcp_txr_sacked(t, fresh[i].l, fresh[i].r, &blk, now, seg);
 	}
 	scb_recount(t);
-	return t->sacked_bytes > before ? t->sacked_bytes - before : 0;
+	res->newly_sacked = t->sacked_bytes > before ? t->sacked_bytes - before : 0;
 }
 
 /* End of the forced-lost prefix [SND.UNA, F). */
@@ -197,6 +257,8 @@ uint32_t tcp_pipe(const struct mpt_tcp *t)
 	struct pipe_acc a = {t->rxt_high, 0};
 	uint32_t flight = t->snd_nxt - t->snd_una;
 
+	if (t->rack_on)
+		return tcp_rack_pipe(t);
 	if (t->ca_state == TCP_CA_OPEN && t->n_scb == 0)
 		return flight;
 	for_each_hole(t, pipe_cb, &a);
@@ -272,6 +334,11 @@ bool tcp_next_rtx(const struct mpt_tcp *t, uint32_t *seq, uint32_t *len)
 {
 	struct next_acc a = {0};
 
+	if (t->rack_on) {
+		/* RFC 8985: RACK decides what is lost; no rule-3 guesses. */
+		*len = 0;
+		return t->snd_nxt != t->snd_una && tcp_rack_next_lost(t, seq, len);
+	}
 	if (t->ca_state == TCP_CA_OPEN || t->snd_nxt == t->snd_una)
 		return false;
 	a.t = t;

@@ -1,6 +1,6 @@
 /*
  * Timers of the TCP engine, all as absolute deadlines: retransmission
- * (RFC 6298), persist (RFC 9293 §3.8.6.1), delayed ACK (RFC 5681 §4.2),
+ * (RFC 6298), RACK reordering and TLP probe (RFC 8985, in tcp_rack.c), persist (RFC 9293 §3.8.6.1), delayed ACK (RFC 5681 §4.2),
  * keep-alive (RFC 9293 §3.8.4), TIME-WAIT (2*MSL) and the orphaned
  * FIN-WAIT-2 timeout.
  */
@@ -79,6 +79,7 @@ void tcp_arm_timers(struct mpt_tcp *t, uint64_t now)
 
 	if (t->state == MPT_TCP_CLOSED || t->state == MPT_TCP_TIME_WAIT) {
 		t->rtx_at = t->persist_at = t->ka_at = MPT_TIME_NEVER;
+		t->reo_at = t->pto_at = MPT_TIME_NEVER;
 		if (t->state == MPT_TCP_CLOSED)
 			t->delack_at = MPT_TIME_NEVER;
 		return;
@@ -96,6 +97,9 @@ void tcp_arm_timers(struct mpt_tcp *t, uint64_t now)
 		else if (t->rtx_at == MPT_TIME_NEVER)
 			t->rtx_at = now + tcp_rto_cur(t);
 	}
+	if (!outstanding || !tcp_can_send_data(t->state))
+		t->reo_at = MPT_TIME_NEVER;
+	tcp_tlp_arm(t, now);
 	if (t->cfg.keepalive && keepalive_state(t->state)) {
 		if (t->ka_at == MPT_TIME_NEVER)
 			t->ka_at = t->last_rcv + t->cfg.keepalive_idle_ns;
@@ -123,6 +127,8 @@ uint64_t mpt_tcp_next_deadline(const struct mpt_tcp *t)
 	if (!t)
 		return d;
 	d = MPT_MIN(d, t->rtx_at);
+	d = MPT_MIN(d, t->reo_at);
+	d = MPT_MIN(d, t->pto_at);
 	d = MPT_MIN(d, t->persist_at);
 	d = MPT_MIN(d, t->delack_at);
 	d = MPT_MIN(d, t->ka_at);
@@ -161,6 +167,8 @@ static void on_rto(struct mpt_tcp *t, uint64_t now)
 		tcp_fail(t, MPT_ERR_TIMEDOUT);
 		return;
 	}
+	if (t->backoff == 0)
+		tcp_undo_begin(t, true);
 	t->retries++;
 	t->backoff++;
 	/*
@@ -178,6 +186,14 @@ static void on_rto(struct mpt_tcp *t, uint64_t now)
 	t->dupacks = 0;
 	t->rtt_timing = false;
 	t->rtx_at = MPT_TIME_NEVER;
+	if (t->rack_on) {
+		/* RFC 8985 §6.3 / RFC 5681 §3.1: everything outstanding and
+		 * not SACKed is lost; any probe is over. */
+		tcp_txr_all_lost(t);
+		t->tlp_out = false;
+		t->reo_at = MPT_TIME_NEVER;
+		t->pto_at = MPT_TIME_NEVER;
+	}
 	tcp_output(t, now);
 	t->rtx_at = now + tcp_rto_cur(t);
 }
@@ -243,6 +259,11 @@ void mpt_tcp_on_timer(struct mpt_tcp *t, uint64_t now)
 		if (t->state == MPT_TCP_TIME_WAIT || t->state == MPT_TCP_FIN_WAIT_2)
 			tcp_become_closed(t);
 	}
+	if (t->state != MPT_TCP_CLOSED && t->reo_at <= now)
+		tcp_rack_timer(t, now);
+	/* The probe first: at the RTO instant it replaces the RTO (§7.2). */
+	if (t->state != MPT_TCP_CLOSED && t->pto_at <= now)
+		tcp_tlp_fire(t, now);
 	if (t->state != MPT_TCP_CLOSED && t->rtx_at <= now)
 		on_rto(t, now);
 	if (t->state != MPT_TCP_CLOSED && t->persist_at <= now)

@@ -183,8 +183,8 @@ static void test_lossy_cubic(void **state)
 	struct outcome o;
 	run_scenario(&sc, &o);
 	check(&sc, &o);
-	assert_true(o.fwd.dropped[MPT_SIM_DROP_LOSS] > 1000);
-	assert_true(o.fwd.reordered > 1000);
+	assert_true(o.fwd.dropped[MPT_SIM_DROP_LOSS] > 300); /* ~1 % of 46k */
+	assert_true(o.fwd.reordered > 300);
 	assert_true(counter(&o, 0, "TCPSackRecovery") > 0);
 	assert_int_equal(counter(&o, 0, "TCPRenoRecovery"), 0);
 }
