@@ -97,11 +97,11 @@ size_t mpt_drcv_window(const struct mpt_drcv *r);
 /** A DSS mapping: subflow bytes [ssn, ssn+len) carry data [dsn, dsn+len). */
 struct mpt_map {
 	uint64_t dsn;
-	uint32_t ssn;     /**< relative subflow sequence number (RFC 8684 §3.3.1) */
-	uint32_t len;     /**< data-level length (<= 65535 on the wire; 0 = infinite) */
-	uint16_t csum;    /**< DSS checksum (when has_csum) */
+	uint32_t ssn;  /**< relative subflow sequence number (RFC 8684 §3.3.1) */
+	uint32_t len;  /**< data-level length (<= 65535 on the wire; 0 = infinite) */
+	uint16_t csum; /**< DSS checksum (when has_csum) */
 	bool has_csum;
-	bool data_fin;    /**< DATA_FIN rides on this mapping (occupies dsn + len) */
+	bool data_fin; /**< DATA_FIN rides on this mapping (occupies dsn + len) */
 };
 
 /** A bounded FIFO of mappings in subflow sequence order. */
@@ -143,13 +143,15 @@ const struct mpt_map *mpt_maplist_at(const struct mpt_maplist *ml, size_t i);
 /* ---- token table ----------------------------------------------------------- */
 
 /** Tokens of local connections (RFC 8684 §3.2: MP_JOIN names the connection by token). */
+struct mpt_token_ent {
+	uint32_t token;
+	void *conn;
+	struct mpt_token_ent *next;
+};
+
 struct mpt_token_table {
 	const struct mpt_mem *mem;
-	struct mpt_token_ent {
-		uint32_t token;
-		void *conn;
-		struct mpt_token_ent *next;
-	} **buckets;
+	struct mpt_token_ent **buckets;
 	size_t mask;
 	size_t count;
 	uint64_t seed; /**< keyed bucket choice (peers pick tokens' keys, not us) */

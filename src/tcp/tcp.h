@@ -52,7 +52,7 @@ struct mpt_tcp_seg {
 	struct mpt_tcp_hdr hdr;   /**< parsed header; hdr.opt points into the packet */
 	struct mpt_tcp_opts opts; /**< parsed options */
 	const uint8_t *payload;
-	size_t len;               /**< payload bytes */
+	size_t len; /**< payload bytes */
 };
 
 /**
@@ -82,41 +82,47 @@ enum mpt_tcp_event {
 
 /** Configuration (copied at create time). Zero fields take the defaults. */
 struct mpt_tcp_cfg {
-	uint16_t mss;           /**< MSS we advertise and cap our segments at (default 1460) */
-	uint32_t sndbuf;        /**< send buffer bytes (default 256 KiB) */
-	uint32_t rcvbuf;        /**< receive buffer bytes, incl. out-of-order (default 256 KiB) */
-	bool no_sack;           /**< do not offer/accept SACK */
-	bool no_timestamps;     /**< do not offer/accept timestamps */
-	bool no_wscale;         /**< do not offer/accept window scaling */
-	bool nagle;             /**< enable Nagle (RFC 9293 §3.7.4); off by default */
-	bool no_delack;         /**< ACK every segment immediately */
-	bool keepalive;         /**< enable keep-alive probes */
+	uint16_t mss;       /**< MSS we advertise and cap our segments at (default 1460) */
+	uint32_t sndbuf;    /**< send buffer bytes (default 256 KiB) */
+	uint32_t rcvbuf;    /**< receive buffer bytes, incl. out-of-order (default 256 KiB) */
+	bool no_sack;       /**< do not offer/accept SACK */
+	bool no_timestamps; /**< do not offer/accept timestamps */
+	bool no_wscale;     /**< do not offer/accept window scaling */
+	bool nagle;         /**< enable Nagle (RFC 9293 §3.7.4); off by default */
+	bool no_delack;     /**< ACK every segment immediately */
+	bool keepalive;     /**< enable keep-alive probes */
 	uint64_t keepalive_idle_ns;  /**< default 7200 s */
 	uint64_t keepalive_intvl_ns; /**< default 75 s */
 	uint32_t keepalive_probes;   /**< default 9 */
-	uint64_t delack_ns;     /**< delayed-ACK timeout (default 40 ms; RFC 9293 < 500 ms) */
-	uint64_t rto_initial_ns;/**< default 1 s (RFC 6298 §2.1) */
-	uint64_t rto_min_ns;    /**< default 200 ms */
-	uint64_t rto_max_ns;    /**< default 60 s */
-	uint64_t msl_ns;        /**< TIME-WAIT = 2*MSL (default MSL 30 s) */
-	uint32_t syn_retries;   /**< SYN / SYN-ACK retransmissions before giving up (default 6) */
-	uint32_t max_retries;   /**< data retransmissions before giving up (default 15) */
+	uint64_t delack_ns;          /**< delayed-ACK timeout (default 40 ms; RFC 9293 < 500 ms) */
+	uint64_t rto_initial_ns;     /**< default 1 s (RFC 6298 §2.1) */
+	uint64_t rto_min_ns;         /**< default 200 ms */
+	uint64_t rto_max_ns;         /**< default 60 s */
+	uint64_t msl_ns;             /**< TIME-WAIT = 2*MSL (default MSL 30 s) */
+	uint32_t syn_retries; /**< SYN / SYN-ACK retransmissions before giving up (default 6) */
+	uint32_t max_retries; /**< data retransmissions before giving up (default 15) */
 	const struct mpt_cc_ops *cc; /**< default mpt_cc_cubic */
-	struct mpt_mib *mib;    /**< counters to bump (may be NULL) */
-	uint32_t ts_offset;     /**< random per-connection timestamp offset (RFC 7323 §5.4) */
+	struct mpt_mib *mib;         /**< counters to bump (may be NULL) */
+	uint32_t ts_offset;          /**< random per-connection timestamp offset (RFC 7323 §5.4) */
 	/**
 	 * Option bytes to keep free for cb.ext_write_opts on non-SYN segments
 	 * (SACK blocks are dropped first to make room; capped at 28).  0 = none.
 	 */
 	uint8_t ext_opt_reserve;
+	/**
+	 * Like ext_opt_reserve, for segments without payload (pure ACKs), so
+	 * that they keep room for SACK blocks while data segments reserve
+	 * room for a DSS mapping.  0 = use ext_opt_reserve.
+	 */
+	uint8_t ext_opt_reserve_ack;
 };
 
 /** Information about an outgoing segment, for the extension hook. */
 struct mpt_tcp_out_info {
-	uint16_t flags;   /**< MPT_TCP_* flags of the segment */
-	uint32_t seq;     /**< sequence number of the segment */
-	uint32_t len;     /**< payload length; the hook may reduce it (never to 0 if it was > 0) */
-	bool retransmit;  /**< this payload was sent before */
+	uint16_t flags;  /**< MPT_TCP_* flags of the segment */
+	uint32_t seq;    /**< sequence number of the segment */
+	uint32_t len;    /**< payload length; the hook may reduce it (never to 0 if it was > 0) */
+	bool retransmit; /**< this payload was sent before */
 };
 
 /**
@@ -151,10 +157,10 @@ struct mpt_tcp_cb {
 /** Per-connection information (names follow struct tcp_info where possible). */
 struct mpt_tcp_info {
 	enum mpt_tcp_state state;
-	uint32_t snd_mss;      /**< our effective send MSS */
-	uint32_t rcv_mss;      /**< MSS the peer advertised */
-	uint8_t snd_wscale;    /**< peer's shift (applied to its windows) */
-	uint8_t rcv_wscale;    /**< our shift */
+	uint32_t snd_mss;   /**< our effective send MSS */
+	uint32_t rcv_mss;   /**< MSS the peer advertised */
+	uint8_t snd_wscale; /**< peer's shift (applied to its windows) */
+	uint8_t rcv_wscale; /**< our shift */
 	bool sack_ok, ts_ok;
 	uint64_t srtt_ns, rttvar_ns, rto_ns, min_rtt_ns;
 	uint32_t snd_cwnd;     /**< bytes */
@@ -164,21 +170,21 @@ struct mpt_tcp_info {
 	uint32_t in_flight;    /**< RFC 6675 pipe estimate, bytes */
 	uint32_t unacked;      /**< snd_nxt - snd_una */
 	uint32_t iss, irs, snd_una, snd_nxt, rcv_nxt;
-	uint64_t bytes_sent;   /**< payload bytes sent incl. retransmissions */
+	uint64_t bytes_sent; /**< payload bytes sent incl. retransmissions */
 	uint64_t bytes_retrans;
-	uint64_t bytes_acked;  /**< payload bytes cumulatively acknowledged */
+	uint64_t bytes_acked;    /**< payload bytes cumulatively acknowledged */
 	uint64_t bytes_received; /**< payload bytes delivered in order */
 	uint32_t segs_out, segs_in, total_retrans, rto_count, fast_retrans;
 	uint32_t dup_acks_in;
-	uint32_t ofo_segs;     /**< out-of-order ranges (merged segments) currently held */
+	uint32_t ofo_segs; /**< out-of-order ranges (merged segments) currently held */
 	uint32_t sndbuf_used, rcvbuf_used;
 	char cc_name[16];
 	/* RACK-TLP (RFC 8985) and D-SACK (RFC 2883), SACK connections only */
-	uint32_t reord_seen;   /**< reordered deliveries detected (RFC 8985 §6.2 step 3) */
-	uint32_t dsack_rcvd;   /**< D-SACK blocks received */
-	uint32_t tlp_probes;   /**< tail loss probes sent */
-	uint32_t undo_count;   /**< spurious reductions undone (D-SACK) */
-	uint64_t reo_wnd_ns;   /**< current RACK reordering window */
+	uint32_t reord_seen; /**< reordered deliveries detected (RFC 8985 §6.2 step 3) */
+	uint32_t dsack_rcvd; /**< D-SACK blocks received */
+	uint32_t tlp_probes; /**< tail loss probes sent */
+	uint32_t undo_count; /**< spurious reductions undone (D-SACK) */
+	uint64_t reo_wnd_ns; /**< current RACK reordering window */
 };
 
 struct mpt_tcp;
@@ -203,8 +209,7 @@ int mpt_tcp_connect(struct mpt_tcp *tcp, uint32_t iss, uint64_t now);
  * carry SYN and not ACK/RST); the engine enters SYN-RECEIVED and sends a
  * SYN-ACK with sequence iss.  Returns 0, MPT_ERR_STATE or MPT_ERR_PROTO.
  */
-int mpt_tcp_accept(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint32_t iss,
-		   uint64_t now);
+int mpt_tcp_accept(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint32_t iss, uint64_t now);
 
 /**
  * Process an incoming segment for this connection (RFC 9293 §3.10.7).
@@ -260,6 +265,14 @@ void mpt_tcp_get_info(const struct mpt_tcp *tcp, struct mpt_tcp_info *info);
 uint32_t mpt_tcp_snd_write_seq(const struct mpt_tcp *tcp);
 /** Sequence number of the next byte mpt_tcp_recv will return. */
 uint32_t mpt_tcp_rcv_read_seq(const struct mpt_tcp *tcp);
+/** mpt_tcp_send_ack() exists (for owners that build against older engines). */
+#define MPT_TCP_HAVE_SEND_ACK 1
+/**
+ * Send a pure ACK now (in a synchronized state; otherwise nothing), e.g.
+ * for the MPTCP layer to carry options that are not tied to data (the
+ * fourth ACK of an MP_JOIN, ADD_ADDR, a DATA_ACK or DATA_FIN).
+ */
+void mpt_tcp_send_ack(struct mpt_tcp *tcp, uint64_t now);
 /** Toggle Nagle at run time. */
 void mpt_tcp_set_nagle(struct mpt_tcp *tcp, bool on);
 

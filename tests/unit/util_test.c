@@ -45,8 +45,8 @@ static void test_addr(void **state)
 	c = a;
 	c.bytes[10] = 0xff;
 	assert_true(mpt_addr_equal(&a, &c));
-	const char *bad[] = {"", "1.2.3", "1.2.3.256", "::g", "10.0.0.1/24", " 10.0.0.1",
-			     "2001:db8::1::2", "hello"};
+	const char *bad[] = {"",          "1.2.3",          "1.2.3.256", "::g", "10.0.0.1/24",
+			     " 10.0.0.1", "2001:db8::1::2", "hello"};
 	for (size_t i = 0; i < MPT_ARRAY_SIZE(bad); i++)
 		assert_int_equal(mpt_addr_parse(&a, bad[i]), MPT_ERR_INVAL);
 	assert_int_equal(mpt_addr_parse(NULL, "1.2.3.4"), MPT_ERR_INVAL);
@@ -97,10 +97,10 @@ static void test_seq_arith(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strerror),
-		cmocka_unit_test(test_addr),
-		cmocka_unit_test(test_default_hooks),
-		cmocka_unit_test(test_seq_arith),
+	    cmocka_unit_test(test_strerror),
+	    cmocka_unit_test(test_addr),
+	    cmocka_unit_test(test_default_hooks),
+	    cmocka_unit_test(test_seq_arith),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
