@@ -15,6 +15,9 @@ void mpt_cc_registry_init(struct mpt_cc_registry *r)
 	/* Cannot fail: the registry is empty and the built-ins are valid. */
 	(void)mpt_cc_register(r, &mpt_cc_reno);
 	(void)mpt_cc_register(r, &mpt_cc_cubic);
+	(void)mpt_cc_register(r, &mpt_cc_lia);
+	(void)mpt_cc_register(r, &mpt_cc_olia);
+	(void)mpt_cc_register(r, &mpt_cc_balia);
 }
 
 /* A name must be non-empty and NUL-terminated inside its fixed array. */

@@ -78,7 +78,7 @@ struct mpt_cc_registry {
 	size_t n;
 };
 
-/** Fill a registry with the built-in algorithms (reno, cubic). */
+/** Fill a registry with the built-in algorithms (reno, cubic, lia, olia, balia). */
 void mpt_cc_registry_init(struct mpt_cc_registry *r);
 /**
  * Add an algorithm.  Returns MPT_ERR_INVAL when a hook is missing or the
@@ -92,6 +92,49 @@ const struct mpt_cc_ops *mpt_cc_find(const struct mpt_cc_registry *r, const char
 /** Built-in algorithms. */
 extern const struct mpt_cc_ops mpt_cc_reno;
 extern const struct mpt_cc_ops mpt_cc_cubic;
+/** Coupled algorithms for MPTCP subflows (use a struct mpt_cc_group). */
+extern const struct mpt_cc_ops mpt_cc_lia;   /* RFC 6356 Linked Increases */
+extern const struct mpt_cc_ops mpt_cc_olia;  /* Khalili et al., ToN 2013 */
+extern const struct mpt_cc_ops mpt_cc_balia; /* Peng et al., ToN 2016 */
+
+/*
+ * Coupling group: the subflows of one MPTCP connection whose congestion
+ * windows are coupled (RFC 6356 §3).  The group is owned by the MPTCP
+ * connection (embedded in it, no allocation); it must outlive the
+ * membership of every member, i.e. the connection calls
+ * mpt_cc_group_leave() for each subflow before the group goes away, and a
+ * subflow leaves before its struct mpt_cc is freed or moved.
+ *
+ * Joining sets cc->coupling = group; the coupled algorithms (lia, olia,
+ * balia) then read the other members' cwnd and srtt_ns straight from their
+ * struct mpt_cc at every ACK (the engine keeps srtt_ns up to date).  A
+ * member without an RTT sample yet (srtt_ns == 0) or with cwnd == 0 does not
+ * count.  Uncoupled algorithms (reno, cubic) ignore the group, and a member
+ * alone in its group behaves exactly like reno.  Members may run different
+ * algorithms; each coupled one only uses the common fields of the others.
+ */
+#define MPT_CC_GROUP_MAX 16
+struct mpt_cc_group {
+	struct mpt_cc *member[MPT_CC_GROUP_MAX]; /**< members, in join order */
+	uint32_t n;                              /**< number of members */
+};
+
+/** Make an empty group. */
+void mpt_cc_group_init(struct mpt_cc_group *g);
+/**
+ * Add a subflow's congestion state to the group and set cc->coupling.
+ * Returns 0, MPT_ERR_INVAL on NULL arguments, MPT_ERR_EXIST when cc is
+ * already a member, MPT_ERR_STATE when cc->coupling points to another
+ * group (leave that one first), MPT_ERR_LIMIT when the group already has
+ * MPT_CC_GROUP_MAX members.
+ */
+int mpt_cc_group_join(struct mpt_cc_group *g, struct mpt_cc *cc);
+/**
+ * Remove cc (subflow closed): it no longer counts for the others, and
+ * cc->coupling is cleared if it pointed to g.  Leaving a group one is not a
+ * member of (or NULL arguments) is a no-op.
+ */
+void mpt_cc_group_leave(struct mpt_cc_group *g, struct mpt_cc *cc);
 
 /**
  * Start an algorithm on a connection: sets ops and mss, clears priv, cwnd and
