@@ -149,6 +149,27 @@ struct mpt_tcp_knobs {
 	char cc[MPT_CC_NAME_LEN]; /**< congestion control name ("cubic", "reno") */
 };
 
+/** Bits of mpt_mptcp_knobs.accept_versions. */
+#define MPT_MPTCP_ACCEPT_V0 0x1u /**< RFC 6824 */
+#define MPT_MPTCP_ACCEPT_V1 0x2u /**< RFC 8684 */
+
+/**
+ * Multipath TCP knobs (per stack, and per connection through
+ * mpt_conn_opts).  mpt_stack_cfg_init() fills the defaults; a zero field
+ * where a default is documented takes that default at mpt_stack_create().
+ */
+struct mpt_mptcp_knobs {
+	bool enable;                  /**< offer / accept MPTCP (default false for now) */
+	uint8_t version;              /**< version to offer when connecting: 1 (default) or 0 */
+	uint8_t accept_versions;      /**< MPT_MPTCP_ACCEPT_* we accept (0: every version) */
+	bool checksum;                /**< request DSS checksums (flag A) */
+	bool c_flag;                  /**< send flag C: do not open subflows to our address */
+	uint8_t max_subflows;         /**< subflows per connection (default 8) */
+	uint8_t max_join_pending;     /**< half-open MP_JOINs per connection (default 8) */
+	bool no_pm;                   /**< no path manager: no joins opened, no ADD_ADDR sent */
+	uint64_t add_addr_timeout_ns; /**< v1 ADD_ADDR retransmission timeout (default 2 s) */
+};
+
 /** Stack configuration.  Initialise with mpt_stack_cfg_init(). */
 struct mpt_stack_cfg {
 	const struct mpt_mem *mem; /**< NULL: mpt_mem_default() */
@@ -163,9 +184,10 @@ struct mpt_stack_cfg {
 	struct mpt_addr local[MPT_MAX_LOCAL_ADDRS]; /**< our addresses */
 	size_t n_local;
 	struct mpt_tcp_knobs tcp;
-	uint32_t max_socks;  /**< bound on connections + listeners (default 4096) */
-	bool no_verify_csum; /**< trust checksums (offloaded / fuzzing) */
-	uint8_t ttl;         /**< IPv4 TTL / IPv6 hop limit (default 64) */
+	uint32_t max_socks;           /**< bound on connections + listeners (default 4096) */
+	bool no_verify_csum;          /**< trust checksums (offloaded / fuzzing) */
+	uint8_t ttl;                  /**< IPv4 TTL / IPv6 hop limit (default 64) */
+	struct mpt_mptcp_knobs mptcp; /**< Multipath TCP defaults */
 };
 
 /** Fill cfg with defaults (no addresses, no callbacks). */
@@ -217,6 +239,26 @@ struct mpt_sock *mpt_accept(struct mpt_sock *listener);
 int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
 		const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out);
 
+/**
+ * Per-connection options (RFC 6897 §5.3 "enable/disable before connect").
+ * Initialise with mpt_conn_opts_init(), which copies the stack's defaults.
+ */
+struct mpt_conn_opts {
+	struct mpt_mptcp_knobs mptcp;
+};
+
+/** Fill o with st's defaults. */
+void mpt_conn_opts_init(const struct mpt_stack *st, struct mpt_conn_opts *o);
+
+/**
+ * mpt_connect with per-connection options (opts NULL: the stack's
+ * defaults).  Returns the errors of mpt_connect; MPT_ERR_INVAL also for an
+ * MPTCP version other than 0/1.
+ */
+int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
+		   const struct mpt_addr *local_addr, const struct mpt_conn_opts *opts,
+		   uint64_t now, struct mpt_sock **out);
+
 /** Send: bytes accepted, or MPT_ERR_AGAIN / _CLOSED / _STATE / the socket error. */
 long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now);
 /** Receive: bytes read, 0 at end of stream, or MPT_ERR_AGAIN / the socket error. */
@@ -258,6 +300,73 @@ struct mpt_sock_info {
 };
 /** Fill info for a connection. Returns 0 or MPT_ERR_STATE for a listener. */
 int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info);
+
+/* ---- Multipath TCP (RFC 8684 / RFC 6824; RFC 6897 basic API) ---------- */
+
+/**
+ * True when the connection uses MPTCP: it was offered and accepted, and it
+ * has not fallen back to plain TCP (RFC 6897 §5.3 "get MPTCP enabled").
+ * Before the handshake completes: true when MPTCP is being attempted.
+ */
+bool mpt_sock_mptcp_enabled(const struct mpt_sock *s);
+
+/** Connection identifier (RFC 6897 §5.3): the local token, 0 for plain TCP. */
+uint32_t mpt_sock_conn_id(const struct mpt_sock *s);
+
+#define MPT_MPTCP_INFO_FLAG_FALLBACK            0x1u /**< fell back to TCP */
+#define MPT_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED 0x2u /**< peer's key known */
+
+/** Connection-level information; names follow Linux struct mptcp_info. */
+struct mpt_mptcp_info {
+	uint8_t mptcpi_subflows;          /**< established MP_JOIN subflows */
+	uint8_t mptcpi_add_addr_signal;   /**< ADD_ADDRs we sent */
+	uint8_t mptcpi_add_addr_accepted; /**< ADD_ADDRs received and accepted */
+	uint8_t mptcpi_subflows_max;      /**< max_subflows */
+	uint32_t mptcpi_flags;            /**< MPT_MPTCP_INFO_FLAG_* */
+	uint32_t mptcpi_token;            /**< local token */
+	uint64_t mptcpi_write_seq;        /**< DSN after the last byte written */
+	uint64_t mptcpi_snd_una;          /**< oldest byte not DATA_ACKed */
+	uint64_t mptcpi_rcv_nxt;          /**< next DSN expected (our DATA_ACK) */
+	uint8_t mptcpi_local_addr_used;   /**< local addresses in use by subflows */
+	uint8_t mptcpi_local_addr_max;    /**< local addresses configured */
+	uint8_t mptcpi_csum_enabled;      /**< DSS checksums in use */
+	uint32_t mptcpi_retransmits;      /**< subflow retransmissions (sum) */
+	uint64_t mptcpi_bytes_retrans;    /**< subflow bytes retransmitted (sum) */
+	uint64_t mptcpi_bytes_sent;       /**< subflow payload bytes sent (sum) */
+	uint64_t mptcpi_bytes_received;   /**< data-level bytes received in order */
+	uint64_t mptcpi_bytes_acked;      /**< data-level bytes DATA_ACKed */
+	uint8_t mptcpi_subflows_total;    /**< established subflows incl. the initial one */
+	uint8_t version;                  /**< negotiated version (0 or 1) */
+	bool fallback;                    /**< fell back to plain TCP */
+	uint64_t reinjected_bytes;        /**< bytes re-sent on another subflow */
+};
+
+/**
+ * Fill info.  Returns 0, MPT_ERR_INVAL, or MPT_ERR_STATE for a listener or
+ * a socket that never attempted MPTCP.
+ */
+int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info);
+
+/** One subflow of a connection. */
+struct mpt_subflow_info {
+	struct mpt_endpoint local, remote;
+	uint8_t local_id, remote_id; /**< address ids */
+	bool backup;                 /**< B flag (ours) */
+	bool join;                   /**< opened with MP_JOIN (false: the initial subflow) */
+	bool active;                 /**< usable for data (join's fourth ACK seen) */
+	char state[16];              /**< TCP state name */
+	uint64_t srtt_ns;
+	uint32_t cwnd; /**< bytes */
+	uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
+	uint32_t retransmits;
+};
+
+/**
+ * Copy up to max subflows' information into out.  Returns the number of
+ * subflows the connection has (may exceed max), or MPT_ERR_INVAL /
+ * MPT_ERR_STATE (listener).  A plain TCP socket reports its one flow.
+ */
+int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,8 @@ struct mpt_bulk_cfg {
 	uint16_t port;  /**< server port */
 	uint64_t seed;  /**< payload pattern seed */
 	uint32_t chunk; /**< application write size (default 64 KiB) */
+	/** Per-connection options for the client's connect (NULL: stack defaults). */
+	const struct mpt_conn_opts *conn_opts;
 };
 
 struct mpt_bulk_result {
@@ -73,6 +75,8 @@ uint64_t mpt_bulk_received(const struct mpt_bulk *b);
 void mpt_bulk_result(const struct mpt_bulk *b, struct mpt_bulk_result *out);
 /** Client-side connection (NULL once closed) for mpt_sock_info. */
 struct mpt_sock *mpt_bulk_client_sock(const struct mpt_bulk *b);
+/** Server-side connection (NULL before accept and once closed). */
+struct mpt_sock *mpt_bulk_server_sock(const struct mpt_bulk *b);
 void mpt_bulk_destroy(struct mpt_bulk *b);
 
 #ifdef __cplusplus

@@ -275,7 +275,8 @@ int mpt_bulk_start(struct mpt_simhost *client, struct mpt_simhost *server,
 	struct mpt_endpoint any = {.addr = {.family = 0}, .port = dst->port};
 	int rc = mpt_listen(mpt_simhost_stack(server), &any, 16, &b->lsock);
 	if (rc == 0)
-		rc = mpt_connect(mpt_simhost_stack(client), dst, NULL, sim_now(b), &b->csock);
+		rc = mpt_connect_ex(mpt_simhost_stack(client), dst, NULL, cfg->conn_opts,
+				    sim_now(b), &b->csock);
 	if (rc < 0) {
 		mpt_bulk_destroy(b);
 		return rc;
@@ -304,6 +305,11 @@ void mpt_bulk_result(const struct mpt_bulk *b, struct mpt_bulk_result *out)
 struct mpt_sock *mpt_bulk_client_sock(const struct mpt_bulk *b)
 {
 	return b->csock;
+}
+
+struct mpt_sock *mpt_bulk_server_sock(const struct mpt_bulk *b)
+{
+	return b->ssock;
 }
 
 void mpt_bulk_destroy(struct mpt_bulk *b)

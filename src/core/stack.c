@@ -1,71 +1,32 @@
 /*
- * The stack: local addresses, listeners, the 4-tuple demultiplexer, IP
- * encapsulation and the public socket API over the TCP engine.
+ * The stack: local addresses, listeners, the 4-tuple demultiplexer (flows),
+ * IP encapsulation and the public socket API over the TCP engine (plain
+ * TCP) or the MPTCP connection layer (src/mptcp).
  *
- * Lifetime rule: TCP engine callbacks never free anything.  A socket is
- * marked and released by stack_reap() at the end of the public entry point
- * that is running (input, timer or an application call), so no engine is
- * destroyed while one of its own functions is on the stack.
+ * Lifetime rule: engine callbacks never free anything.  Every public entry
+ * point runs between stack_enter() and stack_leave(); the outermost leave
+ * runs the MPTCP connections marked dirty and then releases dead sockets and
+ * flows, so no engine is destroyed while one of its own functions (or an
+ * application callback below a public call) is on the stack.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cc/cc.h"
 #include "common.h"
+#include "core/stack_int.h"
 #include "crypto/crypto.h"
 #include "mib.h"
+#include "mptcp/mptcp.h"
 #include "tcp/tcp.h"
 #include "wire/bytes.h"
 #include "wire/ip.h"
+#include "wire/mptcp.h"
 #include "wire/tcp.h"
 
 #define STACK_HASH_MIN 256u
 #define EPHEMERAL_LO   49152u
 #define EPHEMERAL_HI   65535u
-/* Scratch for stack-generated packets (RSTs): IP + TCP header. */
-#define STACK_SCRATCH  (MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN)
-
-struct mpt_sock {
-	struct mpt_stack *st;
-	struct mpt_endpoint local;
-	struct mpt_endpoint remote;
-	struct mpt_tcp *tcp;
-	void *user;
-	int err;
-	bool listener;
-	bool app_owned;   /* the application holds a handle (connect/accept) */
-	bool app_closed;  /* the application called close/abort */
-	bool tcp_closed;  /* the engine reported EV_CLOSED */
-	bool established; /* EV_ESTABLISHED seen */
-	bool hashed;
-	struct mpt_sock *parent;      /* listener, while not yet accepted */
-	struct mpt_sock *hnext;       /* 4-tuple hash chain */
-	struct mpt_sock *prev, *next; /* all sockets */
-	struct mpt_sock *qnext;       /* listener accept queue */
-	/* listener only */
-	uint32_t backlog;
-	uint32_t nchildren; /* half-open + queued */
-	struct mpt_sock *qhead, *qtail;
-};
-
-struct mpt_stack {
-	struct mpt_stack_cfg cfg;
-	const struct mpt_mem *mem;
-	struct mpt_mib mib;
-	struct mpt_cc_registry ccreg;
-	const struct mpt_cc_ops *cc;
-	struct mpt_tcp_cfg tcpcfg;
-	uint8_t isn_secret[16];
-	uint64_t hash_seed;
-	struct mpt_sock **htab;
-	size_t hmask;
-	struct mpt_sock *all;
-	uint32_t nsocks;
-	uint16_t ip_id;
-	uint16_t next_port;
-	bool reap_pending;
-	uint8_t scratch[STACK_SCRATCH];
-};
 
 void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg)
 {
@@ -73,6 +34,70 @@ void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg)
 	cfg->max_socks = 4096;
 	cfg->ttl = 64;
 	snprintf(cfg->tcp.cc, sizeof(cfg->tcp.cc), "cubic");
+	cfg->mptcp.enable = false;
+	cfg->mptcp.version = MPT_MPTCP_V1;
+	cfg->mptcp.accept_versions = MPT_MPTCP_ACCEPT_V0 | MPT_MPTCP_ACCEPT_V1;
+	cfg->mptcp.max_subflows = 8;
+	cfg->mptcp.max_join_pending = 8;
+	cfg->mptcp.add_addr_timeout_ns = 2 * MPT_NS_PER_S;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+static void stack_reap(struct mpt_stack *st);
+
+static void stack_enter(struct mpt_stack *st, uint64_t now)
+{
+	if (st->depth++ == 0)
+		st->now = now;
+}
+
+static void run_dirty(struct mpt_stack *st)
+{
+	/* Bounded: a connection re-marks itself only when it made progress. */
+	for (int guard = 0; st->dirty && guard < 64; guard++) {
+		struct mpt_mpconn *mp = st->dirty;
+		st->dirty = NULL;
+		while (mp) {
+			struct mpt_mpconn *next = mp->dirty_next;
+			mp->dirty_next = NULL;
+			mp->on_dirty = false;
+			mpt_mp_run(mp, st->now);
+			mp = next;
+		}
+	}
+}
+
+static void stack_leave(struct mpt_stack *st)
+{
+	if (st->depth > 1) {
+		st->depth--;
+		return;
+	}
+	run_dirty(st);
+	stack_reap(st);
+	st->depth = 0;
+}
+
+void mpt_stack_mark_dirty(struct mpt_stack *st, struct mpt_mpconn *mp)
+{
+	if (mp->on_dirty)
+		return;
+	mp->on_dirty = true;
+	mp->dirty_next = st->dirty;
+	st->dirty = mp;
+}
+
+static void dirty_remove(struct mpt_stack *st, struct mpt_mpconn *mp)
+{
+	if (!mp->on_dirty)
+		return;
+	struct mpt_mpconn **pp = &st->dirty;
+	while (*pp && *pp != mp)
+		pp = &(*pp)->dirty_next;
+	if (*pp)
+		*pp = mp->dirty_next;
+	mp->on_dirty = false;
 }
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -110,33 +135,33 @@ static bool ep_equal(const struct mpt_endpoint *a, const struct mpt_endpoint *b)
 	return a->port == b->port && mpt_addr_equal(&a->addr, &b->addr);
 }
 
-static struct mpt_sock *lookup(const struct mpt_stack *st, const struct mpt_endpoint *l,
+static struct mpt_flow *lookup(const struct mpt_stack *st, const struct mpt_endpoint *l,
 			       const struct mpt_endpoint *r)
 {
-	for (struct mpt_sock *s = st->htab[tuple_hash(st, l, r)]; s; s = s->hnext)
-		if (ep_equal(&s->local, l) && ep_equal(&s->remote, r))
-			return s;
+	for (struct mpt_flow *f = st->htab[tuple_hash(st, l, r)]; f; f = f->hnext)
+		if (ep_equal(&f->local, l) && ep_equal(&f->remote, r))
+			return f;
 	return NULL;
 }
 
-static void hash_insert(struct mpt_stack *st, struct mpt_sock *s)
+static void hash_insert(struct mpt_stack *st, struct mpt_flow *f)
 {
-	size_t i = tuple_hash(st, &s->local, &s->remote);
-	s->hnext = st->htab[i];
-	st->htab[i] = s;
-	s->hashed = true;
+	size_t i = tuple_hash(st, &f->local, &f->remote);
+	f->hnext = st->htab[i];
+	st->htab[i] = f;
+	f->hashed = true;
 }
 
-static void hash_remove(struct mpt_stack *st, struct mpt_sock *s)
+static void hash_remove(struct mpt_stack *st, struct mpt_flow *f)
 {
-	if (!s->hashed)
+	if (!f->hashed)
 		return;
-	struct mpt_sock **pp = &st->htab[tuple_hash(st, &s->local, &s->remote)];
-	while (*pp && *pp != s)
+	struct mpt_flow **pp = &st->htab[tuple_hash(st, &f->local, &f->remote)];
+	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
-		*pp = s->hnext;
-	s->hashed = false;
+		*pp = f->hnext;
+	f->hashed = false;
 }
 
 static struct mpt_sock *find_listener(const struct mpt_stack *st, const struct mpt_addr *dst,
@@ -154,12 +179,17 @@ static struct mpt_sock *find_listener(const struct mpt_stack *st, const struct m
 	return wild;
 }
 
-static bool is_local_addr(const struct mpt_stack *st, const struct mpt_addr *a)
+int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a)
 {
 	for (size_t i = 0; i < st->cfg.n_local; i++)
 		if (mpt_addr_equal(&st->cfg.local[i], a))
-			return true;
-	return false;
+			return (int)i;
+	return -1;
+}
+
+static bool is_local_addr(const struct mpt_stack *st, const struct mpt_addr *a)
+{
+	return mpt_stack_local_index(st, a) >= 0;
 }
 
 /* ---- socket bookkeeping ----------------------------------------------- */
@@ -195,9 +225,29 @@ static void queue_remove(struct mpt_sock *l, struct mpt_sock *s)
 	s->qnext = NULL;
 }
 
+static void flow_unlink(struct mpt_stack *st, struct mpt_flow *f)
+{
+	hash_remove(st, f);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		st->flows = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	f->prev = f->next = NULL;
+}
+
+void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
+{
+	if (!f)
+		return;
+	flow_unlink(st, f);
+	mpt_tcp_destroy(f->tcp);
+	mpt_free(st->mem, f);
+}
+
 static void sock_free(struct mpt_stack *st, struct mpt_sock *s)
 {
-	hash_remove(st, s);
 	if (s->parent) {
 		queue_remove(s->parent, s);
 		s->parent->nchildren--;
@@ -209,17 +259,24 @@ static void sock_free(struct mpt_stack *st, struct mpt_sock *s)
 		st->all = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	mpt_tcp_destroy(s->tcp);
+	if (s->flow)
+		mpt_stack_flow_free(st, s->flow);
+	if (s->mp) {
+		dirty_remove(st, s->mp);
+		mpt_mp_free(s->mp);
+	}
 	st->nsocks--;
 	mpt_free(st->mem, s);
 }
 
-/* A socket can go once nobody can reach it: the engine is done and the
- * application either closed its handle or never had one. */
+/* A socket can go once nobody can reach it: the engine (or every subflow)
+ * is done and the application either closed its handle or never had one. */
 static bool sock_dead(const struct mpt_sock *s)
 {
 	if (s->listener)
 		return s->app_closed && s->nchildren == 0;
+	if (s->mp)
+		return s->tcp_closed && mpt_mp_finished(s->mp) && (s->app_closed || !s->app_owned);
 	return s->tcp_closed && (s->app_closed || !s->app_owned);
 }
 
@@ -245,100 +302,208 @@ static void stack_reap(struct mpt_stack *st)
 	}
 }
 
-static void notify(struct mpt_sock *s, unsigned ev)
+void mpt_stack_notify(struct mpt_sock *s, unsigned ev)
 {
 	struct mpt_stack *st = s->st;
+	if (ev & MPT_EV_CLOSED)
+		st->reap_pending = true;
 	if (!s->app_owned || s->app_closed || !st->cfg.on_event)
 		return;
 	st->cfg.on_event(st->cfg.event_ud, s, ev);
 }
 
+void mpt_stack_sock_ready(struct mpt_sock *s)
+{
+	s->established = true;
+	if (s->parent && !s->app_owned && !s->queued) {
+		/* Passive open completed: hand it to the listener's queue. */
+		struct mpt_sock *l = s->parent;
+		s->queued = true;
+		if (l->qtail)
+			l->qtail->qnext = s;
+		else
+			l->qhead = s;
+		l->qtail = s;
+		mpt_stack_notify(l, MPT_EV_ACCEPTABLE);
+	} else {
+		mpt_stack_notify(s, MPT_EV_CONNECTED | MPT_EV_WRITABLE);
+	}
+}
+
 /* ---- engine callbacks --------------------------------------------------- */
 
-static void sock_output(void *ud, uint8_t *seg, size_t len)
+static void flow_output(void *ud, uint8_t *seg, size_t len)
 {
-	struct mpt_sock *s = ud;
-	struct mpt_stack *st = s->st;
+	struct mpt_flow *f = ud;
+	struct mpt_stack *st = f->st;
+	uint8_t *tcp = seg;
+	/* RFC 8684 §3.6: a subflow reset carries MP_TCPRST with its reason.
+	 * The engine's RST has a bare 20-byte header: rebuild it with the
+	 * option in the stack's scratch buffer. */
+	if (f->rst_opt && len == MPT_TCP_HDR_LEN && (mpt_get16(seg + 12) & MPT_TCP_RST)) {
+		struct mpt_mptcp_opt o;
+		memset(&o, 0, sizeof(o));
+		o.subtype = MPT_MPTCP_MP_TCPRST;
+		o.version = MPT_MPTCP_V1;
+		o.u.tcprst.reason = f->rst_reason;
+		tcp = st->scratch + MPT_TCP_HEADROOM;
+		memcpy(tcp, seg, MPT_TCP_HDR_LEN);
+		int n = mpt_mptcp_emit(tcp + MPT_TCP_HDR_LEN, MPT_TCP_MAX_OPT_LEN, &o);
+		if (n > 0) {
+			size_t ol = (size_t)n;
+			while (ol % 4)
+				tcp[MPT_TCP_HDR_LEN + ol++] = 0;
+			len = MPT_TCP_HDR_LEN + ol;
+			tcp[12] = (uint8_t)((len / 4) << 4 | (tcp[12] & 0x0f));
+			mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
+		} else {
+			tcp = seg;
+		}
+	}
 	struct mpt_ip_hdr h;
 	memset(&h, 0, sizeof(h));
-	h.src = s->local.addr;
-	h.dst = s->remote.addr;
+	h.src = f->local.addr;
+	h.dst = f->remote.addr;
 	h.proto = MPT_IPPROTO_TCP;
 	h.ttl = st->cfg.ttl;
 	h.id = st->ip_id++;
 	h.payload_len = len;
 	size_t hl = mpt_ip_hdr_len(h.src.family);
-	mpt_tcp_csum_fill(seg, len, &h.src, &h.dst);
-	if (hl == 0 || mpt_ip_emit(seg - hl, hl, &h) < 0)
+	mpt_tcp_csum_fill(tcp, len, &h.src, &h.dst);
+	if (hl == 0 || mpt_ip_emit(tcp - hl, hl, &h) < 0)
 		return;
-	st->cfg.output(st->cfg.output_ud, seg - hl, hl + len);
+	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + len);
 }
 
-static void sock_event(void *ud, enum mpt_tcp_event ev)
+static void sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_event ev)
 {
-	struct mpt_sock *s = ud;
 	struct mpt_stack *st = s->st;
 	switch (ev) {
 	case MPT_TCP_EV_ESTABLISHED:
-		s->established = true;
-		if (s->parent && !s->app_owned) {
-			/* Passive open completed: hand it to the listener's queue. */
-			struct mpt_sock *l = s->parent;
-			if (l->qtail)
-				l->qtail->qnext = s;
-			else
-				l->qhead = s;
-			l->qtail = s;
-			notify(l, MPT_EV_ACCEPTABLE);
-		} else {
-			notify(s, MPT_EV_CONNECTED | MPT_EV_WRITABLE);
-		}
+		mpt_stack_sock_ready(s);
 		break;
 	case MPT_TCP_EV_READABLE:
-		notify(s, MPT_EV_READABLE);
+		mpt_stack_notify(s, MPT_EV_READABLE);
 		break;
 	case MPT_TCP_EV_WRITABLE:
-		notify(s, MPT_EV_WRITABLE);
+		mpt_stack_notify(s, MPT_EV_WRITABLE);
 		break;
 	case MPT_TCP_EV_ERROR:
-		s->err = mpt_tcp_error(s->tcp);
-		notify(s, MPT_EV_ERROR | MPT_EV_READABLE);
+		s->err = mpt_tcp_error(f->tcp);
+		mpt_stack_notify(s, MPT_EV_ERROR | MPT_EV_READABLE);
 		break;
 	case MPT_TCP_EV_CLOSED:
 		s->tcp_closed = true;
 		st->reap_pending = true;
-		notify(s, MPT_EV_CLOSED);
+		mpt_stack_notify(s, MPT_EV_CLOSED);
 		break;
 	}
 }
 
-static int sock_attach_tcp(struct mpt_sock *s)
+static void flow_event(void *ud, enum mpt_tcp_event ev)
 {
-	struct mpt_stack *st = s->st;
+	struct mpt_flow *f = ud;
+	if (ev == MPT_TCP_EV_CLOSED) {
+		f->tcp_closed = true;
+		f->st->reap_pending = true;
+	}
+	if (f->sf)
+		mpt_sf_event(f, ev);
+	else if (f->sock)
+		sock_event(f->sock, f, ev);
+}
+
+static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpoint *l,
+				    const struct mpt_endpoint *r, bool mptcp)
+{
+	struct mpt_flow *f = mpt_calloc(st->mem, 1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->st = st;
+	f->local = *l;
+	f->remote = *r;
 	struct mpt_tcp_cb cb = {
-	    .output = sock_output,
-	    .on_event = sock_event,
-	    .ud = s,
+	    .output = flow_output,
+	    .on_event = flow_event,
+	    .ud = f,
 	};
 	struct mpt_tcp_cfg cfg = st->tcpcfg;
+	if (mptcp) {
+		cb.ext_write_opts = mpt_sf_write_opts;
+		cb.ext_input = mpt_sf_ext_input;
+		/* RFC 8684 §3.3: a DSS with a 64-bit DATA_ACK, a 64-bit DSN
+		 * mapping and a checksum takes 28 bytes. */
+		cfg.ext_opt_reserve = 28;
+		/* Pure ACKs: a DSS with a 32-bit DATA_ACK (8 bytes) leaves
+		 * room for timestamps and two SACK blocks. */
+		cfg.ext_opt_reserve_ack = 8;
+	}
 	uint8_t off[4];
 	st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
 	/* RFC 7323 §5.4: a random per-connection timestamp offset. */
 	cfg.ts_offset = mpt_get32(off);
-	int rc = mpt_tcp_create(st->mem, &cfg, &cb, &s->tcp);
-	if (rc == 0)
-		mpt_tcp_set_ports(s->tcp, s->local.port, s->remote.port);
-	return rc;
+	if (mpt_tcp_create(st->mem, &cfg, &cb, &f->tcp) < 0) {
+		mpt_free(st->mem, f);
+		return NULL;
+	}
+	mpt_tcp_set_ports(f->tcp, l->port, r->port);
+	f->next = st->flows;
+	if (st->flows)
+		st->flows->prev = f;
+	st->flows = f;
+	return f;
 }
 
-static uint32_t make_isn(struct mpt_stack *st, const struct mpt_sock *s, uint64_t now)
+static uint32_t make_isn(struct mpt_stack *st, const struct mpt_endpoint *l,
+			 const struct mpt_endpoint *r, uint64_t now)
 {
 	uint32_t isn = 0;
 	/* Only fails on invalid arguments, which the stack never passes; a
 	 * zero ISN would still be a valid (if predictable) choice. */
-	(void)mpt_isn_rfc6528(st->isn_secret, &s->local.addr, s->local.port, &s->remote.addr,
-			      s->remote.port, now, &isn);
+	(void)mpt_isn_rfc6528(st->isn_secret, &l->addr, l->port, &r->addr, r->port, now, &isn);
 	return isn;
+}
+
+uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint64_t now)
+{
+	return make_isn(st, &f->local, &f->remote, now);
+}
+
+/* Ephemeral port: sequential from a random start, skipping used tuples. */
+static uint16_t pick_port(struct mpt_stack *st, const struct mpt_addr *la,
+			  const struct mpt_endpoint *remote)
+{
+	struct mpt_endpoint l = {.addr = *la, .port = 0};
+	uint32_t span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+	for (uint32_t i = 0; i < span; i++) {
+		uint16_t p = st->next_port;
+		st->next_port = (uint16_t)(p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1u);
+		l.port = p;
+		if (!lookup(st, &l, remote))
+			return p;
+	}
+	return 0;
+}
+
+int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
+		       const struct mpt_endpoint *remote, struct mpt_subflow *sf,
+		       struct mpt_flow **out)
+{
+	struct mpt_endpoint l = *local;
+	if (l.port == 0) {
+		l.port = pick_port(st, &l.addr, remote);
+		if (l.port == 0)
+			return MPT_ERR_LIMIT;
+	} else if (lookup(st, &l, remote)) {
+		return MPT_ERR_EXIST;
+	}
+	struct mpt_flow *f = flow_create(st, &l, remote, true);
+	if (!f)
+		return MPT_ERR_NOMEM;
+	f->sf = sf;
+	hash_insert(st, f);
+	*out = f;
+	return 0;
 }
 
 /* ---- creation ----------------------------------------------------------- */
@@ -350,11 +515,15 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	for (size_t i = 0; i < cfg->n_local; i++)
 		if (cfg->local[i].family != 4 && cfg->local[i].family != 6)
 			return MPT_ERR_INVAL;
+	struct mpt_mptcp_knobs mk = cfg->mptcp;
+	if (mpt_mp_knobs_fix(&mk) < 0)
+		return MPT_ERR_INVAL;
 	const struct mpt_mem *mem = cfg->mem ? cfg->mem : mpt_mem_default();
 	struct mpt_stack *st = mpt_calloc(mem, 1, sizeof(*st));
 	if (!st)
 		return MPT_ERR_NOMEM;
 	st->cfg = *cfg;
+	st->cfg.mptcp = mk;
 	st->mem = mem;
 	if (st->cfg.max_socks == 0)
 		st->cfg.max_socks = 4096;
@@ -400,12 +569,17 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 		return MPT_ERR_NOMEM;
 	}
 	st->hmask = buckets - 1;
-	uint8_t rnd[16 + 8 + 2];
+	uint8_t rnd[16 + 8 + 2 + 8];
 	cfg->rand(rnd, sizeof(rnd), cfg->rand_ud);
 	memcpy(st->isn_secret, rnd, 16);
 	st->hash_seed = mpt_get64(rnd + 16);
 	st->next_port =
 	    (uint16_t)(EPHEMERAL_LO + mpt_get16(rnd + 24) % (EPHEMERAL_HI - EPHEMERAL_LO + 1));
+	if (mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
+		mpt_free(mem, st->htab);
+		mpt_free(mem, st);
+		return MPT_ERR_NOMEM;
+	}
 	*out = st;
 	return 0;
 }
@@ -417,22 +591,45 @@ void mpt_stack_destroy(struct mpt_stack *st)
 	while (st->all) {
 		struct mpt_sock *s = st->all;
 		st->all = s->next;
-		mpt_tcp_destroy(s->tcp);
+		if (s->mp)
+			mpt_mp_free(s->mp);
 		mpt_free(st->mem, s);
 	}
+	while (st->flows) {
+		struct mpt_flow *f = st->flows;
+		st->flows = f->next;
+		mpt_tcp_destroy(f->tcp);
+		mpt_free(st->mem, f);
+	}
+	mpt_token_table_free(&st->tokens);
 	mpt_free(st->mem, st->htab);
 	mpt_free(st->mem, st);
 }
 
 /* ---- input -------------------------------------------------------------- */
 
-static void send_rst_for(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-			 const struct mpt_tcp_seg *seg)
+void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+			const struct mpt_tcp_seg *seg, int reason)
 {
 	uint8_t *tcp = st->scratch + MPT_TCP_HEADROOM;
 	int n = mpt_tcp_make_rst(seg, tcp, MPT_TCP_HDR_LEN);
 	if (n <= 0)
 		return;
+	if (reason >= 0) {
+		struct mpt_mptcp_opt o;
+		memset(&o, 0, sizeof(o));
+		o.subtype = MPT_MPTCP_MP_TCPRST;
+		o.version = MPT_MPTCP_V1;
+		o.u.tcprst.reason = (uint8_t)reason;
+		int ol = mpt_mptcp_emit(tcp + n, MPT_TCP_MAX_OPT_LEN, &o);
+		if (ol > 0) {
+			while (ol % 4)
+				tcp[n + ol++] = 0;
+			n += ol;
+			tcp[12] = (uint8_t)((n / 4) << 4 | (tcp[12] & 0x0f));
+			mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
+		}
+	}
 	struct mpt_ip_hdr h;
 	memset(&h, 0, sizeof(h));
 	h.src = ip->dst;
@@ -476,6 +673,15 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
 		return MPT_ERR_LIMIT;
 	}
+	/* RFC 8684 §3.1: a SYN offering MPTCP opens an MPTCP connection when
+	 * we accept one of the versions (the MPTCP layer decides). */
+	struct mpt_mptcp_opt mpc;
+	if (st->cfg.mptcp.enable &&
+	    mpt_mp_find_opt(seg, MPT_MPTCP_MP_CAPABLE, MPT_MPTCP_V1, &mpc) != MPT_ERR_NOTFOUND) {
+		int mrc = mpt_mp_passive(st, l, ip, seg, &mpc, now);
+		if (mrc != MPT_ERR_UNSUPPORTED)
+			return mrc;
+	}
 	struct mpt_sock *s = sock_new(st);
 	if (!s) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
@@ -487,10 +693,13 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 	s->remote.port = seg->hdr.sport;
 	s->parent = l;
 	l->nchildren++;
-	int rc = sock_attach_tcp(s);
-	if (rc == 0) {
-		hash_insert(st, s);
-		rc = mpt_tcp_accept(s->tcp, seg, make_isn(st, s, now), now);
+	int rc = MPT_ERR_NOMEM;
+	s->flow = flow_create(st, &s->local, &s->remote, false);
+	if (s->flow) {
+		s->flow->sock = s;
+		hash_insert(st, s->flow);
+		s->flow->iss = make_isn(st, &s->local, &s->remote, now);
+		rc = mpt_tcp_accept(s->flow->tcp, seg, s->flow->iss, now);
 	}
 	if (rc < 0) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPMemoryDrop);
@@ -498,6 +707,29 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 		return rc;
 	}
 	return 0;
+}
+
+int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			const struct mpt_tcp_seg *seg, struct mpt_sock **out)
+{
+	struct mpt_sock *s = sock_new(st);
+	if (!s) {
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
+		return MPT_ERR_LIMIT;
+	}
+	s->local.addr = ip->dst;
+	s->local.port = seg->hdr.dport;
+	s->remote.addr = ip->src;
+	s->remote.port = seg->hdr.sport;
+	s->parent = l;
+	l->nchildren++;
+	*out = s;
+	return 0;
+}
+
+void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s)
+{
+	sock_free(st, s);
 }
 
 static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now)
@@ -545,37 +777,52 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 
 	struct mpt_endpoint l = {.addr = ip.dst, .port = seg.hdr.dport};
 	struct mpt_endpoint r = {.addr = ip.src, .port = seg.hdr.sport};
-	struct mpt_sock *s = lookup(st, &l, &r);
+	struct mpt_flow *f = lookup(st, &l, &r);
 	uint16_t fl = seg.hdr.flags;
 	bool pure_syn = (fl & (MPT_TCP_SYN | MPT_TCP_ACK | MPT_TCP_RST)) == MPT_TCP_SYN;
-	if (s && !s->tcp_closed) {
+	if (f && !f->tcp_closed) {
 		/* RFC 9293 §3.10.7.4 / RFC 6191: a new SYN may reopen a tuple in
 		 * TIME-WAIT; the old engine is retired and a listener takes it. */
-		if (!(pure_syn && mpt_tcp_get_state(s->tcp) == MPT_TCP_TIME_WAIT &&
-		      mpt_tcp_timewait_reusable(s->tcp, &seg) &&
-		      find_listener(st, &ip.dst, seg.hdr.dport)))
-			return mpt_tcp_input(s->tcp, &seg, now);
+		if (!(pure_syn && mpt_tcp_get_state(f->tcp) == MPT_TCP_TIME_WAIT &&
+		      mpt_tcp_timewait_reusable(f->tcp, &seg) &&
+		      find_listener(st, &ip.dst, seg.hdr.dport))) {
+			if ((fl & MPT_TCP_RST) && f->sf &&
+			    mpt_mp_find_opt(&seg, MPT_MPTCP_MP_TCPRST, MPT_MPTCP_V1, NULL) == 0)
+				mpt_mib_inc(&st->mib, MPT_MIB_MPRstRx);
+			rc = mpt_tcp_input(f->tcp, &seg, now);
+			if (f->sf)
+				mpt_mp_dirty(f->sf->mp);
+			return rc;
+		}
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPTimeWaitReuse);
-		hash_remove(st, s);
-		s->tcp_closed = true;
+		hash_remove(st, f);
+		f->tcp_closed = true;
 		st->reap_pending = true;
-		notify(s, MPT_EV_CLOSED);
+		if (f->sock) {
+			f->sock->tcp_closed = true;
+			mpt_stack_notify(f->sock, MPT_EV_CLOSED);
+		} else if (f->sf) {
+			mpt_sf_event(f, MPT_TCP_EV_CLOSED);
+		}
 	}
 
 	if (pure_syn) {
-		struct mpt_sock *lis = find_listener(st, &ip.dst, seg.hdr.dport);
-		if (lis) {
-			if (s) {
-				/* A finished connection with the same tuple still
-				 * lingers (TIME-WAIT already reported closed). */
-				hash_remove(st, s);
-			}
-			return passive_open(st, lis, &ip, &seg, now);
+		if (f) {
+			/* A finished connection with the same tuple still
+			 * lingers (TIME-WAIT already reported closed). */
+			hash_remove(st, f);
 		}
+		struct mpt_mptcp_opt join;
+		if (st->cfg.mptcp.enable &&
+		    mpt_mp_find_opt(&seg, MPT_MPTCP_MP_JOIN, MPT_MPTCP_V1, &join) == 0)
+			return mpt_mp_join_syn(st, &ip, &seg, &join, now);
+		struct mpt_sock *lis = find_listener(st, &ip.dst, seg.hdr.dport);
+		if (lis)
+			return passive_open(st, lis, &ip, &seg, now);
 	}
 	/* RFC 9293 §3.10.7.1: no connection -> RST (never for a RST). */
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpNoPort);
-	send_rst_for(st, &ip, &seg);
+	mpt_stack_send_rst(st, &ip, &seg, -1);
 	return MPT_ERR_NOTFOUND;
 }
 
@@ -583,18 +830,26 @@ int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64
 {
 	if (!st || (!pkt && len))
 		return MPT_ERR_INVAL;
+	stack_enter(st, now);
 	int rc = stack_input(st, pkt, len, now);
-	stack_reap(st);
+	stack_leave(st);
 	return rc;
 }
 
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 {
 	uint64_t d = MPT_TIME_NEVER;
-	for (struct mpt_sock *s = st->all; s; s = s->next) {
-		if (!s->tcp || s->tcp_closed)
+	for (struct mpt_flow *f = st->flows; f; f = f->next) {
+		if (!f->tcp || f->tcp_closed)
 			continue;
-		uint64_t t = mpt_tcp_next_deadline(s->tcp);
+		uint64_t t = mpt_tcp_next_deadline(f->tcp);
+		if (t < d)
+			d = t;
+	}
+	for (struct mpt_sock *s = st->all; s; s = s->next) {
+		if (!s->mp)
+			continue;
+		uint64_t t = mpt_mp_next_deadline(s->mp);
 		if (t < d)
 			d = t;
 	}
@@ -603,10 +858,18 @@ uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 
 void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
 {
+	stack_enter(st, now);
+	for (struct mpt_flow *f = st->flows; f; f = f->next) {
+		if (f->tcp && !f->tcp_closed && mpt_tcp_next_deadline(f->tcp) <= now) {
+			mpt_tcp_on_timer(f->tcp, now);
+			if (f->sf)
+				mpt_mp_dirty(f->sf->mp);
+		}
+	}
 	for (struct mpt_sock *s = st->all; s; s = s->next)
-		if (s->tcp && !s->tcp_closed && mpt_tcp_next_deadline(s->tcp) <= now)
-			mpt_tcp_on_timer(s->tcp, now);
-	stack_reap(st);
+		if (s->mp && mpt_mp_next_deadline(s->mp) <= now)
+			mpt_mp_on_timer(s->mp, now);
+	stack_leave(st);
 }
 
 /* ---- counters ----------------------------------------------------------- */
@@ -679,6 +942,8 @@ struct mpt_sock *mpt_accept(struct mpt_sock *l)
 	l->nchildren--;
 	s->parent = NULL;
 	s->app_owned = true;
+	/* It may have finished (or failed) while queued. */
+	l->st->reap_pending = true;
 	return s;
 }
 
@@ -690,44 +955,66 @@ static const struct mpt_addr *pick_local(const struct mpt_stack *st, uint8_t fam
 	return NULL;
 }
 
-int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
-		const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out)
+void mpt_conn_opts_init(const struct mpt_stack *st, struct mpt_conn_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (st)
+		o->mptcp = st->cfg.mptcp;
+}
+
+int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
+		   const struct mpt_addr *local_addr, const struct mpt_conn_opts *opts,
+		   uint64_t now, struct mpt_sock **out)
 {
 	if (!st || !remote || !out || remote->port == 0 ||
 	    (remote->addr.family != 4 && remote->addr.family != 6))
 		return MPT_ERR_INVAL;
+	struct mpt_mptcp_knobs mk = opts ? opts->mptcp : st->cfg.mptcp;
+	if (mpt_mp_knobs_fix(&mk) < 0)
+		return MPT_ERR_INVAL;
 	const struct mpt_addr *la = local_addr ? local_addr : pick_local(st, remote->addr.family);
 	if (!la || la->family != remote->addr.family || !is_local_addr(st, la))
 		return MPT_ERR_INVAL;
-	struct mpt_endpoint l = {.addr = *la, .port = 0};
-	/* Ephemeral port: sequential from a random start, skipping used tuples. */
-	uint32_t span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
-	for (uint32_t i = 0; i < span; i++) {
-		uint16_t p = st->next_port;
-		st->next_port = (uint16_t)(p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1u);
-		l.port = p;
-		if (!lookup(st, &l, remote))
-			break;
-		l.port = 0;
-	}
-	if (l.port == 0)
+	uint16_t port = pick_port(st, la, remote);
+	if (port == 0)
 		return MPT_ERR_LIMIT;
 	struct mpt_sock *s = sock_new(st);
 	if (!s)
 		return st->nsocks >= st->cfg.max_socks ? MPT_ERR_LIMIT : MPT_ERR_NOMEM;
-	s->local = l;
+	s->local.addr = *la;
+	s->local.port = port;
 	s->remote = *remote;
 	s->app_owned = true;
-	int rc = sock_attach_tcp(s);
-	if (rc < 0) {
-		sock_free(st, s);
-		return rc;
+	stack_enter(st, now);
+	int rc;
+	if (mk.enable) {
+		rc = mpt_mp_connect(s, &mk, now);
+		if (rc < 0) {
+			sock_free(st, s);
+			stack_leave(st);
+			return rc;
+		}
+	} else {
+		s->flow = flow_create(st, &s->local, &s->remote, false);
+		if (!s->flow) {
+			sock_free(st, s);
+			stack_leave(st);
+			return MPT_ERR_NOMEM;
+		}
+		s->flow->sock = s;
+		hash_insert(st, s->flow);
+		s->flow->iss = make_isn(st, &s->local, &s->remote, now);
+		rc = mpt_tcp_connect(s->flow->tcp, s->flow->iss, now);
 	}
-	hash_insert(st, s);
 	*out = s;
-	rc = mpt_tcp_connect(s->tcp, make_isn(st, s, now), now);
-	stack_reap(st);
+	stack_leave(st);
 	return rc;
+}
+
+int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
+		const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out)
+{
+	return mpt_connect_ex(st, remote, local_addr, NULL, now, out);
 }
 
 long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now)
@@ -736,8 +1023,14 @@ long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now)
 		return MPT_ERR_INVAL;
 	if (s->err)
 		return s->err;
-	long rc = mpt_tcp_send(s->tcp, data, len, now);
-	stack_reap(s->st);
+	struct mpt_stack *st = s->st;
+	stack_enter(st, now);
+	long rc;
+	if (s->mp)
+		rc = mpt_mp_send(s->mp, data, len, now);
+	else
+		rc = mpt_tcp_send(s->flow->tcp, data, len, now);
+	stack_leave(st);
 	return rc;
 }
 
@@ -745,8 +1038,14 @@ long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now)
 {
 	if (!s || s->listener || s->app_closed)
 		return MPT_ERR_INVAL;
-	long rc = mpt_tcp_recv(s->tcp, buf, len, now);
-	stack_reap(s->st);
+	struct mpt_stack *st = s->st;
+	stack_enter(st, now);
+	long rc;
+	if (s->mp)
+		rc = mpt_mp_recv(s->mp, buf, len, now);
+	else
+		rc = mpt_tcp_recv(s->flow->tcp, buf, len, now);
+	stack_leave(st);
 	return rc;
 }
 
@@ -754,17 +1053,28 @@ int mpt_shutdown(struct mpt_sock *s, uint64_t now)
 {
 	if (!s || s->listener || s->app_closed)
 		return MPT_ERR_INVAL;
-	int rc = mpt_tcp_shutdown(s->tcp, now);
-	stack_reap(s->st);
+	struct mpt_stack *st = s->st;
+	stack_enter(st, now);
+	int rc;
+	if (s->mp)
+		rc = mpt_mp_shutdown(s->mp, now);
+	else
+		rc = mpt_tcp_shutdown(s->flow->tcp, now);
+	stack_leave(st);
 	return rc;
 }
 
 static void close_listener(struct mpt_sock *l, uint64_t now)
 {
 	/* Children not yet accepted have no owner left: abort them. */
-	for (struct mpt_sock *s = l->st->all; s; s = s->next)
-		if (s->parent == l && !s->tcp_closed)
-			mpt_tcp_abort(s->tcp, now);
+	for (struct mpt_sock *s = l->st->all; s; s = s->next) {
+		if (s->parent != l || s->tcp_closed)
+			continue;
+		if (s->mp)
+			mpt_mp_close(s->mp, true, now);
+		else
+			mpt_tcp_abort(s->flow->tcp, now);
+	}
 }
 
 static void sock_close(struct mpt_sock *s, uint64_t now, bool abort)
@@ -772,17 +1082,20 @@ static void sock_close(struct mpt_sock *s, uint64_t now, bool abort)
 	if (!s || s->app_closed)
 		return;
 	struct mpt_stack *st = s->st;
+	stack_enter(st, now);
 	s->app_closed = true;
 	st->reap_pending = true;
 	if (s->listener)
 		close_listener(s, now);
+	else if (s->mp)
+		mpt_mp_close(s->mp, abort, now);
 	else if (!s->tcp_closed) {
 		if (abort)
-			mpt_tcp_abort(s->tcp, now);
+			mpt_tcp_abort(s->flow->tcp, now);
 		else
-			mpt_tcp_close(s->tcp, now);
+			mpt_tcp_close(s->flow->tcp, now);
 	}
-	stack_reap(st);
+	stack_leave(st);
 }
 
 void mpt_close(struct mpt_sock *s, uint64_t now)
@@ -802,11 +1115,13 @@ unsigned mpt_sock_events(const struct mpt_sock *s)
 		return 0;
 	if (s->listener)
 		return s->qhead ? (unsigned)MPT_EV_ACCEPTABLE : 0u;
+	if (s->mp)
+		return mpt_mp_events(s->mp);
 	if (s->established)
 		ev |= MPT_EV_CONNECTED;
-	if (mpt_tcp_readable(s->tcp) > 0)
+	if (mpt_tcp_readable(s->flow->tcp) > 0)
 		ev |= MPT_EV_READABLE;
-	if (s->established && mpt_tcp_writable(s->tcp) > 0)
+	if (s->established && mpt_tcp_writable(s->flow->tcp) > 0)
 		ev |= MPT_EV_WRITABLE;
 	if (s->err)
 		ev |= MPT_EV_ERROR | MPT_EV_READABLE;
@@ -845,14 +1160,10 @@ void mpt_sock_endpoints(const struct mpt_sock *s, struct mpt_endpoint *local,
 		*remote = s->remote;
 }
 
-int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info)
+static void fill_info(const struct mpt_tcp *tcp, struct mpt_sock_info *info)
 {
-	if (!s || !info)
-		return MPT_ERR_INVAL;
-	if (s->listener || !s->tcp)
-		return MPT_ERR_STATE;
 	struct mpt_tcp_info ti;
-	mpt_tcp_get_info(s->tcp, &ti);
+	mpt_tcp_get_info(tcp, &ti);
 	memset(info, 0, sizeof(*info));
 	snprintf(info->state, sizeof(info->state), "%s", mpt_tcp_state_name(ti.state));
 	info->snd_mss = ti.snd_mss;
@@ -880,5 +1191,65 @@ int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info)
 	info->snd_nxt = ti.snd_nxt;
 	info->rcv_nxt = ti.rcv_nxt;
 	snprintf(info->cc, sizeof(info->cc), "%s", ti.cc_name);
+}
+
+int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info)
+{
+	if (!s || !info)
+		return MPT_ERR_INVAL;
+	if (s->listener)
+		return MPT_ERR_STATE;
+	const struct mpt_flow *f = s->flow;
+	if (!f && s->mp)
+		f = mpt_mp_info_flow(s->mp);
+	if (!f || !f->tcp)
+		return MPT_ERR_STATE;
+	fill_info(f->tcp, info);
 	return 0;
+}
+
+bool mpt_sock_mptcp_enabled(const struct mpt_sock *s)
+{
+	return s && s->mp && !s->mp->fallback;
+}
+
+uint32_t mpt_sock_conn_id(const struct mpt_sock *s)
+{
+	return (s && s->mp && !s->mp->fallback) ? s->mp->token_local : 0;
+}
+
+int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info)
+{
+	if (!s || !info)
+		return MPT_ERR_INVAL;
+	if (s->listener || !s->mp)
+		return MPT_ERR_STATE;
+	return mpt_mp_info(s->mp, info);
+}
+
+int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max)
+{
+	if (!s || (!out && max))
+		return MPT_ERR_INVAL;
+	if (s->listener)
+		return MPT_ERR_STATE;
+	if (s->mp)
+		return mpt_mp_subflows(s->mp, out, max);
+	if (max > 0) {
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(s->flow->tcp, &ti);
+		memset(out, 0, sizeof(*out));
+		out->local = s->local;
+		out->remote = s->remote;
+		out->active = ti.state == MPT_TCP_ESTABLISHED;
+		snprintf(out->state, sizeof(out->state), "%s", mpt_tcp_state_name(ti.state));
+		out->srtt_ns = ti.srtt_ns;
+		out->cwnd = ti.snd_cwnd;
+		out->bytes_sent = ti.bytes_sent;
+		out->bytes_acked = ti.bytes_acked;
+		out->bytes_received = ti.bytes_received;
+		out->bytes_retrans = ti.bytes_retrans;
+		out->retransmits = ti.total_retrans;
+	}
+	return 1;
 }

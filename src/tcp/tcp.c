@@ -557,6 +557,15 @@ uint32_t mpt_tcp_snd_write_seq(const struct mpt_tcp *t)
 	return tcp_data_end(t);
 }
 
+void mpt_tcp_send_ack(struct mpt_tcp *t, uint64_t now)
+{
+	if (!t || !tcp_synchronized(t->state) || t->state == MPT_TCP_TIME_WAIT)
+		return;
+	tcp_enter(t);
+	tcp_send_ack(t, now);
+	tcp_leave(t);
+}
+
 uint32_t mpt_tcp_rcv_read_seq(const struct mpt_tcp *t)
 {
 	return t->read_seq;

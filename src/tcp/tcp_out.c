@@ -150,8 +150,12 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 			}
 		}
 		/* Keep room for the extension (MPTCP) options: SACK blocks go. */
-		if (t->cb.ext_write_opts)
-			cap -= MPT_MIN(t->cfg.ext_opt_reserve, (uint8_t)28);
+		if (t->cb.ext_write_opts) {
+			uint8_t res = (len == 0 && t->cfg.ext_opt_reserve_ack)
+					  ? t->cfg.ext_opt_reserve_ack
+					  : t->cfg.ext_opt_reserve;
+			cap -= MPT_MIN(res, (uint8_t)28);
+		}
 	}
 	r = mpt_tcp_opts_emit(opt, cap, &o, NULL);
 	olen = r > 0 ? (size_t)r : 0;

@@ -1,0 +1,128 @@
+/*
+ * Stack internals shared by src/core/stack.c and the MPTCP connection layer
+ * (src/mptcp).  Not installed.
+ *
+ * Objects:
+ *   mpt_flow  one TCP engine on one 4-tuple (hashed for demux).  Its owner
+ *             is either a plain-TCP socket (flow->sock) or an MPTCP subflow
+ *             (flow->sf).
+ *   mpt_sock  the application's handle (connection or listener).  A plain
+ *             connection has one flow; an MPTCP one has an mpt_mpconn
+ *             (which owns subflows, each owning a flow).
+ *
+ * Lifetime: nothing is freed inside engine callbacks or while a public
+ * entry point is running below another one.  Every public entry point
+ * brackets its work with stack_enter()/stack_leave(); the outermost leave
+ * runs the MPTCP connections marked dirty and then reaps dead objects.
+ */
+#ifndef MPT_CORE_STACK_INT_H
+#define MPT_CORE_STACK_INT_H
+
+#include "cc/cc.h"
+#include "common.h"
+#include "mib.h"
+#include "mptcp/dsbuf.h"
+#include "tcp/tcp.h"
+#include "wire/ip.h"
+
+struct mpt_subflow;
+struct mpt_mpconn;
+
+struct mpt_flow {
+	struct mpt_stack *st;
+	struct mpt_endpoint local;
+	struct mpt_endpoint remote;
+	struct mpt_tcp *tcp;
+	struct mpt_sock *sock;  /* plain TCP owner, or NULL */
+	struct mpt_subflow *sf; /* MPTCP owner, or NULL */
+	uint32_t iss;           /* our initial sequence number */
+	bool hashed;
+	bool tcp_closed;              /* the engine reported EV_CLOSED */
+	uint8_t rst_reason;           /* MP_TCPRST reason to add to our next RST */
+	bool rst_opt;                 /* add MP_TCPRST to RSTs of this flow */
+	struct mpt_flow *hnext;       /* 4-tuple hash chain */
+	struct mpt_flow *prev, *next; /* all flows */
+};
+
+struct mpt_sock {
+	struct mpt_stack *st;
+	struct mpt_endpoint local;
+	struct mpt_endpoint remote;
+	struct mpt_flow *flow; /* plain TCP: the flow (NULL for listeners / MPTCP) */
+	struct mpt_mpconn *mp; /* MPTCP connection (also after fallback) */
+	void *user;
+	int err;
+	bool listener;
+	bool app_owned;   /* the application holds a handle (connect/accept) */
+	bool app_closed;  /* the application called close/abort */
+	bool tcp_closed;  /* connection finished (plain: engine CLOSED; MPTCP: conn closed) */
+	bool established; /* handshake done */
+	bool queued;      /* passive: put on the listener's accept queue */
+	struct mpt_sock *parent;      /* listener, while not yet accepted */
+	struct mpt_sock *prev, *next; /* all sockets */
+	struct mpt_sock *qnext;       /* listener accept queue */
+	/* listener only */
+	uint32_t backlog;
+	uint32_t nchildren; /* half-open + queued */
+	struct mpt_sock *qhead, *qtail;
+};
+
+struct mpt_stack {
+	struct mpt_stack_cfg cfg;
+	const struct mpt_mem *mem;
+	struct mpt_mib mib;
+	struct mpt_cc_registry ccreg;
+	const struct mpt_cc_ops *cc;
+	struct mpt_tcp_cfg tcpcfg;
+	uint8_t isn_secret[16];
+	uint64_t hash_seed;
+	struct mpt_flow **htab;
+	size_t hmask;
+	struct mpt_sock *all;   /* sockets */
+	struct mpt_flow *flows; /* flows */
+	uint32_t nsocks;
+	uint16_t ip_id;
+	uint16_t next_port;
+	bool reap_pending;
+	unsigned depth;                /* nesting of public entry points */
+	uint64_t now;                  /* time of the running entry point */
+	struct mpt_mpconn *dirty;      /* MPTCP connections with work to do */
+	struct mpt_token_table tokens; /* local tokens -> mpt_mpconn */
+	uint8_t scratch[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+};
+
+/* ---- services of the stack for the MPTCP layer (stack.c) ---------------- */
+
+/**
+ * Create a flow on local->remote (local->port 0: pick an ephemeral port),
+ * owned by subflow sf, with the MPTCP extension hooks, and hash it.
+ * Returns 0, MPT_ERR_LIMIT (no port) or MPT_ERR_NOMEM.
+ */
+int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
+		       const struct mpt_endpoint *remote, struct mpt_subflow *sf,
+		       struct mpt_flow **out);
+/** Unhash and free a flow (never from inside its engine's callbacks). */
+void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f);
+/** RFC 6528 ISN for a flow's 4-tuple. */
+uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint64_t now);
+/**
+ * Answer seg (received with IP header ip) with a RST; reason >= 0 adds an
+ * MP_TCPRST option with that reason code (RFC 8684 §3.6).
+ */
+void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+			const struct mpt_tcp_seg *seg, int reason);
+/** Deliver events to the application (if it holds the handle). */
+void mpt_stack_notify(struct mpt_sock *s, unsigned ev);
+/** A passive connection completed its handshake: queue it on its listener. */
+void mpt_stack_sock_ready(struct mpt_sock *s);
+/** Queue conn for mpt_mp_run at the end of the running entry point. */
+void mpt_stack_mark_dirty(struct mpt_stack *st, struct mpt_mpconn *mp);
+/** A new socket for a passive open on listener l (counted in its backlog). */
+int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			const struct mpt_tcp_seg *seg, struct mpt_sock **out);
+/** Free a socket that never got going (no engine callbacks pending). */
+void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s);
+/** Index of a in cfg.local, or -1. */
+int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a);
+
+#endif /* MPT_CORE_STACK_INT_H */

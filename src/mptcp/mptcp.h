@@ -1,0 +1,265 @@
+/*
+ * The MPTCP connection layer (RFC 8684 v1, RFC 6824 v0): connections,
+ * subflows, the default path manager (fullmesh) and scheduler (minrtt).
+ * Internal header shared by the src/mptcp files and src/core/stack.c.
+ *
+ * Files (src/mptcp/):
+ *   conn.c        connection: handshake state, data path (DSS send/receive,
+ *                 DATA_ACK, DATA_FIN), socket API, run loop, timers, info
+ *   subflow.c     per-subflow option writing/parsing (MP_CAPABLE, MP_JOIN,
+ *                 DSS, ADD_ADDR, MP_TCPRST), received mappings, join HMACs
+ *   pm.c          fullmesh path manager: address ids, joins, ADD_ADDR
+ *   sched.c       minrtt scheduler and reinjection
+ *
+ * Design notes: docs/mptcp-design.md.
+ */
+#ifndef MPT_MPTCP_MPTCP_H
+#define MPT_MPTCP_MPTCP_H
+
+#include "core/stack_int.h"
+#include "mptcp/dsbuf.h"
+#include "wire/mptcp.h"
+
+/* Largest mapping we create (the data-level length field is 16 bits). */
+#define MPT_MP_MAP_MAX   65000u
+#define MPT_MP_MAX_SF    32 /* hard cap on subflows per connection */
+#define MPT_MP_MAX_ADDRS 16 /* remote addresses remembered per connection */
+#define MPT_MP_REINJ_MAX 64 /* pending reinjection ranges */
+
+enum mpt_sf_join {
+	MPT_SF_INITIAL = 0, /* the MP_CAPABLE subflow */
+	MPT_SF_JOIN_SYN,    /* join: SYN sent (initiator) / received (listener) */
+	MPT_SF_JOIN_ACK,    /* initiator: third ACK sent, waiting for the fourth */
+	MPT_SF_JOIN_DONE,   /* join complete: usable for data */
+};
+
+/* A received mapping (subflow bytes [ssn, ssn+len) -> data [dsn, ...)). */
+struct mpt_rmap {
+	uint64_t dsn;
+	uint32_t ssn; /* relative */
+	uint32_t len; /* payload bytes (the DATA_FIN is not counted) */
+	uint16_t csum;
+	bool has_csum;
+	bool data_fin;
+};
+
+struct mpt_subflow {
+	struct mpt_mpconn *mp;
+	struct mpt_flow *flow; /* NULL once freed */
+	uint8_t idx;
+	uint8_t join;         /* enum mpt_sf_join */
+	bool passive;         /* we accepted it */
+	bool established;     /* TCP handshake done */
+	bool closed;          /* engine CLOSED */
+	bool dead;            /* failed / removed: no more data, reinjected */
+	bool backup;          /* our B flag */
+	bool peer_backup;     /* peer's B flag */
+	bool stale;           /* retransmission timeouts without progress */
+	bool fin_sent;        /* subflow close started */
+	bool mpc_ack_pending; /* v1/v0 initiator: send MP_CAPABLE on the third ACK */
+	uint8_t local_id, remote_id;
+	uint8_t reset_reason; /* MP_TCPRST reason for a pending reset */
+	bool reset_pending;
+	bool ack_due;      /* send a pure ACK soon (fourth ACK, DATA_ACK of a DATA_FIN) */
+	bool reinjected;   /* its data was queued for other subflows */
+	int err;           /* engine error that ended it */
+	uint32_t iss, irs; /* initial sequence numbers (relative SSN base) */
+	uint32_t nonce_local, nonce_remote;
+	uint32_t last_rto_count;
+	uint64_t last_bytes_acked;
+	uint64_t bytes_received;
+	struct mpt_maplist tx; /* sent mappings, subflow order */
+	struct mpt_rmap *rx;   /* received mappings, sorted by ssn */
+	size_t rx_n, rx_cap;
+	/* ADD_ADDR (pending to be written on this subflow) */
+};
+
+/* An address known for the peer (initial, or from ADD_ADDR). */
+struct mpt_raddr {
+	struct mpt_addr addr;
+	uint16_t port; /* 0: the connection's port */
+	uint8_t id;
+	bool usable; /* may open subflows to it (not the C-flagged initial one) */
+};
+
+/* An ADD_ADDR we are announcing (listener side of the default PM). */
+struct mpt_ann {
+	struct mpt_addr addr;
+	uint8_t id;
+	bool echoed;
+	bool pending; /* to be written on the next segment with room */
+	uint8_t tries;
+	uint64_t rtx_at;
+};
+
+struct mpt_mpconn {
+	struct mpt_stack *st;
+	struct mpt_sock *sock;
+	struct mpt_mptcp_knobs k;
+	bool passive;
+	uint8_t version;        /* negotiated (offered until the SYN/ACK) */
+	bool csum;              /* DSS checksums in use (A flag from either side) */
+	bool peer_c;            /* peer set flag C */
+	bool fallback;          /* plain TCP on subflows[0] */
+	bool keys_known;        /* both keys known */
+	bool fully_established; /* RFC 8684 §3.1: the peer is known to have our keys */
+	bool established;       /* initial subflow established (reported CONNECTED) */
+	bool closed;            /* data-level close done / aborted: notified CLOSED */
+	bool error_notified;
+	bool in_run, again, on_dirty;
+	struct mpt_mpconn *dirty_next;
+	uint64_t key_local, key_remote;
+	uint32_t token_local, token_remote;
+	uint64_t idsn_local, idsn_remote;
+	bool token_inserted;
+	/* send side */
+	struct mpt_dsnd snd;
+	bool snd_ready;    /* snd/rcv buffers allocated */
+	uint64_t snd_nxt;  /* next new DSN to map */
+	bool app_shutdown; /* DATA_FIN queued */
+	uint64_t fin_dsn;  /* our DATA_FIN's DSN (= snd.end at shutdown) */
+	bool fin_mapped;   /* DATA_FIN attached to a mapping */
+	bool fin_acked;
+	uint64_t fin_rtx_at; /* standalone DATA_FIN retransmission */
+	uint64_t fin_rto;
+	struct mpt_mp_range {
+		uint64_t dsn, end;
+	} reinj[MPT_MP_REINJ_MAX];
+	size_t n_reinj;
+	uint64_t reinjected;
+	/* receive side */
+	struct mpt_drcv rcv;
+	bool peer_fin; /* peer's DATA_FIN seen */
+	uint64_t peer_fin_dsn;
+	bool peer_fin_done; /* all data before it delivered: DATA_ACK covers it */
+	bool rx_eof_read;   /* the application read end of stream */
+	uint64_t bytes_received;
+	uint64_t bytes_acked;
+	bool dss_seen; /* a DSS (or MP_CAPABLE with data) was received */
+	/* subflows */
+	struct mpt_subflow *sf[MPT_MP_MAX_SF];
+	size_t nsf;
+	uint8_t next_local_id;
+	/* path manager */
+	struct mpt_raddr raddr[MPT_MP_MAX_ADDRS];
+	size_t nraddr;
+	uint32_t tried[MPT_MAX_LOCAL_ADDRS]; /* bit r: local i x raddr r attempted */
+	struct mpt_ann ann[MPT_MAX_LOCAL_ADDRS];
+	size_t nann;
+	bool pm_announced;
+	uint8_t add_addr_accepted, add_addr_signal;
+	/* pending ADD_ADDR echoes to send (v1) */
+	struct {
+		struct mpt_addr addr;
+		uint16_t port;
+		bool has_port;
+		uint8_t id;
+	} echo[4];
+	size_t necho;
+	uint8_t *scratch;    /* MPT_MP_MAP_MAX bytes */
+	unsigned ev_pending; /* MPT_EV_* to report at the end of mpt_mp_run */
+	bool ready_pending;  /* report the handshake (connected / acceptable) */
+	bool app_closed;     /* mpt_close: finish the close sequence unattended */
+	int err;             /* connection error (all subflows failed) */
+	uint64_t last_push_end;
+};
+
+/* ---- conn.c: called by the stack ---------------------------------------- */
+
+/** Normalise knobs (defaults for zero fields); MPT_ERR_INVAL on bad values. */
+int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k);
+/** Active open of an MPTCP connection for socket s (local/remote set). */
+int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t now);
+/**
+ * A SYN for listener lis with an MP_CAPABLE option (mpc parsed, rc its parse
+ * result): open a connection (or plain TCP when the version is not
+ * acceptable).  Returns 0, or a negative error (SYN dropped).
+ */
+int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
+		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now);
+/** A SYN with MP_JOIN; answers with a RST when the token is unknown. */
+int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now);
+/** Find the first MPTCP option of a subtype in a segment (0 or negative). */
+int mpt_mp_find_opt(const struct mpt_tcp_seg *seg, uint8_t subtype, uint8_t version,
+		    struct mpt_mptcp_opt *out);
+
+long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t now);
+long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now);
+int mpt_mp_shutdown(struct mpt_mpconn *mp, uint64_t now);
+void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now);
+unsigned mpt_mp_events(const struct mpt_mpconn *mp);
+/** Run the connection: drain, DATA_FIN, PM, schedule, events, reaping of subflows. */
+void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now);
+uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp);
+void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now);
+/** True when nothing is left running (all subflows freed). */
+bool mpt_mp_finished(const struct mpt_mpconn *mp);
+void mpt_mp_free(struct mpt_mpconn *mp);
+/** The flow whose engine carries a fallen-back connection, or NULL. */
+struct mpt_flow *mpt_mp_fallback_flow(const struct mpt_mpconn *mp);
+/** Info for the socket API. */
+int mpt_mp_info(const struct mpt_mpconn *mp, struct mpt_mptcp_info *info);
+int mpt_mp_subflows(const struct mpt_mpconn *mp, struct mpt_subflow_info *out, size_t max);
+/** A flow usable for mpt_sock_info (the first live subflow), or NULL. */
+struct mpt_flow *mpt_mp_info_flow(const struct mpt_mpconn *mp);
+
+/** Open an MP_JOIN subflow from cfg.local[li] to raddr[ri]. */
+int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now);
+/** Make the subflow's engine send a pure ACK now (carries our options). */
+void mpt_mp_send_ack(struct mpt_subflow *sf, uint64_t now);
+
+/* ---- subflow.c: engine hooks of subflow flows (ud = struct mpt_flow) ---- */
+
+size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room);
+void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
+void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
+/** Create a subflow object for mp (not yet attached to a flow). */
+struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp);
+void mpt_sf_free(struct mpt_subflow *sf);
+/** Mark a subflow for reset with an MP_TCPRST reason (done in mpt_mp_run). */
+void mpt_sf_reset(struct mpt_subflow *sf, uint8_t reason);
+/** Drain the subflow's in-order bytes into the data-level buffer. */
+bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now);
+/** Relative SSN of the next byte the application side will read. */
+uint32_t mpt_sf_rx_rel(const struct mpt_subflow *sf);
+/** True when the subflow may carry new data. */
+bool mpt_sf_usable(const struct mpt_subflow *sf);
+
+/* ---- conn.c helpers used by subflow.c ---------------------------------- */
+
+/** Process a DATA_ACK (64-bit). */
+void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack);
+/** Handle a received DATA_FIN at dsn. */
+void mpt_mp_rx_data_fin(struct mpt_mpconn *mp, uint64_t dsn);
+/** DATA_ACK value to send. */
+uint64_t mpt_mp_rcv_ack(const struct mpt_mpconn *mp);
+/** Learn the peer's key (derives token and IDSN, sets up the receive buffer). */
+int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key);
+/** Switch to plain TCP over subflows[0] (RFC 8684 §3.7). */
+void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why);
+/** Mark the connection for mpt_mp_run. */
+void mpt_mp_dirty(struct mpt_mpconn *mp);
+
+/* ---- pm.c --------------------------------------------------------------- */
+
+/** Remember a remote address; returns its slot or -1. */
+int mpt_pm_add_raddr(struct mpt_mpconn *mp, const struct mpt_addr *a, uint16_t port, uint8_t id,
+		     bool usable);
+/** Open joins / announce addresses as the default (fullmesh) policy says. */
+void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now);
+/** Received ADD_ADDR (already parsed). */
+void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a);
+/** Write a pending ADD_ADDR / echo into buf if it fits; returns bytes. */
+size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t now);
+uint64_t mpt_pm_deadline(const struct mpt_mpconn *mp);
+void mpt_pm_on_timer(struct mpt_mpconn *mp, uint64_t now);
+
+/* ---- sched.c ------------------------------------------------------------ */
+
+/** Push queued data (reinjections first) to subflows. */
+void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now);
+/** Queue a subflow's not-DATA_ACKed mappings for other subflows. */
+void mpt_sched_reinject_sf(struct mpt_subflow *sf);
+
+#endif /* MPT_MPTCP_MPTCP_H */

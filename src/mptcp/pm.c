@@ -1,0 +1,259 @@
+/*
+ * The default path manager, "fullmesh" (RFC 8684 §3.4, §3.2): the initiator
+ * opens one subflow from each local address to each known remote address
+ * (the initial one unless the peer set flag C, plus every ADD_ADDR), up to
+ * max_subflows; the listener announces its other local addresses with
+ * ADD_ADDR (v1: HMAC, echo, retransmission; v0: no HMAC, no echo).
+ */
+#include <string.h>
+
+#include "common.h"
+#include "crypto/crypto.h"
+#include "mptcp/mptcp.h"
+#include "wire/bytes.h"
+
+#define PM_ADD_ADDR_TRIES 3
+
+int mpt_pm_add_raddr(struct mpt_mpconn *mp, const struct mpt_addr *a, uint16_t port, uint8_t id,
+		     bool usable)
+{
+	for (size_t i = 0; i < mp->nraddr; i++) {
+		struct mpt_raddr *r = &mp->raddr[i];
+		if (mpt_addr_equal(&r->addr, a) && r->port == port) {
+			r->id = id;
+			return (int)i;
+		}
+	}
+	if (mp->nraddr >= MPT_MP_MAX_ADDRS)
+		return -1;
+	struct mpt_raddr *r = &mp->raddr[mp->nraddr];
+	r->addr = *a;
+	r->port = port;
+	r->id = id;
+	r->usable = usable;
+	return (int)mp->nraddr++;
+}
+
+static size_t count_live(const struct mpt_mpconn *mp, size_t *pending)
+{
+	size_t n = 0, p = 0;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (sf->closed || sf->dead)
+			continue;
+		n++;
+		if (sf->join == MPT_SF_JOIN_SYN || sf->join == MPT_SF_JOIN_ACK)
+			p++;
+	}
+	*pending = p;
+	return n;
+}
+
+static void pm_announce(struct mpt_mpconn *mp)
+{
+	const struct mpt_stack_cfg *c = &mp->st->cfg;
+	const struct mpt_addr *mine = &mp->sock->local.addr;
+	mp->pm_announced = true;
+	for (size_t i = 0; i < c->n_local && mp->nann < MPT_MAX_LOCAL_ADDRS; i++) {
+		if (mpt_addr_equal(&c->local[i], mine) || c->local[i].family != mine->family)
+			continue;
+		struct mpt_ann *a = &mp->ann[mp->nann++];
+		memset(a, 0, sizeof(*a));
+		a->addr = c->local[i];
+		a->id = (uint8_t)(i + 1);
+		a->pending = true;
+		a->rtx_at = MPT_TIME_NEVER;
+	}
+}
+
+void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
+{
+	struct mpt_stack *st = mp->st;
+	if (mp->closed || mp->app_shutdown || !mp->sock)
+		return;
+	if (mp->passive) {
+		if (!mp->pm_announced)
+			pm_announce(mp);
+		bool want = false;
+		for (size_t i = 0; i < mp->nann; i++)
+			want = want || mp->ann[i].pending;
+		if (want || mp->necho) {
+			/* Carried by the next pure ACK: make one now. */
+			for (size_t i = 0; i < mp->nsf; i++)
+				if (mpt_sf_usable(mp->sf[i])) {
+					mp->sf[i]->ack_due = true;
+					break;
+				}
+		}
+		return;
+	}
+	if (mp->necho) {
+		for (size_t i = 0; i < mp->nsf; i++)
+			if (mpt_sf_usable(mp->sf[i])) {
+				mp->sf[i]->ack_due = true;
+				break;
+			}
+	}
+	/* Fullmesh: every (local, remote) pair of the same family once.
+	 * Pass 0 takes pairs whose local and remote addresses are both
+	 * still unused, so that with a subflow limit every path gets one
+	 * before any path gets a second. */
+	int li0 = mpt_stack_local_index(st, &mp->sock->local.addr);
+	if (li0 >= 0 && mp->nraddr > 0)
+		mp->tried[li0] |= 1u; /* raddr[0] is the initial remote address */
+	uint32_t lused = 0, rused = 0;
+	for (size_t li = 0; li < st->cfg.n_local; li++)
+		for (size_t ri = 0; ri < mp->nraddr; ri++)
+			if (mp->tried[li] & (1u << ri)) {
+				lused |= 1u << li;
+				rused |= 1u << ri;
+			}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t li = 0; li < st->cfg.n_local; li++) {
+			for (size_t ri = 0; ri < mp->nraddr; ri++) {
+				const struct mpt_raddr *r = &mp->raddr[ri];
+				if (mp->tried[li] & (1u << ri))
+					continue;
+				if (!r->usable || r->addr.family != st->cfg.local[li].family)
+					continue;
+				if (pass == 0 && ((lused & (1u << li)) || (rused & (1u << ri))))
+					continue;
+				lused |= 1u << li;
+				rused |= 1u << ri;
+				size_t pending;
+				if (count_live(mp, &pending) >= mp->k.max_subflows ||
+				    pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF)
+					return;
+				mp->tried[li] |= 1u << ri;
+				bool initial =
+				    mpt_addr_equal(&st->cfg.local[li], &mp->sock->local.addr) &&
+				    mpt_addr_equal(&r->addr, &mp->sock->remote.addr) &&
+				    (r->port == 0 || r->port == mp->sock->remote.port);
+				if (initial)
+					continue; /* that is the MP_CAPABLE subflow */
+				(void)mpt_mp_open_join(mp, li, ri, now);
+			}
+		}
+}
+
+void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	struct mpt_stack *st = mp->st;
+	if (a->echo) {
+		for (size_t i = 0; i < mp->nann; i++) {
+			if (mp->ann[i].id == a->addr_id && !mp->ann[i].echoed) {
+				mp->ann[i].echoed = true;
+				mp->ann[i].rtx_at = MPT_TIME_NEVER;
+				mpt_mib_inc(&st->mib, MPT_MIB_EchoAdd);
+			}
+		}
+		return;
+	}
+	if (mp->version == MPT_MPTCP_V1) {
+		/* RFC 8684 §3.4.1: HMAC(Key of sender || key of receiver,
+		 * id || address || port); a wrong one is ignored. */
+		uint64_t h = 0;
+		uint8_t want[8];
+		if (!mp->keys_known ||
+		    mpt_hmac_add_addr(mp->key_remote, mp->key_local, a->addr_id, &a->addr,
+				      a->has_port ? a->port : 0, &h) < 0) {
+			mpt_mib_inc(&st->mib, MPT_MIB_AddAddrDrop);
+			return;
+		}
+		mpt_put64(want, h);
+		if (!mpt_crypto_memeq(want, a->hmac, 8)) {
+			mpt_mib_inc(&st->mib, MPT_MIB_AddAddrDrop);
+			return;
+		}
+	}
+	int slot = mpt_pm_add_raddr(mp, &a->addr, a->has_port ? a->port : 0, a->addr_id, true);
+	if (slot < 0) {
+		mpt_mib_inc(&st->mib, MPT_MIB_AddAddrDrop);
+		return;
+	}
+	mpt_mib_inc(&st->mib, MPT_MIB_AddAddr);
+	if (mp->add_addr_accepted < 255)
+		mp->add_addr_accepted++;
+	if (mp->version == MPT_MPTCP_V1 && mp->necho < MPT_ARRAY_SIZE(mp->echo)) {
+		mp->echo[mp->necho].addr = a->addr;
+		mp->echo[mp->necho].port = a->port;
+		mp->echo[mp->necho].has_port = a->has_port;
+		mp->echo[mp->necho].id = a->addr_id;
+		mp->necho++;
+	}
+	mpt_mp_dirty(mp);
+}
+
+size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t now)
+{
+	struct mpt_mptcp_opt o;
+	memset(&o, 0, sizeof(o));
+	o.subtype = MPT_MPTCP_ADD_ADDR;
+	o.version = mp->version;
+	if (mp->necho > 0) {
+		o.u.add_addr.echo = true;
+		o.u.add_addr.addr_id = mp->echo[0].id;
+		o.u.add_addr.addr = mp->echo[0].addr;
+		o.u.add_addr.has_port = mp->echo[0].has_port;
+		o.u.add_addr.port = mp->echo[0].port;
+		int n = mpt_mptcp_emit(buf, room, &o);
+		if (n <= 0)
+			return 0;
+		mp->necho--;
+		memmove(mp->echo, mp->echo + 1, mp->necho * sizeof(mp->echo[0]));
+		return (size_t)n;
+	}
+	for (size_t i = 0; i < mp->nann; i++) {
+		struct mpt_ann *a = &mp->ann[i];
+		if (!a->pending)
+			continue;
+		o.u.add_addr.addr_id = a->id;
+		o.u.add_addr.addr = a->addr;
+		if (mp->version == MPT_MPTCP_V1) {
+			uint64_t h = 0;
+			if (mpt_hmac_add_addr(mp->key_local, mp->key_remote, a->id, &a->addr, 0,
+					      &h) < 0)
+				return 0;
+			mpt_put64(o.u.add_addr.hmac, h);
+		}
+		int n = mpt_mptcp_emit(buf, room, &o);
+		if (n <= 0)
+			return 0;
+		a->pending = false;
+		if (a->tries == 0) {
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_AddAddrTx);
+			if (mp->add_addr_signal < 255)
+				mp->add_addr_signal++;
+		}
+		a->tries++;
+		/* v0 has no echo: one transmission (RFC 6824 §3.4.1). */
+		a->rtx_at = (mp->version == MPT_MPTCP_V1 && a->tries < PM_ADD_ADDR_TRIES)
+				? now + mp->k.add_addr_timeout_ns
+				: MPT_TIME_NEVER;
+		return (size_t)n;
+	}
+	return 0;
+}
+
+uint64_t mpt_pm_deadline(const struct mpt_mpconn *mp)
+{
+	uint64_t d = MPT_TIME_NEVER;
+	for (size_t i = 0; i < mp->nann; i++)
+		if (!mp->ann[i].echoed && !mp->ann[i].pending && mp->ann[i].rtx_at < d)
+			d = mp->ann[i].rtx_at;
+	return d;
+}
+
+void mpt_pm_on_timer(struct mpt_mpconn *mp, uint64_t now)
+{
+	for (size_t i = 0; i < mp->nann; i++) {
+		struct mpt_ann *a = &mp->ann[i];
+		if (!a->echoed && !a->pending && a->rtx_at <= now) {
+			/* RFC 8684 §3.4.1: no echo in time -> send it again. */
+			a->pending = true;
+			a->rtx_at = MPT_TIME_NEVER;
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_AddAddrRtx);
+		}
+	}
+}

@@ -1,0 +1,192 @@
+/*
+ * The default scheduler, "minrtt": new data (and reinjected data first)
+ * goes to the usable, non-backup subflow with the lowest smoothed RTT that
+ * has congestion-window room; backup subflows only when no other can send.
+ * Each subflow keeps only about one cwnd of unsent data queued in its
+ * engine, so a slow subflow cannot hoard data the fast ones could carry.
+ *
+ * Every chunk handed to a subflow becomes one mapping (RFC 8684 §3.3.1)
+ * of at most MPT_MP_MAP_MAX bytes, fixed once sent.
+ */
+#include <string.h>
+
+#include "common.h"
+#include "mptcp/mptcp.h"
+
+/* Room for new data on a subflow (0 when it should not get any now). */
+static size_t sf_room(const struct mpt_subflow *sf, size_t want)
+{
+	struct mpt_tcp_info ti;
+	mpt_tcp_get_info(sf->flow->tcp, &ti);
+	if (mpt_maplist_count(&sf->tx) + 1 >= sf->tx.cap)
+		return 0;
+	uint32_t unsent = ti.sndbuf_used > ti.unacked ? ti.sndbuf_used - ti.unacked : 0;
+	if (unsent >= ti.snd_cwnd)
+		return 0;
+	size_t room = MPT_MIN((size_t)(ti.snd_cwnd - unsent), mpt_tcp_writable(sf->flow->tcp));
+	/*
+	 * Avoid small mappings: wait for 16 segments of room (or a cwnd).
+	 * Every mapping sent on a subflow that later dies becomes a hole at
+	 * the receiver, and the receiver holds a bounded number of
+	 * out-of-order ranges (MPT_DRCV_MAX_RANGES): fewer, larger mappings
+	 * keep a path failure from exhausting them.
+	 */
+	size_t thr = MPT_MIN(want, MPT_MIN((size_t)16 * ti.snd_mss, (size_t)ti.snd_cwnd));
+	return room >= thr ? room : 0;
+}
+
+static struct mpt_subflow *pick(struct mpt_mpconn *mp, size_t want, size_t *room)
+{
+	struct mpt_subflow *best = NULL;
+	uint64_t best_rtt = 0;
+	size_t best_room = 0;
+	for (int pass = 0; pass < 2 && !best; pass++) {
+		for (size_t i = 0; i < mp->nsf; i++) {
+			struct mpt_subflow *sf = mp->sf[i];
+			if (!mpt_sf_usable(sf) || sf->stale)
+				continue;
+			if ((sf->backup || sf->peer_backup) != (pass == 1))
+				continue;
+			size_t r = sf_room(sf, want);
+			if (r == 0)
+				continue;
+			struct mpt_tcp_info ti;
+			mpt_tcp_get_info(sf->flow->tcp, &ti);
+			uint64_t rtt = ti.srtt_ns ? ti.srtt_ns : UINT64_MAX / 2;
+			if (!best || rtt < best_rtt) {
+				best = sf;
+				best_rtt = rtt;
+				best_room = r;
+			}
+		}
+	}
+	*room = best_room;
+	return best;
+}
+
+/* Hand [dsn, dsn+len) to sf as one mapping.  Returns bytes sent. */
+static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn, size_t len,
+			 bool fin, uint64_t now)
+{
+	if (mpt_dsnd_copy(&mp->snd, dsn, mp->scratch, len) < 0)
+		return 0;
+	uint32_t seq = mpt_tcp_snd_write_seq(sf->flow->tcp);
+	struct mpt_map m;
+	memset(&m, 0, sizeof(m));
+	m.dsn = dsn;
+	m.ssn = seq - sf->iss;
+	m.len = (uint32_t)len;
+	m.data_fin = fin;
+	if (mp->csum) {
+		/* RFC 8684 §3.3.1: over the whole mapping, the DATA_FIN
+		 * counted in the length but not in the payload. */
+		m.has_csum = true;
+		m.csum =
+		    mpt_dss_csum(dsn, m.ssn, (uint16_t)(len + (fin ? 1u : 0u)), mp->scratch, len);
+	}
+	if (mpt_maplist_push(&sf->tx, &m) < 0)
+		return 0;
+	long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);
+	if (n != (long)len) {
+		/* Cannot happen (room was checked); never leave a mapping for
+		 * bytes the engine did not take. */
+		return n > 0 ? (size_t)n : 0;
+	}
+	return len;
+}
+
+void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (!mp->snd_ready || mp->fallback || mp->closed)
+		return;
+	for (int guard = 0; guard < 1024; guard++) {
+		uint64_t dsn, end;
+		bool reinj = false;
+		while (mp->n_reinj > 0 && mp->reinj[0].end <= mp->snd.una) {
+			mp->n_reinj--;
+			memmove(mp->reinj, mp->reinj + 1, mp->n_reinj * sizeof(mp->reinj[0]));
+		}
+		if (mp->n_reinj > 0) {
+			dsn = MPT_MAX(mp->reinj[0].dsn, mp->snd.una);
+			end = mp->reinj[0].end;
+			reinj = true;
+		} else if (mp->snd_nxt < mp->snd.end) {
+			/* v1: until the peer shows it has our key (its first
+			 * DSS), only the first mapping may go (it rides on
+			 * MP_CAPABLE, RFC 8684 §3.1). */
+			if (!mp->fully_established && mp->snd_nxt != mp->idsn_local + 1)
+				return;
+			dsn = mp->snd_nxt;
+			end = mp->snd.end;
+		} else {
+			return;
+		}
+		size_t want = (size_t)MPT_MIN(end - dsn, (uint64_t)MPT_MP_MAP_MAX);
+		size_t room;
+		struct mpt_subflow *sf = pick(mp, want, &room);
+		if (!sf)
+			return;
+		size_t len = MPT_MIN(want, room);
+		bool fin = mp->app_shutdown && dsn + len == mp->fin_dsn;
+		size_t n = send_chunk(mp, sf, dsn, len, fin, now);
+		if (n == 0)
+			return;
+		if (fin && n == len)
+			mp->fin_mapped = true;
+		if (reinj) {
+			mp->reinjected += n;
+			mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);
+			mp->reinj[0].dsn = dsn + n;
+			if (mp->reinj[0].dsn >= mp->reinj[0].end) {
+				mp->n_reinj--;
+				memmove(mp->reinj, mp->reinj + 1,
+					mp->n_reinj * sizeof(mp->reinj[0]));
+			}
+		} else {
+			mp->snd_nxt = dsn + n;
+		}
+	}
+}
+
+static void reinj_add(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)
+{
+	if (dsn >= end)
+		return;
+	if (mp->n_reinj > 0) {
+		struct mpt_mp_range *last = &mp->reinj[mp->n_reinj - 1];
+		if (dsn <= last->end && end >= last->dsn) {
+			last->dsn = MPT_MIN(last->dsn, dsn);
+			last->end = MPT_MAX(last->end, end);
+			return;
+		}
+	}
+	if (mp->n_reinj >= MPT_MP_REINJ_MAX) {
+		/* Merge into the last range rather than lose data. */
+		struct mpt_mp_range *last = &mp->reinj[mp->n_reinj - 1];
+		last->dsn = MPT_MIN(last->dsn, dsn);
+		last->end = MPT_MAX(last->end, end);
+		return;
+	}
+	mp->reinj[mp->n_reinj].dsn = dsn;
+	mp->reinj[mp->n_reinj].end = end;
+	mp->n_reinj++;
+}
+
+void mpt_sched_reinject_sf(struct mpt_subflow *sf)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	sf->reinjected = true;
+	if (!mp->snd_ready)
+		return;
+	/* RFC 8684 §3.3.6: data not DATA_ACKed that was sent on a subflow
+	 * that failed may be sent again on another (same DSNs, new mapping). */
+	size_t n = mpt_maplist_count(&sf->tx);
+	for (size_t i = 0; i < n; i++) {
+		const struct mpt_map *m = mpt_maplist_at(&sf->tx, i);
+		uint64_t end = m->dsn + m->len;
+		if (end <= mp->snd.una)
+			continue;
+		reinj_add(mp, MPT_MAX(m->dsn, mp->snd.una), end);
+	}
+	mpt_mp_dirty(mp);
+}

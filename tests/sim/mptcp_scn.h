@@ -1,0 +1,250 @@
+/*
+ * Shared scenario runner for the MPTCP simulator tests: a client and a
+ * server node joined by up to four paths (path i: client 10.0.i.1 <->
+ * server 10.0.i.2, or 2001:db8:i::1/2), a bulk transfer client -> server,
+ * SHA-256 integrity, a counting allocator (leak check), counters and
+ * MPTCP information of both ends.
+ */
+#ifndef MPTCP_SCN_H
+#define MPTCP_SCN_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mpt/mpt.h"
+#include "mpt/sim.h"
+#include "mpt/simhost.h"
+
+#define MIB (1024u * 1024u)
+#define MS  UINT64_C(1000000)
+#define SEC UINT64_C(1000000000)
+
+/* ---- counting allocator ------------------------------------------------- */
+struct cmem {
+	long live;
+};
+static void *cm_malloc(size_t n, void *ud)
+{
+	void *p = malloc(n);
+	if (p)
+		((struct cmem *)ud)->live++;
+	return p;
+}
+static void *cm_calloc(size_t a, size_t b, void *ud)
+{
+	void *p = calloc(a, b);
+	if (p)
+		((struct cmem *)ud)->live++;
+	return p;
+}
+static void *cm_realloc(void *p, size_t n, void *ud)
+{
+	if (!p)
+		return cm_malloc(n, ud);
+	return realloc(p, n);
+}
+static void cm_free(void *p, void *ud)
+{
+	if (p)
+		((struct cmem *)ud)->live--;
+	free(p);
+}
+
+struct mpath {
+	uint64_t rate_bps;
+	uint64_t rtt_ns;
+	double loss;
+	const struct mpt_sim_outage *outage; /* both directions */
+};
+
+struct mscn {
+	const char *name;
+	uint64_t bytes;
+	uint64_t seed;
+	size_t npaths;
+	struct mpath path[4];
+	bool v6;
+	/* knobs: cli/srv start from mpt_stack_cfg_init defaults with enable */
+	bool cli_off, srv_off;       /* plain TCP on that side */
+	int cli_version, srv_accept; /* -1 / 0: defaults */
+	bool cli_csum, srv_csum;
+	bool srv_c_flag;
+	uint8_t max_subflows;
+	bool no_pm;
+	uint32_t buf; /* per-engine buffers (0: 4 BDP) */
+	uint32_t max_retries;
+	uint64_t budget_ns;
+	/* hooks */
+	void (*at_start)(struct mpt_sim *sim, void *arg); /* scheduled at t */
+	uint64_t at_t;
+	void *at_arg;
+};
+
+struct mout {
+	struct mpt_bulk_result res;
+	struct mpt_mptcp_info ci, si;
+	int ci_rc, si_rc;
+	bool c_enabled, s_enabled;
+	int nsub_c;
+	struct mpt_subflow_info sub[16];
+	uint64_t sim_end;
+	uint64_t counters[2][512];
+	long live_after;
+};
+
+static uint64_t mcounter(const struct mout *o, int side, const char *name)
+{
+	for (int i = 0; i < mpt_counter_count() && i < 512; i++)
+		if (!strcmp(mpt_counter_name(i), name))
+			return o->counters[side][i];
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
+struct mctx {
+	struct mpt_sim *sim;
+	struct mpt_simhost *c, *s;
+	struct mpt_bulk *b;
+	struct mpt_sim_link *lf[4], *lr[4];
+	struct mout *out;
+	bool sampled;
+};
+
+/* Sample MPTCP info while the connection is at full speed (before close). */
+static bool mstop(void *arg)
+{
+	struct mctx *x = arg;
+	struct mpt_sock *cs = mpt_bulk_client_sock(x->b);
+	struct mpt_sock *ss = mpt_bulk_server_sock(x->b);
+	if (cs && !mpt_bulk_done(x->b)) {
+		struct mout *o = x->out;
+		o->c_enabled = mpt_sock_mptcp_enabled(cs);
+		o->ci_rc = mpt_sock_mptcp_info(cs, &o->ci);
+		int n = mpt_sock_subflows(cs, o->sub, 16);
+		if (n > o->nsub_c || !x->sampled)
+			o->nsub_c = n;
+		if (ss) {
+			o->s_enabled = mpt_sock_mptcp_enabled(ss);
+			o->si_rc = mpt_sock_mptcp_info(ss, &o->si);
+		}
+		x->sampled = true;
+	}
+	return mpt_bulk_done(x->b);
+}
+
+static void addr_for(struct mpt_addr *a, bool v6, size_t path, int host)
+{
+	char t[64];
+	if (v6)
+		snprintf(t, sizeof(t), "2001:db8:%zu::%d", path, host);
+	else
+		snprintf(t, sizeof(t), "10.0.%zu.%d", path, host);
+	assert_int_equal(mpt_addr_parse(a, t), 0);
+}
+
+static void run_mscn(const struct mscn *sc, struct mout *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ci_rc = out->si_rc = -100;
+	struct cmem cm = {0};
+	struct mpt_mem mem = {cm_malloc, cm_calloc, cm_realloc, cm_free, &cm};
+	struct mctx x = {.out = out};
+	assert_int_equal(mpt_sim_create(&mem, sc->seed, &x.sim), 0);
+	struct mpt_stack_cfg cc, sv;
+	mpt_stack_cfg_init(&cc);
+	cc.mem = &mem;
+	double bdp = 0;
+	for (size_t i = 0; i < sc->npaths; i++) {
+		addr_for(&cc.local[i], sc->v6, i, 1);
+		double b = (double)sc->path[i].rate_bps / 8 * (double)sc->path[i].rtt_ns / 1e9;
+		bdp = fmax(bdp, b);
+	}
+	cc.n_local = sc->npaths;
+	uint32_t buf = sc->buf ? sc->buf : (uint32_t)fmax(bdp * 4, 256 * 1024);
+	cc.tcp.sndbuf = cc.tcp.rcvbuf = buf;
+	cc.tcp.max_retries = sc->max_retries;
+	cc.mptcp.enable = true;
+	cc.mptcp.max_subflows = sc->max_subflows ? sc->max_subflows : 8;
+	cc.mptcp.no_pm = sc->no_pm;
+	sv = cc;
+	for (size_t i = 0; i < sc->npaths; i++)
+		addr_for(&sv.local[i], sc->v6, i, 2);
+	cc.mptcp.enable = !sc->cli_off;
+	sv.mptcp.enable = !sc->srv_off;
+	if (sc->cli_version > 0)
+		cc.mptcp.version = (uint8_t)(sc->cli_version - 1);
+	if (sc->srv_accept > 0)
+		sv.mptcp.accept_versions = (uint8_t)sc->srv_accept;
+	cc.mptcp.checksum = sc->cli_csum;
+	sv.mptcp.checksum = sc->srv_csum;
+	sv.mptcp.c_flag = sc->srv_c_flag;
+	assert_int_equal(mpt_simhost_create(x.sim, "client", &cc, &x.c), 0);
+	assert_int_equal(mpt_simhost_create(x.sim, "server", &sv, &x.s), 0);
+	for (size_t i = 0; i < sc->npaths; i++) {
+		const struct mpath *p = &sc->path[i];
+		struct mpt_sim_link_cfg fwd;
+		memset(&fwd, 0, sizeof(fwd));
+		fwd.rate_bps = p->rate_bps;
+		fwd.delay_ns = p->rtt_ns / 2;
+		double b = (double)p->rate_bps / 8 * (double)p->rtt_ns / 1e9;
+		fwd.queue_bytes = (uint32_t)fmax(b, 64 * 1500);
+		if (p->outage) {
+			fwd.outages = p->outage;
+			fwd.n_outages = 1;
+		}
+		struct mpt_sim_link_cfg rev = fwd;
+		fwd.loss = p->loss;
+		assert_int_equal(mpt_sim_connect(x.sim, mpt_simhost_node(x.c), &cc.local[i],
+						 mpt_simhost_node(x.s), &sv.local[i], &fwd, &rev,
+						 &x.lf[i], &x.lr[i]),
+				 0);
+	}
+	struct mpt_bulk_cfg bc = {.bytes = sc->bytes, .port = 5001, .seed = sc->seed};
+	struct mpt_endpoint dst = {.addr = sv.local[0], .port = 5001};
+	assert_int_equal(mpt_bulk_start(x.c, x.s, &dst, &bc, &x.b), 0);
+	if (sc->at_start)
+		assert_int_equal(mpt_sim_at(x.sim, sc->at_t, sc->at_start, sc->at_arg), 0);
+	(void)mpt_sim_run(x.sim, 2 * sc->budget_ns + 60 * SEC, mstop, &x);
+	mpt_bulk_result(x.b, &out->res);
+	out->sim_end = mpt_sim_now(x.sim);
+	for (int i = 0; i < mpt_counter_count() && i < 512; i++) {
+		out->counters[0][i] = mpt_stack_counter(mpt_simhost_stack(x.c), i);
+		out->counters[1][i] = mpt_stack_counter(mpt_simhost_stack(x.s), i);
+	}
+	/* Let the close sequence finish, then everything must be freed. */
+	(void)mpt_sim_run(x.sim, mpt_sim_now(x.sim) + 5 * SEC, NULL, NULL);
+	double secs = (double)(out->res.t_done - out->res.t_connected) / 1e9;
+	printf("[ %-34s ] %s: %.1f MiB in %.3f s (%.2f Mbit/s) v%u fb=%d csum=%u subflows %d "
+	       "(total %u) reinj %llu, budget %.1f s\n",
+	       sc->name, out->res.intact ? "intact" : "NOT INTACT", (double)out->res.received / MIB,
+	       secs, secs > 0 ? (double)out->res.received * 8 / secs / 1e6 : 0.0, out->ci.version,
+	       out->ci.fallback, out->ci.mptcpi_csum_enabled, out->nsub_c,
+	       out->ci.mptcpi_subflows_total, (unsigned long long)out->ci.reinjected_bytes,
+	       (double)sc->budget_ns / 1e9);
+	mpt_bulk_destroy(x.b);
+	mpt_simhost_destroy(x.c);
+	mpt_simhost_destroy(x.s);
+	mpt_sim_destroy(x.sim);
+	out->live_after = cm.live;
+}
+
+static void mcheck(const struct mscn *sc, const struct mout *o)
+{
+	assert_true(o->res.done);
+	assert_true(o->res.intact);
+	assert_int_equal(o->res.received, sc->bytes);
+	assert_int_equal(o->res.client_err, 0);
+	assert_int_equal(o->res.server_err, 0);
+	assert_true(o->res.t_done - o->res.t_connected <= sc->budget_ns);
+	assert_int_equal(o->live_after, 0);
+}
+
+#endif /* MPTCP_SCN_H */
