@@ -126,7 +126,10 @@ struct mpt_bulk {
 	EVP_MD_CTX *tx, *rx;
 	struct mpt_bulk_result res;
 	bool fin_sent;
-	uint8_t *buf;
+	uint8_t *buf;    /* receive scratch */
+	uint8_t *txbuf;  /* generated pattern not yet accepted by mpt_send */
+	uint64_t tx_off; /* stream offset of txbuf[0] */
+	size_t tx_len;
 };
 
 /* Pattern byte stream: 8-byte block i is splitmix64(seed + i), so any
@@ -161,15 +164,23 @@ static void client_pump(struct mpt_bulk *b)
 {
 	uint64_t now = sim_now(b);
 	while (b->csock && b->res.sent < b->cfg.bytes) {
-		size_t n = (size_t)MPT_MIN((uint64_t)b->cfg.chunk, b->cfg.bytes - b->res.sent);
-		pattern(b->cfg.seed, b->res.sent, b->buf, n);
-		long rc = mpt_send(b->csock, b->buf, n, now);
+		/* Generate a chunk once; partial writes consume it piecewise
+		 * (regenerating per write cost more than the whole engine). */
+		size_t used = (size_t)(b->res.sent - b->tx_off);
+		if (used >= b->tx_len) {
+			b->tx_off = b->res.sent;
+			b->tx_len =
+			    (size_t)MPT_MIN((uint64_t)b->cfg.chunk, b->cfg.bytes - b->res.sent);
+			pattern(b->cfg.seed, b->tx_off, b->txbuf, b->tx_len);
+			used = 0;
+		}
+		long rc = mpt_send(b->csock, b->txbuf + used, b->tx_len - used, now);
 		if (rc <= 0) {
 			if (rc != MPT_ERR_AGAIN)
 				b->res.client_err = (int)rc;
 			return;
 		}
-		EVP_DigestUpdate(b->tx, b->buf, (size_t)rc);
+		EVP_DigestUpdate(b->tx, b->txbuf + used, (size_t)rc);
 		b->res.sent += (uint64_t)rc;
 	}
 	if (b->csock && !b->fin_sent && b->res.sent == b->cfg.bytes) {
@@ -263,9 +274,11 @@ int mpt_bulk_start(struct mpt_simhost *client, struct mpt_simhost *server,
 	if (!b->cfg.chunk)
 		b->cfg.chunk = BULK_CHUNK_DEFAULT;
 	b->buf = mpt_malloc(mem, b->cfg.chunk);
+	b->txbuf = mpt_malloc(mem, b->cfg.chunk);
 	b->tx = EVP_MD_CTX_new();
 	b->rx = EVP_MD_CTX_new();
-	if (!b->buf || !b->tx || !b->rx || !EVP_DigestInit_ex(b->tx, EVP_sha256(), NULL) ||
+	if (!b->buf || !b->txbuf || !b->tx || !b->rx ||
+	    !EVP_DigestInit_ex(b->tx, EVP_sha256(), NULL) ||
 	    !EVP_DigestInit_ex(b->rx, EVP_sha256(), NULL)) {
 		mpt_bulk_destroy(b);
 		return MPT_ERR_NOMEM;
@@ -324,5 +337,6 @@ void mpt_bulk_destroy(struct mpt_bulk *b)
 	EVP_MD_CTX_free(b->rx);
 	const struct mpt_mem *mem = b->client->mem;
 	mpt_free(mem, b->buf);
+	mpt_free(mem, b->txbuf);
 	mpt_free(mem, b);
 }
