@@ -11,6 +11,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
+echo "== interop tests (root, network namespaces, TUN; skip loudly otherwise)"
+bash tests/interop/run.sh build
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMPT_ASAN=ON >/dev/null
@@ -18,6 +20,9 @@ ninja -C build-asan
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j "$jobs"
+echo "== interop tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	bash tests/interop/run.sh build-asan
 
 echo "== format check"
 bash scripts/format.sh --check

@@ -11,6 +11,7 @@ static void usage(FILE *f)
 		   "\n"
 		   "commands:\n"
 		   "  sim       run a transfer in the deterministic network simulator\n"
+		   "  cat       netcat over mpt's stack on TUN devices (needs CAP_NET_ADMIN)\n"
 		   "\n"
 		   "Run 'mpt COMMAND --help' for a command's options.\n");
 }
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sim"))
 		return mpt_cmd_sim(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cat"))
+		return mpt_cmd_cat(argc - 1, argv + 1);
 	fprintf(stderr, "mpt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -4,5 +4,7 @@
 
 /** `mpt sim`: argv[0] is "sim". Returns the process exit status. */
 int mpt_cmd_sim(int argc, char **argv);
+/** `mpt cat`: argv[0] is "cat". Returns the process exit status. */
+int mpt_cmd_cat(int argc, char **argv);
 
 #endif

@@ -1,0 +1,141 @@
+/*
+ * The Linux TUN backend: runs one stack against real networks.
+ *
+ * Each path is a TUN device (created and configured by the backend, or an
+ * existing one attached by name) carrying one of the stack's addresses.  The
+ * kernel never owns those addresses: the backend only installs a host route
+ * to each through its device, so the kernel forwards packets for them into
+ * the TUN and never answers (RSTs) for them itself.
+ *
+ * mpt_backend_run() is an epoll loop with a timerfd: it reads packets from
+ * every TUN, feeds mpt_stack_input() with CLOCK_MONOTONIC time, writes the
+ * stack's output to the TUN of the path whose address is the packet's source,
+ * fires the stack's timers, and optionally emulates per-path delay, loss and
+ * rate (this kernel has no netem) and captures a pcap.  Applications add
+ * their own descriptors (stdin/stdout for `mpt cat`) and an idle callback.
+ *
+ * This is a backend, not the engine: it calls the clock, the kernel and the
+ * allocator directly.
+ */
+#ifndef MPT_BACKEND_H
+#define MPT_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpt/mpt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MPT_BACKEND_MAX_PATHS MPT_MAX_LOCAL_ADDRS
+#define MPT_DEV_NAME_LEN      16 /* IFNAMSIZ, including the NUL */
+
+/** One path: a local address of the stack and the device that carries it. */
+struct mpt_path_cfg {
+	struct mpt_addr addr;       /**< the stack's address on this path */
+	uint8_t plen;               /**< prefix length (default: host prefix) */
+	struct mpt_addr gw;         /**< gateway (family 0: none); kept for routing */
+	char dev[MPT_DEV_NAME_LEN]; /**< TUN name ("": "mpttun<N>") */
+	bool backup;                /**< MPTCP backup path (RFC 8684 §3.3.8) */
+	uint32_t delay_ms;          /**< emulated one-way delay, each direction */
+	double loss_pct;            /**< emulated random loss, each direction, % */
+	double rate_mbit;           /**< emulated rate (token bucket), Mbit/s; 0: none */
+	uint16_t mtu;               /**< device MTU (0: 1500) */
+};
+
+/**
+ * Parse "ADDR[/PLEN][,gw=GW][,dev=NAME][,backup][,delay=MS][,loss=PCT]
+ * [,rate=MBIT][,mtu=N]" (IPv4 or IPv6).  On error writes a message naming
+ * the bad part into err (when errlen > 0).
+ * Returns 0 or MPT_ERR_INVAL.
+ */
+int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t errlen);
+
+/** Backend configuration. */
+struct mpt_backend_cfg {
+	/**
+	 * Stack configuration.  output and local[]/n_local are set by the
+	 * backend from paths; rand NULL means mpt_rand_default; on_event is
+	 * passed through to the application.
+	 */
+	struct mpt_stack_cfg stack;
+	struct mpt_path_cfg paths[MPT_BACKEND_MAX_PATHS];
+	size_t n_paths;
+	const char *pcap;    /**< write what the stack sends and receives here (NULL: off) */
+	uint64_t seed;       /**< link-emulation loss seed (0: 1) */
+	uint32_t queue_pkts; /**< bound on packets queued per TUN / per emulated
+				  direction (0: 4096) */
+	int verbose;         /**< diagnostics on stderr */
+};
+
+/** Packet and drop counters (cf. `ip -s link`). */
+struct mpt_backend_stats {
+	uint64_t rx_pkts, rx_bytes; /**< read from TUN devices */
+	uint64_t tx_pkts, tx_bytes; /**< written to TUN devices */
+	uint64_t tx_queued;         /**< writes that would block, queued */
+	uint64_t tx_drops;          /**< writes that would block, queue full */
+	uint64_t tx_errors;         /**< writes the kernel rejected */
+	uint64_t emu_lost;          /**< packets lost by emulation (both directions) */
+	uint64_t emu_drops;         /**< emulation queue overflow (both directions) */
+	uint64_t stack_rejects;     /**< packets mpt_stack_input refused */
+};
+
+struct mpt_backend;
+
+/**
+ * Open (or create and configure) every path's TUN, create the stack, open
+ * the pcap.  Needs CAP_NET_ADMIN.  On failure writes the reason into err.
+ * Returns 0, MPT_ERR_INVAL (bad configuration), MPT_ERR_NOMEM, or
+ * MPT_ERR_UNSUPPORTED (a system call failed: no /dev/net/tun, no
+ * permission, netlink refused the route, pcap not writable).
+ */
+int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **out, char *err,
+		       size_t errlen);
+/** Destroy the stack, close devices (created ones disappear), flush the pcap. */
+void mpt_backend_destroy(struct mpt_backend *b);
+struct mpt_stack *mpt_backend_stack(const struct mpt_backend *b);
+/** CLOCK_MONOTONIC in nanoseconds (the clock the stack runs on). */
+uint64_t mpt_backend_now(void);
+/** Name of path i's device (NULL when out of range). */
+const char *mpt_backend_dev_name(const struct mpt_backend *b, size_t i);
+void mpt_backend_stats(const struct mpt_backend *b, struct mpt_backend_stats *out);
+
+/** Callback for an application descriptor: events are EPOLL* bits. */
+typedef void (*mpt_backend_fd_fn)(void *ud, int fd, uint32_t events);
+
+/**
+ * Watch fd for events (EPOLLIN / EPOLLOUT, level-triggered; 0 watches
+ * nothing for now).  Returns 0, MPT_ERR_LIMIT (too many descriptors),
+ * MPT_ERR_EXIST, or MPT_ERR_UNSUPPORTED when fd cannot be polled (a regular
+ * file: it is always ready, drive it from the idle callback).
+ */
+int mpt_backend_watch(struct mpt_backend *b, int fd, uint32_t events, mpt_backend_fd_fn fn,
+		      void *ud);
+/** Change the events of a watched fd.  Returns 0 or MPT_ERR_NOTFOUND. */
+int mpt_backend_watch_mod(struct mpt_backend *b, int fd, uint32_t events);
+/** Stop watching fd (does not close it). */
+void mpt_backend_unwatch(struct mpt_backend *b, int fd);
+
+/**
+ * Called once per loop iteration after packets, timers and descriptors were
+ * handled.  Return true when it has more work: the loop then polls without
+ * sleeping.
+ */
+typedef bool (*mpt_backend_idle_fn)(void *ud);
+void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud);
+
+/**
+ * Run until mpt_backend_stop().  Returns the status given to stop, or
+ * MPT_ERR_UNSUPPORTED when epoll fails.
+ */
+int mpt_backend_run(struct mpt_backend *b);
+/** Make mpt_backend_run return status after the current iteration. */
+void mpt_backend_stop(struct mpt_backend *b, int status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPT_BACKEND_H */

@@ -1,0 +1,656 @@
+/*
+ * The backend's event loop: epoll over the TUN devices, a timerfd for the
+ * stack's and the emulator's deadlines, and the application's descriptors.
+ * One stack, one thread, real time (CLOCK_MONOTONIC).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/emu.h"
+#include "backend/tun.h"
+#include "common.h"
+#include "mpt/backend.h"
+
+#define BE_PKT_MAX      65536u /* largest IP packet a TUN hands us */
+#define BE_RX_BATCH     64     /* reads per device per wake-up (fairness) */
+#define BE_MAX_APP_FDS  16
+#define BE_QUEUE_PKTS   4096u
+#define BE_EPOLL_EVENTS 32
+
+enum be_kind { BE_TIMER = 1, BE_DEV = 2, BE_APP = 3 };
+
+/* Packets a TUN write refused with "would block", in order. */
+struct be_txq {
+	uint8_t **pkt;
+	size_t *len;
+	size_t cap, head, count;
+};
+
+struct be_dev {
+	struct mpt_tun tun;
+	struct be_txq txq;
+	bool want_out; /* EPOLLOUT registered */
+};
+
+struct be_path {
+	struct mpt_path_cfg cfg;
+	size_t dev;
+	struct mpt_emu *tx, *rx; /* NULL: no emulation */
+};
+
+struct be_app {
+	int fd;
+	mpt_backend_fd_fn fn;
+	void *ud;
+	bool used;
+};
+
+struct mpt_backend {
+	const struct mpt_mem *mem;
+	struct mpt_stack *st;
+	struct be_path paths[MPT_BACKEND_MAX_PATHS];
+	size_t n_paths;
+	struct be_dev devs[MPT_BACKEND_MAX_PATHS];
+	size_t n_devs;
+	struct be_app apps[BE_MAX_APP_FDS];
+	int epfd, tfd;
+	uint64_t armed; /* timerfd deadline, MPT_TIME_NEVER: disarmed */
+	mpt_backend_idle_fn idle;
+	void *idle_ud;
+	bool stopped;
+	int status;
+	int verbose;
+	pcap_t *pcap;
+	pcap_dumper_t *dump;
+	struct mpt_backend_stats stats;
+	uint8_t buf[BE_PKT_MAX];
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+uint64_t mpt_backend_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * MPT_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t tag(enum be_kind k, size_t idx)
+{
+	return (uint64_t)k << 32 | (uint64_t)idx;
+}
+
+/* ---- packet helpers ------------------------------------------------------ */
+
+/* Source (src=true) or destination address of an IP packet; false when the
+ * packet is too short to have one. */
+static bool pkt_addr(const uint8_t *p, size_t len, bool src, struct mpt_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (len >= 20 && p[0] >> 4 == 4) {
+		a->family = 4;
+		memcpy(a->bytes, p + (src ? 12 : 16), 4);
+		return true;
+	}
+	if (len >= 40 && p[0] >> 4 == 6) {
+		a->family = 6;
+		memcpy(a->bytes, p + (src ? 8 : 24), 16);
+		return true;
+	}
+	return false;
+}
+
+/* The path owning address a (among paths on dev when dev < n_devs), or
+ * fallback. */
+static struct be_path *path_for(struct mpt_backend *b, const struct mpt_addr *a, size_t dev,
+				struct be_path *fallback)
+{
+	for (size_t i = 0; i < b->n_paths; i++) {
+		struct be_path *p = &b->paths[i];
+		if ((dev >= b->n_devs || p->dev == dev) && mpt_addr_equal(&p->cfg.addr, a))
+			return p;
+	}
+	return fallback;
+}
+
+static void pcap_write(struct mpt_backend *b, const uint8_t *pkt, size_t len)
+{
+	if (!b->dump)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct pcap_pkthdr h;
+	memset(&h, 0, sizeof(h));
+	h.ts.tv_sec = ts.tv_sec;
+	h.ts.tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
+	h.caplen = h.len = (bpf_u_int32)len;
+	pcap_dump((u_char *)b->dump, &h, pkt);
+}
+
+/* ---- writing to a TUN ---------------------------------------------------- */
+
+static void dev_want_out(struct mpt_backend *b, size_t i, bool on)
+{
+	struct be_dev *d = &b->devs[i];
+	if (d->want_out == on)
+		return;
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0u),
+				 .data.u64 = tag(BE_DEV, i)};
+	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, d->tun.fd, &ev) == 0)
+		d->want_out = on;
+}
+
+static bool txq_push(struct mpt_backend *b, struct be_txq *q, const uint8_t *pkt, size_t len)
+{
+	if (q->count >= q->cap)
+		return false;
+	uint8_t *copy = mpt_malloc(b->mem, len);
+	if (!copy)
+		return false;
+	memcpy(copy, pkt, len);
+	size_t i = (q->head + q->count) % q->cap;
+	q->pkt[i] = copy;
+	q->len[i] = len;
+	q->count++;
+	return true;
+}
+
+static void txq_pop(struct mpt_backend *b, struct be_txq *q)
+{
+	mpt_free(b->mem, q->pkt[q->head]);
+	q->pkt[q->head] = NULL;
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+}
+
+/* One write: 1 written, 0 would block, -1 rejected (counted). */
+static int dev_write1(struct mpt_backend *b, struct be_dev *d, const uint8_t *pkt, size_t len)
+{
+	for (;;) {
+		ssize_t n = write(d->tun.fd, pkt, len);
+		if (n >= 0) {
+			b->stats.tx_pkts++;
+			b->stats.tx_bytes += len;
+			return 1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == ENOBUFS || errno == ENOMEM)
+			return 0;
+		if (b->verbose)
+			fprintf(stderr, "mpt: write to %s: %s\n", d->tun.name, strerror(errno));
+		b->stats.tx_errors++;
+		return -1;
+	}
+}
+
+static void dev_write(struct mpt_backend *b, size_t i, const uint8_t *pkt, size_t len)
+{
+	struct be_dev *d = &b->devs[i];
+	/* Keep order: nothing overtakes packets already waiting. */
+	if (d->txq.count == 0 && dev_write1(b, d, pkt, len) != 0)
+		return;
+	if (txq_push(b, &d->txq, pkt, len)) {
+		b->stats.tx_queued++;
+		dev_want_out(b, i, true);
+	} else {
+		b->stats.tx_drops++;
+	}
+}
+
+static void dev_flush(struct mpt_backend *b, size_t i)
+{
+	struct be_dev *d = &b->devs[i];
+	while (d->txq.count) {
+		int rc = dev_write1(b, d, d->txq.pkt[d->txq.head], d->txq.len[d->txq.head]);
+		if (rc == 0)
+			return;
+		txq_pop(b, &d->txq);
+	}
+	dev_want_out(b, i, false);
+}
+
+/* ---- the stack's side ---------------------------------------------------- */
+
+static void stack_output(void *ud, const uint8_t *pkt, size_t len)
+{
+	struct mpt_backend *b = ud;
+	struct mpt_addr src;
+	struct be_path *p = &b->paths[0];
+	if (pkt_addr(pkt, len, true, &src))
+		p = path_for(b, &src, SIZE_MAX, p);
+	pcap_write(b, pkt, len);
+	if (p->tx) {
+		int rc = mpt_emu_push(p->tx, pkt, len, mpt_backend_now());
+		if (rc == MPT_EMU_LOST)
+			b->stats.emu_lost++;
+		else if (rc != MPT_EMU_QUEUED)
+			b->stats.emu_drops++;
+		return;
+	}
+	dev_write(b, p->dev, pkt, len);
+}
+
+static void stack_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	pcap_write(b, pkt, len);
+	if (mpt_stack_input(b->st, pkt, len, now) < 0)
+		b->stats.stack_rejects++;
+}
+
+static void dev_read(struct mpt_backend *b, size_t i)
+{
+	struct be_dev *d = &b->devs[i];
+	for (int k = 0; k < BE_RX_BATCH; k++) {
+		ssize_t n = read(d->tun.fd, b->buf, sizeof(b->buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN, or the device went away */
+		}
+		if (n == 0)
+			return;
+		size_t len = (size_t)n;
+		uint64_t now = mpt_backend_now();
+		b->stats.rx_pkts++;
+		b->stats.rx_bytes += len;
+		struct mpt_addr dst;
+		struct be_path *p = NULL;
+		if (pkt_addr(b->buf, len, false, &dst))
+			p = path_for(b, &dst, i, NULL);
+		if (p && p->rx) {
+			int rc = mpt_emu_push(p->rx, b->buf, len, now);
+			if (rc == MPT_EMU_LOST)
+				b->stats.emu_lost++;
+			else if (rc != MPT_EMU_QUEUED)
+				b->stats.emu_drops++;
+			continue;
+		}
+		stack_deliver(b, b->buf, len, now);
+	}
+}
+
+/* Release due emulated packets and fire due stack timers. */
+static void service(struct mpt_backend *b)
+{
+	uint64_t now = mpt_backend_now();
+	for (size_t i = 0; i < b->n_paths; i++) {
+		struct be_path *p = &b->paths[i];
+		long n;
+		while (p->rx &&
+		       (n = mpt_emu_pop(p->rx, now, b->buf, sizeof(b->buf))) != MPT_ERR_AGAIN)
+			if (n > 0)
+				stack_deliver(b, b->buf, (size_t)n, now);
+		while (p->tx &&
+		       (n = mpt_emu_pop(p->tx, now, b->buf, sizeof(b->buf))) != MPT_ERR_AGAIN)
+			if (n > 0)
+				dev_write(b, p->dev, b->buf, (size_t)n);
+	}
+	if (mpt_stack_next_deadline(b->st) <= now)
+		mpt_stack_on_timer(b->st, now);
+}
+
+static uint64_t next_deadline(const struct mpt_backend *b)
+{
+	uint64_t dl = mpt_stack_next_deadline(b->st);
+	for (size_t i = 0; i < b->n_paths; i++) {
+		dl = MPT_MIN(dl, mpt_emu_next_due(b->paths[i].rx));
+		dl = MPT_MIN(dl, mpt_emu_next_due(b->paths[i].tx));
+	}
+	return dl;
+}
+
+static void arm_timer(struct mpt_backend *b, uint64_t dl)
+{
+	if (dl == b->armed)
+		return;
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (dl != MPT_TIME_NEVER) {
+		/* 0 would disarm; an absolute time of 1 ns is long past. */
+		uint64_t t = dl ? dl : 1;
+		its.it_value.tv_sec = (time_t)(t / MPT_NS_PER_S);
+		its.it_value.tv_nsec = (long)(t % MPT_NS_PER_S);
+	}
+	if (timerfd_settime(b->tfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		b->armed = dl;
+}
+
+int mpt_backend_run(struct mpt_backend *b)
+{
+	if (!b)
+		return MPT_ERR_INVAL;
+	b->stopped = false;
+	b->status = 0;
+	while (!b->stopped) {
+		service(b);
+		bool busy = b->idle && b->idle(b->idle_ud);
+		if (b->stopped)
+			break;
+		uint64_t dl = next_deadline(b);
+		int timeout = -1;
+		if (busy || dl <= mpt_backend_now())
+			timeout = 0;
+		else
+			arm_timer(b, dl);
+		struct epoll_event evs[BE_EPOLL_EVENTS];
+		int n = epoll_wait(b->epfd, evs, BE_EPOLL_EVENTS, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return MPT_ERR_UNSUPPORTED;
+		}
+		for (int k = 0; k < n && !b->stopped; k++) {
+			uint32_t kind = (uint32_t)(evs[k].data.u64 >> 32);
+			size_t idx = (size_t)(evs[k].data.u64 & 0xffffffffu);
+			if (kind == BE_TIMER) {
+				uint64_t ticks;
+				if (read(b->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+					return MPT_ERR_UNSUPPORTED;
+				b->armed = MPT_TIME_NEVER;
+			} else if (kind == BE_DEV && idx < b->n_devs) {
+				if (evs[k].events & EPOLLOUT)
+					dev_flush(b, idx);
+				if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+					dev_read(b, idx);
+			} else if (kind == BE_APP && idx < BE_MAX_APP_FDS && b->apps[idx].used) {
+				struct be_app *a = &b->apps[idx];
+				a->fn(a->ud, a->fd, evs[k].events);
+			}
+		}
+	}
+	return b->status;
+}
+
+void mpt_backend_stop(struct mpt_backend *b, int status)
+{
+	b->stopped = true;
+	b->status = status;
+}
+
+/* ---- application descriptors --------------------------------------------- */
+
+int mpt_backend_watch(struct mpt_backend *b, int fd, uint32_t events, mpt_backend_fd_fn fn,
+		      void *ud)
+{
+	if (!b || fd < 0 || !fn)
+		return MPT_ERR_INVAL;
+	size_t free_slot = BE_MAX_APP_FDS;
+	for (size_t i = 0; i < BE_MAX_APP_FDS; i++) {
+		if (b->apps[i].used && b->apps[i].fd == fd)
+			return MPT_ERR_EXIST;
+		if (!b->apps[i].used && free_slot == BE_MAX_APP_FDS)
+			free_slot = i;
+	}
+	if (free_slot == BE_MAX_APP_FDS)
+		return MPT_ERR_LIMIT;
+	struct epoll_event ev = {.events = events, .data.u64 = tag(BE_APP, free_slot)};
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return MPT_ERR_UNSUPPORTED; /* EPERM: regular file, always ready */
+	b->apps[free_slot] = (struct be_app){.fd = fd, .fn = fn, .ud = ud, .used = true};
+	return 0;
+}
+
+int mpt_backend_watch_mod(struct mpt_backend *b, int fd, uint32_t events)
+{
+	for (size_t i = 0; b && i < BE_MAX_APP_FDS; i++) {
+		if (b->apps[i].used && b->apps[i].fd == fd) {
+			struct epoll_event ev = {.events = events, .data.u64 = tag(BE_APP, i)};
+			return epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev) == 0
+				   ? 0
+				   : MPT_ERR_UNSUPPORTED;
+		}
+	}
+	return MPT_ERR_NOTFOUND;
+}
+
+void mpt_backend_unwatch(struct mpt_backend *b, int fd)
+{
+	for (size_t i = 0; b && i < BE_MAX_APP_FDS; i++) {
+		if (b->apps[i].used && b->apps[i].fd == fd) {
+			(void)epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL);
+			b->apps[i].used = false;
+		}
+	}
+}
+
+void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud)
+{
+	b->idle = fn;
+	b->idle_ud = ud;
+}
+
+/* ---- setup and teardown -------------------------------------------------- */
+
+static int emu_make(struct mpt_backend *b, const struct mpt_path_cfg *pc, uint64_t seed,
+		    uint32_t queue_pkts, struct mpt_emu **out)
+{
+	if (!pc->delay_ms && pc->loss_pct <= 0 && pc->rate_mbit <= 0)
+		return 0;
+	struct mpt_emu_cfg ec;
+	memset(&ec, 0, sizeof(ec));
+	ec.delay_ns = (uint64_t)pc->delay_ms * MPT_NS_PER_MS;
+	ec.loss = pc->loss_pct / 100.0;
+	ec.rate_bps = (uint64_t)(pc->rate_mbit * 1e6);
+	ec.seed = seed;
+	/* Enough for the bandwidth-delay product of a fast path. */
+	ec.queue_pkts = MPT_MAX(queue_pkts, 4 * BE_QUEUE_PKTS);
+	return mpt_emu_create(b->mem, &ec, out);
+}
+
+static int dev_open(struct mpt_backend *b, const struct mpt_path_cfg *pc, size_t path_idx,
+		    uint32_t queue_pkts, size_t *dev_out, char *err, size_t errlen)
+{
+	char name[MPT_DEV_NAME_LEN];
+	if (pc->dev[0])
+		snprintf(name, sizeof(name), "%s", pc->dev);
+	else
+		snprintf(name, sizeof(name), "mpttun%zu", path_idx);
+	for (size_t i = 0; i < b->n_devs; i++) {
+		if (!strcmp(b->devs[i].tun.name, name)) {
+			*dev_out = i;
+			return 0;
+		}
+	}
+	struct be_dev *d = &b->devs[b->n_devs];
+	int rc = mpt_tun_open(name, pc->mtu, &d->tun, err, errlen);
+	if (rc < 0)
+		return rc;
+	size_t di = b->n_devs++;
+	d->txq.cap = queue_pkts;
+	d->txq.pkt = mpt_calloc(b->mem, queue_pkts, sizeof(*d->txq.pkt));
+	d->txq.len = mpt_calloc(b->mem, queue_pkts, sizeof(*d->txq.len));
+	if (!d->txq.pkt || !d->txq.len)
+		return fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(BE_DEV, di)};
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, d->tun.fd, &ev) < 0)
+		return fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s", strerror(errno));
+	if (b->verbose)
+		fprintf(stderr, "mpt: %s TUN %s (ifindex %d)\n",
+			d->tun.created ? "created" : "attached to", d->tun.name, d->tun.ifindex);
+	*dev_out = di;
+	return 0;
+}
+
+/* MSS that fits the smallest path MTU (IPv4/IPv6 + TCP headers, no options). */
+static uint16_t mss_for_paths(const struct mpt_backend_cfg *cfg)
+{
+	uint16_t mss = cfg->stack.tcp.mss ? cfg->stack.tcp.mss : 1460;
+	for (size_t i = 0; i < cfg->n_paths; i++) {
+		const struct mpt_path_cfg *p = &cfg->paths[i];
+		unsigned mtu = p->mtu ? p->mtu : 1500;
+		unsigned hdr = p->addr.family == 4 ? 40 : 60;
+		if (mtu > hdr && mtu - hdr < mss)
+			mss = (uint16_t)(mtu - hdr);
+	}
+	return mss;
+}
+
+int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **out, char *err,
+		       size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (!cfg || !out)
+		return fail(err, errlen, MPT_ERR_INVAL, "no configuration");
+	if (cfg->n_paths == 0 || cfg->n_paths > MPT_BACKEND_MAX_PATHS)
+		return fail(err, errlen, MPT_ERR_INVAL, "need 1 to %d paths (--path)",
+			    MPT_BACKEND_MAX_PATHS);
+	for (size_t i = 0; i < cfg->n_paths; i++)
+		for (size_t j = 0; j < i; j++)
+			if (mpt_addr_equal(&cfg->paths[i].addr, &cfg->paths[j].addr))
+				return fail(err, errlen, MPT_ERR_INVAL,
+					    "two paths have the same address");
+	const struct mpt_mem *mem = cfg->stack.mem ? cfg->stack.mem : mpt_mem_default();
+	struct mpt_backend *b = mpt_calloc(mem, 1, sizeof(*b));
+	if (!b)
+		return fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
+	b->mem = mem;
+	b->epfd = b->tfd = -1;
+	b->armed = MPT_TIME_NEVER;
+	b->verbose = cfg->verbose;
+	uint32_t queue_pkts = cfg->queue_pkts ? cfg->queue_pkts : BE_QUEUE_PKTS;
+	int rc = 0;
+
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (b->epfd < 0 || b->tfd < 0) {
+		rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll/timerfd: %s", strerror(errno));
+		goto fail;
+	}
+	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = tag(BE_TIMER, 0)};
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->tfd, &tev) < 0) {
+		rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+
+	uint64_t seed = cfg->seed ? cfg->seed : 1;
+	for (size_t i = 0; i < cfg->n_paths; i++) {
+		struct be_path *p = &b->paths[i];
+		p->cfg = cfg->paths[i];
+		rc = dev_open(b, &p->cfg, i, queue_pkts, &p->dev, err, errlen);
+		if (rc < 0)
+			goto fail;
+		b->n_paths++;
+		rc = mpt_tun_add_route(&b->devs[p->dev].tun, &p->cfg.addr, err, errlen);
+		if (rc < 0)
+			goto fail;
+		/* Independent, reproducible loss streams per path and direction. */
+		uint64_t s = seed * UINT64_C(0x9e3779b97f4a7c15) + i * 2;
+		if ((rc = emu_make(b, &p->cfg, s, queue_pkts, &p->tx)) < 0 ||
+		    (rc = emu_make(b, &p->cfg, s + 1, queue_pkts, &p->rx)) < 0) {
+			fail(err, errlen, rc, "link emulation: %s", mpt_strerror(rc));
+			goto fail;
+		}
+		if (b->verbose) {
+			char a[64];
+			fprintf(stderr,
+				"mpt: path %zu: %s/%u dev %s%s delay %u ms loss %.2f%% rate %.3g "
+				"Mbit/s\n",
+				i, mpt_addr_format(&p->cfg.addr, a, sizeof(a)), p->cfg.plen,
+				b->devs[p->dev].tun.name, p->cfg.backup ? " backup" : "",
+				p->cfg.delay_ms, p->cfg.loss_pct, p->cfg.rate_mbit);
+		}
+	}
+
+	if (cfg->pcap) {
+		b->pcap = pcap_open_dead(DLT_RAW, (int)BE_PKT_MAX);
+		if (b->pcap)
+			b->dump = pcap_dump_open(b->pcap, cfg->pcap);
+		if (!b->dump) {
+			rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "cannot write pcap %s: %s",
+				  cfg->pcap, b->pcap ? pcap_geterr(b->pcap) : "libpcap failed");
+			goto fail;
+		}
+	}
+
+	struct mpt_stack_cfg sc = cfg->stack;
+	sc.output = stack_output;
+	sc.output_ud = b;
+	if (!sc.rand)
+		sc.rand = mpt_rand_default;
+	sc.n_local = cfg->n_paths;
+	for (size_t i = 0; i < cfg->n_paths; i++)
+		sc.local[i] = cfg->paths[i].addr;
+	sc.tcp.mss = mss_for_paths(cfg);
+	rc = mpt_stack_create(&sc, &b->st);
+	if (rc < 0) {
+		fail(err, errlen, rc,
+		     "cannot create the stack: %s (unknown congestion control '%s'?)",
+		     mpt_strerror(rc), sc.tcp.cc);
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	mpt_backend_destroy(b);
+	return rc < 0 ? rc : MPT_ERR_UNSUPPORTED;
+}
+
+void mpt_backend_destroy(struct mpt_backend *b)
+{
+	if (!b)
+		return;
+	mpt_stack_destroy(b->st);
+	for (size_t i = 0; i < b->n_paths; i++) {
+		mpt_emu_destroy(b->paths[i].tx);
+		mpt_emu_destroy(b->paths[i].rx);
+	}
+	for (size_t i = 0; i < MPT_BACKEND_MAX_PATHS; i++) {
+		struct be_dev *d = &b->devs[i];
+		if (i < b->n_devs)
+			mpt_tun_close(&d->tun);
+		if (d->txq.pkt)
+			while (d->txq.count)
+				txq_pop(b, &d->txq);
+		mpt_free(b->mem, d->txq.pkt);
+		mpt_free(b->mem, d->txq.len);
+	}
+	if (b->dump) {
+		pcap_dump_flush(b->dump);
+		pcap_dump_close(b->dump);
+	}
+	if (b->pcap)
+		pcap_close(b->pcap);
+	if (b->epfd >= 0)
+		close(b->epfd);
+	if (b->tfd >= 0)
+		close(b->tfd);
+	mpt_free(b->mem, b);
+}
+
+struct mpt_stack *mpt_backend_stack(const struct mpt_backend *b)
+{
+	return b->st;
+}
+
+const char *mpt_backend_dev_name(const struct mpt_backend *b, size_t i)
+{
+	return b && i < b->n_paths ? b->devs[b->paths[i].dev].tun.name : NULL;
+}
+
+void mpt_backend_stats(const struct mpt_backend *b, struct mpt_backend_stats *out)
+{
+	*out = b->stats;
+}

@@ -1,0 +1,238 @@
+/*
+ * TUN devices: open /dev/net/tun, and configure the link and routes with
+ * rtnetlink (hand-built messages: a handful of attributes does not need a
+ * library).
+ */
+#define _GNU_SOURCE
+/* net/if.h must come before linux/if.h (glibc guards only that order). */
+#include <net/if.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "backend/tun.h"
+#include "common.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return MPT_ERR_UNSUPPORTED;
+}
+
+/* ---- rtnetlink requests ------------------------------------------------- */
+
+#define NL_BUF 1024
+
+struct nl_req {
+	union {
+		struct nlmsghdr nh;
+		uint8_t raw[NL_BUF];
+	} u;
+};
+
+static void *nl_tail(struct nl_req *r)
+{
+	return r->u.raw + NLMSG_ALIGN(r->u.nh.nlmsg_len);
+}
+
+/* Append an attribute; the request buffer is sized for every caller. */
+static struct rtattr *nl_put(struct nl_req *r, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = nl_tail(r);
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	r->u.nh.nlmsg_len = NLMSG_ALIGN(r->u.nh.nlmsg_len) + (uint32_t)RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+static void nl_nest_end(struct nl_req *r, struct rtattr *nest)
+{
+	nest->rta_len = (unsigned short)((uint8_t *)nl_tail(r) - (uint8_t *)nest);
+}
+
+/* Send one request and wait for its acknowledgement: 0 or -errno. */
+static int nl_talk(struct nl_req *r)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	r->u.nh.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	r->u.nh.nlmsg_seq = 1;
+	int rc = -EIO;
+	if (sendto(fd, r->u.raw, r->u.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (;;) {
+		union {
+			struct nlmsghdr nh;
+			uint8_t raw[8192];
+		} ans;
+		ssize_t n = recv(fd, ans.raw, sizeof(ans.raw), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		size_t left = (size_t)n;
+		for (struct nlmsghdr *h = &ans.nh; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+			if (h->nlmsg_seq != 1)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+					rc = -EIO;
+				else
+					rc = e->error; /* 0 (ack) or -errno */
+				goto out;
+			}
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * MTU, no IPv6 address generation (new devices), and the link up.  The
+ * kernel applies IFF_UP before IFLA_AF_SPEC within one request, and would
+ * generate a link-local address on the way up: so "up" goes separately,
+ * after the rest.
+ */
+static int link_config(int ifindex, uint16_t mtu, bool no_addrgen, unsigned set, unsigned change)
+{
+	struct nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.u.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.u.nh.nlmsg_type = RTM_NEWLINK;
+	struct ifinfomsg *ifi = NLMSG_DATA(&r.u.nh);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = set;
+	ifi->ifi_change = change;
+	if (mtu) {
+		uint32_t m = mtu;
+		nl_put(&r, IFLA_MTU, &m, sizeof(m));
+	}
+	if (no_addrgen) {
+		struct rtattr *spec = nl_put(&r, IFLA_AF_SPEC, NULL, 0);
+		struct rtattr *in6 = nl_put(&r, AF_INET6, NULL, 0);
+		uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
+		nl_put(&r, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof(mode));
+		nl_nest_end(&r, in6);
+		nl_nest_end(&r, spec);
+	}
+	return nl_talk(&r);
+}
+
+int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char *err,
+		      size_t errlen)
+{
+	if (!t || !addr || (addr->family != 4 && addr->family != 6))
+		return fail(err, errlen, "bad route request");
+	struct nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.u.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.u.nh.nlmsg_type = RTM_NEWROUTE;
+	r.u.nh.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	struct rtmsg *rt = NLMSG_DATA(&r.u.nh);
+	bool v4 = addr->family == 4;
+	rt->rtm_family = v4 ? AF_INET : AF_INET6;
+	rt->rtm_dst_len = v4 ? 32 : 128;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_STATIC;
+	rt->rtm_scope = v4 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	rt->rtm_type = RTN_UNICAST;
+	nl_put(&r, RTA_DST, addr->bytes, v4 ? 4 : 16);
+	uint32_t oif = (uint32_t)t->ifindex;
+	nl_put(&r, RTA_OIF, &oif, sizeof(oif));
+	int rc = nl_talk(&r);
+	if (rc < 0) {
+		char a[64];
+		return fail(err, errlen, "cannot add route %s/%d dev %s: %s",
+			    mpt_addr_format(addr, a, sizeof(a)), v4 ? 32 : 128, t->name,
+			    strerror(-rc));
+	}
+	return 0;
+}
+
+int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err, size_t errlen)
+{
+	if (!name || !*name || strlen(name) >= IFNAMSIZ || !out)
+		return fail(err, errlen, "bad device name");
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	/* Whether it exists decides "attach" vs "create" (and who configures). */
+	bool existed = if_nametoindex(name) != 0;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, "cannot %s TUN device %s: %s%s",
+			    existed ? "attach to" : "create", name, strerror(e),
+			    existed ? " (is it a TUN device without packet information?)" : "");
+	}
+	snprintf(out->name, sizeof(out->name), "%s", ifr.ifr_name);
+	out->ifindex = (int)if_nametoindex(out->name);
+	out->created = !existed;
+	out->fd = fd;
+	if (out->ifindex <= 0) {
+		mpt_tun_close(out);
+		return fail(err, errlen, "TUN device %s vanished", name);
+	}
+	if (!mtu && !existed)
+		mtu = 1500;
+	int rc = 0;
+	if (mtu || !existed) {
+		rc = link_config(out->ifindex, mtu, !existed, 0, 0);
+		if (rc == -EOPNOTSUPP || rc == -EAFNOSUPPORT || rc == -EINVAL)
+			rc = link_config(out->ifindex, mtu, false, 0, 0); /* no IPv6 */
+	}
+	/* Up; a new device also loses IFF_MULTICAST: no MLD reports into it. */
+	if (rc == 0)
+		rc = link_config(out->ifindex, 0, false, IFF_UP,
+				 IFF_UP | (existed ? 0u : (unsigned)IFF_MULTICAST));
+	if (rc < 0) {
+		mpt_tun_close(out);
+		return fail(err, errlen, "cannot set %s up (mtu %u): %s", name, mtu, strerror(-rc));
+	}
+	return 0;
+}
+
+void mpt_tun_close(struct mpt_tun *t)
+{
+	if (t && t->fd >= 0) {
+		close(t->fd);
+		t->fd = -1;
+	}
+}

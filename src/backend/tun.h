@@ -1,0 +1,36 @@
+/* TUN devices and their kernel configuration (rtnetlink). Linux only. */
+#ifndef MPT_BACKEND_TUN_H
+#define MPT_BACKEND_TUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpt/backend.h"
+
+struct mpt_tun {
+	int fd; /**< non-blocking, IFF_TUN | IFF_NO_PI */
+	int ifindex;
+	char name[MPT_DEV_NAME_LEN];
+	bool created; /**< false: an existing device was attached */
+};
+
+/**
+ * Attach to the TUN device name, or create it when it does not exist; set it
+ * up, set its MTU (mtu 0: leave an attached device's MTU, 1500 for a new
+ * one) and turn off IPv6 address generation on a new device (no link-local
+ * address, no router solicitations).  Writes the reason for a failure into
+ * err.  Returns 0 or MPT_ERR_UNSUPPORTED.
+ */
+int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err, size_t errlen);
+/**
+ * Route addr (host prefix) through the device: the kernel then forwards
+ * packets for addr into the TUN without owning addr.  Replaces an existing
+ * route.  Returns 0 or MPT_ERR_UNSUPPORTED (reason in err).
+ */
+int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char *err,
+		      size_t errlen);
+/** Close the descriptor; a device created by mpt_tun_open disappears. */
+void mpt_tun_close(struct mpt_tun *t);
+
+#endif /* MPT_BACKEND_TUN_H */

@@ -1,0 +1,155 @@
+# Shared helpers for the interop tests (sourced, not run).
+#
+# Every name this suite creates starts with "mpt-" and carries the test's
+# PID, so runs never collide and cleanup removes exactly what was made.
+# A test that cannot run here (not root, no netns, no TUN) prints SKIP with
+# the reason and exits 0; any other problem is a FAIL with a non-zero exit.
+# MPT_INTEROP_REQUIRE=1 turns skips into failures (for CI that must run it).
+
+INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MPT_BIN=${MPT_BIN:-$INTEROP_DIR/../../build/mpt}
+PEER="$INTEROP_DIR/tcp_peer.py"
+TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+INTEROP_PIDS=()
+INTEROP_NS=()
+WORK=""
+FAILED=0
+
+skip() {
+	echo "=================================================================="
+	echo "SKIP: $TEST_NAME: $*"
+	echo "=================================================================="
+	if [ "${MPT_INTEROP_REQUIRE:-0}" = 1 ]; then
+		echo "FAIL: $TEST_NAME: skipping is not allowed (MPT_INTEROP_REQUIRE=1)"
+		exit 1
+	fi
+	exit 0
+}
+
+die() {
+	echo "FAIL: $TEST_NAME: $*"
+	exit 1
+}
+
+# Skip unless this machine can run namespace tests.
+interop_require() {
+	[ "$(id -u)" = 0 ] || skip "not root (network namespaces and TUN need root)"
+	command -v ip >/dev/null || skip "iproute2 ('ip') is not installed"
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	command -v timeout >/dev/null || skip "coreutils 'timeout' is missing"
+	[ -c /dev/net/tun ] || skip "/dev/net/tun does not exist"
+	local probe="mpt-probe-$$"
+	ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns exec "$probe" python3 -c '
+import fcntl, os, struct
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", b"mpt-probe", 0x1001))' 2>/dev/null
+	local tun_ok=$?
+	ip netns del "$probe"
+	[ $tun_ok = 0 ] || skip "cannot create TUN devices inside a namespace"
+	[ -x "$MPT_BIN" ] || die "mpt binary not found at $MPT_BIN (set MPT_BIN)"
+}
+
+interop_cleanup() {
+	local pid ns
+	for pid in "${INTEROP_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${INTEROP_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${INTEROP_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "$WORK" ] && [ "${MPT_INTEROP_KEEP:-0}" != 1 ]; then
+		rm -rf "$WORK"
+	fi
+}
+
+# Two namespaces joined by a veth pair:
+#   $NS_C (mpt and its TUN; forwards) 10.77.0.1/24 fd77::1/64  <->
+#   $NS_S (the kernel peer)           10.77.0.2/24 fd77::2/64
+# The kernel in $NS_S reaches mpt's addresses 10.77.1.0/24 and fd77:1::/64
+# through $NS_C, whose kernel routes them into mpt's TUN (mpt adds that
+# route itself when it creates the TUN; no address is assigned to it).
+topo_two_ns() {
+	NS_C="mpt-cli-$$"
+	NS_S="mpt-srv-$$"
+	WORK=$(mktemp -d /tmp/mpt-interop.XXXXXX)
+	trap interop_cleanup EXIT
+	ip netns add "$NS_C" || die "ip netns add $NS_C"
+	INTEROP_NS+=("$NS_C")
+	ip netns add "$NS_S" || die "ip netns add $NS_S"
+	INTEROP_NS+=("$NS_S")
+	ip link add mpt-vc netns "$NS_C" type veth peer name mpt-vs netns "$NS_S" ||
+		die "cannot create the veth pair"
+	local ns
+	for ns in "$NS_C" "$NS_S"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null
+	done
+	ip netns exec "$NS_C" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv6.conf.all.forwarding=1 >/dev/null
+	ip -n "$NS_C" addr add 10.77.0.1/24 dev mpt-vc
+	ip -n "$NS_C" addr add fd77::1/64 dev mpt-vc nodad
+	ip -n "$NS_S" addr add 10.77.0.2/24 dev mpt-vs
+	ip -n "$NS_S" addr add fd77::2/64 dev mpt-vs nodad
+	ip -n "$NS_C" link set mpt-vc up
+	ip -n "$NS_S" link set mpt-vs up
+	ip -n "$NS_S" route add 10.77.1.0/24 via 10.77.0.1
+	ip -n "$NS_S" -6 route add fd77:1::/64 via fd77::1
+}
+
+# Wait until a file exists (max $2 seconds).
+wait_file() {
+	local i
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Wait until namespace $1 routes address $2 through device $3.
+wait_route() {
+	local i
+	for ((i = 0; i < ${4:-10} * 10; i++)); do
+		ip -n "$1" route get "$2" 2>/dev/null | grep -q "dev $3" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sha() {
+	sha256sum "$1" | cut -d' ' -f1
+}
+
+# same_file NAME EXPECTED ACTUAL: compare by SHA-256 and size.
+same_file() {
+	local want got
+	want=$(sha "$2")
+	got=$(sha "$3" 2>/dev/null || echo missing)
+	if [ "$want" != "$got" ]; then
+		echo "  $1: MISMATCH: expected $(stat -c %s "$2") B sha256 $want," \
+			"got $(stat -c %s "$3" 2>/dev/null || echo 0) B sha256 $got"
+		return 1
+	fi
+	echo "  $1: $(stat -c %s "$3") B, sha256 ${got:0:16}... OK"
+}
+
+case_result() {
+	if [ "$2" = 0 ]; then
+		echo "ok   $TEST_NAME: $1"
+	else
+		echo "FAIL $TEST_NAME: $1"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+show_log() {
+	[ -s "$1" ] && sed 's/^/    | /' "$1" | tail -n 20
+	return 0
+}

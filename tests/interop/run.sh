@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run every tests/interop/*_test.sh against an mpt build.
+#   tests/interop/run.sh [BUILD_DIR]      (default: build)
+# Each test needs root, network namespaces and /dev/net/tun; without them it
+# prints SKIP and the reason.  Exit status: non-zero when any test failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+export MPT_BIN=${MPT_BIN:-$(cd "$build" && pwd)/mpt}
+pass=0 fail=0 skip=0
+failed=()
+for t in "$here"/*_test.sh; do
+	name=$(basename "$t" .sh)
+	echo "== interop: $name"
+	out=$(mktemp /tmp/mpt-interop-log.XXXXXX)
+	bash "$t" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" != 0 ]; then
+		fail=$((fail + 1))
+		failed+=("$name")
+	elif grep -q "^SKIP: " "$out"; then
+		skip=$((skip + 1))
+	else
+		pass=$((pass + 1))
+	fi
+	rm -f "$out"
+done
+echo "== interop: $pass passed, $fail failed, $skip skipped"
+[ "$skip" = 0 ] || echo "== interop: WARNING: $skip test(s) SKIPPED (see the reasons above)"
+[ "$fail" = 0 ] || { echo "== interop: FAILED: ${failed[*]}"; exit 1; }

@@ -1,0 +1,117 @@
+/*
+ * The shared stack options of the mpt tool (tools/mpt/opts.c).  The tool's
+ * sources are not part of the library, so the parser is compiled in here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../tools/mpt/opts.c"
+
+/* Parse argv the way a subcommand does: getopt_long with the shared table. */
+static int parse(struct mpt_tool_opts *o, int argc, char **argv)
+{
+	static const struct option lopts[] = {MPT_STACK_LONGOPTS, {NULL, 0, NULL, 0}};
+	mpt_opts_init(o);
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
+		if (ch == '?')
+			return -1;
+		int rc = mpt_opts_handle(o, "test", ch, optarg);
+		if (rc != 0)
+			return -1;
+	}
+	return mpt_opts_finish(o, "test");
+}
+
+#define PARSE(o, ...)                                                                              \
+	({                                                                                         \
+		char *argv_[] = {"cmd", __VA_ARGS__, NULL};                                        \
+		parse((o), (int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_);                    \
+	})
+
+static void test_full(void **state)
+{
+	(void)state;
+	struct mpt_tool_opts o;
+	assert_int_equal(
+	    PARSE(&o, "--path", "10.0.0.1/24,dev=t0", "--path", "2001:db8::1/64,backup,delay=5",
+		  "--version", "0", "--checksum", "--sched", "minrtt", "--cc", "reno", "--pm",
+		  "none", "--max-subflows", "4", "--pcap", "x.pcap", "--seed", "9", "-v", "-v"),
+	    0);
+	assert_int_equal(o.be.n_paths, 2);
+	assert_string_equal(o.be.paths[0].dev, "t0");
+	assert_true(o.be.paths[1].backup);
+	assert_int_equal(o.be.paths[1].delay_ms, 5);
+	assert_string_equal(o.be.stack.tcp.cc, "reno");
+	assert_true(o.be.stack.mptcp.enable);
+	assert_int_equal(o.be.stack.mptcp.version, 0);
+	assert_true(o.be.stack.mptcp.checksum);
+	assert_true(o.be.stack.mptcp.no_pm);
+	assert_int_equal(o.be.stack.mptcp.max_subflows, 4);
+	assert_string_equal(o.be.pcap, "x.pcap");
+	assert_int_equal(o.be.seed, 9);
+	assert_int_equal(o.be.verbose, 2);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct mpt_tool_opts o;
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1"), 0);
+	assert_true(o.be.stack.mptcp.enable);
+	assert_int_equal(o.be.stack.mptcp.version, 1);
+	assert_false(o.be.stack.mptcp.checksum);
+	assert_false(o.be.stack.mptcp.no_pm);
+	assert_string_equal(o.be.stack.tcp.cc, "cubic");
+	assert_null(o.be.pcap);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--no-mptcp"), 0);
+	assert_false(o.be.stack.mptcp.enable);
+}
+
+static void test_invalid(void **state)
+{
+	(void)state;
+	struct mpt_tool_opts o;
+	assert_int_equal(PARSE(&o, "--no-mptcp"), -1); /* no path */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/40"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--version", "2"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--version", "-1"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--version", "1x"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--cc", "bbr9"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--cc", "averyveryverylongname"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--sched", "roundrobin"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--pm", "netlink"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--max-subflows", "0"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--max-subflows", "256"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--seed", "0"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--pcap", ""), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--bogus"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--version"), -1); /* missing value */
+	/* At most MPT_BACKEND_MAX_PATHS paths. */
+	mpt_opts_init(&o);
+	char spec[32];
+	for (int i = 0; i < MPT_BACKEND_MAX_PATHS; i++) {
+		snprintf(spec, sizeof(spec), "10.0.0.%d", i + 1);
+		assert_int_equal(mpt_opts_handle(&o, "test", MPT_OPT_PATH, spec), 0);
+	}
+	assert_int_equal(mpt_opts_handle(&o, "test", MPT_OPT_PATH, "10.0.1.1"), -1);
+	/* Codes that are not shared options are handed back. */
+	assert_int_equal(mpt_opts_handle(&o, "test", 'l', NULL), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_invalid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,535 @@
+/*
+ * `mpt cat`: netcat over the userspace stack on TUN devices.
+ *
+ *   mpt cat [options] HOST PORT      connect
+ *   mpt cat -l [options] PORT        listen (one connection; -k: one after another)
+ *
+ * 8-bit clean: stdin goes to the connection, the connection to stdout.  The
+ * FIN is sent once stdin is at end of file and, without -N, the peer has
+ * finished too; with -N it is sent at stdin's end of file (half-close).  The
+ * connection ends when both directions are finished and our FIN is
+ * acknowledged.  Errors go to stderr; the exit status is 0 only when the
+ * connection ended cleanly.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "mpt/backend.h"
+#include "mpt/mpt.h"
+#include "opts.h"
+#include "tool.h"
+
+#define CAT_BUF       (64u * 1024u)
+#define CAT_LINGER_NS (30 * MPT_NS_PER_S) /* wait for our FIN's ACK at most this long */
+#define CAT_BACKLOG   16
+
+struct cat_io {
+	int fd;
+	bool poll;     /* watched by epoll (false: regular file, always ready) */
+	int flags;     /* original file status flags, restored at exit */
+	uint32_t want; /* events currently requested */
+};
+
+struct cat {
+	struct mpt_backend *be;
+	struct mpt_stack *st;
+	struct mpt_sock *lsock, *sock;
+	bool listen, keep, half_close;
+	int verbose;
+	struct cat_io in, out;
+	/* stdin -> connection */
+	uint8_t *ibuf;
+	size_t ilen, ioff;
+	bool in_eof, fin_sent;
+	/* connection -> stdout */
+	uint8_t *obuf;
+	size_t olen, ooff;
+	bool net_eof;
+	bool connected, closed_ev;
+	int sock_err;        /* connection error seen (reported from idle) */
+	bool out_err;        /* stdout failed */
+	uint64_t linger_end; /* 0: not lingering */
+	uint64_t bytes_in, bytes_out;
+	int status;
+};
+
+static const char *prog = "mpt cat";
+
+static void cat_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mpt cat [options] HOST PORT\n"
+		"       mpt cat -l [-k] [options] PORT\n"
+		"  Copy stdin to a TCP/MPTCP connection and the connection to stdout, over\n"
+		"  mpt's own stack on TUN devices (needs CAP_NET_ADMIN).  HOST is an IP address.\n"
+		"  -l                listen for a connection on PORT (any local address)\n"
+		"  -k                with -l: keep listening, serve connections one after another\n"
+		"  -N                shut down the sending direction at end of stdin\n"
+		"  -h, --help        this text\n");
+	mpt_opts_usage(f);
+	fprintf(f, "example:\n"
+		   "  mpt cat --path 10.77.1.1/24 --no-mptcp 10.77.2.2 5001 < file\n");
+}
+
+/* ---- descriptor plumbing ------------------------------------------------- */
+
+static void io_set_want(struct cat *c, struct cat_io *io, uint32_t want)
+{
+	if (!io->poll || io->want == want)
+		return;
+	if (mpt_backend_watch_mod(c->be, io->fd, want) == 0)
+		io->want = want;
+}
+
+static void pump_tx(struct cat *c);
+static void pump_rx(struct cat *c);
+
+static void on_stdin(void *ud, int fd, uint32_t events)
+{
+	struct cat *c = ud;
+	(void)fd;
+	(void)events;
+	pump_tx(c);
+}
+
+static void on_stdout(void *ud, int fd, uint32_t events)
+{
+	struct cat *c = ud;
+	(void)fd;
+	if (events & EPOLLERR) {
+		c->out_err = true;
+		return;
+	}
+	pump_rx(c);
+}
+
+static int io_setup(struct cat *c, struct cat_io *io, int fd, mpt_backend_fd_fn fn)
+{
+	io->fd = fd;
+	io->flags = fcntl(fd, F_GETFL);
+	int rc = mpt_backend_watch(c->be, fd, 0, fn, c);
+	if (rc == 0) {
+		io->poll = true;
+		if (io->flags >= 0)
+			(void)fcntl(fd, F_SETFL, io->flags | O_NONBLOCK);
+		return 0;
+	}
+	if (rc == MPT_ERR_UNSUPPORTED) /* regular file or /dev/null: always ready */
+		return 0;
+	fprintf(stderr, "%s: cannot watch fd %d: %s\n", prog, fd, mpt_strerror(rc));
+	return -1;
+}
+
+static void io_restore(struct cat *c, struct cat_io *io)
+{
+	if (io->poll) {
+		mpt_backend_unwatch(c->be, io->fd);
+		if (io->flags >= 0)
+			(void)fcntl(io->fd, F_SETFL, io->flags);
+	}
+}
+
+/* ---- data pumps ---------------------------------------------------------- */
+
+static void maybe_fin(struct cat *c, uint64_t now)
+{
+	/* Without -N the FIN waits for the peer's: like nc, stdin's end alone
+	 * does not end the conversation. */
+	if (c->sock && !c->fin_sent && c->in_eof && c->ioff == c->ilen &&
+	    (c->half_close || c->net_eof)) {
+		int rc = mpt_shutdown(c->sock, now);
+		if (rc < 0 && rc != MPT_ERR_CLOSED && !c->sock_err)
+			c->sock_err = rc;
+		c->fin_sent = true;
+	}
+}
+
+static void pump_tx(struct cat *c)
+{
+	uint64_t now = mpt_backend_now();
+	while (c->sock && c->connected && !c->fin_sent && !c->sock_err) {
+		if (c->ioff < c->ilen) {
+			long n = mpt_send(c->sock, c->ibuf + c->ioff, c->ilen - c->ioff, now);
+			if (n == MPT_ERR_AGAIN)
+				break; /* MPT_EV_WRITABLE resumes */
+			if (n < 0) {
+				c->sock_err = (int)n;
+				break;
+			}
+			c->ioff += (size_t)n;
+			c->bytes_out += (uint64_t)n;
+			continue;
+		}
+		if (c->in_eof) {
+			maybe_fin(c, now);
+			break;
+		}
+		ssize_t n = read(c->in.fd, c->ibuf, CAT_BUF);
+		if (n > 0) {
+			c->ilen = (size_t)n;
+			c->ioff = 0;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			if (n < 0 && errno != EBADF)
+				fprintf(stderr, "%s: reading stdin: %s\n", prog, strerror(errno));
+			c->in_eof = true;
+		} else if (errno == EAGAIN) {
+			break;
+		}
+	}
+	/* Poll stdin only when its data could go out now. */
+	bool want_in = c->sock && c->connected && !c->in_eof && !c->sock_err && c->ioff == c->ilen;
+	io_set_want(c, &c->in, want_in ? EPOLLIN : 0);
+}
+
+static void pump_rx(struct cat *c)
+{
+	uint64_t now = mpt_backend_now();
+	while (c->sock && !c->out_err) {
+		if (c->ooff < c->olen) {
+			ssize_t n = write(c->out.fd, c->obuf + c->ooff, c->olen - c->ooff);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				io_set_want(c, &c->out, EPOLLOUT);
+				return;
+			}
+			if (n <= 0) {
+				fprintf(stderr, "%s: writing stdout: %s\n", prog,
+					n < 0 ? strerror(errno) : "no progress");
+				c->out_err = true;
+				return;
+			}
+			c->ooff += (size_t)n;
+			continue;
+		}
+		if (c->net_eof)
+			break;
+		long n = mpt_recv(c->sock, c->obuf, CAT_BUF, now);
+		if (n == MPT_ERR_AGAIN)
+			break; /* MPT_EV_READABLE resumes */
+		if (n < 0) {
+			c->sock_err = (int)n;
+			break;
+		}
+		if (n == 0) {
+			c->net_eof = true;
+			maybe_fin(c, now);
+			break;
+		}
+		c->olen = (size_t)n;
+		c->ooff = 0;
+		c->bytes_in += (uint64_t)n;
+	}
+	io_set_want(c, &c->out, 0);
+}
+
+/* ---- connection life cycle ----------------------------------------------- */
+
+static void describe(const struct mpt_sock *s, bool remote, char *buf, size_t len)
+{
+	struct mpt_endpoint l, r;
+	mpt_sock_endpoints(s, &l, &r);
+	const struct mpt_endpoint *e = remote ? &r : &l;
+	char a[64];
+	mpt_addr_format(&e->addr, a, sizeof(a));
+	snprintf(buf, len, "%s port %u", a, e->port);
+}
+
+static void start_conn(struct cat *c, struct mpt_sock *s)
+{
+	c->sock = s;
+	c->connected = true;
+	c->net_eof = c->fin_sent = c->closed_ev = false;
+	c->sock_err = 0;
+	c->olen = c->ooff = 0;
+	c->linger_end = 0;
+	if (c->verbose) {
+		char r[96];
+		describe(s, true, r, sizeof(r));
+		fprintf(stderr, "%s: connection from %s\n", prog, r);
+	}
+	pump_rx(c); /* data may have arrived before accept */
+	pump_tx(c);
+}
+
+static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
+{
+	struct cat *c = ud;
+	if (s == c->lsock) {
+		if ((ev & MPT_EV_ACCEPTABLE) && !c->sock) {
+			struct mpt_sock *n = mpt_accept(c->lsock);
+			if (n)
+				start_conn(c, n);
+		}
+		return;
+	}
+	if (s != c->sock)
+		return;
+	if (ev & MPT_EV_ERROR) {
+		c->sock_err = mpt_sock_error(s);
+		if (!c->sock_err)
+			c->sock_err = MPT_ERR_RESET;
+	}
+	if (ev & MPT_EV_CLOSED)
+		c->closed_ev = true;
+	if ((ev & MPT_EV_CONNECTED) && !c->connected) {
+		c->connected = true;
+		if (c->verbose) {
+			char r[96], l[96];
+			describe(s, true, r, sizeof(r));
+			describe(s, false, l, sizeof(l));
+			fprintf(stderr, "%s: connected to %s from %s (%s)\n", prog, r, l,
+				mpt_sock_mptcp_enabled(s) ? "MPTCP" : "TCP");
+		}
+	}
+	if (ev & (MPT_EV_READABLE | MPT_EV_CLOSED))
+		pump_rx(c);
+	if (ev & (MPT_EV_CONNECTED | MPT_EV_WRITABLE))
+		pump_tx(c);
+}
+
+static void print_info(struct cat *c)
+{
+	struct mpt_sock_info info;
+	if (!c->verbose || !c->sock || mpt_sock_info(c->sock, &info) < 0)
+		return;
+	fprintf(stderr,
+		"%s: sent %" PRIu64 " B, received %" PRIu64 " B; state %s, srtt %.2f ms, "
+		"retransmits %u (timeouts %u), cc %s\n",
+		prog, c->bytes_out, c->bytes_in, info.state, (double)info.srtt_ns / 1e6,
+		info.total_retrans, info.rto_count, info.cc);
+}
+
+/* The connection is over (status 0: cleanly).  Runs outside stack calls. */
+static void end_conn(struct cat *c, int status)
+{
+	print_info(c);
+	if (status)
+		c->status = status;
+	uint64_t now = mpt_backend_now();
+	if (status)
+		mpt_abort(c->sock, now);
+	else
+		mpt_close(c->sock, now);
+	c->sock = NULL;
+	c->connected = false;
+	if (c->listen && c->keep) {
+		struct mpt_sock *n = mpt_accept(c->lsock);
+		if (n)
+			start_conn(c, n);
+		return;
+	}
+	mpt_backend_stop(c->be, c->status);
+}
+
+static bool on_idle(void *ud)
+{
+	struct cat *c = ud;
+	if (c->sock) {
+		/* Regular files are never polled: drive them from here. */
+		if (!c->in.poll)
+			pump_tx(c);
+		if (!c->out.poll)
+			pump_rx(c);
+	}
+	if (!c->sock)
+		return false;
+	if (c->out_err) {
+		end_conn(c, 1);
+		return false;
+	}
+	if (c->sock_err) {
+		char r[96];
+		describe(c->sock, true, r, sizeof(r));
+		fprintf(stderr, "%s: %s %s: %s\n", prog,
+			c->listen ? "connection from" : "connection to", r,
+			mpt_strerror(c->sock_err));
+		end_conn(c, 1);
+		return false;
+	}
+	if (c->fin_sent && c->net_eof && c->ooff == c->olen) {
+		/* Both directions done: finished once our FIN is acknowledged. */
+		struct mpt_sock_info info;
+		bool acked = c->closed_ev;
+		if (!acked && mpt_sock_info(c->sock, &info) == 0)
+			acked = !strcmp(info.state, "TIME-WAIT") || !strcmp(info.state, "CLOSED");
+		uint64_t now = mpt_backend_now();
+		if (!c->linger_end)
+			c->linger_end = now + CAT_LINGER_NS;
+		if (acked) {
+			end_conn(c, 0);
+		} else if (now >= c->linger_end) {
+			fprintf(stderr, "%s: peer did not acknowledge the end of our data\n", prog);
+			end_conn(c, 1);
+		}
+	}
+	return false;
+}
+
+/* ---- entry point --------------------------------------------------------- */
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 65535) {
+		fprintf(stderr, "%s: '%s' is not a port number (1-65535)\n", prog, s);
+		return -1;
+	}
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int mpt_cmd_cat(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+	    {"help", no_argument, NULL, 'h'}, MPT_STACK_LONGOPTS, {NULL, 0, NULL, 0}};
+	struct mpt_tool_opts o;
+	mpt_opts_init(&o);
+	struct cat c;
+	memset(&c, 0, sizeof(c));
+	c.in.fd = 0;
+	c.out.fd = 1;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+lkNh" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			c.listen = true;
+			break;
+		case 'k':
+			c.keep = true;
+			break;
+		case 'N':
+			c.half_close = true;
+			break;
+		case 'h':
+			cat_usage(stdout);
+			return 0;
+		case '?':
+			cat_usage(stderr);
+			return 2;
+		default: {
+			int rc = mpt_opts_handle(&o, prog, ch, optarg);
+			if (rc < 0)
+				return 2;
+			if (rc > 0) {
+				cat_usage(stderr);
+				return 2;
+			}
+		}
+		}
+	}
+	int nargs = argc - optind;
+	struct mpt_endpoint remote;
+	memset(&remote, 0, sizeof(remote));
+	uint16_t lport = 0;
+	if (c.keep && !c.listen) {
+		fprintf(stderr, "%s: -k only makes sense with -l\n", prog);
+		return 2;
+	}
+	if (c.listen) {
+		if (nargs != 1) {
+			fprintf(stderr, "%s: -l takes exactly one argument, PORT\n", prog);
+			return 2;
+		}
+		if (parse_port(argv[optind], &lport) < 0)
+			return 2;
+	} else {
+		if (nargs != 2) {
+			fprintf(stderr, "%s: expected HOST PORT (or -l PORT)\n", prog);
+			cat_usage(stderr);
+			return 2;
+		}
+		if (mpt_addr_parse(&remote.addr, argv[optind]) < 0) {
+			fprintf(stderr, "%s: '%s' is not an IPv4 or IPv6 address\n", prog,
+				argv[optind]);
+			return 2;
+		}
+		if (parse_port(argv[optind + 1], &remote.port) < 0)
+			return 2;
+	}
+	if (mpt_opts_finish(&o, prog) < 0)
+		return 2;
+	c.verbose = o.be.verbose;
+	const struct mpt_addr *local = NULL;
+	if (!c.listen) {
+		for (size_t i = 0; i < o.be.n_paths && !local; i++)
+			if (o.be.paths[i].addr.family == remote.addr.family)
+				local = &o.be.paths[i].addr;
+		if (!local) {
+			fprintf(stderr, "%s: no --path of the same family (IPv%u) as %s\n", prog,
+				remote.addr.family, argv[optind]);
+			return 2;
+		}
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	o.be.stack.on_event = on_event;
+	o.be.stack.event_ud = &c;
+	char err[256];
+	int rc = mpt_backend_create(&o.be, &c.be, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return 1;
+	}
+	c.st = mpt_backend_stack(c.be);
+	c.ibuf = malloc(CAT_BUF);
+	c.obuf = malloc(CAT_BUF);
+	int status = 1;
+	if (!c.ibuf || !c.obuf) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto out;
+	}
+	if (io_setup(&c, &c.in, 0, on_stdin) < 0 || io_setup(&c, &c.out, 1, on_stdout) < 0)
+		goto out;
+	mpt_backend_set_idle(c.be, on_idle, &c);
+	uint64_t now = mpt_backend_now();
+	if (c.listen) {
+		struct mpt_endpoint any = {.addr = {.family = 0}, .port = lport};
+		rc = mpt_listen(c.st, &any, CAT_BACKLOG, &c.lsock);
+		if (rc < 0) {
+			fprintf(stderr, "%s: cannot listen on port %u: %s\n", prog, lport,
+				mpt_strerror(rc));
+			goto out;
+		}
+		if (c.verbose)
+			fprintf(stderr, "%s: listening on port %u\n", prog, lport);
+	} else {
+		rc = mpt_connect(c.st, &remote, local, now, &c.sock);
+		if (rc < 0) {
+			fprintf(stderr, "%s: cannot connect to %s port %u: %s\n", prog,
+				argv[optind], remote.port, mpt_strerror(rc));
+			goto out;
+		}
+	}
+	rc = mpt_backend_run(c.be);
+	status = rc == 0 ? 0 : 1;
+	if (c.verbose) {
+		struct mpt_backend_stats bs;
+		mpt_backend_stats(c.be, &bs);
+		fprintf(stderr,
+			"%s: tun rx %" PRIu64 " pkts, tx %" PRIu64 " pkts (queued %" PRIu64
+			", dropped %" PRIu64 ", errors %" PRIu64 "), emulated loss %" PRIu64
+			", emulation drops %" PRIu64 ", refused by stack %" PRIu64 "\n",
+			prog, bs.rx_pkts, bs.tx_pkts, bs.tx_queued, bs.tx_drops, bs.tx_errors,
+			bs.emu_lost, bs.emu_drops, bs.stack_rejects);
+	}
+out:
+	io_restore(&c, &c.in);
+	io_restore(&c, &c.out);
+	mpt_backend_destroy(c.be); /* frees every socket */
+	free(c.ibuf);
+	free(c.obuf);
+	return status;
+}

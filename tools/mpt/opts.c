@@ -1,0 +1,214 @@
+/* Stack options shared by the real-network subcommands (see opts.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+
+#define N_NAMES(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Names the stack implements today; an unknown name is an error. */
+static const char *const sched_names[] = {"minrtt"};
+static const char *const pm_names[] = {"fullmesh", "none"};
+
+void mpt_opts_init(struct mpt_tool_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	mpt_stack_cfg_init(&o->be.stack);
+	o->mptcp_version = -1;
+	o->max_subflows = -1;
+}
+
+static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool name_known(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+static void list_names(char *buf, size_t len, const char *const *names, size_t n)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", names[i]);
+}
+
+int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const char *arg)
+{
+	unsigned long v;
+	switch (code) {
+	case MPT_OPT_PATH: {
+		if (o->be.n_paths >= MPT_BACKEND_MAX_PATHS) {
+			fprintf(stderr, "%s: at most %d --path options\n", prog,
+				MPT_BACKEND_MAX_PATHS);
+			return -1;
+		}
+		char err[160];
+		if (mpt_path_parse(arg, &o->be.paths[o->be.n_paths], err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: --path: %s\n", prog, err);
+			return -1;
+		}
+		o->be.n_paths++;
+		return 0;
+	}
+	case MPT_OPT_VERSION:
+		if (!parse_uint(arg, 0, 1, &v)) {
+			fprintf(stderr, "%s: --version: MPTCP version must be 0 or 1, not '%s'\n",
+				prog, arg);
+			return -1;
+		}
+		o->mptcp_version = (int)v;
+		return 0;
+	case MPT_OPT_CHECKSUM:
+		o->checksum = true;
+		return 0;
+	case MPT_OPT_NO_MPTCP:
+		o->no_mptcp = true;
+		return 0;
+	case MPT_OPT_SCHED:
+		o->sched = arg;
+		return 0;
+	case MPT_OPT_CC:
+		if (!arg || !*arg || strlen(arg) >= MPT_CC_NAME_LEN) {
+			fprintf(stderr, "%s: --cc: bad congestion control name '%s'\n", prog,
+				arg ? arg : "");
+			return -1;
+		}
+		o->cc = arg;
+		return 0;
+	case MPT_OPT_PM:
+		o->pm = arg;
+		return 0;
+	case MPT_OPT_MAX_SUBFLOWS:
+		if (!parse_uint(arg, 1, 255, &v)) {
+			fprintf(stderr, "%s: --max-subflows: '%s' is not an integer in [1, 255]\n",
+				prog, arg);
+			return -1;
+		}
+		o->max_subflows = (int)v;
+		return 0;
+	case MPT_OPT_PCAP:
+		if (!arg || !*arg) {
+			fprintf(stderr, "%s: --pcap needs a file name\n", prog);
+			return -1;
+		}
+		o->be.pcap = arg;
+		return 0;
+	case MPT_OPT_SEED:
+		if (!parse_uint(arg, 1, ULONG_MAX, &v)) {
+			fprintf(stderr, "%s: --seed: '%s' is not a positive integer\n", prog, arg);
+			return -1;
+		}
+		o->be.seed = v;
+		return 0;
+	case MPT_OPT_VERBOSE:
+		o->be.verbose++;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void discard_output(void *ud, const uint8_t *pkt, size_t len)
+{
+	(void)ud;
+	(void)pkt;
+	(void)len;
+}
+
+/* Whether the stack knows this congestion control: ask it (a throw-away
+ * stack that never sends), rather than keeping a second list here. */
+static bool cc_known(const char *name)
+{
+	struct mpt_stack_cfg c;
+	mpt_stack_cfg_init(&c);
+	c.output = discard_output;
+	c.rand = mpt_rand_default;
+	snprintf(c.tcp.cc, sizeof(c.tcp.cc), "%s", name);
+	struct mpt_stack *st = NULL;
+	if (mpt_stack_create(&c, &st) < 0)
+		return false;
+	mpt_stack_destroy(st);
+	return true;
+}
+
+int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
+{
+	char names[128];
+	if (o->sched && !name_known(o->sched, sched_names, N_NAMES(sched_names))) {
+		list_names(names, sizeof(names), sched_names, N_NAMES(sched_names));
+		fprintf(stderr, "%s: --sched: unknown scheduler '%s' (available: %s)\n", prog,
+			o->sched, names);
+		return -1;
+	}
+	if (o->pm && !name_known(o->pm, pm_names, N_NAMES(pm_names))) {
+		list_names(names, sizeof(names), pm_names, N_NAMES(pm_names));
+		fprintf(stderr, "%s: --pm: unknown path manager '%s' (available: %s)\n", prog,
+			o->pm, names);
+		return -1;
+	}
+	if (o->cc && !cc_known(o->cc)) {
+		fprintf(stderr,
+			"%s: --cc: unknown congestion control '%s' (available: cubic, reno)\n",
+			prog, o->cc);
+		return -1;
+	}
+	if (o->be.n_paths == 0) {
+		fprintf(stderr,
+			"%s: no --path given: at least one ADDR/PLEN is needed (the stack's own "
+			"address)\n",
+			prog);
+		return -1;
+	}
+	struct mpt_stack_cfg *c = &o->be.stack;
+	if (o->cc)
+		snprintf(c->tcp.cc, sizeof(c->tcp.cc), "%s", o->cc);
+	c->mptcp.enable = !o->no_mptcp;
+	if (o->mptcp_version >= 0)
+		c->mptcp.version = (uint8_t)o->mptcp_version;
+	c->mptcp.checksum = o->checksum;
+	if (o->max_subflows > 0)
+		c->mptcp.max_subflows = (uint8_t)o->max_subflows;
+	if (o->pm && !strcmp(o->pm, "none"))
+		c->mptcp.no_pm = true;
+	return 0;
+}
+
+void mpt_opts_usage(FILE *f)
+{
+	fprintf(f,
+		"stack options:\n"
+		"  --path ADDR/PLEN[,gw=GW][,dev=NAME][,backup][,delay=MS][,loss=PCT][,rate=MBIT]"
+		"[,mtu=N]\n"
+		"                    a local address of the stack, carried by TUN device NAME\n"
+		"                    (created, or attached when it exists; default mpttunN).\n"
+		"                    delay/loss/rate emulate the link in both directions.\n"
+		"                    Repeatable; IPv4 and IPv6.  At least one is required.\n"
+		"  --no-mptcp        plain TCP (no MP_CAPABLE offered or accepted)\n"
+		"  --version 0|1     MPTCP version to offer (default 1)\n"
+		"  --checksum        request DSS checksums\n"
+		"  --max-subflows N  subflows per connection (default 8)\n"
+		"  --pm NAME         path manager: fullmesh (default), none\n"
+		"  --sched NAME      scheduler: minrtt (default)\n"
+		"  --cc NAME         congestion control: cubic (default), reno\n"
+		"  --pcap FILE       write what the stack sends and receives (raw IP pcap)\n"
+		"  --seed N          seed of the emulated loss (default 1)\n"
+		"  -v, --verbose     diagnostics on stderr (repeat for more)\n");
+}

@@ -1,0 +1,80 @@
+/*
+ * Stack options shared by the subcommands that run on real networks
+ * (`mpt cat`, later `mpt perf`): --path, --version, --checksum, --no-mptcp,
+ * --sched, --cc, --pm, --max-subflows, --pcap, --seed, -v.
+ *
+ * A subcommand appends MPT_STACK_LONGOPTS to its getopt_long table, passes
+ * every option it does not know itself to mpt_opts_handle(), and calls
+ * mpt_opts_finish() once all arguments are parsed.
+ */
+#ifndef MPT_TOOL_OPTS_H
+#define MPT_TOOL_OPTS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mpt/backend.h"
+
+/* getopt_long codes of the shared options (above every character). */
+enum {
+	MPT_OPT_PATH = 0x1000,
+	MPT_OPT_VERSION,
+	MPT_OPT_CHECKSUM,
+	MPT_OPT_NO_MPTCP,
+	MPT_OPT_SCHED,
+	MPT_OPT_CC,
+	MPT_OPT_PM,
+	MPT_OPT_MAX_SUBFLOWS,
+	MPT_OPT_PCAP,
+	MPT_OPT_SEED,
+	MPT_OPT_VERBOSE = 'v',
+};
+
+/* clang-format off */
+#define MPT_STACK_LONGOPTS                                                \
+	{"path", required_argument, NULL, MPT_OPT_PATH},                  \
+	{"version", required_argument, NULL, MPT_OPT_VERSION},            \
+	{"checksum", no_argument, NULL, MPT_OPT_CHECKSUM},                \
+	{"no-mptcp", no_argument, NULL, MPT_OPT_NO_MPTCP},                \
+	{"sched", required_argument, NULL, MPT_OPT_SCHED},                \
+	{"cc", required_argument, NULL, MPT_OPT_CC},                      \
+	{"pm", required_argument, NULL, MPT_OPT_PM},                      \
+	{"max-subflows", required_argument, NULL, MPT_OPT_MAX_SUBFLOWS},  \
+	{"pcap", required_argument, NULL, MPT_OPT_PCAP},                  \
+	{"seed", required_argument, NULL, MPT_OPT_SEED},                  \
+	{"verbose", no_argument, NULL, MPT_OPT_VERBOSE}
+/* clang-format on */
+
+/* Short options of the shared set, for the getopt_long optstring. */
+#define MPT_STACK_SHORTOPTS "v"
+
+struct mpt_tool_opts {
+	struct mpt_backend_cfg be; /**< paths, pcap, seed, verbose, stack knobs */
+	const char *sched;         /**< NULL: default */
+	const char *pm;            /**< NULL: default */
+	const char *cc;            /**< NULL: default */
+	int mptcp_version;         /**< -1: default */
+	int max_subflows;          /**< -1: default */
+	bool checksum;
+	bool no_mptcp;
+};
+
+/** Defaults: no paths, MPTCP on (version 1), the stack's defaults otherwise. */
+void mpt_opts_init(struct mpt_tool_opts *o);
+/**
+ * Handle one shared option (code from MPT_STACK_LONGOPTS or 'v').
+ * Returns 0 when handled, 1 when code is not a shared option, -1 after
+ * printing "PROG: what is wrong" to stderr.
+ */
+int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const char *arg);
+/**
+ * Check names (scheduler, path manager, congestion control) and fill
+ * o->be.stack from the options.  Returns 0, or -1 after printing the
+ * problem to stderr.
+ */
+int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog);
+/** Help text of the shared options. */
+void mpt_opts_usage(FILE *f);
+
+#endif /* MPT_TOOL_OPTS_H */
