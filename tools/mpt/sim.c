@@ -1,8 +1,9 @@
 /*
- * `mpt sim`: a bulk transfer between two simulated hosts over one link,
- * with the engine's real TCP.  Prints throughput per interval of simulated
- * time, the completion time, an integrity check (SHA-256 of both ends) and
- * the simulator's speed (simulated time / wall time).
+ * `mpt sim`: a bulk transfer between two simulated hosts joined by one or
+ * more links, with the engine's real MPTCP (or plain TCP with --no-mptcp).
+ * Prints, per interval of simulated time, one row per subflow and a [SUM]
+ * row (iperf3 style), then the completion time, an integrity check (SHA-256
+ * of both ends) and the simulator's speed (simulated time / wall time).
  */
 #define _GNU_SOURCE /* getopt_long, clock_gettime */
 #include <errno.h>
@@ -18,17 +19,24 @@
 #include "mpt/simhost.h"
 #include "tool.h"
 
+#define MAX_LINKS 4
+#define MAX_SF    16
+
+struct link_opt {
+	double rate_mbit, rtt_ms, loss_pct;
+};
+
 struct sim_opts {
 	double size_mib;
-	double rate_mbit;
-	double rtt_ms;
-	double loss_pct;
+	struct link_opt links[MAX_LINKS];
+	int nlinks;
 	double reorder_pct;
 	uint64_t seed;
 	const char *cc;
 	const char *pcap;
 	const char *csv;
-	bool no_sack;
+	bool no_sack, no_mptcp, checksum;
+	int version;
 	unsigned mss;
 	double interval_s;
 	double limit_s;
@@ -36,22 +44,24 @@ struct sim_opts {
 
 static void sim_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mpt sim [options]\n"
-		"  Two hosts, one link; the client sends SIZE MiB to the server.\n"
-		"  --size MIB        bytes to transfer, MiB (default 16)\n"
-		"  --rate MBIT       link rate each way, Mbit/s (default 100)\n"
-		"  --rtt MS          round-trip propagation delay, ms (default 20)\n"
-		"  --loss PCT        random loss on the data direction, %% (default 0)\n"
-		"  --reorder PCT     packets held back 2 ms on the data direction, %% (default 0)\n"
-		"  --seed N          simulation seed (default 1)\n"
-		"  --cc NAME         congestion control: cubic, reno (default cubic)\n"
-		"  --no-sack         disable SACK\n"
-		"  --mss N           MSS to advertise (default 1460)\n"
-		"  --interval S      report interval, simulated seconds (default 1)\n"
-		"  --limit S         give up after S simulated seconds (default 3600)\n"
-		"  --pcap FILE       write every packet to FILE (raw IP pcap)\n"
-		"  --csv FILE        write per-interval throughput to FILE\n");
+	fprintf(f, "usage: mpt sim [options]\n"
+		   "  Two hosts joined by one or more links; the client sends SIZE MiB to the\n"
+		   "  server over Multipath TCP (one subflow per path pair, fullmesh).\n"
+		   "  --size MIB        bytes to transfer, MiB (default 64)\n"
+		   "  --link SPEC       a path: rate=MBIT,rtt=MS,loss=PCT (repeatable, up to 4;\n"
+		   "                    default: two links of 100 Mbit/s, 20 ms)\n"
+		   "  --reorder PCT     data packets held back 2 ms, %% (default 0)\n"
+		   "  --no-mptcp        plain TCP over the first link\n"
+		   "  --version 0|1     MPTCP version to offer (default 1)\n"
+		   "  --checksum        request DSS checksums\n"
+		   "  --seed N          simulation seed (default 1)\n"
+		   "  --cc NAME         congestion control: cubic, reno, lia, olia, balia\n"
+		   "  --no-sack         disable SACK\n"
+		   "  --mss N           MSS to advertise (default 1460)\n"
+		   "  --interval S      report interval, simulated seconds (default 1)\n"
+		   "  --limit S         give up after S simulated seconds (default 3600)\n"
+		   "  --pcap FILE       write every packet to FILE (raw IP pcap)\n"
+		   "  --csv FILE        write per-interval, per-subflow throughput to FILE\n");
 }
 
 static int parse_double(const char *name, const char *s, double lo, double hi, double *out)
@@ -67,6 +77,45 @@ static int parse_double(const char *name, const char *s, double lo, double hi, d
 	return 0;
 }
 
+/* "rate=100,rtt=20,loss=0.5" (any subset, any order). */
+static int parse_link(const char *spec, struct link_opt *l)
+{
+	l->rate_mbit = 100;
+	l->rtt_ms = 20;
+	l->loss_pct = 0;
+	char buf[128];
+	if (strlen(spec) >= sizeof(buf)) {
+		fprintf(stderr, "mpt sim: --link: '%s' is too long\n", spec);
+		return -1;
+	}
+	strcpy(buf, spec);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			fprintf(stderr, "mpt sim: --link: '%s' is not KEY=VALUE\n", tok);
+			return -1;
+		}
+		*eq = '\0';
+		const char *v = eq + 1;
+		int rc;
+		if (!strcmp(tok, "rate"))
+			rc = parse_double("--link rate", v, 0.01, 1e6, &l->rate_mbit);
+		else if (!strcmp(tok, "rtt"))
+			rc = parse_double("--link rtt", v, 0, 1e5, &l->rtt_ms);
+		else if (!strcmp(tok, "loss"))
+			rc = parse_double("--link loss", v, 0, 50, &l->loss_pct);
+		else {
+			fprintf(stderr, "mpt sim: --link: unknown key '%s' (rate, rtt, loss)\n",
+				tok);
+			return -1;
+		}
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
 static double wall_s(void)
 {
 	struct timespec ts;
@@ -74,13 +123,45 @@ static double wall_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Per-subflow byte counters from the previous report, keyed by ports. */
+struct sf_prev {
+	uint16_t lport, rport;
+	uint8_t lfam;
+	uint8_t laddr[16], raddr[16];
+	uint64_t bytes;
+	int id;
+};
+
 struct reporter {
 	struct mpt_bulk *bulk;
 	uint64_t interval_ns;
 	uint64_t last_bytes;
 	FILE *csv;
 	bool stopped;
+	struct sf_prev prev[MAX_SF];
+	int nprev;
 };
+
+static struct sf_prev *sf_slot(struct reporter *r, const struct mpt_subflow_info *i)
+{
+	for (int k = 0; k < r->nprev; k++) {
+		struct sf_prev *p = &r->prev[k];
+		if (p->lport == i->local.port && p->rport == i->remote.port &&
+		    !memcmp(p->laddr, i->local.addr.bytes, 16) &&
+		    !memcmp(p->raddr, i->remote.addr.bytes, 16))
+			return p;
+	}
+	if (r->nprev == MAX_SF)
+		return NULL;
+	struct sf_prev *p = &r->prev[r->nprev];
+	memset(p, 0, sizeof(*p));
+	p->lport = i->local.port;
+	p->rport = i->remote.port;
+	memcpy(p->laddr, i->local.addr.bytes, 16);
+	memcpy(p->raddr, i->remote.addr.bytes, 16);
+	p->id = ++r->nprev;
+	return p;
+}
 
 static void report_tick(struct mpt_sim *sim, void *arg)
 {
@@ -88,16 +169,46 @@ static void report_tick(struct mpt_sim *sim, void *arg)
 	if (r->stopped)
 		return;
 	uint64_t now = mpt_sim_now(sim);
-	uint64_t got = mpt_bulk_received(r->bulk);
-	double mbit = (double)(got - r->last_bytes) * 8 / ((double)r->interval_ns / 1e9) / 1e6;
+	double secs = (double)r->interval_ns / 1e9;
 	double t0 = (double)(now - r->interval_ns) / 1e9, t1 = (double)now / 1e9;
-	printf("[%3s] %7.2f-%-7.2f sec  %8.2f MBytes  %8.2f Mbits/sec\n", "1", t0, t1,
-	       (double)(got - r->last_bytes) / 1048576.0, mbit);
+	struct mpt_sock *cs = mpt_bulk_client_sock(r->bulk);
+	struct mpt_subflow_info sf[MAX_SF];
+	int n = cs ? mpt_sock_subflows(cs, sf, MAX_SF) : 0;
+	for (int k = 0; k < n && k < MAX_SF; k++) {
+		struct sf_prev *p = sf_slot(r, &sf[k]);
+		if (!p)
+			continue;
+		uint64_t d = sf[k].bytes_sent - p->bytes;
+		p->bytes = sf[k].bytes_sent;
+		char la[48], ra[48];
+		mpt_addr_format(&sf[k].local.addr, la, sizeof(la));
+		mpt_addr_format(&sf[k].remote.addr, ra, sizeof(ra));
+		printf("[%3d] %7.2f-%-7.2f sec  %8.2f MBytes  %8.2f Mbits/sec  %s -> %s  "
+		       "srtt %.1f ms cwnd %u\n",
+		       p->id, t0, t1, (double)d / 1048576.0, (double)d * 8 / secs / 1e6, la, ra,
+		       (double)sf[k].srtt_ns / 1e6, sf[k].cwnd);
+		if (r->csv)
+			fprintf(r->csv, "%.3f,%d,%s,%s,%" PRIu64 ",%.3f\n", t1, p->id, la, ra, d,
+				(double)d * 8 / secs / 1e6);
+	}
+	uint64_t got = mpt_bulk_received(r->bulk);
+	printf("[SUM] %7.2f-%-7.2f sec  %8.2f MBytes  %8.2f Mbits/sec  (goodput at the "
+	       "receiver)\n",
+	       t0, t1, (double)(got - r->last_bytes) / 1048576.0,
+	       (double)(got - r->last_bytes) * 8 / secs / 1e6);
 	if (r->csv)
-		fprintf(r->csv, "%.3f,%" PRIu64 ",%.3f\n", t1, got - r->last_bytes, mbit);
+		fprintf(r->csv, "%.3f,SUM,,,%" PRIu64 ",%.3f\n", t1, got - r->last_bytes,
+			(double)(got - r->last_bytes) * 8 / secs / 1e6);
 	r->last_bytes = got;
 	if (!mpt_bulk_done(r->bulk))
 		(void)mpt_sim_at(sim, now + r->interval_ns, report_tick, r);
+}
+
+static void set_addr(struct mpt_addr *a, int link, int host)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "10.0.%d.%d", link + 1, host);
+	(void)mpt_addr_parse(a, buf);
 }
 
 static int run(const struct sim_opts *o)
@@ -109,18 +220,25 @@ static int run(const struct sim_opts *o)
 	}
 	struct mpt_stack_cfg cc, sc;
 	mpt_stack_cfg_init(&cc);
-	cc.n_local = 1;
-	(void)mpt_addr_parse(&cc.local[0], "10.0.0.1");
+	int nl = o->no_mptcp ? 1 : o->nlinks;
+	cc.n_local = (size_t)nl;
+	double bdp = 0;
+	for (int i = 0; i < o->nlinks; i++)
+		bdp += o->links[i].rate_mbit * 1e6 / 8 * o->links[i].rtt_ms / 1e3;
 	snprintf(cc.tcp.cc, sizeof(cc.tcp.cc), "%s", o->cc);
 	cc.tcp.no_sack = o->no_sack;
 	cc.tcp.mss = (uint16_t)o->mss;
-	/* Buffers large enough for the path's BDP (x4 for recovery headroom). */
-	double bdp = o->rate_mbit * 1e6 / 8 * o->rtt_ms / 1e3;
+	/* Buffers large enough for the paths' BDP (x4 for recovery headroom). */
 	uint32_t buf = (uint32_t)(bdp * 4 > 256 * 1024 ? bdp * 4 : 256 * 1024);
 	cc.tcp.sndbuf = cc.tcp.rcvbuf = buf;
+	cc.mptcp.enable = !o->no_mptcp;
+	cc.mptcp.version = (uint8_t)o->version;
+	cc.mptcp.checksum = o->checksum;
 	sc = cc;
-	(void)mpt_addr_parse(&sc.local[0], "10.0.0.2");
-
+	for (int i = 0; i < nl; i++) {
+		set_addr(&cc.local[i], i, 1);
+		set_addr(&sc.local[i], i, 2);
+	}
 	struct mpt_simhost *client = NULL, *server = NULL;
 	int rc = mpt_simhost_create(sim, "client", &cc, &client);
 	if (rc == 0)
@@ -132,18 +250,23 @@ static int run(const struct sim_opts *o)
 		mpt_sim_destroy(sim);
 		return 2;
 	}
-	struct mpt_sim_link_cfg fwd, rev;
-	memset(&fwd, 0, sizeof(fwd));
-	fwd.rate_bps = (uint64_t)(o->rate_mbit * 1e6);
-	fwd.delay_ns = (uint64_t)(o->rtt_ms * 1e6 / 2);
-	/* Droptail queue of one BDP (at least 64 packets). */
-	fwd.queue_bytes = (uint32_t)(bdp > 64 * 1500 ? bdp : 64 * 1500);
-	rev = fwd;
-	fwd.loss = o->loss_pct / 100;
-	fwd.reorder = o->reorder_pct / 100;
-	fwd.reorder_delay_ns = 2000000;
-	rc = mpt_sim_connect(sim, mpt_simhost_node(client), &cc.local[0], mpt_simhost_node(server),
-			     &sc.local[0], &fwd, &rev, NULL, NULL);
+	for (int i = 0; i < nl && rc == 0; i++) {
+		const struct link_opt *l = &o->links[i];
+		double lbdp = l->rate_mbit * 1e6 / 8 * l->rtt_ms / 1e3;
+		struct mpt_sim_link_cfg fwd, rev;
+		memset(&fwd, 0, sizeof(fwd));
+		fwd.rate_bps = (uint64_t)(l->rate_mbit * 1e6);
+		fwd.delay_ns = (uint64_t)(l->rtt_ms * 1e6 / 2);
+		/* Droptail queue of one BDP (at least 64 packets). */
+		fwd.queue_bytes = (uint32_t)(lbdp > 64 * 1500 ? lbdp : 64 * 1500);
+		rev = fwd;
+		fwd.loss = l->loss_pct / 100;
+		fwd.reorder = o->reorder_pct / 100;
+		fwd.reorder_delay_ns = 2000000;
+		rc =
+		    mpt_sim_connect(sim, mpt_simhost_node(client), &cc.local[i],
+				    mpt_simhost_node(server), &sc.local[i], &fwd, &rev, NULL, NULL);
+	}
 	if (rc == 0 && o->pcap && (rc = mpt_sim_pcap_open(sim, o->pcap)) < 0)
 		fprintf(stderr, "mpt sim: cannot write pcap %s\n", o->pcap);
 	FILE *csv = NULL;
@@ -153,7 +276,7 @@ static int run(const struct sim_opts *o)
 			fprintf(stderr, "mpt sim: cannot write %s: %s\n", o->csv, strerror(errno));
 			rc = MPT_ERR_INVAL;
 		} else {
-			fprintf(csv, "time_s,bytes,mbit_s\n");
+			fprintf(csv, "time_s,subflow,local,remote,bytes,mbit_s\n");
 		}
 	}
 	struct mpt_bulk *bulk = NULL;
@@ -170,10 +293,16 @@ static int run(const struct sim_opts *o)
 		mpt_sim_destroy(sim);
 		return 1;
 	}
-	printf("mpt sim: %.1f MiB over %.0f Mbit/s, RTT %.0f ms, loss %.2f%%, reorder %.2f%%, "
-	       "cc %s, SACK %s, seed %" PRIu64 "\n",
-	       o->size_mib, o->rate_mbit, o->rtt_ms, o->loss_pct, o->reorder_pct, o->cc,
-	       o->no_sack ? "off" : "on", o->seed);
+	printf("mpt sim: %.1f MiB, %s, %d link(s), cc %s, SACK %s, seed %" PRIu64 "\n", o->size_mib,
+	       o->no_mptcp  ? "plain TCP"
+	       : o->version ? "MPTCP v1"
+			    : "MPTCP v0",
+	       nl, o->cc, o->no_sack ? "off" : "on", o->seed);
+	for (int i = 0; i < nl; i++)
+		printf(
+		    "  link %d: 10.0.%d.1 <-> 10.0.%d.2, %.0f Mbit/s, RTT %.0f ms, loss %.2f%%\n",
+		    i + 1, i + 1, i + 1, o->links[i].rate_mbit, o->links[i].rtt_ms,
+		    o->links[i].loss_pct);
 	struct reporter rep = {
 	    .bulk = bulk, .interval_ns = (uint64_t)(o->interval_s * 1e9), .csv = csv};
 	(void)mpt_sim_at(sim, rep.interval_ns, report_tick, &rep);
@@ -184,11 +313,6 @@ static int run(const struct sim_opts *o)
 
 	struct mpt_bulk_result res;
 	mpt_bulk_result(bulk, &res);
-	struct mpt_sock_info info;
-	memset(&info, 0, sizeof(info));
-	struct mpt_sock *cs = mpt_bulk_client_sock(bulk);
-	if (cs)
-		(void)mpt_sock_info(cs, &info);
 	double secs = (double)(res.t_done - res.t_connected) / 1e9;
 	printf("- - - - - - - - - - - - - - - - - - - - - - - - -\n");
 	if (res.done) {
@@ -202,9 +326,13 @@ static int run(const struct sim_opts *o)
 	}
 	printf("integrity: %s (SHA-256 of sent and received streams %s)\n",
 	       res.intact ? "OK" : "FAILED", res.intact ? "match" : "differ");
-	printf("sender: srtt %.2f ms, cwnd %u B, retransmits %u (fast %u, timeouts %u)\n",
-	       (double)info.srtt_ns / 1e6, info.snd_cwnd, info.total_retrans, info.fast_retrans,
-	       info.rto_count);
+	struct mpt_sock *cs = mpt_bulk_client_sock(bulk);
+	struct mpt_mptcp_info mi;
+	if (cs && mpt_sock_mptcp_info(cs, &mi) == 0)
+		printf("mptcp: version %u, %s, subflows %u, token %08x, reinjected %" PRIu64
+		       " bytes\n",
+		       mi.version, mi.fallback ? "fell back to TCP" : "multipath",
+		       mi.mptcpi_subflows, mi.mptcpi_token, mi.reinjected_bytes);
 	printf("simulator: %.3f s simulated in %.3f s wall (%.1fx real time)\n",
 	       (double)mpt_sim_now(sim) / 1e9, wall,
 	       wall > 0 ? (double)mpt_sim_now(sim) / 1e9 / wall : 0);
@@ -221,29 +349,22 @@ static int run(const struct sim_opts *o)
 
 int mpt_cmd_sim(int argc, char **argv)
 {
-	struct sim_opts o = {.size_mib = 16,
-			     .rate_mbit = 100,
-			     .rtt_ms = 20,
+	struct sim_opts o = {.size_mib = 64,
 			     .seed = 1,
 			     .cc = "cubic",
+			     .version = 1,
 			     .mss = 1460,
 			     .interval_s = 1,
 			     .limit_s = 3600};
-	static const struct option lopts[] = {{"size", required_argument, NULL, 's'},
-					      {"rate", required_argument, NULL, 'r'},
-					      {"rtt", required_argument, NULL, 't'},
-					      {"loss", required_argument, NULL, 'l'},
-					      {"reorder", required_argument, NULL, 'o'},
-					      {"seed", required_argument, NULL, 'S'},
-					      {"cc", required_argument, NULL, 'c'},
-					      {"no-sack", no_argument, NULL, 'n'},
-					      {"mss", required_argument, NULL, 'm'},
-					      {"interval", required_argument, NULL, 'i'},
-					      {"limit", required_argument, NULL, 'L'},
-					      {"pcap", required_argument, NULL, 'p'},
-					      {"csv", required_argument, NULL, 'C'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {
+	    {"size", required_argument, NULL, 's'},     {"link", required_argument, NULL, 'k'},
+	    {"reorder", required_argument, NULL, 'o'},  {"seed", required_argument, NULL, 'S'},
+	    {"cc", required_argument, NULL, 'c'},       {"no-sack", no_argument, NULL, 'n'},
+	    {"no-mptcp", no_argument, NULL, 'P'},       {"version", required_argument, NULL, 'V'},
+	    {"checksum", no_argument, NULL, 'K'},       {"mss", required_argument, NULL, 'm'},
+	    {"interval", required_argument, NULL, 'i'}, {"limit", required_argument, NULL, 'L'},
+	    {"pcap", required_argument, NULL, 'p'},     {"csv", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
 	int c;
 	double v;
 	optind = 1;
@@ -253,17 +374,14 @@ int mpt_cmd_sim(int argc, char **argv)
 			if (parse_double("--size", optarg, 0.001, 1 << 20, &o.size_mib))
 				return 2;
 			break;
-		case 'r':
-			if (parse_double("--rate", optarg, 0.01, 1e6, &o.rate_mbit))
+		case 'k':
+			if (o.nlinks == MAX_LINKS) {
+				fprintf(stderr, "mpt sim: at most %d --link\n", MAX_LINKS);
 				return 2;
-			break;
-		case 't':
-			if (parse_double("--rtt", optarg, 0, 1e5, &o.rtt_ms))
+			}
+			if (parse_link(optarg, &o.links[o.nlinks]))
 				return 2;
-			break;
-		case 'l':
-			if (parse_double("--loss", optarg, 0, 50, &o.loss_pct))
-				return 2;
+			o.nlinks++;
 			break;
 		case 'o':
 			if (parse_double("--reorder", optarg, 0, 50, &o.reorder_pct))
@@ -279,6 +397,19 @@ int mpt_cmd_sim(int argc, char **argv)
 			break;
 		case 'n':
 			o.no_sack = true;
+			break;
+		case 'P':
+			o.no_mptcp = true;
+			break;
+		case 'V':
+			if (strcmp(optarg, "0") && strcmp(optarg, "1")) {
+				fprintf(stderr, "mpt sim: --version: '%s' is not 0 or 1\n", optarg);
+				return 2;
+			}
+			o.version = optarg[0] - '0';
+			break;
+		case 'K':
+			o.checksum = true;
 			break;
 		case 'm':
 			if (parse_double("--mss", optarg, 88, 65495, &v))
@@ -311,6 +442,10 @@ int mpt_cmd_sim(int argc, char **argv)
 		fprintf(stderr, "mpt sim: unexpected argument '%s'\n", argv[optind]);
 		sim_usage(stderr);
 		return 2;
+	}
+	if (o.nlinks == 0) {
+		o.nlinks = 2;
+		o.links[0] = o.links[1] = (struct link_opt){100, 20, 0};
 	}
 	return run(&o);
 }
