@@ -120,6 +120,12 @@ static struct world *world_new(void)
 		(void)mpt_addr_parse(&cfg.local[0], i == 0 ? "10.0.0.1" : "10.0.0.2");
 		cfg.tcp.sndbuf = cfg.tcp.rcvbuf = 64 * 1024;
 		cfg.max_socks = 16;
+#ifdef FUZZ_MPTCP
+		/* MPTCP on both ends: the fuzzer's option bytes reach the MPTCP
+		 * layer (DSS, ADD_ADDR, MP_PRIO, ...) of a live connection. */
+		cfg.mptcp.enable = true;
+		cfg.mptcp.checksum = (i == 0);
+#endif
 		if (mpt_stack_create(&cfg, &w->st[i]) < 0)
 			abort();
 	}
