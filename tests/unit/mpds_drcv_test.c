@@ -15,51 +15,19 @@
 #include <cmocka.h>
 
 #include "mptcp/dsbuf.h"
+#include "testmem.h"
 
-static long live;
-static long allocs;
-static long fail_at = -1;
-
-static void *t_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return malloc(n);
-}
-static void *t_calloc(size_t a, size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return calloc(a, n);
-}
-static void *t_realloc(void *p, size_t n, void *ud)
-{
-	(void)ud;
-	return realloc(p, n);
-}
-static void t_free(void *p, void *ud)
-{
-	(void)ud;
-	if (p)
-		live--;
-	free(p);
-}
-static const struct mpt_mem tmem = {t_malloc, t_calloc, t_realloc, t_free, NULL};
+/* Counting allocator (tests/common/testmem.c): leaks and injected failures. */
+static struct mpt_test_mem tm;
 
 static int setup(void **state)
 {
-	live = 0;
-	allocs = 0;
-	fail_at = -1;
+	mpt_test_mem_init(&tm);
 	return 0;
 }
 static int teardown(void **state)
 {
-	assert_int_equal(live, 0);
+	assert_int_equal(tm.live, 0);
 	return 0;
 }
 
@@ -71,7 +39,7 @@ static struct mpt_drcv R;
 
 static void start(size_t cap)
 {
-	assert_int_equal(mpt_drcv_init(&R, &tmem, cap, ISN), 0);
+	assert_int_equal(mpt_drcv_init(&R, &tm.mem, cap, ISN), 0);
 }
 
 /* Insert [off, off+len) (offsets from ISN) filled with byte c. */
@@ -120,14 +88,14 @@ static void test_init_errors(void **state)
 	struct mpt_drcv r;
 	uint8_t b = 0;
 
-	assert_int_equal(mpt_drcv_init(&r, &tmem, 0, 1), MPT_ERR_INVAL);
+	assert_int_equal(mpt_drcv_init(&r, &tm.mem, 0, 1), MPT_ERR_INVAL);
 	assert_int_equal(mpt_drcv_init(&r, NULL, 8, 1), MPT_ERR_INVAL);
-	assert_int_equal(mpt_drcv_init(NULL, &tmem, 8, 1), MPT_ERR_INVAL);
-	fail_at = 0;
-	assert_int_equal(mpt_drcv_init(&r, &tmem, 8, 1), MPT_ERR_NOMEM);
+	assert_int_equal(mpt_drcv_init(NULL, &tm.mem, 8, 1), MPT_ERR_INVAL);
+	tm.fail_at = 0;
+	assert_int_equal(mpt_drcv_init(&r, &tm.mem, 8, 1), MPT_ERR_NOMEM);
 	mpt_drcv_free(&r);
-	fail_at = -1;
-	assert_int_equal(mpt_drcv_init(&r, &tmem, 8, 1), 0);
+	tm.fail_at = -1;
+	assert_int_equal(mpt_drcv_init(&r, &tm.mem, 8, 1), 0);
 	assert_int_equal(mpt_drcv_insert(&r, 1, NULL, 4), MPT_ERR_INVAL);
 	assert_int_equal(mpt_drcv_insert(&r, 1, &b, 0), 0);
 	assert_int_equal(mpt_drcv_insert(&r, 1, NULL, 0), 0);
@@ -476,7 +444,7 @@ static void run_all_isns(void (*sc)(void))
 	for (size_t i = 0; i < sizeof(isns) / sizeof(isns[0]); i++) {
 		ISN = isns[i];
 		sc();
-		assert_int_equal(live, 0);
+		assert_int_equal(tm.live, 0);
 	}
 }
 
@@ -628,7 +596,7 @@ static void random_round(uint64_t isn, size_t total, size_t cap, size_t maxlen, 
 
 	memset(mhave, 0, sizeof(mhave));
 	mnxt = mread = mruns = 0;
-	assert_int_equal(mpt_drcv_init(&r, &tmem, cap, isn), 0);
+	assert_int_equal(mpt_drcv_init(&r, &tm.mem, cap, isn), 0);
 
 	while (mread < total) {
 		assert_true(++steps < 1000000);

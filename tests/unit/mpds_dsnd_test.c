@@ -13,52 +13,19 @@
 #include <cmocka.h>
 
 #include "mptcp/dsbuf.h"
+#include "testmem.h"
 
-/* Counting allocator: every test checks that nothing leaks; fail_at injects NULL. */
-static long live;
-static long allocs;
-static long fail_at = -1;
-
-static void *t_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return malloc(n);
-}
-static void *t_calloc(size_t a, size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return calloc(a, n);
-}
-static void *t_realloc(void *p, size_t n, void *ud)
-{
-	(void)ud;
-	return realloc(p, n);
-}
-static void t_free(void *p, void *ud)
-{
-	(void)ud;
-	if (p)
-		live--;
-	free(p);
-}
-static const struct mpt_mem tmem = {t_malloc, t_calloc, t_realloc, t_free, NULL};
+/* Counting allocator (tests/common/testmem.c): leaks and injected failures. */
+static struct mpt_test_mem tm;
 
 static int setup(void **state)
 {
-	live = 0;
-	allocs = 0;
-	fail_at = -1;
+	mpt_test_mem_init(&tm);
 	return 0;
 }
 static int teardown(void **state)
 {
-	assert_int_equal(live, 0);
+	assert_int_equal(tm.live, 0);
 	return 0;
 }
 
@@ -87,14 +54,14 @@ static void test_init_errors(void **state)
 {
 	struct mpt_dsnd b;
 
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 0, 1), MPT_ERR_INVAL);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 0, 1), MPT_ERR_INVAL);
 	assert_int_equal(mpt_dsnd_init(&b, NULL, 10, 1), MPT_ERR_INVAL);
-	assert_int_equal(mpt_dsnd_init(NULL, &tmem, 10, 1), MPT_ERR_INVAL);
-	fail_at = 0;
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 10, 1), MPT_ERR_NOMEM);
+	assert_int_equal(mpt_dsnd_init(NULL, &tm.mem, 10, 1), MPT_ERR_INVAL);
+	tm.fail_at = 0;
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 10, 1), MPT_ERR_NOMEM);
 	mpt_dsnd_free(&b); /* safe after a failed init */
-	fail_at = -1;
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 10, 77), 0);
+	tm.fail_at = -1;
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 10, 77), 0);
 	assert_int_equal(b.una, 77);
 	assert_int_equal(b.end, 77);
 	assert_int_equal(mpt_dsnd_space(&b), 10);
@@ -109,7 +76,7 @@ static void test_write_until_full(void **state)
 	uint8_t src[100];
 
 	fill(src, 1000, sizeof(src));
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 64, 1000), 0);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 64, 1000), 0);
 	assert_int_equal(mpt_dsnd_write(&b, src, 40), 40);
 	assert_int_equal(mpt_dsnd_space(&b), 24);
 	/* Partial write: only the free space is taken. */
@@ -130,7 +97,7 @@ static void test_ack_in_pieces(void **state)
 	uint8_t src[64];
 
 	fill(src, 5000, sizeof(src));
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 64, 5000), 0);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 64, 5000), 0);
 	assert_int_equal(mpt_dsnd_write(&b, src, 64), 64);
 	assert_int_equal(mpt_dsnd_ack(&b, 5010), 10);
 	assert_int_equal(b.una, 5010);
@@ -155,7 +122,7 @@ static void test_ack_outside_ignored(void **state)
 	uint8_t src[32];
 
 	fill(src, 100, sizeof(src));
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 64, 100), 0);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 64, 100), 0);
 	assert_int_equal(mpt_dsnd_write(&b, src, 32), 32);
 	assert_int_equal(mpt_dsnd_ack(&b, 110), 10);
 	assert_int_equal(mpt_dsnd_ack(&b, 110), 0); /* == una: nothing new */
@@ -176,7 +143,7 @@ static void test_copy_bounds(void **state)
 	uint8_t src[32], out[64];
 
 	fill(src, 100, sizeof(src));
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 64, 100), 0);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 64, 100), 0);
 	assert_int_equal(mpt_dsnd_write(&b, src, 32), 32);
 	assert_int_equal(mpt_dsnd_copy(&b, 100, out, 32), 0);
 	assert_int_equal(mpt_dsnd_copy(&b, 100, out, 33), MPT_ERR_INVAL);
@@ -198,7 +165,7 @@ static void run_wrap(uint64_t isn, size_t cap)
 	uint64_t wr = isn;
 	unsigned step;
 
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, cap, isn), 0);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, cap, isn), 0);
 	for (step = 0; step < 2000; step++) {
 		size_t want = 1 + (step * 37u) % 150u;
 		size_t space = mpt_dsnd_space(&b);
@@ -243,7 +210,7 @@ static void test_isn_near_2_64(void **state)
 	run_wrap(UINT64_MAX, 64);
 
 	/* One large buffer straddling 2^64. */
-	assert_int_equal(mpt_dsnd_init(&b, &tmem, 3000, isn), 0);
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 3000, isn), 0);
 	fill(src, isn, sizeof(src));
 	assert_int_equal(mpt_dsnd_write(&b, src, 3000), 3000);
 	assert_true(b.end == 2000); /* wrapped */

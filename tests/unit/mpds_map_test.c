@@ -14,51 +14,19 @@
 #include <cmocka.h>
 
 #include "mptcp/dsbuf.h"
+#include "testmem.h"
 
-static long live;
-static long allocs;
-static long fail_at = -1;
-
-static void *t_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return malloc(n);
-}
-static void *t_calloc(size_t a, size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return calloc(a, n);
-}
-static void *t_realloc(void *p, size_t n, void *ud)
-{
-	(void)ud;
-	return realloc(p, n);
-}
-static void t_free(void *p, void *ud)
-{
-	(void)ud;
-	if (p)
-		live--;
-	free(p);
-}
-static const struct mpt_mem tmem = {t_malloc, t_calloc, t_realloc, t_free, NULL};
+/* Counting allocator (tests/common/testmem.c): leaks and injected failures. */
+static struct mpt_test_mem tm;
 
 static int setup(void **state)
 {
-	live = 0;
-	allocs = 0;
-	fail_at = -1;
+	mpt_test_mem_init(&tm);
 	return 0;
 }
 static int teardown(void **state)
 {
-	assert_int_equal(live, 0);
+	assert_int_equal(tm.live, 0);
 	return 0;
 }
 
@@ -77,14 +45,14 @@ test_init_errors(void **state)
 {
 	struct mpt_maplist ml;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 0), MPT_ERR_INVAL);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 0), MPT_ERR_INVAL);
 	assert_int_equal(mpt_maplist_init(&ml, NULL, 4), MPT_ERR_INVAL);
-	assert_int_equal(mpt_maplist_init(NULL, &tmem, 4), MPT_ERR_INVAL);
-	fail_at = 0;
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 4), MPT_ERR_NOMEM);
+	assert_int_equal(mpt_maplist_init(NULL, &tm.mem, 4), MPT_ERR_INVAL);
+	tm.fail_at = 0;
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 4), MPT_ERR_NOMEM);
 	mpt_maplist_free(&ml);
-	fail_at = -1;
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 4), 0);
+	tm.fail_at = -1;
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 4), 0);
 	assert_int_equal(mpt_maplist_count(&ml), 0);
 	assert_null(mpt_maplist_first(&ml));
 	assert_null(mpt_maplist_at(&ml, 0));
@@ -100,7 +68,7 @@ static void test_push_dedup(void **state)
 	struct mpt_maplist ml;
 	struct mpt_map a = M(1000, 1, 100), b = M(1100, 101, 50);
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 8), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 8), 0);
 	assert_int_equal(mpt_maplist_push(&ml, &a), 0);
 	assert_int_equal(mpt_maplist_push(&ml, &a), 0); /* repeated DSS */
 	assert_int_equal(mpt_maplist_count(&ml), 1);
@@ -147,7 +115,7 @@ static void test_overlap_rejected(void **state)
 	struct mpt_maplist ml;
 	struct mpt_map m;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 8), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 8), 0);
 	m = M(1000, 100, 100); /* [100, 200) */
 	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
 	m = M(1000, 150, 100); /* starts inside */
@@ -175,7 +143,7 @@ static void test_limit(void **state)
 	struct mpt_map m;
 	uint32_t i;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 4), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 4), 0);
 	for (i = 0; i < 4; i++) {
 		m = M(10 * i, 10 * i, 10);
 		assert_int_equal(mpt_maplist_push(&ml, &m), 0);
@@ -215,7 +183,7 @@ static void test_find_drop(void **state)
 	struct mpt_maplist ml;
 	struct mpt_map m;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 8), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 8), 0);
 	m = M(1000, 100, 100); /* [100,200) */
 	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
 	m = M(2000, 200, 1); /* [200,201) */
@@ -254,7 +222,7 @@ static void test_infinite(void **state)
 	struct mpt_maplist ml;
 	struct mpt_map m;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 8), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 8), 0);
 	m = M(1000, 100, 100);
 	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
 	m = M(1100, 200, 0); /* infinite from 200 */
@@ -284,7 +252,7 @@ static void test_wrap32(void **state)
 	const uint32_t base = 0xffffff00u;
 	uint32_t i;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 16), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 16), 0);
 	for (i = 0; i < 10; i++) {
 		m = M(7000 + 64 * i, base + 64 * i, 64); /* crosses 0 at i == 4 */
 		assert_int_equal(mpt_maplist_push(&ml, &m), 0);
@@ -329,7 +297,7 @@ static void test_find_many(void **state)
 	uint64_t dsn = 1;
 	uint32_t x = 12345;
 
-	assert_int_equal(mpt_maplist_init(&ml, &tmem, 256), 0);
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 256), 0);
 	for (int round = 0; round < 40; round++) {
 		while (mpt_maplist_count(&ml) < 256) {
 			x = x * 1103515245u + 12345u;

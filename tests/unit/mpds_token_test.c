@@ -14,51 +14,19 @@
 
 #include "crypto/crypto.h"
 #include "mptcp/dsbuf.h"
+#include "testmem.h"
 
-static long live;
-static long allocs;
-static long fail_at = -1;
-
-static void *t_malloc(size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return malloc(n);
-}
-static void *t_calloc(size_t a, size_t n, void *ud)
-{
-	(void)ud;
-	if (allocs++ == fail_at)
-		return NULL;
-	live++;
-	return calloc(a, n);
-}
-static void *t_realloc(void *p, size_t n, void *ud)
-{
-	(void)ud;
-	return realloc(p, n);
-}
-static void t_free(void *p, void *ud)
-{
-	(void)ud;
-	if (p)
-		live--;
-	free(p);
-}
-static const struct mpt_mem tmem = {t_malloc, t_calloc, t_realloc, t_free, NULL};
+/* Counting allocator (tests/common/testmem.c): leaks and injected failures. */
+static struct mpt_test_mem tm;
 
 static int setup(void **state)
 {
-	live = 0;
-	allocs = 0;
-	fail_at = -1;
+	mpt_test_mem_init(&tm);
 	return 0;
 }
 static int teardown(void **state)
 {
-	assert_int_equal(live, 0);
+	assert_int_equal(tm.live, 0);
 	return 0;
 }
 
@@ -94,21 +62,21 @@ static void test_init_errors(void **state)
 {
 	struct mpt_token_table t;
 
-	assert_int_equal(mpt_token_table_init(NULL, &tmem, 8, 1), MPT_ERR_INVAL);
+	assert_int_equal(mpt_token_table_init(NULL, &tm.mem, 8, 1), MPT_ERR_INVAL);
 	assert_int_equal(mpt_token_table_init(&t, NULL, 8, 1), MPT_ERR_INVAL);
-	assert_int_equal(mpt_token_table_init(&t, &tmem, SIZE_MAX, 1), MPT_ERR_INVAL);
-	fail_at = 0;
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 8, 1), MPT_ERR_NOMEM);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, SIZE_MAX, 1), MPT_ERR_INVAL);
+	tm.fail_at = 0;
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 8, 1), MPT_ERR_NOMEM);
 	mpt_token_table_free(&t);
 	assert_null(mpt_token_lookup(&t, 1));
 	assert_int_equal(mpt_token_remove(&t, 1), MPT_ERR_NOTFOUND);
 	assert_int_equal(mpt_token_insert(&t, 1, &t), MPT_ERR_INVAL);
-	fail_at = -1;
+	tm.fail_at = -1;
 	/* Rounded up to a power of two; 0 gives one bucket. */
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 100, 1), 0);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 100, 1), 0);
 	assert_int_equal(t.mask, 127);
 	mpt_token_table_free(&t);
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 0, 1), 0);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 0, 1), 0);
 	assert_int_equal(t.mask, 0);
 	assert_int_equal(mpt_token_insert(&t, 5, &t), 0);
 	assert_int_equal(mpt_token_insert(&t, 6, &t), 0);
@@ -122,7 +90,7 @@ static void test_insert_lookup_remove(void **state)
 	struct mpt_token_table t;
 	int a, b, c;
 
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 4, 0x1234), 0);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 4, 0x1234), 0);
 	assert_null(mpt_token_lookup(&t, 7));
 	assert_int_equal(mpt_token_insert(&t, 7, &a), 0);
 	assert_int_equal(mpt_token_insert(&t, 0, &b), 0); /* token 0 is a token like any other */
@@ -151,7 +119,7 @@ static void test_insert_lookup_remove(void **state)
 	assert_int_equal(mpt_token_insert(&t, 7, &c), 0); /* reusable */
 	assert_ptr_equal(mpt_token_lookup(&t, 7), &c);
 	/* Allocation failure on insert. */
-	fail_at = allocs;
+	tm.fail_at = tm.allocs;
 	assert_int_equal(mpt_token_insert(&t, 1000, &a), MPT_ERR_NOMEM);
 	assert_false(mpt_token_exists(&t, 1000));
 	assert_int_equal(t.count, 4);
@@ -167,7 +135,7 @@ static void test_new_key(void **state)
 	uint32_t tok = 0, want_tok;
 	int conn;
 
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 16, 99), 0);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 16, 99), 0);
 	assert_int_equal(
 	    mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, &conn, &key, &tok, &idsn), 0);
 	assert_true(key == key_of_script(keys[0]));
@@ -208,7 +176,7 @@ static void test_new_key_collisions(void **state)
 	uint32_t tok, t1;
 	int conn;
 
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 16, 5), 0);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 16, 5), 0);
 	s = (struct script){first, 1, 0, 0};
 	assert_int_equal(
 	    mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, &conn, &k1, &t1, NULL), 0);
@@ -252,7 +220,7 @@ static void test_new_key_collisions(void **state)
 	/* NOMEM on the insert is passed up. */
 	keys[0] = 0x0f0f0f0f0f0f0f0fULL;
 	s = (struct script){keys, 1, 0, 0};
-	fail_at = allocs;
+	tm.fail_at = tm.allocs;
 	assert_int_equal(
 	    mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, &conn, &key, &tok, NULL),
 	    MPT_ERR_NOMEM);
@@ -288,7 +256,7 @@ static void test_many(void **state)
 	size_t i, max_chain = 0;
 
 	rng = 0x746f6b656e73ULL;
-	assert_int_equal(mpt_token_table_init(&t, &tmem, 1024, 0xfeedULL), 0);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 1024, 0xfeedULL), 0);
 	for (i = 0; i < MANY; i++) {
 		conns[i] = i + 1;
 		assert_int_equal(mpt_token_new_key(&t, MPT_CRYPTO_V1, seeded_rand, NULL,

@@ -19,56 +19,11 @@
 #include "wire/ip.h"
 #include "wire/tcp.h"
 
+#include "testmem.h"
+
 #define MS   UINT64_C(1000000)
 #define SEC  UINT64_C(1000000000)
 #define QMAX 512
-
-/* ---- counting allocator (leak check + failure injection) ---------------- */
-struct counting_mem {
-	long live;
-	long allocs;
-	long fail_after; /* fail every allocation once allocs exceeds this (-1 = never) */
-};
-
-static void *cm_malloc(size_t n, void *ud)
-{
-	struct counting_mem *m = ud;
-	if (m->fail_after >= 0 && m->allocs >= m->fail_after)
-		return NULL;
-	m->allocs++;
-	void *p = malloc(n);
-	if (p)
-		m->live++;
-	return p;
-}
-static void *cm_calloc(size_t a, size_t b, void *ud)
-{
-	struct counting_mem *m = ud;
-	if (m->fail_after >= 0 && m->allocs >= m->fail_after)
-		return NULL;
-	m->allocs++;
-	void *p = calloc(a, b);
-	if (p)
-		m->live++;
-	return p;
-}
-static void *cm_realloc(void *p, size_t n, void *ud)
-{
-	struct counting_mem *m = ud;
-	if (!p)
-		return cm_malloc(n, ud);
-	if (m->fail_after >= 0 && m->allocs >= m->fail_after)
-		return NULL;
-	m->allocs++;
-	return realloc(p, n);
-}
-static void cm_free(void *p, void *ud)
-{
-	struct counting_mem *m = ud;
-	if (p)
-		m->live--;
-	free(p);
-}
 
 /* ---- a pair of stacks wired back to back ------------------------------- */
 struct pkt {
@@ -79,8 +34,7 @@ struct pkt {
 };
 
 struct pair {
-	struct counting_mem mem;
-	struct mpt_mem hooks;
+	struct mpt_test_mem mem; /* counting allocator: leaks, failure injection */
 	struct mpt_stack *st[2];
 	struct pkt q[QMAX];
 	size_t qn;
@@ -173,7 +127,7 @@ static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stac
 {
 	struct mpt_stack_cfg cfg;
 	mpt_stack_cfg_init(&cfg);
-	cfg.mem = &p->hooks;
+	cfg.mem = &p->mem.mem;
 	cfg.rand = prand;
 	cfg.rand_ud = p;
 	cfg.output = i == 0 ? out0 : out1;
@@ -193,8 +147,7 @@ static struct pair *pair_new(uint32_t max_socks)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	p->mem.fail_after = -1;
-	p->hooks = (struct mpt_mem){cm_malloc, cm_calloc, cm_realloc, cm_free, &p->mem};
+	mpt_test_mem_init(&p->mem);
 	p->rng = 7;
 	p->now = 5 * SEC;
 	assert_int_equal(make_stack(p, 0, max_socks, &p->st[0]), 0);
@@ -466,8 +419,8 @@ static void test_alloc_failure(void **state)
 	for (long k = 0; k < 12; k++) {
 		struct pair *p = calloc(1, sizeof(*p));
 		assert_non_null(p);
-		p->hooks = (struct mpt_mem){cm_malloc, cm_calloc, cm_realloc, cm_free, &p->mem};
-		p->mem.fail_after = k;
+		mpt_test_mem_init(&p->mem);
+		p->mem.fail_from = k;
 		p->rng = 1;
 		struct mpt_stack *st = NULL;
 		int rc = make_stack(p, 0, 0, &st);
