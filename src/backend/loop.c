@@ -466,7 +466,8 @@ static int dev_open(struct mpt_backend *b, const struct mpt_path_cfg *pc, size_t
 	if (pc->dev[0])
 		snprintf(name, sizeof(name), "%s", pc->dev);
 	else
-		snprintf(name, sizeof(name), "mpttun%zu", path_idx);
+		/* Paths are few; the cast bounds the digits (IFNAMSIZ is 16). */
+		snprintf(name, sizeof(name), "mpttun%u", (unsigned)(uint8_t)path_idx);
 	for (size_t i = 0; i < b->n_devs; i++) {
 		if (!strcmp(b->devs[i].tun.name, name)) {
 			*dev_out = i;

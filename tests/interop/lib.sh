@@ -153,3 +153,67 @@ show_log() {
 	[ -s "$1" ] && sed 's/^/    | /' "$1" | tail -n 20
 	return 0
 }
+
+# Two namespaces joined by TWO veth pairs (two paths), for MPTCP:
+#   path 1: $NS_C mpt-p1c 10.78.0.1/24  <->  $NS_S mpt-p1s 10.78.0.2/24
+#   path 2: $NS_C mpt-p2c 10.79.0.1/24  <->  $NS_S mpt-p2s 10.79.0.2/24
+# mpt runs in $NS_C with 10.78.1.1 on TUN mpttun0 and 10.79.1.1 on TUN
+# mpttun1 (MP_A / MP_B below).  $NS_C forwards by SOURCE (policy routing):
+# whatever mpt sends from MP_B leaves on path 2, whatever from MP_A on path
+# 1, whichever server address it goes to, so each subflow really has its
+# own path.  $NS_S routes 10.78.1.0/24 back over path 1, 10.79.1.0/24 over
+# path 2.  With TOPO_RATE (e.g. 100mbit) every veth gets a tbf qdisc.
+# MPTCP is enabled in both namespaces with room for 4 subflows.
+topo_two_paths() {
+	NS_C="mpt-cli-$$"
+	NS_S="mpt-srv-$$"
+	MP_A=10.78.1.1
+	MP_B=10.79.1.1
+	SRV_A=10.78.0.2
+	SRV_B=10.79.0.2
+	WORK=$(mktemp -d /tmp/mpt-interop.XXXXXX)
+	trap interop_cleanup EXIT
+	ip netns add "$NS_C" || die "ip netns add $NS_C"
+	INTEROP_NS+=("$NS_C")
+	ip netns add "$NS_S" || die "ip netns add $NS_S"
+	INTEROP_NS+=("$NS_S")
+	local ns i
+	for i in 1 2; do
+		ip link add "mpt-p${i}c" netns "$NS_C" type veth peer name "mpt-p${i}s" \
+			netns "$NS_S" || die "cannot create veth pair $i"
+	done
+	for ns in "$NS_C" "$NS_S"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 net.mptcp.enabled=1 >/dev/null ||
+			die "cannot enable MPTCP in $ns"
+		ip -n "$ns" mptcp limits set subflow 4 add_addr_accepted 4 ||
+			die "ip mptcp limits failed in $ns"
+	done
+	ip netns exec "$NS_C" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+	for i in 1 2; do
+		ip -n "$NS_C" addr add "10.7$((7 + i)).0.1/24" dev "mpt-p${i}c"
+		ip -n "$NS_S" addr add "10.7$((7 + i)).0.2/24" dev "mpt-p${i}s"
+		ip netns exec "$NS_C" sysctl -qw "net.ipv4.conf.mpt-p${i}c.rp_filter=0" >/dev/null
+		ip netns exec "$NS_S" sysctl -qw "net.ipv4.conf.mpt-p${i}s.rp_filter=0" >/dev/null
+		ip -n "$NS_C" link set "mpt-p${i}c" up
+		ip -n "$NS_S" link set "mpt-p${i}s" up
+		ip -n "$NS_S" route add "10.7$((7 + i)).1.0/24" via "10.7$((7 + i)).0.1"
+		# Source routing in the mpt namespace: table 10$i sends everything
+		# out of path i.
+		ip -n "$NS_C" route add default via "10.7$((7 + i)).0.2" dev "mpt-p${i}c" \
+			table "10$i"
+		ip -n "$NS_C" rule add from "10.7$((7 + i)).1.0/24" table "10$i" pref "10$i"
+		if [ -n "${TOPO_RATE:-}" ]; then
+			ip netns exec "$NS_C" tc qdisc add dev "mpt-p${i}c" root tbf \
+				rate "$TOPO_RATE" burst 64kb latency 20ms || die "tbf failed"
+			ip netns exec "$NS_S" tc qdisc add dev "mpt-p${i}s" root tbf \
+				rate "$TOPO_RATE" burst 64kb latency 20ms || die "tbf failed"
+		fi
+	done
+}
+
+# Absolute value of a kernel MIB counter (e.g. MPTcpExtMPJoinSynRx) in $1.
+kcounter() {
+	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
+}

@@ -12,6 +12,7 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  sim       run a transfer in the deterministic network simulator\n"
 		   "  cat       netcat over mpt's stack on TUN devices (needs CAP_NET_ADMIN)\n"
+		   "  perf      iperf3-compatible throughput test over mpt's stack on TUN devices\n"
 		   "\n"
 		   "Run 'mpt COMMAND --help' for a command's options.\n");
 }
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
 		return mpt_cmd_sim(argc - 1, argv + 1);
 	if (!strcmp(cmd, "cat"))
 		return mpt_cmd_cat(argc - 1, argv + 1);
+	if (!strcmp(cmd, "perf"))
+		return mpt_cmd_perf(argc - 1, argv + 1);
 	fprintf(stderr, "mpt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -6,5 +6,7 @@
 int mpt_cmd_sim(int argc, char **argv);
 /** `mpt cat`: argv[0] is "cat". Returns the process exit status. */
 int mpt_cmd_cat(int argc, char **argv);
+/** `mpt perf`: argv[0] is "perf". Returns the process exit status. */
+int mpt_cmd_perf(int argc, char **argv);
 
 #endif
