@@ -3,7 +3,8 @@
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-dev libpcap-dev
-      libcmocka-dev python3 clang-format valgrind iproute2 libcjson-dev iperf3 mptcpize)
+      libcmocka-dev python3 clang-format valgrind iproute2 libcjson-dev iperf3 mptcpize
+      tshark)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

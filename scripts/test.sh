@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The full test run (what CI runs): dependencies, -Werror build + all tests,
+# Wireshark check of a simulated MPTCP pcap, interop with the Linux kernel,
 # ASan+UBSan build + all tests, format check, a short fuzzing pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,14 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j "$jobs"
+echo "== Wireshark's MPTCP analysis of a simulated 2-path pcap"
+rc=0
+bash tests/pcap/check_mptcp_pcap.sh build || rc=$?
+if [ "$rc" = 77 ]; then
+	echo "SKIP: tshark unavailable (not installable here): pcap analysis NOT checked"
+elif [ "$rc" != 0 ]; then
+	exit "$rc"
+fi
 echo "== interop tests (root, network namespaces, TUN; skip loudly otherwise)"
 bash tests/interop/run.sh build
 

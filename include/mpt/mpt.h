@@ -168,6 +168,18 @@ struct mpt_mptcp_knobs {
 	uint8_t max_join_pending;     /**< half-open MP_JOINs per connection (default 8) */
 	bool no_pm;                   /**< no path manager: no joins opened, no ADD_ADDR sent */
 	uint64_t add_addr_timeout_ns; /**< v1 ADD_ADDR retransmission timeout (default 2 s) */
+	/**
+	 * Blackhole detection (RFC 8684 §3.7): SYNs sent with MP_CAPABLE
+	 * before the next retransmission goes without it (default 2;
+	 * 255: never give up on MP_CAPABLE).
+	 */
+	uint8_t mpc_syn_tries;
+	/** mpt_abort sends MP_FASTCLOSE on an ACK (RFC 8684 §3.5 first form)
+	 *  instead of on RSTs. */
+	bool fastclose_ack;
+	/** First delay before a failed (local, remote) pair is tried again
+	 *  with MP_JOIN; doubles per failure up to 64x (default 1 s). */
+	uint64_t join_retry_ns;
 };
 
 /** Stack configuration.  Initialise with mpt_stack_cfg_init(). */
@@ -367,6 +379,34 @@ struct mpt_subflow_info {
  * MPT_ERR_STATE (listener).  A plain TCP socket reports its one flow.
  */
 int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max);
+
+/**
+ * Add a local address while the stack runs (RFC 6897 §5.3): MPTCP
+ * connections may use it for new subflows (listeners announce it with
+ * ADD_ADDR, initiators open MP_JOINs from it).  Returns 0, MPT_ERR_INVAL,
+ * MPT_ERR_EXIST (already configured) or MPT_ERR_LIMIT (MPT_MAX_LOCAL_ADDRS).
+ */
+int mpt_stack_add_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now);
+
+/**
+ * Remove a local address (RFC 6897 §5.3; RFC 8684 §3.4.2): every MPTCP
+ * connection closes its subflows on it (their data is reinjected on the
+ * others) and tells the peer with REMOVE_ADDR.  Plain TCP connections on it
+ * are left alone.  Its address id is not reused.  Returns 0, MPT_ERR_INVAL
+ * or MPT_ERR_NOTFOUND.
+ */
+int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now);
+
+/**
+ * Mark the subflows of an MPTCP connection that use local address `local`
+ * (NULL: every subflow) as backup or not, and tell the peer with MP_PRIO
+ * (RFC 8684 §3.3.8) on each subflow whose flag changed.  The scheduler
+ * sends on backup subflows (ours or the peer's) only when no regular
+ * subflow is available.  Returns the number of subflows using that address,
+ * MPT_ERR_INVAL or MPT_ERR_STATE (not an MPTCP connection / fallen back).
+ */
+int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
+			uint64_t now);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,7 @@ struct mpt_bulk_result {
 	uint64_t t_connected;  /**< client handshake completion (ns) */
 	uint64_t t_done;       /**< end of stream read by the server (ns) */
 	int client_err, server_err;
+	bool aborted; /**< mpt_bulk_abort was called */
 };
 
 /**
@@ -77,6 +78,11 @@ void mpt_bulk_result(const struct mpt_bulk *b, struct mpt_bulk_result *out);
 struct mpt_sock *mpt_bulk_client_sock(const struct mpt_bulk *b);
 /** Server-side connection (NULL before accept and once closed). */
 struct mpt_sock *mpt_bulk_server_sock(const struct mpt_bulk *b);
+/**
+ * Abort one side's connection (mpt_abort: MP_FASTCLOSE for MPTCP) now.
+ * The transfer then counts as done once the other side saw the error.
+ */
+void mpt_bulk_abort(struct mpt_bulk *b, bool server, uint64_t now);
 void mpt_bulk_destroy(struct mpt_bulk *b);
 
 #ifdef __cplusplus

@@ -302,7 +302,8 @@ int mpt_bulk_start(struct mpt_simhost *client, struct mpt_simhost *server,
 bool mpt_bulk_done(void *bulk)
 {
 	const struct mpt_bulk *b = bulk;
-	return b->res.done || b->res.client_err || b->res.server_err;
+	return b->res.done || b->res.client_err || b->res.server_err ||
+	       (b->res.aborted && (!b->csock || !b->ssock) && (!b->csock || b->res.client_err));
 }
 
 uint64_t mpt_bulk_received(const struct mpt_bulk *b)
@@ -323,6 +324,17 @@ struct mpt_sock *mpt_bulk_client_sock(const struct mpt_bulk *b)
 struct mpt_sock *mpt_bulk_server_sock(const struct mpt_bulk *b)
 {
 	return b->ssock;
+}
+
+void mpt_bulk_abort(struct mpt_bulk *b, bool server, uint64_t now)
+{
+	struct mpt_sock **sp = server ? &b->ssock : &b->csock;
+	struct mpt_sock *s = *sp;
+	if (!s)
+		return;
+	*sp = NULL;
+	b->res.aborted = true;
+	mpt_abort(s, now);
 }
 
 void mpt_bulk_destroy(struct mpt_bulk *b)

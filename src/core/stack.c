@@ -40,6 +40,8 @@ void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg)
 	cfg->mptcp.max_subflows = 8;
 	cfg->mptcp.max_join_pending = 8;
 	cfg->mptcp.add_addr_timeout_ns = 2 * MPT_NS_PER_S;
+	cfg->mptcp.mpc_syn_tries = 2;
+	cfg->mptcp.join_retry_ns = MPT_NS_PER_S;
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -337,25 +339,48 @@ static void flow_output(void *ud, uint8_t *seg, size_t len)
 	struct mpt_flow *f = ud;
 	struct mpt_stack *st = f->st;
 	uint8_t *tcp = seg;
-	/* RFC 8684 §3.6: a subflow reset carries MP_TCPRST with its reason.
+	/* RFC 8684 §3.6: a subflow reset carries MP_TCPRST with its reason
+	 * (and MP_FAIL after a checksum failure, §3.7, or MP_FASTCLOSE, §3.5).
 	 * The engine's RST has a bare 20-byte header: rebuild it with the
-	 * option in the stack's scratch buffer. */
-	if (f->rst_opt && len == MPT_TCP_HDR_LEN && (mpt_get16(seg + 12) & MPT_TCP_RST)) {
+	 * options in the stack's scratch buffer. */
+	if ((f->rst_opt || f->rst_fail || f->rst_fastclose) && len == MPT_TCP_HDR_LEN &&
+	    (mpt_get16(seg + 12) & MPT_TCP_RST)) {
 		struct mpt_mptcp_opt o;
-		memset(&o, 0, sizeof(o));
-		o.subtype = MPT_MPTCP_MP_TCPRST;
-		o.version = MPT_MPTCP_V1;
-		o.u.tcprst.reason = f->rst_reason;
 		tcp = st->scratch + MPT_TCP_HEADROOM;
 		memcpy(tcp, seg, MPT_TCP_HDR_LEN);
-		int n = mpt_mptcp_emit(tcp + MPT_TCP_HDR_LEN, MPT_TCP_MAX_OPT_LEN, &o);
-		if (n > 0) {
-			size_t ol = (size_t)n;
+		size_t ol = 0;
+		for (int k = 0; k < 3; k++) {
+			memset(&o, 0, sizeof(o));
+			o.version = f->rst_version;
+			if (k == 0 && f->rst_opt && f->rst_version == MPT_MPTCP_V1) {
+				o.subtype = MPT_MPTCP_MP_TCPRST;
+				o.u.tcprst.reason = f->rst_reason;
+			} else if (k == 1 && f->rst_fastclose) {
+				o.subtype = MPT_MPTCP_MP_FASTCLOSE;
+				o.u.fastclose_key = f->rst_fc_key;
+			} else if (k == 2 && f->rst_fail) {
+				o.subtype = MPT_MPTCP_MP_FAIL;
+				o.u.fail_dsn = f->rst_fail_dsn;
+			} else {
+				continue;
+			}
+			int n = mpt_mptcp_emit(tcp + MPT_TCP_HDR_LEN + ol, MPT_TCP_MAX_OPT_LEN - ol,
+					       &o);
+			if (n <= 0)
+				continue;
+			ol += (size_t)n;
+			if (k == 0)
+				mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
+			else if (k == 1)
+				mpt_mib_inc(&st->mib, MPT_MIB_MPFastcloseTx);
+			else
+				mpt_mib_inc(&st->mib, MPT_MIB_MPFailTx);
+		}
+		if (ol > 0) {
 			while (ol % 4)
 				tcp[MPT_TCP_HDR_LEN + ol++] = 0;
 			len = MPT_TCP_HDR_LEN + ol;
 			tcp[12] = (uint8_t)((len / 4) << 4 | (tcp[12] & 0x0f));
-			mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
 		} else {
 			tcp = seg;
 		}
@@ -437,6 +462,10 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 		/* Pure ACKs: a DSS with a 32-bit DATA_ACK (8 bytes) leaves
 		 * room for timestamps and two SACK blocks. */
 		cfg.ext_opt_reserve_ack = 8;
+		/* RFC 8684 §3.3.4: every subflow advertises the connection-
+		 * level window (the sender bounds DSNs by DATA_ACK + window),
+		 * so each subflow must be able to hold that much. */
+		cfg.rcvbuf = (uint32_t)mpt_mp_rcvbuf_size(cfg.rcvbuf);
 	}
 	uint8_t off[4];
 	st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
@@ -502,6 +531,9 @@ int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
 		return MPT_ERR_NOMEM;
 	f->sf = sf;
 	hash_insert(st, f);
+	/* RFC 6356: the subflows of one connection share a coupling group
+	 * (beyond MPT_CC_GROUP_MAX members a subflow runs uncoupled). */
+	(void)mpt_cc_group_join(&sf->mp->ccg, mpt_tcp_cc(f->tcp));
 	*out = f;
 	return 0;
 }
@@ -786,10 +818,13 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 		if (!(pure_syn && mpt_tcp_get_state(f->tcp) == MPT_TCP_TIME_WAIT &&
 		      mpt_tcp_timewait_reusable(f->tcp, &seg) &&
 		      find_listener(st, &ip.dst, seg.hdr.dport))) {
-			if ((fl & MPT_TCP_RST) && f->sf &&
-			    mpt_mp_find_opt(&seg, MPT_MPTCP_MP_TCPRST, MPT_MPTCP_V1, NULL) == 0)
-				mpt_mib_inc(&st->mib, MPT_MIB_MPRstRx);
+			enum mpt_tcp_state before = mpt_tcp_get_state(f->tcp);
 			rc = mpt_tcp_input(f->tcp, &seg, now);
+			/* RST options count only when the engine accepted the
+			 * RST (RFC 5961 §3.2: one outside the window is ignored). */
+			if ((fl & MPT_TCP_RST) && f->sf && before != MPT_TCP_CLOSED &&
+			    mpt_tcp_get_state(f->tcp) == MPT_TCP_CLOSED)
+				mpt_sf_rst_rx(f->sf, &seg, now);
 			if (f->sf)
 				mpt_mp_dirty(f->sf->mp);
 			return rc;
@@ -1210,12 +1245,65 @@ int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info)
 
 bool mpt_sock_mptcp_enabled(const struct mpt_sock *s)
 {
-	return s && s->mp && !s->mp->fallback;
+	return s && s->mp && !mpt_mp_is_fallback(s->mp);
 }
 
 uint32_t mpt_sock_conn_id(const struct mpt_sock *s)
 {
-	return (s && s->mp && !s->mp->fallback) ? s->mp->token_local : 0;
+	return (s && s->mp && !mpt_mp_is_fallback(s->mp)) ? s->mp->token_local : 0;
+}
+
+int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup, uint64_t now)
+{
+	if (!s || s->listener || s->app_closed)
+		return MPT_ERR_INVAL;
+	if (!s->mp)
+		return MPT_ERR_STATE;
+	struct mpt_stack *st = s->st;
+	stack_enter(st, now);
+	int rc = mpt_mp_set_backup(s->mp, local, backup, now);
+	stack_leave(st);
+	return rc;
+}
+
+int mpt_stack_add_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now)
+{
+	if (!st || !a || (a->family != 4 && a->family != 6))
+		return MPT_ERR_INVAL;
+	if (is_local_addr(st, a))
+		return MPT_ERR_EXIST;
+	/* Removed addresses keep their slot: address ids (slot + 1) are
+	 * never reused within a stack's life. */
+	if (st->cfg.n_local >= MPT_MAX_LOCAL_ADDRS)
+		return MPT_ERR_LIMIT;
+	stack_enter(st, now);
+	st->cfg.local[st->cfg.n_local++] = *a;
+	/* Path managers pick it up on their next run. */
+	for (struct mpt_sock *s = st->all; s; s = s->next)
+		if (s->mp && !s->listener)
+			mpt_stack_mark_dirty(st, s->mp);
+	stack_leave(st);
+	return 0;
+}
+
+int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now)
+{
+	if (!st || !a)
+		return MPT_ERR_INVAL;
+	int li = mpt_stack_local_index(st, a);
+	if (li < 0)
+		return MPT_ERR_NOTFOUND;
+	stack_enter(st, now);
+	for (struct mpt_sock *s = st->all; s; s = s->next) {
+		if (!s->mp || s->listener)
+			continue;
+		/* Address ids: 0 for the connection's initial address. */
+		uint8_t id = mpt_addr_equal(&s->local.addr, a) ? 0 : (uint8_t)(li + 1);
+		mpt_mp_local_removed(s->mp, a, id, now);
+	}
+	memset(&st->cfg.local[li], 0, sizeof(st->cfg.local[li]));
+	stack_leave(st);
+	return 0;
 }
 
 int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info)

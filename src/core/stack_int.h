@@ -37,9 +37,14 @@ struct mpt_flow {
 	struct mpt_subflow *sf; /* MPTCP owner, or NULL */
 	uint32_t iss;           /* our initial sequence number */
 	bool hashed;
-	bool tcp_closed;              /* the engine reported EV_CLOSED */
-	uint8_t rst_reason;           /* MP_TCPRST reason to add to our next RST */
-	bool rst_opt;                 /* add MP_TCPRST to RSTs of this flow */
+	bool tcp_closed;     /* the engine reported EV_CLOSED */
+	uint8_t rst_reason;  /* MP_TCPRST reason to add to our next RST */
+	bool rst_opt;        /* add MP_TCPRST to RSTs of this flow */
+	bool rst_fail;       /* add MP_FAIL (rst_fail_dsn) to RSTs (RFC 8684 §3.7) */
+	bool rst_fastclose;  /* add MP_FASTCLOSE (rst_fc_key) to RSTs (§3.5) */
+	uint8_t rst_version; /* MPTCP version of those options */
+	uint64_t rst_fail_dsn;
+	uint64_t rst_fc_key;
 	struct mpt_flow *hnext;       /* 4-tuple hash chain */
 	struct mpt_flow *prev, *next; /* all flows */
 };

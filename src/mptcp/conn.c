@@ -30,6 +30,10 @@ int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 		k->max_join_pending = 8;
 	if (k->add_addr_timeout_ns == 0)
 		k->add_addr_timeout_ns = 2 * MPT_NS_PER_S;
+	if (k->mpc_syn_tries == 0)
+		k->mpc_syn_tries = 2;
+	if (k->join_retry_ns == 0)
+		k->join_retry_ns = MPT_NS_PER_S;
 	return 0;
 }
 
@@ -58,6 +62,7 @@ static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
 	mp->passive = passive;
 	mp->version = k->version;
 	mp->fin_rtx_at = MPT_TIME_NEVER;
+	mpt_cc_group_init(&mp->ccg);
 	return mp;
 }
 
@@ -68,10 +73,7 @@ void mpt_mp_free(struct mpt_mpconn *mp)
 	struct mpt_stack *st = mp->st;
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
-		if (sf->flow) {
-			sf->flow->sf = NULL;
-			mpt_stack_flow_free(st, sf->flow);
-		}
+		mpt_sf_flow_free(sf);
 		mpt_sf_free(sf);
 	}
 	if (mp->token_inserted)
@@ -89,6 +91,11 @@ static size_t buf_size(uint32_t knob)
 {
 	/* The data level holds what all subflows have in flight or queued. */
 	return 4 * (size_t)MPT_MAX(knob, MP_BUF_MIN);
+}
+
+size_t mpt_mp_rcvbuf_size(uint32_t knob)
+{
+	return buf_size(knob ? knob : MP_BUF_MIN);
 }
 
 int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key)
@@ -115,6 +122,74 @@ int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key)
 	mp->idsn_remote = idsn;
 	mp->keys_known = true;
 	return 0;
+}
+
+bool mpt_mp_is_fallback(const struct mpt_mpconn *mp)
+{
+	return mp->fallback || mp->inf_tx || mp->inf_rx;
+}
+
+/* Lowest DSN not yet (re)sent. */
+static uint64_t unsent_dsn(const struct mpt_mpconn *mp)
+{
+	uint64_t d = mp->snd_nxt;
+	for (size_t i = 0; i < mp->n_reinj; i++)
+		d = MPT_MIN(d, MPT_MAX(mp->reinj[i].dsn, mp->snd.una));
+	return d;
+}
+
+void mpt_mp_inf_tx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn)
+{
+	if (mp->inf_tx || !sf->flow || sf->closed || !mp->snd_ready)
+		return;
+	/* RFC 8684 §3.7: the infinite mapping starts where the data the
+	 * peer is missing starts; data below DATA_ACK is never resent. */
+	dsn = MPT_MAX(dsn, mp->snd.una);
+	dsn = MPT_MIN(dsn, mp->snd_nxt);
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_InfiniteMapTx);
+	mp->inf_tx = true;
+	mp->inf_sf = sf;
+	mp->inf_tx_ssn = mpt_tcp_snd_write_seq(sf->flow->tcp) - sf->iss;
+	mp->inf_tx_dsn = dsn;
+	mp->snd_nxt = dsn;
+	mp->n_reinj = 0;
+	/* From now on the subflow's FIN is the DATA_FIN. */
+	mp->fin_mapped = false;
+	mp->fin_rtx_at = MPT_TIME_NEVER;
+	for (size_t i = 0; i < mp->nsf; i++)
+		if (mp->sf[i] != sf)
+			mpt_sf_reset(mp->sf[i], MPT_TCPRST_MPTCP);
+	mpt_mp_dirty(mp);
+}
+
+void mpt_mp_inf_rx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint32_t ssn, uint64_t dsn)
+{
+	if (mp->inf_rx)
+		return;
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_InfiniteMapRx);
+	mp->inf_rx = true;
+	mp->inf_sf = sf;
+	mp->inf_rx_ssn = ssn;
+	mp->inf_rx_dsn = dsn;
+	mp->fail_pending = false;
+	/* RFC 8684 §3.7: after the infinite mapping the connection is plain
+	 * TCP in both directions: ours follows with its own. */
+	if (!mp->inf_tx && mp->snd_ready)
+		mpt_mp_inf_tx(mp, sf, unsent_dsn(mp));
+	mpt_mp_dirty(mp);
+}
+
+void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint64_t now)
+{
+	MPT_UNUSED(now);
+	/* RFC 8684 §3.5: the Option Receiver's Key must be ours. */
+	if (!mp->keys_known || key != mp->key_local) {
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFastcloseRxDrop);
+		return;
+	}
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFastcloseRx);
+	mp->fc_rx = true;
+	mpt_mp_dirty(mp);
 }
 
 void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why)
@@ -241,7 +316,7 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	return 0;
 }
 
-static size_t live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
+size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 {
 	size_t n = 0, p = 0;
 	for (size_t i = 0; i < mp->nsf; i++) {
@@ -262,14 +337,15 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 {
 	mpt_mib_inc(&st->mib, MPT_MIB_MPJoinSynRx);
 	struct mpt_mpconn *mp = mpt_token_lookup(&st->tokens, join->u.join.token);
-	if (!mp || mp->fallback || mp->closed || !mp->keys_known || mp->app_closed) {
+	if (!mp || mpt_mp_is_fallback(mp) || mp->closed || !mp->keys_known || mp->app_closed ||
+	    mp->fastclose) {
 		/* RFC 8684 §3.2: an unknown token gets a RST. */
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinNoTokenFound);
 		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
 		return MPT_ERR_NOTFOUND;
 	}
 	size_t pending = 0;
-	if (live_subflows(mp, &pending) >= mp->k.max_subflows ||
+	if (mpt_mp_live_subflows(mp, &pending) >= mp->k.max_subflows ||
 	    pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
 		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
@@ -297,10 +373,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	}
 	if (rc < 0) {
 		/* Never reached an engine callback: drop it now. */
-		if (sf->flow) {
-			mpt_stack_flow_free(st, sf->flow);
-			sf->flow = NULL;
-		}
+		mpt_sf_flow_free(sf);
 		sf->closed = true;
 		sf->dead = true;
 		mpt_mp_dirty(mp);
@@ -470,6 +543,45 @@ static void abort_all(struct mpt_mpconn *mp, uint64_t now)
 	}
 }
 
+/*
+ * RFC 8684 §3.5 MP_FASTCLOSE: the abrupt close of the whole connection.
+ * RST form: every subflow is reset with MP_FASTCLOSE (and MP_TCPRST) on
+ * its RST.  ACK form: MP_FASTCLOSE rides on pure ACKs of one subflow
+ * (retransmitted until the peer's RST, at most three times, then a RST
+ * with it), the other subflows are reset at once.
+ */
+static void fastclose(struct mpt_mpconn *mp, uint64_t now)
+{
+	struct mpt_subflow *keep = NULL;
+	if (mp->k.fastclose_ack)
+		for (size_t i = 0; i < mp->nsf && !keep; i++)
+			if (mpt_sf_usable(mp->sf[i]))
+				keep = mp->sf[i];
+	mp->fastclose = true;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (sf == keep || !sf->flow || sf->closed)
+			continue;
+		sf->dead = true;
+		sf->flow->rst_opt = true;
+		sf->flow->rst_reason = MPT_TCPRST_UNSPEC;
+		sf->flow->rst_version = mp->version;
+		sf->flow->rst_fastclose = !keep;
+		sf->flow->rst_fc_key = mp->key_remote;
+		mpt_tcp_abort(sf->flow->tcp, now);
+	}
+	if (keep) {
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(keep->flow->tcp, &ti);
+		mp->fastclose_ack = true;
+		mp->fc_sf = keep;
+		mp->fc_tries = 1;
+		mp->fc_rtx_at = now + MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
+		keep->dead = true;
+		mpt_mp_send_ack(keep, now);
+	}
+}
+
 static bool unread_data(const struct mpt_mpconn *mp)
 {
 	if (mp->keys_known && mpt_drcv_readable(&mp->rcv) > 0)
@@ -507,6 +619,25 @@ void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
 			else
 				mpt_tcp_close(f->tcp, now);
 		}
+		return;
+	}
+	if (mp->inf_tx || mp->inf_rx) {
+		/* Fallen back mid-connection: the subflow is the connection. */
+		struct mpt_subflow *sf = mp->inf_sf;
+		if (abort || unread_data(mp)) {
+			abort_all(mp, now);
+			conn_set_closed(mp, 0);
+		} else {
+			(void)mpt_mp_shutdown(mp, now);
+			mpt_mp_dirty(mp);
+		}
+		MPT_UNUSED(sf);
+		return;
+	}
+	/* RFC 8684 §3.5: an abort of an MPTCP connection is MP_FASTCLOSE. */
+	if (abort && mp->keys_known && mp->established && !mp->closed) {
+		fastclose(mp, now);
+		conn_set_closed(mp, 0);
 		return;
 	}
 	/* Like TCP's CLOSE (RFC 9293 §3.10.4): unread data means a reset. */
@@ -586,18 +717,83 @@ static void reap_subflows(struct mpt_mpconn *mp)
 			mp->sf[w++] = sf;
 			continue;
 		}
-		if (!mp->fallback && !sf->reinjected)
+		if (!mpt_mp_is_fallback(mp) && !sf->reinjected)
 			mpt_sched_reinject_sf(sf);
+		/* One subflow's failure is not the connection's: it only
+		 * matters when it was the last one (below). */
 		if (sf->err)
-			mp->err = sf->err;
-		if (sf->flow) {
-			sf->flow->sf = NULL;
-			mpt_stack_flow_free(mp->st, sf->flow);
-			sf->flow = NULL;
-		}
+			mp->last_sf_err = sf->err;
+		if (sf == mp->inf_sf)
+			mp->inf_sf = NULL;
+		if (sf == mp->fc_sf)
+			mp->fc_sf = NULL;
+		if (sf == mp->fin_sf)
+			mp->fin_sf = NULL;
+		if (!mp->fallback)
+			mpt_pm_sf_failed(mp, sf, mp->st->now);
+		mpt_sf_flow_free(sf);
 		mpt_sf_free(sf);
 	}
 	mp->nsf = w;
+}
+
+/* Fallen back mid-connection: DATA_ACK from the subflow's ACK. */
+static void inf_data_ack(struct mpt_mpconn *mp)
+{
+	struct mpt_subflow *sf = mp->inf_sf;
+	if (!mp->inf_tx || !sf || !sf->flow || !mp->snd_ready)
+		return;
+	struct mpt_tcp_info ti;
+	mpt_tcp_get_info(sf->flow->tcp, &ti);
+	uint32_t una = ti.snd_una - sf->iss;
+	uint64_t ack = mp->snd.una;
+	/* Bytes before the infinite mapping keep their explicit mappings;
+	 * none counts beyond the infinite mapping's DSN (after MP_FAIL the
+	 * peer dropped them and they are sent again). */
+	size_t n = mpt_maplist_count(&sf->tx);
+	for (size_t i = 0; i < n; i++) {
+		const struct mpt_map *m = mpt_maplist_at(&sf->tx, i);
+		if (!mpt_seq_leq(m->ssn + m->len, una))
+			break;
+		if (mpt_seq_lt(m->ssn, mp->inf_tx_ssn))
+			ack = MPT_MAX(ack, MPT_MIN(m->dsn + m->len, mp->inf_tx_dsn));
+	}
+	if (mpt_seq_geq(una, mp->inf_tx_ssn)) {
+		ack = MPT_MAX(ack, mp->inf_tx_dsn + (uint32_t)(una - mp->inf_tx_ssn));
+		mp->inf_tx_acked = true; /* the peer has the infinite mapping */
+	}
+	ack = MPT_MIN(ack, mp->snd.end);
+	if (ack > mp->snd.una)
+		mpt_mp_data_ack(mp, ack);
+	/* Our FIN (= DATA_FIN) acknowledged. */
+	if (mp->app_shutdown && sf->fin_sent && !mp->fin_acked && ti.snd_una == ti.snd_nxt &&
+	    mp->snd.una == mp->snd.end &&
+	    (ti.state == MPT_TCP_FIN_WAIT_2 || ti.state == MPT_TCP_TIME_WAIT ||
+	     ti.state == MPT_TCP_CLOSED)) {
+		mp->fin_acked = true;
+		mpt_mp_dirty(mp);
+	}
+}
+
+static void inf_step(struct mpt_mpconn *mp, uint64_t now)
+{
+	struct mpt_subflow *sf = mp->inf_sf;
+	inf_data_ack(mp);
+	if (!sf || !sf->flow || sf->closed)
+		return;
+	/* The peer's FIN after all its data: that is its DATA_FIN. */
+	enum mpt_tcp_state s = mpt_tcp_get_state(sf->flow->tcp);
+	if (!mp->peer_fin && mp->keys_known && mpt_tcp_readable(sf->flow->tcp) == 0 &&
+	    mp->rcv.nranges == 0 &&
+	    (s == MPT_TCP_CLOSE_WAIT || s == MPT_TCP_LAST_ACK || s == MPT_TCP_CLOSING ||
+	     s == MPT_TCP_TIME_WAIT))
+		mpt_mp_rx_data_fin(mp, mp->rcv.nxt);
+	/* Our DATA_FIN is the subflow's FIN, once every byte is queued. */
+	if (mp->inf_tx && mp->app_shutdown && !sf->fin_sent && mp->snd_nxt == mp->snd.end) {
+		sf->fin_sent = true;
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinTx);
+		(void)mpt_tcp_shutdown(sf->flow->tcp, now);
+	}
 }
 
 static void conn_step(struct mpt_mpconn *mp, uint64_t now)
@@ -606,6 +802,15 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	if (mp->fallback) {
 		reap_subflows(mp);
 		return;
+	}
+	if (mp->fc_rx && !mp->closed) {
+		/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow,
+		 * the connection is gone (no DATA_FIN exchange). */
+		abort_all(mp, now);
+		mp->err = MPT_ERR_RESET;
+		if (mp->sock)
+			mp->sock->err = mp->err;
+		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
 	}
 	/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
 	for (size_t i = 0; i < mp->nsf; i++) {
@@ -618,6 +823,7 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		if (sf->flow && !sf->closed) {
 			sf->flow->rst_opt = true;
 			sf->flow->rst_reason = sf->reset_reason;
+			sf->flow->rst_version = mp->version;
 			mpt_tcp_abort(sf->flow->tcp, now);
 		}
 	}
@@ -649,9 +855,11 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		if (sf)
 			sf->ack_due = true;
 	}
+	if (mp->inf_tx || mp->inf_rx)
+		inf_step(mp, now);
 	/* Subflows the peer closed: finish them (the data level decides
 	 * the connection's fate, RFC 8684 §3.3.3). */
-	for (size_t i = 0; i < mp->nsf; i++) {
+	for (size_t i = 0; i < mp->nsf && !(mp->inf_tx || mp->inf_rx); i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed || sf->fin_sent)
 			continue;
@@ -695,7 +903,18 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 
 	/* Close sequence: both DATA_FINs acknowledged (or we closed and ours
 	 * is acknowledged) -> close the subflows. */
-	if (mp->fin_acked && (mp->peer_fin_done || mp->app_closed)) {
+	if (mp->fin_acked && (mp->peer_fin_done || mp->app_closed) && !mp->closed) {
+		if (mp->peer_fin_done && !mp->final_ack_sent) {
+			/* DATA_ACK the peer's DATA_FIN before the subflow FINs
+			 * (which carry no option), preferably where our own
+			 * DATA_FIN went: its mapping covers that position. */
+			struct mpt_subflow *a =
+			    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
+			if (a) {
+				a->ack_due = false;
+				mpt_mp_send_ack(a, now);
+			}
+		}
 		for (size_t i = 0; i < mp->nsf; i++) {
 			struct mpt_subflow *sf = mp->sf[i];
 			if (sf->flow && !sf->closed && !sf->fin_sent) {
@@ -710,21 +929,30 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	if (!mp->closed && mp->nsf == 0) {
 		/* Every subflow is gone without a data-level close. */
 		if (!mp->err)
-			mp->err = mp->established ? MPT_ERR_RESET : MPT_ERR_REFUSED;
+			mp->err = mp->last_sf_err   ? mp->last_sf_err
+				  : mp->established ? MPT_ERR_RESET
+						    : MPT_ERR_REFUSED;
 		if (mp->sock)
 			mp->sock->err = mp->err;
 		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
 		return;
 	}
-	if (mp->closed)
+	if (mp->closed) {
+		/* e.g. the DATA_ACK of a retransmitted DATA_FIN */
+		for (size_t i = 0; i < mp->nsf; i++)
+			if (mp->sf[i]->ack_due) {
+				mp->sf[i]->ack_due = false;
+				mpt_mp_send_ack(mp->sf[i], now);
+			}
 		return;
-	if (mp->fully_established && !mp->k.no_pm)
+	}
+	if (mp->fully_established && !mp->k.no_pm && !mpt_mp_is_fallback(mp))
 		mpt_pm_run(mp, now);
 	mpt_sched_push(mp, now);
 	/* A DATA_FIN without data rides on a pure ACK; it is retransmitted
 	 * on a timer until DATA_ACKed. */
 	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
-	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER) {
+	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
 		struct mpt_subflow *sf = any_usable(mp);
 		if (sf) {
 			struct mpt_tcp_info ti;
@@ -732,6 +960,7 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinTx);
 			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
 			mp->fin_rtx_at = now + mp->fin_rto;
+			mp->fin_bare_due = true;
 			sf->ack_due = true;
 		}
 	}
@@ -771,6 +1000,8 @@ void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
 
 uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 {
+	if (mp->fastclose_ack && mp->fc_sf)
+		return mp->fc_rtx_at;
 	if (mp->fallback || mp->closed)
 		return MPT_TIME_NEVER;
 	uint64_t d = mp->fin_rtx_at, p = mpt_pm_deadline(mp);
@@ -779,12 +1010,32 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 
 void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 {
+	if (mp->fastclose_ack && mp->fc_sf && mp->fc_rtx_at <= now) {
+		struct mpt_subflow *sf = mp->fc_sf;
+		if (mp->fc_tries >= 3 || !sf->flow || sf->closed) {
+			/* No RST from the peer: reset with MP_FASTCLOSE. */
+			mp->fc_sf = NULL;
+			if (sf->flow && !sf->closed) {
+				sf->flow->rst_fastclose = true;
+				sf->flow->rst_fc_key = mp->key_remote;
+				sf->flow->rst_version = mp->version;
+				mpt_tcp_abort(sf->flow->tcp, now);
+			}
+		} else {
+			mp->fc_tries++;
+			mp->fc_rtx_at = now + (MP_FIN_RTO_MIN << mp->fc_tries);
+			mpt_mp_send_ack(sf, now);
+		}
+		mpt_mp_dirty(mp);
+		return;
+	}
 	if (mp->fallback || mp->closed)
 		return;
 	if (mp->fin_rtx_at <= now) {
 		struct mpt_subflow *sf = any_usable(mp);
 		if (sf)
 			sf->ack_due = true;
+		mp->fin_bare_due = true;
 		mp->fin_rto = MPT_MIN(mp->fin_rto * 2, MP_FIN_RTO_MAX);
 		mp->fin_rtx_at = now + mp->fin_rto;
 	}
@@ -795,6 +1046,78 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 bool mpt_mp_finished(const struct mpt_mpconn *mp)
 {
 	return mp->nsf == 0 || (mp->fallback && mpt_mp_fallback_flow(mp) == NULL);
+}
+
+/* ---- address changes during the connection (RFC 6897 §5.3) --------------- */
+
+void mpt_mp_local_removed(struct mpt_mpconn *mp, const struct mpt_addr *a, uint8_t id, uint64_t now)
+{
+	MPT_UNUSED(now);
+	if (mpt_mp_is_fallback(mp) || mp->closed)
+		return;
+	struct mpt_stack *st = mp->st;
+	bool used = false;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed || !mpt_addr_equal(&sf->flow->local.addr, a))
+			continue;
+		used = true;
+		if (sf->removed)
+			continue;
+		sf->removed = true;
+		mpt_mib_inc(&st->mib, MPT_MIB_RmSubflow);
+		mpt_sf_reset(sf, MPT_TCPRST_ADMIN);
+	}
+	/* Stop announcing it. */
+	for (size_t i = 0; i < mp->nann; i++) {
+		if (mp->ann[i].id != id)
+			continue;
+		used = used || mp->ann[i].tries > 0;
+		mp->nann--;
+		memmove(mp->ann + i, mp->ann + i + 1, (mp->nann - i) * sizeof(mp->ann[0]));
+		break;
+	}
+	int li = mpt_stack_local_index(st, a);
+	if (li >= 0) {
+		for (size_t ri = 0; ri < MPT_MP_MAX_ADDRS; ri++)
+			mp->retry_at[li][ri] = 0;
+		mp->tried[li] = 0;
+	}
+	/* RFC 8684 §3.4.2: tell the peer (on a pure ACK of another subflow). */
+	if (used && mp->keys_known && mp->nrm < MPT_ARRAY_SIZE(mp->rm_ids)) {
+		mp->rm_ids[mp->nrm++] = id;
+		for (size_t i = 0; i < mp->nsf; i++)
+			if (mpt_sf_usable(mp->sf[i]) && !mp->sf[i]->removed) {
+				mp->sf[i]->ack_due = true;
+				break;
+			}
+	}
+	mpt_mp_dirty(mp);
+}
+
+int mpt_mp_set_backup(struct mpt_mpconn *mp, const struct mpt_addr *local, bool backup,
+		      uint64_t now)
+{
+	MPT_UNUSED(now);
+	if (mpt_mp_is_fallback(mp) || mp->closed)
+		return MPT_ERR_STATE;
+	int n = 0;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed || sf->dead)
+			continue;
+		if (local && !mpt_addr_equal(&sf->flow->local.addr, local))
+			continue;
+		n++;
+		if (sf->backup == backup)
+			continue;
+		/* RFC 8684 §3.3.8: MP_PRIO on the subflow it applies to. */
+		sf->backup = backup;
+		sf->prio_pending = true;
+		sf->ack_due = true;
+	}
+	mpt_mp_dirty(mp);
+	return n;
 }
 
 /* ---- information ---------------------------------------------------------- */
@@ -814,12 +1137,12 @@ int mpt_mp_info(const struct mpt_mpconn *mp, struct mpt_mptcp_info *in)
 {
 	memset(in, 0, sizeof(*in));
 	in->mptcpi_subflows_max = mp->k.max_subflows;
-	in->mptcpi_flags = (mp->fallback ? MPT_MPTCP_INFO_FLAG_FALLBACK : 0u) |
+	in->mptcpi_flags = (mpt_mp_is_fallback(mp) ? MPT_MPTCP_INFO_FLAG_FALLBACK : 0u) |
 			   (mp->keys_known ? MPT_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED : 0u);
 	in->mptcpi_token = mp->token_local;
 	in->version = mp->version;
-	in->fallback = mp->fallback;
-	in->mptcpi_csum_enabled = mp->csum && !mp->fallback;
+	in->fallback = mpt_mp_is_fallback(mp);
+	in->mptcpi_csum_enabled = mp->csum && !mpt_mp_is_fallback(mp);
 	in->mptcpi_add_addr_signal = mp->add_addr_signal;
 	in->mptcpi_add_addr_accepted = mp->add_addr_accepted;
 	in->mptcpi_local_addr_max = (uint8_t)mp->st->cfg.n_local;

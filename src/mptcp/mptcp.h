@@ -71,7 +71,15 @@ struct mpt_subflow {
 	struct mpt_maplist tx; /* sent mappings, subflow order */
 	struct mpt_rmap *rx;   /* received mappings, sorted by ssn */
 	size_t rx_n, rx_cap;
-	/* ADD_ADDR (pending to be written on this subflow) */
+	uint8_t syn_tx;       /* SYNs written (blackhole detection) */
+	bool nomap;           /* data arrived without a DSS mapping (RFC 8684 §3.7) */
+	bool prio_pending;    /* MP_PRIO to write on the next pure ACK */
+	bool removed;         /* closed by REMOVE_ADDR / local address removal: no retry */
+	bool rst_rx;          /* the peer reset it */
+	uint8_t rst_rx_flags; /* MP_TCPRST flags the peer sent (T: transient) */
+	uint8_t rst_rx_reason;
+	bool rst_opt_rx; /* that RST carried MP_TCPRST */
+	bool was_done;   /* its join completed (or it was the initial subflow) */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -162,10 +170,48 @@ struct mpt_mpconn {
 	bool app_closed;     /* mpt_close: finish the close sequence unattended */
 	int err;             /* connection error (all subflows failed) */
 	uint64_t last_push_end;
+	/* RFC 8684 §3.7 mid-connection fallback: infinite mappings.  Our
+	 * direction (inf_tx) and the peer's (inf_rx) switch separately; the
+	 * subflow inf_sf is the only one left and its byte stream from the
+	 * given relative SSN is the data stream from the given DSN. */
+	struct mpt_subflow *inf_sf;
+	bool inf_tx, inf_rx;
+	bool inf_tx_acked;
+	uint32_t inf_tx_ssn, inf_rx_ssn;
+	uint64_t inf_tx_dsn, inf_rx_dsn;
+	bool fail_pending; /* MP_FAIL to write (until the infinite mapping arrives) */
+	uint64_t fail_dsn;
+	/* REMOVE_ADDR ids to send */
+	uint8_t rm_ids[MPT_MAX_LOCAL_ADDRS];
+	size_t nrm;
+	/* MP_FASTCLOSE (RFC 8684 §3.5) */
+	bool fastclose;     /* we sent it: the connection is being torn down */
+	bool fastclose_ack; /* ACK form: write it on pure ACKs of fc_sf */
+	struct mpt_subflow *fc_sf;
+	bool fc_rx; /* the peer's MP_FASTCLOSE arrived: tear down in mpt_mp_run */
+	uint8_t fc_tries;
+	uint64_t fc_rtx_at;
+	/* path manager: retry failed pairs (bit r of tried[l] cleared at retry_at) */
+	bool pm_init;
+	uint64_t retry_at[MPT_MAX_LOCAL_ADDRS][MPT_MP_MAX_ADDRS];
+	uint8_t retry_n[MPT_MAX_LOCAL_ADDRS][MPT_MP_MAX_ADDRS];
+	int last_sf_err; /* error of the last subflow that failed */
+	/* close: where our DATA_FIN mapping went (its end covers that
+	 * subflow's FIN), and whether the DATA_ACK of the peer's DATA_FIN
+	 * went out (after that, FINs and later ACKs carry no option) */
+	struct mpt_subflow *fin_sf;
+	uint32_t fin_sf_end;
+	bool final_ack_sent;
+	bool fin_bare_due; /* write the bare DATA_FIN on the next pure ACK */
+	/* RFC 6356: the subflows' congestion windows are coupled (lia, olia,
+	 * balia use it; uncoupled algorithms ignore it) */
+	struct mpt_cc_group ccg;
 };
 
 /* ---- conn.c: called by the stack ---------------------------------------- */
 
+/** Receive buffer of the connection level (and of each subflow engine). */
+size_t mpt_mp_rcvbuf_size(uint32_t knob);
 /** Normalise knobs (defaults for zero fields); MPT_ERR_INVAL on bad values. */
 int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k);
 /** Active open of an MPTCP connection for socket s (local/remote set). */
@@ -214,6 +260,8 @@ void mpt_mp_send_ack(struct mpt_subflow *sf, uint64_t now);
 size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room);
 void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
+/** Free a subflow's flow (its congestion state leaves the group first). */
+void mpt_sf_flow_free(struct mpt_subflow *sf);
 /** Create a subflow object for mp (not yet attached to a flow). */
 struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp);
 void mpt_sf_free(struct mpt_subflow *sf);
@@ -240,6 +288,35 @@ int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key);
 void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why);
 /** Mark the connection for mpt_mp_run. */
 void mpt_mp_dirty(struct mpt_mpconn *mp);
+/** True when fallen back (at the handshake or mid-connection). */
+bool mpt_mp_is_fallback(const struct mpt_mpconn *mp);
+/**
+ * Our direction falls back mid-connection (RFC 8684 §3.7): from the next
+ * byte written on sf, the subflow carries the data stream from dsn (an
+ * infinite mapping); every other subflow is reset.
+ */
+void mpt_mp_inf_tx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn);
+/** The peer's direction: sf's bytes from ssn are the data from dsn. */
+void mpt_mp_inf_rx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint32_t ssn, uint64_t dsn);
+/** Received MP_FASTCLOSE with key: reset everything (RFC 8684 §3.5). */
+void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint64_t now);
+/** Live subflows (not closed, dead or being reset); joins half-open in *pending. */
+size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending);
+/** Local address removed from the stack: close its subflows, send REMOVE_ADDR. */
+void mpt_mp_local_removed(struct mpt_mpconn *mp, const struct mpt_addr *a, uint8_t id,
+			  uint64_t now);
+/** Set our backup flag on subflows using local (NULL: all); returns count. */
+int mpt_mp_set_backup(struct mpt_mpconn *mp, const struct mpt_addr *local, bool backup,
+		      uint64_t now);
+
+/* ---- subflow.c: RSTs ---------------------------------------------------- */
+
+/**
+ * A RST the engine accepted arrived on sf (RFC 8684 §3.5, §3.6, §3.7):
+ * MP_FASTCLOSE (key checked), MP_TCPRST (counted; T flag remembered),
+ * MP_FAIL (counted).
+ */
+void mpt_sf_rst_rx(struct mpt_subflow *sf, const struct mpt_tcp_seg *seg, uint64_t now);
 
 /* ---- pm.c --------------------------------------------------------------- */
 
@@ -250,6 +327,10 @@ int mpt_pm_add_raddr(struct mpt_mpconn *mp, const struct mpt_addr *a, uint16_t p
 void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now);
 /** Received ADD_ADDR (already parsed). */
 void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a);
+/** Received REMOVE_ADDR: close the subflows to those addresses. */
+void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r);
+/** A subflow ended without the connection asking: retry its pair later. */
+void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now);
 /** Write a pending ADD_ADDR / echo into buf if it fits; returns bytes. */
 size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t now);
 uint64_t mpt_pm_deadline(const struct mpt_mpconn *mp);
@@ -259,6 +340,8 @@ void mpt_pm_on_timer(struct mpt_mpconn *mp, uint64_t now);
 
 /** Push queued data (reinjections first) to subflows. */
 void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now);
+/** First DSN the peer's connection-level receive window does not allow. */
+uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp);
 /** Queue a subflow's not-DATA_ACKed mappings for other subflows. */
 void mpt_sched_reinject_sf(struct mpt_subflow *sf);
 

@@ -49,6 +49,8 @@ static size_t count_live(const struct mpt_mpconn *mp, size_t *pending)
 	return n;
 }
 
+/* Announce every local address not announced yet (addresses added while
+ * the connection runs too, RFC 6897 §5.3). */
 static void pm_announce(struct mpt_mpconn *mp)
 {
 	const struct mpt_stack_cfg *c = &mp->st->cfg;
@@ -56,6 +58,11 @@ static void pm_announce(struct mpt_mpconn *mp)
 	mp->pm_announced = true;
 	for (size_t i = 0; i < c->n_local && mp->nann < MPT_MAX_LOCAL_ADDRS; i++) {
 		if (mpt_addr_equal(&c->local[i], mine) || c->local[i].family != mine->family)
+			continue;
+		bool known = false;
+		for (size_t k = 0; k < mp->nann; k++)
+			known = known || mp->ann[k].id == (uint8_t)(i + 1);
+		if (known)
 			continue;
 		struct mpt_ann *a = &mp->ann[mp->nann++];
 		memset(a, 0, sizeof(*a));
@@ -69,11 +76,11 @@ static void pm_announce(struct mpt_mpconn *mp)
 void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 {
 	struct mpt_stack *st = mp->st;
-	if (mp->closed || mp->app_shutdown || !mp->sock)
+	/* Subflows still help while queued data (and the DATA_FIN) waits. */
+	if (mp->closed || mp->fin_acked || mp->app_closed || !mp->sock)
 		return;
 	if (mp->passive) {
-		if (!mp->pm_announced)
-			pm_announce(mp);
+		pm_announce(mp);
 		bool want = false;
 		for (size_t i = 0; i < mp->nann; i++)
 			want = want || mp->ann[i].pending;
@@ -99,8 +106,19 @@ void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 	 * still unused, so that with a subflow limit every path gets one
 	 * before any path gets a second. */
 	int li0 = mpt_stack_local_index(st, &mp->sock->local.addr);
-	if (li0 >= 0 && mp->nraddr > 0)
+	if (!mp->pm_init && li0 >= 0 && mp->nraddr > 0)
 		mp->tried[li0] |= 1u; /* raddr[0] is the initial remote address */
+	mp->pm_init = true;
+	/* A pair that works again starts its backoff afresh. */
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!mpt_sf_usable(sf))
+			continue;
+		int li = mpt_stack_local_index(st, &sf->flow->local.addr);
+		for (size_t ri = 0; li >= 0 && ri < mp->nraddr; ri++)
+			if (mpt_addr_equal(&mp->raddr[ri].addr, &sf->flow->remote.addr))
+				mp->retry_n[li][ri] = 0;
+	}
 	uint32_t lused = 0, rused = 0;
 	for (size_t li = 0; li < st->cfg.n_local; li++)
 		for (size_t ri = 0; ri < mp->nraddr; ri++)
@@ -125,12 +143,8 @@ void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 				    pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF)
 					return;
 				mp->tried[li] |= 1u << ri;
-				bool initial =
-				    mpt_addr_equal(&st->cfg.local[li], &mp->sock->local.addr) &&
-				    mpt_addr_equal(&r->addr, &mp->sock->remote.addr) &&
-				    (r->port == 0 || r->port == mp->sock->remote.port);
-				if (initial)
-					continue; /* that is the MP_CAPABLE subflow */
+				if (mp->retry_at[li][ri] != 0)
+					continue; /* waiting for its retry time */
 				(void)mpt_mp_open_join(mp, li, ri, now);
 			}
 		}
@@ -239,6 +253,10 @@ size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t n
 uint64_t mpt_pm_deadline(const struct mpt_mpconn *mp)
 {
 	uint64_t d = MPT_TIME_NEVER;
+	for (size_t li = 0; li < MPT_MAX_LOCAL_ADDRS; li++)
+		for (size_t ri = 0; ri < mp->nraddr; ri++)
+			if (mp->retry_at[li][ri] != 0 && mp->retry_at[li][ri] < d)
+				d = mp->retry_at[li][ri];
 	for (size_t i = 0; i < mp->nann; i++)
 		if (!mp->ann[i].echoed && !mp->ann[i].pending && mp->ann[i].rtx_at < d)
 			d = mp->ann[i].rtx_at;
@@ -247,6 +265,13 @@ uint64_t mpt_pm_deadline(const struct mpt_mpconn *mp)
 
 void mpt_pm_on_timer(struct mpt_mpconn *mp, uint64_t now)
 {
+	for (size_t li = 0; li < MPT_MAX_LOCAL_ADDRS; li++)
+		for (size_t ri = 0; ri < mp->nraddr; ri++)
+			if (mp->retry_at[li][ri] != 0 && mp->retry_at[li][ri] <= now) {
+				mp->retry_at[li][ri] = 0;
+				mp->tried[li] &= ~(1u << ri);
+				mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinRetry);
+			}
 	for (size_t i = 0; i < mp->nann; i++) {
 		struct mpt_ann *a = &mp->ann[i];
 		if (!a->echoed && !a->pending && a->rtx_at <= now) {
@@ -256,4 +281,63 @@ void mpt_pm_on_timer(struct mpt_mpconn *mp, uint64_t now)
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_AddAddrRtx);
 		}
 	}
+}
+
+/* Slot of the remote address a flow goes to, or -1. */
+static int raddr_slot(const struct mpt_mpconn *mp, const struct mpt_endpoint *r)
+{
+	for (size_t i = 0; i < mp->nraddr; i++) {
+		const struct mpt_raddr *a = &mp->raddr[i];
+		uint16_t port = a->port ? a->port : mp->sock->remote.port;
+		if (mpt_addr_equal(&a->addr, &r->addr) && port == r->port)
+			return (int)i;
+	}
+	return -1;
+}
+
+void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now)
+{
+	/* The initiator's fullmesh keeps every (local, remote) pair of live
+	 * addresses in use: a subflow that failed (timeout, reset, refused
+	 * join) is tried again after an exponential backoff, unless its
+	 * address was removed or the peer's MP_TCPRST said the problem is
+	 * not transient (RFC 8684 §3.6, flag T). */
+	if (!sf || mp->passive || mp->closed || mp->fin_acked || mp->app_closed || !mp->sock ||
+	    mp->k.no_pm || mpt_mp_is_fallback(mp) || mp->fastclose || sf->removed || !sf->flow ||
+	    sf->fin_sent)
+		return;
+	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T))
+		return;
+	int li = mpt_stack_local_index(mp->st, &sf->flow->local.addr);
+	int ri = raddr_slot(mp, &sf->flow->remote);
+	if (li < 0 || ri < 0 || !mp->raddr[ri].usable)
+		return;
+	uint8_t n = mp->retry_n[li][ri];
+	mp->retry_at[li][ri] = now + (mp->k.join_retry_ns << n);
+	if (n < 6)
+		mp->retry_n[li][ri] = (uint8_t)(n + 1);
+}
+
+void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	struct mpt_stack *st = mp->st;
+	mpt_mib_inc(&st->mib, MPT_MIB_RmAddr);
+	for (size_t k = 0; k < r->n && k < MPT_MPTCP_MAX_RM_IDS; k++) {
+		uint8_t id = r->ids[k];
+		/* RFC 8684 §3.4.2: no new subflows to it; the ones using it
+		 * are closed (their data goes to the others). */
+		for (size_t i = 0; i < mp->nraddr; i++)
+			if (mp->raddr[i].id == id)
+				mp->raddr[i].usable = false;
+		for (size_t i = 0; i < mp->nsf; i++) {
+			struct mpt_subflow *o = mp->sf[i];
+			if (o->remote_id != id || o->removed || o->closed)
+				continue;
+			o->removed = true;
+			mpt_mib_inc(&st->mib, MPT_MIB_RmSubflow);
+			mpt_sf_reset(o, MPT_TCPRST_ADMIN);
+		}
+	}
+	mpt_mp_dirty(mp);
 }

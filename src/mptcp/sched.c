@@ -40,7 +40,14 @@ static struct mpt_subflow *pick(struct mpt_mpconn *mp, size_t want, size_t *room
 	struct mpt_subflow *best = NULL;
 	uint64_t best_rtt = 0;
 	size_t best_room = 0;
-	for (int pass = 0; pass < 2 && !best; pass++) {
+	/* RFC 8684 §3.3.8: backup subflows carry data only when no regular
+	 * subflow is available (not merely when they are busy). */
+	bool regular = false;
+	for (size_t i = 0; i < mp->nsf && !regular; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		regular = mpt_sf_usable(sf) && !sf->stale && !sf->backup && !sf->peer_backup;
+	}
+	for (int pass = regular ? 0 : 1; pass < (regular ? 1 : 2) && !best; pass++) {
 		for (size_t i = 0; i < mp->nsf; i++) {
 			struct mpt_subflow *sf = mp->sf[i];
 			if (!mpt_sf_usable(sf) || sf->stale)
@@ -62,6 +69,33 @@ static struct mpt_subflow *pick(struct mpt_mpconn *mp, size_t want, size_t *room
 	}
 	*room = best_room;
 	return best;
+}
+
+uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
+{
+	/*
+	 * RFC 8684 §3.3.4: the receive window is shared by the subflows and
+	 * relative to DATA_ACK: no DSN at or beyond DATA_ACK + window may be
+	 * sent.  The window is taken from the subflows' latest advertisements
+	 * (the largest, as they all describe the same connection-level
+	 * buffer).
+	 */
+	uint32_t wnd = 0;
+	bool any = false;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!mpt_sf_usable(sf))
+			continue;
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		wnd = MPT_MAX(wnd, ti.snd_wnd);
+		any = true;
+	}
+	if (!any)
+		return mp->snd.end; /* nothing can send anyway */
+	/* A zero window still lets one mapping's worth probe it (the
+	 * subflow's persist timer does the probing). */
+	return mp->snd.una + MPT_MAX(wnd, 1u);
 }
 
 /* Hand [dsn, dsn+len) to sf as one mapping.  Returns bytes sent. */
@@ -95,10 +129,34 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 	return len;
 }
 
+/* Fallen back mid-connection (RFC 8684 §3.7): the one subflow carries the
+ * data stream as plain TCP, no mappings. */
+static void inf_push(struct mpt_mpconn *mp, uint64_t now)
+{
+	struct mpt_subflow *sf = mp->inf_sf;
+	if (!sf || !sf->flow || sf->closed || sf->fin_sent)
+		return;
+	while (mp->snd_nxt < mp->snd.end) {
+		size_t w = mpt_tcp_writable(sf->flow->tcp);
+		size_t len = (size_t)MPT_MIN((uint64_t)MPT_MIN(w, (size_t)MPT_MP_MAP_MAX),
+					     mp->snd.end - mp->snd_nxt);
+		if (len == 0 || mpt_dsnd_copy(&mp->snd, mp->snd_nxt, mp->scratch, len) < 0)
+			return;
+		long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);
+		if (n <= 0)
+			return;
+		mp->snd_nxt += (uint64_t)n;
+	}
+}
+
 void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (!mp->snd_ready || mp->fallback || mp->closed)
 		return;
+	if (mp->inf_tx) {
+		inf_push(mp, now);
+		return;
+	}
 	for (int guard = 0; guard < 1024; guard++) {
 		uint64_t dsn, end;
 		bool reinj = false;
@@ -117,7 +175,9 @@ void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 			if (!mp->fully_established && mp->snd_nxt != mp->idsn_local + 1)
 				return;
 			dsn = mp->snd_nxt;
-			end = mp->snd.end;
+			end = MPT_MIN(mp->snd.end, mpt_sched_wnd_edge(mp));
+			if (dsn >= end)
+				return;
 		} else {
 			return;
 		}
@@ -131,8 +191,11 @@ void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 		size_t n = send_chunk(mp, sf, dsn, len, fin, now);
 		if (n == 0)
 			return;
-		if (fin && n == len)
+		if (fin && n == len) {
 			mp->fin_mapped = true;
+			mp->fin_sf = sf;
+			mp->fin_sf_end = mpt_tcp_snd_write_seq(sf->flow->tcp) - sf->iss;
+		}
 		if (reinj) {
 			mp->reinjected += n;
 			mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);

@@ -35,6 +35,18 @@ struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp)
 	return sf;
 }
 
+void mpt_sf_flow_free(struct mpt_subflow *sf)
+{
+	struct mpt_flow *f = sf->flow;
+	if (!f)
+		return;
+	/* The group points into the engine: leave before it goes. */
+	mpt_cc_group_leave(&sf->mp->ccg, mpt_tcp_cc(f->tcp));
+	f->sf = NULL;
+	sf->flow = NULL;
+	mpt_stack_flow_free(sf->mp->st, f);
+}
+
 void mpt_sf_free(struct mpt_subflow *sf)
 {
 	if (!sf)
@@ -165,13 +177,59 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			break;
 		uint32_t rel = mpt_sf_rx_rel(sf);
 		rmap_drop(sf, rel);
+		uint64_t lim = mp->rcv.read + mp->rcv.cap;
+		if (mp->inf_rx && sf == mp->inf_sf && rel_cmp(rel, mp->inf_rx_ssn) >= 0) {
+			/* RFC 8684 §3.7: infinite mapping: the subflow's bytes
+			 * are the data stream (no checksum any more). */
+			uint64_t dsn = mp->inf_rx_dsn + (uint32_t)(rel - mp->inf_rx_ssn);
+			if (dsn >= lim && dsn >= mp->rcv.nxt)
+				break;
+			size_t take = MPT_MIN(n, (size_t)MPT_MP_MAP_MAX);
+			if (dsn < lim)
+				take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
+			if (!drcv_has_room(&mp->rcv, dsn))
+				break;
+			long rc = mpt_tcp_recv(tcp, mp->scratch, take, now);
+			if (rc <= 0)
+				break;
+			(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, (size_t)rc);
+			sf->bytes_received += (uint64_t)rc;
+			progress = true;
+			continue;
+		}
 		const struct mpt_rmap *m = rmap_find(sf, rel);
+		if (!m && mp->inf_rx && sf == mp->inf_sf) {
+			/* Unmapped bytes before the infinite mapping: the
+			 * sender resends their data after it; discard. */
+			uint32_t gap = mp->inf_rx_ssn - rel;
+			long rc =
+			    mpt_tcp_recv(tcp, mp->scratch,
+					 MPT_MIN(n, (size_t)MPT_MIN(gap, MPT_MP_MAP_MAX)), now);
+			if (rc <= 0)
+				break;
+			progress = true;
+			continue;
+		}
+		if (!m && sf->nomap && !mp->inf_rx) {
+			/* RFC 8684 §3.7: data without a mapping (a middlebox
+			 * strips our options).  With one subflow and nothing
+			 * missing at the data level the stream continues as
+			 * TCP: an implied infinite mapping from here.  Else
+			 * the subflow must go. */
+			if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->rcv.nranges == 0 &&
+			    sf->rx_n == 0) {
+				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSFallback);
+				mpt_mp_inf_rx(mp, sf, rel, mp->rcv.nxt);
+				continue;
+			}
+			mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
+			return progress;
+		}
 		if (!m)
 			break; /* the mapping may still come with a later segment */
 		uint32_t off = rel - m->ssn;
 		uint64_t dsn = m->dsn + off;
 		size_t take = MPT_MIN(n, (size_t)(m->len - off));
-		uint64_t lim = mp->rcv.read + mp->rcv.cap;
 		if (mp->csum && m->has_csum) {
 			/* RFC 8684 §3.3.1: the checksum covers the whole mapping;
 			 * nothing of it is delivered before it verified. */
@@ -189,9 +247,27 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			mpt_dss_csum_update(&c, mp->scratch, m->len);
 			if (!mpt_dss_csum_check(&c, m->csum)) {
 				mpt_mib_inc(&mp->st->mib, MPT_MIB_DataCsumErr);
-				/* Phase 1: reset the subflow (MP_FAIL and the
-				 * infinite mapping come later); other subflows
-				 * get the data reinjected by the sender. */
+				if (mpt_mp_live_subflows(mp, NULL) == 1 && !mp->inf_rx) {
+					/* RFC 8684 §3.7: the only subflow: send
+					 * MP_FAIL with the DSN the data must
+					 * resume at and drop the mapping; the
+					 * sender answers with an infinite
+					 * mapping from that DSN. */
+					if (!mp->fail_pending) {
+						mp->fail_pending = true;
+						mp->fail_dsn = MPT_MIN(m->dsn, mp->rcv.nxt);
+						mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFailTx);
+					}
+					sf->ack_due = true;
+					mpt_mp_dirty(mp);
+					continue;
+				}
+				/* Several subflows: reset this one with MP_FAIL
+				 * on the RST; the sender reinjects its data on
+				 * the others. */
+				sf->flow->rst_fail = true;
+				sf->flow->rst_fail_dsn = m->dsn;
+				sf->flow->rst_version = mp->version;
 				mpt_sf_reset(sf, MPT_TCPRST_MPTCP);
 				return progress;
 			}
@@ -244,6 +320,13 @@ static size_t write_syn(struct mpt_subflow *sf, uint16_t fl, uint8_t *buf, size_
 	memset(&o, 0, sizeof(o));
 	bool synack = (fl & MPT_TCP_ACK) != 0;
 	if (sf->join == MPT_SF_INITIAL) {
+		if (!synack && mp->k.mpc_syn_tries != 255 && sf->syn_tx++ >= mp->k.mpc_syn_tries) {
+			/* RFC 8684 §3.7: MP_CAPABLE SYNs may be dropped by a
+			 * middlebox; after mpc_syn_tries of them, retry as
+			 * plain TCP (the SYN/ACK then has no MP_CAPABLE). */
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPCapableSYNTXDrop);
+			return 0;
+		}
 		o.subtype = MPT_MPTCP_MP_CAPABLE;
 		o.version = mp->version;
 		o.u.mpc.flags = mpc_flags(mp, synack);
@@ -290,6 +373,8 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 	if (mp->keys_known) {
 		d->flags |= MPT_DSS_F_ACK | MPT_DSS_F_ACK64;
 		d->data_ack = mpt_mp_rcv_ack(mp);
+		if (mp->peer_fin_done)
+			mp->final_ack_sent = true;
 	}
 	bool map = false;
 	if (info->len > 0) {
@@ -309,9 +394,12 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 			d->csum = m->csum;
 			map = true;
 		}
-	} else if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked &&
-		   mp->snd_nxt == mp->fin_dsn && !(info->flags & MPT_TCP_FIN)) {
-		/* RFC 8684 §3.3.3: a DATA_FIN without data: SSN 0, length 1. */
+	} else if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && !mp->inf_tx &&
+		   mp->fin_bare_due && mp->snd_nxt == mp->fin_dsn && !(info->flags & MPT_TCP_FIN)) {
+		/* RFC 8684 §3.3.3: a DATA_FIN without data: SSN 0, length 1,
+		 * on the forced ACK (first time and timer retransmissions
+		 * only: a repeat on every ACK makes the peer answer each). */
+		mp->fin_bare_due = false;
 		d->flags |= MPT_DSS_F_MAP | MPT_DSS_F_DSN64 | MPT_DSS_F_FIN;
 		d->dsn = mp->fin_dsn;
 		d->ssn = 0;
@@ -340,6 +428,78 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 	return emit(buf, room, &o);
 }
 
+/* Fallen back mid-connection (RFC 8684 §3.7): the infinite mapping (data
+ * length 0) on data segments from its SSN until they are acknowledged;
+ * bytes before it keep their explicit mappings. */
+static size_t write_inf(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, uint8_t *buf,
+			size_t room)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	if (sf != mp->inf_sf)
+		return 0;
+	uint32_t rel = info->seq - sf->iss;
+	if (info->len > 0 && rel_cmp(rel, mp->inf_tx_ssn) < 0) {
+		if (rel_cmp(rel + info->len, mp->inf_tx_ssn) > 0)
+			info->len = mp->inf_tx_ssn - rel;
+		return write_dss(sf, info, buf, room);
+	}
+	if (info->len == 0 || mp->inf_tx_acked)
+		return (info->len == 0 && !mp->inf_rx) ? write_dss(sf, info, buf, room) : 0;
+	struct mpt_mptcp_opt o;
+	memset(&o, 0, sizeof(o));
+	o.subtype = MPT_MPTCP_DSS;
+	o.version = mp->version;
+	o.u.dss.flags = MPT_DSS_F_MAP | MPT_DSS_F_DSN64;
+	o.u.dss.dsn = mp->inf_tx_dsn;
+	o.u.dss.ssn = mp->inf_tx_ssn;
+	o.u.dss.data_len = 0;
+	o.u.dss.has_csum = mp->csum; /* checksum field present, zero */
+	size_t n = emit(buf, room, &o);
+	return n;
+}
+
+/* Signals that ride on pure ACKs: MP_FAIL, MP_PRIO, REMOVE_ADDR. */
+static size_t write_signals(struct mpt_subflow *sf, uint8_t *buf, size_t room)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	struct mpt_mptcp_opt o;
+	size_t n = 0;
+	if (mp->fail_pending && !mp->inf_rx) {
+		memset(&o, 0, sizeof(o));
+		o.subtype = MPT_MPTCP_MP_FAIL;
+		o.version = mp->version;
+		o.u.fail_dsn = mp->fail_dsn;
+		n += emit(buf + n, room - n, &o);
+	}
+	if (sf->prio_pending) {
+		/* RFC 8684 §3.3.8: applies to the subflow it is sent on. */
+		memset(&o, 0, sizeof(o));
+		o.subtype = MPT_MPTCP_MP_PRIO;
+		o.version = mp->version;
+		o.u.prio.backup = sf->backup;
+		size_t k = emit(buf + n, room - n, &o);
+		if (k > 0) {
+			sf->prio_pending = false;
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPPrioTx);
+		}
+		n += k;
+	}
+	if (mp->nrm > 0) {
+		memset(&o, 0, sizeof(o));
+		o.subtype = MPT_MPTCP_REMOVE_ADDR;
+		o.version = mp->version;
+		o.u.rm_addr.n = (uint8_t)mp->nrm;
+		memcpy(o.u.rm_addr.ids, mp->rm_ids, mp->nrm);
+		size_t k = emit(buf + n, room - n, &o);
+		if (k > 0) {
+			mp->nrm = 0;
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_RmAddrTx);
+		}
+		n += k;
+	}
+	return n;
+}
+
 size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room)
 {
 	struct mpt_flow *f = ud;
@@ -348,10 +508,33 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 		return 0;
 	struct mpt_mpconn *mp = sf->mp;
 	uint16_t fl = info->flags;
+	if (mp->fastclose_ack && sf == mp->fc_sf) {
+		/* RFC 8684 §3.5: MP_FASTCLOSE on an ACK, with the peer's key. */
+		struct mpt_mptcp_opt fc;
+		memset(&fc, 0, sizeof(fc));
+		fc.subtype = MPT_MPTCP_MP_FASTCLOSE;
+		fc.version = mp->version;
+		fc.u.fastclose_key = mp->key_remote;
+		size_t n = info->len == 0 ? emit(buf, room, &fc) : 0;
+		if (n > 0)
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFastcloseTx);
+		return n;
+	}
 	if (mp->fallback || sf->reset_pending)
 		return 0;
 	if (fl & MPT_TCP_SYN)
 		return write_syn(sf, fl, buf, room);
+	if (mp->inf_tx)
+		return write_inf(sf, info, buf, room);
+	if (mp->inf_rx)
+		return 0;
+	if (sf->fin_sent && info->len == 0 && mp->final_ack_sent &&
+	    !(sf == mp->fin_sf && info->seq - sf->iss == mp->fin_sf_end)) {
+		/* The connection-level close is done: the subflow's FIN and
+		 * the ACKs after it have nothing to say at the data level (and
+		 * no mapping covers their sequence numbers). */
+		return 0;
+	}
 	struct mpt_mptcp_opt o;
 	memset(&o, 0, sizeof(o));
 	o.version = mp->version;
@@ -403,8 +586,10 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 	if (!mp->keys_known)
 		return 0;
 	size_t n = 0;
-	if (info->len == 0 && !(info->flags & MPT_TCP_FIN))
-		n = mpt_pm_write(mp, buf, room > 8 ? room - 8 : 0, mp->st->now);
+	if (info->len == 0 && !(info->flags & MPT_TCP_FIN)) {
+		n = write_signals(sf, buf, room > 8 ? room - 8 : 0);
+		n += mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+	}
 	return n + write_dss(sf, info, buf + n, room - n);
 }
 
@@ -528,13 +713,15 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	uint16_t fl = seg->hdr.flags;
 	struct mpt_mptcp_parse_ctx ctx = {.version = mp->version,
 					  .seg = (uint8_t)mpt_mptcp_seg_from_flags(fl)};
-	struct mpt_mptcp_opt mpc, join, dss, add[MPT_TCP_MAX_MPTCP];
+	struct mpt_mptcp_opt mpc, join, dss, add[MPT_TCP_MAX_MPTCP], other[MPT_TCP_MAX_MPTCP];
 	/* Only read when has_* is set; cleared so that gcc can see that. */
 	memset(&mpc, 0, sizeof(mpc));
 	memset(&join, 0, sizeof(join));
 	memset(&dss, 0, sizeof(dss));
 	bool has_mpc = false, has_join = false, has_dss = false;
-	size_t nadd = 0;
+	size_t nadd = 0, nother = 0;
+	if (mp->inf_tx && mp->inf_rx)
+		return; /* plain TCP now: no MPTCP option means anything */
 	for (unsigned i = 0; i < seg->opts.n_mptcp; i++) {
 		const struct mpt_tcpopt_ref *r = &seg->opts.mptcp[i];
 		struct mpt_mptcp_opt o;
@@ -563,6 +750,13 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			break;
 		case MPT_MPTCP_ADD_ADDR:
 			add[nadd++] = o;
+			break;
+		case MPT_MPTCP_REMOVE_ADDR:
+		case MPT_MPTCP_MP_PRIO:
+		case MPT_MPTCP_MP_FAIL:
+		case MPT_MPTCP_MP_FASTCLOSE:
+		case MPT_MPTCP_MP_TCPRST:
+			other[nother++] = o;
 			break;
 		default:
 			break;
@@ -614,6 +808,25 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	}
 	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss)
 		mp->fully_established = true; /* the peer's DSS: it has our key */
+	if (seg->opts.n_mptcp == 0 && !mp->inf_tx && sf->established && (fl & MPT_TCP_ACK) &&
+	    mp->snd_ready && !mp->closed && !sf->fin_sent && !(fl & MPT_TCP_FIN) &&
+	    (sf->join == MPT_SF_INITIAL || sf->join == MPT_SF_JOIN_DONE)) {
+		/* RFC 8684 §3.7: an ACK of new data without any MPTCP option:
+		 * a middlebox strips them (the peer writes a DATA_ACK on
+		 * every segment).  One subflow with all data on it: fall
+		 * back to TCP; else this subflow cannot be used. */
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(f->tcp, &ti);
+		if (mpt_seq_gt(seg->hdr.ack, ti.snd_una)) {
+			if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->n_reinj == 0) {
+				mpt_mib_inc(&st->mib, MPT_MIB_DSSFallback);
+				mpt_mp_inf_tx(mp, sf, mp->snd_nxt);
+			} else {
+				mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
+				return;
+			}
+		}
+	}
 	if (sf->join == MPT_SF_JOIN_SYN && sf->passive) {
 		join_third_ack(sf, &join, has_join);
 		if (sf->reset_pending)
@@ -623,9 +836,21 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 		sf->join = MPT_SF_JOIN_DONE;
 	}
 
-	if (has_dss && mp->keys_known) {
+	if (has_dss && mp->keys_known && !mp->inf_rx) {
 		const struct mpt_mptcp_dss *d = &dss.u.dss;
 		mp->dss_seen = true;
+		if ((d->flags & MPT_DSS_F_MAP) && d->data_len == 0 && !(d->flags & MPT_DSS_F_FIN)) {
+			/* RFC 8684 §3.3.1: data-level length 0 = the infinite
+			 * mapping: from its SSN the subflow is the data stream. */
+			uint64_t dsn = (d->flags & MPT_DSS_F_DSN64)
+					   ? d->dsn
+					   : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
+			mpt_mp_inf_rx(mp, sf, d->ssn, dsn);
+			has_dss = false;
+		}
+	}
+	if (has_dss && mp->keys_known && !mp->inf_rx) {
+		const struct mpt_mptcp_dss *d = &dss.u.dss;
 		if (d->flags & MPT_DSS_F_ACK) {
 			uint64_t a = (d->flags & MPT_DSS_F_ACK64)
 					 ? d->data_ack
@@ -649,15 +874,92 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 						     .data_fin = fin};
 				rmap_add(sf, &m);
 			}
-			if (fin && seg->len == 0)
+			if (fin && seg->len == 0) {
 				sf->ack_due = true; /* DATA_ACK a bare DATA_FIN */
+				mp->final_ack_sent = false;
+			}
 		}
 	}
-	if (seg->len > 0 && mp->fully_established && !rmap_find(sf, seg->hdr.seq - sf->irs) &&
-	    mpt_seq_geq(seg->hdr.seq, mpt_tcp_rcv_read_seq(f->tcp)))
+	if (seg->len > 0 && mp->fully_established && !mp->inf_rx &&
+	    !rmap_find(sf, seg->hdr.seq - sf->irs) &&
+	    mpt_seq_geq(seg->hdr.seq, mpt_tcp_rcv_read_seq(f->tcp))) {
 		mpt_mib_inc(&st->mib, MPT_MIB_DSSNoMatchTCP);
-	for (size_t i = 0; i < nadd; i++)
+		if (!has_dss && !has_mpc)
+			sf->nomap = true;
+	}
+	for (size_t i = 0; i < nadd && !mp->inf_tx; i++)
 		mpt_pm_add_addr_rx(sf, &add[i].u.add_addr);
+	for (size_t i = 0; i < nother; i++) {
+		const struct mpt_mptcp_opt *o = &other[i];
+		switch (o->subtype) {
+		case MPT_MPTCP_MP_FAIL:
+			/* RFC 8684 §3.7: the peer's checksum failed on the only
+			 * subflow: resend from that DSN with an infinite
+			 * mapping. */
+			if (!mp->inf_tx) {
+				/* counted once: it repeats until answered */
+				mpt_mib_inc(&st->mib, MPT_MIB_MPFailRx);
+				mpt_mp_inf_tx(mp, sf, o->u.fail_dsn);
+			}
+			break;
+		case MPT_MPTCP_MP_FASTCLOSE:
+			mpt_mp_fastclose_rx(mp, o->u.fastclose_key, st->now);
+			break;
+		case MPT_MPTCP_MP_PRIO:
+			/* RFC 8684 §3.3.8 (v0: an address id names the subflows). */
+			mpt_mib_inc(&st->mib, MPT_MIB_MPPrioRx);
+			if (o->u.prio.has_addr_id) {
+				for (size_t k = 0; k < mp->nsf; k++)
+					if (mp->sf[k]->remote_id == o->u.prio.addr_id)
+						mp->sf[k]->peer_backup = o->u.prio.backup;
+			} else {
+				sf->peer_backup = o->u.prio.backup;
+			}
+			break;
+		case MPT_MPTCP_REMOVE_ADDR:
+			mpt_pm_rm_addr_rx(sf, &o->u.rm_addr);
+			break;
+		case MPT_MPTCP_MP_TCPRST:
+			/* RFC 8684 §3.6: only meaningful on a RST. */
+			mpt_mib_inc(&st->mib, MPT_MIB_MPRstIgnored);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void mpt_sf_rst_rx(struct mpt_subflow *sf, const struct mpt_tcp_seg *seg, uint64_t now)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	struct mpt_stack *st = mp->st;
+	struct mpt_mptcp_parse_ctx ctx = {.version = mp->version, .seg = MPT_MPTCP_SEG_ACK};
+	sf->rst_rx = true;
+	for (unsigned i = 0; i < seg->opts.n_mptcp; i++) {
+		const struct mpt_tcpopt_ref *r = &seg->opts.mptcp[i];
+		struct mpt_mptcp_opt o;
+		if ((size_t)r->off + r->len > seg->hdr.opt_len ||
+		    mpt_mptcp_parse(&o, seg->hdr.opt + r->off, r->len, &ctx) < 0 || o.unknown)
+			continue;
+		switch (o.subtype) {
+		case MPT_MPTCP_MP_TCPRST:
+			mpt_mib_inc(&st->mib, MPT_MIB_MPRstRx);
+			sf->rst_rx_flags = o.u.tcprst.flags;
+			sf->rst_rx_reason = o.u.tcprst.reason;
+			sf->rst_opt_rx = true;
+			break;
+		case MPT_MPTCP_MP_FASTCLOSE:
+			if (!mp->fallback)
+				mpt_mp_fastclose_rx(mp, o.u.fastclose_key, now);
+			break;
+		case MPT_MPTCP_MP_FAIL:
+			mpt_mib_inc(&st->mib, MPT_MIB_MPFailRx);
+			break;
+		default:
+			break;
+		}
+	}
+	mpt_mp_dirty(mp);
 }
 
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev)

@@ -571,6 +571,11 @@ uint32_t mpt_tcp_rcv_read_seq(const struct mpt_tcp *t)
 	return t->read_seq;
 }
 
+struct mpt_cc *mpt_tcp_cc(struct mpt_tcp *t)
+{
+	return &t->cc;
+}
+
 void mpt_tcp_get_info(const struct mpt_tcp *t, struct mpt_tcp_info *i)
 {
 	memset(i, 0, sizeof(*i));

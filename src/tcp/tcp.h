@@ -265,6 +265,12 @@ void mpt_tcp_get_info(const struct mpt_tcp *tcp, struct mpt_tcp_info *info);
 uint32_t mpt_tcp_snd_write_seq(const struct mpt_tcp *tcp);
 /** Sequence number of the next byte mpt_tcp_recv will return. */
 uint32_t mpt_tcp_rcv_read_seq(const struct mpt_tcp *tcp);
+/**
+ * The engine's congestion state, for an owner that couples it with others
+ * (MPTCP: mpt_cc_group_join / _leave).  It lives as long as the engine and
+ * never moves.
+ */
+struct mpt_cc *mpt_tcp_cc(struct mpt_tcp *tcp);
 /** mpt_tcp_send_ack() exists (for owners that build against older engines). */
 #define MPT_TCP_HAVE_SEND_ACK 1
 /**

@@ -65,6 +65,8 @@ struct mpath {
 	const struct mpt_sim_outage *outage; /* both directions */
 };
 
+struct mctx;
+
 struct mscn {
 	const char *name;
 	uint64_t bytes;
@@ -86,6 +88,22 @@ struct mscn {
 	void (*at_start)(struct mpt_sim *sim, void *arg); /* scheduled at t */
 	uint64_t at_t;
 	void *at_arg;
+	/* after the links exist, before the transfer starts */
+	void (*setup)(struct mctx *x, void *arg);
+	void *setup_arg;
+	/* last word on both stacks' configurations */
+	void (*tweak)(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv);
+	uint32_t rcvbuf; /* per-engine receive buffer override (0: as buf) */
+	/*
+	 * When set, every path goes through a forwarding node (client <->
+	 * node over the path's links, node <-> server over ideal links) that
+	 * calls tamper for each packet: dir 0 client -> server, 1 server ->
+	 * client.  It may change pkt in place (*len up to cap), return false
+	 * to drop it, or inject packets with mscn_inject.
+	 */
+	bool (*tamper)(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *len, size_t cap,
+		       uint64_t now);
+	void *tamper_arg;
 };
 
 struct mout {
@@ -93,14 +111,16 @@ struct mout {
 	struct mpt_mptcp_info ci, si;
 	int ci_rc, si_rc;
 	bool c_enabled, s_enabled;
-	int nsub_c;
+	int nsub_c;    /* most subflows seen in one sample */
+	int nsub_last; /* subflows in the last sample (entries of sub[]) */
 	struct mpt_subflow_info sub[16];
 	uint64_t sim_end;
 	uint64_t counters[2][512];
+	uint64_t wire_fwd[4]; /* bytes on each path's client -> server wire */
 	long live_after;
 };
 
-static uint64_t mcounter(const struct mout *o, int side, const char *name)
+static inline uint64_t mcounter(const struct mout *o, int side, const char *name)
 {
 	for (int i = 0; i < mpt_counter_count() && i < 512; i++)
 		if (!strcmp(mpt_counter_name(i), name))
@@ -116,7 +136,31 @@ struct mctx {
 	struct mpt_sim_link *lf[4], *lr[4];
 	struct mout *out;
 	bool sampled;
+	const struct mscn *sc;
+	struct mpt_sim_node *mid; /* forwarding node (tamper scenarios) */
 };
+
+/* Send a packet from the forwarding node on path `path` in direction dir. */
+static inline void mscn_inject(struct mctx *x, size_t path, int dir, const uint8_t *pkt, size_t len)
+{
+	(void)mpt_sim_send_if(x->sim, x->mid, (unsigned)(2 * path + (dir == 0 ? 1 : 0)), pkt, len);
+}
+
+static void mid_input(void *ud, unsigned ifindex, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct mctx *x = ud;
+	static uint8_t buf[MPT_SIM_MAX_PKT];
+	size_t path = ifindex / 2;
+	int dir = (int)(ifindex & 1); /* arrived from the server side: going to the client */
+	if (len > sizeof(buf))
+		return;
+	memcpy(buf, pkt, len);
+	if (x->sc->tamper && !x->sc->tamper(x, path, dir, buf, &len, sizeof(buf), now))
+		return;
+	(void)mpt_sim_send_if(x->sim, x->mid, ifindex ^ 1u, buf, len);
+}
+
+static const struct mpt_sim_node_ops mid_ops = {.input = mid_input};
 
 /* Sample MPTCP info while the connection is at full speed (before close). */
 static bool mstop(void *arg)
@@ -131,6 +175,7 @@ static bool mstop(void *arg)
 		int n = mpt_sock_subflows(cs, o->sub, 16);
 		if (n > o->nsub_c || !x->sampled)
 			o->nsub_c = n;
+		o->nsub_last = n;
 		if (ss) {
 			o->s_enabled = mpt_sock_mptcp_enabled(ss);
 			o->si_rc = mpt_sock_mptcp_info(ss, &o->si);
@@ -150,13 +195,13 @@ static void addr_for(struct mpt_addr *a, bool v6, size_t path, int host)
 	assert_int_equal(mpt_addr_parse(a, t), 0);
 }
 
-static void run_mscn(const struct mscn *sc, struct mout *out)
+static inline void run_mscn(const struct mscn *sc, struct mout *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ci_rc = out->si_rc = -100;
 	struct cmem cm = {0};
 	struct mpt_mem mem = {cm_malloc, cm_calloc, cm_realloc, cm_free, &cm};
-	struct mctx x = {.out = out};
+	struct mctx x = {.out = out, .sc = sc};
 	assert_int_equal(mpt_sim_create(&mem, sc->seed, &x.sim), 0);
 	struct mpt_stack_cfg cc, sv;
 	mpt_stack_cfg_init(&cc);
@@ -186,6 +231,10 @@ static void run_mscn(const struct mscn *sc, struct mout *out)
 	cc.mptcp.checksum = sc->cli_csum;
 	sv.mptcp.checksum = sc->srv_csum;
 	sv.mptcp.c_flag = sc->srv_c_flag;
+	if (sc->rcvbuf)
+		cc.tcp.rcvbuf = sv.tcp.rcvbuf = sc->rcvbuf;
+	if (sc->tweak)
+		sc->tweak(&cc, &sv);
 	assert_int_equal(mpt_simhost_create(x.sim, "client", &cc, &x.c), 0);
 	assert_int_equal(mpt_simhost_create(x.sim, "server", &sv, &x.s), 0);
 	for (size_t i = 0; i < sc->npaths; i++) {
@@ -202,11 +251,29 @@ static void run_mscn(const struct mscn *sc, struct mout *out)
 		}
 		struct mpt_sim_link_cfg rev = fwd;
 		fwd.loss = p->loss;
+		if (sc->tamper) {
+			struct mpt_addr ma, mb;
+			addr_for(&ma, sc->v6, i, 253);
+			addr_for(&mb, sc->v6, i, 254);
+			if (!x.mid)
+				assert_int_equal(
+				    mpt_sim_add_node(x.sim, "tamper", &mid_ops, &x, &x.mid), 0);
+			assert_int_equal(mpt_sim_connect(x.sim, mpt_simhost_node(x.c), &cc.local[i],
+							 x.mid, &ma, &fwd, &rev, &x.lf[i],
+							 &x.lr[i]),
+					 0);
+			assert_int_equal(mpt_sim_connect(x.sim, x.mid, &mb, mpt_simhost_node(x.s),
+							 &sv.local[i], NULL, NULL, NULL, NULL),
+					 0);
+			continue;
+		}
 		assert_int_equal(mpt_sim_connect(x.sim, mpt_simhost_node(x.c), &cc.local[i],
 						 mpt_simhost_node(x.s), &sv.local[i], &fwd, &rev,
 						 &x.lf[i], &x.lr[i]),
 				 0);
 	}
+	if (sc->setup)
+		sc->setup(&x, sc->setup_arg);
 	struct mpt_bulk_cfg bc = {.bytes = sc->bytes, .port = 5001, .seed = sc->seed};
 	struct mpt_endpoint dst = {.addr = sv.local[0], .port = 5001};
 	assert_int_equal(mpt_bulk_start(x.c, x.s, &dst, &bc, &x.b), 0);
@@ -221,7 +288,9 @@ static void run_mscn(const struct mscn *sc, struct mout *out)
 	}
 	/* Let the close sequence finish, then everything must be freed. */
 	(void)mpt_sim_run(x.sim, mpt_sim_now(x.sim) + 5 * SEC, NULL, NULL);
-	double secs = (double)(out->res.t_done - out->res.t_connected) / 1e9;
+	double secs = out->res.t_done > out->res.t_connected
+			  ? (double)(out->res.t_done - out->res.t_connected) / 1e9
+			  : 0.0;
 	printf("[ %-34s ] %s: %.1f MiB in %.3f s (%.2f Mbit/s) v%u fb=%d csum=%u subflows %d "
 	       "(total %u) reinj %llu, budget %.1f s\n",
 	       sc->name, out->res.intact ? "intact" : "NOT INTACT", (double)out->res.received / MIB,
@@ -229,6 +298,11 @@ static void run_mscn(const struct mscn *sc, struct mout *out)
 	       out->ci.fallback, out->ci.mptcpi_csum_enabled, out->nsub_c,
 	       out->ci.mptcpi_subflows_total, (unsigned long long)out->ci.reinjected_bytes,
 	       (double)sc->budget_ns / 1e9);
+	for (size_t i = 0; i < sc->npaths; i++) {
+		struct mpt_sim_link_stats ls;
+		mpt_sim_link_get_stats(x.lf[i], &ls);
+		out->wire_fwd[i] = ls.wire_bytes;
+	}
 	mpt_bulk_destroy(x.b);
 	mpt_simhost_destroy(x.c);
 	mpt_simhost_destroy(x.s);
@@ -236,7 +310,7 @@ static void run_mscn(const struct mscn *sc, struct mout *out)
 	out->live_after = cm.live;
 }
 
-static void mcheck(const struct mscn *sc, const struct mout *o)
+static inline void mcheck(const struct mscn *sc, const struct mout *o)
 {
 	assert_true(o->res.done);
 	assert_true(o->res.intact);

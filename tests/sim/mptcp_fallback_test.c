@@ -1,0 +1,283 @@
+/*
+ * MPTCP mid-connection fallback and failure handling (RFC 8684 §3.7):
+ * DSS checksum failure on the only subflow (MP_FAIL + infinite mapping)
+ * and with two subflows (subflow reset, reinjection); MPTCP options
+ * stripped mid-connection (one or both directions) and from the third ACK
+ * on; option stripped on the SYN; MP_CAPABLE SYNs blackholed (retry without
+ * MP_CAPABLE); the v1 third ACK and first mapping lost.  Every case checks
+ * integrity (SHA-256), a time budget, counters and that nothing leaked.
+ */
+#include "mptcp_scn.h"
+
+#define FB_BYTES  (16u * MIB)
+#define FB_BUDGET (3 * SEC) /* 16 MiB at 100 Mbit/s is 1.4 s */
+
+static struct mscn base(const char *name, size_t npaths)
+{
+	struct mscn sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.name = name;
+	sc.bytes = FB_BYTES;
+	sc.seed = 23;
+	sc.npaths = npaths;
+	for (size_t i = 0; i < npaths; i++) {
+		sc.path[i].rate_bps = 100000000;
+		sc.path[i].rtt_ns = 20 * MS;
+	}
+	sc.budget_ns = FB_BUDGET;
+	return sc;
+}
+
+/* ---- middlebox set-ups ---------------------------------------------------- */
+
+struct boxes {
+	struct mpt_sim_mbox_cfg fwd, rev;
+	bool has_fwd, has_rev;
+	size_t path;
+	struct mctx *x;
+};
+
+static void add_boxes(struct mctx *x, void *arg)
+{
+	struct boxes *b = arg;
+	b->x = x;
+	if (b->has_fwd)
+		assert_int_equal(mpt_sim_mbox_add(x->lf[b->path], x->lr[b->path], &b->fwd, NULL),
+				 0);
+	if (b->has_rev)
+		assert_int_equal(mpt_sim_mbox_add(x->lr[b->path], x->lf[b->path], &b->rev, NULL),
+				 0);
+}
+
+static void add_boxes_later(struct mpt_sim *sim, void *arg)
+{
+	(void)sim;
+	struct boxes *b = arg;
+	add_boxes(b->x, b);
+}
+
+static void remember_ctx(struct mctx *x, void *arg)
+{
+	((struct boxes *)arg)->x = x;
+}
+
+static void csum_on(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv)
+{
+	(void)sv;
+	cc->mptcp.checksum = true;
+}
+
+/* ---- DSS checksum failure -------------------------------------------------- */
+
+static void test_csum_fail_one_subflow(void **state)
+{
+	(void)state;
+	struct mscn sc = base("corrupt byte, 1 subflow: MP_FAIL", 1);
+	struct boxes b = {.has_fwd = true, .path = 0};
+	b.fwd.kind = MPT_SIM_MBOX_CORRUPT;
+	b.fwd.corrupt_nth = 700;
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	sc.tweak = csum_on;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	/* RFC 8684 §3.7: receiver sends MP_FAIL, sender answers with an
+	 * infinite mapping from that DSN, both continue as TCP. */
+	assert_int_equal(mcounter(&o, 1, "DataCsumErr"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPFailTx"), 1);
+	assert_int_equal(mcounter(&o, 0, "MPFailRx"), 1);
+	assert_int_equal(mcounter(&o, 0, "InfiniteMapTx"), 1);
+	assert_int_equal(mcounter(&o, 1, "InfiniteMapRx"), 1);
+	assert_true(o.ci.fallback);
+	assert_false(o.c_enabled);
+}
+
+static void test_csum_fail_two_subflows(void **state)
+{
+	(void)state;
+	struct mscn sc = base("corrupt byte, 2 subflows: reset", 2);
+	sc.bytes = 32u * MIB;
+	struct boxes b = {.has_fwd = true, .path = 1};
+	b.fwd.kind = MPT_SIM_MBOX_CORRUPT;
+	b.fwd.corrupt_nth = 300;
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	sc.tweak = csum_on;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	/* Several subflows: the subflow is reset with MP_TCPRST + MP_FAIL,
+	 * its data reinjected; the connection stays MPTCP. */
+	assert_int_equal(mcounter(&o, 1, "DataCsumErr"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPFailTx"), 1);
+	assert_int_equal(mcounter(&o, 0, "MPFailRx"), 1);
+	assert_true(mcounter(&o, 0, "MPRstRx") >= 1);
+	assert_int_equal(mcounter(&o, 0, "InfiniteMapTx"), 0);
+	assert_true(mcounter(&o, 0, "MPTCPReinject") > 0);
+	assert_false(o.ci.fallback);
+	assert_true(o.c_enabled);
+}
+
+/* ---- options stripped ------------------------------------------------------ */
+
+static void strip_cfg(struct mpt_sim_mbox_cfg *c, bool syn_only)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = MPT_SIM_MBOX_STRIP_OPT;
+	c->opt_kind = 30;
+	c->syn_only = syn_only;
+}
+
+static void strip_mid(bool both, const char *name)
+{
+	struct mscn sc = base(name, 1);
+	struct boxes b = {.has_fwd = true, .has_rev = both, .path = 0};
+	strip_cfg(&b.fwd, false);
+	strip_cfg(&b.rev, false);
+	sc.setup = remember_ctx;
+	sc.setup_arg = &b;
+	sc.at_start = add_boxes_later;
+	sc.at_arg = &b;
+	sc.at_t = 500 * MS;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	/* Data without DSS on the only subflow, nothing lost at the data
+	 * level: the receiver continues as TCP; the sender sees ACKs
+	 * without DATA_ACK and does the same. */
+	assert_true(mcounter(&o, 1, "DSSNoMatchTCP") >= 1);
+	assert_int_equal(mcounter(&o, 1, "DSSFallback"), 1);
+	assert_int_equal(mcounter(&o, 0, "DSSFallback"), 1);
+	assert_true(o.ci.fallback);
+}
+
+static void test_strip_mid_fwd(void **state)
+{
+	(void)state;
+	strip_mid(false, "options stripped at 0.5 s (data dir)");
+}
+
+static void test_strip_mid_both(void **state)
+{
+	(void)state;
+	strip_mid(true, "options stripped at 0.5 s (both dirs)");
+}
+
+static void test_strip_after_syn(void **state)
+{
+	(void)state;
+	/* The SYN (t = 0) and SYN/ACK (t = 10 ms) keep MP_CAPABLE; from the
+	 * third ACK on every MPTCP option is stripped. */
+	struct mscn sc = base("options stripped after the SYNs", 1);
+	struct boxes b = {.has_fwd = true, .has_rev = true, .path = 0};
+	strip_cfg(&b.fwd, false);
+	strip_cfg(&b.rev, false);
+	sc.setup = remember_ctx;
+	sc.setup_arg = &b;
+	sc.at_start = add_boxes_later;
+	sc.at_arg = &b;
+	sc.at_t = 15 * MS;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 1, "MPCapableFallbackACK"), 1);
+	assert_int_equal(mcounter(&o, 0, "DSSFallback"), 1);
+	assert_true(o.ci.fallback);
+	assert_false(o.s_enabled);
+}
+
+static void test_strip_syn(void **state)
+{
+	(void)state;
+	struct mscn sc = base("MP_CAPABLE stripped on the SYN", 1);
+	struct boxes b = {.has_fwd = true, .path = 0};
+	strip_cfg(&b.fwd, true);
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 0, "MPCapableFallbackSYNACK"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableSYNRX"), 0);
+	assert_true(o.ci.fallback);
+	assert_false(o.c_enabled);
+}
+
+static void test_blackhole(void **state)
+{
+	(void)state;
+	/* A firewall drops every segment with an unknown option (kind 30):
+	 * after two MP_CAPABLE SYNs (t = 0 s, 1 s) the third (3 s) goes
+	 * without it. */
+	struct mscn sc = base("MP_CAPABLE SYNs blackholed", 1);
+	struct boxes b = {.has_fwd = true, .path = 0};
+	b.fwd.kind = MPT_SIM_MBOX_DROP_UNKNOWN_OPT;
+	static const uint8_t ok[] = {0, 1, 2, 3, 4, 5, 8};
+	for (size_t i = 0; i < sizeof(ok); i++)
+		mpt_sim_opt_allow(b.fwd.allowed, ok[i]);
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTX"), 2);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTXDrop"), 1);
+	assert_int_equal(mcounter(&o, 0, "MPCapableFallbackSYNACK"), 1);
+	assert_true(o.ci.fallback);
+	assert_true(o.res.t_connected >= 3 * SEC);
+}
+
+/* ---- v1: the third ACK and the first mapping lost -------------------------- */
+
+static void third_ack_setup(struct mctx *x, void *arg)
+{
+	struct mpt_sim_link_cfg c;
+	memset(&c, 0, sizeof(c));
+	c.rate_bps = 100000000;
+	c.delay_ns = 10 * MS;
+	c.queue_bytes = 250 * 1500;
+	c.drop_list = arg;
+	c.n_drop = 12;
+	assert_int_equal(mpt_sim_link_set_cfg(x->lf[0], &c), 0);
+}
+
+static void test_third_ack_lost(void **state)
+{
+	(void)state;
+	/* Client -> server packets 1..12: the third ACK and the whole first
+	 * window (MP_CAPABLE with data).  RFC 8684 §3.1: the initiator keeps
+	 * MP_CAPABLE on its data until a DSS arrives; the listener takes the
+	 * retransmitted MP_CAPABLE-with-data as the third ACK. */
+	static uint64_t drops[12];
+	for (size_t i = 0; i < 12; i++)
+		drops[i] = i + 1;
+	struct mscn sc = base("v1: third ACK + first mapping lost", 1);
+	sc.budget_ns = 5 * SEC;
+	struct mout o;
+	sc.setup = third_ack_setup;
+	sc.setup_arg = drops;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_true(o.c_enabled);
+	assert_true(o.s_enabled);
+	assert_false(o.ci.fallback);
+	assert_false(o.si.fallback);
+	assert_int_equal(mcounter(&o, 1, "MPCapableFallbackACK"), 0);
+	assert_int_equal(mcounter(&o, 1, "MPCapableACKRX"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_csum_fail_one_subflow),
+	    cmocka_unit_test(test_csum_fail_two_subflows),
+	    cmocka_unit_test(test_strip_mid_fwd),
+	    cmocka_unit_test(test_strip_mid_both),
+	    cmocka_unit_test(test_strip_after_syn),
+	    cmocka_unit_test(test_strip_syn),
+	    cmocka_unit_test(test_blackhole),
+	    cmocka_unit_test(test_third_ack_lost),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
