@@ -159,7 +159,12 @@ struct mpt_tcp_knobs {
  * where a default is documented takes that default at mpt_stack_create().
  */
 struct mpt_mptcp_knobs {
-	bool enable;                  /**< offer / accept MPTCP (default false for now) */
+	/**
+	 * Offer / accept MPTCP.  Default false: applications opt in, as with
+	 * IPPROTO_MPTCP or RFC 6897's TCP_MULTIPATH_ENABLE; the mpt tools turn
+	 * it on unless --no-mptcp.
+	 */
+	bool enable;
 	uint8_t version;              /**< version to offer when connecting: 1 (default) or 0 */
 	uint8_t accept_versions;      /**< MPT_MPTCP_ACCEPT_* we accept (0: every version) */
 	bool checksum;                /**< request DSS checksums (flag A) */
