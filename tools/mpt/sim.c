@@ -24,6 +24,7 @@
 
 struct link_opt {
 	double rate_mbit, rtt_ms, loss_pct;
+	double down_s, up_s; /* outage [down_s, up_s) in both directions; 0/0 = none */
 };
 
 struct sim_opts {
@@ -35,6 +36,7 @@ struct sim_opts {
 	const char *cc;
 	const char *pcap;
 	const char *csv;
+	const char *svg;
 	bool no_sack, no_mptcp, checksum;
 	int version;
 	unsigned mss;
@@ -83,6 +85,7 @@ static int parse_link(const char *spec, struct link_opt *l)
 	l->rate_mbit = 100;
 	l->rtt_ms = 20;
 	l->loss_pct = 0;
+	l->down_s = l->up_s = 0;
 	char buf[128];
 	if (strlen(spec) >= sizeof(buf)) {
 		fprintf(stderr, "mpt sim: --link: '%s' is too long\n", spec);
@@ -105,9 +108,26 @@ static int parse_link(const char *spec, struct link_opt *l)
 			rc = parse_double("--link rtt", v, 0, 1e5, &l->rtt_ms);
 		else if (!strcmp(tok, "loss"))
 			rc = parse_double("--link loss", v, 0, 50, &l->loss_pct);
-		else {
-			fprintf(stderr, "mpt sim: --link: unknown key '%s' (rate, rtt, loss)\n",
-				tok);
+		else if (!strcmp(tok, "down")) {
+			/* down=START-END in seconds: the link is out in both directions. */
+			char a[32];
+			const char *dash = strchr(v, '-');
+			if (!dash || (size_t)(dash - v) >= sizeof(a)) {
+				fprintf(stderr, "mpt sim: --link down: '%s' is not START-END\n", v);
+				return -1;
+			}
+			memcpy(a, v, (size_t)(dash - v));
+			a[dash - v] = '\0';
+			rc = parse_double("--link down start", a, 0, 1e6, &l->down_s);
+			if (!rc)
+				rc = parse_double("--link down end", dash + 1, 0, 1e6, &l->up_s);
+			if (!rc && l->up_s <= l->down_s) {
+				fprintf(stderr, "mpt sim: --link down: end must follow start\n");
+				rc = -1;
+			}
+		} else {
+			fprintf(stderr,
+				"mpt sim: --link: unknown key '%s' (rate, rtt, loss, down)\n", tok);
 			return -1;
 		}
 		if (rc)
@@ -132,7 +152,16 @@ struct sf_prev {
 	int id;
 };
 
+/* Throughput samples for the SVG plot: series 0 is [SUM], i is subflow i. */
+#define MAX_SAMPLES 100000
+struct series {
+	double *t, *mbit;
+	size_t n, cap;
+	char label[112];
+};
+
 struct reporter {
+	struct series series[MAX_SF + 1];
 	struct mpt_bulk *bulk;
 	uint64_t interval_ns;
 	uint64_t last_bytes;
@@ -141,6 +170,27 @@ struct reporter {
 	struct sf_prev prev[MAX_SF];
 	int nprev;
 };
+
+static void sample(struct series *se, double t, double mbit)
+{
+	if (se->n == se->cap) {
+		size_t cap = se->cap ? se->cap * 2 : 64;
+		if (cap > MAX_SAMPLES)
+			return; /* bounded: later samples are not plotted */
+		double *nt = realloc(se->t, cap * sizeof(*nt));
+		if (!nt)
+			return;
+		se->t = nt;
+		double *nm = realloc(se->mbit, cap * sizeof(*nm));
+		if (!nm)
+			return;
+		se->mbit = nm;
+		se->cap = cap;
+	}
+	se->t[se->n] = t;
+	se->mbit[se->n] = mbit;
+	se->n++;
+}
 
 static struct sf_prev *sf_slot(struct reporter *r, const struct mpt_subflow_info *i)
 {
@@ -190,6 +240,11 @@ static void report_tick(struct mpt_sim *sim, void *arg)
 		if (r->csv)
 			fprintf(r->csv, "%.3f,%d,%s,%s,%" PRIu64 ",%.3f\n", t1, p->id, la, ra, d,
 				(double)d * 8 / secs / 1e6);
+		struct series *se = &r->series[p->id];
+		if (!se->label[0])
+			snprintf(se->label, sizeof(se->label), "subflow %d: %s -> %s", p->id, la,
+				 ra);
+		sample(se, t1, (double)d * 8 / secs / 1e6);
 	}
 	uint64_t got = mpt_bulk_received(r->bulk);
 	printf("[SUM] %7.2f-%-7.2f sec  %8.2f MBytes  %8.2f Mbits/sec  (goodput at the "
@@ -199,9 +254,73 @@ static void report_tick(struct mpt_sim *sim, void *arg)
 	if (r->csv)
 		fprintf(r->csv, "%.3f,SUM,,,%" PRIu64 ",%.3f\n", t1, got - r->last_bytes,
 			(double)(got - r->last_bytes) * 8 / secs / 1e6);
+	snprintf(r->series[0].label, sizeof(r->series[0].label), "[SUM] goodput");
+	sample(&r->series[0], t1, (double)(got - r->last_bytes) * 8 / secs / 1e6);
 	r->last_bytes = got;
 	if (!mpt_bulk_done(r->bulk))
 		(void)mpt_sim_at(sim, now + r->interval_ns, report_tick, r);
+}
+
+/* A small self-contained SVG line plot: one polyline per series. */
+static int write_svg(const char *path, const struct reporter *r, const char *title)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	const double W = 900, H = 420, L = 60, R = 260, T = 40, B = 50;
+	double tmax = 0, ymax = 1;
+	for (int k = 0; k <= MAX_SF; k++)
+		for (size_t i = 0; i < r->series[k].n; i++) {
+			tmax = r->series[k].t[i] > tmax ? r->series[k].t[i] : tmax;
+			ymax = r->series[k].mbit[i] > ymax ? r->series[k].mbit[i] : ymax;
+		}
+	if (tmax <= 0)
+		tmax = 1;
+	ymax *= 1.1;
+	static const char *const colors[] = {"#000000", "#1f77b4", "#ff7f0e", "#2ca02c",
+					     "#d62728", "#9467bd", "#8c564b", "#e377c2",
+					     "#7f7f7f", "#bcbd22", "#17becf"};
+	double pw = W - L - R, ph = H - T - B;
+	fprintf(f,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+		"font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+		"<text x=\"%.0f\" y=\"22\" font-size=\"14\">%s</text>\n"
+		"<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
+		"<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
+		"<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">simulated time (s)</text>\n"
+		"<text x=\"14\" y=\"%.0f\" transform=\"rotate(-90 14 %.0f)\" "
+		"text-anchor=\"middle\">Mbit/s</text>\n",
+		W, H, L, title, L, T + ph, L + pw, T + ph, L, T, L, T + ph, L + pw / 2, H - 12,
+		T + ph / 2, T + ph / 2);
+	for (int g = 0; g <= 4; g++) {
+		double y = T + ph - ph * g / 4, yv = ymax * g / 4, x = L + pw * g / 4;
+		fprintf(f,
+			"<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+			"<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n"
+			"<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.1f</text>\n",
+			L, y, L + pw, y, L - 4, y + 4, yv, x, T + ph + 16, tmax * g / 4);
+	}
+	int row = 0;
+	for (int k = 0; k <= MAX_SF; k++) {
+		const struct series *se = &r->series[k];
+		if (se->n == 0)
+			continue;
+		const char *c = colors[k % (int)(sizeof(colors) / sizeof(colors[0]))];
+		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", c,
+			k == 0 ? "2.5" : "1.5");
+		for (size_t i = 0; i < se->n; i++)
+			fprintf(f, "%.1f,%.1f ", L + pw * se->t[i] / tmax,
+				T + ph - ph * se->mbit[i] / ymax);
+		fprintf(f,
+			"\"/>\n<rect x=\"%.0f\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/>"
+			"<text x=\"%.0f\" y=\"%d\">%s</text>\n",
+			L + pw + 12, (int)T + 18 * row, c, L + pw + 30, (int)T + 18 * row + 5,
+			se->label);
+		row++;
+	}
+	fprintf(f, "</svg>\n");
+	return fclose(f) == 0 ? 0 : -1;
 }
 
 static void set_addr(struct mpt_addr *a, int link, int host)
@@ -259,6 +378,12 @@ static int run(const struct sim_opts *o)
 		fwd.delay_ns = (uint64_t)(l->rtt_ms * 1e6 / 2);
 		/* Droptail queue of one BDP (at least 64 packets). */
 		fwd.queue_bytes = (uint32_t)(lbdp > 64 * 1500 ? lbdp : 64 * 1500);
+		struct mpt_sim_outage out = {(uint64_t)(l->down_s * 1e9),
+					     (uint64_t)(l->up_s * 1e9)};
+		if (l->up_s > l->down_s) {
+			fwd.outages = &out;
+			fwd.n_outages = 1;
+		}
 		rev = fwd;
 		fwd.loss = l->loss_pct / 100;
 		fwd.reorder = o->reorder_pct / 100;
@@ -298,11 +423,14 @@ static int run(const struct sim_opts *o)
 	       : o->version ? "MPTCP v1"
 			    : "MPTCP v0",
 	       nl, o->cc, o->no_sack ? "off" : "on", o->seed);
-	for (int i = 0; i < nl; i++)
-		printf(
-		    "  link %d: 10.0.%d.1 <-> 10.0.%d.2, %.0f Mbit/s, RTT %.0f ms, loss %.2f%%\n",
-		    i + 1, i + 1, i + 1, o->links[i].rate_mbit, o->links[i].rtt_ms,
-		    o->links[i].loss_pct);
+	for (int i = 0; i < nl; i++) {
+		printf("  link %d: 10.0.%d.1 <-> 10.0.%d.2, %.0f Mbit/s, RTT %.0f ms, loss %.2f%%",
+		       i + 1, i + 1, i + 1, o->links[i].rate_mbit, o->links[i].rtt_ms,
+		       o->links[i].loss_pct);
+		if (o->links[i].up_s > o->links[i].down_s)
+			printf(", down %.1f-%.1f s", o->links[i].down_s, o->links[i].up_s);
+		printf("\n");
+	}
 	struct reporter rep = {
 	    .bulk = bulk, .interval_ns = (uint64_t)(o->interval_s * 1e9), .csv = csv};
 	(void)mpt_sim_at(sim, rep.interval_ns, report_tick, &rep);
@@ -310,6 +438,18 @@ static int run(const struct sim_opts *o)
 	(void)mpt_sim_run(sim, (uint64_t)(o->limit_s * 1e9), mpt_bulk_done, bulk);
 	double wall = wall_s() - w0;
 	rep.stopped = true;
+	if (o->svg) {
+		char title[160];
+		snprintf(title, sizeof(title),
+			 "mpt sim: %.1f MiB, %d link(s), cc %s, seed %" PRIu64, o->size_mib, nl,
+			 o->cc, o->seed);
+		if (write_svg(o->svg, &rep, title) < 0)
+			fprintf(stderr, "mpt sim: cannot write %s: %s\n", o->svg, strerror(errno));
+	}
+	for (int k = 0; k <= MAX_SF; k++) {
+		free(rep.series[k].t);
+		free(rep.series[k].mbit);
+	}
 
 	struct mpt_bulk_result res;
 	mpt_bulk_result(bulk, &res);
@@ -338,6 +478,8 @@ static int run(const struct sim_opts *o)
 	       wall > 0 ? (double)mpt_sim_now(sim) / 1e9 / wall : 0);
 	if (o->pcap)
 		printf("pcap: %s\n", o->pcap);
+	if (o->svg)
+		printf("svg: %s\n", o->svg);
 	if (csv)
 		fclose(csv);
 	mpt_bulk_destroy(bulk);
@@ -347,27 +489,33 @@ static int run(const struct sim_opts *o)
 	return res.intact ? 0 : 1;
 }
 
-int mpt_cmd_sim(int argc, char **argv)
+/*
+ * Apply options from argv to *o.  Returns 0, 1 (--help printed) or 2 (bad
+ * usage, message printed).  *scenario receives a positional argument.
+ */
+static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char **scenario)
 {
-	struct sim_opts o = {.size_mib = 64,
-			     .seed = 1,
-			     .cc = "cubic",
-			     .version = 1,
-			     .mss = 1460,
-			     .interval_s = 1,
-			     .limit_s = 3600};
-	static const struct option lopts[] = {
-	    {"size", required_argument, NULL, 's'},     {"link", required_argument, NULL, 'k'},
-	    {"reorder", required_argument, NULL, 'o'},  {"seed", required_argument, NULL, 'S'},
-	    {"cc", required_argument, NULL, 'c'},       {"no-sack", no_argument, NULL, 'n'},
-	    {"no-mptcp", no_argument, NULL, 'P'},       {"version", required_argument, NULL, 'V'},
-	    {"checksum", no_argument, NULL, 'K'},       {"mss", required_argument, NULL, 'm'},
-	    {"interval", required_argument, NULL, 'i'}, {"limit", required_argument, NULL, 'L'},
-	    {"pcap", required_argument, NULL, 'p'},     {"csv", required_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	struct sim_opts o = *o_out;
+	static const struct option lopts[] = {{"size", required_argument, NULL, 's'},
+					      {"link", required_argument, NULL, 'k'},
+					      {"reorder", required_argument, NULL, 'o'},
+					      {"seed", required_argument, NULL, 'S'},
+					      {"cc", required_argument, NULL, 'c'},
+					      {"no-sack", no_argument, NULL, 'n'},
+					      {"no-mptcp", no_argument, NULL, 'P'},
+					      {"version", required_argument, NULL, 'V'},
+					      {"checksum", no_argument, NULL, 'K'},
+					      {"mss", required_argument, NULL, 'm'},
+					      {"interval", required_argument, NULL, 'i'},
+					      {"limit", required_argument, NULL, 'L'},
+					      {"pcap", required_argument, NULL, 'p'},
+					      {"csv", required_argument, NULL, 'C'},
+					      {"svg", required_argument, NULL, 'G'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
 	int c;
 	double v;
-	optind = 1;
+	optind = 0; /* GNU getopt: full re-initialisation (we parse twice) */
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -430,22 +578,137 @@ int mpt_cmd_sim(int argc, char **argv)
 		case 'C':
 			o.csv = optarg;
 			break;
+		case 'G':
+			o.svg = optarg;
+			break;
 		case 'h':
 			sim_usage(stdout);
-			return 0;
+			return 1;
 		default:
 			sim_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mpt sim: unexpected argument '%s'\n", argv[optind]);
-		sim_usage(stderr);
-		return 2;
+		if (optind + 1 < argc || !scenario) {
+			fprintf(stderr, "mpt sim: unexpected argument '%s'\n",
+				argv[optind + 1 < argc ? optind + 1 : optind]);
+			sim_usage(stderr);
+			return 2;
+		}
+		*scenario = argv[optind];
+	}
+	*o_out = o;
+	return 0;
+}
+
+/*
+ * Read a scenario file: one option per line, "key value" or "key" (the
+ * long option without its dashes), '#' starts a comment.  Returns an argv
+ * (argv[0] = "sim") or NULL with a message printed.  Strings live in *mem.
+ */
+static char **load_scenario(const char *path, int *argc_out, char **mem)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "mpt sim: cannot read scenario %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	enum { MAX_ARGS = 128, MAX_BYTES = 16384 };
+	char **argv = calloc(MAX_ARGS + 1, sizeof(*argv));
+	char *buf = calloc(1, MAX_BYTES);
+	size_t used = 0;
+	int argc = 0, lineno = 0;
+	char line[512];
+	bool ok = argv && buf;
+	static char prog[] = "sim";
+	if (ok)
+		argv[argc++] = prog;
+	while (ok && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			fprintf(stderr, "mpt sim: %s:%d: line too long\n", path, lineno);
+			ok = false;
+			break;
+		}
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *save = NULL, *key = strtok_r(line, " \t\r\n", &save);
+		if (!key)
+			continue;
+		char *val = strtok_r(NULL, " \t\r\n", &save);
+		char *extra = val ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		if (extra) {
+			fprintf(stderr, "mpt sim: %s:%d: '%s' takes one value\n", path, lineno,
+				key);
+			ok = false;
+			break;
+		}
+		size_t need = strlen(key) + 3 + (val ? strlen(val) + 1 : 0);
+		if (argc + 2 > MAX_ARGS || used + need > MAX_BYTES) {
+			fprintf(stderr, "mpt sim: %s: too many lines\n", path);
+			ok = false;
+			break;
+		}
+		argv[argc++] = buf + used;
+		used += (size_t)sprintf(buf + used, "--%s", key) + 1;
+		if (val) {
+			argv[argc++] = buf + used;
+			used += (size_t)sprintf(buf + used, "%s", val) + 1;
+		}
+	}
+	fclose(f);
+	if (!ok) {
+		free(argv);
+		free(buf);
+		return NULL;
+	}
+	*argc_out = argc;
+	*mem = buf;
+	return argv;
+}
+
+int mpt_cmd_sim(int argc, char **argv)
+{
+	struct sim_opts o = {.size_mib = 64,
+			     .seed = 1,
+			     .cc = "cubic",
+			     .version = 1,
+			     .mss = 1460,
+			     .interval_s = 1,
+			     .limit_s = 3600};
+	const char *scenario = NULL;
+	struct sim_opts cli = o;
+	int rc = parse_args(&cli, argc, argv, &scenario);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	char **sargv = NULL, *smem = NULL;
+	if (scenario) {
+		int sargc = 0;
+		sargv = load_scenario(scenario, &sargc, &smem);
+		if (!sargv)
+			return 2;
+		rc = parse_args(&o, sargc, sargv, NULL);
+		/* Then the command line on top of the scenario. */
+		if (rc == 0)
+			rc = parse_args(&o, argc, argv, &scenario);
+		if (rc) {
+			if (rc == 2)
+				fprintf(stderr, "mpt sim: in scenario %s\n", scenario);
+			free(sargv);
+			free(smem);
+			return rc == 1 ? 0 : rc;
+		}
+	} else {
+		o = cli;
 	}
 	if (o.nlinks == 0) {
 		o.nlinks = 2;
-		o.links[0] = o.links[1] = (struct link_opt){100, 20, 0};
+		o.links[0] = o.links[1] = (struct link_opt){100, 20, 0, 0, 0};
 	}
-	return run(&o);
+	rc = run(&o);
+	free(sargv);
+	free(smem);
+	return rc;
 }
