@@ -40,14 +40,14 @@ static void test_full(void **state)
 {
 	(void)state;
 	struct mpt_tool_opts o;
-	assert_int_equal(
-	    PARSE(&o, "--path", "10.0.0.1/24,dev=t0", "--path", "2001:db8::1/64,backup,delay=5",
-		  "--version", "0", "--checksum", "--sched", "minrtt", "--cc", "reno", "--pm",
-		  "none", "--max-subflows", "4", "--pcap", "x.pcap", "--seed", "9", "-v", "-v"),
-	    0);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24,dev=t0", "--path",
+			       "2001:db8::1/64,delay=5", "--version", "0", "--checksum", "--sched",
+			       "minrtt", "--cc", "reno", "--pm", "none", "--max-subflows", "4",
+			       "--pcap", "x.pcap", "--seed", "9", "-v", "-v"),
+			 0);
 	assert_int_equal(o.be.n_paths, 2);
 	assert_string_equal(o.be.paths[0].dev, "t0");
-	assert_true(o.be.paths[1].backup);
+	assert_false(o.be.paths[1].backup);
 	assert_int_equal(o.be.paths[1].delay_ms, 5);
 	assert_string_equal(o.be.stack.tcp.cc, "reno");
 	assert_true(o.be.stack.mptcp.enable);
@@ -58,6 +58,8 @@ static void test_full(void **state)
 	assert_string_equal(o.be.pcap, "x.pcap");
 	assert_int_equal(o.be.seed, 9);
 	assert_int_equal(o.be.verbose, 2);
+	/* Backup paths are parsed but refused until the tools apply them. */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24,backup"), -1);
 }
 
 static void test_defaults(void **state)

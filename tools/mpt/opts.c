@@ -166,7 +166,8 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 	}
 	if (o->cc && !cc_known(o->cc)) {
 		fprintf(stderr,
-			"%s: --cc: unknown congestion control '%s' (available: cubic, reno)\n",
+			"%s: --cc: unknown congestion control '%s' (available: cubic, reno, lia, "
+			"olia, balia)\n",
 			prog, o->cc);
 		return -1;
 	}
@@ -176,6 +177,18 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 			"address)\n",
 			prog);
 		return -1;
+	}
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		if (o->be.paths[i].backup) {
+			/* Refuse rather than silently ignore: a backup path needs the
+			 * B flag on its joins, which the tools do not set yet. */
+			fprintf(
+			    stderr,
+			    "%s: --path ...,backup: backup paths are not supported by the tools "
+			    "yet (the library has mpt_sock_set_backup)\n",
+			    prog);
+			return -1;
+		}
 	}
 	struct mpt_stack_cfg *c = &o->be.stack;
 	if (o->cc)
@@ -195,11 +208,12 @@ void mpt_opts_usage(FILE *f)
 {
 	fprintf(f,
 		"stack options:\n"
-		"  --path ADDR/PLEN[,gw=GW][,dev=NAME][,backup][,delay=MS][,loss=PCT][,rate=MBIT]"
+		"  --path ADDR/PLEN[,gw=GW][,dev=NAME][,delay=MS][,loss=PCT][,rate=MBIT]"
 		"[,mtu=N]\n"
 		"                    a local address of the stack, carried by TUN device NAME\n"
 		"                    (created, or attached when it exists; default mpttunN).\n"
 		"                    delay/loss/rate emulate the link in both directions.\n"
+		"                    gw= is informational (the kernel routes the TUN).\n"
 		"                    Repeatable; IPv4 and IPv6.  At least one is required.\n"
 		"  --no-mptcp        plain TCP (no MP_CAPABLE offered or accepted)\n"
 		"  --version 0|1     MPTCP version to offer (default 1)\n"
@@ -207,7 +221,7 @@ void mpt_opts_usage(FILE *f)
 		"  --max-subflows N  subflows per connection (default 8)\n"
 		"  --pm NAME         path manager: fullmesh (default), none\n"
 		"  --sched NAME      scheduler: minrtt (default)\n"
-		"  --cc NAME         congestion control: cubic (default), reno\n"
+		"  --cc NAME         congestion control: cubic (default), reno, lia, olia, balia\n"
 		"  --pcap FILE       write what the stack sends and receives (raw IP pcap)\n"
 		"  --seed N          seed of the emulated loss (default 1)\n"
 		"  -v, --verbose     diagnostics on stderr (repeat for more)\n");
