@@ -15,6 +15,8 @@
 #define MP_BUF_MIN     (256u * 1024u)
 #define MP_FIN_RTO_MIN (200 * MPT_NS_PER_MS)
 #define MP_FIN_RTO_MAX (60 * MPT_NS_PER_S)
+#define MP_DRTX_MIN    (200 * MPT_NS_PER_MS)
+#define MP_DRTX_BURST  (256u * 1024u) /* bytes re-sent per data-level timeout */
 
 int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 {
@@ -62,6 +64,7 @@ static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
 	mp->passive = passive;
 	mp->version = k->version;
 	mp->fin_rtx_at = MPT_TIME_NEVER;
+	mp->drtx_at = MPT_TIME_NEVER;
 	mpt_cc_group_init(&mp->ccg);
 	return mp;
 }
@@ -796,6 +799,71 @@ static void inf_step(struct mpt_mpconn *mp, uint64_t now)
 	}
 }
 
+/* The data-level RTO: the largest subflow RTO (the data may sit behind
+ * the slowest path), at least MP_DRTX_MIN; doubled per firing. */
+static uint64_t drtx_rto(const struct mpt_mpconn *mp)
+{
+	uint64_t rto = MP_DRTX_MIN;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!mpt_sf_usable(sf))
+			continue;
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		rto = MPT_MAX(rto, ti.rto_ns);
+	}
+	rto = MPT_MIN(rto, MP_FIN_RTO_MAX);
+	for (uint8_t i = 0; i < mp->drtx_n && rto < MP_FIN_RTO_MAX; i++)
+		rto *= 2;
+	return MPT_MIN(rto, MP_FIN_RTO_MAX);
+}
+
+/*
+ * RFC 8684 §3.3.6: a sender keeps data until it is DATA_ACKed and may
+ * retransmit it at the data level.  A receiver may acknowledge a segment
+ * at the subflow level and still drop its payload at the data level (the
+ * Linux receiver does so for data beyond its data-level window:
+ * MPTcpExtNoDSSInWindow); no subflow will ever send those bytes again, so
+ * without this timer DATA_ACK stops at the hole for good.  Armed while
+ * mapped data is not DATA_ACKed; restarted whenever DATA_ACK moves.
+ */
+static void drtx_arm(struct mpt_mpconn *mp, uint64_t now)
+{
+	bool outstanding = mp->snd_ready && !mp->inf_tx && mp->snd_nxt != mp->snd.una;
+	if (!outstanding) {
+		mp->drtx_at = MPT_TIME_NEVER;
+		mp->drtx_n = 0;
+		return;
+	}
+	if (mp->drtx_at == MPT_TIME_NEVER || mp->drtx_una != mp->snd.una) {
+		if (mp->drtx_una != mp->snd.una)
+			mp->drtx_n = 0;
+		mp->drtx_una = mp->snd.una;
+		mp->drtx_at = now + drtx_rto(mp);
+	}
+}
+
+static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->drtx_at > now)
+		return;
+	if (!mp->snd_ready || mp->inf_tx || mp->snd_nxt == mp->snd.una || !any_usable(mp)) {
+		mp->drtx_at = MPT_TIME_NEVER;
+		return;
+	}
+	/* Re-send from DATA_ACK (new mappings, same DSNs; the scheduler
+	 * picks the best subflow), at most MP_DRTX_BURST bytes per firing
+	 * and never beyond the peer's window. */
+	uint64_t end = MPT_MIN(mp->snd_nxt, mp->snd.una + MP_DRTX_BURST);
+	end = MPT_MIN(end, MPT_MAX(mpt_sched_wnd_edge(mp), mp->snd.una + 1));
+	mpt_sched_reinject_range(mp, mp->snd.una, end);
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataRtx);
+	if (mp->drtx_n < 16)
+		mp->drtx_n++;
+	mp->drtx_una = mp->snd.una;
+	mp->drtx_at = now + drtx_rto(mp);
+}
+
 static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 {
 	struct mpt_stack *st = mp->st;
@@ -949,6 +1017,7 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	if (mp->fully_established && !mp->k.no_pm && !mpt_mp_is_fallback(mp))
 		mpt_pm_run(mp, now);
 	mpt_sched_push(mp, now);
+	drtx_arm(mp, now);
 	/* A DATA_FIN without data rides on a pure ACK; it is retransmitted
 	 * on a timer until DATA_ACKed. */
 	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
@@ -1005,7 +1074,8 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 	if (mp->fallback || mp->closed)
 		return MPT_TIME_NEVER;
 	uint64_t d = mp->fin_rtx_at, p = mpt_pm_deadline(mp);
-	return p < d ? p : d;
+	d = p < d ? p : d;
+	return mp->drtx_at < d ? mp->drtx_at : d;
 }
 
 void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
@@ -1039,6 +1109,7 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 		mp->fin_rto = MPT_MIN(mp->fin_rto * 2, MP_FIN_RTO_MAX);
 		mp->fin_rtx_at = now + mp->fin_rto;
 	}
+	drtx_fire(mp, now);
 	mpt_pm_on_timer(mp, now);
 	mpt_mp_dirty(mp);
 }

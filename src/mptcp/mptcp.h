@@ -135,6 +135,15 @@ struct mpt_mpconn {
 	} reinj[MPT_MP_REINJ_MAX];
 	size_t n_reinj;
 	uint64_t reinjected;
+	/* RFC 8684 §3.3.4: the peer's data-level right edge, DATA_ACK +
+	 * window of the same segment, never moved backwards */
+	bool wnd_known;
+	uint64_t wnd_end;
+	/* RFC 8684 §3.3.6: data-level retransmission timer (DATA_ACK stuck
+	 * while data is outstanding -> re-send from DATA_ACK) */
+	uint64_t drtx_at;  /* MPT_TIME_NEVER when not armed */
+	uint64_t drtx_una; /* snd.una when armed */
+	uint8_t drtx_n;    /* consecutive firings without progress (backoff) */
 	/* receive side */
 	struct mpt_drcv rcv;
 	bool peer_fin; /* peer's DATA_FIN seen */
@@ -344,5 +353,9 @@ void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now);
 uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp);
 /** Queue a subflow's not-DATA_ACKed mappings for other subflows. */
 void mpt_sched_reinject_sf(struct mpt_subflow *sf);
+/** Queue [dsn, end) (not yet DATA_ACKed) for re-sending on any subflow. */
+void mpt_sched_reinject_range(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end);
+/** The peer advertised window wnd (bytes, scaled) with DATA_ACK ack. */
+void mpt_sched_wnd_update(struct mpt_mpconn *mp, uint64_t ack, uint64_t wnd);
 
 #endif /* MPT_MPTCP_MPTCP_H */

@@ -76,10 +76,16 @@ uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
 	/*
 	 * RFC 8684 §3.3.4: the receive window is shared by the subflows and
 	 * relative to DATA_ACK: no DSN at or beyond DATA_ACK + window may be
-	 * sent.  The window is taken from the subflows' latest advertisements
-	 * (the largest, as they all describe the same connection-level
-	 * buffer).
+	 * sent.  The edge is tracked per received DATA_ACK + window pair
+	 * (mpt_sched_wnd_update); only before the first one does it come
+	 * from the subflows' windows (the largest) added to DATA_ACK.
 	 */
+	if (mp->wnd_known) {
+		/* The edge from the latest DATA_ACK + window; at least one
+		 * byte past DATA_ACK so that a zero window can be probed. */
+		uint64_t e = mp->wnd_end;
+		return e - mp->snd.una - 1 < (uint64_t)1 << 62 ? e : mp->snd.una + 1;
+	}
 	uint32_t wnd = 0;
 	bool any = false;
 	for (size_t i = 0; i < mp->nsf; i++) {
@@ -233,6 +239,35 @@ static void reinj_add(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)
 	mp->reinj[mp->n_reinj].dsn = dsn;
 	mp->reinj[mp->n_reinj].end = end;
 	mp->n_reinj++;
+}
+
+void mpt_sched_wnd_update(struct mpt_mpconn *mp, uint64_t ack, uint64_t wnd)
+{
+	/*
+	 * RFC 8684 §3.3.4: the window in a segment is relative to the
+	 * DATA_ACK in that same segment.  The right edge never moves
+	 * backwards: a segment reordered behind a later one (or a receiver
+	 * shrinking its buffer) must not take back what was offered, and a
+	 * window taken from one segment must never be added to a DATA_ACK
+	 * that arrived in another (that overshoots the receiver's edge, and
+	 * the Linux receiver drops such data after ACKing it at the subflow
+	 * level: MPTcpExtNoDSSInWindow).
+	 */
+	uint64_t e = ack + wnd;
+	if (!mp->wnd_known || (int64_t)(e - mp->wnd_end) > 0) {
+		mp->wnd_end = e;
+		mp->wnd_known = true;
+	}
+}
+
+void mpt_sched_reinject_range(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)
+{
+	if (!mp->snd_ready)
+		return;
+	dsn = MPT_MAX(dsn, mp->snd.una);
+	end = MPT_MIN(end, mp->snd_nxt);
+	reinj_add(mp, dsn, end);
+	mpt_mp_dirty(mp);
 }
 
 void mpt_sched_reinject_sf(struct mpt_subflow *sf)

@@ -856,6 +856,16 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 					 ? d->data_ack
 					 : mpt_dsn_expand(mp->snd.una, (uint32_t)d->data_ack);
 			mpt_mp_data_ack(mp, a);
+			if (!(fl & MPT_TCP_SYN) && sf->flow && mp->snd_ready &&
+			    a - mp->snd.una <= mp->snd.end + 1 - mp->snd.una) {
+				/* RFC 8684 §3.3.4: this segment's window is
+				 * relative to its DATA_ACK (scaled as the
+				 * subflow's windows are, RFC 7323 §2.3). */
+				struct mpt_tcp_info ti;
+				mpt_tcp_get_info(sf->flow->tcp, &ti);
+				mpt_sched_wnd_update(mp, a,
+						     (uint64_t)seg->hdr.window << ti.snd_wscale);
+			}
 		}
 		if ((d->flags & MPT_DSS_F_MAP) && d->data_len > 0) {
 			uint64_t dsn = (d->flags & MPT_DSS_F_DSN64)
