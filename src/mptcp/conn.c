@@ -53,7 +53,7 @@ static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
 	struct mpt_mpconn *mp = mpt_calloc(st->mem, 1, sizeof(*mp));
 	if (!mp)
 		return NULL;
-	mp->scratch = mpt_malloc(st->mem, MPT_MP_MAP_MAX);
+	mp->scratch = mpt_malloc(st->mem, MPT_MP_SCRATCH);
 	if (!mp->scratch) {
 		mpt_free(st->mem, mp);
 		return NULL;

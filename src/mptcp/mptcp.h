@@ -22,6 +22,9 @@
 
 /* Largest mapping we create (the data-level length field is 16 bits). */
 #define MPT_MP_MAP_MAX   65000u
+/* Scratch buffer: the largest mapping a peer can send (16-bit data-level
+ * length, RFC 8684 §3.3); Linux sends mappings of up to 65320 bytes. */
+#define MPT_MP_SCRATCH   65535u
 #define MPT_MP_MAX_SF    32 /* hard cap on subflows per connection */
 #define MPT_MP_MAX_ADDRS 16 /* remote addresses remembered per connection */
 #define MPT_MP_REINJ_MAX 64 /* pending reinjection ranges */
@@ -173,7 +176,7 @@ struct mpt_mpconn {
 		uint8_t id;
 	} echo[4];
 	size_t necho;
-	uint8_t *scratch;    /* MPT_MP_MAP_MAX bytes */
+	uint8_t *scratch;    /* MPT_MP_SCRATCH bytes */
 	unsigned ev_pending; /* MPT_EV_* to report at the end of mpt_mp_run */
 	bool ready_pending;  /* report the handshake (connected / acceptable) */
 	bool app_closed;     /* mpt_close: finish the close sequence unattended */

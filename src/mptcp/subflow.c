@@ -235,6 +235,11 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			 * nothing of it is delivered before it verified. */
 			if (off != 0 || n < m->len)
 				break;
+			if (m->len > MPT_MP_SCRATCH) {
+				/* Cannot come from a 16-bit length; never overrun. */
+				mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
+				return progress;
+			}
 			if ((dsn + m->len > lim && dsn + m->len > mp->rcv.nxt) ||
 			    !drcv_has_room(&mp->rcv, dsn))
 				break;
