@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Install the Debian packages mpt needs to build and test, when missing.
+# Install the Debian packages mpt needs, when missing.
+#   deps.sh build   what building the library, tests and tools needs (the demo)
+#   deps.sh         everything the full test run needs (fuzzers, format check,
+#                   interop peers, Wireshark)
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
-pkgs=(cmake ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-dev libpcap-dev
-      libcmocka-dev python3 clang-format valgrind iproute2 libcjson-dev iperf3 mptcpize
-      tshark)
+pkgs=(cmake ninja-build gcc pkg-config libssl-dev libpcap-dev libcmocka-dev libcjson-dev)
+if [ "${1:-all}" != build ]; then
+	pkgs+=(clang libclang-rt-14-dev python3 clang-format valgrind iproute2 iperf3 mptcpize
+	       tshark)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
