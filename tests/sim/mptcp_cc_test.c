@@ -97,8 +97,9 @@ static void mark1(struct mpt_sim *sim, void *arg)
 
 static void run_shared(const char *mp_cc, struct cc_out *out)
 {
-	struct cmem cm = {0};
-	struct mpt_mem mem = {cm_malloc, cm_calloc, cm_realloc, cm_free, &cm};
+	struct mpt_test_mem cm;
+	mpt_test_mem_init(&cm);
+	const struct mpt_mem mem = cm.mem;
 	struct mpt_sim *sim;
 	assert_int_equal(mpt_sim_create(&mem, 77, &sim), 0);
 	struct router r1 = {.sim = sim}, r2 = {.sim = sim};

@@ -22,41 +22,11 @@
 #include "mpt/mpt.h"
 #include "mpt/sim.h"
 #include "mpt/simhost.h"
+#include "testmem.h" /* counting allocator: every run ends with nothing live */
 
 #define MIB (1024u * 1024u)
 #define MS  UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
-
-/* ---- counting allocator ------------------------------------------------- */
-struct cmem {
-	long live;
-};
-static void *cm_malloc(size_t n, void *ud)
-{
-	void *p = malloc(n);
-	if (p)
-		((struct cmem *)ud)->live++;
-	return p;
-}
-static void *cm_calloc(size_t a, size_t b, void *ud)
-{
-	void *p = calloc(a, b);
-	if (p)
-		((struct cmem *)ud)->live++;
-	return p;
-}
-static void *cm_realloc(void *p, size_t n, void *ud)
-{
-	if (!p)
-		return cm_malloc(n, ud);
-	return realloc(p, n);
-}
-static void cm_free(void *p, void *ud)
-{
-	if (p)
-		((struct cmem *)ud)->live--;
-	free(p);
-}
 
 struct mpath {
 	uint64_t rate_bps;
@@ -199,8 +169,9 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ci_rc = out->si_rc = -100;
-	struct cmem cm = {0};
-	struct mpt_mem mem = {cm_malloc, cm_calloc, cm_realloc, cm_free, &cm};
+	struct mpt_test_mem cm;
+	mpt_test_mem_init(&cm);
+	const struct mpt_mem mem = cm.mem;
 	struct mctx x = {.out = out, .sc = sc};
 	assert_int_equal(mpt_sim_create(&mem, sc->seed, &x.sim), 0);
 	struct mpt_stack_cfg cc, sv;
