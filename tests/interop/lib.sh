@@ -217,3 +217,21 @@ topo_two_paths() {
 kcounter() {
 	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'
 }
+
+# ---- helpers of the kernel MPTCP tests -------------------------------------
+# mpt in the client namespace, bounded by CASE_TIMEOUT.
+mpt_c() {
+	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" "$@"
+}
+ksnap() { # ksnap NS FILE: all MPTCP counters
+	ip netns exec "$1" nstat -az 2>/dev/null | awk '$1 ~ /^MPTcpExt/ { print $1, $2 }' >"$2"
+}
+kdelta() { # kdelta BEFORE AFTER NAME
+	local a b
+	a=$(awk -v n="$3" '$1 == n { print $2 }' "$1")
+	b=$(awk -v n="$3" '$1 == n { print $2 }' "$2")
+	echo $((${b:-0} - ${a:-0}))
+}
+kshow() { # kshow BEFORE AFTER: counters that moved
+	join <(sort "$1") <(sort "$2") | awk '$3 != $2 { printf "  kernel %s +%d\n", $1, $3 - $2 }'
+}

@@ -56,21 +56,6 @@ result() {
 
 MPT_TWO=(--path "$MP_A/24,dev=mpttun0" --path "$MP_B/24,dev=mpttun1")
 MPT_ONE=(--path "$MP_A/24,dev=mpttun0")
-mpt_c() {
-	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" "$@"
-}
-ksnap() { # ksnap NS FILE: all MPTCP counters
-	ip netns exec "$1" nstat -az 2>/dev/null | awk '$1 ~ /^MPTcpExt/ { print $1, $2 }' >"$2"
-}
-kdelta() { # kdelta BEFORE AFTER NAME
-	local a b
-	a=$(awk -v n="$3" '$1 == n { print $2 }' "$1")
-	b=$(awk -v n="$3" '$1 == n { print $2 }' "$2")
-	echo $((${b:-0} - ${a:-0}))
-}
-kshow() { # kshow BEFORE AFTER: counters that moved
-	join <(sort "$1") <(sort "$2") | awk '$3 != $2 { printf "  kernel %s +%d\n", $1, $3 - $2 }'
-}
 
 # The kernel MPTCP server of the cat cases: tcp_peer.py's transfer, but the
 # listening socket stays open until the transfer ends.  Linux receives an

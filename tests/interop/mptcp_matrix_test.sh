@@ -71,21 +71,6 @@ result() {
 	case_result "$name" "$rc"
 }
 
-mpt_c() {
-	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" "$@"
-}
-ksnap() { # ksnap NS FILE: all MPTCP counters
-	ip netns exec "$1" nstat -az 2>/dev/null | awk '$1 ~ /^MPTcpExt/ { print $1, $2 }' >"$2"
-}
-kdelta() { # kdelta BEFORE AFTER NAME
-	local a b
-	a=$(awk -v n="$3" '$1 == n { print $2 }' "$1")
-	b=$(awk -v n="$3" '$1 == n { print $2 }' "$2")
-	echo $((${b:-0} - ${a:-0}))
-}
-kshow() { # kshow BEFORE AFTER: counters that moved
-	join <(sort "$1") <(sort "$2") | awk '$3 != $2 { printf "  kernel %s +%d\n", $1, $3 - $2 }'
-}
 
 # Kernel server (IPv4 or IPv6 by the listening address): tcp_peer.py's
 # transfer with the listener kept open until the transfer ends (Linux takes
