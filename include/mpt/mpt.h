@@ -119,10 +119,14 @@ enum mpt_event {
 	MPT_EV_ACCEPTABLE = 1 << 3, /**< listener: a connection is ready to accept */
 	MPT_EV_ERROR = 1 << 4,      /**< connection failed: see mpt_sock_error() */
 	MPT_EV_CLOSED = 1 << 5,     /**< connection fully closed (both directions done) */
+	/** MPTCP path event (on_event only): a subflow was established or
+	 *  closed, or the peer announced or removed an address. */
+	MPT_EV_PM = 1 << 6,
 };
 
 #define MPT_MAX_LOCAL_ADDRS 8
 #define MPT_CC_NAME_LEN     16
+#define MPT_POLICY_NAME_LEN 16
 
 /**
  * Transport knobs (per stack; zero means the default).  Versioned by size so
@@ -185,6 +189,42 @@ struct mpt_mptcp_knobs {
 	/** First delay before a failed (local, remote) pair is tried again
 	 *  with MP_JOIN; doubles per failure up to 64x (default 1 s). */
 	uint64_t join_retry_ns;
+	/**
+	 * Scheduler by name (mpt_sched_names()): "minrtt" (default), "rr",
+	 * "redundant", "ecf".  An unknown name makes mpt_stack_create /
+	 * mpt_connect_ex fail with MPT_ERR_INVAL.
+	 */
+	char sched[MPT_POLICY_NAME_LEN];
+	/**
+	 * Path manager by name (mpt_pm_names()): "fullmesh" (default),
+	 * "ndiffports", "endpoints", "mobility", "none" (an external
+	 * controller drives it through mpt_pm_*()).  no_pm forces "none".
+	 */
+	char pm[MPT_POLICY_NAME_LEN];
+	/** Congestion control of the subflows ("": the stack's tcp.cc). */
+	char cc[MPT_CC_NAME_LEN];
+	/** ndiffports: subflows over the initial address pair (default 2). */
+	uint8_t ndiffports;
+	/** endpoints: ADD_ADDRs accepted per connection (default 8). */
+	uint8_t add_addr_accept_max;
+	/**
+	 * Race the initial subflow (happy-eyeballs style): when the SYN has
+	 * no answer after race_delay_ns, another MP_CAPABLE SYN leaves from
+	 * the next local address of the same family; the first to complete
+	 * wins and the others are reset.  Needs two or more local addresses.
+	 */
+	bool race;
+	uint64_t race_delay_ns; /**< default: the initial RTO (1 s) */
+};
+
+/** Flags of a local address (mpt_stack_cfg.local_flags, kernel-like
+ *  `ip mptcp endpoint` flags, used by the "endpoints" path manager;
+ *  MPT_LOCAL_BACKUP by every path manager). */
+enum mpt_local_flag {
+	MPT_LOCAL_SIGNAL = 1 << 0,   /**< announce it with ADD_ADDR */
+	MPT_LOCAL_SUBFLOW = 1 << 1,  /**< open subflows from it (initiator) */
+	MPT_LOCAL_BACKUP = 1 << 2,   /**< subflows on it are backup (B flag) */
+	MPT_LOCAL_FULLMESH = 1 << 3, /**< subflows from it to every remote address */
 };
 
 /** Stack configuration.  Initialise with mpt_stack_cfg_init(). */
@@ -199,6 +239,7 @@ struct mpt_stack_cfg {
 	void (*on_event)(void *ud, struct mpt_sock *sock, unsigned events);
 	void *event_ud;
 	struct mpt_addr local[MPT_MAX_LOCAL_ADDRS]; /**< our addresses */
+	uint8_t local_flags[MPT_MAX_LOCAL_ADDRS];   /**< enum mpt_local_flag bits */
 	size_t n_local;
 	struct mpt_tcp_knobs tcp;
 	uint32_t max_socks;           /**< bound on connections + listeners (default 4096) */
@@ -412,6 +453,58 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
  */
 int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
 			uint64_t now);
+
+/* ---- policies (schedulers, path managers) ------------------------------ */
+
+/** Name of built-in scheduler i (0: the default), NULL past the last. */
+const char *mpt_sched_name(size_t i);
+/** Name of built-in path manager i (0: the default), NULL past the last. */
+const char *mpt_pm_name(size_t i);
+
+/*
+ * An external path manager (knob pm = "none", or alongside any other):
+ * the application decides which subflows exist and which addresses are
+ * announced.  Changes are reported through on_event with MPT_EV_PM; the
+ * current state through mpt_sock_subflows() and mpt_pm_remote_addrs().
+ */
+
+/**
+ * Open a subflow (MP_JOIN) from local address `local` to `remote` (port 0:
+ * the connection's).  backup sets the B flag.  Returns 0, MPT_ERR_INVAL
+ * (not a local address / family mismatch), MPT_ERR_STATE (not an
+ * established MPTCP connection, or the initiator side only: a listener's
+ * connection cannot open subflows), MPT_ERR_LIMIT (subflow limits) or
+ * MPT_ERR_NOMEM.
+ */
+int mpt_pm_subflow_open(struct mpt_sock *s, const struct mpt_addr *local,
+			const struct mpt_endpoint *remote, bool backup, uint64_t now);
+/**
+ * Close the subflows between local and remote (remote port 0: any) with a
+ * reset (MP_TCPRST "administratively prohibited"); their data goes to the
+ * other subflows.  Returns the number closed, MPT_ERR_INVAL, MPT_ERR_STATE
+ * or MPT_ERR_NOTFOUND.
+ */
+int mpt_pm_subflow_close(struct mpt_sock *s, const struct mpt_addr *local,
+			 const struct mpt_endpoint *remote, uint64_t now);
+/**
+ * Announce one of the stack's local addresses to the peer (ADD_ADDR).
+ * Returns 0, MPT_ERR_INVAL (not a local address), MPT_ERR_STATE,
+ * MPT_ERR_EXIST (already announced) or MPT_ERR_LIMIT.
+ */
+int mpt_pm_announce(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now);
+/**
+ * Withdraw a local address on this connection only (REMOVE_ADDR; its
+ * subflows are closed).  Returns 0, MPT_ERR_INVAL, MPT_ERR_STATE or
+ * MPT_ERR_NOTFOUND.
+ */
+int mpt_pm_withdraw(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now);
+/**
+ * The peer's known addresses (initial, then ADD_ADDRs still valid), with
+ * their address ids in ids (may be NULL).  Returns how many there are (may
+ * exceed max), MPT_ERR_INVAL or MPT_ERR_STATE.
+ */
+int mpt_pm_remote_addrs(const struct mpt_sock *s, struct mpt_endpoint *out, uint8_t *ids,
+			size_t max);
 
 #ifdef __cplusplus
 }

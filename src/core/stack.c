@@ -439,8 +439,9 @@ static void flow_event(void *ud, enum mpt_tcp_event ev)
 }
 
 static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpoint *l,
-				    const struct mpt_endpoint *r, bool mptcp)
+				    const struct mpt_endpoint *r, const struct mpt_mpconn *mp)
 {
+	bool mptcp = mp != NULL;
 	struct mpt_flow *f = mpt_calloc(st->mem, 1, sizeof(*f));
 	if (!f)
 		return NULL;
@@ -454,6 +455,8 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 	};
 	struct mpt_tcp_cfg cfg = st->tcpcfg;
 	if (mptcp) {
+		if (mp->cc)
+			cfg.cc = mp->cc; /* the connection's choice */
 		cb.ext_write_opts = mpt_sf_write_opts;
 		cb.ext_input = mpt_sf_ext_input;
 		/* RFC 8684 §3.3: a DSS with a 64-bit DATA_ACK, a 64-bit DSN
@@ -526,7 +529,7 @@ int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
 	} else if (lookup(st, &l, remote)) {
 		return MPT_ERR_EXIST;
 	}
-	struct mpt_flow *f = flow_create(st, &l, remote, true);
+	struct mpt_flow *f = flow_create(st, &l, remote, sf->mp);
 	if (!f)
 		return MPT_ERR_NOMEM;
 	f->sf = sf;
@@ -540,6 +543,23 @@ int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
 
 /* ---- creation ----------------------------------------------------------- */
 
+/* The policies the knobs name exist in this stack. */
+static bool knobs_names_ok(const struct mpt_stack *st, const struct mpt_mptcp_knobs *k)
+{
+	char n[MPT_POLICY_NAME_LEN + 1];
+	memcpy(n, k->sched, MPT_POLICY_NAME_LEN);
+	n[MPT_POLICY_NAME_LEN] = '\0';
+	if (!mpt_sched_find(&st->polreg, n))
+		return false;
+	memcpy(n, k->pm, MPT_POLICY_NAME_LEN);
+	if (!mpt_pm_find(&st->polreg, n))
+		return false;
+	char c[MPT_CC_NAME_LEN + 1];
+	memcpy(c, k->cc, MPT_CC_NAME_LEN);
+	c[MPT_CC_NAME_LEN] = '\0';
+	return c[0] == '\0' || mpt_cc_find(&st->ccreg, c) != NULL;
+}
+
 int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 {
 	if (!cfg || !out || !cfg->output || !cfg->rand || cfg->n_local > MPT_MAX_LOCAL_ADDRS)
@@ -550,6 +570,10 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	struct mpt_mptcp_knobs mk = cfg->mptcp;
 	if (mpt_mp_knobs_fix(&mk) < 0)
 		return MPT_ERR_INVAL;
+	for (size_t i = 0; i < cfg->n_local; i++)
+		if (cfg->local_flags[i] &
+		    ~(MPT_LOCAL_SIGNAL | MPT_LOCAL_SUBFLOW | MPT_LOCAL_BACKUP | MPT_LOCAL_FULLMESH))
+			return MPT_ERR_INVAL;
 	const struct mpt_mem *mem = cfg->mem ? cfg->mem : mpt_mem_default();
 	struct mpt_stack *st = mpt_calloc(mem, 1, sizeof(*st));
 	if (!st)
@@ -562,6 +586,11 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	if (st->cfg.ttl == 0)
 		st->cfg.ttl = 64;
 	mpt_cc_registry_init(&st->ccreg);
+	mpt_policy_registry_init(&st->polreg);
+	if (!knobs_names_ok(st, &st->cfg.mptcp)) {
+		mpt_free(mem, st);
+		return MPT_ERR_INVAL;
+	}
 	char ccname[MPT_CC_NAME_LEN + 1];
 	memcpy(ccname, cfg->tcp.cc, MPT_CC_NAME_LEN);
 	ccname[MPT_CC_NAME_LEN] = '\0';
@@ -726,7 +755,7 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 	s->parent = l;
 	l->nchildren++;
 	int rc = MPT_ERR_NOMEM;
-	s->flow = flow_create(st, &s->local, &s->remote, false);
+	s->flow = flow_create(st, &s->local, &s->remote, NULL);
 	if (s->flow) {
 		s->flow->sock = s;
 		hash_insert(st, s->flow);
@@ -1005,7 +1034,7 @@ int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
 	    (remote->addr.family != 4 && remote->addr.family != 6))
 		return MPT_ERR_INVAL;
 	struct mpt_mptcp_knobs mk = opts ? opts->mptcp : st->cfg.mptcp;
-	if (mpt_mp_knobs_fix(&mk) < 0)
+	if (mpt_mp_knobs_fix(&mk) < 0 || !knobs_names_ok(st, &mk))
 		return MPT_ERR_INVAL;
 	const struct mpt_addr *la = local_addr ? local_addr : pick_local(st, remote->addr.family);
 	if (!la || la->family != remote->addr.family || !is_local_addr(st, la))
@@ -1030,7 +1059,7 @@ int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
 			return rc;
 		}
 	} else {
-		s->flow = flow_create(st, &s->local, &s->remote, false);
+		s->flow = flow_create(st, &s->local, &s->remote, NULL);
 		if (!s->flow) {
 			sock_free(st, s);
 			stack_leave(st);

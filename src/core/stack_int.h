@@ -22,6 +22,7 @@
 #include "common.h"
 #include "mib.h"
 #include "mptcp/dsbuf.h"
+#include "mptcp/policy.h"
 #include "tcp/tcp.h"
 #include "wire/ip.h"
 
@@ -78,6 +79,7 @@ struct mpt_stack {
 	struct mpt_mib mib;
 	struct mpt_cc_registry ccreg;
 	const struct mpt_cc_ops *cc;
+	struct mpt_policy_registry polreg; /* schedulers, path managers */
 	struct mpt_tcp_cfg tcpcfg;
 	uint8_t isn_secret[16];
 	uint64_t hash_seed;

@@ -36,6 +36,12 @@ int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 		k->mpc_syn_tries = 2;
 	if (k->join_retry_ns == 0)
 		k->join_retry_ns = MPT_NS_PER_S;
+	if (k->ndiffports == 0)
+		k->ndiffports = 2;
+	if (k->add_addr_accept_max == 0)
+		k->add_addr_accept_max = 8;
+	if (k->no_pm)
+		snprintf(k->pm, sizeof(k->pm), "none");
 	return 0;
 }
 
@@ -66,6 +72,24 @@ static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
 	mp->fin_rtx_at = MPT_TIME_NEVER;
 	mp->drtx_at = MPT_TIME_NEVER;
 	mpt_cc_group_init(&mp->ccg);
+	/* Names were checked when the knobs were accepted (stack creation,
+	 * mpt_connect_ex); the defaults stand in should one be unknown. */
+	char n[MPT_POLICY_NAME_LEN + 1];
+	memcpy(n, k->sched, MPT_POLICY_NAME_LEN);
+	n[MPT_POLICY_NAME_LEN] = '\0';
+	mp->sched = mpt_sched_find(&st->polreg, n);
+	if (!mp->sched)
+		mp->sched = &mpt_sched_minrtt;
+	memcpy(n, k->pm, MPT_POLICY_NAME_LEN);
+	mp->pm = mpt_pm_find(&st->polreg, n);
+	if (!mp->pm)
+		mp->pm = &mpt_pm_fullmesh;
+	char c[MPT_CC_NAME_LEN + 1];
+	memcpy(c, k->cc, MPT_CC_NAME_LEN);
+	c[MPT_CC_NAME_LEN] = '\0';
+	mp->cc = c[0] ? mpt_cc_find(&st->ccreg, c) : NULL;
+	mp->race_at = MPT_TIME_NEVER;
+	mp->mob_failed_li = -1;
 	return mp;
 }
 
@@ -365,6 +389,8 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	sf->nonce_local = rand32(st);
 	int li = mpt_stack_local_index(st, &ip->dst);
 	sf->local_id = mpt_addr_equal(&ip->dst, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	/* Our B flag in the SYN/ACK (RFC 8684 §3.2): a backup address. */
+	sf->backup = li >= 0 && (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
 	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
 	struct mpt_endpoint r = {.addr = ip->src, .port = seg->hdr.sport};
 	int rc = mpt_stack_flow_new(st, &l, &r, sf, &sf->flow);
@@ -398,6 +424,8 @@ int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now)
 	const struct mpt_addr *la = &st->cfg.local[li];
 	sf->local_id = mpt_addr_equal(la, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
 	sf->remote_id = mp->raddr[ri].id;
+	/* RFC 8684 §3.2: the B flag of MP_JOIN: a backup local address. */
+	sf->backup = (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
 	struct mpt_endpoint l = {.addr = *la, .port = 0};
 	struct mpt_endpoint r = {.addr = mp->raddr[ri].addr,
 				 .port = mp->raddr[ri].port ? mp->raddr[ri].port
@@ -1014,7 +1042,7 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			}
 		return;
 	}
-	if (mp->fully_established && !mp->k.no_pm && !mpt_mp_is_fallback(mp))
+	if (mp->fully_established && !mpt_mp_is_fallback(mp))
 		mpt_pm_run(mp, now);
 	mpt_sched_push(mp, now);
 	drtx_arm(mp, now);

@@ -18,6 +18,7 @@
 
 #include "core/stack_int.h"
 #include "mptcp/dsbuf.h"
+#include "mptcp/policy.h"
 #include "wire/mptcp.h"
 
 /* Largest mapping we create (the data-level length field is 16 bits). */
@@ -83,6 +84,10 @@ struct mpt_subflow {
 	uint8_t rst_rx_reason;
 	bool rst_opt_rx; /* that RST carried MP_TCPRST */
 	bool was_done;   /* its join completed (or it was the initial subflow) */
+	/* scheduler state (meaning up to the scheduler) */
+	uint64_t sched_t;   /* minrtt: last penalisation */
+	uint64_t sched_dsn; /* redundant: next DSN for this subflow */
+	bool race;          /* a raced initial subflow (MP_CAPABLE, not the first) */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -218,6 +223,19 @@ struct mpt_mpconn {
 	/* RFC 6356: the subflows' congestion windows are coupled (lia, olia,
 	 * balia use it; uncoupled algorithms ignore it) */
 	struct mpt_cc_group ccg;
+	/* policies (policy.h) */
+	const struct mpt_sched_ops *sched;
+	const struct mpt_pm_ops *pm;
+	const struct mpt_cc_ops *cc; /* subflows' congestion control */
+	uint32_t sched_idx;          /* rr: last subflow used */
+	bool sched_wait;             /* ecf: waiting for the fast subflow */
+	uint64_t sched_opp_end;      /* minrtt: opportunistic reinjection done below */
+	/* racing of the initial subflow (knob race) */
+	uint64_t race_at;  /* next raced SYN (MPT_TIME_NEVER: none) */
+	uint8_t race_next; /* next local index to try */
+	bool race_done;    /* an initial subflow completed */
+	/* mobility: local index of the subflow that last failed (or -1) */
+	int mob_failed_li;
 };
 
 /* ---- conn.c: called by the stack ---------------------------------------- */

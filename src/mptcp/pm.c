@@ -49,63 +49,83 @@ static size_t count_live(const struct mpt_mpconn *mp, size_t *pending)
 	return n;
 }
 
-/* Announce every local address not announced yet (addresses added while
- * the connection runs too, RFC 6897 §5.3). */
-static void pm_announce(struct mpt_mpconn *mp)
+void mpt_pm_announce_locals(struct mpt_mpconn *mp, uint8_t flags)
 {
+	/* Every matching local address not announced yet (addresses added
+	 * while the connection runs too, RFC 6897 §5.3). */
 	const struct mpt_stack_cfg *c = &mp->st->cfg;
 	const struct mpt_addr *mine = &mp->sock->local.addr;
 	mp->pm_announced = true;
 	for (size_t i = 0; i < c->n_local && mp->nann < MPT_MAX_LOCAL_ADDRS; i++) {
-		if (mpt_addr_equal(&c->local[i], mine) || c->local[i].family != mine->family)
+		if (mpt_addr_equal(&c->local[i], mine) || c->local[i].family == 0)
+			continue;
+		if (flags && !(c->local_flags[i] & flags))
 			continue;
 		bool known = false;
 		for (size_t k = 0; k < mp->nann; k++)
 			known = known || mp->ann[k].id == (uint8_t)(i + 1);
 		if (known)
 			continue;
-		struct mpt_ann *a = &mp->ann[mp->nann++];
-		memset(a, 0, sizeof(*a));
-		a->addr = c->local[i];
-		a->id = (uint8_t)(i + 1);
-		a->pending = true;
-		a->rtx_at = MPT_TIME_NEVER;
+		struct mpt_ann *an = &mp->ann[mp->nann++];
+		memset(an, 0, sizeof(*an));
+		an->addr = c->local[i];
+		an->id = (uint8_t)(i + 1);
+		an->pending = true;
+		an->rtx_at = MPT_TIME_NEVER;
 	}
+}
+
+void mpt_pm_flush(struct mpt_mpconn *mp)
+{
+	bool want = mp->necho > 0;
+	for (size_t i = 0; i < mp->nann && !want; i++)
+		want = mp->ann[i].pending;
+	if (!want)
+		return;
+	/* Carried by the next pure ACK: make one now. */
+	for (size_t i = 0; i < mp->nsf; i++)
+		if (mpt_sf_usable(mp->sf[i])) {
+			mp->sf[i]->ack_due = true;
+			break;
+		}
+}
+
+bool mpt_pm_can_open(const struct mpt_mpconn *mp)
+{
+	size_t pending;
+	return count_live(mp, &pending) < mp->k.max_subflows && pending < mp->k.max_join_pending &&
+	       mp->nsf < MPT_MP_MAX_SF;
+}
+
+int mpt_pm_initial_local(const struct mpt_mpconn *mp)
+{
+	return mpt_stack_local_index(mp->st, &mp->sock->local.addr);
+}
+
+size_t mpt_pm_pair_count(const struct mpt_mpconn *mp, size_t li, size_t ri)
+{
+	size_t n = 0;
+	const struct mpt_addr *l = &mp->st->cfg.local[li];
+	const struct mpt_addr *r = &mp->raddr[ri].addr;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (sf->closed || sf->dead || !sf->flow)
+			continue;
+		if (mpt_addr_equal(&sf->flow->local.addr, l) &&
+		    mpt_addr_equal(&sf->flow->remote.addr, r))
+			n++;
+	}
+	return n;
 }
 
 void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 {
-	struct mpt_stack *st = mp->st;
 	/* Subflows still help while queued data (and the DATA_FIN) waits. */
 	if (mp->closed || mp->fin_acked || mp->app_closed || !mp->sock)
 		return;
-	if (mp->passive) {
-		pm_announce(mp);
-		bool want = false;
-		for (size_t i = 0; i < mp->nann; i++)
-			want = want || mp->ann[i].pending;
-		if (want || mp->necho) {
-			/* Carried by the next pure ACK: make one now. */
-			for (size_t i = 0; i < mp->nsf; i++)
-				if (mpt_sf_usable(mp->sf[i])) {
-					mp->sf[i]->ack_due = true;
-					break;
-				}
-		}
-		return;
-	}
-	if (mp->necho) {
-		for (size_t i = 0; i < mp->nsf; i++)
-			if (mpt_sf_usable(mp->sf[i])) {
-				mp->sf[i]->ack_due = true;
-				break;
-			}
-	}
-	/* Fullmesh: every (local, remote) pair of the same family once.
-	 * Pass 0 takes pairs whose local and remote addresses are both
-	 * still unused, so that with a subflow limit every path gets one
-	 * before any path gets a second. */
-	int li0 = mpt_stack_local_index(st, &mp->sock->local.addr);
+	if (mp->necho)
+		mpt_pm_flush(mp);
+	int li0 = mpt_pm_initial_local(mp);
 	if (!mp->pm_init && li0 >= 0 && mp->nraddr > 0)
 		mp->tried[li0] |= 1u; /* raddr[0] is the initial remote address */
 	mp->pm_init = true;
@@ -114,11 +134,21 @@ void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 		const struct mpt_subflow *sf = mp->sf[i];
 		if (!mpt_sf_usable(sf))
 			continue;
-		int li = mpt_stack_local_index(st, &sf->flow->local.addr);
+		int li = mpt_stack_local_index(mp->st, &sf->flow->local.addr);
 		for (size_t ri = 0; li >= 0 && ri < mp->nraddr; ri++)
 			if (mpt_addr_equal(&mp->raddr[ri].addr, &sf->flow->remote.addr))
 				mp->retry_n[li][ri] = 0;
 	}
+	mp->pm->run(mp, now);
+}
+
+void mpt_pm_open_pairs(struct mpt_mpconn *mp, bool (*want)(struct mpt_mpconn *, size_t, size_t),
+		       uint64_t now)
+{
+	struct mpt_stack *st = mp->st;
+	/* Pass 0 takes pairs whose local and remote addresses are both still
+	 * unused, so that with a subflow limit every path gets one before
+	 * any path gets a second. */
 	uint32_t lused = 0, rused = 0;
 	for (size_t li = 0; li < st->cfg.n_local; li++)
 		for (size_t ri = 0; ri < mp->nraddr; ri++)
@@ -128,6 +158,8 @@ void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 			}
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t li = 0; li < st->cfg.n_local; li++) {
+			if (st->cfg.local[li].family == 0)
+				continue;
 			for (size_t ri = 0; ri < mp->nraddr; ri++) {
 				const struct mpt_raddr *r = &mp->raddr[ri];
 				if (mp->tried[li] & (1u << ri))
@@ -136,11 +168,11 @@ void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 					continue;
 				if (pass == 0 && ((lused & (1u << li)) || (rused & (1u << ri))))
 					continue;
+				if (!want(mp, li, ri))
+					continue;
 				lused |= 1u << li;
 				rused |= 1u << ri;
-				size_t pending;
-				if (count_live(mp, &pending) >= mp->k.max_subflows ||
-				    pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF)
+				if (!mpt_pm_can_open(mp))
 					return;
 				mp->tried[li] |= 1u << ri;
 				if (mp->retry_at[li][ri] != 0)
@@ -181,14 +213,19 @@ void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr 
 			return;
 		}
 	}
-	int slot = mpt_pm_add_raddr(mp, &a->addr, a->has_port ? a->port : 0, a->addr_id, true);
-	if (slot < 0) {
+	/* A valid ADD_ADDR is echoed even when the path manager does not
+	 * use it (RFC 8684 §3.4.1: the echo only says it arrived). */
+	if (!mp->pm->accept_addr(mp, a)) {
+		mpt_mib_inc(&st->mib, MPT_MIB_AddAddrIgnored);
+	} else if (mpt_pm_add_raddr(mp, &a->addr, a->has_port ? a->port : 0, a->addr_id, true) <
+		   0) {
 		mpt_mib_inc(&st->mib, MPT_MIB_AddAddrDrop);
 		return;
+	} else {
+		mpt_mib_inc(&st->mib, MPT_MIB_AddAddr);
+		if (mp->add_addr_accepted < 255)
+			mp->add_addr_accepted++;
 	}
-	mpt_mib_inc(&st->mib, MPT_MIB_AddAddr);
-	if (mp->add_addr_accepted < 255)
-		mp->add_addr_accepted++;
 	if (mp->version == MPT_MPTCP_V1 && mp->necho < MPT_ARRAY_SIZE(mp->echo)) {
 		mp->echo[mp->necho].addr = a->addr;
 		mp->echo[mp->necho].port = a->port;
@@ -295,19 +332,11 @@ static int raddr_slot(const struct mpt_mpconn *mp, const struct mpt_endpoint *r)
 	return -1;
 }
 
-void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now)
+void mpt_pm_retry_later(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now)
 {
-	/* The initiator's fullmesh keeps every (local, remote) pair of live
-	 * addresses in use: a subflow that failed (timeout, reset, refused
-	 * join) is tried again after an exponential backoff, unless its
-	 * address was removed or the peer's MP_TCPRST said the problem is
-	 * not transient (RFC 8684 §3.6, flag T). */
-	if (!sf || mp->passive || mp->closed || mp->fin_acked || mp->app_closed || !mp->sock ||
-	    mp->k.no_pm || mpt_mp_is_fallback(mp) || mp->fastclose || sf->removed || !sf->flow ||
-	    sf->fin_sent)
-		return;
-	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T))
-		return;
+	/* Keep every (local, remote) pair of live addresses in use: a
+	 * subflow that failed (timeout, reset, refused join) is tried again
+	 * after an exponential backoff. */
 	int li = mpt_stack_local_index(mp->st, &sf->flow->local.addr);
 	int ri = raddr_slot(mp, &sf->flow->remote);
 	if (li < 0 || ri < 0 || !mp->raddr[ri].usable)
@@ -316,6 +345,19 @@ void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint6
 	mp->retry_at[li][ri] = now + (mp->k.join_retry_ns << n);
 	if (n < 6)
 		mp->retry_n[li][ri] = (uint8_t)(n + 1);
+}
+
+void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now)
+{
+	/* Nothing to re-establish when the connection is ending, when the
+	 * address was removed, or when the peer's MP_TCPRST said the problem
+	 * is not transient (RFC 8684 §3.6, flag T). */
+	if (!sf || mp->passive || mp->closed || mp->fin_acked || mp->app_closed || !mp->sock ||
+	    mpt_mp_is_fallback(mp) || mp->fastclose || sf->removed || !sf->flow || sf->fin_sent)
+		return;
+	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T))
+		return;
+	mp->pm->sf_failed(mp, sf, now);
 }
 
 void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r)

@@ -1,9 +1,8 @@
 /*
- * The default scheduler, "minrtt": new data (and reinjected data first)
- * goes to the usable, non-backup subflow with the lowest smoothed RTT that
- * has congestion-window room; backup subflows only when no other can send.
- * Each subflow keeps only about one cwnd of unsent data queued in its
- * engine, so a slow subflow cannot hoard data the fast ones could carry.
+ * Scheduler machinery shared by every scheduler (the policies themselves
+ * are in sched_*.c): the reinjection queue, the peer's data-level window
+ * edge, chunking of the data stream into mappings, and the common push
+ * loop.
  *
  * Every chunk handed to a subflow becomes one mapping (RFC 8684 §3.3.1)
  * of at most MPT_MP_MAP_MAX bytes, fixed once sent.
@@ -12,14 +11,44 @@
 
 #include "common.h"
 #include "mptcp/mptcp.h"
+#include "mptcp/policy.h"
 
-/* Room for new data on a subflow (0 when it should not get any now). */
-static size_t sf_room(const struct mpt_subflow *sf, size_t want)
+bool mpt_sched_sf_ok(const struct mpt_subflow *sf)
+{
+	return mpt_sf_usable(sf) && !sf->stale;
+}
+
+bool mpt_sched_sf_backup(const struct mpt_subflow *sf)
+{
+	return sf->backup || sf->peer_backup;
+}
+
+bool mpt_sched_have_regular(const struct mpt_mpconn *mp)
+{
+	/* RFC 8684 §3.3.8: backup subflows carry data only when no regular
+	 * subflow is available (not merely when they are busy). */
+	for (size_t i = 0; i < mp->nsf; i++)
+		if (mpt_sched_sf_ok(mp->sf[i]) && !mpt_sched_sf_backup(mp->sf[i]))
+			return true;
+	return false;
+}
+
+uint64_t mpt_sched_sf_srtt(const struct mpt_subflow *sf)
+{
+	struct mpt_tcp_info ti;
+	mpt_tcp_get_info(sf->flow->tcp, &ti);
+	return ti.srtt_ns ? ti.srtt_ns : UINT64_MAX / 4;
+}
+
+size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 {
 	struct mpt_tcp_info ti;
 	mpt_tcp_get_info(sf->flow->tcp, &ti);
 	if (mpt_maplist_count(&sf->tx) + 1 >= sf->tx.cap)
 		return 0;
+	/* Each subflow keeps only about one cwnd of unsent data queued in
+	 * its engine, so a slow subflow cannot hoard data the fast ones
+	 * could carry. */
 	uint32_t unsent = ti.sndbuf_used > ti.unacked ? ti.sndbuf_used - ti.unacked : 0;
 	if (unsent >= ti.snd_cwnd)
 		return 0;
@@ -33,42 +62,6 @@ static size_t sf_room(const struct mpt_subflow *sf, size_t want)
 	 */
 	size_t thr = MPT_MIN(want, MPT_MIN((size_t)16 * ti.snd_mss, (size_t)ti.snd_cwnd));
 	return room >= thr ? room : 0;
-}
-
-static struct mpt_subflow *pick(struct mpt_mpconn *mp, size_t want, size_t *room)
-{
-	struct mpt_subflow *best = NULL;
-	uint64_t best_rtt = 0;
-	size_t best_room = 0;
-	/* RFC 8684 §3.3.8: backup subflows carry data only when no regular
-	 * subflow is available (not merely when they are busy). */
-	bool regular = false;
-	for (size_t i = 0; i < mp->nsf && !regular; i++) {
-		const struct mpt_subflow *sf = mp->sf[i];
-		regular = mpt_sf_usable(sf) && !sf->stale && !sf->backup && !sf->peer_backup;
-	}
-	for (int pass = regular ? 0 : 1; pass < (regular ? 1 : 2) && !best; pass++) {
-		for (size_t i = 0; i < mp->nsf; i++) {
-			struct mpt_subflow *sf = mp->sf[i];
-			if (!mpt_sf_usable(sf) || sf->stale)
-				continue;
-			if ((sf->backup || sf->peer_backup) != (pass == 1))
-				continue;
-			size_t r = sf_room(sf, want);
-			if (r == 0)
-				continue;
-			struct mpt_tcp_info ti;
-			mpt_tcp_get_info(sf->flow->tcp, &ti);
-			uint64_t rtt = ti.srtt_ns ? ti.srtt_ns : UINT64_MAX / 2;
-			if (!best || rtt < best_rtt) {
-				best = sf;
-				best_rtt = rtt;
-				best_room = r;
-			}
-		}
-	}
-	*room = best_room;
-	return best;
 }
 
 uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
@@ -155,6 +148,82 @@ static void inf_push(struct mpt_mpconn *mp, uint64_t now)
 	}
 }
 
+static void reinj_pop(struct mpt_mpconn *mp)
+{
+	mp->n_reinj--;
+	memmove(mp->reinj, mp->reinj + 1, mp->n_reinj * sizeof(mp->reinj[0]));
+}
+
+bool mpt_sched_next_chunk(struct mpt_mpconn *mp, struct mpt_sched_chunk *c)
+{
+	while (mp->n_reinj > 0 && mp->reinj[0].end <= mp->snd.una)
+		reinj_pop(mp);
+	if (mp->n_reinj > 0) {
+		c->dsn = MPT_MAX(mp->reinj[0].dsn, mp->snd.una);
+		c->end = mp->reinj[0].end;
+		c->reinj = true;
+	} else if (mp->snd_nxt < mp->snd.end) {
+		/* v1: until the peer shows it has our key (its first DSS),
+		 * only the first mapping may go (it rides on MP_CAPABLE,
+		 * RFC 8684 §3.1). */
+		if (!mp->fully_established && mp->snd_nxt != mp->idsn_local + 1)
+			return false;
+		c->dsn = mp->snd_nxt;
+		c->end = MPT_MIN(mp->snd.end, mpt_sched_wnd_edge(mp));
+		c->reinj = false;
+		if (c->dsn >= c->end)
+			return false;
+	} else {
+		return false;
+	}
+	c->end = MPT_MIN(c->end, c->dsn + MPT_MP_MAP_MAX);
+	return true;
+}
+
+size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
+		      const struct mpt_sched_chunk *c, size_t len, uint64_t now)
+{
+	if (len == 0 || len > c->end - c->dsn)
+		return 0;
+	bool fin = mp->app_shutdown && c->dsn + len == mp->fin_dsn;
+	size_t n = send_chunk(mp, sf, c->dsn, len, fin, now);
+	if (n == 0)
+		return 0;
+	if (fin && n == len) {
+		mp->fin_mapped = true;
+		mp->fin_sf = sf;
+		mp->fin_sf_end = mpt_tcp_snd_write_seq(sf->flow->tcp) - sf->iss;
+	}
+	if (c->reinj) {
+		mp->reinjected += n;
+		mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);
+		if (mp->n_reinj > 0) {
+			mp->reinj[0].dsn = c->dsn + n;
+			if (mp->reinj[0].dsn >= mp->reinj[0].end)
+				reinj_pop(mp);
+		}
+	} else if (c->dsn + n > mp->snd_nxt) {
+		mp->snd_nxt = c->dsn + n;
+	}
+	return n;
+}
+
+void mpt_sched_push_loop(struct mpt_mpconn *mp, mpt_sched_pick_fn pick, uint64_t now)
+{
+	for (int guard = 0; guard < 1024; guard++) {
+		struct mpt_sched_chunk c;
+		if (!mpt_sched_next_chunk(mp, &c))
+			return;
+		size_t want = (size_t)(c.end - c.dsn);
+		size_t room = 0;
+		struct mpt_subflow *sf = pick(mp, want, &room, now);
+		if (!sf)
+			return;
+		if (mpt_sched_send(mp, sf, &c, MPT_MIN(want, room), now) == 0)
+			return;
+	}
+}
+
 void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (!mp->snd_ready || mp->fallback || mp->closed)
@@ -163,58 +232,7 @@ void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 		inf_push(mp, now);
 		return;
 	}
-	for (int guard = 0; guard < 1024; guard++) {
-		uint64_t dsn, end;
-		bool reinj = false;
-		while (mp->n_reinj > 0 && mp->reinj[0].end <= mp->snd.una) {
-			mp->n_reinj--;
-			memmove(mp->reinj, mp->reinj + 1, mp->n_reinj * sizeof(mp->reinj[0]));
-		}
-		if (mp->n_reinj > 0) {
-			dsn = MPT_MAX(mp->reinj[0].dsn, mp->snd.una);
-			end = mp->reinj[0].end;
-			reinj = true;
-		} else if (mp->snd_nxt < mp->snd.end) {
-			/* v1: until the peer shows it has our key (its first
-			 * DSS), only the first mapping may go (it rides on
-			 * MP_CAPABLE, RFC 8684 §3.1). */
-			if (!mp->fully_established && mp->snd_nxt != mp->idsn_local + 1)
-				return;
-			dsn = mp->snd_nxt;
-			end = MPT_MIN(mp->snd.end, mpt_sched_wnd_edge(mp));
-			if (dsn >= end)
-				return;
-		} else {
-			return;
-		}
-		size_t want = (size_t)MPT_MIN(end - dsn, (uint64_t)MPT_MP_MAP_MAX);
-		size_t room;
-		struct mpt_subflow *sf = pick(mp, want, &room);
-		if (!sf)
-			return;
-		size_t len = MPT_MIN(want, room);
-		bool fin = mp->app_shutdown && dsn + len == mp->fin_dsn;
-		size_t n = send_chunk(mp, sf, dsn, len, fin, now);
-		if (n == 0)
-			return;
-		if (fin && n == len) {
-			mp->fin_mapped = true;
-			mp->fin_sf = sf;
-			mp->fin_sf_end = mpt_tcp_snd_write_seq(sf->flow->tcp) - sf->iss;
-		}
-		if (reinj) {
-			mp->reinjected += n;
-			mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);
-			mp->reinj[0].dsn = dsn + n;
-			if (mp->reinj[0].dsn >= mp->reinj[0].end) {
-				mp->n_reinj--;
-				memmove(mp->reinj, mp->reinj + 1,
-					mp->n_reinj * sizeof(mp->reinj[0]));
-			}
-		} else {
-			mp->snd_nxt = dsn + n;
-		}
-	}
+	mp->sched->push(mp, now);
 }
 
 static void reinj_add(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)
