@@ -1370,3 +1370,68 @@ int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, si
 	}
 	return 1;
 }
+
+/* ---- the external path-manager API ---------------------------------------- */
+
+static int pm_sock_ok(const struct mpt_sock *s, const void *a)
+{
+	if (!s || !a || s->listener || s->app_closed)
+		return MPT_ERR_INVAL;
+	return s->mp ? 0 : MPT_ERR_STATE;
+}
+
+int mpt_pm_subflow_open(struct mpt_sock *s, const struct mpt_addr *local,
+			const struct mpt_endpoint *remote, bool backup, uint64_t now)
+{
+	int rc = pm_sock_ok(s, local);
+	if (rc < 0 || !remote)
+		return rc < 0 ? rc : MPT_ERR_INVAL;
+	stack_enter(s->st, now);
+	rc = mpt_pm_api_open(s->mp, local, remote, backup, now);
+	stack_leave(s->st);
+	return rc;
+}
+
+int mpt_pm_subflow_close(struct mpt_sock *s, const struct mpt_addr *local,
+			 const struct mpt_endpoint *remote, uint64_t now)
+{
+	int rc = pm_sock_ok(s, local);
+	if (rc < 0 || !remote)
+		return rc < 0 ? rc : MPT_ERR_INVAL;
+	stack_enter(s->st, now);
+	rc = mpt_pm_api_close(s->mp, local, remote, now);
+	stack_leave(s->st);
+	return rc;
+}
+
+int mpt_pm_announce(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now)
+{
+	int rc = pm_sock_ok(s, local);
+	if (rc < 0)
+		return rc;
+	stack_enter(s->st, now);
+	rc = mpt_pm_api_announce(s->mp, local);
+	stack_leave(s->st);
+	return rc;
+}
+
+int mpt_pm_withdraw(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now)
+{
+	int rc = pm_sock_ok(s, local);
+	if (rc < 0)
+		return rc;
+	stack_enter(s->st, now);
+	rc = mpt_pm_api_withdraw(s->mp, local, now);
+	stack_leave(s->st);
+	return rc;
+}
+
+int mpt_pm_remote_addrs(const struct mpt_sock *s, struct mpt_endpoint *out, uint8_t *ids,
+			size_t max)
+{
+	if (!s || s->listener || (max > 0 && !out && !ids))
+		return MPT_ERR_INVAL;
+	if (!s->mp || mpt_mp_is_fallback(s->mp))
+		return MPT_ERR_STATE;
+	return mpt_pm_api_remote(s->mp, out, ids, max);
+}

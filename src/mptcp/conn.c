@@ -270,7 +270,94 @@ int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t
 		return rc;
 	sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 	sf->iss = sf->flow->iss;
+	if (k->race && st->cfg.n_local > 1) {
+		uint64_t d = k->race_delay_ns ? k->race_delay_ns : st->tcpcfg.rto_initial_ns;
+		mp->race_at = now + (d ? d : MPT_NS_PER_S);
+		int li = mpt_stack_local_index(st, &s->local.addr);
+		mp->race_next = (uint8_t)(li >= 0 ? li + 1 : 0);
+	}
 	return mpt_tcp_connect(sf->flow->tcp, sf->iss, now);
+}
+
+/*
+ * Racing the initial subflow (happy eyeballs for MPTCP): no SYN/ACK after
+ * race_delay -> one more MP_CAPABLE SYN, same connection, from the next
+ * local address of the remote's family.  Each SYN is a separate attempt at
+ * the listener; the first SYN/ACK wins (mpt_mp_race_settle), the others
+ * are aborted.
+ */
+static void race_syn(struct mpt_mpconn *mp, uint64_t now)
+{
+	struct mpt_stack *st = mp->st;
+	mp->race_at = MPT_TIME_NEVER;
+	size_t n = st->cfg.n_local;
+	for (size_t k = 0; k < n; k++) {
+		size_t li = (mp->race_next + k) % n;
+		const struct mpt_addr *la = &st->cfg.local[li];
+		if (la->family != mp->sock->remote.addr.family ||
+		    mpt_addr_equal(la, &mp->sock->local.addr) || mp->nsf >= MPT_MP_MAX_SF)
+			continue;
+		bool busy = false;
+		for (size_t i = 0; i < mp->nsf; i++)
+			busy = busy || (mp->sf[i]->flow && !mp->sf[i]->closed &&
+					mpt_addr_equal(&mp->sf[i]->flow->local.addr, la));
+		if (busy)
+			continue;
+		struct mpt_subflow *sf = mpt_sf_new(mp);
+		if (!sf)
+			return;
+		sf->join = MPT_SF_INITIAL;
+		sf->race = true;
+		struct mpt_endpoint l = {.addr = *la, .port = 0};
+		int rc = mpt_stack_flow_new(st, &l, &mp->sock->remote, sf, &sf->flow);
+		if (rc == 0) {
+			sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
+			sf->iss = sf->flow->iss;
+			rc = mpt_tcp_connect(sf->flow->tcp, sf->iss, now);
+		}
+		if (rc < 0) {
+			sf->closed = true;
+			sf->dead = true;
+			return;
+		}
+		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPRaceSyn);
+		mp->race_next = (uint8_t)(li + 1);
+		uint64_t d = mp->k.race_delay_ns ? mp->k.race_delay_ns : st->tcpcfg.rto_initial_ns;
+		mp->race_at = now + (d ? d : MPT_NS_PER_S);
+		return;
+	}
+}
+
+void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now)
+{
+	struct mpt_mpconn *mp = win->mp;
+	if (mp->race_done)
+		return;
+	mp->race_done = true;
+	mp->race_at = MPT_TIME_NEVER;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *o = mp->sf[i];
+		if (o == win || o->join != MPT_SF_INITIAL || !o->flow || o->closed)
+			continue;
+		/* The losers never reached the connection: no MP_TCPRST, no
+		 * retry from the path manager's backoff for this attempt. */
+		o->removed = true;
+		o->race = true;
+		mpt_tcp_abort(o->flow->tcp, now);
+	}
+	if (win->idx != 0) {
+		/* The winner is the connection's initial subflow from now on
+		 * (fallback and info use the first one). */
+		struct mpt_subflow *first = mp->sf[0];
+		mp->sf[0] = win;
+		mp->sf[win->idx] = first;
+		first->idx = win->idx;
+		win->idx = 0;
+	}
+	if (win->race) {
+		mp->sock->local = win->flow->local;
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPRaceWon);
+	}
 }
 
 int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
@@ -762,6 +849,8 @@ static void reap_subflows(struct mpt_mpconn *mp)
 			mp->fin_sf = NULL;
 		if (!mp->fallback)
 			mpt_pm_sf_failed(mp, sf, mp->st->now);
+		if (sf->was_done || sf->join == MPT_SF_JOIN_DONE)
+			mp->ev_pending |= MPT_EV_PM;
 		mpt_sf_flow_free(sf);
 		mpt_sf_free(sf);
 	}
@@ -924,9 +1013,9 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		}
 	}
 	struct mpt_subflow *initial = NULL;
-	for (size_t i = 0; i < mp->nsf; i++)
+	for (size_t i = 0; i < mp->nsf && !initial; i++)
 		if (mp->sf[i]->join == MPT_SF_INITIAL)
-			initial = mp->sf[i];
+			initial = mp->sf[i]; /* the first: a race's winner is sf[0] */
 	if (!mp->established && initial && initial->established && mp->keys_known) {
 		mp->established = true;
 		mp->ready_pending = true;
@@ -974,11 +1063,22 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			continue;
 		struct mpt_tcp_info ti;
 		mpt_tcp_get_info(sf->flow->tcp, &ti);
-		if (ti.bytes_acked > sf->last_bytes_acked) {
+		if (ti.bytes_acked > sf->last_bytes_acked || ti.unacked == 0) {
 			sf->last_bytes_acked = ti.bytes_acked;
+			sf->progress_at = now;
 			if (sf->stale)
 				sf->stale = false;
 			sf->reinjected = false;
+		}
+		/* No acknowledgement for a whole RTO while data is out: the
+		 * subflow is stale now, without waiting for its retransmission
+		 * timer (which a tail loss probe pushes back by up to 2 RTTs,
+		 * RFC 8985 §7): backups take over within one RTO. */
+		if (ti.unacked > 0 && sf->established && !sf->stale && ti.rto_ns > 0 &&
+		    now - sf->progress_at >= ti.rto_ns) {
+			sf->stale = true;
+			if (!sf->reinjected)
+				mpt_sched_reinject_sf(sf);
 		}
 		/* Sent mappings go once acknowledged at both levels. */
 		const struct mpt_map *m;
@@ -1103,11 +1203,25 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 		return MPT_TIME_NEVER;
 	uint64_t d = mp->fin_rtx_at, p = mpt_pm_deadline(mp);
 	d = p < d ? p : d;
+	d = mp->race_at < d ? mp->race_at : d;
+	/* when a subflow with data out would turn stale (mpt_mp_run) */
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed || sf->stale || !sf->established)
+			continue;
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		if (ti.unacked > 0 && ti.rto_ns > 0 && sf->progress_at + ti.rto_ns < d)
+			d = sf->progress_at + ti.rto_ns;
+	}
 	return mp->drtx_at < d ? mp->drtx_at : d;
 }
 
 void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 {
+	mpt_mp_dirty(mp); /* staleness is checked in mpt_mp_run */
+	if (mp->race_at <= now && !mp->race_done && !mp->closed)
+		race_syn(mp, now);
 	if (mp->fastclose_ack && mp->fc_sf && mp->fc_rtx_at <= now) {
 		struct mpt_subflow *sf = mp->fc_sf;
 		if (mp->fc_tries >= 3 || !sf->flow || sf->closed) {

@@ -85,9 +85,10 @@ struct mpt_subflow {
 	bool rst_opt_rx; /* that RST carried MP_TCPRST */
 	bool was_done;   /* its join completed (or it was the initial subflow) */
 	/* scheduler state (meaning up to the scheduler) */
-	uint64_t sched_t;   /* minrtt: last penalisation */
-	uint64_t sched_dsn; /* redundant: next DSN for this subflow */
-	bool race;          /* a raced initial subflow (MP_CAPABLE, not the first) */
+	uint64_t sched_t;     /* minrtt: last penalisation */
+	uint64_t sched_dsn;   /* redundant: next DSN for this subflow */
+	bool race;            /* a raced initial subflow (MP_CAPABLE, not the first) */
+	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -282,6 +283,9 @@ struct mpt_flow *mpt_mp_info_flow(const struct mpt_mpconn *mp);
 
 /** Open an MP_JOIN subflow from cfg.local[li] to raddr[ri]. */
 int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now);
+/** A SYN/ACK arrived on initial subflow win: it wins any race (the others
+ *  are aborted, it becomes sf[0] and the socket's local endpoint). */
+void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now);
 /** Make the subflow's engine send a pure ACK now (carries our options). */
 void mpt_mp_send_ack(struct mpt_subflow *sf, uint64_t now);
 
@@ -365,6 +369,16 @@ void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint6
 size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t now);
 uint64_t mpt_pm_deadline(const struct mpt_mpconn *mp);
 void mpt_pm_on_timer(struct mpt_mpconn *mp, uint64_t now);
+
+/* The external path-manager API behind mpt.h's mpt_pm_* (same errors). */
+int mpt_pm_api_open(struct mpt_mpconn *mp, const struct mpt_addr *local,
+		    const struct mpt_endpoint *remote, bool backup, uint64_t now);
+int mpt_pm_api_close(struct mpt_mpconn *mp, const struct mpt_addr *local,
+		     const struct mpt_endpoint *remote, uint64_t now);
+int mpt_pm_api_announce(struct mpt_mpconn *mp, const struct mpt_addr *local);
+int mpt_pm_api_withdraw(struct mpt_mpconn *mp, const struct mpt_addr *local, uint64_t now);
+int mpt_pm_api_remote(const struct mpt_mpconn *mp, struct mpt_endpoint *out, uint8_t *ids,
+		      size_t max);
 
 /* ---- sched.c ------------------------------------------------------------ */
 

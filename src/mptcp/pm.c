@@ -223,6 +223,7 @@ void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr 
 		return;
 	} else {
 		mpt_mib_inc(&st->mib, MPT_MIB_AddAddr);
+		mp->ev_pending |= MPT_EV_PM;
 		if (mp->add_addr_accepted < 255)
 			mp->add_addr_accepted++;
 	}
@@ -365,6 +366,7 @@ void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r
 	struct mpt_mpconn *mp = sf->mp;
 	struct mpt_stack *st = mp->st;
 	mpt_mib_inc(&st->mib, MPT_MIB_RmAddr);
+	mp->ev_pending |= MPT_EV_PM;
 	for (size_t k = 0; k < r->n && k < MPT_MPTCP_MAX_RM_IDS; k++) {
 		uint8_t id = r->ids[k];
 		/* RFC 8684 §3.4.2: no new subflows to it; the ones using it
@@ -382,4 +384,133 @@ void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r
 		}
 	}
 	mpt_mp_dirty(mp);
+}
+
+/* ---- the external path-manager API (mpt.h: mpt_pm_*) ---------------------- */
+
+static bool pm_api_ok(const struct mpt_mpconn *mp)
+{
+	return mp->fully_established && !mpt_mp_is_fallback(mp) && !mp->closed && !mp->fastclose &&
+	       !mp->app_closed;
+}
+
+int mpt_pm_api_open(struct mpt_mpconn *mp, const struct mpt_addr *local,
+		    const struct mpt_endpoint *remote, bool backup, uint64_t now)
+{
+	if (!pm_api_ok(mp) || mp->passive)
+		return MPT_ERR_STATE;
+	int li = mpt_stack_local_index(mp->st, local);
+	if (li < 0 || local->family != remote->addr.family)
+		return MPT_ERR_INVAL;
+	if (!mpt_pm_can_open(mp))
+		return MPT_ERR_LIMIT;
+	uint16_t port = remote->port == mp->sock->remote.port ? 0 : remote->port;
+	int ri = -1;
+	for (size_t i = 0; i < mp->nraddr && ri < 0; i++)
+		if (mpt_addr_equal(&mp->raddr[i].addr, &remote->addr) &&
+		    (mp->raddr[i].port == port || (port == 0 && mp->raddr[i].port == 0)))
+			ri = (int)i;
+	if (ri < 0) {
+		/* Not announced: joining an address the peer did not
+		 * announce is allowed (RFC 8684 §3.2); its id is unknown. */
+		ri = mpt_pm_add_raddr(mp, &remote->addr, port, 0, true);
+		if (ri < 0)
+			return MPT_ERR_LIMIT;
+	}
+	mp->tried[li] |= 1u << ri; /* the controller owns this pair now */
+	int rc = mpt_mp_open_join(mp, (size_t)li, (size_t)ri, now);
+	if (rc == 0 && mp->nsf > 0)
+		mp->sf[mp->nsf - 1]->backup = backup;
+	mpt_mp_dirty(mp);
+	return rc;
+}
+
+int mpt_pm_api_close(struct mpt_mpconn *mp, const struct mpt_addr *local,
+		     const struct mpt_endpoint *remote, uint64_t now)
+{
+	(void)now;
+	if (!pm_api_ok(mp))
+		return MPT_ERR_STATE;
+	int n = 0;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed || sf->removed)
+			continue;
+		if (!mpt_addr_equal(&sf->flow->local.addr, local) ||
+		    !mpt_addr_equal(&sf->flow->remote.addr, &remote->addr) ||
+		    (remote->port && sf->flow->remote.port != remote->port))
+			continue;
+		/* Closed on purpose: not re-established by the backoff. */
+		sf->removed = true;
+		mpt_sf_reset(sf, MPT_TCPRST_ADMIN);
+		n++;
+	}
+	mpt_mp_dirty(mp);
+	return n > 0 ? n : MPT_ERR_NOTFOUND;
+}
+
+int mpt_pm_api_announce(struct mpt_mpconn *mp, const struct mpt_addr *local)
+{
+	if (!pm_api_ok(mp))
+		return MPT_ERR_STATE;
+	int li = mpt_stack_local_index(mp->st, local);
+	if (li < 0)
+		return MPT_ERR_INVAL;
+	uint8_t id = (uint8_t)(li + 1);
+	for (size_t k = 0; k < mp->nann; k++)
+		if (mp->ann[k].id == id)
+			return MPT_ERR_EXIST;
+	if (mp->nann >= MPT_MAX_LOCAL_ADDRS)
+		return MPT_ERR_LIMIT;
+	struct mpt_ann *an = &mp->ann[mp->nann++];
+	memset(an, 0, sizeof(*an));
+	an->addr = *local;
+	an->id = id;
+	an->pending = true;
+	an->rtx_at = MPT_TIME_NEVER;
+	mpt_pm_flush(mp);
+	mpt_mp_dirty(mp);
+	return 0;
+}
+
+int mpt_pm_api_withdraw(struct mpt_mpconn *mp, const struct mpt_addr *local, uint64_t now)
+{
+	if (!pm_api_ok(mp))
+		return MPT_ERR_STATE;
+	int li = mpt_stack_local_index(mp->st, local);
+	if (li < 0)
+		return MPT_ERR_INVAL;
+	bool used = false;
+	for (size_t i = 0; i < mp->nsf; i++)
+		used = used || (mp->sf[i]->flow && !mp->sf[i]->closed &&
+				mpt_addr_equal(&mp->sf[i]->flow->local.addr, local));
+	for (size_t k = 0; k < mp->nann; k++)
+		used = used || mp->ann[k].id == (uint8_t)(li + 1);
+	if (!used)
+		return MPT_ERR_NOTFOUND;
+	/* The initial subflow's address has id 0 (RFC 8684 §3.4.2). */
+	uint8_t id = mpt_addr_equal(local, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	mpt_mp_local_removed(mp, local, id, now);
+	return 0;
+}
+
+int mpt_pm_api_remote(const struct mpt_mpconn *mp, struct mpt_endpoint *out, uint8_t *ids,
+		      size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < mp->nraddr; i++) {
+		const struct mpt_raddr *r = &mp->raddr[i];
+		if (i > 0 && !r->usable)
+			continue;
+		if (n < max) {
+			if (out) {
+				out[n].addr = r->addr;
+				out[n].port = r->port ? r->port : mp->sock->remote.port;
+			}
+			if (ids)
+				ids[n] = r->id;
+		}
+		n++;
+	}
+	return (int)n;
 }

@@ -697,6 +697,7 @@ static void join_third_ack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *j
 	    mpt_crypto_memeq(want, j->u.join.hmac, sizeof(want))) {
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinAckRx);
 		sf->join = MPT_SF_JOIN_DONE;
+		mp->ev_pending |= MPT_EV_PM;
 		sf->ack_due = true; /* the fourth ACK */
 		return;
 	}
@@ -772,9 +773,10 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 		if (!(fl & MPT_TCP_ACK) || sf->passive)
 			return; /* the listener handled the SYN already */
 		sf->irs = seg->hdr.seq;
-		if (sf->join == MPT_SF_INITIAL)
+		if (sf->join == MPT_SF_INITIAL) {
+			mpt_mp_race_settle(sf, st->now);
 			initial_synack(sf, &mpc, has_mpc);
-		else if (sf->join == MPT_SF_JOIN_SYN)
+		} else if (sf->join == MPT_SF_JOIN_SYN)
 			join_synack(sf, &join, has_join);
 		return;
 	}
@@ -839,6 +841,7 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	} else if (sf->join == MPT_SF_JOIN_ACK) {
 		/* The fourth ACK: the listener got our third ACK. */
 		sf->join = MPT_SF_JOIN_DONE;
+		mp->ev_pending |= MPT_EV_PM;
 	}
 
 	if (has_dss && mp->keys_known && !mp->inf_rx) {
