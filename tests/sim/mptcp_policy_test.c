@@ -9,6 +9,7 @@
 #include "mptcp_scn.h"
 
 #include "mptcp/policy.h"
+#include "simrouter.h"
 
 /* ---- a sampler: per-path wire bytes and progress every 10 ms ------------- */
 
@@ -124,6 +125,9 @@ static struct {
 	uint8_t cli_flags1; /* client local address 1 */
 	bool race;
 	uint64_t join_retry_ns;
+	const char *srv_pm;
+	uint8_t srv_flags[4];
+	uint8_t accept_max;
 } K;
 
 static void tweak(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv)
@@ -142,6 +146,10 @@ static void tweak(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv)
 	cc->local_flags[1] = K.cli_flags1;
 	cc->mptcp.race = K.race;
 	cc->mptcp.join_retry_ns = K.join_retry_ns;
+	cc->mptcp.add_addr_accept_max = K.accept_max;
+	if (K.srv_pm)
+		snprintf(sv->mptcp.pm, sizeof(sv->mptcp.pm), "%s", K.srv_pm);
+	memcpy(sv->local_flags, K.srv_flags, sizeof(K.srv_flags));
 }
 
 static void knobs_reset(void)
@@ -600,13 +608,272 @@ static void test_reestablish(void **state)
 	assert_true(s.t_active1 - out.up_at <= interval);
 }
 
+/* ---- endpoints (kernel-like flags and limits) -------------------------------- */
+
+static bool has_pair(const struct mout *o, int lpath, int rpath)
+{
+	for (int i = 0; i < o->nsub_last && i < 16; i++)
+		if (o->sub[i].local.addr.bytes[2] == lpath &&
+		    o->sub[i].remote.addr.bytes[2] == rpath && o->sub[i].active)
+			return true;
+	return false;
+}
+
+static void test_endpoints(void **state)
+{
+	(void)state;
+	knobs_reset();
+	K.pm = "endpoints";
+	K.srv_pm = "endpoints";
+	K.cli_flags1 = MPT_LOCAL_SUBFLOW;
+	K.srv_flags[1] = MPT_LOCAL_SIGNAL;
+	struct mscn sc = base("endpoints: subflow + signal", 64u * MIB, 8 * SEC,
+			      100 * UINT64_C(1000000), 20 * MS);
+	sc.tweak = tweak;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	/* "subflow" endpoint 1 -> the initial remote address; the server's
+	 * "signal" address -> from the initial local address; no full mesh
+	 * (so no subflow from local 1 to remote 1). */
+	assert_true(has_pair(&o, 0, 0));
+	assert_true(has_pair(&o, 1, 0));
+	assert_true(has_pair(&o, 0, 1));
+	assert_false(has_pair(&o, 1, 1));
+	assert_int_equal(mcounter(&o, 0, "AddAddr"), 1);
+
+	/* Limits: two signal addresses, one accepted. */
+	knobs_reset();
+	K.pm = "endpoints";
+	K.srv_pm = "endpoints";
+	K.accept_max = 1;
+	K.srv_flags[1] = K.srv_flags[2] = MPT_LOCAL_SIGNAL;
+	sc.name = "endpoints: accept 1 of 2 ADD_ADDR";
+	sc.npaths = 3;
+	sc.path[2] = sc.path[0];
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 0, "AddAddr"), 1);
+	assert_int_equal(mcounter(&o, 0, "AddAddrIgnored"), 1);
+	assert_int_equal(o.nsub_c, 2);
+}
+
+/* ---- the external path manager ("none" + mpt_pm_*) ------------------------- */
+
+struct ext {
+	struct mctx *x;
+	struct mpt_addr l0, l1;
+	int nremote;
+	struct mpt_endpoint remote[4];
+	int rc_open, rc_badopen, rc_close, rc_ann, rc_ann2, rc_wd;
+	int nsub[5];
+	bool active1;
+};
+
+static void ext_step(struct mpt_sim *sim, void *arg)
+{
+	struct ext *e = arg;
+	uint64_t now = mpt_sim_now(sim);
+	struct mpt_sock *cs = mpt_bulk_client_sock(e->x->b);
+	int step = (int)(now / SEC);
+	assert_non_null(cs);
+	struct mpt_subflow_info sub[8];
+	int n = mpt_sock_subflows(cs, sub, 8);
+	e->nsub[step] = n;
+	switch (step) {
+	case 1:
+		e->nremote = mpt_pm_remote_addrs(cs, e->remote, NULL, 4);
+		e->rc_badopen =
+		    mpt_pm_subflow_open(cs, &e->remote[0].addr, &e->remote[1], false, now);
+		e->rc_open = mpt_pm_subflow_open(cs, &e->l1, &e->remote[1], false, now);
+		break;
+	case 2:
+		for (int i = 0; i < n && i < 8; i++)
+			if (mpt_addr_equal(&sub[i].local.addr, &e->l1) && sub[i].active)
+				e->active1 = true;
+		e->rc_close = mpt_pm_subflow_close(cs, &e->l1, &e->remote[1], now);
+		break;
+	case 3:
+		e->rc_ann = mpt_pm_announce(cs, &e->l1, now);
+		e->rc_ann2 = mpt_pm_announce(cs, &e->l1, now);
+		break;
+	case 4:
+		e->rc_wd = mpt_pm_withdraw(cs, &e->l1, now);
+		return;
+	default:
+		return;
+	}
+	(void)mpt_sim_at(sim, now + SEC, ext_step, e);
+}
+
+static void ext_setup(struct mctx *x, void *arg)
+{
+	struct ext *e = arg;
+	e->x = x;
+	(void)mpt_sim_at(x->sim, 1 * SEC, ext_step, e);
+}
+
+static void test_external_pm(void **state)
+{
+	(void)state;
+	knobs_reset();
+	K.pm = "none";
+	struct mscn sc =
+	    base("external path manager", 40u * MIB, 10 * SEC, 50 * UINT64_C(1000000), 20 * MS);
+	sc.tweak = tweak;
+	sc.max_subflows = 2;
+	struct ext e;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(mpt_addr_parse(&e.l0, "10.0.0.1"), 0);
+	assert_int_equal(mpt_addr_parse(&e.l1, "10.0.1.1"), 0);
+	sc.setup = ext_setup;
+	sc.setup_arg = &e;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	/* t=1 s: nothing opened by itself; the server's ADD_ADDR is known */
+	assert_int_equal(e.nsub[1], 1);
+	assert_int_equal(e.nremote, 2);
+	assert_int_equal(e.rc_badopen, MPT_ERR_INVAL);
+	assert_int_equal(e.rc_open, 0);
+	/* t=2 s: the subflow the controller asked for is up; closed */
+	assert_int_equal(e.nsub[2], 2);
+	assert_true(e.active1);
+	assert_int_equal(e.rc_close, 1);
+	/* t=3 s: stays closed (no re-establishment without a PM) */
+	assert_int_equal(e.nsub[3], 1);
+	assert_int_equal(e.rc_ann, 0);
+	assert_int_equal(e.rc_ann2, MPT_ERR_EXIST);
+	assert_int_equal(e.rc_wd, 0);
+	assert_int_equal(mcounter(&o, 1, "AddAddr"), 1); /* the server heard it */
+	assert_int_equal(mcounter(&o, 1, "RmAddr"), 1);
+	assert_int_equal(mcounter(&o, 0, "MPJoinRetry"), 0);
+}
+
+/* ---- mobility: break before make ---------------------------------------------- */
+
+struct mob {
+	struct mpt_bulk *b;
+	struct mpt_simhost *c;
+	uint64_t last_rx, last_t, worst_gap, t_first;
+	int max_regular; /* most non-backup active subflows in one sample */
+	int max_total;
+};
+
+static void mob_tick(struct mpt_sim *sim, void *arg)
+{
+	struct mob *m = arg;
+	uint64_t now = mpt_sim_now(sim);
+	uint64_t r = mpt_bulk_received(m->b);
+	if (r > m->last_rx) {
+		if (m->last_rx > 0 && now - m->last_t > m->worst_gap)
+			m->worst_gap = now - m->last_t;
+		m->last_rx = r;
+		m->last_t = now;
+	}
+	struct mpt_sock *cs = mpt_bulk_client_sock(m->b);
+	if (cs) {
+		struct mpt_subflow_info sub[8];
+		int n = mpt_sock_subflows(cs, sub, 8), reg = 0;
+		for (int i = 0; i < n && i < 8; i++)
+			reg += sub[i].active && !sub[i].backup && sub[i].bytes_sent > 0;
+		if (reg > m->max_regular)
+			m->max_regular = reg;
+		if (n > m->max_total)
+			m->max_total = n;
+	}
+	if (!mpt_bulk_done(m->b))
+		(void)mpt_sim_at(sim, now + 5 * MS, mob_tick, m);
+}
+
+static void test_mobility(void **state)
+{
+	(void)state;
+	struct mpt_test_mem cm;
+	mpt_test_mem_init(&cm);
+	const struct mpt_mem mem = cm.mem;
+	struct mpt_sim *sim;
+	assert_int_equal(mpt_sim_create(&mem, 9, &sim), 0);
+	struct router r = {.sim = sim};
+	assert_int_equal(mpt_sim_add_node(sim, "r", &router_ops, &r, &r.node), 0);
+	struct mpt_stack_cfg cc, sv;
+	mpt_stack_cfg_init(&cc);
+	cc.mem = &mem;
+	cc.n_local = 2;
+	assert_int_equal(mpt_addr_parse(&cc.local[0], "10.0.0.1"), 0);
+	assert_int_equal(mpt_addr_parse(&cc.local[1], "10.0.1.1"), 0);
+	cc.tcp.sndbuf = cc.tcp.rcvbuf = 1024 * 1024;
+	cc.mptcp.enable = true;
+	snprintf(cc.mptcp.pm, sizeof(cc.mptcp.pm), "mobility");
+	sv = cc;
+	sv.n_local = 1;
+	memset(sv.mptcp.pm, 0, sizeof(sv.mptcp.pm));
+	assert_int_equal(mpt_addr_parse(&sv.local[0], "10.9.0.2"), 0);
+	struct mpt_simhost *hc, *hs;
+	assert_int_equal(mpt_simhost_create(sim, "client", &cc, &hc), 0);
+	assert_int_equal(mpt_simhost_create(sim, "server", &sv, &hs), 0);
+	/* The client's first interface goes down for good at 2 s. */
+	static const struct mpt_sim_outage gone = {.down_at = 2 * SEC, .up_at = 1000 * SEC};
+	struct mpt_sim_link_cfg l0 = {.rate_bps = 50000000,
+				      .delay_ns = 10 * MS,
+				      .queue_bytes = 128 * 1024,
+				      .outages = &gone,
+				      .n_outages = 1};
+	struct mpt_sim_link_cfg l1 = l0;
+	l1.outages = NULL;
+	l1.n_outages = 0;
+	struct mpt_sim_link_cfg srv = {.rate_bps = 1000000000};
+	struct mpt_addr ra, rb, rs;
+	assert_int_equal(mpt_addr_parse(&ra, "10.0.0.254"), 0);
+	assert_int_equal(mpt_addr_parse(&rb, "10.0.1.254"), 0);
+	assert_int_equal(mpt_addr_parse(&rs, "10.9.0.254"), 0);
+	assert_int_equal(mpt_sim_connect(sim, mpt_simhost_node(hc), &cc.local[0], r.node, &ra, &l0,
+					 &l0, NULL, NULL),
+			 0);
+	assert_int_equal(mpt_sim_connect(sim, mpt_simhost_node(hc), &cc.local[1], r.node, &rb, &l1,
+					 &l1, NULL, NULL),
+			 0);
+	assert_int_equal(mpt_sim_connect(sim, r.node, &rs, mpt_simhost_node(hs), &sv.local[0], &srv,
+					 &srv, NULL, NULL),
+			 0);
+	r.r[0] = (struct route){cc.local[0], 0};
+	r.r[1] = (struct route){cc.local[1], 1};
+	r.r[2] = (struct route){sv.local[0], 2};
+	r.n = 3;
+	struct mob m = {.c = hc};
+	struct mpt_bulk_cfg bc = {.bytes = 32u * MIB, .port = 443, .seed = 3};
+	struct mpt_endpoint dst = {.addr = sv.local[0], .port = 443};
+	assert_int_equal(mpt_bulk_start(hc, hs, &dst, &bc, &m.b), 0);
+	assert_int_equal(mpt_sim_at(sim, 5 * MS, mob_tick, &m), 0);
+	(void)mpt_sim_run(sim, 30 * SEC, mpt_bulk_done, m.b);
+	struct mpt_bulk_result res;
+	mpt_bulk_result(m.b, &res);
+	printf("[ mobility: link 0 gone at 2 s ] %s, done at %.2f s, longest delivery gap %.0f ms, "
+	       "at most %d regular subflow(s) carrying data, %d subflows\n",
+	       res.intact ? "intact" : "NOT INTACT", (double)res.t_done / 1e9,
+	       (double)m.worst_gap / 1e6, m.max_regular, m.max_total);
+	(void)mpt_sim_run(sim, mpt_sim_now(sim) + 5 * SEC, NULL, NULL);
+	mpt_bulk_destroy(m.b);
+	mpt_simhost_destroy(hc);
+	mpt_simhost_destroy(hs);
+	mpt_sim_destroy(sim);
+	assert_true(res.intact);
+	assert_int_equal(cm.live, 0);
+	/* One subflow at a time while it works; the switch costs at most
+	 * the RTO (200 ms minimum) plus the join's handshake and a few RTTs. */
+	assert_int_equal(m.max_regular, 1);
+	assert_true(m.worst_gap <= 400 * MS);
+	assert_true(res.t_done <= 10 * SEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_registry),       cmocka_unit_test(test_backup),
 	    cmocka_unit_test(test_redundant_loss), cmocka_unit_test(test_reqresp),
 	    cmocka_unit_test(test_ndiffports),     cmocka_unit_test(test_race),
-	    cmocka_unit_test(test_reestablish),
+	    cmocka_unit_test(test_reestablish),    cmocka_unit_test(test_endpoints),
+	    cmocka_unit_test(test_external_pm),    cmocka_unit_test(test_mobility),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
