@@ -60,6 +60,8 @@ X(TCPDSACKOldSent, "D-SACK blocks sent for data below RCV.NXT")
 X(TCPDSACKOfoSent, "D-SACK blocks sent for out-of-order data received twice")
 X(TCPDSACKUndo, "fast recoveries undone: every retransmission was D-SACKed (RFC 3708)")
 X(TCPLossUndo, "RTO reductions undone: every retransmission was D-SACKed")
+X(TCPFastOpenPassive, "SYN data accepted (TCP Fast Open, RFC 7413)")
+X(TCPFastOpenCookieReqd, "TFO SYN data not accepted: cookie missing or wrong (cookie sent)")
 /* ---- MPTCP (kernel MPTcpExt names) ---- */
 X(MPCapableSYNRX, "MP_CAPABLE SYN received")
 X(MPTCPOptMalformed, "MPTCP option malformed")

@@ -151,6 +151,22 @@ struct mpt_tcp_knobs {
 	uint32_t syn_retries;
 	uint32_t max_retries;
 	char cc[MPT_CC_NAME_LEN]; /**< congestion control name ("cubic", "reno") */
+	/**
+	 * TCP Fast Open on listeners (RFC 7413, plain TCP connections):
+	 * MPT_TFO_OFF (default), MPT_TFO_COOKIE (SYN data accepted with a
+	 * valid cookie; cookie requests answered) or MPT_TFO_NO_COOKIE (SYN
+	 * data accepted from anyone: trusted networks only, e.g. an RFC 8803
+	 * converter behind an allow-list).  A connection whose SYN data was
+	 * accepted is ready to accept at once (0-RTT).
+	 */
+	uint8_t tfo_server;
+};
+
+/** Values of mpt_tcp_knobs.tfo_server. */
+enum mpt_tfo_mode {
+	MPT_TFO_OFF = 0,
+	MPT_TFO_COOKIE = 1,
+	MPT_TFO_NO_COOKIE = 2,
 };
 
 /** Bits of mpt_mptcp_knobs.accept_versions. */

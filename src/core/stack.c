@@ -727,6 +727,36 @@ static int count_ip_error(struct mpt_stack *st, int err)
 	return err;
 }
 
+/*
+ * TCP Fast Open, server side (RFC 7413 §4.2.2): a cookie request (empty
+ * TFO option) or a wrong cookie gets our cookie in the SYN-ACK; the SYN's
+ * data is taken with a valid cookie, or from anyone in MPT_TFO_NO_COOKIE
+ * mode.  Returns true when the SYN's data is accepted.
+ */
+static bool tfo_decide(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		       const struct mpt_tcp_seg *seg, struct mpt_tcp_tfo *tfo)
+{
+	memset(tfo, 0, sizeof(*tfo));
+	uint8_t mode = st->cfg.tcp.tfo_server;
+	if (mode == MPT_TFO_OFF)
+		return false;
+	bool has_opt = (seg->opts.present & MPT_TCPOPT_F_TFO) != 0;
+	uint8_t cookie[MPT_TFO_COOKIE_LEN];
+	bool valid = false;
+	if (has_opt && mpt_tfo_cookie(st->isn_secret, &ip->dst, &ip->src, cookie) == 0) {
+		valid = seg->opts.tfo_len == MPT_TFO_COOKIE_LEN &&
+			mpt_crypto_memeq(cookie, seg->opts.tfo_cookie, MPT_TFO_COOKIE_LEN);
+		if (!valid) {
+			tfo->cookie_len = MPT_TFO_COOKIE_LEN;
+			memcpy(tfo->cookie, cookie, MPT_TFO_COOKIE_LEN);
+		}
+	}
+	tfo->accept_data = seg->len > 0 && (valid || mode == MPT_TFO_NO_COOKIE);
+	if (seg->len > 0 && !tfo->accept_data && has_opt)
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPFastOpenCookieReqd);
+	return tfo->accept_data;
+}
+
 static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
 			const struct mpt_tcp_seg *seg, uint64_t now)
 {
@@ -760,7 +790,13 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 		s->flow->sock = s;
 		hash_insert(st, s->flow);
 		s->flow->iss = make_isn(st, &s->local, &s->remote, now);
-		rc = mpt_tcp_accept(s->flow->tcp, seg, s->flow->iss, now);
+		struct mpt_tcp_tfo tfo;
+		bool syn_data = tfo_decide(st, ip, seg, &tfo);
+		rc = mpt_tcp_accept_tfo(s->flow->tcp, seg, s->flow->iss, &tfo, now);
+		/* RFC 7413 §4.2.2: SYN data accepted -> the connection may be
+		 * used at once (the SYN-ACK acknowledges it). */
+		if (rc == 0 && syn_data)
+			mpt_stack_sock_ready(s);
 	}
 	if (rc < 0) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPMemoryDrop);

@@ -231,3 +231,32 @@ bool mpt_crypto_memeq(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
+
+int mpt_tfo_cookie(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct mpt_addr *laddr,
+		   const struct mpt_addr *raddr, uint8_t out[MPT_TFO_COOKIE_LEN])
+{
+	uint8_t msg[2 + 2 * 16], h[MPT_CRYPTO_HMAC_MAX];
+	size_t llen, rlen;
+	int rc;
+
+	if (secret == NULL || laddr == NULL || raddr == NULL || out == NULL)
+		return MPT_ERR_INVAL;
+	llen = addr_len(laddr);
+	rlen = addr_len(raddr);
+	if (llen == 0 || rlen == 0 || llen != rlen)
+		return MPT_ERR_INVAL;
+	/* 'T' keeps this MAC's inputs apart from the ISN function's, which
+	 * uses the same secret. */
+	msg[0] = 'T';
+	msg[1] = laddr->family;
+	memcpy(msg + 2, laddr->bytes, llen);
+	memcpy(msg + 2 + llen, raddr->bytes, rlen);
+	rc = hmac_oneshot(EVP_sha256(), secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, 2 + llen + rlen, h);
+	if (rc < MPT_TFO_COOKIE_LEN) {
+		OPENSSL_cleanse(h, sizeof(h));
+		return rc < 0 ? rc : MPT_ERR_PROTO;
+	}
+	memcpy(out, h, MPT_TFO_COOKIE_LEN);
+	OPENSSL_cleanse(h, sizeof(h));
+	return 0;
+}

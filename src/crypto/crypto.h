@@ -155,6 +155,21 @@ int mpt_isn_rfc6528(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struc
 		    uint16_t lport, const struct mpt_addr *raddr, uint16_t rport, uint64_t now_ns,
 		    uint32_t *isn);
 
+/** Length of our TCP Fast Open cookies (RFC 7413 §4.1.1 allows 4..16). */
+#define MPT_TFO_COOKIE_LEN 8
+
+/**
+ * TCP Fast Open cookie for a client (RFC 7413 §4.1.2: a MAC of the client's
+ * address that only the server can produce): HMAC-SHA256(secret, 'T' ||
+ * family || server address || client address), first 8 octets.  Ports are
+ * not included: a client reuses its cookie on every connection.
+ *
+ * @return 0; MPT_ERR_INVAL (NULL pointer, bad family); MPT_ERR_PROTO if
+ *         OpenSSL fails.
+ */
+int mpt_tfo_cookie(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct mpt_addr *laddr,
+		   const struct mpt_addr *raddr, uint8_t out[MPT_TFO_COOKIE_LEN]);
+
 /**
  * Constant-time comparison (OpenSSL CRYPTO_memcmp) for checking received
  * HMACs, so that the time taken does not reveal how many leading octets of a

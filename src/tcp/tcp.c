@@ -336,6 +336,12 @@ int mpt_tcp_connect(struct mpt_tcp *t, uint32_t iss, uint64_t now)
 
 int mpt_tcp_accept(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_t iss, uint64_t now)
 {
+	return mpt_tcp_accept_tfo(t, syn, iss, NULL, now);
+}
+
+int mpt_tcp_accept_tfo(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_t iss,
+		       const struct mpt_tcp_tfo *tfo, uint64_t now)
+{
 	if (!t || !syn)
 		return MPT_ERR_INVAL;
 	if (t->state != MPT_TCP_CLOSED || t->opened)
@@ -366,7 +372,21 @@ int mpt_tcp_accept(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_t is
 	t->last_rcv = now;
 	if (t->cb.ext_input)
 		t->cb.ext_input(t->cb.ud, syn);
-	/* Data carried by the SYN is not accepted (no TFO): the peer resends. */
+	if (tfo && tfo->cookie_len >= 4 && tfo->cookie_len <= 16 && tfo->cookie_len % 2 == 0) {
+		t->tfo_cookie_len = tfo->cookie_len;
+		memcpy(t->tfo_cookie, tfo->cookie, tfo->cookie_len);
+	}
+	if (tfo && tfo->accept_data && syn->len > 0) {
+		/* RFC 7413 §4.2.2: the SYN's data is accepted and the SYN-ACK
+		 * acknowledges it; what does not fit the buffer is left for
+		 * the peer to send again.  Without TFO the data is dropped and
+		 * the peer resends it after the handshake (RFC 9293). */
+		uint32_t n = (uint32_t)MPT_MIN(syn->len, (size_t)tcp_rcv_space(t));
+		if (n > 0 && tcp_rcv_data(t, t->rcv_nxt, syn->payload, n) > 0) {
+			t->bytes_received += n;
+			mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPFastOpenPassive);
+		}
+	}
 	tcp_send_syn(t, now);
 	t->rtx_at = now + tcp_rto_cur(t);
 	tcp_leave(t);

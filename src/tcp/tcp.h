@@ -211,6 +211,23 @@ int mpt_tcp_connect(struct mpt_tcp *tcp, uint32_t iss, uint64_t now);
  */
 int mpt_tcp_accept(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint32_t iss, uint64_t now);
 
+/** TCP Fast Open on a passive open (RFC 7413 §4.2.2); the owner checks cookies. */
+struct mpt_tcp_tfo {
+	bool accept_data;   /**< take the SYN's payload (valid cookie, or none required) */
+	uint8_t cookie_len; /**< cookie for the SYN-ACK's TFO option (0: no option) */
+	uint8_t cookie[16];
+};
+
+/**
+ * mpt_tcp_accept with TCP Fast Open: with tfo->accept_data the SYN's payload
+ * (as much as the receive buffer holds; a FIN on the SYN is not taken) is
+ * queued for the application and acknowledged by the SYN-ACK, which also
+ * carries tfo->cookie when cookie_len is 4..16 and even.  tfo NULL: as
+ * mpt_tcp_accept.  Same return values.
+ */
+int mpt_tcp_accept_tfo(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint32_t iss,
+		       const struct mpt_tcp_tfo *tfo, uint64_t now);
+
 /**
  * Process an incoming segment for this connection (RFC 9293 §3.10.7).
  * The checksum was verified by the owner.  Always consumes the segment;

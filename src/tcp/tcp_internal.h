@@ -84,8 +84,10 @@ struct mpt_tcp {
 	enum mpt_tcp_state state;
 	int err;
 	uint16_t sport, dport;
-	bool opened;     /* connect/accept was called */
-	bool passive;    /* opened by accept */
+	bool opened;            /* connect/accept was called */
+	bool passive;           /* opened by accept */
+	uint8_t tfo_cookie_len; /* RFC 7413: cookie for our SYN-ACK (0: none) */
+	uint8_t tfo_cookie[16];
 	bool app_closed; /* close() (not just shutdown) was called */
 	bool shut_wr;    /* shutdown/close requested: FIN after queued data */
 	bool fin_queued; /* fin_seq valid (FIN is part of the sequence space) */

@@ -86,6 +86,12 @@ static void syn_options(const struct mpt_tcp *t, struct mpt_tcp_opts_out *o, uin
 		o->tsval = tcp_tsval(t, now);
 		o->tsecr = synack ? t->ts_recent : 0;
 	}
+	if (synack && t->tfo_cookie_len) {
+		/* RFC 7413 §4.1.1: the cookie the client uses next time. */
+		o->present |= MPT_TCPOPT_F_TFO;
+		o->tfo_len = t->tfo_cookie_len;
+		memcpy(o->tfo_cookie, t->tfo_cookie, t->tfo_cookie_len);
+	}
 }
 
 /*

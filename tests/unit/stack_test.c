@@ -123,6 +123,8 @@ static void advance(struct pair *p, uint64_t dt)
 	p->now = end;
 }
 
+static uint8_t g_tfo; /* tcp.tfo_server of the stacks made next */
+
 static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stack **out)
 {
 	struct mpt_stack_cfg cfg;
@@ -138,6 +140,7 @@ static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stac
 	(void)mpt_addr_parse(&cfg.local[0], i == 0 ? "10.0.0.1" : "10.0.0.2");
 	(void)mpt_addr_parse(&cfg.local[1], i == 0 ? "fd00::1" : "fd00::2");
 	cfg.tcp.msl_ns = 1 * SEC;
+	cfg.tcp.tfo_server = g_tfo;
 	if (max_socks)
 		cfg.max_socks = max_socks;
 	return mpt_stack_create(&cfg, out);
@@ -259,13 +262,13 @@ static void test_closed_port_rst(void **state)
 	pair_free(p);
 }
 
-/* Build an IPv4/TCP packet from 10.0.0.1:1234 to 10.0.0.2:port. */
-static size_t build_pkt(uint8_t *pkt, uint16_t port, uint16_t flags, const uint8_t *opt,
-			size_t optlen, size_t paylen)
+/* Build an IPv4/TCP packet from 10.0.0.1:sport to 10.0.0.2:port. */
+static size_t build_pkt_from(uint8_t *pkt, uint16_t sport, uint16_t port, uint16_t flags,
+			     const uint8_t *opt, size_t optlen, size_t paylen)
 {
 	struct mpt_tcp_hdr th;
 	memset(&th, 0, sizeof(th));
-	th.sport = 1234;
+	th.sport = sport;
 	th.dport = port;
 	th.seq = 1000;
 	th.flags = flags;
@@ -283,6 +286,12 @@ static size_t build_pkt(uint8_t *pkt, uint16_t port, uint16_t flags, const uint8
 	mpt_tcp_csum_fill(pkt + 20, (size_t)hl + paylen, &ih.src, &ih.dst);
 	assert_int_equal(mpt_ip_emit(pkt, 20, &ih), 20);
 	return 20 + (size_t)hl + paylen;
+}
+
+static size_t build_pkt(uint8_t *pkt, uint16_t port, uint16_t flags, const uint8_t *opt,
+			size_t optlen, size_t paylen)
+{
+	return build_pkt_from(pkt, 1234, port, flags, opt, optlen, paylen);
 }
 
 static void test_bad_input_counted(void **state)
@@ -460,9 +469,117 @@ static void test_counters_api(void **state)
 	pair_free(p);
 }
 
+/* ---- TCP Fast Open, server side (RFC 7413) ------------------------------- */
+
+struct synack {
+	uint32_t ack;
+	bool has_tfo;
+	uint8_t tfo_len;
+	uint8_t cookie[16];
+};
+
+/* Send a SYN with `paylen` data bytes (and a TFO option with `cookie` of
+ * `clen` bytes when tfo) from sport to st[1]:80; parse the SYN-ACK. */
+static struct synack tfo_syn(struct pair *p, uint16_t sport, bool tfo, const uint8_t *cookie,
+			     uint8_t clen, size_t paylen)
+{
+	uint8_t opt[20] = {0};
+	size_t olen = 0;
+	if (tfo) {
+		opt[0] = 34;
+		opt[1] = (uint8_t)(2 + clen);
+		memcpy(opt + 2, cookie, clen);
+		olen = (size_t)(2 + clen + 3) & ~(size_t)3; /* NOP-free: zero padding is EOL */
+	}
+	uint8_t pkt[1600];
+	size_t n = build_pkt_from(pkt, sport, 80, MPT_TCP_SYN, opt, olen, paylen);
+	unsigned before = p->emitted[1];
+	assert_int_equal(mpt_stack_input(p->st[1], pkt, n, p->now), 0);
+	assert_int_equal(p->emitted[1], before + 1);
+	p->qn = 0; /* the SYN-ACK is only inspected */
+	struct synack r;
+	memset(&r, 0, sizeof(r));
+	struct mpt_ip_hdr ih;
+	assert_int_equal(mpt_ip_parse(&ih, p->last[1], p->last_len[1], true), 0);
+	const uint8_t *seg = p->last[1] + 20;
+	struct mpt_tcp_hdr th;
+	assert_int_equal(mpt_tcp_hdr_parse(&th, seg, p->last_len[1] - 20), 0);
+	assert_int_equal(th.flags & (MPT_TCP_SYN | MPT_TCP_ACK), MPT_TCP_SYN | MPT_TCP_ACK);
+	struct mpt_tcp_opts o;
+	assert_int_equal(mpt_tcp_opts_parse(&o, th.opt, th.opt_len), 0);
+	r.ack = th.ack;
+	r.has_tfo = (o.present & MPT_TCPOPT_F_TFO) != 0;
+	r.tfo_len = o.tfo_len;
+	memcpy(r.cookie, o.tfo_cookie, sizeof(r.cookie));
+	return r;
+}
+
+static void test_tfo_server(void **state)
+{
+	(void)state;
+	/* Cookies required. */
+	g_tfo = MPT_TFO_COOKIE;
+	struct pair *p = pair_new(0);
+	g_tfo = MPT_TFO_OFF;
+	struct mpt_sock *l;
+	struct mpt_endpoint le = ep(NULL, 80);
+	assert_int_equal(mpt_listen(p->st[1], &le, 8, &l), 0);
+	/* A cookie request with data: the data is not taken, a cookie comes back. */
+	struct synack a = tfo_syn(p, 2000, true, NULL, 0, 10);
+	assert_int_equal(a.ack, 1001);
+	assert_true(a.has_tfo);
+	assert_int_equal(a.tfo_len, 8);
+	assert_int_equal(ctr(p->st[1], "TCPFastOpenCookieReqd"), 1);
+	assert_null(mpt_accept(l));
+	/* A wrong cookie: same. */
+	uint8_t wrong[8];
+	memcpy(wrong, a.cookie, 8);
+	wrong[0] ^= 1;
+	struct synack b = tfo_syn(p, 2001, true, wrong, 8, 10);
+	assert_int_equal(b.ack, 1001);
+	assert_true(b.has_tfo);
+	assert_memory_equal(b.cookie, a.cookie, 8);
+	/* The right cookie: the 10 bytes are acknowledged by the SYN-ACK and
+	 * the connection can be accepted and read at once (0-RTT). */
+	struct synack c = tfo_syn(p, 2002, true, a.cookie, 8, 10);
+	assert_int_equal(c.ack, 1011);
+	assert_false(c.has_tfo);
+	assert_int_equal(ctr(p->st[1], "TCPFastOpenPassive"), 1);
+	struct mpt_sock *s = mpt_accept(l);
+	assert_non_null(s);
+	char buf[32];
+	assert_int_equal(mpt_recv(s, buf, sizeof(buf), p->now), 10);
+	assert_memory_equal(buf, "dddddddddd", 10);
+	/* Data without any TFO option is never taken in this mode. */
+	struct synack d = tfo_syn(p, 2003, false, NULL, 0, 10);
+	assert_int_equal(d.ack, 1001);
+	assert_false(d.has_tfo);
+	pair_free(p);
+
+	/* No cookie needed (trusted network). */
+	g_tfo = MPT_TFO_NO_COOKIE;
+	p = pair_new(0);
+	g_tfo = MPT_TFO_OFF;
+	assert_int_equal(mpt_listen(p->st[1], &le, 8, &l), 0);
+	struct synack e = tfo_syn(p, 2004, false, NULL, 0, 100);
+	assert_int_equal(e.ack, 1101);
+	assert_non_null(mpt_accept(l));
+	pair_free(p);
+
+	/* Off (the default): SYN data is dropped, no TFO option. */
+	p = pair_new(0);
+	assert_int_equal(mpt_listen(p->st[1], &le, 8, &l), 0);
+	struct synack f = tfo_syn(p, 2005, true, NULL, 0, 10);
+	assert_int_equal(f.ack, 1001);
+	assert_false(f.has_tfo);
+	assert_int_equal(ctr(p->st[1], "TCPFastOpenPassive"), 0);
+	pair_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tfo_server),
 	    cmocka_unit_test(test_connect_echo_close),
 	    cmocka_unit_test(test_closed_port_rst),
 	    cmocka_unit_test(test_bad_input_counted),
