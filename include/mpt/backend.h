@@ -44,6 +44,13 @@ struct mpt_path_cfg {
 	double loss_pct;            /**< emulated random loss, each direction, % */
 	double rate_mbit;           /**< emulated rate (token bucket), Mbit/s; 0: none */
 	uint16_t mtu;               /**< device MTU (0: 1500) */
+	/**
+	 * Remove this address from the stack (mpt_stack_remove_local_addr:
+	 * its subflows close, the peer gets REMOVE_ADDR) this many ms after
+	 * mpt_backend_run() starts; 0: never.  Not part of the --path syntax
+	 * (the tool sets it with --remove-path-after).
+	 */
+	uint32_t remove_after_ms;
 };
 
 /**
@@ -58,8 +65,9 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 struct mpt_backend_cfg {
 	/**
 	 * Stack configuration.  output and local[]/n_local are set by the
-	 * backend from paths; rand NULL means mpt_rand_default; on_event is
-	 * passed through to the application.
+	 * backend from paths (local_flags[i] gets MPT_LOCAL_BACKUP for a
+	 * backup path, on top of what the caller set); rand NULL means
+	 * mpt_rand_default; on_event is passed through to the application.
 	 */
 	struct mpt_stack_cfg stack;
 	struct mpt_path_cfg paths[MPT_BACKEND_MAX_PATHS];
@@ -68,7 +76,8 @@ struct mpt_backend_cfg {
 	uint64_t seed;       /**< link-emulation loss seed (0: 1) */
 	uint32_t queue_pkts; /**< bound on packets queued per TUN / per emulated
 				  direction (0: 4096) */
-	int verbose;         /**< diagnostics on stderr */
+	int verbose;         /**< diagnostics on stderr (2 or more: also the stack's
+				  non-zero counters when the backend is destroyed) */
 };
 
 /** Packet and drop counters (cf. `ip -s link`). */

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ struct be_path {
 	struct mpt_path_cfg cfg;
 	size_t dev;
 	struct mpt_emu *tx, *rx; /* NULL: no emulation */
+	uint64_t remove_at;      /* cfg.remove_after_ms as a deadline (MPT_TIME_NEVER: none) */
 };
 
 struct be_app {
@@ -67,6 +69,7 @@ struct mpt_backend {
 	mpt_backend_idle_fn idle;
 	void *idle_ud;
 	bool stopped;
+	bool started; /* mpt_backend_run ran: remove_at deadlines are set */
 	int status;
 	int verbose;
 	pcap_t *pcap;
@@ -291,10 +294,31 @@ static void dev_read(struct mpt_backend *b, size_t i)
 	}
 }
 
+/* Scheduled removal of a path's address (--remove-path-after): the stack
+ * closes its subflows there and sends REMOVE_ADDR (RFC 8684 §3.4.2).  The
+ * device stays: packets still in flight to the address reach the stack. */
+static void remove_due(struct mpt_backend *b, uint64_t now)
+{
+	for (size_t i = 0; i < b->n_paths; i++) {
+		struct be_path *p = &b->paths[i];
+		if (p->remove_at > now)
+			continue;
+		p->remove_at = MPT_TIME_NEVER;
+		int rc = mpt_stack_remove_local_addr(b->st, &p->cfg.addr, now);
+		if (b->verbose || rc < 0) {
+			char a[64];
+			fprintf(stderr, "mpt: path %zu: address %s removed%s%s\n", i,
+				mpt_addr_format(&p->cfg.addr, a, sizeof(a)), rc < 0 ? ": " : "",
+				rc < 0 ? mpt_strerror(rc) : "");
+		}
+	}
+}
+
 /* Release due emulated packets and fire due stack timers. */
 static void service(struct mpt_backend *b)
 {
 	uint64_t now = mpt_backend_now();
+	remove_due(b, now);
 	for (size_t i = 0; i < b->n_paths; i++) {
 		struct be_path *p = &b->paths[i];
 		long n;
@@ -317,6 +341,7 @@ static uint64_t next_deadline(const struct mpt_backend *b)
 	for (size_t i = 0; i < b->n_paths; i++) {
 		dl = MPT_MIN(dl, mpt_emu_next_due(b->paths[i].rx));
 		dl = MPT_MIN(dl, mpt_emu_next_due(b->paths[i].tx));
+		dl = MPT_MIN(dl, b->paths[i].remove_at);
 	}
 	return dl;
 }
@@ -343,6 +368,14 @@ int mpt_backend_run(struct mpt_backend *b)
 		return MPT_ERR_INVAL;
 	b->stopped = false;
 	b->status = 0;
+	if (!b->started) {
+		uint64_t t0 = mpt_backend_now();
+		for (size_t i = 0; i < b->n_paths; i++)
+			if (b->paths[i].cfg.remove_after_ms)
+				b->paths[i].remove_at =
+				    t0 + (uint64_t)b->paths[i].cfg.remove_after_ms * MPT_NS_PER_MS;
+		b->started = true;
+	}
 	while (!b->stopped) {
 		service(b);
 		bool busy = b->idle && b->idle(b->idle_ud);
@@ -550,6 +583,7 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	for (size_t i = 0; i < cfg->n_paths; i++) {
 		struct be_path *p = &b->paths[i];
 		p->cfg = cfg->paths[i];
+		p->remove_at = MPT_TIME_NEVER;
 		rc = dev_open(b, &p->cfg, i, queue_pkts, &p->dev, err, errlen);
 		if (rc < 0)
 			goto fail;
@@ -592,8 +626,13 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	if (!sc.rand)
 		sc.rand = mpt_rand_default;
 	sc.n_local = cfg->n_paths;
-	for (size_t i = 0; i < cfg->n_paths; i++)
+	for (size_t i = 0; i < cfg->n_paths; i++) {
 		sc.local[i] = cfg->paths[i].addr;
+		/* RFC 8684 §3.3.8: subflows on a backup path carry B=1 (MP_JOIN's
+		 * B flag, MP_PRIO); the stack honours it for every path manager. */
+		if (cfg->paths[i].backup)
+			sc.local_flags[i] |= MPT_LOCAL_BACKUP;
+	}
 	sc.tcp.mss = mss_for_paths(cfg);
 	rc = mpt_stack_create(&sc, &b->st);
 	if (rc < 0) {
@@ -609,10 +648,25 @@ fail:
 	return rc < 0 ? rc : MPT_ERR_UNSUPPORTED;
 }
 
+/* -vv: the stack's counters that moved, one line each (kernel MIB names
+ * where one exists, so they compare with `nstat` on the peer). */
+static void print_counters(const struct mpt_backend *b)
+{
+	int n = mpt_counter_count();
+	for (int i = 0; i < n; i++) {
+		uint64_t v = mpt_stack_counter(b->st, i);
+		const char *name = mpt_counter_name(i);
+		if (v && name)
+			fprintf(stderr, "mpt: counter %s %" PRIu64 "\n", name, v);
+	}
+}
+
 void mpt_backend_destroy(struct mpt_backend *b)
 {
 	if (!b)
 		return;
+	if (b->st && b->verbose >= 2)
+		print_counters(b);
 	mpt_stack_destroy(b->st);
 	for (size_t i = 0; i < b->n_paths; i++) {
 		mpt_emu_destroy(b->paths[i].tx);

@@ -58,8 +58,17 @@ static void test_full(void **state)
 	assert_string_equal(o.be.pcap, "x.pcap");
 	assert_int_equal(o.be.seed, 9);
 	assert_int_equal(o.be.verbose, 2);
-	/* Backup paths are parsed but refused until the tools apply them. */
-	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24,backup"), -1);
+	/* Backup paths are accepted (the backend sets MPT_LOCAL_BACKUP). */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--path", "10.0.1.1/24,backup"), 0);
+	assert_false(o.be.paths[0].backup);
+	assert_true(o.be.paths[1].backup);
+	/* --remove-path-after applies to the path with that address, given
+	 * before or after it. */
+	assert_int_equal(PARSE(&o, "--remove-path-after", "10.0.1.1,1.5", "--path", "10.0.0.1",
+			       "--path", "10.0.1.1"),
+			 0);
+	assert_int_equal(o.be.paths[0].remove_after_ms, 0);
+	assert_int_equal(o.be.paths[1].remove_after_ms, 1500);
 }
 
 static void test_defaults(void **state)
@@ -96,6 +105,11 @@ static void test_invalid(void **state)
 	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--pcap", ""), -1);
 	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--bogus"), -1);
 	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--version"), -1); /* missing value */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--remove-path-after", "10.0.0.2,1"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--remove-path-after", "10.0.0.1"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--remove-path-after", "10.0.0.1,0"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--remove-path-after", "10.0.0.1,x"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1", "--remove-path-after", "bad,1"), -1);
 	/* At most MPT_BACKEND_MAX_PATHS paths. */
 	mpt_opts_init(&o);
 	char spec[32];

@@ -7,14 +7,18 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mpt [--version] [--help] COMMAND [ARGS]\n"
-		   "\n"
-		   "commands:\n"
-		   "  sim       run a transfer in the deterministic network simulator\n"
-		   "  cat       netcat over mpt's stack on TUN devices (needs CAP_NET_ADMIN)\n"
-		   "  perf      iperf3-compatible throughput test over mpt's stack on TUN devices\n"
-		   "\n"
-		   "Run 'mpt COMMAND --help' for a command's options.\n");
+	fprintf(f,
+		"usage: mpt [--version] [--help] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  sim       run a transfer in the deterministic network simulator\n"
+		"  cat       netcat over mpt's stack on TUN devices (needs CAP_NET_ADMIN)\n"
+		"  perf      iperf3-compatible throughput test over mpt's stack on TUN devices\n"
+		"  proxy     plain TCP in (SOCKS5 or iptables REDIRECT), MPTCP out (to an MPTCP\n"
+		"            server, or through an RFC 8803 converter with --convert)\n"
+		"  convert   RFC 8803 Transport Converter: MPTCP in, plain kernel TCP out\n"
+		"\n"
+		"Run 'mpt COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)
@@ -38,6 +42,10 @@ int main(int argc, char **argv)
 		return mpt_cmd_cat(argc - 1, argv + 1);
 	if (!strcmp(cmd, "perf"))
 		return mpt_cmd_perf(argc - 1, argv + 1);
+	if (!strcmp(cmd, "proxy"))
+		return mpt_cmd_proxy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "convert"))
+		return mpt_cmd_convert(argc - 1, argv + 1);
 	fprintf(stderr, "mpt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

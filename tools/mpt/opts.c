@@ -50,6 +50,45 @@ static void list_names(char *buf, size_t len, const char *const *names, size_t n
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", names[i]);
 }
 
+/* --remove-path-after ADDR,SECONDS (seconds may have a fraction, > 0). */
+static int parse_remove(struct mpt_tool_opts *o, const char *prog, const char *arg)
+{
+	char addr[64];
+	const char *comma = arg ? strchr(arg, ',') : NULL;
+	if (!comma || (size_t)(comma - arg) >= sizeof(addr)) {
+		fprintf(stderr, "%s: --remove-path-after: expected ADDR,SECONDS, not '%s'\n", prog,
+			arg ? arg : "");
+		return -1;
+	}
+	if (o->n_remove >= MPT_BACKEND_MAX_PATHS) {
+		fprintf(stderr, "%s: at most %d --remove-path-after options\n", prog,
+			MPT_BACKEND_MAX_PATHS);
+		return -1;
+	}
+	memcpy(addr, arg, (size_t)(comma - arg));
+	addr[comma - arg] = '\0';
+	struct mpt_addr a;
+	if (mpt_addr_parse(&a, addr) < 0) {
+		fprintf(stderr, "%s: --remove-path-after: '%s' is not an IPv4 or IPv6 address\n",
+			prog, addr);
+		return -1;
+	}
+	char *end;
+	errno = 0;
+	double secs = strtod(comma + 1, &end);
+	if (errno || end == comma + 1 || *end || !(secs >= 0.001 && secs <= 86400)) {
+		fprintf(stderr,
+			"%s: --remove-path-after: '%s' is not a number of seconds in [0.001, "
+			"86400]\n",
+			prog, comma + 1);
+		return -1;
+	}
+	o->remove[o->n_remove].addr = a;
+	o->remove[o->n_remove].ms = (uint32_t)(secs * 1000.0 + 0.5);
+	o->n_remove++;
+	return 0;
+}
+
 int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const char *arg)
 {
 	unsigned long v;
@@ -118,6 +157,8 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
 		}
 		o->be.seed = v;
 		return 0;
+	case MPT_OPT_REMOVE_PATH_AFTER:
+		return parse_remove(o, prog, arg);
 	case MPT_OPT_VERBOSE:
 		o->be.verbose++;
 		return 0;
@@ -178,17 +219,21 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 			prog);
 		return -1;
 	}
-	for (size_t i = 0; i < o->be.n_paths; i++) {
-		if (o->be.paths[i].backup) {
-			/* Refuse rather than silently ignore: a backup path needs the
-			 * B flag on its joins, which the tools do not set yet. */
-			fprintf(
-			    stderr,
-			    "%s: --path ...,backup: backup paths are not supported by the tools "
-			    "yet (the library has mpt_sock_set_backup)\n",
-			    prog);
+	/* A backup path becomes MPT_LOCAL_BACKUP in the stack's local_flags
+	 * (the backend does it where paths become local addresses). */
+	for (size_t r = 0; r < o->n_remove; r++) {
+		size_t i;
+		for (i = 0; i < o->be.n_paths; i++)
+			if (mpt_addr_equal(&o->be.paths[i].addr, &o->remove[r].addr))
+				break;
+		if (i == o->be.n_paths) {
+			char a[64];
+			fprintf(stderr,
+				"%s: --remove-path-after: %s is not the address of a --path\n",
+				prog, mpt_addr_format(&o->remove[r].addr, a, sizeof(a)));
 			return -1;
 		}
+		o->be.paths[i].remove_after_ms = o->remove[r].ms;
 	}
 	struct mpt_stack_cfg *c = &o->be.stack;
 	if (o->cc)
@@ -208,13 +253,17 @@ void mpt_opts_usage(FILE *f)
 {
 	fprintf(f,
 		"stack options:\n"
-		"  --path ADDR/PLEN[,gw=GW][,dev=NAME][,delay=MS][,loss=PCT][,rate=MBIT]"
+		"  --path ADDR/PLEN[,gw=GW][,dev=NAME][,backup][,delay=MS][,loss=PCT][,rate=MBIT]"
 		"[,mtu=N]\n"
 		"                    a local address of the stack, carried by TUN device NAME\n"
 		"                    (created, or attached when it exists; default mpttunN).\n"
 		"                    delay/loss/rate emulate the link in both directions.\n"
 		"                    gw= is informational (the kernel routes the TUN).\n"
 		"                    Repeatable; IPv4 and IPv6.  At least one is required.\n"
+		"                    backup: subflows on it are backup (MP_JOIN/MP_PRIO B flag)\n"
+		"  --remove-path-after ADDR,SECONDS\n"
+		"                    remove path ADDR from the stack SECONDS after start: its\n"
+		"                    subflows close and the peer gets REMOVE_ADDR\n"
 		"  --no-mptcp        plain TCP (no MP_CAPABLE offered or accepted)\n"
 		"  --version 0|1     MPTCP version to offer (default 1)\n"
 		"  --checksum        request DSS checksums\n"

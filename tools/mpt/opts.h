@@ -1,7 +1,7 @@
 /*
  * Stack options shared by the subcommands that run on real networks
- * (`mpt cat`, later `mpt perf`): --path, --version, --checksum, --no-mptcp,
- * --sched, --cc, --pm, --max-subflows, --pcap, --seed, -v.
+ * (`mpt cat`, `mpt perf`): --path, --version, --checksum, --no-mptcp,
+ * --sched, --cc, --pm, --max-subflows, --pcap, --seed, --remove-path-after, -v.
  *
  * A subcommand appends MPT_STACK_LONGOPTS to its getopt_long table, passes
  * every option it does not know itself to mpt_opts_handle(), and calls
@@ -28,6 +28,7 @@ enum {
 	MPT_OPT_MAX_SUBFLOWS,
 	MPT_OPT_PCAP,
 	MPT_OPT_SEED,
+	MPT_OPT_REMOVE_PATH_AFTER,
 	MPT_OPT_VERBOSE = 'v',
 };
 
@@ -43,6 +44,8 @@ enum {
 	{"max-subflows", required_argument, NULL, MPT_OPT_MAX_SUBFLOWS},  \
 	{"pcap", required_argument, NULL, MPT_OPT_PCAP},                  \
 	{"seed", required_argument, NULL, MPT_OPT_SEED},                  \
+	{"remove-path-after", required_argument, NULL,                    \
+	 MPT_OPT_REMOVE_PATH_AFTER},                                      \
 	{"verbose", no_argument, NULL, MPT_OPT_VERBOSE}
 /* clang-format on */
 
@@ -58,6 +61,13 @@ struct mpt_tool_opts {
 	int max_subflows;          /**< -1: default */
 	bool checksum;
 	bool no_mptcp;
+	/** --remove-path-after ADDR,SECONDS, applied to the path with that
+	 *  address by mpt_opts_finish() (the --path may come later). */
+	struct {
+		struct mpt_addr addr;
+		uint32_t ms;
+	} remove[MPT_BACKEND_MAX_PATHS];
+	size_t n_remove;
 };
 
 /** Defaults: no paths, MPTCP on (version 1), the stack's defaults otherwise. */

@@ -8,5 +8,9 @@ int mpt_cmd_sim(int argc, char **argv);
 int mpt_cmd_cat(int argc, char **argv);
 /** `mpt perf`: argv[0] is "perf". Returns the process exit status. */
 int mpt_cmd_perf(int argc, char **argv);
+/** `mpt convert`: argv[0] is "convert". Returns the process exit status. */
+int mpt_cmd_convert(int argc, char **argv);
+/** `mpt proxy`: argv[0] is "proxy". Returns the process exit status. */
+int mpt_cmd_proxy(int argc, char **argv);
 
 #endif

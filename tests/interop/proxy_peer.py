@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Peers for the proxy / converter interop tests (standard library only).
+
+echo-server  --port P [--ready F] [--count F]
+    threaded TCP server: every connection gets back what it sends; the
+    number of connections accepted so far is written to --count.
+sink-server  --port P --recv-out F [--send F] [--ready F]
+    one connection: write what arrives to --recv-out while sending --send.
+socks        --proxy HOST:PORT --dest HOST:PORT [--send F] [--recv-out F]
+    SOCKS5 CONNECT (RFC 1928, no auth) then send/receive like tcp_peer.py;
+    prints "elapsed SECONDS".
+direct       --dest HOST:PORT [--send F] [--recv-out F]   (for --redirect)
+many         (--proxy HOST:PORT | --direct) --dest HOST:PORT -n N [--seed S]
+    N short connections in a row through the proxy to an echo server, each
+    with a different payload (1 B .. 16 KiB); exit 1 if any is not intact.
+expect-fail  [--proxy HOST:PORT] --dest HOST:PORT [--socks-code N]
+    a connection the converter refuses: SOCKS5 reply code N, or (without
+    --proxy, through REDIRECT) a reset.
+rfc8803      --conv HOST:PORT --good HOST:PORT --denied HOST:PORT
+             --refused HOST:PORT [--cookie HEX]
+    An independent RFC 8803 client (own encoder/decoder) speaking plain TCP
+    to `mpt convert`: malformed requests get the matching Error TLV; a good
+    request gets an Extended TCP Header TLV and its data relayed.
+"""
+import argparse
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tcp_peer  # noqa: E402
+
+
+def hostport(s):
+    if s.startswith("["):
+        h, p = s[1:].split("]:")
+    else:
+        h, p = s.rsplit(":", 1)
+    return h, int(p)
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            raise OSError("connection closed after %d of %d bytes" % (len(b), n))
+        b += d
+    return b
+
+
+def socks_connect(proxy, dest, timeout=20):
+    ph, pp = hostport(proxy)
+    dh, dp = hostport(dest)
+    s = socket.create_connection((ph, pp), timeout=timeout)
+    s.sendall(b"\x05\x01\x00")
+    if recv_exact(s, 2) != b"\x05\x00":
+        raise OSError("SOCKS method refused")
+    if ":" in dh:
+        atyp, a = 4, socket.inet_pton(socket.AF_INET6, dh)
+    else:
+        atyp, a = 1, socket.inet_pton(socket.AF_INET, dh)
+    s.sendall(struct.pack("!BBBB", 5, 1, 0, atyp) + a + struct.pack("!H", dp))
+    rep = recv_exact(s, 4)
+    if rep[1] != 0:
+        raise OSError("SOCKS reply code %d" % rep[1])
+    recv_exact(s, (4 if rep[3] == 1 else 16) + 2)
+    s.settimeout(None)
+    return s
+
+
+# ---- servers ----------------------------------------------------------------
+
+def echo_server(args):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("", args.port))
+    ls.listen(128)
+    lock = threading.Lock()
+    count = [0]
+
+    def serve(c):
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        c.close()
+
+    if args.ready:
+        open(args.ready, "w").close()
+    while True:
+        c, _ = ls.accept()
+        with lock:
+            count[0] += 1
+            if args.count:
+                with open(args.count + ".tmp", "w") as f:
+                    f.write("%d\n" % count[0])
+                os.replace(args.count + ".tmp", args.count)
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def sink_server(args):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("", args.port))
+    ls.listen(4)
+    if args.ready:
+        open(args.ready, "w").close()
+    c, _ = ls.accept()
+    ls.close()
+    t0 = time.monotonic()
+    rc = tcp_peer.transfer(c, args.send, args.recv_out)
+    print("elapsed %.6f" % (time.monotonic() - t0))
+    return rc
+
+
+# ---- clients ----------------------------------------------------------------
+
+def timed_transfer(s, args):
+    t0 = time.monotonic()
+    rc = tcp_peer.transfer(s, args.send, args.recv_out)
+    print("elapsed %.6f" % (time.monotonic() - t0))
+    return rc
+
+
+def socks_client(args):
+    t0 = time.monotonic()
+    s = socks_connect(args.proxy, args.dest)
+    rc = tcp_peer.transfer(s, args.send, args.recv_out)
+    print("elapsed %.6f" % (time.monotonic() - t0))
+    return rc
+
+
+def direct_client(args):
+    t0 = time.monotonic()
+    s = socket.create_connection(hostport(args.dest), timeout=20)
+    s.settimeout(None)
+    rc = tcp_peer.transfer(s, args.send, args.recv_out)
+    print("elapsed %.6f" % (time.monotonic() - t0))
+    return rc
+
+
+def expect_fail(args):
+    """Through the proxy to a destination the converter refuses: SOCKS5
+    must answer --socks-code; a redirected connection must be reset."""
+    try:
+        if args.proxy:
+            ph, pp = hostport(args.proxy)
+            dh, dp = hostport(args.dest)
+            s = socket.create_connection((ph, pp), timeout=20)
+            s.sendall(b"\x05\x01\x00")
+            recv_exact(s, 2)
+            s.sendall(struct.pack("!BBBB", 5, 1, 0, 1) + socket.inet_aton(dh) + struct.pack("!H", dp))
+            rep = recv_exact(s, 4)
+            print("SOCKS reply code %d" % rep[1])
+            return 0 if rep[1] == args.socks_code else 1
+        s = socket.create_connection(hostport(args.dest), timeout=20)
+        s.sendall(b"hello")
+        d = s.recv(100)
+        print("no reset: read %r" % d)
+        return 1
+    except ConnectionResetError:
+        print("connection reset")
+        return 0 if not args.proxy else 1
+    except OSError as e:
+        print("error: %s" % e)
+        return 1
+
+
+def many(args):
+    rnd = random.Random(args.seed)
+    bad = 0
+    t0 = time.monotonic()
+    for i in range(args.n):
+        payload = rnd.randbytes(rnd.randint(1, 16384))
+        try:
+            if args.direct:
+                s = socket.create_connection(hostport(args.dest), timeout=20)
+            else:
+                s = socks_connect(args.proxy, args.dest)
+            s.settimeout(20)
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+            s.close()
+            if got != payload:
+                bad += 1
+                print("connection %d: %d B sent, %d B back, differ" % (i, len(payload), len(got)),
+                      file=sys.stderr)
+        except OSError as e:
+            bad += 1
+            print("connection %d: %s" % (i, e), file=sys.stderr)
+    secs = time.monotonic() - t0
+    print("many: %d connections, %d bad, %.2f s, %.1f conn/s" % (args.n, bad, secs, args.n / secs))
+    return 0 if bad == 0 else 1
+
+
+# ---- RFC 8803, written independently of src/wire/convert.c ------------------
+
+MAGIC = 0x2263
+T_INFO, T_CONNECT, T_EXT, T_SUPP, T_COOKIE, T_ERROR = 0x01, 0x0A, 0x14, 0x15, 0x16, 0x1E
+
+
+def tlv(t, value):
+    """Type, Length in 32-bit words (incl. Type and Length), value, zero pad."""
+    body = bytes([t, 0]) + value
+    body += b"\0" * (-len(body) % 4)
+    return bytes([t, len(body) // 4]) + body[2:]
+
+
+def message(tlvs, version=1, magic=MAGIC, words=None):
+    payload = b"".join(tlvs)
+    if words is None:
+        words = 1 + len(payload) // 4
+    return struct.pack("!BBH", version, words, magic) + payload
+
+
+def connect_tlv(host, port):
+    if ":" in host:
+        a = socket.inet_pton(socket.AF_INET6, host)
+    else:
+        a = b"\0" * 10 + b"\xff\xff" + socket.inet_pton(socket.AF_INET, host)
+    return tlv(T_CONNECT, struct.pack("!H", port) + a)
+
+
+def parse_answer(data):
+    """Returns (tlvs as [(type, value)], bytes after the message) or raises."""
+    if len(data) < 4:
+        raise ValueError("answer shorter than a header: %r" % data)
+    ver, words, magic = struct.unpack("!BBH", data[:4])
+    if ver != 1 or magic != MAGIC or words < 1 or len(data) < 4 * words:
+        raise ValueError("bad answer header %r" % data[:4])
+    off, out = 4, []
+    while off < 4 * words:
+        t, l = data[off], data[off + 1]
+        if l == 0 or off + 4 * l > 4 * words:
+            raise ValueError("bad TLV length in answer")
+        out.append((t, data[off + 2:off + 4 * l]))
+        off += 4 * l
+    return out, data[4 * words:]
+
+
+def exchange(conv, req, timeout=10.0):
+    s = socket.create_connection(hostport(conv), timeout=timeout)
+    s.sendall(req)
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    return data
+
+
+def rfc8803(args):
+    cookie = bytes.fromhex(args.cookie) if args.cookie else None
+    ck = [tlv(T_COOKIE, b"\0\0" + cookie)] if cookie else []
+    gh, gp = hostport(args.good)
+    dh, dp = hostport(args.denied)
+    rh, rp = hostport(args.refused)
+    cases = [
+        ("total length 0 (malformed header)", message([], words=0), 1),
+        ("wrong magic number", message([connect_tlv(gh, gp)] + ck, magic=0x1234), 1),
+        ("unsupported version 2", message([connect_tlv(gh, gp)] + ck, version=2), 0),
+        ("truncated TLV (Connect longer than the message)",
+         message([connect_tlv(gh, gp)[:8]], words=3)[:12], 1),
+        ("unknown TLV type 0x42", message([tlv(0x42, b"\0\0")] + ck), 2),
+        ("Connect to a loopback address", message([connect_tlv("127.0.0.1", gp)] + ck), 1),
+        ("destination not allowed", message([connect_tlv(dh, dp)] + ck), 32),
+        ("destination refuses (RST)", message([connect_tlv(rh, rp)] + ck), 96),
+    ]
+    if cookie:
+        cases += [
+            ("missing cookie", message([connect_tlv(gh, gp)]), 3),
+            ("wrong cookie", message([connect_tlv(gh, gp), tlv(T_COOKIE, b"\0\0" + b"\x55" * len(cookie))]), 32),
+        ]
+    fails = 0
+    for name, req, want in cases:
+        try:
+            data = exchange(args.conv, req)
+            tlvs, rest = parse_answer(data)
+            errs = [v for t, v in tlvs if t == T_ERROR]
+            code = errs[0][0] if errs else None
+            ok = code == want and not rest and len(tlvs) == 1
+            print("  %-50s -> Error TLV code %s (want %d)%s" % (name, code, want, "" if ok else "  WRONG"))
+            if not ok:
+                fails += 1
+        except (OSError, ValueError) as e:
+            print("  %-50s -> %s  WRONG" % (name, e))
+            fails += 1
+    # Info TLV: the Supported TCP Extensions TLV comes back.
+    try:
+        tlvs, _ = parse_answer(exchange(args.conv, message([tlv(T_INFO, b"\0\0")] + ck)))
+        kinds = [v for t, v in tlvs if t == T_SUPP]
+        ok = len(kinds) == 1 and 30 in kinds[0][2:]
+        print("  %-50s -> Supported TCP Extensions %s%s" % (
+            "Info TLV", list(kinds[0][2:].rstrip(b"\0")) if kinds else None, "" if ok else "  WRONG"))
+        fails += 0 if ok else 1
+    except (OSError, ValueError) as e:
+        print("  Info TLV -> %s  WRONG" % e)
+        fails += 1
+    # A good request (with data right behind the message) still works.
+    payload = os.urandom(5000)
+    try:
+        data = exchange(args.conv, message([connect_tlv(gh, gp)] + ck) + payload)
+        tlvs, rest = parse_answer(data)
+        ext = [v for t, v in tlvs if t == T_EXT]
+        opts = ext[0][2:] if ext else b""
+        desc = []
+        i = 0
+        while i < len(opts):
+            k = opts[i]
+            if k in (0, 1):
+                i += 1
+                continue
+            if i + 1 >= len(opts) or opts[i + 1] < 2:
+                break
+            l = opts[i + 1]
+            v = opts[i + 2:i + l]
+            desc.append({2: "mss=%d" % int.from_bytes(v, "big") if len(v) == 2 else "mss?",
+                         3: "wscale=%d" % v[0] if v else "ws?", 4: "sackOK",
+                         8: "TS"}.get(k, "kind%d" % k))
+            i += l
+        ok = len(ext) == 1 and rest == payload and any(d.startswith("mss=") for d in desc)
+        print("  %-50s -> Extended TCP Header [%s], %d B echoed%s" % (
+            "good request (+5000 B data)", " ".join(desc), len(rest), "" if ok else "  WRONG"))
+        fails += 0 if ok else 1
+    except (OSError, ValueError) as e:
+        print("  good request -> %s  WRONG" % e)
+        fails += 1
+    return 0 if fails == 0 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("echo-server")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ready")
+    p.add_argument("--count")
+    p = sub.add_parser("sink-server")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--recv-out")
+    p.add_argument("--send")
+    p.add_argument("--ready")
+    for name in ("socks", "direct"):
+        p = sub.add_parser(name)
+        if name == "socks":
+            p.add_argument("--proxy", required=True)
+        p.add_argument("--dest", required=True)
+        p.add_argument("--send")
+        p.add_argument("--recv-out")
+    p = sub.add_parser("many")
+    p.add_argument("--proxy")
+    p.add_argument("--direct", action="store_true")
+    p.add_argument("--dest", required=True)
+    p.add_argument("-n", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("expect-fail")
+    p.add_argument("--proxy")
+    p.add_argument("--dest", required=True)
+    p.add_argument("--socks-code", type=int, default=2)
+    p = sub.add_parser("rfc8803")
+    p.add_argument("--conv", required=True)
+    p.add_argument("--good", required=True)
+    p.add_argument("--denied", required=True)
+    p.add_argument("--refused", required=True)
+    p.add_argument("--cookie")
+    a = ap.parse_args()
+    fn = {"echo-server": echo_server, "sink-server": sink_server, "socks": socks_client,
+          "direct": direct_client, "many": many, "rfc8803": rfc8803,
+          "expect-fail": expect_fail}[a.cmd]
+    sys.exit(fn(a))
+
+
+if __name__ == "__main__":
+    main()

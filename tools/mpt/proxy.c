@@ -1,0 +1,907 @@
+/*
+ * `mpt proxy`: plain TCP in, MPTCP out.
+ *
+ *   mpt proxy (--socks5 | --redirect) [--convert HOST:PORT] [options] [ADDR:]PORT
+ *
+ * Unmodified applications reach the proxy on a kernel TCP socket, either as
+ * a SOCKS5 server (RFC 1928 CONNECT, no authentication) or transparently
+ * through iptables/nft REDIRECT (the original destination is read back with
+ * SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST).  Each connection is carried over
+ * MPTCP by mpt's stack on TUN paths (the path manager uses every --path):
+ * straight to the original destination when it speaks MPTCP itself (e.g.
+ * a Linux server), or with --convert through an RFC 8803 Transport
+ * Converter (`mpt convert`) that speaks plain TCP to the destination.
+ *
+ * With --convert the proxy sends a Convert message (Connect TLV for the
+ * original destination, Cookie TLV with --cookie) as the first bytes of the
+ * MPTCP connection, once the handshake is done (mpt's engine cannot put data
+ * in the SYN yet, so this costs one round trip over RFC 8803's 0-RTT design),
+ * waits for the converter's answer, and relays.  An Error TLV closes the
+ * client's connection: with a RST in --redirect mode, with the matching
+ * SOCKS5 reply code in --socks5 mode.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mpt/backend.h"
+#include "mpt/mpt.h"
+#include "opts.h"
+#include "relay.h"
+#include "tool.h"
+#include "wire/convert.h"
+
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv4.h> */
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv6/ip6_tables.h> */
+#endif
+
+#define PX_DEFAULT_MAX_CONNS 512
+#define PX_HANDSHAKE_NS      (10 * MPT_NS_PER_S)
+#define PX_CONNECT_NS        (10 * MPT_NS_PER_S)
+#define PX_MAX_COOKIE        64
+#define PX_IN_MAX            600 /* greeting (<= 257) + request (<= 262) + a little data */
+
+/* RFC 1928 §6 reply codes. */
+enum {
+	SOCKS_OK = 0x00,
+	SOCKS_FAIL = 0x01,
+	SOCKS_NOT_ALLOWED = 0x02,
+	SOCKS_NET_UNREACH = 0x03,
+	SOCKS_HOST_UNREACH = 0x04,
+	SOCKS_REFUSED = 0x05,
+	SOCKS_TTL = 0x06,
+	SOCKS_BAD_CMD = 0x07,
+	SOCKS_BAD_ATYP = 0x08,
+};
+
+enum px_state {
+	PX_GREETING,   /* SOCKS5: waiting for the method selection */
+	PX_REQUEST,    /* SOCKS5: waiting for the CONNECT request */
+	PX_CONNECTING, /* MPTCP handshake in progress */
+	PX_ANSWER,     /* --convert: waiting for the converter's Convert message */
+	PX_RELAY,
+	PX_DONE, /* freed at the next idle */
+};
+
+struct px;
+
+struct px_conn {
+	struct px *px;
+	struct px_conn *next;
+	enum px_state state;
+	int fd;
+	struct relay_watch watch;
+	struct mpt_sock *ms;
+	struct mpt_endpoint client, dest;
+	uint8_t in[PX_IN_MAX];
+	size_t ilen;
+	uint8_t ans[MPT_CONVERT_MAX_LEN + 4];
+	size_t alen;
+	uint64_t deadline;
+	bool relayed;
+	struct relay relay;
+};
+
+struct px {
+	struct mpt_backend *be;
+	struct mpt_stack *st;
+	bool socks, redirect;
+	bool have_convert;
+	struct mpt_endpoint convert;
+	uint8_t cookie[PX_MAX_COOKIE];
+	int cookie_len;
+	struct mpt_endpoint listen_ep;
+	int lfd;
+	struct relay_watch lwatch;
+	int sigfd;
+	struct relay_watch sigwatch;
+	struct px_conn *conns;
+	size_t n_conns, max_conns, bufsize;
+	uint64_t connect_ns;
+	bool quiet;
+	struct relay_counters ctr;
+};
+
+static const char *prog = "mpt proxy";
+
+static void px_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: mpt proxy (--socks5 | --redirect) [--convert HOST:PORT] [options] "
+	    "[ADDR:]PORT\n"
+	    "  Accept plain TCP connections on a kernel socket at [ADDR:]PORT and carry each\n"
+	    "  over MPTCP with mpt's stack on TUN devices (every --path is used).  Default\n"
+	    "  ADDR: 127.0.0.1 with --socks5, 0.0.0.0 with --redirect; IPv6: [ADDR]:PORT.\n"
+	    "  --socks5               SOCKS5 server (RFC 1928): CONNECT, no authentication;\n"
+	    "                         IPv4, IPv6, and domain names that are numeric addresses\n"
+	    "  --redirect             transparent: connections redirected here by iptables/nft\n"
+	    "                         REDIRECT; the original destination is read with\n"
+	    "                         SO_ORIGINAL_DST\n"
+	    "  --convert HOST:PORT    go through an RFC 8803 Transport Converter (`mpt convert`)\n"
+	    "                         instead of connecting to the destination with MPTCP\n"
+	    "  --cookie HEX           send this Cookie TLV to the converter\n"
+	    "  --max-conns N          concurrent connections (default %d; more are reset)\n"
+	    "  --buf BYTES            relay buffer per direction (default %u)\n"
+	    "  --connect-timeout S    MPTCP connect + converter answer timeout (default 10)\n"
+	    "  -q, --quiet            no per-connection log lines\n"
+	    "  -h, --help             this text\n",
+	    PX_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
+	mpt_opts_usage(f);
+	fprintf(f,
+		"Counters are printed on SIGUSR1 and at exit (SIGINT/SIGTERM).\n"
+		"examples:\n"
+		"  mpt proxy --socks5 --path 10.0.1.2/24 --path 10.0.2.2/24 "
+		"--convert 10.0.1.1:5124 1080\n"
+		"  iptables -t nat -A OUTPUT -p tcp -d 192.0.2.0/24 -j REDIRECT --to-ports 1234\n"
+		"  mpt proxy --redirect --path 10.0.1.2/24 --path 10.0.2.2/24 1234\n");
+}
+
+/* ---- ending a connection before the relay -------------------------------- */
+
+static void conn_close_client(struct px_conn *c, bool rst)
+{
+	if (c->fd < 0)
+		return;
+	relay_poller_del(c->fd);
+	if (rst) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void socks_reply(struct px_conn *c, uint8_t rep)
+{
+	/* RFC 1928 §6: VER REP RSV ATYP BND.ADDR BND.PORT; we report 0.0.0.0:0
+	 * (the client cannot use the MPTCP side's address anyway). */
+	uint8_t r[10] = {5, rep, 0, 1, 0, 0, 0, 0, 0, 0};
+	(void)send(c->fd, r, sizeof(r), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Give up on c: tell the client (SOCKS5 reply code, or a RST when
+ * transparent), reset the MPTCP side. */
+static void conn_fail(struct px_conn *c, uint8_t socks_rep, const char *why)
+{
+	struct px *px = c->px;
+	if (!px->quiet) {
+		char cl[64], ds[64];
+		fprintf(stderr, "%s: %s -> %s: failed: %s\n", prog,
+			relay_fmt_ep(&c->client, cl, sizeof(cl)),
+			c->dest.addr.family ? relay_fmt_ep(&c->dest, ds, sizeof(ds)) : "?", why);
+	}
+	bool rst = true;
+	if (px->socks && c->state != PX_GREETING && c->fd >= 0) {
+		/* RFC 1928 §6: the server MUST close the connection shortly
+		 * after a failure reply; a FIN lets the client read it. */
+		socks_reply(c, socks_rep);
+		rst = false;
+	}
+	conn_close_client(c, rst);
+	if (c->ms) {
+		mpt_abort(c->ms, mpt_backend_now());
+		c->ms = NULL;
+	}
+	c->state = PX_DONE;
+	c->watch.fn = NULL;
+}
+
+static uint8_t rfc_to_socks(uint8_t code)
+{
+	switch (code) {
+	case MPT_CONVERT_ERR_NOT_AUTHORIZED:
+	case MPT_CONVERT_ERR_MISSING_COOKIE:
+		return SOCKS_NOT_ALLOWED;
+	case MPT_CONVERT_ERR_DEST_UNREACHABLE:
+		return SOCKS_HOST_UNREACH;
+	case MPT_CONVERT_ERR_CONNECTION_RESET:
+		return SOCKS_REFUSED;
+	case MPT_CONVERT_ERR_NETWORK_FAILURE:
+		return SOCKS_NET_UNREACH;
+	default:
+		return SOCKS_FAIL;
+	}
+}
+
+static uint8_t mpt_err_to_socks(int err)
+{
+	switch (err) {
+	case MPT_ERR_REFUSED:
+	case MPT_ERR_RESET:
+		return SOCKS_REFUSED;
+	case MPT_ERR_TIMEDOUT:
+		return SOCKS_HOST_UNREACH;
+	default:
+		return SOCKS_FAIL;
+	}
+}
+
+/* ---- relay ----------------------------------------------------------------- */
+
+static void start_relay(struct px_conn *c, const uint8_t *to_client, size_t to_client_len)
+{
+	struct px *px = c->px;
+	relay_poller_del(c->fd);
+	c->watch.fn = NULL;
+	if (relay_init(&c->relay, px->be, c->ms, c->fd, px->bufsize) < 0) {
+		conn_fail(c, SOCKS_FAIL, "out of memory");
+		return;
+	}
+	char cl[64], ds[64];
+	snprintf(c->relay.tag, sizeof(c->relay.tag), "%s -> %s%s",
+		 relay_fmt_ep(&c->client, cl, sizeof(cl)), relay_fmt_ep(&c->dest, ds, sizeof(ds)),
+		 px->have_convert ? " (converted)" : "");
+	if (px->socks) {
+		static const uint8_t ok[10] = {5, SOCKS_OK, 0, 1, 0, 0, 0, 0, 0, 0};
+		(void)relay_preload_m2k(&c->relay, ok, sizeof(ok));
+	}
+	/* Bytes the converter sent after its answer, and bytes the client sent
+	 * after its SOCKS request, are already relay data. */
+	(void)relay_preload_m2k(&c->relay, to_client, to_client_len);
+	(void)relay_preload_k2m(&c->relay, c->in, c->ilen);
+	c->relayed = true;
+	c->state = PX_RELAY;
+	if (px->have_convert)
+		px->ctr.conversions++;
+	else
+		px->ctr.passthroughs++;
+	if (!mpt_sock_mptcp_enabled(c->ms))
+		px->ctr.fallbacks++;
+	c->fd = -1;
+	c->ms = NULL;
+	relay_start(&c->relay);
+}
+
+/* ---- MPTCP side -------------------------------------------------------------- */
+
+static void start_mpt(struct px_conn *c)
+{
+	struct px *px = c->px;
+	const struct mpt_endpoint *to = px->have_convert ? &px->convert : &c->dest;
+	relay_poller_del(c->fd); /* the client waits (its data stays in the kernel) */
+	c->watch.fn = NULL;
+	int rc = mpt_connect(px->st, to, NULL, mpt_backend_now(), &c->ms);
+	if (rc < 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "mpt_connect: %s", mpt_strerror(rc));
+		c->ms = NULL;
+		conn_fail(c, rc == MPT_ERR_INVAL ? SOCKS_BAD_ATYP : SOCKS_FAIL, why);
+		return;
+	}
+	mpt_sock_set_user(c->ms, c);
+	c->state = PX_CONNECTING;
+	c->deadline = mpt_backend_now() + px->connect_ns;
+}
+
+static void send_convert(struct px_conn *c)
+{
+	struct px *px = c->px;
+	struct mpt_convert_msg m;
+	memset(&m, 0, sizeof(m));
+	m.tlv[m.n_tlvs].type = MPT_CONVERT_TLV_CONNECT;
+	m.tlv[m.n_tlvs].u.connect.remote = c->dest;
+	m.n_tlvs++;
+	if (px->cookie_len) {
+		m.tlv[m.n_tlvs].type = MPT_CONVERT_TLV_COOKIE;
+		m.tlv[m.n_tlvs].u.cookie.data = px->cookie;
+		m.tlv[m.n_tlvs].u.cookie.len = (uint16_t)px->cookie_len;
+		m.n_tlvs++;
+	}
+	uint8_t buf[MPT_CONVERT_MAX_LEN];
+	int n = mpt_convert_emit(buf, sizeof(buf), &m);
+	if (n < 0) {
+		/* e.g. a loopback or multicast destination: RFC 8803 §4.2.5. */
+		conn_fail(c, SOCKS_NOT_ALLOWED, "destination cannot be sent in a Connect TLV");
+		return;
+	}
+	/* The send buffer is empty right after the handshake: all of it fits. */
+	long sent = mpt_send(c->ms, buf, (size_t)n, mpt_backend_now());
+	if (sent != n) {
+		conn_fail(c, SOCKS_FAIL, "cannot send the Convert message");
+		return;
+	}
+	c->state = PX_ANSWER;
+}
+
+static void read_answer(struct px_conn *c)
+{
+	struct px *px = c->px;
+	uint64_t now = mpt_backend_now();
+	for (;;) {
+		if (c->alen < sizeof(c->ans)) {
+			long n = mpt_recv(c->ms, c->ans + c->alen, sizeof(c->ans) - c->alen, now);
+			if (n == MPT_ERR_AGAIN)
+				return;
+			if (n <= 0) {
+				px->ctr.local_errors++;
+				conn_fail(c, SOCKS_FAIL,
+					  n == 0 ? "converter closed without an answer"
+						 : mpt_strerror((int)n));
+				return;
+			}
+			c->alen += (size_t)n;
+		}
+		struct mpt_convert_msg m;
+		size_t consumed = 0;
+		int rc = mpt_convert_parse(&m, c->ans, c->alen, &consumed);
+		if (rc == MPT_ERR_AGAIN)
+			continue;
+		if (rc < 0) {
+			px->ctr.local_errors++;
+			conn_fail(c, SOCKS_FAIL, "malformed answer from the converter");
+			return;
+		}
+		const struct mpt_convert_tlv *e = mpt_convert_find(&m, MPT_CONVERT_TLV_ERROR);
+		if (e) {
+			px->ctr.rfc_errors[e->u.error.code]++;
+			char why[96];
+			snprintf(why, sizeof(why), "converter: %s",
+				 relay_rfc_error_name(e->u.error.code));
+			conn_fail(c, rfc_to_socks(e->u.error.code), why);
+			return;
+		}
+		start_relay(c, c->ans + consumed, c->alen - consumed);
+		return;
+	}
+}
+
+/* ---- SOCKS5 (RFC 1928) ----------------------------------------------------- */
+
+static void in_consume(struct px_conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->ilen - n);
+	c->ilen -= n;
+}
+
+/* Returns true when the request is complete and c->dest is set. */
+static bool socks_parse(struct px_conn *c)
+{
+	if (c->state == PX_GREETING) {
+		/* §3: VER NMETHODS METHODS... */
+		if (c->ilen < 2)
+			return false;
+		if (c->in[0] != 5) {
+			c->px->ctr.local_errors++;
+			conn_fail(c, SOCKS_FAIL, "not SOCKS version 5");
+			return false;
+		}
+		size_t need = 2u + c->in[1];
+		if (c->ilen < need)
+			return false;
+		bool noauth = memchr(c->in + 2, 0x00, c->in[1]) != NULL;
+		uint8_t sel[2] = {5, noauth ? 0x00 : 0xff};
+		if (send(c->fd, sel, 2, MSG_DONTWAIT | MSG_NOSIGNAL) != 2 || !noauth) {
+			c->px->ctr.local_errors++;
+			conn_fail(c, SOCKS_FAIL,
+				  "no acceptable SOCKS method (only 'no authentication')");
+			return false;
+		}
+		in_consume(c, need);
+		c->state = PX_REQUEST;
+	}
+	/* §4: VER CMD RSV ATYP DST.ADDR DST.PORT */
+	if (c->ilen < 5)
+		return false;
+	size_t alen;
+	switch (c->in[3]) {
+	case 1:
+		alen = 4;
+		break;
+	case 4:
+		alen = 16;
+		break;
+	case 3:
+		alen = 1u + c->in[4];
+		break;
+	default:
+		c->px->ctr.local_errors++;
+		conn_fail(c, SOCKS_BAD_ATYP, "unknown SOCKS address type");
+		return false;
+	}
+	size_t need = 4 + alen + 2;
+	if (c->ilen < need)
+		return false;
+	if (c->in[0] != 5 || c->in[1] != 1) {
+		c->px->ctr.local_errors++;
+		conn_fail(c, SOCKS_BAD_CMD, "only the SOCKS CONNECT command is supported");
+		return false;
+	}
+	memset(&c->dest, 0, sizeof(c->dest));
+	const uint8_t *a = c->in + 4;
+	if (c->in[3] == 1) {
+		c->dest.addr.family = 4;
+		memcpy(c->dest.addr.bytes, a, 4);
+	} else if (c->in[3] == 4) {
+		c->dest.addr.family = 6;
+		memcpy(c->dest.addr.bytes, a, 16);
+	} else {
+		/* A domain name: only a numeric address is accepted (no DNS). */
+		char name[256];
+		memcpy(name, a + 1, a[0]);
+		name[a[0]] = '\0';
+		if (mpt_addr_parse(&c->dest.addr, name) < 0) {
+			c->px->ctr.local_errors++;
+			conn_fail(c, SOCKS_BAD_ATYP,
+				  "domain names are not resolved (numeric only)");
+			return false;
+		}
+	}
+	c->dest.port = (uint16_t)(c->in[4 + alen] << 8 | c->in[5 + alen]);
+	in_consume(c, need);
+	return true;
+}
+
+static void on_client(void *ud, uint32_t events)
+{
+	struct px_conn *c = ud;
+	(void)events;
+	if (c->state != PX_GREETING && c->state != PX_REQUEST)
+		return;
+	for (;;) {
+		if (c->ilen == sizeof(c->in)) {
+			c->px->ctr.local_errors++;
+			conn_fail(c, SOCKS_FAIL, "SOCKS negotiation too long");
+			return;
+		}
+		ssize_t n = recv(c->fd, c->in + c->ilen, sizeof(c->in) - c->ilen, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			c->px->ctr.local_errors++;
+			conn_fail(c, SOCKS_FAIL, "client closed during SOCKS negotiation");
+			return;
+		}
+		c->ilen += (size_t)n;
+		if (socks_parse(c)) {
+			start_mpt(c);
+			return;
+		}
+		if (c->state == PX_DONE)
+			return;
+	}
+}
+
+/* ---- accepting ------------------------------------------------------------- */
+
+static int original_dst(int fd, struct mpt_endpoint *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &sl) < 0) {
+		sl = sizeof(ss);
+		if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &sl) < 0)
+			return -1;
+	}
+	return relay_endpoint(&ss, dst);
+}
+
+static void accept_one(struct px *px, int fd, const struct sockaddr_storage *peer)
+{
+	px->ctr.accepted++;
+	struct px_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		px->ctr.local_errors++;
+		close(fd);
+		return;
+	}
+	c->px = px;
+	c->fd = fd;
+	c->watch.fn = on_client;
+	c->watch.ud = c;
+	(void)relay_endpoint(peer, &c->client);
+	c->deadline = mpt_backend_now() + PX_HANDSHAKE_NS;
+	c->next = px->conns;
+	px->conns = c;
+	px->n_conns++;
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (px->n_conns > px->max_conns) {
+		px->ctr.local_errors++;
+		c->state = PX_GREETING; /* no SOCKS reply: just a RST */
+		conn_fail(c, SOCKS_FAIL, "--max-conns reached");
+		return;
+	}
+	if (px->redirect) {
+		struct mpt_endpoint self;
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (original_dst(fd, &c->dest) < 0) {
+			px->ctr.local_errors++;
+			c->state = PX_GREETING;
+			conn_fail(c, SOCKS_FAIL, "no original destination (not redirected?)");
+			return;
+		}
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		    relay_endpoint(&ss, &self) == 0 && self.port == c->dest.port &&
+		    mpt_addr_equal(&self.addr, &c->dest.addr)) {
+			/* Connected to the proxy itself: relaying would loop. */
+			px->ctr.local_errors++;
+			c->state = PX_GREETING;
+			conn_fail(c, SOCKS_FAIL, "connection was not redirected");
+			return;
+		}
+		c->state = PX_CONNECTING;
+		start_mpt(c);
+		return;
+	}
+	c->state = PX_GREETING;
+	if (relay_poller_add(fd, EPOLLIN, &c->watch) < 0) {
+		px->ctr.local_errors++;
+		conn_fail(c, SOCKS_FAIL, "epoll");
+	}
+}
+
+static void on_listen(void *ud, uint32_t events)
+{
+	struct px *px = ud;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t sl = sizeof(peer);
+		int fd =
+		    accept4(px->lfd, (struct sockaddr *)&peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return; /* EAGAIN, or EMFILE etc.: retried on the next event */
+		accept_one(px, fd, &peer);
+	}
+}
+
+static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
+{
+	(void)ud;
+	struct px_conn *c = mpt_sock_get_user(s);
+	if (!c)
+		return;
+	switch (c->state) {
+	case PX_CONNECTING:
+		if (ev & MPT_EV_ERROR) {
+			int err = mpt_sock_error(s);
+			c->px->ctr.local_errors++;
+			conn_fail(c, mpt_err_to_socks(err), mpt_strerror(err));
+			return;
+		}
+		if (ev & MPT_EV_CONNECTED) {
+			if (c->px->have_convert) {
+				send_convert(c);
+				if (c->state == PX_ANSWER)
+					read_answer(c);
+			} else {
+				start_relay(c, NULL, 0);
+			}
+		}
+		break;
+	case PX_ANSWER:
+		if (ev & MPT_EV_ERROR) {
+			int err = mpt_sock_error(s);
+			c->px->ctr.local_errors++;
+			conn_fail(c, mpt_err_to_socks(err), mpt_strerror(err));
+			return;
+		}
+		if (ev & (MPT_EV_READABLE | MPT_EV_CLOSED))
+			read_answer(c);
+		break;
+	case PX_RELAY:
+		relay_on_mpt_event(&c->relay, ev);
+		break;
+	case PX_GREETING:
+	case PX_REQUEST:
+	case PX_DONE:
+		break;
+	}
+}
+
+static void on_signal(void *ud, uint32_t events)
+{
+	struct px *px = ud;
+	(void)events;
+	struct signalfd_siginfo si;
+	while (read(px->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			relay_counters_print(&px->ctr, prog);
+			continue;
+		}
+		mpt_backend_stop(px->be, 0);
+	}
+}
+
+static bool on_idle(void *ud)
+{
+	struct px *px = ud;
+	uint64_t now = mpt_backend_now();
+	relay_mem_trim(now);
+	struct px_conn **pp = &px->conns;
+	while (*pp) {
+		struct px_conn *c = *pp;
+		if (c->state == PX_RELAY && relay_done(&c->relay))
+			c->state = PX_DONE;
+		if (c->state != PX_DONE && c->state != PX_RELAY && now >= c->deadline) {
+			px->ctr.handshake_timeouts++;
+			conn_fail(c, SOCKS_HOST_UNREACH,
+				  c->state == PX_GREETING || c->state == PX_REQUEST
+				      ? "SOCKS negotiation timed out"
+				      : "MPTCP connection / converter answer timed out");
+		}
+		if (c->state != PX_DONE) {
+			pp = &c->next;
+			continue;
+		}
+		if (c->relayed) {
+			relay_account(&px->ctr, &c->relay, px->quiet ? NULL : prog);
+			relay_free(&c->relay);
+		}
+		*pp = c->next;
+		px->n_conns--;
+		free(c);
+	}
+	return false;
+}
+
+/* ---- entry point ----------------------------------------------------------- */
+
+static int open_listener(struct px *px)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = relay_sockaddr(&px->listen_ep, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1, zero = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+enum {
+	OPT_SOCKS5 = 0x2000,
+	OPT_REDIRECT,
+	OPT_CONVERT,
+	OPT_COOKIE,
+	OPT_MAX_CONNS,
+	OPT_BUF,
+	OPT_CONNECT_TIMEOUT,
+};
+
+static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
+{
+	char *end;
+	errno = 0;
+	long p = strtol(arg, &end, 10);
+	if (!errno && end != arg && !*end) {
+		if (p < 1 || p > 65535)
+			return -1;
+		memset(ep, 0, sizeof(*ep));
+		ep->addr.family = 4;
+		if (socks) {
+			ep->addr.bytes[0] = 127;
+			ep->addr.bytes[3] = 1;
+		}
+		ep->port = (uint16_t)p;
+		return 0;
+	}
+	return relay_parse_hostport(arg, ep);
+}
+
+int mpt_cmd_proxy(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"socks5", no_argument, NULL, OPT_SOCKS5},
+	    {"redirect", no_argument, NULL, OPT_REDIRECT},
+	    {"convert", required_argument, NULL, OPT_CONVERT},
+	    {"cookie", required_argument, NULL, OPT_COOKIE},
+	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	    {"buf", required_argument, NULL, OPT_BUF},
+	    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	    MPT_STACK_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
+	struct mpt_tool_opts o;
+	mpt_opts_init(&o);
+	static struct px px;
+	memset(&px, 0, sizeof(px));
+	px.lfd = px.sigfd = -1;
+	px.max_conns = PX_DEFAULT_MAX_CONNS;
+	px.bufsize = RELAY_BUF_DEFAULT;
+	px.connect_ns = PX_CONNECT_NS;
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+		double d;
+		switch (ch) {
+		case 'h':
+			px_usage(stdout);
+			return 0;
+		case 'q':
+			px.quiet = true;
+			break;
+		case OPT_SOCKS5:
+			px.socks = true;
+			break;
+		case OPT_REDIRECT:
+			px.redirect = true;
+			break;
+		case OPT_CONVERT:
+			if (relay_parse_hostport(optarg, &px.convert) < 0) {
+				fprintf(stderr,
+					"%s: --convert: '%s' is not ADDR:PORT ([ADDR]:PORT for "
+					"IPv6)\n",
+					prog, optarg);
+				return 2;
+			}
+			px.have_convert = true;
+			break;
+		case OPT_COOKIE:
+			px.cookie_len = relay_parse_hex(optarg, px.cookie, PX_MAX_COOKIE);
+			if (px.cookie_len <= 0) {
+				fprintf(stderr,
+					"%s: --cookie: '%s' is not 1 to %d bytes of hex digits\n",
+					prog, optarg, PX_MAX_COOKIE);
+				return 2;
+			}
+			break;
+		case OPT_MAX_CONNS:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 100000) {
+				fprintf(stderr, "%s: --max-conns: '%s' is not in [1, 100000]\n",
+					prog, optarg);
+				return 2;
+			}
+			px.max_conns = v;
+			break;
+		case OPT_BUF:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < RELAY_BUF_MIN ||
+			    v > RELAY_BUF_MAX) {
+				fprintf(stderr, "%s: --buf: '%s' is not in [%u, %u] bytes\n", prog,
+					optarg, RELAY_BUF_MIN, RELAY_BUF_MAX);
+				return 2;
+			}
+			px.bufsize = v;
+			break;
+		case OPT_CONNECT_TIMEOUT:
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(d >= 0.001 && d <= 3600)) {
+				fprintf(stderr,
+					"%s: --connect-timeout: '%s' is not a number of seconds "
+					"in [0.001, 3600]\n",
+					prog, optarg);
+				return 2;
+			}
+			px.connect_ns = (uint64_t)(d * 1e9);
+			break;
+		case '?':
+			px_usage(stderr);
+			return 2;
+		default: {
+			int rc = mpt_opts_handle(&o, prog, ch, optarg);
+			if (rc < 0)
+				return 2;
+			if (rc > 0) {
+				px_usage(stderr);
+				return 2;
+			}
+		}
+		}
+	}
+	if (px.socks == px.redirect) {
+		fprintf(stderr, "%s: choose exactly one of --socks5 and --redirect\n", prog);
+		return 2;
+	}
+	if (px.cookie_len && !px.have_convert) {
+		fprintf(stderr, "%s: --cookie needs --convert\n", prog);
+		return 2;
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "%s: expected exactly one argument, [ADDR:]PORT to listen on\n",
+			prog);
+		px_usage(stderr);
+		return 2;
+	}
+	if (parse_listen(argv[optind], px.socks, &px.listen_ep) < 0) {
+		fprintf(stderr, "%s: '%s' is not PORT, ADDR:PORT or [ADDR]:PORT\n", prog,
+			argv[optind]);
+		return 2;
+	}
+	if (mpt_opts_finish(&o, prog) < 0)
+		return 2;
+
+	px.sigfd = relay_signalfd();
+	if (px.sigfd < 0) {
+		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
+		return 1;
+	}
+	px.lfd = open_listener(&px);
+	if (px.lfd < 0) {
+		char ep[64];
+		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog,
+			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)), strerror(errno));
+		close(px.sigfd);
+		return 1;
+	}
+	o.be.stack.mem = relay_counting_mem();
+	o.be.stack.on_event = on_event;
+	o.be.stack.event_ud = &px;
+	char err[256];
+	int rc = mpt_backend_create(&o.be, &px.be, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		close(px.lfd);
+		close(px.sigfd);
+		return 1;
+	}
+	px.st = mpt_backend_stack(px.be);
+	int status = 1;
+	px.lwatch.fn = on_listen;
+	px.lwatch.ud = &px;
+	px.sigwatch.fn = on_signal;
+	px.sigwatch.ud = &px;
+	if (relay_poller_init(px.be) < 0 || relay_poller_add(px.lfd, EPOLLIN, &px.lwatch) < 0 ||
+	    relay_poller_add(px.sigfd, EPOLLIN, &px.sigwatch) < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+		goto out;
+	}
+	mpt_backend_set_idle(px.be, on_idle, &px);
+	{
+		char ep[64], cv[64];
+		fprintf(stderr, "%s: listening on %s (%s), %s%s\n", prog,
+			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)),
+			px.socks ? "SOCKS5" : "redirect",
+			px.have_convert ? "through the converter at " : "MPTCP to the destination",
+			px.have_convert ? relay_fmt_ep(&px.convert, cv, sizeof(cv)) : "");
+	}
+	rc = mpt_backend_run(px.be);
+	status = rc == 0 ? 0 : 1;
+out:
+	for (struct px_conn *c = px.conns; c; c = c->next) {
+		if (c->state == PX_RELAY) {
+			relay_abort(&c->relay);
+			relay_account(&px.ctr, &c->relay, px.quiet ? NULL : prog);
+			relay_free(&c->relay);
+		} else if (c->fd >= 0) {
+			close(c->fd);
+		}
+	}
+	while (px.conns) {
+		struct px_conn *c = px.conns;
+		px.conns = c->next;
+		free(c);
+	}
+	fprintf(stderr, "%s: exiting\n", prog);
+	relay_counters_print(&px.ctr, prog);
+	relay_poller_fini(px.be);
+	mpt_backend_destroy(px.be);
+	close(px.lfd);
+	close(px.sigfd);
+	return status;
+}
