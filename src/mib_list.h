@@ -112,6 +112,7 @@ X(MPTCPDataRtx, "data-level retransmission timeouts: data from DATA_ACK re-sent"
 X(MPTCPSchedOppReinj, "minrtt: window-blocked head re-sent on a faster subflow")
 X(MPTCPSchedPenalise, "minrtt: cwnd of a subflow holding up the window halved")
 X(MPTCPSchedEcfWait, "ecf: waited for the fastest subflow instead of a slower one")
+X(MPTCPSchedHolWait, "minrtt: slower subflow skipped: it would block the receive window")
 X(AddAddrIgnored, "ADD_ADDR valid but not used: path manager limit or policy")
 X(MPTCPRaceSyn, "initial subflow raced from another local address")
 X(MPTCPRaceWon, "connection established by a raced initial subflow")

@@ -621,7 +621,10 @@ long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now)
 	if (mp->keys_known) {
 		size_t n = mpt_drcv_read(&mp->rcv, buf, len);
 		if (n > 0) {
-			mpt_mp_dirty(mp); /* room for more subflow bytes */
+			/* Room for more subflow bytes, and a larger window to
+			 * tell the peer about (mpt_sf_rcv_space). */
+			mp->win_check = true;
+			mpt_mp_dirty(mp);
 			return (long)n;
 		}
 		if (mp->peer_fin_done) {
@@ -981,6 +984,37 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 	mp->drtx_at = now + drtx_rto(mp);
 }
 
+/*
+ * Buffers a finished direction no longer needs go at once rather than
+ * when the last subflow leaves TIME-WAIT (2 MSL later): the data-level
+ * send buffer once everything is DATA_ACKed (or the connection is gone),
+ * with every subflow's list of sent mappings; the receive buffer once the
+ * peer's DATA_FIN is in and the application read everything (or closed).
+ */
+static void conn_release(struct mpt_mpconn *mp)
+{
+	if (mp->fallback)
+		return;
+	if (mp->snd_ready && mp->snd.buf &&
+	    (mp->closed || (mp->fin_acked && mp->snd.una == mp->snd.end))) {
+		mpt_dsnd_free(&mp->snd);
+		mp->snd_nxt = mp->snd.end;
+		mp->n_reinj = 0;
+		for (size_t i = 0; i < mp->nsf; i++)
+			mpt_maplist_free(&mp->sf[i]->tx);
+	}
+	if (mp->keys_known && mp->rcv.buf &&
+	    ((mp->peer_fin_done && mp->rcv.read == mp->rcv.nxt) ||
+	     (mp->closed && (mp->app_closed || !mp->sock))))
+		mpt_drcv_free(&mp->rcv);
+	/* Both directions done: no more copies through the scratch buffer
+	 * (sending and draining check snd/rcv first, and nothing is left). */
+	if (mp->scratch && mp->snd_ready && !mp->snd.buf && mp->keys_known && !mp->rcv.buf) {
+		mpt_free(mp->st->mem, mp->scratch);
+		mp->scratch = NULL;
+	}
+}
+
 static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 {
 	struct mpt_stack *st = mp->st;
@@ -1029,6 +1063,15 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 				prog = true;
 		any = any || prog;
 	} while (prog);
+	if (mp->win_check) {
+		/* The application read data-level bytes: every subflow's
+		 * advertised window may grow (RFC 8684 §3.3.4: the window is
+		 * the connection's, and each subflow's own ACKs carry it). */
+		mp->win_check = false;
+		for (size_t i = 0; i < mp->nsf; i++)
+			if (mpt_sf_usable(mp->sf[i]))
+				mpt_tcp_window_check(mp->sf[i]->flow->tcp, now);
+	}
 	if (any)
 		mp->ev_pending |= MPT_EV_READABLE;
 	if (mp->peer_fin && !mp->peer_fin_done && mp->keys_known &&
@@ -1180,6 +1223,7 @@ void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
 	for (int iter = 0; iter < 16; iter++) {
 		mp->again = false;
 		conn_step(mp, now);
+		conn_release(mp);
 		struct mpt_sock *s = mp->sock;
 		bool ready = mp->ready_pending;
 		unsigned ev = mp->ev_pending;

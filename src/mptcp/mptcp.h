@@ -235,6 +235,7 @@ struct mpt_mpconn {
 	uint64_t race_at;  /* next raced SYN (MPT_TIME_NEVER: none) */
 	uint8_t race_next; /* next local index to try */
 	bool race_done;    /* an initial subflow completed */
+	bool win_check;    /* the application read: subflows may open their windows */
 	/* mobility: local index of the subflow that last failed (or -1) */
 	int mob_failed_li;
 };
@@ -293,6 +294,8 @@ void mpt_mp_send_ack(struct mpt_subflow *sf, uint64_t now);
 
 size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room);
 void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
+/** Connection-level receive space beyond DATA_ACK (the window to advertise). */
+uint32_t mpt_sf_rcv_space(void *ud);
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
 /** Free a subflow's flow (its congestion state leaves the group first). */
 void mpt_sf_flow_free(struct mpt_subflow *sf);

@@ -168,7 +168,7 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 {
 	struct mpt_mpconn *mp = sf->mp;
 	bool progress = false;
-	if (!sf->flow || mp->fallback || !mp->keys_known || sf->reset_pending)
+	if (!sf->flow || mp->fallback || !mp->keys_known || sf->reset_pending || !mp->scratch)
 		return false;
 	struct mpt_tcp *tcp = sf->flow->tcp;
 	for (int guard = 0; guard < 4096; guard++) {
@@ -898,7 +898,13 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			}
 		}
 	}
-	if (seg->len > 0 && mp->fully_established && !mp->inf_rx &&
+	/* Data without a mapping.  Also before we are fully established on
+	 * the initial subflow we opened: the listener never saw the
+	 * MP_CAPABLE of our third ACK (stripped) and fell back to TCP, so
+	 * its data comes bare (RFC 8684 §3.7). */
+	bool mapped_expected =
+	    mp->fully_established || (sf->join == MPT_SF_INITIAL && !sf->passive);
+	if (seg->len > 0 && mapped_expected && !mp->inf_rx &&
 	    !rmap_find(sf, seg->hdr.seq - sf->irs) &&
 	    mpt_seq_geq(seg->hdr.seq, mpt_tcp_rcv_read_seq(f->tcp))) {
 		mpt_mib_inc(&st->mib, MPT_MIB_DSSNoMatchTCP);
@@ -1027,4 +1033,23 @@ void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev)
 		break;
 	}
 	mpt_mp_dirty(mp);
+}
+
+uint32_t mpt_sf_rcv_space(void *ud)
+{
+	const struct mpt_flow *f = ud;
+	const struct mpt_subflow *sf = f->sf;
+	if (!sf || !sf->mp)
+		return UINT32_MAX;
+	const struct mpt_mpconn *mp = sf->mp;
+	/* Plain TCP after fallback (the engine's buffer is the stream's), or
+	 * no data-level buffer yet: the engine's own space. */
+	if (!mp->keys_known || mpt_mp_is_fallback(mp))
+		return UINT32_MAX;
+	/* RFC 8684 §3.3.4: the window is relative to DATA_ACK and covers the
+	 * connection-level buffer: what it can still hold beyond DATA_ACK. */
+	const struct mpt_drcv *r = &mp->rcv;
+	uint64_t used = r->nxt - r->read;
+	uint64_t free = used < r->cap ? r->cap - used : 0;
+	return (uint32_t)MPT_MIN(free, (uint64_t)UINT32_MAX);
 }

@@ -90,6 +90,8 @@ void tcp_leave(struct mpt_tcp *t)
 		t->depth--;
 		return;
 	}
+	/* Before the events: their handlers may destroy the engine. */
+	tcp_release_buffers(t);
 	/* Still "inside" while delivering, so nested calls do not deliver. */
 	while (t->ev_pending && !t->closed_reported) {
 		for (size_t i = 0; i < MPT_ARRAY_SIZE(order); i++) {
@@ -462,6 +464,15 @@ long mpt_tcp_recv(struct mpt_tcp *t, void *buf, size_t len, uint64_t now)
 	tcp_maybe_window_update(t, now);
 	tcp_leave(t);
 	return (long)n;
+}
+
+void mpt_tcp_window_check(struct mpt_tcp *t, uint64_t now)
+{
+	if (!t)
+		return;
+	tcp_enter(t);
+	tcp_maybe_window_update(t, now);
+	tcp_leave(t);
 }
 
 size_t mpt_tcp_readable(const struct mpt_tcp *t)

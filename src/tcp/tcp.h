@@ -151,6 +151,13 @@ struct mpt_tcp_cb {
 	 * processed (called for SYN, SYN-ACK and acceptable segments).
 	 */
 	void (*ext_input)(void *ud, const struct mpt_tcp_seg *seg);
+	/**
+	 * Optional: bytes the owner can still take beyond what this engine
+	 * holds (MPTCP: the connection-level receive buffer, RFC 8684
+	 * §3.3.4).  The advertised window is the smaller of that and the
+	 * engine's own free space (it never shrinks an edge already sent).
+	 */
+	uint32_t (*ext_rcv_space)(void *ud);
 	void *ud;
 };
 
@@ -296,6 +303,11 @@ struct mpt_cc *mpt_tcp_cc(struct mpt_tcp *tcp);
  * fourth ACK of an MP_JOIN, ADD_ADDR, a DATA_ACK or DATA_FIN).
  */
 void mpt_tcp_send_ack(struct mpt_tcp *tcp, uint64_t now);
+/**
+ * The owner freed receive space (ext_rcv_space grew): send a window update
+ * if the window grew enough (the same rule as after mpt_tcp_recv).
+ */
+void mpt_tcp_window_check(struct mpt_tcp *tcp, uint64_t now);
 /** Toggle Nagle at run time. */
 void mpt_tcp_set_nagle(struct mpt_tcp *tcp, bool on);
 

@@ -24,6 +24,8 @@ void tcp_ring_free(struct tcp_ring *r, const struct mpt_mem *m)
 /* Write n bytes at logical offset off from head (does not change len). */
 void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t n)
 {
+	if (r->cap == 0) /* released (tcp_release_buffers) */
+		return;
 	uint32_t pos = (uint32_t)(((uint64_t)r->head + off) % r->cap);
 	uint32_t first = MPT_MIN(n, r->cap - pos);
 
@@ -34,6 +36,8 @@ void tcp_ring_write(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32
 
 void tcp_ring_read(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t n)
 {
+	if (r->cap == 0) /* released (tcp_release_buffers) */
+		return;
 	uint32_t pos = (uint32_t)(((uint64_t)r->head + off) % r->cap);
 	uint32_t first = MPT_MIN(n, r->cap - pos);
 
@@ -44,6 +48,8 @@ void tcp_ring_read(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_
 
 void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
 {
+	if (r->cap == 0) /* released (tcp_release_buffers) */
+		return;
 	r->head = (uint32_t)(((uint64_t)r->head + n) % r->cap);
 	r->len -= n;
 }
@@ -155,7 +161,7 @@ unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint
 	uint32_t end = seq + n;
 	unsigned res = 0;
 
-	if (n == 0)
+	if (n == 0 || t->rb.cap == 0)
 		return 0;
 	/* RFC 2883 §4 (2): data already held out of order arrived again. */
 	for (uint32_t i = 0; t->sack_ok && i < t->n_ofo; i++) {
@@ -232,4 +238,28 @@ uint32_t tcp_sack_blocks(struct mpt_tcp *t, struct mpt_sack_block *out, uint32_t
 		n++;
 	}
 	return n;
+}
+
+void tcp_release_buffers(struct mpt_tcp *t)
+{
+	/* TIME-WAIT lasts 2 MSL and a closed engine may wait for its owner:
+	 * neither sends or receives data any more, so the rings go as soon
+	 * as they are empty (like Linux's small time-wait sockets).  What is
+	 * left is the engine itself and its per-segment records. */
+	if (t->state != MPT_TCP_TIME_WAIT && t->state != MPT_TCP_CLOSED)
+		return;
+	if (t->sb.buf && t->sb.len == 0) {
+		tcp_ring_free(&t->sb, &t->mem);
+		t->sb.cap = 0;
+		t->sb.head = 0;
+	}
+	if (t->rb.buf && t->rb.len == 0 && t->n_ofo == 0) {
+		tcp_ring_free(&t->rb, &t->mem);
+		t->rb.cap = 0;
+		t->rb.head = 0;
+	}
+	/* RACK's transmission records: nothing outstanding any more (the
+	 * send path skips recording without them). */
+	if (t->txr && t->txr_n == 0 && t->snd_una == t->snd_nxt)
+		tcp_txr_free(t);
 }

@@ -302,6 +302,9 @@ uint32_t tcp_data_end(const struct mpt_tcp *t);
 void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now);
 uint32_t tcp_retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now);
 
+/** TIME-WAIT / CLOSED: free the send and receive rings once empty. */
+void tcp_release_buffers(struct mpt_tcp *t);
+
 /* tcp_timer.c */
 void tcp_rtt_sample(struct mpt_tcp *t, uint64_t rtt);
 uint64_t tcp_rto_cur(const struct mpt_tcp *t);

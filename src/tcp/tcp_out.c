@@ -37,9 +37,18 @@ uint32_t tcp_data_end(const struct mpt_tcp *t)
  * the scaled value up when the buffer has room for it).  SYN segments carry
  * an unscaled window (RFC 7323 §2.2).
  */
-static uint16_t select_window(struct mpt_tcp *t, bool syn)
+/* Free receive space to advertise: ours, bounded by the owner's. */
+static uint32_t adv_space(const struct mpt_tcp *t)
 {
 	uint32_t space = tcp_rcv_space(t);
+	if (t->cb.ext_rcv_space)
+		space = MPT_MIN(space, t->cb.ext_rcv_space(t->cb.ud));
+	return space;
+}
+
+static uint16_t select_window(struct mpt_tcp *t, bool syn)
+{
+	uint32_t space = adv_space(t);
 	uint32_t cur = mpt_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
 	uint32_t thresh = MPT_MIN(t->rb.cap / 2, t->mss_cap);
 	uint32_t win = cur, field, s = t->rcv_wscale, edge;
@@ -447,7 +456,7 @@ void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now)
 	if (t->state != MPT_TCP_ESTABLISHED && t->state != MPT_TCP_FIN_WAIT_1 &&
 	    t->state != MPT_TCP_FIN_WAIT_2)
 		return;
-	space = tcp_rcv_space(t);
+	space = adv_space(t);
 	cur = mpt_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
 	if (space <= cur)
 		return;

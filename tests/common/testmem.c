@@ -1,5 +1,6 @@
 #include "testmem.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 
 static bool should_fail(struct mpt_test_mem *m)
@@ -14,8 +15,10 @@ static void *tm_malloc(size_t n, void *ud)
 	if (should_fail(m))
 		return NULL;
 	void *p = malloc(n);
-	if (p)
+	if (p) {
 		m->live++;
+		m->live_bytes += (long)malloc_usable_size(p);
+	}
 	return p;
 }
 
@@ -25,8 +28,10 @@ static void *tm_calloc(size_t a, size_t n, void *ud)
 	if (should_fail(m))
 		return NULL;
 	void *p = calloc(a, n);
-	if (p)
+	if (p) {
 		m->live++;
+		m->live_bytes += (long)malloc_usable_size(p);
+	}
 	return p;
 }
 
@@ -37,14 +42,20 @@ static void *tm_realloc(void *p, size_t n, void *ud)
 		return tm_malloc(n, ud);
 	if (should_fail(m))
 		return NULL;
-	return realloc(p, n);
+	long before = (long)malloc_usable_size(p);
+	void *q = realloc(p, n);
+	if (q)
+		m->live_bytes += (long)malloc_usable_size(q) - before;
+	return q;
 }
 
 static void tm_free(void *p, void *ud)
 {
 	struct mpt_test_mem *m = ud;
-	if (p)
+	if (p) {
 		m->live--;
+		m->live_bytes -= (long)malloc_usable_size(p);
+	}
 	free(p);
 }
 
@@ -52,6 +63,7 @@ void mpt_test_mem_init(struct mpt_test_mem *m)
 {
 	m->mem = (struct mpt_mem){tm_malloc, tm_calloc, tm_realloc, tm_free, m};
 	m->live = 0;
+	m->live_bytes = 0;
 	m->allocs = 0;
 	m->fail_at = -1;
 	m->fail_from = -1;

@@ -11,6 +11,7 @@
 struct mpt_test_mem {
 	struct mpt_mem mem; /**< hooks to pass to the code under test */
 	long live;          /**< allocations not yet freed */
+	long live_bytes;    /**< their usable size (malloc_usable_size) */
 	long allocs;        /**< allocation attempts so far */
 	long fail_at;       /**< the attempt with this index returns NULL (-1: never) */
 	long fail_from;     /**< every attempt from this index on fails (-1: never) */
