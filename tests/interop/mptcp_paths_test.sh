@@ -93,13 +93,11 @@ done
 
 # Known mpt bugs: "case-id:reason" lines, the id being what a case's name
 # has in parentheses (MPT_KNOWN_BUGS overrides; "" shows them as failures).
-# sc: the kernel falls back when mpt's MP_CAPABLE third ACK arrives without
-# the option; mpt then sends plain TCP, but the kernel's data (no DSS) is
-# ACKed by mpt's subflow and never delivered to the application: mpt's
-# receive window closes after 1 MiB (kernel -> mpt: 0 B) and both sides
-# wait until the timeout.  Reproduce: MPT_KNOWN_BUGS= MPT_CASES=sc
-# MPT_PCAP_DIR=/tmp bash tests/interop/mptcp_paths_test.sh
-KNOWN_BUGS=${MPT_KNOWN_BUGS-"sc:mpt does not deliver data received without DSS after falling back post-handshake (RFC 8684 §3.7); receive window closes, transfer hangs"}
+# None now.  sc used to be listed: mpt (the initiator) did not treat the
+# kernel's bare data as a fallback while not yet fully established (the
+# kernel fell back because the third ACK's MP_CAPABLE was stripped); fixed
+# in src/mptcp/subflow.c, RFC 8684 §3.7.
+KNOWN_BUGS=${MPT_KNOWN_BUGS-""}
 XFAILED=0
 result() {
 	local name=$1 rc=$2 id reason
