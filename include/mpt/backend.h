@@ -40,6 +40,7 @@ struct mpt_path_cfg {
 	struct mpt_addr gw;         /**< gateway (family 0: none); kept for routing */
 	char dev[MPT_DEV_NAME_LEN]; /**< TUN name ("": "mpttun<N>") */
 	bool backup;                /**< MPTCP backup path (RFC 8684 §3.3.8) */
+	uint8_t flags;              /**< MPT_LOCAL_SIGNAL/SUBFLOW/FULLMESH ("endpoints" PM) */
 	uint32_t delay_ms;          /**< emulated one-way delay, each direction */
 	double loss_pct;            /**< emulated random loss, each direction, % */
 	double rate_mbit;           /**< emulated rate (token bucket), Mbit/s; 0: none */
@@ -55,7 +56,7 @@ struct mpt_path_cfg {
 
 /**
  * Parse "ADDR[/PLEN][,gw=GW][,dev=NAME][,backup][,delay=MS][,loss=PCT]
- * [,rate=MBIT][,mtu=N]" (IPv4 or IPv6).  On error writes a message naming
+ * [,rate=MBIT][,mtu=N][,signal][,subflow][,fullmesh]" (IPv4 or IPv6).  On error writes a message naming
  * the bad part into err (when errlen > 0).
  * Returns 0 or MPT_ERR_INVAL.
  */

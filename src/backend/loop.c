@@ -632,6 +632,7 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		 * B flag, MP_PRIO); the stack honours it for every path manager. */
 		if (cfg->paths[i].backup)
 			sc.local_flags[i] |= MPT_LOCAL_BACKUP;
+		sc.local_flags[i] |= cfg->paths[i].flags;
 	}
 	sc.tcp.mss = mss_for_paths(cfg);
 	rc = mpt_stack_create(&sc, &b->st);

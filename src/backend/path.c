@@ -107,8 +107,8 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 		char *val = strchr(tok, '=');
 		if (val)
 			*val++ = '\0';
-		static const char *const keys[] = {"gw",   "dev",  "backup", "delay",
-						   "loss", "rate", "mtu"};
+		static const char *const keys[] = {"gw",   "dev", "backup", "delay",   "loss",
+						   "rate", "mtu", "signal", "subflow", "fullmesh"};
 		unsigned k;
 		for (k = 0; k < MPT_ARRAY_SIZE(keys); k++)
 			if (!strcmp(tok, keys[k]))
@@ -117,14 +117,14 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 			return fail(
 			    err, errlen,
 			    "unknown path option '%s' (known: gw, dev, backup, delay, loss, "
-			    "rate, mtu)",
+			    "rate, mtu, signal, subflow, fullmesh)",
 			    tok);
 		if (seen & (1u << k))
 			return fail(err, errlen, "path option '%s' given twice", tok);
 		seen |= 1u << k;
-		bool is_flag = k == 2;
+		bool is_flag = k == 2 || k >= 7;
 		if (is_flag && val)
-			return fail(err, errlen, "path option 'backup' takes no value");
+			return fail(err, errlen, "path option '%s' takes no value", tok);
 		if (!is_flag && (!val || !*val))
 			return fail(err, errlen, "path option '%s' needs a value (%s=...)", tok,
 				    tok);
@@ -148,6 +148,15 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 			break;
 		case 2:
 			p.backup = true;
+			break;
+		case 7: /* endpoint flags of the "endpoints" path manager */
+			p.flags |= MPT_LOCAL_SIGNAL;
+			break;
+		case 8:
+			p.flags |= MPT_LOCAL_SUBFLOW;
+			break;
+		case 9:
+			p.flags |= MPT_LOCAL_FULLMESH;
 			break;
 		case 3:
 			if (!parse_int(val, 0, 60000, &v))

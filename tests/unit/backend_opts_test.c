@@ -122,9 +122,35 @@ static void test_invalid(void **state)
 	assert_int_equal(mpt_opts_handle(&o, "test", 'l', NULL), 1);
 }
 
+static void test_policies(void **state)
+{
+	(void)state;
+	struct mpt_tool_opts o;
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24,signal,subflow", "--path",
+			       "10.0.1.1/24,fullmesh,backup", "--sched", "ecf", "--pm",
+			       "ndiffports,4", "--race"),
+			 0);
+	assert_string_equal(o.be.stack.mptcp.sched, "ecf");
+	assert_string_equal(o.be.stack.mptcp.pm, "ndiffports");
+	assert_int_equal(o.be.stack.mptcp.ndiffports, 4);
+	assert_true(o.be.stack.mptcp.race);
+	assert_false(o.be.stack.mptcp.no_pm);
+	assert_int_equal(o.be.paths[0].flags, MPT_LOCAL_SIGNAL | MPT_LOCAL_SUBFLOW);
+	assert_int_equal(o.be.paths[1].flags, MPT_LOCAL_FULLMESH);
+	assert_true(o.be.paths[1].backup);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--pm", "mobility"), 0);
+	assert_string_equal(o.be.stack.mptcp.pm, "mobility");
+	/* errors */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--sched", "fastest"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--pm", "fullmesh,2"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--pm", "ndiffports,0"), -1);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24,signal=1"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_policies),
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_invalid),

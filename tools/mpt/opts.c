@@ -7,12 +7,6 @@
 
 #include "opts.h"
 
-#define N_NAMES(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Names the stack implements today; an unknown name is an error. */
-static const char *const sched_names[] = {"minrtt"};
-static const char *const pm_names[] = {"fullmesh", "none"};
-
 void mpt_opts_init(struct mpt_tool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -34,20 +28,21 @@ static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsign
 	return true;
 }
 
-static bool name_known(const char *name, const char *const *names, size_t n)
+/* The library's built-in names (mpt_sched_name / mpt_pm_name): one list. */
+static bool name_known(const char *name, const char *(*name_at)(size_t))
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(name, names[i]))
+	for (size_t i = 0; name_at(i); i++)
+		if (!strcmp(name, name_at(i)))
 			return true;
 	return false;
 }
 
-static void list_names(char *buf, size_t len, const char *const *names, size_t n)
+static void list_names(char *buf, size_t len, const char *(*name_at)(size_t))
 {
 	size_t off = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", names[i]);
+	for (size_t i = 0; name_at(i) && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", name_at(i));
 }
 
 /* --remove-path-after ADDR,SECONDS (seconds may have a fraction, > 0). */
@@ -132,8 +127,28 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
 		}
 		o->cc = arg;
 		return 0;
-	case MPT_OPT_PM:
+	case MPT_OPT_PM: {
+		/* NAME, or ndiffports,N */
+		const char *comma = arg ? strchr(arg, ',') : NULL;
+		if (comma) {
+			if ((size_t)(comma - arg) != strlen("ndiffports") ||
+			    strncmp(arg, "ndiffports", (size_t)(comma - arg)) ||
+			    !parse_uint(comma + 1, 1, 32, &v)) {
+				fprintf(stderr,
+					"%s: --pm: '%s': only ndiffports takes a number "
+					"(ndiffports,N with N in [1, 32])\n",
+					prog, arg);
+				return -1;
+			}
+			o->ndiffports = (int)v;
+			o->pm = "ndiffports";
+			return 0;
+		}
 		o->pm = arg;
+		return 0;
+	}
+	case MPT_OPT_RACE:
+		o->race = true;
 		return 0;
 	case MPT_OPT_MAX_SUBFLOWS:
 		if (!parse_uint(arg, 1, 255, &v)) {
@@ -193,14 +208,14 @@ static bool cc_known(const char *name)
 int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 {
 	char names[128];
-	if (o->sched && !name_known(o->sched, sched_names, N_NAMES(sched_names))) {
-		list_names(names, sizeof(names), sched_names, N_NAMES(sched_names));
+	if (o->sched && !name_known(o->sched, mpt_sched_name)) {
+		list_names(names, sizeof(names), mpt_sched_name);
 		fprintf(stderr, "%s: --sched: unknown scheduler '%s' (available: %s)\n", prog,
 			o->sched, names);
 		return -1;
 	}
-	if (o->pm && !name_known(o->pm, pm_names, N_NAMES(pm_names))) {
-		list_names(names, sizeof(names), pm_names, N_NAMES(pm_names));
+	if (o->pm && !name_known(o->pm, mpt_pm_name)) {
+		list_names(names, sizeof(names), mpt_pm_name);
 		fprintf(stderr, "%s: --pm: unknown path manager '%s' (available: %s)\n", prog,
 			o->pm, names);
 		return -1;
@@ -244,8 +259,14 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 	c->mptcp.checksum = o->checksum;
 	if (o->max_subflows > 0)
 		c->mptcp.max_subflows = (uint8_t)o->max_subflows;
-	if (o->pm && !strcmp(o->pm, "none"))
-		c->mptcp.no_pm = true;
+	if (o->sched)
+		snprintf(c->mptcp.sched, sizeof(c->mptcp.sched), "%s", o->sched);
+	if (o->pm)
+		snprintf(c->mptcp.pm, sizeof(c->mptcp.pm), "%s", o->pm);
+	c->mptcp.no_pm = o->pm && !strcmp(o->pm, "none");
+	if (o->ndiffports > 0)
+		c->mptcp.ndiffports = (uint8_t)o->ndiffports;
+	c->mptcp.race = o->race;
 	return 0;
 }
 
@@ -255,12 +276,14 @@ void mpt_opts_usage(FILE *f)
 		"stack options:\n"
 		"  --path ADDR/PLEN[,gw=GW][,dev=NAME][,backup][,delay=MS][,loss=PCT][,rate=MBIT]"
 		"[,mtu=N]\n"
+		"       [,signal][,subflow][,fullmesh]\n"
 		"                    a local address of the stack, carried by TUN device NAME\n"
 		"                    (created, or attached when it exists; default mpttunN).\n"
 		"                    delay/loss/rate emulate the link in both directions.\n"
 		"                    gw= is informational (the kernel routes the TUN).\n"
 		"                    Repeatable; IPv4 and IPv6.  At least one is required.\n"
 		"                    backup: subflows on it are backup (MP_JOIN/MP_PRIO B flag)\n"
+		"                    signal/subflow/fullmesh: endpoint flags (--pm endpoints)\n"
 		"  --remove-path-after ADDR,SECONDS\n"
 		"                    remove path ADDR from the stack SECONDS after start: its\n"
 		"                    subflows close and the peer gets REMOVE_ADDR\n"
@@ -268,8 +291,14 @@ void mpt_opts_usage(FILE *f)
 		"  --version 0|1     MPTCP version to offer (default 1)\n"
 		"  --checksum        request DSS checksums\n"
 		"  --max-subflows N  subflows per connection (default 8)\n"
-		"  --pm NAME         path manager: fullmesh (default), none\n"
-		"  --sched NAME      scheduler: minrtt (default)\n"
+		"  --pm NAME         path manager: fullmesh (default), ndiffports[,N] (N\n"
+		"                    subflows over the first path, default 2), endpoints\n"
+		"                    (paths flagged signal/subflow/fullmesh/backup, like\n"
+		"                    `ip mptcp endpoint`), mobility (one subflow at a time),\n"
+		"                    none (no extra subflows, no announcements)\n"
+		"  --sched NAME      scheduler: minrtt (default), rr, redundant, ecf\n"
+		"  --race            connect: also try the next path when the first SYN gets\n"
+		"                    no answer within the initial RTO (happy eyeballs)\n"
 		"  --cc NAME         congestion control: cubic (default), reno, lia, olia, balia\n"
 		"  --pcap FILE       write what the stack sends and receives (raw IP pcap)\n"
 		"  --seed N          seed of the emulated loss (default 1)\n"

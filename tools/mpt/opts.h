@@ -29,6 +29,7 @@ enum {
 	MPT_OPT_PCAP,
 	MPT_OPT_SEED,
 	MPT_OPT_REMOVE_PATH_AFTER,
+	MPT_OPT_RACE,
 	MPT_OPT_VERBOSE = 'v',
 };
 
@@ -46,6 +47,7 @@ enum {
 	{"seed", required_argument, NULL, MPT_OPT_SEED},                  \
 	{"remove-path-after", required_argument, NULL,                    \
 	 MPT_OPT_REMOVE_PATH_AFTER},                                      \
+	{"race", no_argument, NULL, MPT_OPT_RACE},                        \
 	{"verbose", no_argument, NULL, MPT_OPT_VERBOSE}
 /* clang-format on */
 
@@ -61,6 +63,8 @@ struct mpt_tool_opts {
 	int max_subflows;          /**< -1: default */
 	bool checksum;
 	bool no_mptcp;
+	bool race;      /**< --race */
+	int ndiffports; /**< --pm ndiffports,N (0: default) */
 	/** --remove-path-after ADDR,SECONDS, applied to the path with that
 	 *  address by mpt_opts_finish() (the --path may come later). */
 	struct {

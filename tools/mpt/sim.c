@@ -34,6 +34,8 @@ struct sim_opts {
 	double reorder_pct;
 	uint64_t seed;
 	const char *cc;
+	const char *sched; /* NULL: the default */
+	const char *pm;
 	const char *pcap;
 	const char *csv;
 	const char *svg;
@@ -58,6 +60,9 @@ static void sim_usage(FILE *f)
 		   "  --checksum        request DSS checksums\n"
 		   "  --seed N          simulation seed (default 1)\n"
 		   "  --cc NAME         congestion control: cubic, reno, lia, olia, balia\n"
+		   "  --sched NAME      scheduler: minrtt (default), rr, redundant, ecf\n"
+		   "  --pm NAME         client path manager: fullmesh (default), ndiffports,\n"
+		   "                    endpoints, mobility, none\n"
 		   "  --no-sack         disable SACK\n"
 		   "  --mss N           MSS to advertise (default 1460)\n"
 		   "  --interval S      report interval, simulated seconds (default 1)\n"
@@ -353,7 +358,11 @@ static int run(const struct sim_opts *o)
 	cc.mptcp.enable = !o->no_mptcp;
 	cc.mptcp.version = (uint8_t)o->version;
 	cc.mptcp.checksum = o->checksum;
+	if (o->sched)
+		snprintf(cc.mptcp.sched, sizeof(cc.mptcp.sched), "%s", o->sched);
 	sc = cc;
+	if (o->pm)
+		snprintf(cc.mptcp.pm, sizeof(cc.mptcp.pm), "%s", o->pm);
 	for (int i = 0; i < nl; i++) {
 		set_addr(&cc.local[i], i, 1);
 		set_addr(&sc.local[i], i, 2);
@@ -363,7 +372,8 @@ static int run(const struct sim_opts *o)
 	if (rc == 0)
 		rc = mpt_simhost_create(sim, "server", &sc, &server);
 	if (rc < 0) {
-		fprintf(stderr, "mpt sim: cannot create hosts: %s (congestion control '%s'?)\n",
+		fprintf(stderr,
+			"mpt sim: cannot create hosts: %s (unknown --cc '%s', --sched or --pm?)\n",
 			mpt_strerror(rc), o->cc);
 		mpt_simhost_destroy(client);
 		mpt_sim_destroy(sim);
@@ -501,6 +511,8 @@ static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char 
 					      {"reorder", required_argument, NULL, 'o'},
 					      {"seed", required_argument, NULL, 'S'},
 					      {"cc", required_argument, NULL, 'c'},
+					      {"sched", required_argument, NULL, 'D'},
+					      {"pm", required_argument, NULL, 'M'},
 					      {"no-sack", no_argument, NULL, 'n'},
 					      {"no-mptcp", no_argument, NULL, 'P'},
 					      {"version", required_argument, NULL, 'V'},
@@ -542,6 +554,12 @@ static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char 
 			break;
 		case 'c':
 			o.cc = optarg;
+			break;
+		case 'D':
+			o.sched = optarg;
+			break;
+		case 'M':
+			o.pm = optarg;
 			break;
 		case 'n':
 			o.no_sack = true;
