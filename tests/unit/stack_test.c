@@ -488,7 +488,8 @@ static struct synack tfo_syn(struct pair *p, uint16_t sport, bool tfo, const uin
 	if (tfo) {
 		opt[0] = 34;
 		opt[1] = (uint8_t)(2 + clen);
-		memcpy(opt + 2, cookie, clen);
+		if (clen)
+			memcpy(opt + 2, cookie, clen);
 		olen = (size_t)(2 + clen + 3) & ~(size_t)3; /* NOP-free: zero padding is EOL */
 	}
 	uint8_t pkt[1600];
