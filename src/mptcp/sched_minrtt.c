@@ -41,7 +41,15 @@ static bool slow_would_block(struct mpt_mpconn *mp, struct mpt_subflow *f, uint6
 	uint64_t left = edge > mp->snd_nxt ? edge - mp->snd_nxt : 0;
 	/* RTTs well below 2^40 ns and cwnd below 2^31: no overflow. */
 	uint64_t x = (uint64_t)ti.snd_cwnd * MPT_MIN(rtt_s, UINT64_C(1) << 40) / rtt_f;
-	return x + room_s > left;
+	if (x + room_s > left)
+		return true;
+	/* Also when f alone sends everything still queued before s could
+	 * deliver anything (a short response): s would only make it later
+	 * (the completion-time argument of ECF, Lim et al., CoNEXT 2017). */
+	uint64_t queued = mp->snd.end > mp->snd_nxt ? mp->snd.end - mp->snd_nxt : 0;
+	for (size_t i = 0; i < mp->n_reinj; i++)
+		queued += mp->reinj[i].end - mp->reinj[i].dsn;
+	return x >= queued;
 }
 
 static struct mpt_subflow *minrtt_pick(struct mpt_mpconn *mp, size_t want, size_t *room,

@@ -160,8 +160,14 @@ static void rmap_add(struct mpt_subflow *sf, const struct mpt_rmap *m)
 
 static bool drcv_has_room(const struct mpt_drcv *r, uint64_t dsn)
 {
-	/* A chunk beyond nxt may need a new out-of-order range. */
-	return dsn <= r->nxt || r->nranges < MPT_DRCV_MAX_RANGES - 1;
+	/* A chunk beyond nxt may need a new out-of-order range, unless it
+	 * continues one (the common case for a subflow's next mapping). */
+	if (dsn <= r->nxt || r->nranges < MPT_DRCV_MAX_RANGES - 1)
+		return true;
+	for (size_t i = 0; i < r->nranges; i++)
+		if (r->ranges[i].end == dsn)
+			return true;
+	return false;
 }
 
 bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)

@@ -494,11 +494,13 @@ static void test_reqresp(void **state)
 	double fast = run_reqresp("minrtt", true, &f_fast);
 	double mr = run_reqresp("minrtt", false, &f_min);
 	double ecf = run_reqresp("ecf", false, &f_ecf);
-	/* Close to the fast path's time: within 1.25x (+1 ms) once the
-	 * connection is warm; ecf also for the very first response, when the
-	 * fast subflow's window is still small. */
+	/* Close to the fast path's time: within 1.25x (+1 ms), warm, and for
+	 * the very first response, when the fast subflow's window is still
+	 * small and the idle 100 ms subflow has room (plain lowest-RTT-first
+	 * took 156.6 ms there, 4.8x). */
 	assert_true(mr <= 1.25 * fast + 1.0);
 	assert_true(ecf <= 1.25 * fast + 1.0);
+	assert_true(f_min <= 1.25 * f_fast + 1.0);
 	assert_true(f_ecf <= 1.25 * f_fast + 1.0);
 }
 

@@ -343,15 +343,17 @@ static void sc_window_edge(void)
 static void sc_range_limit(void)
 {
 	size_t i;
+	/* Offsets past the ranges' region (500 and 600 with 64 ranges). */
+	const uint64_t a = 4 * (uint64_t)MPT_DRCV_MAX_RANGES + 244, b = a + 100;
 
-	start(1000);
-	/* 64 isolated ranges: [2+4i, 3+4i). */
+	start((size_t)a + 500);
+	/* MPT_DRCV_MAX_RANGES isolated ranges: [2+4i, 3+4i). */
 	for (i = 0; i < MPT_DRCV_MAX_RANGES; i++)
 		assert_int_equal(put(2 + 4 * i, 1, 'r'), 1);
 	assert_int_equal(R.nranges, MPT_DRCV_MAX_RANGES);
 	/* A new isolated range: refused, nothing stored. */
-	assert_int_equal(put(500, 10, 'X'), MPT_ERR_LIMIT);
-	assert_int_equal(put(4 + 4 * 63 + 1, 1, 'X'), MPT_ERR_LIMIT);
+	assert_int_equal(put(a, 10, 'X'), MPT_ERR_LIMIT);
+	assert_int_equal(put(4 + 4 * (MPT_DRCV_MAX_RANGES - 1) + 1, 1, 'X'), MPT_ERR_LIMIT);
 	assert_int_equal(R.nranges, MPT_DRCV_MAX_RANGES);
 	/* Extending a held range needs no new slot. */
 	assert_int_equal(put(3, 1, 's'), 1); /* [2,4) */
@@ -360,20 +362,20 @@ static void sc_range_limit(void)
 	assert_int_equal(put(4, 2, 't'), 2); /* [2,7) */
 	assert_int_equal(R.nranges, MPT_DRCV_MAX_RANGES - 1);
 	/* ...which a new isolated range may then use. */
-	assert_int_equal(put(500, 10, 'u'), 10);
+	assert_int_equal(put(a, 10, 'u'), 10);
 	assert_int_equal(R.nranges, MPT_DRCV_MAX_RANGES);
-	assert_int_equal(put(600, 10, 'X'), MPT_ERR_LIMIT);
+	assert_int_equal(put(b, 10, 'X'), MPT_ERR_LIMIT);
 	/* Data at nxt is always accepted, and merges the first range. */
 	assert_int_equal(put(0, 2, 'v'), 2);
 	assert_true(R.nxt == ISN + 7);
 	assert_int_equal(R.nranges, MPT_DRCV_MAX_RANGES - 1);
-	/* Fill everything up to 510; 600 was never stored so nxt stops at 510. */
-	for (i = 7; i < 510; i++) {
+	/* Fill everything up to a + 10; b was never stored so nxt stops there. */
+	for (i = 7; i < a + 10; i++) {
 		long rc = put(i, 1, 'w');
 
 		assert_true(rc == 0 || rc == 1);
 	}
-	assert_true(R.nxt == ISN + 510);
+	assert_true(R.nxt == ISN + a + 10);
 	assert_int_equal(R.nranges, 0);
 	{
 		const size_t runs[] = {2, 'v', 1, 'r', 1, 's', 2, 't',
