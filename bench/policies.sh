@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Policies benchmark (issue 5, "bench/policies"): every scheduler x every
+# congestion control x 4 simulated scenarios (equal paths, heterogeneous RTT,
+# lossy path, shared bottleneck), plus request/response on the
+# heterogeneous-RTT paths.  Writes docs/policies.md (tables) and
+# docs/policies/<scenario>.svg (goodput bar charts), all from one run.
+# Deterministic (fixed seeds, virtual time); takes well under a minute.
+# Exit status 1 when a run was not intact or did not finish.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPT_TESTS=OFF >/dev/null
+ninja -C build-bench policies_bench >/dev/null
+# Provenance for the Markdown header: the commit, and whether the library's
+# sources differ from it.
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git diff --quiet HEAD -- src include 2>/dev/null; then
+	rev="$rev + uncommitted changes in src/ or include/"
+fi
+mkdir -p docs/policies
+MPT_BENCH_SOURCE="$rev" ./build-bench/policies_bench docs/policies.md docs/policies
