@@ -261,6 +261,14 @@ struct mpt_stack_cfg {
 	uint32_t max_socks;           /**< bound on connections + listeners (default 4096) */
 	bool no_verify_csum;          /**< trust checksums (offloaded / fuzzing) */
 	uint8_t ttl;                  /**< IPv4 TTL / IPv6 hop limit (default 64) */
+	/**
+	 * Transparent (on-path) mode: segments to ANY destination address are
+	 * taken as local (the stack answers as that address), and a listener
+	 * on port 0 with family 0 takes SYNs to every port.  For a box that
+	 * terminates connections it forwards (RFC 8803-style transparent
+	 * converter); the owner decides which packets reach the stack.
+	 */
+	bool transparent;
 	struct mpt_mptcp_knobs mptcp; /**< Multipath TCP defaults */
 };
 
@@ -296,9 +304,11 @@ uint64_t mpt_stack_counter(const struct mpt_stack *st, int i);
 int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint64_t *value);
 
 /**
- * Listen on local->port (local->addr.family 0 = every local address).
- * backlog bounds half-open plus not-yet-accepted connections.  Returns 0,
- * MPT_ERR_EXIST (port in use), MPT_ERR_LIMIT or MPT_ERR_NOMEM.
+ * Listen on local->port (local->addr.family 0 = every local address; in a
+ * transparent stack, family 0 and port 0 = every address and port, used
+ * when no more specific listener matches).  backlog bounds half-open plus
+ * not-yet-accepted connections.  Returns 0, MPT_ERR_INVAL, MPT_ERR_EXIST
+ * (port in use), MPT_ERR_LIMIT or MPT_ERR_NOMEM.
  */
 int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,
 	       struct mpt_sock **out);

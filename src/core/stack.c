@@ -169,16 +169,22 @@ static void hash_remove(struct mpt_stack *st, struct mpt_flow *f)
 static struct mpt_sock *find_listener(const struct mpt_stack *st, const struct mpt_addr *dst,
 				      uint16_t port)
 {
-	struct mpt_sock *wild = NULL;
+	struct mpt_sock *wild = NULL, *any = NULL;
 	for (struct mpt_sock *s = st->all; s; s = s->next) {
-		if (!s->listener || s->app_closed || s->local.port != port)
+		if (!s->listener || s->app_closed)
+			continue;
+		if (s->local.port == 0 && st->cfg.transparent) {
+			any = s; /* every address, every port */
+			continue;
+		}
+		if (s->local.port != port)
 			continue;
 		if (s->local.addr.family == 0)
 			wild = s;
 		else if (mpt_addr_equal(&s->local.addr, dst))
 			return s;
 	}
-	return wild;
+	return wild ? wild : any;
 }
 
 int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a)
@@ -845,7 +851,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 		mpt_mib_inc(&st->mib, MPT_MIB_InUnknownProtos);
 		return MPT_ERR_UNSUPPORTED;
 	}
-	if (!is_local_addr(st, &ip.dst)) {
+	if (!st->cfg.transparent && !is_local_addr(st, &ip.dst)) {
 		mpt_mib_inc(&st->mib, MPT_MIB_InAddrErrors);
 		return MPT_ERR_NOTFOUND;
 	}
@@ -1010,7 +1016,9 @@ int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint
 int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,
 	       struct mpt_sock **out)
 {
-	if (!st || !local || !out || local->port == 0 || backlog == 0)
+	if (!st || !local || !out || backlog == 0)
+		return MPT_ERR_INVAL;
+	if (local->port == 0 && !(st->cfg.transparent && local->addr.family == 0))
 		return MPT_ERR_INVAL;
 	if (local->addr.family != 0 && !is_local_addr(st, &local->addr))
 		return MPT_ERR_INVAL;

@@ -123,7 +123,8 @@ static void advance(struct pair *p, uint64_t dt)
 	p->now = end;
 }
 
-static uint8_t g_tfo; /* tcp.tfo_server of the stacks made next */
+static uint8_t g_tfo;      /* tcp.tfo_server of the stacks made next */
+static bool g_transparent; /* transparent mode of the stacks made next */
 
 static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stack **out)
 {
@@ -141,6 +142,7 @@ static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stac
 	(void)mpt_addr_parse(&cfg.local[1], i == 0 ? "fd00::1" : "fd00::2");
 	cfg.tcp.msl_ns = 1 * SEC;
 	cfg.tcp.tfo_server = g_tfo;
+	cfg.transparent = g_transparent && i == 1; /* the "converter" side */
 	if (max_socks)
 		cfg.max_socks = max_socks;
 	return mpt_stack_create(&cfg, out);
@@ -237,6 +239,50 @@ static void test_connect_echo_close(void **state)
 		assert_int_equal(ctr(p->st[1], "TcpPassiveOpens"), 1);
 		pair_free(p);
 	}
+}
+
+/* Transparent mode: the stack answers for any destination address, and a
+ * port-0 listener takes every port (an on-path converter). */
+static void test_transparent(void **state)
+{
+	(void)state;
+	g_transparent = true;
+	struct pair *p = pair_new(0);
+	g_transparent = false;
+	struct mpt_sock *l, *l80, *c, *c2;
+	struct mpt_endpoint any = ep(NULL, 0), p80 = ep(NULL, 80);
+	assert_int_equal(mpt_listen(p->st[1], &any, 8, &l), 0);
+	assert_int_equal(mpt_listen(p->st[1], &p80, 8, &l80), 0);
+	/* a port-0 listener is only for transparent stacks */
+	struct mpt_sock *x;
+	assert_int_equal(mpt_listen(p->st[0], &any, 8, &x), MPT_ERR_INVAL);
+	struct mpt_endpoint dst = ep("192.0.2.77", 443), dst80 = ep("198.51.100.1", 80);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c), 0);
+	assert_int_equal(mpt_connect(p->st[0], &dst80, NULL, p->now, &c2), 0);
+	pump(p);
+	struct mpt_sock *s = mpt_accept(l);
+	assert_non_null(s);
+	assert_null(mpt_accept(l));
+	struct mpt_endpoint le, re;
+	mpt_sock_endpoints(s, &le, &re);
+	/* the accepted connection is "from" the address the client dialled */
+	assert_true(mpt_addr_equal(&le.addr, &dst.addr));
+	assert_int_equal(le.port, 443);
+	/* the more specific listener wins for its port */
+	struct mpt_sock *s80 = mpt_accept(l80);
+	assert_non_null(s80);
+	mpt_sock_endpoints(s80, &le, &re);
+	assert_true(mpt_addr_equal(&le.addr, &dst80.addr));
+	assert_int_equal(mpt_send(c, "hello", 5, p->now), 5);
+	pump(p);
+	char got[16];
+	assert_int_equal(mpt_recv(s, got, sizeof(got), p->now), 5);
+	assert_memory_equal(got, "hello", 5);
+	assert_int_equal(ctr(p->st[1], "InAddrErrors"), 0);
+	mpt_abort(c, p->now);
+	mpt_abort(c2, p->now);
+	pump(p);
+	pair_free(p);
 }
 
 static void test_closed_port_rst(void **state)
@@ -581,6 +627,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tfo_server),
+	    cmocka_unit_test(test_transparent),
 	    cmocka_unit_test(test_connect_echo_close),
 	    cmocka_unit_test(test_closed_port_rst),
 	    cmocka_unit_test(test_bad_input_counted),
