@@ -137,6 +137,27 @@ void mpt_backend_unwatch(struct mpt_backend *b, int fd);
 typedef bool (*mpt_backend_idle_fn)(void *ud);
 void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud);
 
+/** What an input filter decides for a packet read from a device. */
+enum mpt_backend_verdict {
+	MPT_BE_STACK = 0,   /**< hand it to the stack (the default without a filter) */
+	MPT_BE_FORWARD = 1, /**< write it back to its device: the kernel routes it on */
+	MPT_BE_DROP = 2,    /**< the filter consumed it (kept a copy, or dropped it) */
+};
+
+/**
+ * Called for every packet read from a device (dev = device index) before
+ * emulation and the stack: an on-path box decides per flow whether its
+ * packets are terminated here or forwarded.  The packet buffer is only
+ * valid during the call.
+ */
+typedef enum mpt_backend_verdict (*mpt_backend_filter_fn)(void *ud, size_t dev, const uint8_t *pkt,
+							  size_t len, uint64_t now);
+void mpt_backend_set_filter(struct mpt_backend *b, mpt_backend_filter_fn fn, void *ud);
+/** Write a raw IP packet to device dev (the kernel routes it as received). */
+void mpt_backend_send_raw(struct mpt_backend *b, size_t dev, const uint8_t *pkt, size_t len);
+/** Hand a packet to the stack now (e.g. one a filter held back), with pcap. */
+void mpt_backend_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len);
+
 /**
  * Run until mpt_backend_stop().  Returns the status given to stop, or
  * MPT_ERR_UNSUPPORTED when epoll fails.

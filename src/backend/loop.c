@@ -68,6 +68,8 @@ struct mpt_backend {
 	uint64_t armed; /* timerfd deadline, MPT_TIME_NEVER: disarmed */
 	mpt_backend_idle_fn idle;
 	void *idle_ud;
+	mpt_backend_filter_fn filter;
+	void *filter_ud;
 	bool stopped;
 	bool started; /* mpt_backend_run ran: remove_at deadlines are set */
 	int status;
@@ -278,6 +280,15 @@ static void dev_read(struct mpt_backend *b, size_t i)
 		uint64_t now = mpt_backend_now();
 		b->stats.rx_pkts++;
 		b->stats.rx_bytes += len;
+		if (b->filter) {
+			enum mpt_backend_verdict v = b->filter(b->filter_ud, i, b->buf, len, now);
+			if (v == MPT_BE_FORWARD) {
+				dev_write(b, i, b->buf, len);
+				continue;
+			}
+			if (v == MPT_BE_DROP)
+				continue;
+		}
 		struct mpt_addr dst;
 		struct be_path *p = NULL;
 		if (pkt_addr(b->buf, len, false, &dst))
@@ -466,6 +477,24 @@ void mpt_backend_unwatch(struct mpt_backend *b, int fd)
 			b->apps[i].used = false;
 		}
 	}
+}
+
+void mpt_backend_set_filter(struct mpt_backend *b, mpt_backend_filter_fn fn, void *ud)
+{
+	b->filter = fn;
+	b->filter_ud = ud;
+}
+
+void mpt_backend_send_raw(struct mpt_backend *b, size_t dev, const uint8_t *pkt, size_t len)
+{
+	if (dev < b->n_devs && pkt && len > 0)
+		dev_write(b, dev, pkt, len);
+}
+
+void mpt_backend_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len)
+{
+	if (pkt && len > 0)
+		stack_deliver(b, pkt, len, mpt_backend_now());
 }
 
 void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud)
