@@ -5,10 +5,10 @@
 #                   interop peers, Wireshark)
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
-pkgs=(cmake ninja-build gcc pkg-config libssl-dev libpcap-dev libcmocka-dev libcjson-dev)
+pkgs=(cmake ninja-build gcc pkg-config libssl-dev libpcap-dev libcmocka-dev libcjson-dev libmnl-dev)
 if [ "${1:-all}" != build ]; then
 	pkgs+=(clang libclang-rt-14-dev python3 clang-format valgrind iproute2 iperf3 mptcpize
-	       tshark iptables)
+	       tshark iptables socat)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -21,6 +21,31 @@ rfc8803      --conv HOST:PORT --good HOST:PORT --denied HOST:PORT
     An independent RFC 8803 client (own encoder/decoder) speaking plain TCP
     to `mpt convert`: malformed requests get the matching Error TLV; a good
     request gets an Extended TCP Header TLV and its data relayed.
+stall-sink   --port P --recv-out F --times F [--ready F]
+    one connection: write what arrives to --recv-out and, per recv(), a line
+    "WALLCLOCK_SECONDS BYTES_SO_FAR" to --times.
+stall        --times F --event T
+    from a --times file: the longest time without data delivered after the
+    event at wall-clock time T (gap = next delivery - max(previous
+    delivery, T)), and the longest gap before it (baseline).  Prints
+    "stall-ms X first-after-ms Y baseline-gap-ms Z".
+bench        --to HOST:PORT [--convert DEST] [--mptcp] (--cps N | --bulk MIB)
+    for bench/convert.sh: --cps: N connections in a row, each sending 100 B
+    to an echo server and reading them back; --bulk: one connection sending
+    MIB MiB to a discard server and waiting for its close.  --convert: each
+    connection starts with a Convert message (Connect TLV DEST) and the
+    answer is checked and stripped.  --mptcp: IPPROTO_MPTCP sockets.
+    Prints "cps X" or "goodput-mbit X".
+discard-server --port P [--ready F]
+    threaded: read everything, then close.
+tfo          --conv HOST:PORT --dest HOST:PORT [--cookie HEX] [--no-tfo]
+             [--size N]
+    RFC 8803 0-RTT: the Convert message (Connect TLV, Cookie TLV) and N
+    bytes of data go out with sendto(MSG_FASTOPEN), i.e. in the SYN when the
+    kernel has a TFO cookie or net.ipv4.tcp_fastopen has 0x4; the answer must
+    be one Extended TCP Header TLV followed by the data echoed back.  Prints
+    "first-byte SECONDS" (connect to the answer's first byte) and
+    "tfo-ok TOTAL_SECONDS" (or "--no-tfo": a plain connect() first).
 """
 import argparse
 import os
@@ -126,6 +151,54 @@ def sink_server(args):
     rc = tcp_peer.transfer(c, args.send, args.recv_out)
     print("elapsed %.6f" % (time.monotonic() - t0))
     return rc
+
+
+def stall_sink(args):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("", args.port))
+    ls.listen(4)
+    if args.ready:
+        open(args.ready, "w").close()
+    c, _ = ls.accept()
+    ls.close()
+    total = 0
+    times = []
+    with open(args.recv_out, "wb") as out:
+        while True:
+            d = c.recv(262144)
+            if not d:
+                break
+            times.append((time.time(), total + len(d)))
+            total += len(d)
+            out.write(d)
+    c.close()
+    with open(args.times, "w") as f:
+        for t, b in times:
+            f.write("%.6f %d\n" % (t, b))
+    return 0
+
+
+def stall(args):
+    times = [float(l.split()[0]) for l in open(args.times) if l.strip()]
+    ev = args.event
+    worst, first_after, base = 0.0, None, 0.0
+    for a, b in zip(times, times[1:]):
+        if b <= ev:
+            base = max(base, b - a)
+            continue
+        if first_after is None:
+            first_after = b - ev
+        worst = max(worst, b - max(a, ev))
+    if times and times[0] > ev:
+        worst = max(worst, times[0] - ev)
+        first_after = times[0] - ev
+    if first_after is None:
+        print("no data after the event")
+        return 1
+    print("stall-ms %.1f first-after-ms %.1f baseline-gap-ms %.1f deliveries %d" % (
+        worst * 1e3, first_after * 1e3, base * 1e3, len(times)))
+    return 0
 
 
 # ---- clients ----------------------------------------------------------------
@@ -352,6 +425,139 @@ def rfc8803(args):
     return 0 if fails == 0 else 1
 
 
+def discard_server(args):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("", args.port))
+    ls.listen(128)
+
+    def serve(c):
+        try:
+            while c.recv(1 << 20):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+    if args.ready:
+        open(args.ready, "w").close()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def bench(args):
+    proto = 262 if args.mptcp else 0  # IPPROTO_MPTCP
+    th, tp = hostport(args.to)
+    req = b""
+    if args.convert:
+        dh, dp = hostport(args.convert)
+        req = message([connect_tlv(dh, dp)])
+
+    def open_conn():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.settimeout(30)
+        s.connect((th, tp))
+        return s
+
+    def read_answer(s, extra):
+        """Strip the converter's answer; returns the bytes after it."""
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                raise OSError("closed before the answer")
+            data += d
+            if len(data) >= 4 and len(data) >= 4 * data[1]:
+                tlvs, rest = parse_answer(data)
+                if [t for t, _ in tlvs] != [T_EXT]:
+                    raise OSError("converter refused: %r" % tlvs)
+                return rest
+
+    if args.cps:
+        payload = b"x" * 100
+        t0 = time.monotonic()
+        for _ in range(args.cps):
+            s = open_conn()
+            s.sendall(req + payload)
+            got = read_answer(s, 0) if req else b""
+            while len(got) < len(payload):
+                d = s.recv(65536)
+                if not d:
+                    raise OSError("short echo")
+                got += d
+            s.close()
+        print("cps %.1f" % (args.cps / (time.monotonic() - t0)))
+        return 0
+    buf = os.urandom(1 << 20)
+    s = open_conn()
+    t0 = time.monotonic()
+    s.sendall(req)
+    if req:
+        read_answer(s, 0)
+    for _ in range(args.bulk):
+        s.sendall(buf)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(65536):
+        pass
+    secs = time.monotonic() - t0
+    s.close()
+    print("goodput-mbit %.1f" % (args.bulk * 8 * 1048576 / secs / 1e6))
+    return 0
+
+
+MSG_FASTOPEN = 0x20000000
+
+
+def tfo_client(args):
+    cookie = bytes.fromhex(args.cookie) if args.cookie else None
+    dh, dp = hostport(args.dest)
+    req = message([connect_tlv(dh, dp)] + ([tlv(T_COOKIE, b"\0\0" + cookie)] if cookie else []))
+    payload = os.urandom(args.size)
+    ch, cp = hostport(args.conv)
+    s = socket.socket(family_of(ch), socket.SOCK_STREAM)
+    t0 = time.monotonic()
+    if args.no_tfo:
+        s.connect((ch, cp))
+        s.sendall(req + payload)
+    else:
+        # Linux TFO client: connect() and the first send in one call; the
+        # data rides in the SYN when the kernel has a cookie for the server
+        # (or tcp_fastopen has 0x4, no cookie needed), else after the
+        # handshake (and the SYN asks for a cookie).
+        n = s.sendto(req + payload, MSG_FASTOPEN, (ch, cp))
+        if n < len(req) + len(payload):
+            s.sendall((req + payload)[n:])
+    # A blocking socket until here (sendto(MSG_FASTOPEN) on a socket with a
+    # Python timeout, i.e. non-blocking, fails with EINPROGRESS).
+    s.settimeout(10)
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    t1 = None
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        if t1 is None:
+            t1 = time.monotonic()
+        data += d
+    total = time.monotonic() - t0
+    s.close()
+    try:
+        tlvs, rest = parse_answer(data)
+    except ValueError as e:
+        print("bad answer: %s" % e)
+        return 1
+    types = [t for t, _ in tlvs]
+    ok = types == [T_EXT] and rest == payload
+    print("answer TLVs %s, %d B echoed of %d" % (["0x%02x" % t for t in types], len(rest),
+                                                 len(payload)))
+    print("first-byte %.6f" % ((t1 or time.monotonic()) - t0))
+    print("%s %.6f" % ("tfo-ok" if ok else "tfo-BAD", total))
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -387,10 +593,35 @@ def main():
     p.add_argument("--denied", required=True)
     p.add_argument("--refused", required=True)
     p.add_argument("--cookie")
+    p = sub.add_parser("bench")
+    p.add_argument("--to", required=True)
+    p.add_argument("--convert")
+    p.add_argument("--mptcp", action="store_true")
+    p.add_argument("--cps", type=int)
+    p.add_argument("--bulk", type=int)
+    p = sub.add_parser("discard-server")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ready")
+    p = sub.add_parser("stall-sink")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--recv-out", required=True)
+    p.add_argument("--times", required=True)
+    p.add_argument("--ready")
+    p = sub.add_parser("stall")
+    p.add_argument("--times", required=True)
+    p.add_argument("--event", type=float, required=True)
+    p = sub.add_parser("tfo")
+    p.add_argument("--conv", required=True)
+    p.add_argument("--dest", required=True)
+    p.add_argument("--cookie")
+    p.add_argument("--no-tfo", action="store_true")
+    p.add_argument("--size", type=int, default=1000)
     a = ap.parse_args()
     fn = {"echo-server": echo_server, "sink-server": sink_server, "socks": socks_client,
           "direct": direct_client, "many": many, "rfc8803": rfc8803,
-          "expect-fail": expect_fail}[a.cmd]
+          "expect-fail": expect_fail, "tfo": tfo_client,
+          "stall-sink": stall_sink, "stall": stall, "bench": bench,
+          "discard-server": discard_server}[a.cmd]
     sys.exit(fn(a))
 
 

@@ -17,6 +17,8 @@ static void usage(FILE *f)
 		"  proxy     plain TCP in (SOCKS5 or iptables REDIRECT), MPTCP out (to an MPTCP\n"
 		"            server, or through an RFC 8803 converter with --convert)\n"
 		"  convert   RFC 8803 Transport Converter: MPTCP in, plain kernel TCP out\n"
+		"  onpath    transparent on-path converter: terminates MPTCP for servers without\n"
+		"            it, passes end-to-end MPTCP through\n"
 		"\n"
 		"Run 'mpt COMMAND --help' for a command's options.\n");
 }
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
 		return mpt_cmd_proxy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "convert"))
 		return mpt_cmd_convert(argc - 1, argv + 1);
+	if (!strcmp(cmd, "onpath"))
+		return mpt_cmd_onpath(argc - 1, argv + 1);
 	fprintf(stderr, "mpt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

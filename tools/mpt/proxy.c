@@ -19,6 +19,12 @@
  * waits for the converter's answer, and relays.  An Error TLV closes the
  * client's connection: with a RST in --redirect mode, with the matching
  * SOCKS5 reply code in --socks5 mode.
+ *
+ * --watch ADDR=IFNAME ties a path to the kernel interface that carries it
+ * (netlink, nlwatch.c): when the link goes down or loses its addresses, ADDR
+ * is removed from the stack (its subflows close, the peer gets REMOVE_ADDR
+ * and the path manager, e.g. `--pm mobility`, moves the connections to a
+ * surviving path); when it comes back, ADDR is added again.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -38,6 +44,7 @@
 
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
+#include "nlwatch.h"
 #include "opts.h"
 #include "relay.h"
 #include "tool.h"
@@ -115,6 +122,20 @@ struct px {
 	uint64_t connect_ns;
 	bool quiet;
 	struct relay_counters ctr;
+	/* --watch ADDR=IFNAME */
+	struct {
+		struct mpt_addr addr;
+		char ifname[MPT_DEV_NAME_LEN];
+	} watch[NLWATCH_MAX];
+	size_t n_watch;
+	struct nlwatch *nlw;
+	struct relay_watch nlwatch;
+	bool path_removed[NLWATCH_MAX];
+	bool remove_pending[NLWATCH_MAX];
+	uint64_t remove_at[NLWATCH_MAX];
+	struct mpt_addr paths[MPT_BACKEND_MAX_PATHS]; /* every --path address */
+	size_t n_paths;
+	uint64_t paths_down, paths_up; /* counters: removals / re-additions */
 };
 
 static const char *prog = "mpt proxy";
@@ -139,6 +160,14 @@ static void px_usage(FILE *f)
 	    "  --max-conns N          concurrent connections (default %d; more are reset)\n"
 	    "  --buf BYTES            relay buffer per direction (default %u)\n"
 	    "  --connect-timeout S    MPTCP connect + converter answer timeout (default 10)\n"
+	    "  --msl SECONDS          TCP maximum segment lifetime: TIME-WAIT lasts 2 x MSL\n"
+	    "                         (default 30 s; closed connections hold memory meanwhile)\n"
+	    "  --watch ADDR=IFNAME    path ADDR (a --path address) is carried by kernel\n"
+	    "                         interface IFNAME: when IFNAME goes down, loses carrier\n"
+	    "                         or its addresses, ADDR is removed from the stack\n"
+	    "                         (REMOVE_ADDR; with --pm mobility the connections move\n"
+	    "                         to another path); it is added back when IFNAME returns.\n"
+	    "                         Repeatable (netlink, libmnl)\n"
 	    "  -q, --quiet            no per-connection log lines\n"
 	    "  -h, --help             this text\n",
 	    PX_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
@@ -609,6 +638,250 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 	}
 }
 
+/* ---- link watching (--watch) --------------------------------------------- */
+
+/* How long a removal waits for the new subflows (make before the stack
+ * breaks the old ones) before it happens anyway. */
+#define PX_HANDOVER_NS (2 * MPT_NS_PER_S)
+
+static struct mpt_sock *conn_sock(const struct px_conn *c)
+{
+	if (c->state == PX_RELAY)
+		return c->relay.end == RELAY_RUNNING ? c->relay.ms : NULL;
+	if (c->state == PX_CONNECTING || c->state == PX_ANSWER)
+		return c->ms;
+	return NULL;
+}
+
+/* A path address still usable for new subflows, other than `gone`. */
+static const struct mpt_addr *surviving_addr(const struct px *px, const struct mpt_addr *gone)
+{
+	for (size_t i = 0; i < px->n_paths; i++) {
+		const struct mpt_addr *a = &px->paths[i];
+		if (a->family != gone->family || mpt_addr_equal(a, gone))
+			continue;
+		bool ok = true;
+		for (size_t w = 0; w < px->n_watch; w++)
+			if (mpt_addr_equal(&px->watch[w].addr, a) &&
+			    (px->path_removed[w] || px->remove_pending[w]))
+				ok = false;
+		if (ok)
+			return a;
+	}
+	return NULL;
+}
+
+/* Whether connection socket s has a subflow on address a, and whether it
+ * has an active one elsewhere. */
+static void sock_paths(struct mpt_sock *s, const struct mpt_addr *a, bool *on_a,
+		       bool *active_elsewhere)
+{
+	struct mpt_subflow_info sf[16];
+	*on_a = *active_elsewhere = false;
+	int n = mpt_sock_subflows(s, sf, 16);
+	for (int i = 0; i < n && i < 16; i++) {
+		if (mpt_addr_equal(&sf[i].local.addr, a))
+			*on_a = true;
+		else if (sf[i].active)
+			*active_elsewhere = true;
+	}
+}
+
+static void remove_path(struct px *px, size_t idx, const char *how)
+{
+	const struct mpt_addr *a = nlwatch_addr(px->nlw, idx);
+	char as[64];
+	mpt_addr_format(a, as, sizeof(as));
+	px->remove_pending[idx] = false;
+	/* RFC 8684 §3.4.2: the address is gone; every connection closes its
+	 * subflows on it (their data is reinjected on the others) and sends
+	 * REMOVE_ADDR on another subflow. */
+	int rc = mpt_stack_remove_local_addr(px->st, a, mpt_backend_now());
+	if (rc == 0) {
+		px->path_removed[idx] = true;
+		px->paths_down++;
+	}
+	fprintf(stderr, "%s: path %s (%s): address removed (%s)%s%s\n", prog, as,
+		nlwatch_ifname(px->nlw, idx), how, rc < 0 ? ": " : "",
+		rc < 0 ? mpt_strerror(rc) : "");
+}
+
+/*
+ * The link under path idx went away.  mpt's stack ends a connection whose
+ * last subflow is removed, so the tool makes before it lets the stack break:
+ * each MPTCP connection with a subflow on the lost address gets a new
+ * subflow (MP_JOIN, mpt_pm_subflow_open) from a surviving address at once,
+ * and the address is removed (REMOVE_ADDR, old subflows reset, their data
+ * reinjected) as soon as every such connection has an active subflow
+ * elsewhere, or after PX_HANDOVER_NS.  The path manager (--pm mobility)
+ * makes the new subflow the active one and the old ones backup (MP_PRIO).
+ */
+static void path_down(struct px *px, size_t idx)
+{
+	const struct mpt_addr *a = nlwatch_addr(px->nlw, idx);
+	const struct mpt_addr *to = surviving_addr(px, a);
+	uint64_t now = mpt_backend_now();
+	char as[64], ts[64];
+	mpt_addr_format(a, as, sizeof(as));
+	int opened = 0, waiting = 0;
+	for (struct px_conn *c = px->conns; c && to; c = c->next) {
+		struct mpt_sock *s = conn_sock(c);
+		bool on_a, elsewhere;
+		if (!s || !mpt_sock_mptcp_enabled(s))
+			continue;
+		sock_paths(s, a, &on_a, &elsewhere);
+		if (!on_a)
+			continue;
+		waiting++;
+		if (elsewhere)
+			continue;
+		struct mpt_endpoint l, r;
+		mpt_sock_endpoints(s, &l, &r);
+		if (mpt_pm_subflow_open(s, to, &r, false, now) == 0)
+			opened++;
+	}
+	fprintf(stderr, "%s: path %s (%s): %s: %d connection(s) on it, %d new subflow(s) from %s\n",
+		prog, as, nlwatch_ifname(px->nlw, idx), nlwatch_why(px->nlw, idx), waiting, opened,
+		to ? mpt_addr_format(to, ts, sizeof(ts)) : "(no other path)");
+	if (!waiting) {
+		remove_path(px, idx, "no connection on it");
+		return;
+	}
+	px->remove_pending[idx] = true;
+	px->remove_at[idx] = now + PX_HANDOVER_NS;
+}
+
+/* From the idle callback: removals waiting for new subflows. */
+static void handover_check(struct px *px, uint64_t now)
+{
+	for (size_t i = 0; i < px->n_watch; i++) {
+		if (!px->remove_pending[i])
+			continue;
+		if (now >= px->remove_at[i]) {
+			remove_path(px, i, "handover timed out");
+			continue;
+		}
+		const struct mpt_addr *a = nlwatch_addr(px->nlw, i);
+		bool ready = true;
+		for (struct px_conn *c = px->conns; c && ready; c = c->next) {
+			struct mpt_sock *s = conn_sock(c);
+			bool on_a, elsewhere;
+			if (!s || !mpt_sock_mptcp_enabled(s))
+				continue;
+			sock_paths(s, a, &on_a, &elsewhere);
+			if (on_a && !elsewhere)
+				ready = false;
+		}
+		if (ready)
+			remove_path(px, i, "new subflows active");
+	}
+}
+
+static void on_link(void *ud, size_t idx, bool up)
+{
+	struct px *px = ud;
+	if (!up) {
+		path_down(px, idx);
+		return;
+	}
+	const struct mpt_addr *a = nlwatch_addr(px->nlw, idx);
+	char as[64];
+	mpt_addr_format(a, as, sizeof(as));
+	if (px->remove_pending[idx]) {
+		/* Back before it was removed: nothing to undo. */
+		px->remove_pending[idx] = false;
+		fprintf(stderr, "%s: path %s (%s): up again before the removal\n", prog, as,
+			nlwatch_ifname(px->nlw, idx));
+		return;
+	}
+	/* RFC 6897 §5.3: a new (or returning) address may carry new
+	 * subflows. */
+	int rc = mpt_stack_add_local_addr(px->st, a, mpt_backend_now());
+	if (rc == 0 || rc == MPT_ERR_EXIST) {
+		px->path_removed[idx] = false;
+		px->paths_up++;
+	}
+	fprintf(stderr, "%s: path %s (%s): up: address added%s%s\n", prog, as,
+		nlwatch_ifname(px->nlw, idx), rc < 0 ? ": " : "", rc < 0 ? mpt_strerror(rc) : "");
+}
+
+static void on_netlink(void *ud, uint32_t events)
+{
+	struct px *px = ud;
+	(void)events;
+	if (nlwatch_process(px->nlw) < 0)
+		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
+}
+
+static int parse_watch(struct px *px, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char as[64];
+	if (px->n_watch >= NLWATCH_MAX) {
+		fprintf(stderr, "%s: at most %d --watch options\n", prog, NLWATCH_MAX);
+		return -1;
+	}
+	if (!eq || (size_t)(eq - arg) >= sizeof(as) || !eq[1] ||
+	    strlen(eq + 1) >= MPT_DEV_NAME_LEN) {
+		fprintf(stderr, "%s: --watch: expected ADDR=IFNAME, not '%s'\n", prog, arg);
+		return -1;
+	}
+	memcpy(as, arg, (size_t)(eq - arg));
+	as[eq - arg] = '\0';
+	if (mpt_addr_parse(&px->watch[px->n_watch].addr, as) < 0) {
+		fprintf(stderr, "%s: --watch: '%s' is not an IPv4 or IPv6 address\n", prog, as);
+		return -1;
+	}
+	snprintf(px->watch[px->n_watch].ifname, MPT_DEV_NAME_LEN, "%s", eq + 1);
+	px->n_watch++;
+	return 0;
+}
+
+/* Open the netlink watcher; paths whose link is down at start are removed
+ * at once (the path manager must not open subflows there). */
+static int start_watch(struct px *px)
+{
+	if (!px->n_watch)
+		return 0;
+	px->nlw = nlwatch_open(on_link, px);
+	if (!px->nlw) {
+		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < px->n_watch; i++)
+		(void)nlwatch_add(px->nlw, &px->watch[i].addr, px->watch[i].ifname);
+	if (nlwatch_sync(px->nlw) < 0) {
+		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < px->n_watch; i++) {
+		char as[64];
+		mpt_addr_format(&px->watch[i].addr, as, sizeof(as));
+		fprintf(stderr, "%s: watching %s for path %s: %s\n", prog, px->watch[i].ifname, as,
+			nlwatch_why(px->nlw, i));
+		if (!nlwatch_is_up(px->nlw, i))
+			remove_path(px, i, "down at start");
+	}
+	px->nlwatch.fn = on_netlink;
+	px->nlwatch.ud = px;
+	if (relay_poller_add(nlwatch_fd(px->nlw), EPOLLIN, &px->nlwatch) < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void px_counters_print(struct px *px)
+{
+	relay_counters_print(&px->ctr, prog);
+	if (px->n_watch) {
+		fprintf(stderr, "%s: counter paths-removed %" PRIu64 "\n", prog, px->paths_down);
+		fprintf(stderr, "%s: counter paths-added %" PRIu64 "\n", prog, px->paths_up);
+	}
+	static const char *const names[] = {"MPJoinSynTx", "RmAddrTx", "MPPrioTx", NULL};
+	relay_stack_counters_print(px->st, prog, names);
+}
+
 static void on_signal(void *ud, uint32_t events)
 {
 	struct px *px = ud;
@@ -616,7 +889,7 @@ static void on_signal(void *ud, uint32_t events)
 	struct signalfd_siginfo si;
 	while (read(px->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
-			relay_counters_print(&px->ctr, prog);
+			px_counters_print(px);
 			continue;
 		}
 		mpt_backend_stop(px->be, 0);
@@ -628,6 +901,8 @@ static bool on_idle(void *ud)
 	struct px *px = ud;
 	uint64_t now = mpt_backend_now();
 	relay_mem_trim(now);
+	if (px->nlw)
+		handover_check(px, now);
 	struct px_conn **pp = &px->conns;
 	while (*pp) {
 		struct px_conn *c = *pp;
@@ -685,6 +960,8 @@ enum {
 	OPT_MAX_CONNS,
 	OPT_BUF,
 	OPT_CONNECT_TIMEOUT,
+	OPT_WATCH,
+	OPT_MSL,
 };
 
 static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
@@ -719,6 +996,8 @@ int mpt_cmd_proxy(int argc, char **argv)
 	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
 	    {"buf", required_argument, NULL, OPT_BUF},
 	    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	    {"watch", required_argument, NULL, OPT_WATCH},
+	    {"msl", required_argument, NULL, OPT_MSL},
 	    MPT_STACK_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	struct mpt_tool_opts o;
@@ -800,6 +1079,22 @@ int mpt_cmd_proxy(int argc, char **argv)
 			}
 			px.connect_ns = (uint64_t)(d * 1e9);
 			break;
+		case OPT_MSL:
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(d >= 0.001 && d <= 600)) {
+				fprintf(
+				    stderr,
+				    "%s: --msl: '%s' is not a number of seconds in [0.001, 600]\n",
+				    prog, optarg);
+				return 2;
+			}
+			o.be.stack.tcp.msl_ns = (uint64_t)(d * 1e9);
+			break;
+		case OPT_WATCH:
+			if (parse_watch(&px, optarg) < 0)
+				return 2;
+			break;
 		case '?':
 			px_usage(stderr);
 			return 2;
@@ -835,6 +1130,20 @@ int mpt_cmd_proxy(int argc, char **argv)
 	}
 	if (mpt_opts_finish(&o, prog) < 0)
 		return 2;
+	for (size_t k = 0; k < o.be.n_paths; k++)
+		px.paths[px.n_paths++] = o.be.paths[k].addr;
+	for (size_t i = 0; i < px.n_watch; i++) {
+		size_t k;
+		for (k = 0; k < o.be.n_paths; k++)
+			if (mpt_addr_equal(&o.be.paths[k].addr, &px.watch[i].addr))
+				break;
+		if (k == o.be.n_paths) {
+			char as[64];
+			fprintf(stderr, "%s: --watch: %s is not the address of a --path\n", prog,
+				mpt_addr_format(&px.watch[i].addr, as, sizeof(as)));
+			return 2;
+		}
+	}
 
 	px.sigfd = relay_signalfd();
 	if (px.sigfd < 0) {
@@ -871,6 +1180,8 @@ int mpt_cmd_proxy(int argc, char **argv)
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
+	if (start_watch(&px) < 0)
+		goto out;
 	mpt_backend_set_idle(px.be, on_idle, &px);
 	{
 		char ep[64], cv[64];
@@ -898,7 +1209,11 @@ out:
 		free(c);
 	}
 	fprintf(stderr, "%s: exiting\n", prog);
-	relay_counters_print(&px.ctr, prog);
+	px_counters_print(&px);
+	if (px.nlw) {
+		relay_poller_del(nlwatch_fd(px.nlw));
+		nlwatch_close(px.nlw);
+	}
 	relay_poller_fini(px.be);
 	mpt_backend_destroy(px.be);
 	close(px.lfd);

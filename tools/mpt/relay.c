@@ -579,6 +579,16 @@ void relay_counters_print(const struct relay_counters *c, const char *prog)
 	fprintf(stderr, "%s: counter stack-heap-blocks %" PRIu64 "\n", prog, blocks);
 }
 
+void relay_stack_counters_print(const struct mpt_stack *st, const char *prog,
+				const char *const *names)
+{
+	for (size_t i = 0; st && names[i]; i++) {
+		uint64_t v = 0;
+		if (mpt_stack_counter_by_name(st, names[i], &v) == 0)
+			fprintf(stderr, "%s: counter stack-%s %" PRIu64 "\n", prog, names[i], v);
+	}
+}
+
 /* ---- counting allocator ---------------------------------------------------- */
 
 /* Each block carries its size in a header that keeps max_align_t alignment. */

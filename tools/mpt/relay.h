@@ -142,6 +142,10 @@ struct relay_counters {
 void relay_account(struct relay_counters *c, const struct relay *r, const char *prog);
 /** Print all non-zero counters on stderr, one "PROG: counter NAME VALUE" per line. */
 void relay_counters_print(const struct relay_counters *c, const char *prog);
+/** Print the stack counters named in names (NULL-terminated) as
+ *  "PROG: counter stack-NAME VALUE" lines on stderr. */
+void relay_stack_counters_print(const struct mpt_stack *st, const char *prog,
+				const char *const *names);
 /** Name of an RFC 8803 error code ("not-authorized", ...; "code-N" when unassigned). */
 const char *relay_rfc_error_name(unsigned code);
 

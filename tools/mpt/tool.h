@@ -12,5 +12,7 @@ int mpt_cmd_perf(int argc, char **argv);
 int mpt_cmd_convert(int argc, char **argv);
 /** `mpt proxy`: argv[0] is "proxy". Returns the process exit status. */
 int mpt_cmd_proxy(int argc, char **argv);
+/** `mpt onpath`: argv[0] is "onpath". Returns the process exit status. */
+int mpt_cmd_onpath(int argc, char **argv);
 
 #endif
