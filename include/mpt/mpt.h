@@ -258,9 +258,9 @@ struct mpt_stack_cfg {
 	uint8_t local_flags[MPT_MAX_LOCAL_ADDRS];   /**< enum mpt_local_flag bits */
 	size_t n_local;
 	struct mpt_tcp_knobs tcp;
-	uint32_t max_socks;           /**< bound on connections + listeners (default 4096) */
-	bool no_verify_csum;          /**< trust checksums (offloaded / fuzzing) */
-	uint8_t ttl;                  /**< IPv4 TTL / IPv6 hop limit (default 64) */
+	uint32_t max_socks;  /**< bound on connections + listeners (default 4096) */
+	bool no_verify_csum; /**< trust checksums (offloaded / fuzzing) */
+	uint8_t ttl;         /**< IPv4 TTL / IPv6 hop limit (default 64) */
 	/**
 	 * Transparent (on-path) mode: segments to ANY destination address are
 	 * taken as local (the stack answers as that address), and a listener
