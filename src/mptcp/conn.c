@@ -512,7 +512,7 @@ int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now)
 	sf->local_id = mpt_addr_equal(la, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
 	sf->remote_id = mp->raddr[ri].id;
 	/* RFC 8684 §3.2: the B flag of MP_JOIN: a backup local address. */
-	sf->backup = (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
+	sf->backup = (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0 || mp->open_backup;
 	struct mpt_endpoint l = {.addr = *la, .port = 0};
 	struct mpt_endpoint r = {.addr = mp->raddr[ri].addr,
 				 .port = mp->raddr[ri].port ? mp->raddr[ri].port
@@ -844,6 +844,7 @@ static void reap_subflows(struct mpt_mpconn *mp)
 		 * matters when it was the last one (below). */
 		if (sf->err)
 			mp->last_sf_err = sf->err;
+		mp->orphan_ok = sf->local_gone;
 		if (sf == mp->inf_sf)
 			mp->inf_sf = NULL;
 		if (sf == mp->fc_sf)
@@ -984,6 +985,32 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 	mp->drtx_at = now + drtx_rto(mp);
 }
 
+#define MP_ORPHAN_GRACE (30 * MPT_NS_PER_S)
+
+/*
+ * The last subflow closed because its local address went away (a link
+ * down, mobility): unlike the kernel, keep the connection for up to
+ * MP_ORPHAN_GRACE while the path manager opens a subflow from another local
+ * address of the peer's family - break before make.  Not for a listener's
+ * connection (it cannot open subflows), nor without a path manager.
+ */
+static bool orphan_wait(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (!mp->orphan_ok || mp->passive || !mp->fully_established || mpt_mp_is_fallback(mp) ||
+	    mp->app_closed || mp->fastclose || mp->nraddr == 0 || !mp->raddr[0].usable ||
+	    mp->pm == &mpt_pm_none)
+		return false;
+	bool other = false;
+	const struct mpt_stack_cfg *c = &mp->st->cfg;
+	for (size_t i = 0; i < c->n_local && !other; i++)
+		other = c->local[i].family == mp->raddr[0].addr.family;
+	if (!other)
+		return false;
+	if (mp->orphan_until == 0)
+		mp->orphan_until = now + MP_ORPHAN_GRACE;
+	return now < mp->orphan_until;
+}
+
 /*
  * Buffers a finished direction no longer needs go at once rather than
  * when the last subflow leaves TIME-WAIT (2 MSL later): the data-level
@@ -1106,6 +1133,8 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			continue;
 		struct mpt_tcp_info ti;
 		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		if (mpt_sf_usable(sf))
+			mp->orphan_until = 0; /* a subflow works again */
 		if (ti.bytes_acked > sf->last_bytes_acked || ti.unacked == 0) {
 			sf->last_bytes_acked = ti.bytes_acked;
 			sf->progress_at = now;
@@ -1165,7 +1194,9 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		}
 		conn_set_closed(mp, 0);
 	}
-	if (!mp->closed && mp->nsf == 0) {
+	if (!mp->closed && mp->nsf == 0 && orphan_wait(mp, now)) {
+		/* No subflow for now: the path manager opens one (below). */
+	} else if (!mp->closed && mp->nsf == 0) {
 		/* Every subflow is gone without a data-level close. */
 		if (!mp->err)
 			mp->err = mp->last_sf_err   ? mp->last_sf_err
@@ -1248,6 +1279,8 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 	uint64_t d = mp->fin_rtx_at, p = mpt_pm_deadline(mp);
 	d = p < d ? p : d;
 	d = mp->race_at < d ? mp->race_at : d;
+	if (mp->nsf == 0 && mp->orphan_until != 0 && mp->orphan_until < d)
+		d = mp->orphan_until;
 	/* when a subflow with data out would turn stale (mpt_mp_run) */
 	for (size_t i = 0; i < mp->nsf; i++) {
 		const struct mpt_subflow *sf = mp->sf[i];
@@ -1322,6 +1355,7 @@ void mpt_mp_local_removed(struct mpt_mpconn *mp, const struct mpt_addr *a, uint8
 		if (sf->removed)
 			continue;
 		sf->removed = true;
+		sf->local_gone = true;
 		mpt_mib_inc(&st->mib, MPT_MIB_RmSubflow);
 		mpt_sf_reset(sf, MPT_TCPRST_ADMIN);
 	}

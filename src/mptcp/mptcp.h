@@ -89,6 +89,7 @@ struct mpt_subflow {
 	uint64_t sched_dsn;   /* redundant: next DSN for this subflow */
 	bool race;            /* a raced initial subflow (MP_CAPABLE, not the first) */
 	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
+	bool local_gone;      /* closed because our address was removed */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -236,6 +237,12 @@ struct mpt_mpconn {
 	uint8_t race_next; /* next local index to try */
 	bool race_done;    /* an initial subflow completed */
 	bool win_check;    /* the application read: subflows may open their windows */
+	/* Break before make: the last subflow went with our address; the
+	 * connection waits (without subflows) until orphan_until for the path
+	 * manager to open one from another address. */
+	bool orphan_ok;
+	bool open_backup; /* mpt_mp_open_join: set B on this join */
+	uint64_t orphan_until;
 	/* mobility: local index of the subflow that last failed (or -1) */
 	int mob_failed_li;
 };

@@ -77,7 +77,9 @@ void mpt_pm_announce_locals(struct mpt_mpconn *mp, uint8_t flags)
 
 void mpt_pm_flush(struct mpt_mpconn *mp)
 {
-	bool want = mp->necho > 0;
+	/* REMOVE_ADDRs too: one queued while no subflow could carry it
+	 * (the last one went with the address) leaves on the next. */
+	bool want = mp->necho > 0 || mp->nrm > 0;
 	for (size_t i = 0; i < mp->nann && !want; i++)
 		want = mp->ann[i].pending;
 	if (!want)
@@ -123,7 +125,7 @@ void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now)
 	/* Subflows still help while queued data (and the DATA_FIN) waits. */
 	if (mp->closed || mp->fin_acked || mp->app_closed || !mp->sock)
 		return;
-	if (mp->necho)
+	if (mp->necho || mp->nrm)
 		mpt_pm_flush(mp);
 	int li0 = mpt_pm_initial_local(mp);
 	if (!mp->pm_init && li0 >= 0 && mp->nraddr > 0)

@@ -14,10 +14,11 @@
  *               backup; accepted ADD_ADDRs get a subflow from the initial
  *               local address; bounded by max_subflows and
  *               add_addr_accept_max.
- *   mobility    one subflow at a time: when the active one fails (stale or
- *               gone), a new one is opened from another local address
- *               (break before make); the old one, if it lives on, becomes
- *               backup (MP_PRIO).
+ *   mobility    one active subflow at a time, a standby (backup) subflow
+ *               from every other local address; when the active one fails
+ *               (stale or its address gone) the newest standby becomes
+ *               active (MP_PRIO), and with no subflow left a new one is
+ *               opened from another address (break before make).
  *   none        nothing by itself: an external controller uses mpt_pm_*().
  *
  * Every one but "none" re-establishes a failed subflow after a backoff
@@ -147,17 +148,24 @@ static void mobility_run(struct mpt_mpconn *mp, uint64_t now)
 	if (mp->passive || mp->nraddr == 0 || !mp->raddr[0].usable)
 		return;
 	struct mpt_stack *st = mp->st;
-	struct mpt_subflow *active = NULL;
+	struct mpt_subflow *active = NULL, *newest = NULL;
 	bool pending = false;
-	for (size_t i = mp->nsf; i-- > 0;) {
+	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (sf->closed || sf->dead || !sf->flow)
 			continue;
-		if (sf->join == MPT_SF_JOIN_SYN || sf->join == MPT_SF_JOIN_ACK)
+		if (sf->join == MPT_SF_JOIN_SYN || sf->join == MPT_SF_JOIN_ACK) {
 			pending = true;
-		else if (!active && mpt_sched_sf_ok(sf))
-			active = sf; /* the newest working one */
+			continue;
+		}
+		if (!mpt_sched_sf_ok(sf))
+			continue;
+		if (!sf->backup && !active)
+			active = sf; /* keep the one in use: no flapping */
+		newest = sf;
 	}
+	if (!active)
+		active = newest; /* the active one failed: promote a standby */
 	if (active) {
 		/* One active subflow: every other live one is backup, the
 		 * active one is not (MP_PRIO tells the peer, §3.3.8). */
@@ -171,29 +179,24 @@ static void mobility_run(struct mpt_mpconn *mp, uint64_t now)
 			sf->prio_pending = true;
 			sf->ack_due = true;
 		}
-		return;
 	}
 	if (pending || !mpt_pm_can_open(mp))
 		return;
-	/* Break before make: a local address without a live subflow first
-	 * (the old path is the one that stalled), in order after the one
-	 * used last; the same address again only when no other is left. */
-	size_t n = st->cfg.n_local;
-	int last = mp->mob_failed_li >= 0 ? mp->mob_failed_li : mpt_pm_initial_local(mp);
-	size_t start = last >= 0 ? (size_t)last + 1 : 0;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t k = 0; k < n; k++) {
-			size_t li = (start + k) % n;
-			if (st->cfg.local[li].family != mp->raddr[0].addr.family ||
-			    mp->retry_at[li][0] != 0)
-				continue;
-			if (pass == 0 && local_busy(mp, li))
-				continue;
-			if (mpt_mp_open_join(mp, li, 0, now) == 0) {
-				mp->mob_failed_li = (int)li;
-				return;
-			}
-		}
+	/* A standby subflow (B flag) from every other local address, so that
+	 * a failure of the active path switches at once: the scheduler moves
+	 * to a backup as soon as no regular subflow works.  With no subflow
+	 * at all (its address went), the next one is the new active path:
+	 * break before make.  One join at a time; failed pairs back off. */
+	for (size_t li = 0; li < st->cfg.n_local; li++) {
+		if (st->cfg.local[li].family != mp->raddr[0].addr.family ||
+		    mp->retry_at[li][0] != 0 || local_busy(mp, li))
+			continue;
+		mp->open_backup = active != NULL;
+		int rc = mpt_mp_open_join(mp, li, 0, now);
+		mp->open_backup = false;
+		if (rc == 0)
+			return;
+	}
 }
 
 static void mobility_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now)

@@ -834,9 +834,27 @@ static void mob_tick(struct mpt_sim *sim, void *arg)
 		(void)mpt_sim_at(sim, now + 5 * MS, mob_tick, m);
 }
 
-static void test_mobility(void **state)
+struct mob_rm {
+	struct mpt_simhost *c;
+	struct mpt_addr a;
+	uint64_t t;
+};
+
+static void mob_remove(struct mpt_sim *sim, void *arg)
 {
-	(void)state;
+	struct mob_rm *rm = arg;
+	rm->t = mpt_sim_now(sim);
+	assert_int_equal(mpt_stack_remove_local_addr(mpt_simhost_stack(rm->c), &rm->a, rm->t), 0);
+}
+
+/*
+ * remove_addr false: the active link dies at 2 s and only the subflow's
+ * retransmission timeout tells; true: the address is removed at 2 s (what a
+ * netlink link-down event does in the tools): break before make with no
+ * subflow left for a moment.
+ */
+static void run_mobility(bool remove_addr)
+{
 	struct mpt_test_mem cm;
 	mpt_test_mem_init(&cm);
 	const struct mpt_mem mem = cm.mem;
@@ -893,14 +911,20 @@ static void test_mobility(void **state)
 	struct mpt_endpoint dst = {.addr = sv.local[0], .port = 443};
 	assert_int_equal(mpt_bulk_start(hc, hs, &dst, &bc, &m.b), 0);
 	assert_int_equal(mpt_sim_at(sim, 5 * MS, mob_tick, &m), 0);
+	struct mob_rm rm = {.c = hc, .a = cc.local[0]};
+	if (remove_addr)
+		assert_int_equal(mpt_sim_at(sim, 2 * SEC, mob_remove, &rm), 0);
 	(void)mpt_sim_run(sim, 30 * SEC, mpt_bulk_done, m.b);
 	struct mpt_bulk_result res;
 	mpt_bulk_result(m.b, &res);
-	printf("[ mobility: link 0 gone at 2 s ] %s, done at %.2f s, longest delivery gap %.0f ms, "
+	printf("[ mobility: %s at 2 s ] %s, done at %.2f s, longest delivery gap %.0f ms, "
 	       "at most %d regular subflow(s) carrying data, %d subflows\n",
+	       remove_addr ? "address 0 removed" : "link 0 gone",
 	       res.intact ? "intact" : "NOT INTACT", (double)res.t_done / 1e9,
 	       (double)m.worst_gap / 1e6, m.max_regular, m.max_total);
 	(void)mpt_sim_run(sim, mpt_sim_now(sim) + 5 * SEC, NULL, NULL);
+	uint64_t rm_tx = 0;
+	assert_int_equal(mpt_stack_counter_by_name(mpt_simhost_stack(hc), "RmAddrTx", &rm_tx), 0);
 	mpt_bulk_destroy(m.b);
 	mpt_simhost_destroy(hc);
 	mpt_simhost_destroy(hs);
@@ -912,6 +936,24 @@ static void test_mobility(void **state)
 	assert_int_equal(m.max_regular, 1);
 	assert_true(m.worst_gap <= 400 * MS);
 	assert_true(res.t_done <= 10 * SEC);
+	if (remove_addr) {
+		/* No timeout to wait for: the new subflow's handshake (1 RTT,
+		 * 20 ms) and its fourth ACK, then data. */
+		assert_true(m.worst_gap <= 100 * MS);
+		assert_int_equal(rm_tx, 1); /* the peer was told (REMOVE_ADDR) */
+	}
+}
+
+static void test_mobility(void **state)
+{
+	(void)state;
+	run_mobility(false);
+}
+
+static void test_mobility_remove(void **state)
+{
+	(void)state;
+	run_mobility(true);
 }
 
 /* ---- memory of finished connections ----------------------------------------- */
@@ -991,12 +1033,13 @@ static void test_timewait_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_registry),       cmocka_unit_test(test_backup),
-	    cmocka_unit_test(test_redundant_loss), cmocka_unit_test(test_reqresp),
-	    cmocka_unit_test(test_ndiffports),     cmocka_unit_test(test_race),
-	    cmocka_unit_test(test_reestablish),    cmocka_unit_test(test_endpoints),
-	    cmocka_unit_test(test_external_pm),    cmocka_unit_test(test_mobility),
-	    cmocka_unit_test(test_hol_window),     cmocka_unit_test(test_timewait_memory),
+	    cmocka_unit_test(test_registry),        cmocka_unit_test(test_backup),
+	    cmocka_unit_test(test_redundant_loss),  cmocka_unit_test(test_reqresp),
+	    cmocka_unit_test(test_ndiffports),      cmocka_unit_test(test_race),
+	    cmocka_unit_test(test_reestablish),     cmocka_unit_test(test_endpoints),
+	    cmocka_unit_test(test_external_pm),     cmocka_unit_test(test_mobility),
+	    cmocka_unit_test(test_mobility_remove), cmocka_unit_test(test_hol_window),
+	    cmocka_unit_test(test_timewait_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
