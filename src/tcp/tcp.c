@@ -174,7 +174,8 @@ void tcp_established(struct mpt_tcp *t, uint64_t now)
 		t->rto = MPT_MAX(t->rto, 3 * MPT_NS_PER_S);
 	t->backoff = 0;
 	t->rtx_at = MPT_TIME_NEVER;
-	mpt_cc_start(&t->cc, t->cfg.cc, t->snd_mss, now);
+	if (!t->cc_started) /* TFO: already sending since SYN-RECEIVED */
+		mpt_cc_start(&t->cc, t->cfg.cc, t->snd_mss, now);
 	t->cc.srtt_ns = t->srtt;
 	t->cc.min_rtt_ns = t->min_rtt;
 	t->cc_started = true;
@@ -387,6 +388,11 @@ int mpt_tcp_accept_tfo(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_
 		if (n > 0 && tcp_rcv_data(t, t->rcv_nxt, syn->payload, n) > 0) {
 			t->bytes_received += n;
 			mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPFastOpenPassive);
+			/* RFC 7413 §4.2.2: the answer may leave before the
+			 * handshake completes (within the initial window). */
+			t->tfo_send = true;
+			mpt_cc_start(&t->cc, t->cfg.cc, t->snd_mss, now);
+			t->cc_started = true;
 		}
 	}
 	tcp_send_syn(t, now);
@@ -432,7 +438,7 @@ long mpt_tcp_send(struct mpt_tcp *t, const void *data, size_t len, uint64_t now)
 	tcp_enter(t);
 	tcp_ring_write(&t->sb, t->sb.len, data, n);
 	t->sb.len += n;
-	if (tcp_can_send_data(t->state))
+	if (tcp_may_send(t))
 		tcp_output(t, now);
 	tcp_leave(t);
 	return (long)n;

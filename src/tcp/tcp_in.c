@@ -372,9 +372,11 @@ static void syn_acked(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, bool syn
 		tcp_rtt_sample(t, now - t->rtt_sent_at);
 		t->rtt_timing = false;
 	}
-	t->snd_una = ack;
-	t->rxt_high = ack;
-	t->recover = ack;
+	/* Only the SYN is acknowledged here; data sent in SYN-RECEIVED (TFO)
+	 * that the same ACK covers is taken by the ACK processing next. */
+	t->snd_una = t->iss + 1;
+	t->rxt_high = t->snd_una;
+	t->recover = t->snd_una;
 	t->snd_wnd = syn_window ? seg->hdr.window : (uint32_t)seg->hdr.window << t->snd_wscale;
 	t->max_snd_wnd = MPT_MAX(t->max_snd_wnd, t->snd_wnd);
 	t->snd_wl1 = seg->hdr.seq;

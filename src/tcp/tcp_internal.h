@@ -87,6 +87,7 @@ struct mpt_tcp {
 	bool opened;            /* connect/accept was called */
 	bool passive;           /* opened by accept */
 	uint8_t tfo_cookie_len; /* RFC 7413: cookie for our SYN-ACK (0: none) */
+	bool tfo_send;          /* SYN data accepted: data may go in SYN-RECEIVED */
 	uint8_t tfo_cookie[16];
 	bool app_closed; /* close() (not just shutdown) was called */
 	bool shut_wr;    /* shutdown/close requested: FIN after queued data */
@@ -298,6 +299,10 @@ void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, 
 void tcp_send_syn(struct mpt_tcp *t, uint64_t now);
 void tcp_output(struct mpt_tcp *t, uint64_t now);
 bool tcp_can_send_data(enum mpt_tcp_state s);
+/** New data may go out now: a data state, or SYN-RECEIVED after the SYN's
+ *  data was accepted (RFC 7413 §4.2.2: the server may send before the
+ *  handshake completes). */
+bool tcp_may_send(const struct mpt_tcp *t);
 uint32_t tcp_data_end(const struct mpt_tcp *t);
 void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now);
 uint32_t tcp_retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now);

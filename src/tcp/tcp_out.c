@@ -424,9 +424,14 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 }
 
 /* Send what the windows allow, then any pending ACK; rearm timers. */
+bool tcp_may_send(const struct mpt_tcp *t)
+{
+	return tcp_can_send_data(t->state) || (t->state == MPT_TCP_SYN_RECEIVED && t->tfo_send);
+}
+
 void tcp_output(struct mpt_tcp *t, uint64_t now)
 {
-	if (tcp_can_send_data(t->state) && t->cc_started) {
+	if (tcp_may_send(t) && t->cc_started) {
 		/* RFC 5681 §4.1: restart slow start after an idle period. */
 		if (t->snd_nxt == t->snd_una && t->last_send != 0 &&
 		    mpt_seq_lt(t->snd_nxt, tcp_data_end(t)) &&

@@ -309,6 +309,8 @@ static void test_closed_port_rst(void **state)
 }
 
 /* Build an IPv4/TCP packet from 10.0.0.1:sport to 10.0.0.2:port. */
+static uint32_t g_seq = 1000, g_ack; /* sequence and ACK numbers of built packets */
+
 static size_t build_pkt_from(uint8_t *pkt, uint16_t sport, uint16_t port, uint16_t flags,
 			     const uint8_t *opt, size_t optlen, size_t paylen)
 {
@@ -316,7 +318,8 @@ static size_t build_pkt_from(uint8_t *pkt, uint16_t sport, uint16_t port, uint16
 	memset(&th, 0, sizeof(th));
 	th.sport = sport;
 	th.dport = port;
-	th.seq = 1000;
+	th.seq = g_seq;
+	th.ack = g_ack;
 	th.flags = flags;
 	th.window = 1000;
 	int hl = mpt_tcp_hdr_emit(pkt + 20, 1500, &th, opt, optlen);
@@ -518,7 +521,7 @@ static void test_counters_api(void **state)
 /* ---- TCP Fast Open, server side (RFC 7413) ------------------------------- */
 
 struct synack {
-	uint32_t ack;
+	uint32_t seq, ack;
 	bool has_tfo;
 	uint8_t tfo_len;
 	uint8_t cookie[16];
@@ -554,6 +557,7 @@ static struct synack tfo_syn(struct pair *p, uint16_t sport, bool tfo, const uin
 	assert_int_equal(th.flags & (MPT_TCP_SYN | MPT_TCP_ACK), MPT_TCP_SYN | MPT_TCP_ACK);
 	struct mpt_tcp_opts o;
 	assert_int_equal(mpt_tcp_opts_parse(&o, th.opt, th.opt_len), 0);
+	r.seq = th.seq;
 	r.ack = th.ack;
 	r.has_tfo = (o.present & MPT_TCPOPT_F_TFO) != 0;
 	r.tfo_len = o.tfo_len;
@@ -610,7 +614,31 @@ static void test_tfo_server(void **state)
 	assert_int_equal(mpt_listen(p->st[1], &le, 8, &l), 0);
 	struct synack e = tfo_syn(p, 2004, false, NULL, 0, 100);
 	assert_int_equal(e.ack, 1101);
-	assert_non_null(mpt_accept(l));
+	s = mpt_accept(l);
+	assert_non_null(s);
+	/* RFC 7413 §4.2.2: the answer leaves before the handshake completes. */
+	unsigned before = p->emitted[1];
+	assert_int_equal(mpt_send(s, "answer", 6, p->now), 6);
+	assert_int_equal(p->emitted[1], before + 1);
+	struct mpt_tcp_hdr th;
+	assert_int_equal(mpt_tcp_hdr_parse(&th, p->last[1] + 20, p->last_len[1] - 20), 0);
+	assert_int_equal(th.seq, e.seq + 1);
+	assert_int_equal(p->last_len[1] - 20 - th.hdr_len, 6);
+	assert_true(th.flags & MPT_TCP_ACK);
+	p->qn = 0;
+	/* The client's ACK covers the SYN and the answer at once. */
+	uint8_t pkt[200];
+	g_seq = 1101;
+	g_ack = e.seq + 1 + 6;
+	size_t n = build_pkt_from(pkt, 2004, 80, MPT_TCP_ACK, NULL, 0, 0);
+	g_seq = 1000;
+	g_ack = 0;
+	assert_int_equal(mpt_stack_input(p->st[1], pkt, n, p->now), 0);
+	struct mpt_sock_info si;
+	assert_int_equal(mpt_sock_info(s, &si), 0);
+	assert_string_equal(si.state, "ESTABLISHED");
+	assert_int_equal(si.snd_una, si.snd_nxt);
+	assert_int_equal(si.total_retrans, 0);
 	pair_free(p);
 
 	/* Off (the default): SYN data is dropped, no TFO option. */
