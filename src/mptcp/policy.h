@@ -22,6 +22,7 @@
 struct mpt_mpconn;
 struct mpt_subflow;
 struct mpt_mptcp_add_addr;
+struct mpt_map;
 
 /** Scheduler. */
 struct mpt_sched_ops {
@@ -105,6 +106,9 @@ bool mpt_sched_have_regular(const struct mpt_mpconn *mp);
  * its send buffer; small room is refused so that mappings stay large.
  */
 size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want);
+/** The subflow whose unacknowledged mappings hold dsn (and the mapping), or NULL. */
+struct mpt_subflow *mpt_sched_holder(struct mpt_mpconn *mp, uint64_t dsn,
+				     const struct mpt_map **mo);
 /** Smoothed RTT of a subflow (a large value before the first sample). */
 uint64_t mpt_sched_sf_srtt(const struct mpt_subflow *sf);
 /**

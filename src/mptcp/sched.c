@@ -224,6 +224,76 @@ void mpt_sched_push_loop(struct mpt_mpconn *mp, mpt_sched_pick_fn pick, uint64_t
 	}
 }
 
+struct mpt_subflow *mpt_sched_holder(struct mpt_mpconn *mp, uint64_t dsn, const struct mpt_map **mo)
+{
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed)
+			continue;
+		size_t n = mpt_maplist_count(&sf->tx);
+		for (size_t k = 0; k < n; k++) {
+			const struct mpt_map *m = mpt_maplist_at(&sf->tx, k);
+			if (m->len > 0 && dsn >= m->dsn && dsn < m->dsn + m->len) {
+				*mo = m;
+				return sf;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The byte at DATA_ACK still sits unsent in the queue of the subflow it was
+ * given to (its window collapsed after the chunk was queued: each subflow
+ * may hold up to a window of unsent data): everything behind it at the
+ * receiver waits for that subflow's slow trickle.  Send that mapping again
+ * on a subflow that can send now, once per DSN (like minrtt's opportunistic
+ * reinjection, but for data that never left).
+ */
+static void rescue_head(struct mpt_mpconn *mp, uint64_t now)
+{
+	uint64_t una = mp->snd.una;
+	if (una >= mp->snd_nxt || una < mp->sched_opp_end || mp->n_reinj > 0 ||
+	    !mp->fully_established)
+		return;
+	const struct mpt_map *m = NULL;
+	struct mpt_subflow *h = mpt_sched_holder(mp, una, &m);
+	if (!h)
+		return;
+	struct mpt_tcp_info ti;
+	mpt_tcp_get_info(h->flow->tcp, &ti);
+	uint32_t pos = m->ssn + (uint32_t)(una - m->dsn);
+	if (mpt_seq_lt(pos, ti.snd_nxt - h->iss))
+		return; /* in flight: the subflow's own recovery handles it */
+	struct mpt_sched_chunk c = {.dsn = una, .end = m->dsn + m->len, .reinj = false};
+	size_t want = (size_t)(c.end - c.dsn);
+	bool regular = mpt_sched_have_regular(mp);
+	struct mpt_subflow *best = NULL;
+	size_t room = 0;
+	uint64_t best_rtt = 0;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (sf == h || !mpt_sched_sf_ok(sf) || mpt_sched_sf_backup(sf) == regular)
+			continue;
+		size_t r = mpt_sched_sf_room(sf, want);
+		uint64_t rtt = mpt_sched_sf_srtt(sf);
+		if (r > 0 && (!best || rtt < best_rtt)) {
+			best = sf;
+			best_rtt = rtt;
+			room = r;
+		}
+	}
+	if (!best)
+		return;
+	size_t n = mpt_sched_send(mp, best, &c, MPT_MIN(want, room), now);
+	if (n > 0) {
+		mp->sched_opp_end = una + n;
+		mp->reinjected += n;
+		mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPSchedHeadRescue);
+	}
+}
+
 void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (!mp->snd_ready || mp->fallback || mp->closed)
@@ -233,6 +303,8 @@ void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 		return;
 	}
 	mp->sched->push(mp, now);
+	if (mp->sched != &mpt_sched_redundant)
+		rescue_head(mp, now);
 }
 
 static void reinj_add(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)

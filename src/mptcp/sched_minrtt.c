@@ -87,25 +87,6 @@ static struct mpt_subflow *minrtt_pick(struct mpt_mpconn *mp, size_t want, size_
 	return best;
 }
 
-/* The subflow whose unacknowledged mappings hold DSN dsn, and that mapping. */
-static struct mpt_subflow *holder(struct mpt_mpconn *mp, uint64_t dsn, const struct mpt_map **mo)
-{
-	for (size_t i = 0; i < mp->nsf; i++) {
-		struct mpt_subflow *sf = mp->sf[i];
-		if (!sf->flow || sf->closed)
-			continue;
-		size_t n = mpt_maplist_count(&sf->tx);
-		for (size_t k = 0; k < n; k++) {
-			const struct mpt_map *m = mpt_maplist_at(&sf->tx, k);
-			if (m->len > 0 && dsn >= m->dsn && dsn < m->dsn + m->len) {
-				*mo = m;
-				return sf;
-			}
-		}
-	}
-	return NULL;
-}
-
 static void minrtt_unblock(struct mpt_mpconn *mp, uint64_t now)
 {
 	/* Only when the window (not the application or the subflows'
@@ -114,7 +95,7 @@ static void minrtt_unblock(struct mpt_mpconn *mp, uint64_t now)
 	    mp->snd_nxt < mpt_sched_wnd_edge(mp) || mp->snd.una >= mp->snd_nxt)
 		return;
 	const struct mpt_map *m = NULL;
-	struct mpt_subflow *slow = holder(mp, mp->snd.una, &m);
+	struct mpt_subflow *slow = mpt_sched_holder(mp, mp->snd.una, &m);
 	if (!slow)
 		return;
 	uint64_t slow_rtt = mpt_sched_sf_srtt(slow);
