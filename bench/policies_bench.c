@@ -389,38 +389,8 @@ static void run_two_paths(const struct scen *s, const char *sched, const char *c
 
 /* ---- (d) shared bottleneck: a router forwarding by destination --------- */
 
-struct route {
-	struct mpt_addr dst;
-	unsigned ifindex;
-};
-
-struct router {
-	struct mpt_sim *sim;
-	struct mpt_sim_node *node;
-	struct route r[4];
-	size_t n;
-	unsigned dflt;
-};
-
-static void router_input(void *ud, unsigned ifindex, const uint8_t *pkt, size_t len, uint64_t now)
-{
-	(void)ifindex;
-	(void)now;
-	struct router *rt = ud;
-	if (len < 20 || (pkt[0] >> 4) != 4)
-		return;
-	struct mpt_addr dst;
-	memset(&dst, 0, sizeof(dst));
-	dst.family = 4;
-	memcpy(dst.bytes, pkt + 16, 4);
-	unsigned out = rt->dflt;
-	for (size_t i = 0; i < rt->n; i++)
-		if (mpt_addr_equal(&rt->r[i].dst, &dst))
-			out = rt->r[i].ifindex;
-	(void)mpt_sim_send_if(rt->sim, rt->node, out, pkt, len);
-}
-
-static const struct mpt_sim_node_ops router_ops = {.input = router_input};
+/* The router of the simulator tests (forwards IPv4 by destination). */
+#include "../tests/sim/simrouter.h"
 
 static void run_shared(const struct scen *s, const char *sched, const char *cc, struct res *o)
 {

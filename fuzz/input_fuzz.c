@@ -120,6 +120,10 @@ static struct world *world_new(void)
 		(void)mpt_addr_parse(&cfg.local[0], i == 0 ? "10.0.0.1" : "10.0.0.2");
 		cfg.tcp.sndbuf = cfg.tcp.rcvbuf = 64 * 1024;
 		cfg.max_socks = 16;
+		/* The server takes SYN data (TCP Fast Open) from anyone: SYNs
+		 * from the fuzzer reach that path too. */
+		if (i == 1)
+			cfg.tcp.tfo_server = MPT_TFO_NO_COOKIE;
 #ifdef FUZZ_MPTCP
 		/* MPTCP on both ends: the fuzzer's option bytes reach the MPTCP
 		 * layer (DSS, ADD_ADDR, MP_PRIO, ...) of a live connection. */

@@ -213,6 +213,105 @@ topo_two_paths() {
 	done
 }
 
+# The proxy / converter tests' two namespaces, joined by two paths:
+#   path i: $NS_P mpt-pip 10.7N.0.1/24 <-> $NS_V mpt-piv 10.7N.0.2/24 (N = 7 + i)
+# $NS_P (client + mpt proxy, mpt addresses 10.7N.1.1) routes by source
+# address: each mpt address leaves on its own path.  $NS_V (mpt convert,
+# 10.7N.2.1; the servers on 10.90.0.1/32 at lo, as this kernel may lack the
+# dummy driver) routes by destination, or by source too with
+# TOPO_V_SRCROUTE=1.  Both forward; every veth gets a tbf qdisc of $RATE.
+# topo_proxy_paths NS_P_NAME NS_V_NAME WORK_PREFIX
+topo_proxy_paths() {
+	NS_P=$1
+	NS_V=$2
+	WORK=$(mktemp -d "/tmp/$3.XXXXXX")
+	trap interop_cleanup EXIT
+	ip netns add "$NS_P" || die "ip netns add $NS_P"
+	INTEROP_NS+=("$NS_P")
+	ip netns add "$NS_V" || die "ip netns add $NS_V"
+	INTEROP_NS+=("$NS_V")
+	local i n ns
+	for i in 1 2; do
+		ip link add "mpt-p${i}p" netns "$NS_P" type veth peer name "mpt-p${i}v" netns "$NS_V" ||
+			die "cannot create veth pair $i"
+	done
+	for ns in "$NS_P" "$NS_V"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 net.ipv4.ip_forward=1 >/dev/null
+	done
+	# The servers' address (not a loopback one: RFC 8803 §4.2.5 forbids
+	# those in a Connect TLV).
+	ip -n "$NS_V" addr add 10.90.0.1/32 dev lo
+	for i in 1 2; do
+		n=$((7 + i))
+		ip -n "$NS_P" addr add "10.7$n.0.1/24" dev "mpt-p${i}p"
+		ip -n "$NS_V" addr add "10.7$n.0.2/24" dev "mpt-p${i}v"
+		ip netns exec "$NS_P" sysctl -qw "net.ipv4.conf.mpt-p${i}p.rp_filter=0" >/dev/null
+		ip netns exec "$NS_V" sysctl -qw "net.ipv4.conf.mpt-p${i}v.rp_filter=0" >/dev/null
+		ip -n "$NS_P" link set "mpt-p${i}p" up
+		ip -n "$NS_V" link set "mpt-p${i}v" up
+		# The other side's mpt addresses (for traffic from non-mpt sources).
+		ip -n "$NS_P" route add "10.7$n.2.0/24" via "10.7$n.0.2"
+		ip -n "$NS_V" route add "10.7$n.1.0/24" via "10.7$n.0.1"
+		# Source routing: each mpt address leaves on its own path.
+		ip -n "$NS_P" route add default via "10.7$n.0.2" dev "mpt-p${i}p" table "10$i"
+		ip -n "$NS_P" rule add from "10.7$n.1.0/24" table "10$i" pref "10$i"
+		if [ "${TOPO_V_SRCROUTE:-0}" = 1 ]; then
+			ip -n "$NS_V" route add default via "10.7$n.0.1" dev "mpt-p${i}v" table "10$i"
+			ip -n "$NS_V" rule add from "10.7$n.2.0/24" table "10$i" pref "10$i"
+		fi
+		ip netns exec "$NS_P" tc qdisc add dev "mpt-p${i}p" root tbf rate "$RATE" burst 64kb \
+			latency 20ms || die "tbf failed"
+		ip netns exec "$NS_V" tc qdisc add dev "mpt-p${i}v" root tbf rate "$RATE" burst 64kb \
+			latency 20ms || die "tbf failed"
+	done
+}
+
+# IPv6 on topo_two_paths' paths 1 and 2, source-routed like IPv4 (each
+# subflow stays on its path):
+#   path 1: mpt fd78:1::1 (MP6_A) -> mpt-p1c fd78::1 <-> mpt-p1s fd78::2 (SRV6_A)
+#   path 2: mpt fd79:1::1 (MP6_B) -> mpt-p2c fd79::1 <-> mpt-p2s fd79::2 (SRV6_B)
+topo_ipv6_paths() {
+	ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.forwarding=1 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
+	ip netns exec "$NS_S" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 >/dev/null
+	local i n
+	for i in 1 2; do
+		n=$((7 + i))
+		ip -n "$NS_C" addr add "fd7$n::1/64" dev "mpt-p${i}c" nodad || die "IPv6 address"
+		ip -n "$NS_S" addr add "fd7$n::2/64" dev "mpt-p${i}s" nodad || die "IPv6 address"
+		ip -n "$NS_S" -6 route add "fd7$n:1::/64" via "fd7$n::1" || die "IPv6 route"
+		ip -n "$NS_C" -6 route add default via "fd7$n::2" dev "mpt-p${i}c" table "10$i"
+		ip -n "$NS_C" -6 rule add from "fd7$n:1::/64" table "10$i" pref "10$i"
+	done
+	MP6_A=fd78:1::1
+	MP6_B=fd79:1::1
+	SRV6_A=fd78::2
+	SRV6_B=fd79::2
+}
+
+# known_bug_result NAME RC: case_result, except for a case listed in
+# $KNOWN_BUGS ("case-id:reason" lines, the id being what NAME has in
+# parentheses): its failure is an XFAIL (counted in XFAILED), its success an
+# XPASS (heap corruption does not always abort: not "ok", not a failure).
+known_bug_result() {
+	local name=$1 rc=$2 id reason
+	id=$(printf '%s\n' "$1" | sed -n 's/^(\([^)]*\)).*/\1/p')
+	reason=$(printf '%s\n' "${KNOWN_BUGS:-}" | awk -F: -v l="$id" '$1 == l { sub(/^[^:]*:/, ""); print; exit }')
+	if [ "$rc" != 0 ] && [ -n "$reason" ]; then
+		echo "XFAIL: $TEST_NAME: $name: $reason"
+		XFAILED=$((XFAILED + 1))
+		return
+	fi
+	if [ "$rc" = 0 ] && [ -n "$reason" ]; then
+		echo "XPASS $TEST_NAME: $name (listed as known bug: $reason)"
+		return
+	fi
+	case_result "$name" "$rc"
+}
+
 # Absolute value of a kernel MIB counter (e.g. MPTcpExtMPJoinSynRx) in $1.
 kcounter() {
 	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }'

@@ -36,7 +36,8 @@ TOPO_RATE=$RATE topo_two_paths
 # Known MPTCP-layer bugs: "case-letter:reason" lines (MPT_KNOWN_BUGS
 # overrides; set it to "" to see them as plain failures).
 # (b) used to be listed here: its joins were refused because the test's
-# server closed its listener (see MPTCP_SERVER_PY), not because of mpt.
+# server closed its listener (see tcp_peer.py --keep-listening), not
+# because of mpt.
 KNOWN_BUGS=${MPT_KNOWN_BUGS-""}
 XFAILED=0
 
@@ -57,30 +58,11 @@ result() {
 MPT_TWO=(--path "$MP_A/24,dev=mpttun0" --path "$MP_B/24,dev=mpttun1")
 MPT_ONE=(--path "$MP_A/24,dev=mpttun0")
 
-# The kernel MPTCP server of the cat cases: tcp_peer.py's transfer, but the
-# listening socket stays open until the transfer ends.  Linux receives an
-# MP_JOIN SYN through the listener of the port (it then finds the connection
-# by token); tcp_peer.py's server closes its listener right after accept(),
-# so every join got a plain TCP RST (no MPTCP counter moves: MPJoinSynRx 0)
-# and mpt cat never had a second subflow.
-# python3 -c "$MPTCP_SERVER_PY" PEER_DIR PORT SEND RECV_OUT READY
-MPTCP_SERVER_PY='
-import socket, sys
-sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, sys.argv[1])
-import tcp_peer
-port, send, out, ready = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("", port))
-ls.listen(4)
-open(ready, "w").close()
-conn, peer = ls.accept()
-print("mptcp_server: connection from %s" % (peer[0],), file=sys.stderr)
-rc = tcp_peer.transfer(conn, send, out)
-ls.close()
-sys.exit(rc)
-'
+# The kernel MPTCP server of the cat cases is tcp_peer.py's server with
+# --keep-listening: Linux receives an MP_JOIN SYN through the listener of the
+# port (it then finds the connection by token); a server that closes its
+# listener right after accept() answers every join with a plain TCP RST (no
+# MPTCP counter moves: MPJoinSynRx 0) and mpt cat never has a second subflow.
 
 # mpt cat -> mptcpize'd kernel server; both directions, SHA-256.
 # cat_case NAME PORT SIZE_MIB MPT_PATH_ARGS...
@@ -92,8 +74,8 @@ cat_case() {
 	head -c "${size}M" /dev/urandom >"$d/up"
 	head -c "${size}M" /dev/urandom >"$d/down"
 	ksnap "$NS_S" "$d/k0"
-	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 -c "$MPTCP_SERVER_PY" \
-		"$(dirname "$PEER")" "$port" "$d/down" "$d/srv_got" "$d/ready" 2>"$d/peer.err" &
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 "$PEER" server --keep-listening \
+		--port "$port" --send "$d/down" --recv-out "$d/srv_got" --ready "$d/ready" 2>"$d/peer.err" &
 	local spid=$!
 	INTEROP_PIDS+=("$spid")
 	wait_file "$d/ready" 10 || { echo "  kernel server did not start"; show_log "$d/peer.err"; return 1; }

@@ -29,23 +29,8 @@ command -v nstat >/dev/null || skip "nstat (iproute2) is not installed"
 RATE=${RATE:-100mbit}
 TOPO_RATE=$RATE topo_two_paths
 
-# IPv6 on both paths, source-routed like IPv4.
-ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 \
-	net.ipv6.conf.default.accept_dad=0 >/dev/null
-ip netns exec "$NS_S" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-	net.ipv6.conf.default.accept_dad=0 >/dev/null
-for i in 1 2; do
-	n=$((7 + i))
-	ip -n "$NS_C" addr add "fd7$n::1/64" dev "mpt-p${i}c" nodad || die "IPv6 address"
-	ip -n "$NS_S" addr add "fd7$n::2/64" dev "mpt-p${i}s" nodad || die "IPv6 address"
-	ip -n "$NS_S" -6 route add "fd7$n:1::/64" via "fd7$n::1" || die "IPv6 route"
-	ip -n "$NS_C" -6 route add default via "fd7$n::2" dev "mpt-p${i}c" table "10$i"
-	ip -n "$NS_C" -6 rule add from "fd7$n:1::/64" table "10$i" pref "10$i"
-done
-MP6_A=fd78:1::1
-MP6_B=fd79:1::1
-SRV6_A=fd78::2
-SRV6_B=fd79::2
+# IPv6 on paths 1 and 2 (MP6_A/B, SRV6_A/B), source-routed like IPv4.
+topo_ipv6_paths
 
 # Known mpt bugs: "case-id:reason" lines, the id being what a case's name
 # has in parentheses (MPT_KNOWN_BUGS overrides; "" shows them as failures).
@@ -54,47 +39,10 @@ SRV6_B=fd79::2
 # this suite guards it.)
 KNOWN_BUGS=${MPT_KNOWN_BUGS-""}
 XFAILED=0
-result() {
-	local name=$1 rc=$2 id reason
-	id=$(printf '%s\n' "$1" | sed -n 's/^(\([^)]*\)).*/\1/p')
-	reason=$(printf '%s\n' "$KNOWN_BUGS" | awk -F: -v l="$id" '$1 == l { sub(/^[^:]*:/, ""); print; exit }')
-	if [ "$rc" != 0 ] && [ -n "$reason" ]; then
-		echo "XFAIL: $TEST_NAME: $name: $reason"
-		XFAILED=$((XFAILED + 1))
-		return
-	fi
-	if [ "$rc" = 0 ] && [ -n "$reason" ]; then
-		# Heap corruption does not always abort: not "ok", not a failure.
-		echo "XPASS $TEST_NAME: $name (listed as known bug: $reason)"
-		return
-	fi
-	case_result "$name" "$rc"
-}
 
-
-# Kernel server (IPv4 or IPv6 by the listening address): tcp_peer.py's
-# transfer with the listener kept open until the transfer ends (Linux takes
-# MP_JOIN SYNs through the port's listener; see mptcp_kernel_test.sh).
-# python3 -c "$SERVER_PY" PEER_DIR FAMILY(4|6) PORT SEND RECV_OUT READY
-SERVER_PY='
-import socket, sys
-sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, sys.argv[1])
-import tcp_peer
-fam = socket.AF_INET6 if sys.argv[2] == "6" else socket.AF_INET
-port, send, out, ready = int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-ls = socket.socket(fam, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("", port))
-ls.listen(4)
-open(ready, "w").close()
-conn, peer = ls.accept()
-print("server: connection from %s" % (peer[0],), file=sys.stderr)
-rc = tcp_peer.transfer(conn, send, out)
-ls.close()
-sys.exit(rc)
-'
-
+# The kernel server (IPv4 or IPv6 by the family) is tcp_peer.py's server with
+# the listener kept open until the transfer ends (Linux takes MP_JOIN SYNs
+# through the port's listener; see mptcp_kernel_test.sh).
 # run_cat NAME FAMILY PORT SIZE_MIB SERVER_ADDR [MPTCPIZE(1|0)] -- MPT_ARGS...
 # Leaves $WORK/NAME/{k0,k1,mpt.err,...}; returns non-zero on a bad exit or
 # corrupted data.  $DURING (a command), when set, runs in the background
@@ -107,10 +55,11 @@ run_cat() {
 	head -c "${size}M" /dev/urandom >"$d/up"
 	head -c "${size}M" /dev/urandom >"$d/down"
 	ksnap "$NS_S" "$d/k0"
-	local wrap=()
+	local wrap=() v6=()
 	[ "$mptcpize" = 1 ] && wrap=(mptcpize run)
-	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" "${wrap[@]}" python3 -c "$SERVER_PY" \
-		"$(dirname "$PEER")" "$fam" "$port" "$d/down" "$d/srv_got" "$d/ready" 2>"$d/peer.err" &
+	[ "$fam" = 6 ] && v6=(--v6)
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" "${wrap[@]}" python3 "$PEER" server --keep-listening \
+		"${v6[@]}" --port "$port" --send "$d/down" --recv-out "$d/srv_got" --ready "$d/ready" 2>"$d/peer.err" &
 	local spid=$!
 	INTEROP_PIDS+=("$spid")
 	wait_file "$d/ready" 10 || { echo "  kernel server did not start"; show_log "$d/peer.err"; return 1; }
@@ -188,7 +137,7 @@ case_a() {
 	return $rc
 }
 case_a
-result "(a) kernel net.mptcp.enabled=0 -> mpt falls back to TCP" $?
+known_bug_result "(a) kernel net.mptcp.enabled=0 -> mpt falls back to TCP" $?
 
 echo "-- (b) net.mptcp.checksum_enabled 0/1 x mpt --checksum off/on, 8 MiB each way"
 case_b() { # case_b KCSUM MPT_CSUM(0|1) PORT
@@ -209,7 +158,7 @@ for kc in 0 1; do
 	for mc in 0 1; do
 		echo "   kernel checksum_enabled=$kc, mpt --checksum $([ $mc = 1 ] && echo on || echo off)"
 		case_b $kc $mc $port
-		result "(b$kc$mc) kernel checksum_enabled=$kc x mpt --checksum=$mc" $?
+		known_bug_result "(b$kc$mc) kernel checksum_enabled=$kc x mpt --checksum=$mc" $?
 		port=$((port + 1))
 	done
 done
@@ -223,7 +172,7 @@ case_c() {
 	[ "$j" = 0 ] || { echo "  unexpected joins with one path: $j"; return 1; }
 }
 case_c
-result "(c) IPv6 mpt client (1 path) -> kernel server" $?
+known_bug_result "(c) IPv6 mpt client (1 path) -> kernel server" $?
 
 echo "-- (d) IPv6, two paths, kernel announcing $SRV6_B, 16 MiB each way"
 case_d() {
@@ -242,7 +191,7 @@ case_d() {
 	return $rc
 }
 case_d
-result "(d) IPv6 mpt client (2 paths) -> kernel server: joins, data intact" $?
+known_bug_result "(d) IPv6 mpt client (2 paths) -> kernel server: joins, data intact" $?
 
 echo "-- (e) two paths, path 2's veth set down after 1.5 s, 32 MiB each way"
 case_e() {
@@ -273,7 +222,7 @@ case_e() {
 	return $rc
 }
 case_e
-result "(e) path 2 down mid-transfer (2 subflows): transfer completes intact" $?
+known_bug_result "(e) path 2 down mid-transfer (2 subflows): transfer completes intact" $?
 
 if [ "$XFAILED" != 0 ]; then
 	echo "NOTE: $TEST_NAME: $XFAILED case(s) XFAIL (known mpt bugs, see above)"

@@ -52,23 +52,8 @@ command -v ss >/dev/null || skip "ss (iproute2) is not installed"
 RATE=${RATE:-50mbit}
 TOPO_RATE=$RATE topo_two_paths
 
-# IPv6 on paths 1 and 2, source-routed like IPv4.
-ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 \
-	net.ipv6.conf.default.accept_dad=0 >/dev/null
-ip netns exec "$NS_S" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-	net.ipv6.conf.default.accept_dad=0 >/dev/null
-for i in 1 2; do
-	n=$((7 + i))
-	ip -n "$NS_C" addr add "fd7$n::1/64" dev "mpt-p${i}c" nodad || die "IPv6 address"
-	ip -n "$NS_S" addr add "fd7$n::2/64" dev "mpt-p${i}s" nodad || die "IPv6 address"
-	ip -n "$NS_S" -6 route add "fd7$n:1::/64" via "fd7$n::1" || die "IPv6 route"
-	ip -n "$NS_C" -6 route add default via "fd7$n::2" dev "mpt-p${i}c" table "10$i"
-	ip -n "$NS_C" -6 rule add from "fd7$n:1::/64" table "10$i" pref "10$i"
-done
-MP6_A=fd78:1::1
-MP6_B=fd79:1::1
-SRV6_A=fd78::2
-SRV6_B=fd79::2
+# IPv6 on paths 1 and 2 (MP6_A/B, SRV6_A/B), source-routed like IPv4.
+topo_ipv6_paths
 
 # Path 3 (IPv4 only), like topo_two_paths' paths.
 MP_C=10.80.1.1
@@ -99,21 +84,6 @@ done
 # in src/mptcp/subflow.c, RFC 8684 §3.7.
 KNOWN_BUGS=${MPT_KNOWN_BUGS-""}
 XFAILED=0
-result() {
-	local name=$1 rc=$2 id reason
-	id=$(printf '%s\n' "$1" | sed -n 's/^(\([^)]*\)).*/\1/p')
-	reason=$(printf '%s\n' "$KNOWN_BUGS" | awk -F: -v l="$id" '$1 == l { sub(/^[^:]*:/, ""); print; exit }')
-	if [ "$rc" != 0 ] && [ -n "$reason" ]; then
-		echo "XFAIL: $TEST_NAME: $name: $reason"
-		XFAILED=$((XFAILED + 1))
-		return
-	fi
-	if [ "$rc" = 0 ] && [ -n "$reason" ]; then
-		echo "XPASS $TEST_NAME: $name (listed as known bug: $reason)"
-		return
-	fi
-	case_result "$name" "$rc"
-}
 # MPT_CASES="ra sc" runs only those cases (for debugging; default: all);
 # MPT_PCAP_DIR=DIR makes mpt cat write DIR/CASE.pcap (--pcap).
 want() {
@@ -130,29 +100,9 @@ case_skip() {
 	[ "${MPT_INTEROP_REQUIRE:-0}" = 1 ] && FAILED=$((FAILED + 1))
 }
 
-# Kernel server (IPv4, or dual-stack IPv6 with family 6): the listener stays
-# open until the transfer ends (Linux takes MP_JOIN SYNs through it).
-# python3 -c "$SERVER_PY" PEER_DIR FAMILY(4|6) PORT SEND RECV_OUT READY
-SERVER_PY='
-import socket, sys
-sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, sys.argv[1])
-import tcp_peer
-fam = socket.AF_INET6 if sys.argv[2] == "6" else socket.AF_INET
-port, send, out, ready = int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-ls = socket.socket(fam, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-if fam == socket.AF_INET6:
-    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-ls.bind(("", port))
-ls.listen(4)
-open(ready, "w").close()
-conn, peer = ls.accept()
-print("server: connection from %s" % (peer[0],), file=sys.stderr)
-rc = tcp_peer.transfer(conn, send, out)
-ls.close()
-sys.exit(rc)
-'
+# The kernel server (IPv4, or dual-stack IPv6 with family 6) is tcp_peer.py's
+# server with --keep-listening: the listener stays open until the transfer
+# ends (Linux takes MP_JOIN SYNs through it).
 
 # Bring path I's client-side veth back up after a case set it down.  Setting
 # a device down deletes the routes through it, so the source-routing table
@@ -215,8 +165,10 @@ run_cat() {
 	ksnap "$NS_S" "$d/k0"
 	ip netns exec "$NS_C" nstat -az >"$d/c0" 2>/dev/null
 	vsnap "$d/v0"
-	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 -c "$SERVER_PY" \
-		"$(dirname "$PEER")" "$fam" "$port" "$d/down" "$d/srv_got" "$d/ready" 2>"$d/peer.err" &
+	local v6=()
+	[ "$fam" = 6 ] && v6=(--v6)
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 "$PEER" server --keep-listening \
+		"${v6[@]}" --port "$port" --send "$d/down" --recv-out "$d/srv_got" --ready "$d/ready" 2>"$d/peer.err" &
 	local spid=$!
 	INTEROP_PIDS+=("$spid")
 	wait_file "$d/ready" 10 || { echo "  kernel server did not start"; show_log "$d/peer.err"; return 1; }
@@ -316,7 +268,7 @@ case_ra() {
 }
 if want ra; then
 	case_ra
-	result "(ra) kernel REMOVE_ADDR mid-transfer: mpt closes those subflows, intact" $?
+	known_bug_result "(ra) kernel REMOVE_ADDR mid-transfer: mpt closes those subflows, intact" $?
 fi
 
 echo "-- (rb) mpt removes its address $MP_B after 1 s (--remove-path-after), 24 MiB each way"
@@ -346,7 +298,7 @@ case_rb() {
 }
 if want rb; then
 	case_rb
-	result "(rb) mpt REMOVE_ADDR mid-transfer: kernel counts it, intact" $?
+	known_bug_result "(rb) mpt REMOVE_ADDR mid-transfer: kernel counts it, intact" $?
 fi
 
 echo "-- (s*) iptables TCPOPTSTRIP --strip-options 30 (MPTCP) on path 1, 8 MiB each way"
@@ -395,18 +347,18 @@ if [ $STRIP_OK = 1 ]; then
 	echo "   (sa) on SYN and SYN/ACK"
 	if want sa; then
 		case_s sa 7111 0 --tcp-flags SYN SYN
-		result "(sa) TCPOPTSTRIP MPTCP on SYNs -> fallback to TCP, intact" $?
+		known_bug_result "(sa) TCPOPTSTRIP MPTCP on SYNs -> fallback to TCP, intact" $?
 	fi
 	echo "   (sb) on every packet"
 	if want sb; then
 		case_s sb 7112 0
-		result "(sb) TCPOPTSTRIP MPTCP on every packet -> fallback to TCP, intact" $?
+		known_bug_result "(sb) TCPOPTSTRIP MPTCP on every packet -> fallback to TCP, intact" $?
 	fi
 	echo "   (sc) on every packet but SYNs (the handshake is MPTCP)"
 	if want sc; then
 		# (8 MiB take 2 s: do not wait 30 s for a known hang)
 		CASE_TIMEOUT=15 case_s sc 7113 1 --tcp-flags SYN NONE
-		result "(sc) TCPOPTSTRIP MPTCP after the handshake -> fallback, intact" $?
+		known_bug_result "(sc) TCPOPTSTRIP MPTCP after the handshake -> fallback, intact" $?
 	fi
 else
 	case_skip "(sa/sb/sc) TCPOPTSTRIP" "$STRIP_WHY"
@@ -431,12 +383,12 @@ case_x() { # case_x NAME PORT SERVER SIGNAL_ADDR MPT_ARGS...
 }
 if want xa; then
 	case_x xa 7121 "$SRV_A" "$SRV6_B" --path "$MP_A/24,dev=mpttun0" --path "$MP6_B/64,dev=mpttun1"
-	result "(xa) IPv4 connection, join over IPv6 to the kernel's announced address, intact" $?
+	known_bug_result "(xa) IPv4 connection, join over IPv6 to the kernel's announced address, intact" $?
 fi
 echo "-- (xb) mixed families: initial IPv6, kernel announces $SRV_B, mpt joins over IPv4, 16 MiB"
 if want xb; then
 	case_x xb 7122 "$SRV6_A" "$SRV_B" --path "$MP6_A/64,dev=mpttun0" --path "$MP_B/24,dev=mpttun1"
-	result "(xb) IPv6 connection, join over IPv4 to the kernel's announced address, intact" $?
+	known_bug_result "(xb) IPv6 connection, join over IPv4 to the kernel's announced address, intact" $?
 fi
 
 echo "-- (mtu) IPv6, two paths, path 2 with MTU 1280 (veths and TUN), 16 MiB each way"
@@ -465,7 +417,7 @@ case_mtu() {
 }
 if want mtu; then
 	case_mtu
-	result "(mtu) IPv6 path with MTU 1280: joins, intact, no Packet Too Big" $?
+	known_bug_result "(mtu) IPv6 path with MTU 1280: joins, intact, no Packet Too Big" $?
 fi
 
 echo "-- (d3) three paths (3 subflows), path 2's veth down after 1 s, 32 MiB each way"
@@ -489,7 +441,7 @@ case_d3() {
 }
 if want d3; then
 	case_d3
-	result "(d3) path down mid-transfer with 3 subflows: transfer completes intact" $?
+	known_bug_result "(d3) path down mid-transfer with 3 subflows: transfer completes intact" $?
 fi
 
 echo "-- (d1) two paths, path 1's veth (the initial subflow's) down after 1 s, 24 MiB each way"
@@ -506,7 +458,7 @@ case_d1() {
 }
 if want d1; then
 	case_d1
-	result "(d1) the initial subflow's path down mid-transfer (2 subflows): completes intact" $?
+	known_bug_result "(d1) the initial subflow's path down mid-transfer (2 subflows): completes intact" $?
 fi
 
 # Backup share check on $WORK/NAME/{v0,mid,v1}: path 2 (backup) < 5 % of
@@ -554,7 +506,7 @@ case_ba() {
 }
 if want ba; then
 	case_ba
-	result "(ba) mpt backup path: < 5 % while the primary is up, takes over when it goes down" $?
+	known_bug_result "(ba) mpt backup path: < 5 % while the primary is up, takes over when it goes down" $?
 fi
 
 echo "-- (bb) kernel client, endpoint $SRV_B subflow backup -> mpt cat -l; path 1 down after 1.2 s, 16 MiB"
@@ -613,7 +565,7 @@ case_bb() {
 }
 if want bb; then
 	case_bb
-	result "(bb) kernel backup endpoint -> mpt server: < 5 % while the primary is up, takes over" $?
+	known_bug_result "(bb) kernel backup endpoint -> mpt server: < 5 % while the primary is up, takes over" $?
 fi
 
 if [ "$SKIPPED" != 0 ]; then

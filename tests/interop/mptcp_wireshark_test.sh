@@ -34,23 +34,6 @@ command -v ss >/dev/null || skip "ss (iproute2) is not installed"
 RATE=${RATE:-100mbit}
 TOPO_RATE=$RATE topo_two_paths
 
-SERVER_PY='
-import socket, sys
-sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, sys.argv[1])
-import tcp_peer
-port, send, out, ready = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("", port))
-ls.listen(4)
-open(ready, "w").close()
-conn, peer = ls.accept()
-rc = tcp_peer.transfer(conn, send, out)
-ls.close()
-sys.exit(rc)
-'
-
 d="$WORK/t"
 mkdir -p "$d"
 head -c 2M /dev/urandom >"$d/up"
@@ -71,8 +54,8 @@ for _ in $(seq 50); do
 done
 grep -q "Capturing on" "$d/dumpcap.log" || { show_log "$d/dumpcap.log"; die "dumpcap did not start"; }
 sleep 0.3
-ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 -c "$SERVER_PY" \
-	"$(dirname "$PEER")" "$port" "$d/down" "$d/srv_got" "$d/ready" 2>"$d/peer.err" &
+ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 "$PEER" server --keep-listening \
+	--port "$port" --send "$d/down" --recv-out "$d/srv_got" --ready "$d/ready" 2>"$d/peer.err" &
 spid=$!
 INTEROP_PIDS+=("$spid")
 wait_file "$d/ready" 10 || die "kernel server did not start"

@@ -77,24 +77,8 @@ for dev in mpt-ob1 mpt-ob2 mpt-obs; do
 done
 
 # The server's two peers: plain TCP on 5001, kernel MPTCP on 5002; both
-# keep their listener open (joins arrive through it).
-SERVER_PY='
-import socket, sys
-sys.dont_write_bytecode = True
-sys.path.insert(0, sys.argv[1])
-import tcp_peer
-port, send, out, ready = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("", port))
-ls.listen(4)
-open(ready, "w").close()
-conn, peer = ls.accept()
-print("server: connection from %s" % (peer[0],), file=sys.stderr)
-rc = tcp_peer.transfer(conn, send, out)
-ls.close()
-sys.exit(rc)
-'
+# keep their listener open (tcp_peer.py --keep-listening: joins arrive
+# through it).
 
 # run_case NAME PORT SERVER_WRAPPER(""|mptcpize) SIZE_MIB
 run_case() {
@@ -104,13 +88,10 @@ run_case() {
 	head -c "${size}M" /dev/urandom >"$d/down"
 	ksnap "$NS_C" "$d/c0"
 	ksnap "$NS_S" "$d/s0"
-	if [ -n "$wrap" ]; then
-		ip netns exec "$NS_S" timeout 60 mptcpize run python3 -c "$SERVER_PY" \
-			"$(dirname "$PEER")" "$port" "$d/down" "$d/srv_got" "$d/ready" 2>"$d/srv.err" &
-	else
-		ip netns exec "$NS_S" timeout 60 python3 -c "$SERVER_PY" \
-			"$(dirname "$PEER")" "$port" "$d/down" "$d/srv_got" "$d/ready" 2>"$d/srv.err" &
-	fi
+	local wrapper=()
+	[ -n "$wrap" ] && wrapper=(mptcpize run)
+	ip netns exec "$NS_S" timeout 60 "${wrapper[@]}" python3 "$PEER" server --keep-listening \
+		--port "$port" --send "$d/down" --recv-out "$d/srv_got" --ready "$d/ready" 2>"$d/srv.err" &
 	local spid=$!
 	INTEROP_PIDS+=("$spid")
 	wait_file "$d/ready" 10 || { show_log "$d/srv.err"; return 1; }
@@ -169,7 +150,7 @@ if [ $rc = 0 ]; then
 	synack=$(kdelta "$d/c0" "$d/c1" MPTcpExtMPCapableSYNACKRX)
 	joins=$(kdelta "$d/c0" "$d/c1" MPTcpExtMPJoinSynAckRx)
 	srv_mpc=$(kdelta "$d/s0" "$d/s1" MPTcpExtMPCapableSYNRX)
-	peer=$(sed -n 's/^server: connection from //p' "$d/srv.err")
+	peer=$(sed -n 's/^tcp_peer: connection from //p' "$d/srv.err")
 	echo "  onpath conversions $conv; client MPCapableSYNACKRX +$synack, MPJoinSynAckRx +$joins;" \
 		"server MPCapableSYNRX +$srv_mpc; server's peer $peer"
 	[ "$conv" -ge 1 ] && [ "$synack" -ge 1 ] && [ "$joins" -ge 1 ] && [ "$srv_mpc" = 0 ] &&

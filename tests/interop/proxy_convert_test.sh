@@ -53,47 +53,7 @@ CASE_TIMEOUT=${CASE_TIMEOUT:-120}
 PP="$INTEROP_DIR/proxy_peer.py"
 COOKIE=c0ffee0123456789
 
-NS_P="mpt-px-$$"
-NS_V="mpt-cv-$$"
-WORK=$(mktemp -d /tmp/mpt-pxcv.XXXXXX)
-trap interop_cleanup EXIT
-ip netns add "$NS_P" || die "ip netns add $NS_P"
-INTEROP_NS+=("$NS_P")
-ip netns add "$NS_V" || die "ip netns add $NS_V"
-INTEROP_NS+=("$NS_V")
-for i in 1 2; do
-	ip link add "mpt-p${i}p" netns "$NS_P" type veth peer name "mpt-p${i}v" netns "$NS_V" ||
-		die "cannot create veth pair $i"
-done
-for ns in "$NS_P" "$NS_V"; do
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.default.rp_filter=0 net.ipv4.ip_forward=1 >/dev/null
-done
-# The servers' address (not a loopback one: RFC 8803 §4.2.5 forbids those
-# in a Connect TLV); on lo, as this kernel may lack the dummy driver.
-ip -n "$NS_V" addr add 10.90.0.1/32 dev lo
-for i in 1 2; do
-	n=$((7 + i))
-	ip -n "$NS_P" addr add "10.7$n.0.1/24" dev "mpt-p${i}p"
-	ip -n "$NS_V" addr add "10.7$n.0.2/24" dev "mpt-p${i}v"
-	ip netns exec "$NS_P" sysctl -qw "net.ipv4.conf.mpt-p${i}p.rp_filter=0" >/dev/null
-	ip netns exec "$NS_V" sysctl -qw "net.ipv4.conf.mpt-p${i}v.rp_filter=0" >/dev/null
-	ip -n "$NS_P" link set "mpt-p${i}p" up
-	ip -n "$NS_V" link set "mpt-p${i}v" up
-	# The other side's mpt addresses (for traffic from non-mpt sources).
-	ip -n "$NS_P" route add "10.7$n.2.0/24" via "10.7$n.0.2"
-	ip -n "$NS_V" route add "10.7$n.1.0/24" via "10.7$n.0.1"
-	# Source routing: each mpt address leaves on its own path.
-	ip -n "$NS_P" route add default via "10.7$n.0.2" dev "mpt-p${i}p" table "10$i"
-	ip -n "$NS_P" rule add from "10.7$n.1.0/24" table "10$i" pref "10$i"
-	ip -n "$NS_V" route add default via "10.7$n.0.1" dev "mpt-p${i}v" table "10$i"
-	ip -n "$NS_V" rule add from "10.7$n.2.0/24" table "10$i" pref "10$i"
-	ip netns exec "$NS_P" tc qdisc add dev "mpt-p${i}p" root tbf rate "$RATE" burst 64kb \
-		latency 20ms || die "tbf failed"
-	ip netns exec "$NS_V" tc qdisc add dev "mpt-p${i}v" root tbf rate "$RATE" burst 64kb \
-		latency 20ms || die "tbf failed"
-done
+TOPO_V_SRCROUTE=1 topo_proxy_paths "mpt-px-$$" "mpt-cv-$$" mpt-pxcv
 # The redirect client connects to 10.90.0.1 from $NS_P: it needs a route
 # (the nat OUTPUT rule then sends it to the proxy instead).
 ip -n "$NS_P" route add 10.90.0.0/24 via 10.78.0.2

@@ -8,6 +8,13 @@ client: connect to HOST PORT (retrying while refused/unreachable for
         --retry seconds) and do the same.
 A --ready file is created once the server listens.  Exit status 0 only when
 both directions completed.
+
+server --keep-listening: the listening socket stays open until the transfer
+        ends.  Linux receives an MP_JOIN SYN through the listener of the port
+        (it then finds the connection by token), so a kernel MPTCP server
+        (under mptcpize) that closed its listener right after accept() would
+        answer every join with a plain TCP RST.
+server --v6: an IPv6 listener that also accepts IPv4 (IPV6_V6ONLY off).
 """
 import argparse
 import socket
@@ -64,19 +71,25 @@ def main():
     ap.add_argument("--ready")
     ap.add_argument("--v6", action="store_true")
     ap.add_argument("--retry", type=float, default=10.0)
+    ap.add_argument("--keep-listening", action="store_true")
     a = ap.parse_args()
     if a.mode == "server":
         fam = socket.AF_INET6 if a.v6 else socket.AF_INET
         ls = socket.socket(fam, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if a.v6:
+            ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         ls.bind((a.host, a.port))
-        ls.listen(1)
+        ls.listen(4 if a.keep_listening else 1)
         if a.ready:
             open(a.ready, "w").close()
         conn, peer = ls.accept()
-        ls.close()
+        if not a.keep_listening:
+            ls.close()
         print("tcp_peer: connection from %s" % (peer[0],), file=sys.stderr)
-        return transfer(conn, a.send, a.recv_out)
+        rc = transfer(conn, a.send, a.recv_out)
+        ls.close()
+        return rc
     deadline = time.monotonic() + a.retry
     while True:
         s = socket.socket(family_of(a.host), socket.SOCK_STREAM)

@@ -26,6 +26,7 @@
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "opts.h"
+#include "svc.h"
 #include "tool.h"
 
 #define CAT_BUF       (64u * 1024u)
@@ -416,18 +417,9 @@ int mpt_cmd_cat(int argc, char **argv)
 		case 'h':
 			cat_usage(stdout);
 			return 0;
-		case '?':
-			cat_usage(stderr);
-			return 2;
-		default: {
-			int rc = mpt_opts_handle(&o, prog, ch, optarg);
-			if (rc < 0)
+		default:
+			if (svc_stack_opt(&o, prog, ch, optarg, cat_usage))
 				return 2;
-			if (rc > 0) {
-				cat_usage(stderr);
-				return 2;
-			}
-		}
 		}
 	}
 	int nargs = argc - optind;

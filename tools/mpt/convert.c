@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,16 +41,14 @@
 #include "mpt/mpt.h"
 #include "opts.h"
 #include "relay.h"
+#include "svc.h"
 #include "tool.h"
 #include "wire/convert.h"
 
-#define CV_MAX_ALLOW         32
-#define CV_MAX_COOKIE        64
-#define CV_BACKLOG           128
-#define CV_DEFAULT_MAX_CONNS 512
-#define CV_HANDSHAKE_NS      (10 * MPT_NS_PER_S)
-#define CV_CONNECT_NS        (10 * MPT_NS_PER_S)
-#define CV_ERR_LINGER_NS     (2 * MPT_NS_PER_S)
+#define CV_MAX_ALLOW     32
+#define CV_BACKLOG       128
+#define CV_HANDSHAKE_NS  (10 * MPT_NS_PER_S)
+#define CV_ERR_LINGER_NS (2 * MPT_NS_PER_S)
 
 static const char *prog = "mpt convert";
 
@@ -95,18 +92,15 @@ struct cv {
 	struct mpt_stack *st;
 	struct mpt_sock *lsock;
 	struct cv_conn *conns;
-	size_t n_conns, max_conns;
-	size_t bufsize;
+	size_t n_conns;
+	struct svc_conf conf; /* --cookie (0: no cookie required), --max-conns, --buf, ... */
 	struct cv_allow allow[CV_MAX_ALLOW];
 	size_t n_allow;
 	bool allow_any;
-	uint8_t cookie[CV_MAX_COOKIE];
-	int cookie_len; /* 0: no cookie required */
-	int sigfd;
-	struct relay_watch sigwatch;
+	struct svc_signals sig;
 	bool quiet;
 	uint8_t tfo; /* enum mpt_tfo_mode */
-	uint64_t connect_ns, handshake_ns;
+	uint64_t handshake_ns;
 	struct relay_counters ctr;
 };
 
@@ -138,7 +132,7 @@ static void cv_usage(FILE *f)
 	    "                               with a valid TFO cookie (a first connection gets one)\n"
 	    "  -q, --quiet                  no per-connection log lines\n"
 	    "  -h, --help                   this text\n",
-	    CV_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
+	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
 	mpt_opts_usage(f);
 	fprintf(
 	    f,
@@ -229,9 +223,10 @@ static bool allowed(const struct cv *cv, const struct mpt_endpoint *d)
  * 32-bit boundary; compare ours and require only zeros after it. */
 static bool cookie_ok(const struct cv *cv, const struct mpt_convert_bytes *c)
 {
-	if (c->len < cv->cookie_len || memcmp(c->data, cv->cookie, (size_t)cv->cookie_len))
+	if (c->len < cv->conf.cookie_len ||
+	    memcmp(c->data, cv->conf.cookie, (size_t)cv->conf.cookie_len))
 		return false;
-	for (size_t i = (size_t)cv->cookie_len; i < c->len; i++)
+	for (size_t i = (size_t)cv->conf.cookie_len; i < c->len; i++)
 		if (c->data[i])
 			return false;
 	return true;
@@ -295,6 +290,22 @@ static void refuse_pump(struct cv_conn *c)
 	}
 }
 
+/* Send the n bytes emitted into c->out (an answer that ends the
+ * conversation), then wait for the client's FIN (CV_REFUSING); n < 0 (the
+ * message could not be built): reset. */
+static void send_last(struct cv_conn *c, int n)
+{
+	if (n < 0) {
+		conn_drop(c, true);
+		return;
+	}
+	c->olen = (size_t)n;
+	c->ooff = 0;
+	c->state = CV_REFUSING;
+	c->deadline = mpt_backend_now() + CV_ERR_LINGER_NS;
+	refuse_pump(c);
+}
+
 /*
  * Answer with an Error TLV (RFC 8803 §4.2.8) and close.  data is echoed for
  * Malformed / Unsupported Message, or the value for other codes.
@@ -314,16 +325,7 @@ static void refuse(struct cv_conn *c, uint8_t code, const uint8_t *data, size_t 
 		fprintf(stderr, "%s: %s: refused: %s (%s)\n", prog,
 			relay_fmt_ep(&c->client, cl, sizeof(cl)), relay_rfc_error_name(code), why);
 	}
-	int n = mpt_convert_emit_error_msg(c->out, sizeof(c->out), code, data, len);
-	if (n < 0) {
-		conn_drop(c, true);
-		return;
-	}
-	c->olen = (size_t)n;
-	c->ooff = 0;
-	c->state = CV_REFUSING;
-	c->deadline = mpt_backend_now() + CV_ERR_LINGER_NS;
-	refuse_pump(c);
+	send_last(c, mpt_convert_emit_error_msg(c->out, sizeof(c->out), code, data, len));
 }
 
 static uint8_t errno_to_rfc(int err)
@@ -420,7 +422,7 @@ static void start_relay(struct cv_conn *c)
 	int mlen = mpt_convert_emit(msg, sizeof(msg), &m);
 	relay_poller_del(c->fd);
 	c->watch.fn = NULL;
-	if (mlen < 0 || relay_init(&c->relay, cv->be, c->ms, c->fd, cv->bufsize) < 0) {
+	if (mlen < 0 || relay_init(&c->relay, cv->be, c->ms, c->fd, cv->conf.bufsize) < 0) {
 		refuse(c, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0, "out of memory");
 		return;
 	}
@@ -456,16 +458,11 @@ static void connect_result(struct cv_conn *c, int err)
 static void on_connect_fd(void *ud, uint32_t events)
 {
 	struct cv_conn *c = ud;
-	(void)events;
 	if (c->state != CV_CONNECTING)
 		return;
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-		return;
-	connect_result(c, err);
+	int err = svc_connect_result(c->fd, events);
+	if (err >= 0)
+		connect_result(c, err);
 }
 
 /* RFC 8803 §4.2.5: options the Client asks the Converter to use towards the
@@ -509,11 +506,11 @@ static void handle_request(struct cv_conn *c, const struct mpt_convert_msg *m)
 		}
 	}
 	const struct mpt_convert_tlv *ck = mpt_convert_find(m, MPT_CONVERT_TLV_COOKIE);
-	if (cv->cookie_len && !ck) {
+	if (cv->conf.cookie_len && !ck) {
 		refuse(c, MPT_CONVERT_ERR_MISSING_COOKIE, NULL, 0, "no Cookie TLV");
 		return;
 	}
-	if (cv->cookie_len && !cookie_ok(cv, &ck->u.cookie)) {
+	if (cv->conf.cookie_len && !cookie_ok(cv, &ck->u.cookie)) {
 		refuse(c, MPT_CONVERT_ERR_NOT_AUTHORIZED, NULL, 0, "wrong cookie");
 		return;
 	}
@@ -531,16 +528,7 @@ static void handle_request(struct cv_conn *c, const struct mpt_convert_msg *m)
 			a.tlv[0].type = MPT_CONVERT_TLV_SUPPORTED;
 			a.tlv[0].u.supported.kinds = kinds;
 			a.tlv[0].u.supported.n_kinds = sizeof(kinds);
-			int n = mpt_convert_emit(c->out, sizeof(c->out), &a);
-			if (n < 0) {
-				conn_drop(c, true);
-				return;
-			}
-			c->olen = (size_t)n;
-			c->ooff = 0;
-			c->state = CV_REFUSING;
-			c->deadline = mpt_backend_now() + CV_ERR_LINGER_NS;
-			refuse_pump(c);
+			send_last(c, mpt_convert_emit(c->out, sizeof(c->out), &a));
 			return;
 		}
 		refuse(c, MPT_CONVERT_ERR_MALFORMED, c->hello, c->consumed, "no Connect TLV");
@@ -559,29 +547,21 @@ static void handle_request(struct cv_conn *c, const struct mpt_convert_msg *m)
 		refuse(c, MPT_CONVERT_ERR_NOT_AUTHORIZED, NULL, 0, why);
 		return;
 	}
-	int fd = socket(c->dest.addr.family == 4 ? AF_INET : AF_INET6,
-			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd;
+	int err = svc_connect(&c->dest, true, &fd);
 	if (fd < 0) {
 		char why[96];
-		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
-		refuse(c, errno_to_rfc(errno), NULL, 0, why);
+		snprintf(why, sizeof(why), "socket: %s", strerror(err));
+		refuse(c, errno_to_rfc(err), NULL, 0, why);
 		return;
 	}
-	int one = 1;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
-	struct sockaddr_storage ss;
-	socklen_t sl = relay_sockaddr(&c->dest, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
-		connect_result(c, 0);
-		return;
-	}
-	if (errno != EINPROGRESS) {
-		connect_result(c, errno);
+	if (err != EINPROGRESS) {
+		connect_result(c, err);
 		return;
 	}
 	c->state = CV_CONNECTING;
-	c->deadline = mpt_backend_now() + cv->connect_ns;
+	c->deadline = mpt_backend_now() + cv->conf.connect_ns;
 	c->watch.fn = on_connect_fd;
 	c->watch.ud = c;
 	if (relay_poller_add(fd, EPOLLOUT, &c->watch) < 0)
@@ -657,7 +637,7 @@ static void accept_all(struct cv *cv)
 		c->next = cv->conns;
 		cv->conns = c;
 		cv->n_conns++;
-		if (cv->n_conns > cv->max_conns) {
+		if (cv->n_conns > cv->conf.max_conns) {
 			refuse(c, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
 			       "--max-conns reached");
 			continue;
@@ -713,24 +693,11 @@ static const char *const cv_stack_counters[] = {"TCPFastOpenPassive", "TCPFastOp
 						"TcpPassiveOpens",    "MPCapableSYNRX",
 						"MPJoinSynRx",        NULL};
 
-static void cv_counters_print(struct cv *cv)
+static void cv_counters_print(void *ud)
 {
+	const struct cv *cv = ud;
 	relay_counters_print(&cv->ctr, prog);
 	relay_stack_counters_print(cv->st, prog, cv_stack_counters);
-}
-
-static void on_signal(void *ud, uint32_t events)
-{
-	struct cv *cv = ud;
-	(void)events;
-	struct signalfd_siginfo si;
-	while (read(cv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
-			cv_counters_print(cv);
-			continue;
-		}
-		mpt_backend_stop(cv->be, 0);
-	}
 }
 
 static bool on_idle(void *ud)
@@ -767,27 +734,11 @@ static bool on_idle(void *ud)
 	return false;
 }
 
-static int parse_seconds(const char *arg, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= 0.001 && v <= 3600))
-		return -1;
-	*out = (uint64_t)(v * 1e9);
-	return 0;
-}
-
 enum {
 	OPT_ALLOW = 0x2000,
 	OPT_ALLOW_ANY,
-	OPT_COOKIE,
-	OPT_MAX_CONNS,
-	OPT_BUF,
-	OPT_CONNECT_TIMEOUT,
 	OPT_HANDSHAKE_TIMEOUT,
 	OPT_TFO,
-	OPT_MSL,
 };
 
 int mpt_cmd_convert(int argc, char **argv)
@@ -797,29 +748,21 @@ int mpt_cmd_convert(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"allow", required_argument, NULL, OPT_ALLOW},
 	    {"allow-any", no_argument, NULL, OPT_ALLOW_ANY},
-	    {"cookie", required_argument, NULL, OPT_COOKIE},
-	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-	    {"buf", required_argument, NULL, OPT_BUF},
-	    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
 	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
 	    {"tfo", optional_argument, NULL, OPT_TFO},
-	    {"msl", required_argument, NULL, OPT_MSL},
+	    SVC_LONGOPTS,
 	    MPT_STACK_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	struct mpt_tool_opts o;
 	mpt_opts_init(&o);
 	static struct cv cv; /* large (counters); one per process */
 	memset(&cv, 0, sizeof(cv));
-	cv.max_conns = CV_DEFAULT_MAX_CONNS;
-	cv.bufsize = RELAY_BUF_DEFAULT;
-	cv.connect_ns = CV_CONNECT_NS;
+	svc_conf_init(&cv.conf);
 	cv.handshake_ns = CV_HANDSHAKE_NS;
-	cv.sigfd = -1;
+	cv.sig.fd = -1;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
-		char *end;
-		unsigned long v;
 		switch (ch) {
 		case 'h':
 			cv_usage(stdout);
@@ -845,63 +788,11 @@ int mpt_cmd_convert(int argc, char **argv)
 		case OPT_ALLOW_ANY:
 			cv.allow_any = true;
 			break;
-		case OPT_COOKIE:
-			cv.cookie_len = relay_parse_hex(optarg, cv.cookie, CV_MAX_COOKIE);
-			if (cv.cookie_len <= 0) {
-				fprintf(stderr,
-					"%s: --cookie: '%s' is not 1 to %d bytes of hex digits\n",
-					prog, optarg, CV_MAX_COOKIE);
-				return 2;
-			}
-			break;
-		case OPT_MAX_CONNS:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 100000) {
-				fprintf(stderr, "%s: --max-conns: '%s' is not in [1, 100000]\n",
-					prog, optarg);
-				return 2;
-			}
-			cv.max_conns = v;
-			break;
-		case OPT_BUF:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < RELAY_BUF_MIN ||
-			    v > RELAY_BUF_MAX) {
-				fprintf(stderr, "%s: --buf: '%s' is not in [%u, %u] bytes\n", prog,
-					optarg, RELAY_BUF_MIN, RELAY_BUF_MAX);
-				return 2;
-			}
-			cv.bufsize = v;
-			break;
-		case OPT_CONNECT_TIMEOUT:
 		case OPT_HANDSHAKE_TIMEOUT:
-			if (parse_seconds(optarg, ch == OPT_CONNECT_TIMEOUT
-						      ? &cv.connect_ns
-						      : &cv.handshake_ns) < 0) {
-				fprintf(stderr,
-					"%s: %s: '%s' is not a number of seconds in "
-					"[0.001, 3600]\n",
-					prog,
-					ch == OPT_CONNECT_TIMEOUT ? "--connect-timeout"
-								  : "--handshake-timeout",
-					optarg);
+			if (svc_parse_seconds(prog, "--handshake-timeout", optarg, 3600,
+					      &cv.handshake_ns) < 0)
 				return 2;
-			}
 			break;
-		case OPT_MSL: {
-			uint64_t msl;
-			if (parse_seconds(optarg, &msl) < 0 || msl > 600 * MPT_NS_PER_S) {
-				fprintf(
-				    stderr,
-				    "%s: --msl: '%s' is not a number of seconds in [0.001, 600]\n",
-				    prog, optarg);
-				return 2;
-			}
-			o.be.stack.tcp.msl_ns = msl;
-			break;
-		}
 		case OPT_TFO:
 			if (!optarg || !strcmp(optarg, "no-cookie")) {
 				cv.tfo = MPT_TFO_NO_COOKIE;
@@ -915,18 +806,9 @@ int mpt_cmd_convert(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case '?':
-			cv_usage(stderr);
-			return 2;
-		default: {
-			int rc = mpt_opts_handle(&o, prog, ch, optarg);
-			if (rc < 0)
+		default:
+			if (svc_conf_opt(&cv.conf, &o, prog, ch, optarg, cv_usage))
 				return 2;
-			if (rc > 0) {
-				cv_usage(stderr);
-				return 2;
-			}
-		}
 		}
 	}
 	if (argc - optind != 1) {
@@ -951,11 +833,8 @@ int mpt_cmd_convert(int argc, char **argv)
 	if (mpt_opts_finish(&o, prog) < 0)
 		return 2;
 
-	cv.sigfd = relay_signalfd();
-	if (cv.sigfd < 0) {
-		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
+	if (svc_signals_open(&cv.sig, prog) < 0)
 		return 1;
-	}
 	o.be.stack.tcp.tfo_server = cv.tfo;
 	o.be.stack.mem = relay_counting_mem();
 	o.be.stack.on_event = on_event;
@@ -964,7 +843,7 @@ int mpt_cmd_convert(int argc, char **argv)
 	int rc = mpt_backend_create(&o.be, &cv.be, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
-		close(cv.sigfd);
+		svc_signals_close(&cv.sig);
 		return 1;
 	}
 	cv.st = mpt_backend_stack(cv.be);
@@ -973,9 +852,7 @@ int mpt_cmd_convert(int argc, char **argv)
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
-	cv.sigwatch.fn = on_signal;
-	cv.sigwatch.ud = &cv;
-	if (relay_poller_add(cv.sigfd, EPOLLIN, &cv.sigwatch) < 0) {
+	if (svc_signals_watch(&cv.sig, cv.be, cv_counters_print, &cv) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
@@ -1013,6 +890,6 @@ out:
 	cv_counters_print(&cv);
 	relay_poller_fini(cv.be);
 	mpt_backend_destroy(cv.be);
-	close(cv.sigfd);
+	svc_signals_close(&cv.sig);
 	return status;
 }

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@
 #include "mpt/mpt.h"
 #include "opts.h"
 #include "relay.h"
+#include "svc.h"
 #include "tool.h"
 #include "wire/ip.h"
 #include "wire/mptcp.h"
@@ -90,7 +90,7 @@ struct op {
 	uint64_t idle_ns;
 	size_t bufsize;
 	struct op_conn *conns;
-	int sigfd;
+	struct svc_signals sig;
 	bool quiet;
 	struct relay_counters ctr;
 	uint64_t probes, passthroughs, conversions, table_full, forwarded, terminated;
@@ -383,11 +383,8 @@ static void on_connect_fd(void *ud, uint32_t events)
 	struct op_conn *c = ud;
 	if (!c->connecting)
 		return;
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+	int err = svc_connect_result(c->fd, events);
+	if (err < 0)
 		return;
 	if (err == 0) {
 		start_relay(c);
@@ -424,12 +421,9 @@ static void accept_all(struct op *op)
 		op->conns = c;
 		/* The same destination the client asked for, from the box's
 		 * own address (the kernel picks it). */
-		int fd = socket(c->srv.addr.family == 4 ? AF_INET : AF_INET6,
-				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		struct sockaddr_storage ss;
-		socklen_t sl = relay_sockaddr(&c->srv, &ss);
-		if (fd < 0 ||
-		    (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)) {
+		int fd;
+		int err = svc_connect(&c->srv, false, &fd);
+		if (err != 0 && err != EINPROGRESS) {
 			if (fd >= 0)
 				close(fd);
 			op->ctr.local_errors++;
@@ -503,8 +497,9 @@ static bool on_idle(void *ud)
 	return false;
 }
 
-static void op_counters_print(const struct op *op)
+static void op_counters_print(void *ud)
 {
+	const struct op *op = ud;
 	fprintf(stderr,
 		"%s: counter flows %zu\n%s: counter probes %llu\n%s: counter passthroughs %llu\n"
 		"%s: counter conversions %llu\n%s: counter flow-table-full %llu\n"
@@ -514,21 +509,6 @@ static void op_counters_print(const struct op *op)
 		prog, (unsigned long long)op->table_full, prog, (unsigned long long)op->forwarded,
 		prog, (unsigned long long)op->terminated);
 	relay_counters_print(&op->ctr, prog);
-}
-
-static void on_signal(void *ud, int fd, uint32_t events)
-{
-	struct op *op = ud;
-	(void)fd;
-	(void)events;
-	struct signalfd_siginfo si;
-	while (read(op->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
-			op_counters_print(op);
-			continue;
-		}
-		mpt_backend_stop(op->be, 0);
-	}
 }
 
 int mpt_cmd_onpath(int argc, char **argv)
@@ -546,38 +526,28 @@ int mpt_cmd_onpath(int argc, char **argv)
 	op.max_flows = OP_FLOWS_DEF;
 	op.idle_ns = 300 * MPT_NS_PER_S;
 	op.bufsize = RELAY_BUF_DEFAULT;
-	op.sigfd = -1;
+	op.sig.fd = -1;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
-		char *end = NULL;
 		unsigned long v;
 		switch (ch) {
 		case 'F':
-			v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 1000000) {
-				fprintf(stderr, "%s: --max-flows: '%s' is not in [1, 1000000]\n",
-					prog, optarg);
+			if (svc_parse_ulong(prog, "--max-flows", optarg, 1, 1000000, "", "", &v) <
+			    0)
 				return 2;
-			}
 			op.max_flows = v;
 			break;
 		case 'I':
-			v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < 1 || v > 86400) {
-				fprintf(stderr, "%s: --idle: '%s' is not seconds in [1, 86400]\n",
-					prog, optarg);
+			if (svc_parse_ulong(prog, "--idle", optarg, 1, 86400, "seconds ", "", &v) <
+			    0)
 				return 2;
-			}
 			op.idle_ns = v * MPT_NS_PER_S;
 			break;
 		case 'B':
-			v = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || v < RELAY_BUF_MIN || v > RELAY_BUF_MAX) {
-				fprintf(stderr, "%s: --buf: '%s' is not in [%u, %u]\n", prog,
-					optarg, RELAY_BUF_MIN, RELAY_BUF_MAX);
+			if (svc_parse_ulong(prog, "--buf", optarg, RELAY_BUF_MIN, RELAY_BUF_MAX, "",
+					    "", &v) < 0)
 				return 2;
-			}
 			op.bufsize = v;
 			break;
 		case 'q':
@@ -586,15 +556,9 @@ int mpt_cmd_onpath(int argc, char **argv)
 		case 'h':
 			op_usage(stdout);
 			return 0;
-		default: {
-			int rc = mpt_opts_handle(&o, prog, ch, optarg);
-			if (rc == 1) {
-				op_usage(stderr);
+		default:
+			if (svc_stack_opt(&o, prog, ch, optarg, op_usage))
 				return 2;
-			}
-			if (rc < 0)
-				return 2;
-		}
 		}
 	}
 	if (optind != argc) {
@@ -638,14 +602,9 @@ int mpt_cmd_onpath(int argc, char **argv)
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
-	sigset_t ss;
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	op.sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (op.sigfd < 0 || mpt_backend_watch(op.be, op.sigfd, EPOLLIN, on_signal, &op) < 0) {
+	if (svc_signals_open(&op.sig, prog) < 0)
+		goto out;
+	if (svc_signals_watch(&op.sig, op.be, op_counters_print, &op) < 0) {
 		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
 		goto out;
 	}
@@ -668,11 +627,8 @@ out:
 	for (size_t i = 0; i < op.max_flows; i++)
 		free(op.flows[i].syn);
 	free(op.flows);
-	if (op.sigfd >= 0) {
-		mpt_backend_unwatch(op.be, op.sigfd);
-		close(op.sigfd);
-	}
 	relay_poller_fini(op.be);
+	svc_signals_close(&op.sig);
 	mpt_backend_destroy(op.be);
 	return status;
 }

@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +46,7 @@
 #include "nlwatch.h"
 #include "opts.h"
 #include "relay.h"
+#include "svc.h"
 #include "tool.h"
 #include "wire/convert.h"
 
@@ -57,11 +57,8 @@
 #define IP6T_SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv6/ip6_tables.h> */
 #endif
 
-#define PX_DEFAULT_MAX_CONNS 512
-#define PX_HANDSHAKE_NS      (10 * MPT_NS_PER_S)
-#define PX_CONNECT_NS        (10 * MPT_NS_PER_S)
-#define PX_MAX_COOKIE        64
-#define PX_IN_MAX            600 /* greeting (<= 257) + request (<= 262) + a little data */
+#define PX_HANDSHAKE_NS (10 * MPT_NS_PER_S)
+#define PX_IN_MAX       600 /* greeting (<= 257) + request (<= 262) + a little data */
 
 /* RFC 1928 §6 reply codes. */
 enum {
@@ -110,16 +107,13 @@ struct px {
 	bool socks, redirect;
 	bool have_convert;
 	struct mpt_endpoint convert;
-	uint8_t cookie[PX_MAX_COOKIE];
-	int cookie_len;
 	struct mpt_endpoint listen_ep;
 	int lfd;
 	struct relay_watch lwatch;
-	int sigfd;
-	struct relay_watch sigwatch;
+	struct svc_signals sig;
 	struct px_conn *conns;
-	size_t n_conns, max_conns, bufsize;
-	uint64_t connect_ns;
+	size_t n_conns;
+	struct svc_conf conf; /* --cookie, --max-conns, --buf, --connect-timeout */
 	bool quiet;
 	struct relay_counters ctr;
 	/* --watch ADDR=IFNAME */
@@ -170,7 +164,7 @@ static void px_usage(FILE *f)
 	    "                         Repeatable (netlink, libmnl)\n"
 	    "  -q, --quiet            no per-connection log lines\n"
 	    "  -h, --help             this text\n",
-	    PX_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
+	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
 	mpt_opts_usage(f);
 	fprintf(f,
 		"Counters are printed on SIGUSR1 and at exit (SIGINT/SIGTERM).\n"
@@ -268,7 +262,7 @@ static void start_relay(struct px_conn *c, const uint8_t *to_client, size_t to_c
 	struct px *px = c->px;
 	relay_poller_del(c->fd);
 	c->watch.fn = NULL;
-	if (relay_init(&c->relay, px->be, c->ms, c->fd, px->bufsize) < 0) {
+	if (relay_init(&c->relay, px->be, c->ms, c->fd, px->conf.bufsize) < 0) {
 		conn_fail(c, SOCKS_FAIL, "out of memory");
 		return;
 	}
@@ -315,7 +309,7 @@ static void start_mpt(struct px_conn *c)
 	}
 	mpt_sock_set_user(c->ms, c);
 	c->state = PX_CONNECTING;
-	c->deadline = mpt_backend_now() + px->connect_ns;
+	c->deadline = mpt_backend_now() + px->conf.connect_ns;
 }
 
 static void send_convert(struct px_conn *c)
@@ -326,10 +320,10 @@ static void send_convert(struct px_conn *c)
 	m.tlv[m.n_tlvs].type = MPT_CONVERT_TLV_CONNECT;
 	m.tlv[m.n_tlvs].u.connect.remote = c->dest;
 	m.n_tlvs++;
-	if (px->cookie_len) {
+	if (px->conf.cookie_len) {
 		m.tlv[m.n_tlvs].type = MPT_CONVERT_TLV_COOKIE;
-		m.tlv[m.n_tlvs].u.cookie.data = px->cookie;
-		m.tlv[m.n_tlvs].u.cookie.len = (uint16_t)px->cookie_len;
+		m.tlv[m.n_tlvs].u.cookie.data = px->conf.cookie;
+		m.tlv[m.n_tlvs].u.cookie.len = (uint16_t)px->conf.cookie_len;
 		m.n_tlvs++;
 	}
 	uint8_t buf[MPT_CONVERT_MAX_LEN];
@@ -543,7 +537,7 @@ static void accept_one(struct px *px, int fd, const struct sockaddr_storage *pee
 	px->n_conns++;
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (px->n_conns > px->max_conns) {
+	if (px->n_conns > px->conf.max_conns) {
 		px->ctr.local_errors++;
 		c->state = PX_GREETING; /* no SOCKS reply: just a RST */
 		conn_fail(c, SOCKS_FAIL, "--max-conns reached");
@@ -871,8 +865,9 @@ static int start_watch(struct px *px)
 	return 0;
 }
 
-static void px_counters_print(struct px *px)
+static void px_counters_print(void *ud)
 {
+	const struct px *px = ud;
 	relay_counters_print(&px->ctr, prog);
 	if (px->n_watch) {
 		fprintf(stderr, "%s: counter paths-removed %" PRIu64 "\n", prog, px->paths_down);
@@ -880,20 +875,6 @@ static void px_counters_print(struct px *px)
 	}
 	static const char *const names[] = {"MPJoinSynTx", "RmAddrTx", "MPPrioTx", NULL};
 	relay_stack_counters_print(px->st, prog, names);
-}
-
-static void on_signal(void *ud, uint32_t events)
-{
-	struct px *px = ud;
-	(void)events;
-	struct signalfd_siginfo si;
-	while (read(px->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
-			px_counters_print(px);
-			continue;
-		}
-		mpt_backend_stop(px->be, 0);
-	}
 }
 
 static bool on_idle(void *ud)
@@ -956,12 +937,7 @@ enum {
 	OPT_SOCKS5 = 0x2000,
 	OPT_REDIRECT,
 	OPT_CONVERT,
-	OPT_COOKIE,
-	OPT_MAX_CONNS,
-	OPT_BUF,
-	OPT_CONNECT_TIMEOUT,
 	OPT_WATCH,
-	OPT_MSL,
 };
 
 static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
@@ -986,34 +962,24 @@ static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
 
 int mpt_cmd_proxy(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"socks5", no_argument, NULL, OPT_SOCKS5},
-	    {"redirect", no_argument, NULL, OPT_REDIRECT},
-	    {"convert", required_argument, NULL, OPT_CONVERT},
-	    {"cookie", required_argument, NULL, OPT_COOKIE},
-	    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-	    {"buf", required_argument, NULL, OPT_BUF},
-	    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-	    {"watch", required_argument, NULL, OPT_WATCH},
-	    {"msl", required_argument, NULL, OPT_MSL},
-	    MPT_STACK_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
+					      {"quiet", no_argument, NULL, 'q'},
+					      {"socks5", no_argument, NULL, OPT_SOCKS5},
+					      {"redirect", no_argument, NULL, OPT_REDIRECT},
+					      {"convert", required_argument, NULL, OPT_CONVERT},
+					      {"watch", required_argument, NULL, OPT_WATCH},
+					      SVC_LONGOPTS,
+					      MPT_STACK_LONGOPTS,
+					      {NULL, 0, NULL, 0}};
 	struct mpt_tool_opts o;
 	mpt_opts_init(&o);
 	static struct px px;
 	memset(&px, 0, sizeof(px));
-	px.lfd = px.sigfd = -1;
-	px.max_conns = PX_DEFAULT_MAX_CONNS;
-	px.bufsize = RELAY_BUF_DEFAULT;
-	px.connect_ns = PX_CONNECT_NS;
+	px.lfd = px.sig.fd = -1;
+	svc_conf_init(&px.conf);
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
-		char *end;
-		unsigned long v;
-		double d;
 		switch (ch) {
 		case 'h':
 			px_usage(stdout);
@@ -1037,83 +1003,20 @@ int mpt_cmd_proxy(int argc, char **argv)
 			}
 			px.have_convert = true;
 			break;
-		case OPT_COOKIE:
-			px.cookie_len = relay_parse_hex(optarg, px.cookie, PX_MAX_COOKIE);
-			if (px.cookie_len <= 0) {
-				fprintf(stderr,
-					"%s: --cookie: '%s' is not 1 to %d bytes of hex digits\n",
-					prog, optarg, PX_MAX_COOKIE);
-				return 2;
-			}
-			break;
-		case OPT_MAX_CONNS:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 100000) {
-				fprintf(stderr, "%s: --max-conns: '%s' is not in [1, 100000]\n",
-					prog, optarg);
-				return 2;
-			}
-			px.max_conns = v;
-			break;
-		case OPT_BUF:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < RELAY_BUF_MIN ||
-			    v > RELAY_BUF_MAX) {
-				fprintf(stderr, "%s: --buf: '%s' is not in [%u, %u] bytes\n", prog,
-					optarg, RELAY_BUF_MIN, RELAY_BUF_MAX);
-				return 2;
-			}
-			px.bufsize = v;
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(d >= 0.001 && d <= 3600)) {
-				fprintf(stderr,
-					"%s: --connect-timeout: '%s' is not a number of seconds "
-					"in [0.001, 3600]\n",
-					prog, optarg);
-				return 2;
-			}
-			px.connect_ns = (uint64_t)(d * 1e9);
-			break;
-		case OPT_MSL:
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(d >= 0.001 && d <= 600)) {
-				fprintf(
-				    stderr,
-				    "%s: --msl: '%s' is not a number of seconds in [0.001, 600]\n",
-				    prog, optarg);
-				return 2;
-			}
-			o.be.stack.tcp.msl_ns = (uint64_t)(d * 1e9);
-			break;
 		case OPT_WATCH:
 			if (parse_watch(&px, optarg) < 0)
 				return 2;
 			break;
-		case '?':
-			px_usage(stderr);
-			return 2;
-		default: {
-			int rc = mpt_opts_handle(&o, prog, ch, optarg);
-			if (rc < 0)
+		default:
+			if (svc_conf_opt(&px.conf, &o, prog, ch, optarg, px_usage))
 				return 2;
-			if (rc > 0) {
-				px_usage(stderr);
-				return 2;
-			}
-		}
 		}
 	}
 	if (px.socks == px.redirect) {
 		fprintf(stderr, "%s: choose exactly one of --socks5 and --redirect\n", prog);
 		return 2;
 	}
-	if (px.cookie_len && !px.have_convert) {
+	if (px.conf.cookie_len && !px.have_convert) {
 		fprintf(stderr, "%s: --cookie needs --convert\n", prog);
 		return 2;
 	}
@@ -1145,17 +1048,14 @@ int mpt_cmd_proxy(int argc, char **argv)
 		}
 	}
 
-	px.sigfd = relay_signalfd();
-	if (px.sigfd < 0) {
-		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
+	if (svc_signals_open(&px.sig, prog) < 0)
 		return 1;
-	}
 	px.lfd = open_listener(&px);
 	if (px.lfd < 0) {
 		char ep[64];
 		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog,
 			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)), strerror(errno));
-		close(px.sigfd);
+		svc_signals_close(&px.sig);
 		return 1;
 	}
 	o.be.stack.mem = relay_counting_mem();
@@ -1166,17 +1066,15 @@ int mpt_cmd_proxy(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		close(px.lfd);
-		close(px.sigfd);
+		svc_signals_close(&px.sig);
 		return 1;
 	}
 	px.st = mpt_backend_stack(px.be);
 	int status = 1;
 	px.lwatch.fn = on_listen;
 	px.lwatch.ud = &px;
-	px.sigwatch.fn = on_signal;
-	px.sigwatch.ud = &px;
 	if (relay_poller_init(px.be) < 0 || relay_poller_add(px.lfd, EPOLLIN, &px.lwatch) < 0 ||
-	    relay_poller_add(px.sigfd, EPOLLIN, &px.sigwatch) < 0) {
+	    svc_signals_watch(&px.sig, px.be, px_counters_print, &px) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
@@ -1217,6 +1115,6 @@ out:
 	relay_poller_fini(px.be);
 	mpt_backend_destroy(px.be);
 	close(px.lfd);
-	close(px.sigfd);
+	svc_signals_close(&px.sig);
 	return status;
 }
