@@ -29,9 +29,11 @@
 #include "svc.h"
 #include "tool.h"
 
-#define CAT_BUF       (64u * 1024u)
-#define CAT_LINGER_NS (30 * MPT_NS_PER_S) /* wait for our FIN's ACK at most this long */
-#define CAT_BACKLOG   16
+#define CAT_BUF          (64u * 1024u)
+#define CAT_LINGER_NS    (30 * MPT_NS_PER_S) /* wait for our FIN's ACK at most this long */
+#define MPT_CAT_MAX_SF   32
+#define CAT_SF_LINGER_NS (2 * MPT_NS_PER_S) /* then for the subflows' FINs at most */
+#define CAT_BACKLOG      16
 
 struct cat_io {
 	int fd;
@@ -56,9 +58,10 @@ struct cat {
 	size_t olen, ooff;
 	bool net_eof;
 	bool connected, closed_ev;
-	int sock_err;        /* connection error seen (reported from idle) */
-	bool out_err;        /* stdout failed */
-	uint64_t linger_end; /* 0: not lingering */
+	int sock_err;           /* connection error seen (reported from idle) */
+	bool out_err;           /* stdout failed */
+	uint64_t linger_end;    /* 0: not lingering */
+	uint64_t sf_linger_end; /* subflows' FIN exchange, after the data level (0: not yet) */
 	uint64_t bytes_in, bytes_out;
 	int status;
 };
@@ -253,6 +256,7 @@ static void start_conn(struct cat *c, struct mpt_sock *s)
 	c->sock_err = 0;
 	c->olen = c->ooff = 0;
 	c->linger_end = 0;
+	c->sf_linger_end = 0;
 	if (c->verbose) {
 		char r[96];
 		describe(s, true, r, sizeof(r));
@@ -311,6 +315,19 @@ static void print_info(struct cat *c)
 }
 
 /* The connection is over (status 0: cleanly).  Runs outside stack calls. */
+/* Every subflow finished its FIN exchange (TIME-WAIT or CLOSED). */
+static bool subflows_closed(const struct mpt_sock *s)
+{
+	struct mpt_subflow_info sf[MPT_CAT_MAX_SF];
+	int n = mpt_sock_subflows(s, sf, MPT_CAT_MAX_SF);
+	if (n < 0 || n > MPT_CAT_MAX_SF)
+		return n < 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(sf[i].state, "TIME-WAIT") && strcmp(sf[i].state, "CLOSED"))
+			return false;
+	return true;
+}
+
 static void end_conn(struct cat *c, int status)
 {
 	print_info(c);
@@ -367,6 +384,14 @@ static bool on_idle(void *ud)
 		if (!c->linger_end)
 			c->linger_end = now + CAT_LINGER_NS;
 		if (acked) {
+			/* Data level done.  Give the subflows the time to finish
+			 * their own FIN exchange (until the linger deadline):
+			 * leaving now would have the peer retransmit FINs to
+			 * addresses that go away with us. */
+			if (!c->sf_linger_end)
+				c->sf_linger_end = now + CAT_SF_LINGER_NS;
+			if (!subflows_closed(c->sock) && now < c->sf_linger_end)
+				return false;
 			end_conn(c, 0);
 		} else if (now >= c->linger_end) {
 			fprintf(stderr, "%s: peer did not acknowledge the end of our data\n", prog);
