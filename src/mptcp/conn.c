@@ -1135,17 +1135,24 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		mpt_tcp_get_info(sf->flow->tcp, &ti);
 		if (mpt_sf_usable(sf))
 			mp->orphan_until = 0; /* a subflow works again */
-		if (ti.bytes_acked > sf->last_bytes_acked || ti.unacked == 0) {
+		if (ti.bytes_acked > sf->last_bytes_acked || ti.unacked == 0 ||
+		    sf->progress_at == 0 || !sf->established) {
+			/* (a subflow's clock starts when it is seen first,
+			 * and again when its handshake completes) */
 			sf->last_bytes_acked = ti.bytes_acked;
 			sf->progress_at = now;
 			if (sf->stale)
 				sf->stale = false;
 			sf->reinjected = false;
 		}
-		/* No acknowledgement for a whole RTO while data is out: the
+		/* Nothing received for a whole RTO while data is out: the
 		 * subflow is stale now, without waiting for its retransmission
 		 * timer (which a tail loss probe pushes back by up to 2 RTTs,
-		 * RFC 8985 §7): backups take over within one RTO. */
+		 * RFC 8985 §7): backups take over within one RTO.  Segments
+		 * still arriving (window updates from a peer that does not
+		 * read: zero window) mean a live path, not a dead one. */
+		if (ti.last_rcv_ns > sf->progress_at)
+			sf->progress_at = ti.last_rcv_ns;
 		if (ti.unacked > 0 && sf->established && !sf->stale && ti.rto_ns > 0 &&
 		    now - sf->progress_at >= ti.rto_ns) {
 			sf->stale = true;
@@ -1160,7 +1167,12 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_maplist_drop_before(&sf->tx, m->ssn + m->len);
 		if (ti.rto_count > sf->last_rto_count) {
 			sf->last_rto_count = ti.rto_count;
-			if (ti.unacked > 0 && sf->established) {
+			/* A timeout on a path that still delivers the peer's
+			 * segments is a loss, not a dead path: only a silent one
+			 * (nothing for half an RTO) is stale, else one tail loss
+			 * would send traffic to the backups. */
+			if (ti.unacked > 0 && sf->established &&
+			    now - ti.last_rcv_ns >= ti.rto_ns / 2) {
 				sf->stale = true;
 				if (!sf->reinjected)
 					mpt_sched_reinject_sf(sf);
@@ -1288,8 +1300,9 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 			continue;
 		struct mpt_tcp_info ti;
 		mpt_tcp_get_info(sf->flow->tcp, &ti);
-		if (ti.unacked > 0 && ti.rto_ns > 0 && sf->progress_at + ti.rto_ns < d)
-			d = sf->progress_at + ti.rto_ns;
+		uint64_t since = MPT_MAX(sf->progress_at, ti.last_rcv_ns);
+		if (ti.unacked > 0 && ti.rto_ns > 0 && since + ti.rto_ns < d)
+			d = since + ti.rto_ns;
 	}
 	return mp->drtx_at < d ? mp->drtx_at : d;
 }

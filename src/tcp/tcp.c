@@ -652,6 +652,7 @@ void mpt_tcp_get_info(const struct mpt_tcp *t, struct mpt_tcp_info *i)
 	i->reord_seen = t->reord_seen;
 	i->dsack_rcvd = t->dsack_rcvd;
 	i->tlp_probes = t->tlp_probes;
+	i->last_rcv_ns = t->last_rcv;
 	i->undo_count = t->undo_count;
 	i->reo_wnd_ns = t->rack_on ? tcp_rack_reo_wnd(t) : 0;
 	i->sndbuf_used = t->sb.len;

@@ -187,11 +187,12 @@ struct mpt_tcp_info {
 	uint32_t sndbuf_used, rcvbuf_used;
 	char cc_name[16];
 	/* RACK-TLP (RFC 8985) and D-SACK (RFC 2883), SACK connections only */
-	uint32_t reord_seen; /**< reordered deliveries detected (RFC 8985 §6.2 step 3) */
-	uint32_t dsack_rcvd; /**< D-SACK blocks received */
-	uint32_t tlp_probes; /**< tail loss probes sent */
-	uint32_t undo_count; /**< spurious reductions undone (D-SACK) */
-	uint64_t reo_wnd_ns; /**< current RACK reordering window */
+	uint32_t reord_seen;  /**< reordered deliveries detected (RFC 8985 §6.2 step 3) */
+	uint32_t dsack_rcvd;  /**< D-SACK blocks received */
+	uint32_t tlp_probes;  /**< tail loss probes sent */
+	uint32_t undo_count;  /**< spurious reductions undone (D-SACK) */
+	uint64_t reo_wnd_ns;  /**< current RACK reordering window */
+	uint64_t last_rcv_ns; /**< when the last acceptable segment arrived */
 };
 
 struct mpt_tcp;
