@@ -1167,13 +1167,15 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_maplist_drop_before(&sf->tx, m->ssn + m->len);
 		if (ti.rto_count > sf->last_rto_count) {
 			sf->last_rto_count = ti.rto_count;
-			/* A timeout on a path that still delivers the peer's
+			/* Its outstanding data may go elsewhere at once (the
+			 * subflow recovers at one segment per RTT).  But a
+			 * timeout on a path that still delivers the peer's
 			 * segments is a loss, not a dead path: only a silent one
 			 * (nothing for half an RTO) is stale, else one tail loss
 			 * would send traffic to the backups. */
-			if (ti.unacked > 0 && sf->established &&
-			    now - ti.last_rcv_ns >= ti.rto_ns / 2) {
-				sf->stale = true;
+			if (ti.unacked > 0 && sf->established) {
+				if (now - ti.last_rcv_ns >= ti.rto_ns / 2)
+					sf->stale = true;
 				if (!sf->reinjected)
 					mpt_sched_reinject_sf(sf);
 			}
