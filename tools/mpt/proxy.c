@@ -1,12 +1,16 @@
 /*
  * `mpt proxy`: plain TCP in, MPTCP out.
  *
- *   mpt proxy (--socks5 | --redirect) [--convert HOST:PORT] [options] [ADDR:]PORT
+ *   mpt proxy (--socks5 | --redirect | --tproxy) [--convert HOST:PORT] [options]
+ *             [ADDR:]PORT
  *
  * Unmodified applications reach the proxy on a kernel TCP socket, either as
- * a SOCKS5 server (RFC 1928 CONNECT, no authentication) or transparently
+ * a SOCKS5 server (RFC 1928 CONNECT, no authentication) or transparently:
  * through iptables/nft REDIRECT (the original destination is read back with
- * SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST).  Each connection is carried over
+ * SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST), or through TPROXY (the listening
+ * socket is IP_TRANSPARENT, so it accepts connections addressed anywhere,
+ * and the original destination is the accepted socket's own local address:
+ * no NAT, so it also works on forwarded traffic).  Each connection is carried over
  * MPTCP by mpt's stack on TUN paths (the path manager uses every --path):
  * straight to the original destination when it speaks MPTCP itself (e.g.
  * a Linux server), or with --convert through an RFC 8803 Transport
@@ -17,8 +21,8 @@
  * MPTCP connection, once the handshake is done (mpt's engine cannot put data
  * in the SYN yet, so this costs one round trip over RFC 8803's 0-RTT design),
  * waits for the converter's answer, and relays.  An Error TLV closes the
- * client's connection: with a RST in --redirect mode, with the matching
- * SOCKS5 reply code in --socks5 mode.
+ * client's connection: with a RST in --redirect and --tproxy mode, with
+ * the matching SOCKS5 reply code in --socks5 mode.
  *
  * --watch ADDR=IFNAME ties a path to the kernel interface that carries it
  * (netlink, nlwatch.c): when the link goes down or loses its addresses, ADDR
@@ -104,7 +108,7 @@ struct px_conn {
 struct px {
 	struct mpt_backend *be;
 	struct mpt_stack *st;
-	bool socks, redirect;
+	bool socks, redirect, tproxy;
 	bool have_convert;
 	struct mpt_endpoint convert;
 	struct mpt_endpoint listen_ep;
@@ -138,16 +142,21 @@ static void px_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: mpt proxy (--socks5 | --redirect) [--convert HOST:PORT] [options] "
-	    "[ADDR:]PORT\n"
+	    "usage: mpt proxy (--socks5 | --redirect | --tproxy) [--convert HOST:PORT]\n"
+	    "                 [options] [ADDR:]PORT\n"
 	    "  Accept plain TCP connections on a kernel socket at [ADDR:]PORT and carry each\n"
 	    "  over MPTCP with mpt's stack on TUN devices (every --path is used).  Default\n"
-	    "  ADDR: 127.0.0.1 with --socks5, 0.0.0.0 with --redirect; IPv6: [ADDR]:PORT.\n"
+	    "  ADDR: 127.0.0.1 with --socks5, 0.0.0.0 otherwise; IPv6: [ADDR]:PORT.\n"
 	    "  --socks5               SOCKS5 server (RFC 1928): CONNECT, no authentication;\n"
 	    "                         IPv4, IPv6, and domain names that are numeric addresses\n"
 	    "  --redirect             transparent: connections redirected here by iptables/nft\n"
 	    "                         REDIRECT; the original destination is read with\n"
 	    "                         SO_ORIGINAL_DST\n"
+	    "  --tproxy               transparent: connections sent here by an iptables/nft\n"
+	    "                         TPROXY rule (mangle PREROUTING, e.g. forwarded traffic);\n"
+	    "                         the listening socket is IP_TRANSPARENT (needs\n"
+	    "                         CAP_NET_ADMIN) and the original destination is the\n"
+	    "                         accepted socket's local address\n"
 	    "  --convert HOST:PORT    go through an RFC 8803 Transport Converter (`mpt convert`)\n"
 	    "                         instead of connecting to the destination with MPTCP\n"
 	    "  --cookie HEX           send this Cookie TLV to the converter\n"
@@ -172,7 +181,12 @@ static void px_usage(FILE *f)
 		"  mpt proxy --socks5 --path 10.0.1.2/24 --path 10.0.2.2/24 "
 		"--convert 10.0.1.1:5124 1080\n"
 		"  iptables -t nat -A OUTPUT -p tcp -d 192.0.2.0/24 -j REDIRECT --to-ports 1234\n"
-		"  mpt proxy --redirect --path 10.0.1.2/24 --path 10.0.2.2/24 1234\n");
+		"  mpt proxy --redirect --path 10.0.1.2/24 --path 10.0.2.2/24 1234\n"
+		"  iptables -t mangle -A PREROUTING -p tcp -s 192.168.1.0/24 -j TPROXY "
+		"--on-port 1235 --tproxy-mark 1/1\n"
+		"  ip rule add fwmark 1/1 lookup 100; ip route add local 0.0.0.0/0 dev lo "
+		"table 100\n"
+		"  mpt proxy --tproxy --path 10.0.1.2/24 --path 10.0.2.2/24 1235\n");
 }
 
 /* ---- ending a connection before the relay -------------------------------- */
@@ -517,6 +531,44 @@ static int original_dst(int fd, struct mpt_endpoint *dst)
 	return relay_endpoint(&ss, dst);
 }
 
+/* Whether addr is one of this host's own addresses: binding to it (port 0,
+ * without IP_TRANSPARENT) works only then. */
+static bool addr_is_local(const struct mpt_endpoint *addr)
+{
+	struct mpt_endpoint e = *addr;
+	struct sockaddr_storage ss;
+	e.port = 0;
+	socklen_t sl = relay_sockaddr(&e, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool local = bind(fd, (struct sockaddr *)&ss, sl) == 0;
+	close(fd);
+	return local;
+}
+
+/*
+ * TPROXY: the kernel delivered the connection to our IP_TRANSPARENT listener
+ * without rewriting it, so the accepted socket's local address is the
+ * address the client connected to.  A connection made to the proxy port on
+ * one of the host's own addresses (not intercepted, or intercepted on its
+ * way to us) would relay to ourselves: refused.  Returns -1 with dst unset
+ * (family 0) when getsockname fails, -1 with dst set for such a loop.
+ */
+static int tproxy_dst(const struct px *px, int fd, struct mpt_endpoint *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	memset(dst, 0, sizeof(*dst));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 || relay_endpoint(&ss, dst) < 0) {
+		memset(dst, 0, sizeof(*dst));
+		return -1;
+	}
+	if (dst->port == px->listen_ep.port && addr_is_local(dst))
+		return -1;
+	return 0;
+}
+
 static void accept_one(struct px *px, int fd, const struct sockaddr_storage *peer)
 {
 	px->ctr.accepted++;
@@ -541,6 +593,19 @@ static void accept_one(struct px *px, int fd, const struct sockaddr_storage *pee
 		px->ctr.local_errors++;
 		c->state = PX_GREETING; /* no SOCKS reply: just a RST */
 		conn_fail(c, SOCKS_FAIL, "--max-conns reached");
+		return;
+	}
+	if (px->tproxy) {
+		if (tproxy_dst(px, fd, &c->dest) < 0) {
+			px->ctr.local_errors++;
+			c->state = PX_GREETING;
+			conn_fail(c, SOCKS_FAIL,
+				  c->dest.addr.family ? "connection was not sent by TPROXY"
+						      : "getsockname failed");
+			return;
+		}
+		c->state = PX_CONNECTING;
+		start_mpt(c);
 		return;
 	}
 	if (px->redirect) {
@@ -924,6 +989,25 @@ static int open_listener(struct px *px)
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (px->tproxy) {
+		/* Before bind: TPROXY hands the listener connections addressed to
+		 * any (non-local) address; the kernel accepts them only on a
+		 * transparent socket.  IPv6 has its own option; a dual-stack
+		 * socket also takes IP_TRANSPARENT for its v4-mapped side. */
+		int rc = ss.ss_family == AF_INET6
+			     ? setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
+			     : setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+		if (rc == 0 && ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+		if (rc < 0) {
+			int e = errno;
+			fprintf(stderr, "%s: IP_TRANSPARENT: %s (--tproxy needs CAP_NET_ADMIN)\n",
+				prog, strerror(e));
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	}
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
 		int e = errno;
 		close(fd);
@@ -936,6 +1020,7 @@ static int open_listener(struct px *px)
 enum {
 	OPT_SOCKS5 = 0x2000,
 	OPT_REDIRECT,
+	OPT_TPROXY,
 	OPT_CONVERT,
 	OPT_WATCH,
 };
@@ -966,6 +1051,7 @@ int mpt_cmd_proxy(int argc, char **argv)
 					      {"quiet", no_argument, NULL, 'q'},
 					      {"socks5", no_argument, NULL, OPT_SOCKS5},
 					      {"redirect", no_argument, NULL, OPT_REDIRECT},
+					      {"tproxy", no_argument, NULL, OPT_TPROXY},
 					      {"convert", required_argument, NULL, OPT_CONVERT},
 					      {"watch", required_argument, NULL, OPT_WATCH},
 					      SVC_LONGOPTS,
@@ -993,6 +1079,9 @@ int mpt_cmd_proxy(int argc, char **argv)
 		case OPT_REDIRECT:
 			px.redirect = true;
 			break;
+		case OPT_TPROXY:
+			px.tproxy = true;
+			break;
 		case OPT_CONVERT:
 			if (relay_parse_hostport(optarg, &px.convert) < 0) {
 				fprintf(stderr,
@@ -1012,8 +1101,9 @@ int mpt_cmd_proxy(int argc, char **argv)
 				return 2;
 		}
 	}
-	if (px.socks == px.redirect) {
-		fprintf(stderr, "%s: choose exactly one of --socks5 and --redirect\n", prog);
+	if ((int)px.socks + (int)px.redirect + (int)px.tproxy != 1) {
+		fprintf(stderr, "%s: choose exactly one of --socks5, --redirect and --tproxy\n",
+			prog);
 		return 2;
 	}
 	if (px.conf.cookie_len && !px.have_convert) {
@@ -1085,7 +1175,9 @@ int mpt_cmd_proxy(int argc, char **argv)
 		char ep[64], cv[64];
 		fprintf(stderr, "%s: listening on %s (%s), %s%s\n", prog,
 			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)),
-			px.socks ? "SOCKS5" : "redirect",
+			px.socks      ? "SOCKS5"
+			: px.redirect ? "redirect"
+				      : "TPROXY",
 			px.have_convert ? "through the converter at " : "MPTCP to the destination",
 			px.have_convert ? relay_fmt_ep(&px.convert, cv, sizeof(cv)) : "");
 	}
