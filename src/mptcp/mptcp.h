@@ -232,6 +232,7 @@ struct mpt_mpconn {
 	uint32_t sched_idx;          /* rr: last subflow used */
 	bool sched_wait;             /* ecf: waiting for the fast subflow */
 	uint64_t sched_opp_end;      /* minrtt: opportunistic reinjection done below */
+	uint64_t sched_last_una;     /* DATA_ACK at the previous push (head rescue) */
 	/* racing of the initial subflow (knob race) */
 	uint64_t race_at;  /* next raced SYN (MPT_TIME_NEVER: none) */
 	uint8_t race_next; /* next local index to try */

@@ -420,9 +420,10 @@ int mpt_pm_api_open(struct mpt_mpconn *mp, const struct mpt_addr *local,
 			return MPT_ERR_LIMIT;
 	}
 	mp->tried[li] |= 1u << ri; /* the controller owns this pair now */
+	/* The B flag goes on the MP_JOIN SYN itself (RFC 8684 §3.2). */
+	mp->open_backup = backup;
 	int rc = mpt_mp_open_join(mp, (size_t)li, (size_t)ri, now);
-	if (rc == 0 && mp->nsf > 0)
-		mp->sf[mp->nsf - 1]->backup = backup;
+	mp->open_backup = false;
 	mpt_mp_dirty(mp);
 	return rc;
 }

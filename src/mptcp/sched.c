@@ -253,7 +253,11 @@ struct mpt_subflow *mpt_sched_holder(struct mpt_mpconn *mp, uint64_t dsn, const 
 static void rescue_head(struct mpt_mpconn *mp, uint64_t now)
 {
 	uint64_t una = mp->snd.una;
-	if (una >= mp->snd_nxt || una < mp->sched_opp_end || mp->n_reinj > 0 ||
+	/* Per push (every ACK): look for the holder only when DATA_ACK did
+	 * not move since the previous push; moving means it is not stuck. */
+	bool moved = una != mp->sched_last_una;
+	mp->sched_last_una = una;
+	if (moved || una >= mp->snd_nxt || una < mp->sched_opp_end || mp->n_reinj > 0 ||
 	    !mp->fully_established)
 		return;
 	const struct mpt_map *m = NULL;
