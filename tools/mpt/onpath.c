@@ -88,6 +88,7 @@ struct op {
 	int buckets[OP_BUCKETS];
 	int free_head;
 	uint64_t idle_ns;
+	uint64_t next_sweep; /* next expiry pass over the flow table */
 	size_t bufsize;
 	struct op_conn *conns;
 	struct svc_signals sig;
@@ -484,9 +485,8 @@ static bool on_idle(void *ud)
 	}
 	/* Expire idle flows (a probe whose server never answered, finished
 	 * passthrough and converted connections). */
-	static uint64_t next_sweep;
-	if (now >= next_sweep) {
-		next_sweep = now + MPT_NS_PER_S;
+	if (now >= op->next_sweep) {
+		op->next_sweep = now + MPT_NS_PER_S;
 		for (size_t i = 0; i < op->max_flows; i++) {
 			struct op_flow *f = &op->flows[i];
 			uint64_t idle = f->state == OP_PROBE ? 10 * MPT_NS_PER_S : op->idle_ns;
