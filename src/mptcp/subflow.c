@@ -819,8 +819,16 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 		mp->dss_seen = true;
 		rmap_add(sf, &m);
 	}
-	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss)
+	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss) {
 		mp->fully_established = true; /* the peer's DSS: it has our key */
+		if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked) {
+			/* A DATA_FIN kept off the MP_CAPABLE mapping (sched.c)
+			 * leaves now rather than at its retransmission timer. */
+			mp->fin_bare_due = true;
+			sf->ack_due = true;
+			mpt_mp_dirty(mp);
+		}
+	}
 	if (seg->opts.n_mptcp == 0 && !mp->inf_tx && sf->established && (fl & MPT_TCP_ACK) &&
 	    mp->snd_ready && !mp->closed && !sf->fin_sent && !(fl & MPT_TCP_FIN) &&
 	    (sf->join == MPT_SF_INITIAL || sf->join == MPT_SF_JOIN_DONE)) {
