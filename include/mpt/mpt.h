@@ -141,7 +141,8 @@ enum mpt_event {
 	MPT_EV_ERROR = 1 << 4,      /**< connection failed: see mpt_sock_error() */
 	MPT_EV_CLOSED = 1 << 5,     /**< connection fully closed (both directions done) */
 	/** MPTCP path event (on_event only): a subflow was established or
-	 *  closed, or the peer announced or removed an address. */
+	 *  closed, or the peer announced or removed an address; what happened
+	 *  is read with mpt_sock_pm_event(). */
 	MPT_EV_PM = 1 << 6,
 };
 
@@ -502,6 +503,38 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
  */
 int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
 			uint64_t now);
+
+/* ---- path-manager events (what an MPT_EV_PM says) ----------------------- */
+
+/** Kinds of path-manager events, named after `ip mptcp monitor`'s. */
+enum mpt_pm_event_type {
+	MPT_PM_EV_CREATED = 1,    /**< the connection negotiated MPTCP */
+	MPT_PM_EV_ESTABLISHED,    /**< fully established (the peer has our key) */
+	MPT_PM_EV_CLOSED,         /**< the MPTCP connection ended */
+	MPT_PM_EV_ANNOUNCED,      /**< the peer announced an address (ADD_ADDR) */
+	MPT_PM_EV_REMOVED,        /**< the peer removed an address (REMOVE_ADDR) */
+	MPT_PM_EV_SF_ESTABLISHED, /**< an MP_JOIN subflow completed */
+	MPT_PM_EV_SF_CLOSED,      /**< a subflow that carried data ended */
+	MPT_PM_EV_SF_PRIORITY,    /**< a subflow's backup flag changed (either side) */
+};
+
+/** One path-manager event.  Fields that do not apply are zero. */
+struct mpt_pm_event {
+	uint8_t type;                /**< enum mpt_pm_event_type */
+	uint8_t local_id, remote_id; /**< address ids (remote_id: ANNOUNCED/REMOVED too) */
+	bool backup;                 /**< SF_*: the subflow's backup state (ours or the peer's) */
+	struct mpt_endpoint local;   /**< SF_*: the subflow's local endpoint */
+	struct mpt_endpoint remote;  /**< SF_*: remote endpoint; ANNOUNCED: the address */
+	int error;                   /**< SF_CLOSED / CLOSED: the error, 0 for a clean end */
+	uint32_t token;              /**< the connection's local token */
+};
+
+/**
+ * Pop the oldest queued path-manager event of an MPTCP connection.  The
+ * connection keeps the last 32; older ones are dropped and counted
+ * (PMEventDrop).  Returns 1 (ev filled), 0 (none) or MPT_ERR_INVAL.
+ */
+int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev);
 
 /* ---- policies (schedulers, path managers) ------------------------------ */
 

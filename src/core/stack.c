@@ -1467,6 +1467,15 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
 	return 0;
 }
 
+int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev)
+{
+	if (!s || !ev)
+		return MPT_ERR_INVAL;
+	if (!s->mp)
+		return 0;
+	return mpt_mp_pm_event_pop(s->mp, ev);
+}
+
 int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info)
 {
 	if (!s || !info)

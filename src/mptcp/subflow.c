@@ -703,7 +703,7 @@ static void join_third_ack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *j
 	    mpt_crypto_memeq(want, j->u.join.hmac, sizeof(want))) {
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinAckRx);
 		sf->join = MPT_SF_JOIN_DONE;
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 		sf->ack_due = true; /* the fourth ACK */
 		return;
 	}
@@ -855,7 +855,7 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	} else if (sf->join == MPT_SF_JOIN_ACK) {
 		/* The fourth ACK: the listener got our third ACK. */
 		sf->join = MPT_SF_JOIN_DONE;
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 	}
 
 	if (has_dss && mp->keys_known && !mp->inf_rx) {
@@ -948,10 +948,15 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			mpt_mib_inc(&st->mib, MPT_MIB_MPPrioRx);
 			if (o->u.prio.has_addr_id) {
 				for (size_t k = 0; k < mp->nsf; k++)
-					if (mp->sf[k]->remote_id == o->u.prio.addr_id)
+					if (mp->sf[k]->remote_id == o->u.prio.addr_id &&
+					    mp->sf[k]->peer_backup != o->u.prio.backup) {
 						mp->sf[k]->peer_backup = o->u.prio.backup;
-			} else {
+						mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY,
+								mp->sf[k], NULL, 0, 0);
+					}
+			} else if (sf->peer_backup != o->u.prio.backup) {
 				sf->peer_backup = o->u.prio.backup;
+				mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY, sf, NULL, 0, 0);
 			}
 			break;
 		case MPT_MPTCP_REMOVE_ADDR:

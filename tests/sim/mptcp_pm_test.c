@@ -127,6 +127,12 @@ static void backup(bool server, const char *name)
 	assert_true(a.wire1_at > 4 * MIB);
 	assert_true(on < 2 * MIB);
 	assert_true(off > 32 * MIB);
+	/* SF_PRIORITY on both sides, once per subflow: the asking side for
+	 * its own flag, the peer for the MP_PRIO it received. */
+	for (int side = 0; side < 2; side++) {
+		assert_int_equal(o.pmev[side][MPT_PM_EV_SF_PRIORITY], 2);
+		assert_true(o.pm_last[side][MPT_PM_EV_SF_PRIORITY].backup);
+	}
 }
 
 static void test_backup_local(void **state)
@@ -185,6 +191,19 @@ static void rm(bool server, const char *name)
 		assert_false(sub_uses(&o.sub[i], &p1));
 	if (!server)
 		assert_int_equal(o.wire_fwd[1], a.wire1_at);
+	/* What MPT_EV_PM said (mpt_sock_pm_event), on both sides. */
+	for (int side = 0; side < 2; side++) {
+		assert_int_equal(o.pmev[side][MPT_PM_EV_CREATED], 1);
+		assert_int_equal(o.pmev[side][MPT_PM_EV_ESTABLISHED], 1);
+		assert_true(o.pmev[side][MPT_PM_EV_SF_ESTABLISHED] >= 1);
+		assert_true(o.pmev[side][MPT_PM_EV_SF_CLOSED] >= 1);
+	}
+	/* the peer of the side that removed its address hears REMOVED with
+	 * the id that address had */
+	assert_int_equal(o.pmev[peer][MPT_PM_EV_REMOVED], 1);
+	assert_int_not_equal(o.pm_last[peer][MPT_PM_EV_REMOVED].remote_id, 0);
+	if (server) /* the server's second address was announced first */
+		assert_int_equal(o.pmev[0][MPT_PM_EV_ANNOUNCED], 1);
 }
 
 static void test_remove_local_client(void **state)
