@@ -599,7 +599,20 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 	size_t n = 0;
 	if (info->len == 0 && !(info->flags & MPT_TCP_FIN)) {
 		n = write_signals(sf, buf, room > 8 ? room - 8 : 0);
-		n += mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+		size_t a = mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+		if (a == 0 && n == 0 && !mp->fin_bare_due && !mp->peer_fin) {
+			/* RFC 8684 §3.4.1: an ADD_ADDR too large to sit beside
+			 * a DSS (IPv6 with its HMAC: 28 bytes, 30 with a port,
+			 * next to timestamps) goes alone on this pure ACK; the
+			 * DATA_ACK follows on the next one, sent at once. */
+			a = mpt_pm_write(mp, buf, room, mp->st->now);
+			if (a > 0) {
+				sf->ack_due = true;
+				mpt_mp_dirty(mp);
+				return a;
+			}
+		}
+		n += a;
 	}
 	return n + write_dss(sf, info, buf + n, room - n);
 }
