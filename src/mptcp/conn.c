@@ -1116,23 +1116,28 @@ static void conn_release(struct mpt_mpconn *mp)
 	}
 }
 
-static void conn_step(struct mpt_mpconn *mp, uint64_t now)
+/*
+ * The run loop in phases, in this order each time the connection is run
+ * (mpt_mp_run): what the peer and the engines did is taken in first, then
+ * the connection decides, then it sends.
+ */
+
+/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow, the
+ * connection is gone (no DATA_FIN exchange). */
+static void phase_fastclose_rx(struct mpt_mpconn *mp, uint64_t now)
 {
-	struct mpt_stack *st = mp->st;
-	if (mp->fallback) {
-		reap_subflows(mp);
+	if (!mp->fc_rx || mp->closed)
 		return;
-	}
-	if (mp->fc_rx && !mp->closed) {
-		/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow,
-		 * the connection is gone (no DATA_FIN exchange). */
-		abort_all(mp, now);
-		mp->err = MPT_ERR_RESET;
-		if (mp->sock)
-			mp->sock->err = mp->err;
-		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
-	}
-	/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
+	abort_all(mp, now);
+	mp->err = MPT_ERR_RESET;
+	if (mp->sock)
+		mp->sock->err = mp->err;
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+}
+
+/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
+static void phase_resets(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->reset_pending || sf->dead)
@@ -1146,6 +1151,12 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_tcp_abort(sf->flow->tcp, now);
 		}
 	}
+}
+
+/* The handshake finished: report it (once), and the path-manager events of
+ * the connection's establishment. */
+static void phase_established(struct mpt_mpconn *mp)
+{
 	struct mpt_subflow *initial = NULL;
 	for (size_t i = 0; i < mp->nsf && !initial; i++)
 		if (mp->sf[i]->join == MPT_SF_INITIAL)
@@ -1163,7 +1174,11 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		mp->pm_established = true;
 		mpt_mp_pm_event(mp, MPT_PM_EV_ESTABLISHED, initial, NULL, 0, 0);
 	}
-	/* Subflow bytes -> data level. */
+}
+
+/* Subflow bytes -> data level; larger windows after the application read. */
+static void phase_receive(struct mpt_mpconn *mp, uint64_t now)
+{
 	bool any = false, prog;
 	do {
 		prog = false;
@@ -1183,27 +1198,36 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	}
 	if (any)
 		mp->ev_pending |= MPT_EV_READABLE;
-	if (mp->peer_fin && !mp->peer_fin_done &&
-	    (mpt_dsn_gt(mp->rcv.nxt, mp->peer_fin_dsn) ||
-	     (mp->rcv.nranges > 0 &&
-	      mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, mp->peer_fin_dsn)))) {
+}
+
+/* The peer's DATA_FIN: discarded when data arrived past it, done once every
+ * byte before it is in (RFC 8684 §3.3.3). */
+static void phase_data_fin_rx(struct mpt_mpconn *mp)
+{
+	if (!mp->peer_fin || mp->peer_fin_done)
+		return;
+	if (mpt_dsn_gt(mp->rcv.nxt, mp->peer_fin_dsn) ||
+	    (mp->rcv.nranges > 0 &&
+	     mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, mp->peer_fin_dsn))) {
 		/* Data arrived past that DATA_FIN: it was not the real one. */
-		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinDrop);
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinDrop);
 		mp->peer_fin = false;
+		return;
 	}
-	if (mp->peer_fin && !mp->peer_fin_done && mp->keys_known &&
-	    mp->rcv.nxt == mp->peer_fin_dsn) {
+	if (mp->keys_known && mp->rcv.nxt == mp->peer_fin_dsn) {
 		mp->peer_fin_done = true;
-		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinRx);
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinRx);
 		mp->ev_pending |= MPT_EV_READABLE;
 		struct mpt_subflow *sf = any_usable(mp);
 		if (sf)
 			sf->ack_due = true;
 	}
-	if (mp->inf_tx || mp->inf_rx)
-		inf_step(mp, now);
-	/* Subflows the peer closed: finish them (the data level decides
-	 * the connection's fate, RFC 8684 §3.3.3). */
+}
+
+/* Subflows the peer closed: finish them (the data level decides the
+ * connection's fate, RFC 8684 §3.3.3). */
+static void phase_peer_closed(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf && !(mp->inf_tx || mp->inf_rx); i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed || sf->fin_sent)
@@ -1216,7 +1240,12 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_tcp_close(sf->flow->tcp, now);
 		}
 	}
-	/* Retransmission timeouts on a subflow: move its data elsewhere. */
+}
+
+/* Each subflow's health: progress, staleness, retransmission timeouts (its
+ * data moves elsewhere), and sent mappings acknowledged at both levels. */
+static void phase_health(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed)
@@ -1272,74 +1301,55 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			}
 		}
 	}
-	reap_subflows(mp);
+}
 
-	/* Close sequence: both DATA_FINs acknowledged (or we closed and ours
-	 * is acknowledged) -> close the subflows. */
-	if (mp->fin_acked && (mp->peer_fin_done || mp->app_closed) && !mp->closed) {
-		if (mp->peer_fin_done && !mp->final_ack_sent) {
-			/* DATA_ACK the peer's DATA_FIN before the subflow FINs
-			 * (which carry no option), preferably where our own
-			 * DATA_FIN went: its mapping covers that position. */
-			struct mpt_subflow *a =
-			    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
-			if (a) {
-				a->ack_due = false;
-				mpt_mp_send_ack(a, now);
-			}
-		}
-		for (size_t i = 0; i < mp->nsf; i++) {
-			struct mpt_subflow *sf = mp->sf[i];
-			if (sf->flow && !sf->closed && !sf->fin_sent) {
-				if (mpt_tcp_readable(sf->flow->tcp) > 0)
-					(void)mpt_sf_drain(sf, now);
-				sf->fin_sent = true;
-				mpt_tcp_close(sf->flow->tcp, now);
-			}
-		}
-		conn_set_closed(mp, 0);
-	}
-	if (!mp->closed && mp->nsf == 0 && orphan_wait(mp, now)) {
-		/* No subflow for now: the path manager opens one (below). */
-	} else if (!mp->closed && mp->nsf == 0) {
-		/* Every subflow is gone without a data-level close. */
-		if (!mp->err)
-			mp->err = mp->last_sf_err   ? mp->last_sf_err
-				  : mp->established ? MPT_ERR_RESET
-						    : MPT_ERR_REFUSED;
-		if (mp->sock)
-			mp->sock->err = mp->err;
-		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+/* Close sequence: both DATA_FINs acknowledged (or we closed and ours is
+ * acknowledged) -> close the subflows. */
+static void phase_close(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (!mp->fin_acked || !(mp->peer_fin_done || mp->app_closed) || mp->closed)
 		return;
-	}
-	if (mp->closed) {
-		/* e.g. the DATA_ACK of a retransmitted DATA_FIN */
-		for (size_t i = 0; i < mp->nsf; i++)
-			if (mp->sf[i]->ack_due) {
-				mp->sf[i]->ack_due = false;
-				mpt_mp_send_ack(mp->sf[i], now);
-			}
-		return;
-	}
-	if (mp->fully_established && !mpt_mp_is_fallback(mp))
-		mpt_pm_run(mp, now);
-	mpt_sched_push(mp, now);
-	drtx_arm(mp, now);
-	/* A DATA_FIN without data rides on a pure ACK; it is retransmitted
-	 * on a timer until DATA_ACKed. */
-	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
-	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
-		struct mpt_subflow *sf = any_usable(mp);
-		if (sf) {
-			struct mpt_tcp_info ti;
-			mpt_tcp_get_info(sf->flow->tcp, &ti);
-			mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinTx);
-			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
-			mp->fin_rtx_at = now + mp->fin_rto;
-			mp->fin_bare_due = true;
-			sf->ack_due = true;
+	if (mp->peer_fin_done && !mp->final_ack_sent) {
+		/* DATA_ACK the peer's DATA_FIN before the subflow FINs (which
+		 * carry no option), preferably where our own DATA_FIN went:
+		 * its mapping covers that position. */
+		struct mpt_subflow *a =
+		    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
+		if (a) {
+			a->ack_due = false;
+			mpt_mp_send_ack(a, now);
 		}
 	}
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (sf->flow && !sf->closed && !sf->fin_sent) {
+			if (mpt_tcp_readable(sf->flow->tcp) > 0)
+				(void)mpt_sf_drain(sf, now);
+			sf->fin_sent = true;
+			mpt_tcp_close(sf->flow->tcp, now);
+		}
+	}
+	conn_set_closed(mp, 0);
+}
+
+/* No subflow left.  Returns false when the connection failed for good. */
+static bool phase_subflowless(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->closed || mp->nsf > 0 || orphan_wait(mp, now))
+		return true; /* (orphaned: the path manager opens one below) */
+	/* Every subflow is gone without a data-level close. */
+	if (!mp->err)
+		mp->err = mp->last_sf_err   ? mp->last_sf_err
+			  : mp->established ? MPT_ERR_RESET
+					    : MPT_ERR_REFUSED;
+	if (mp->sock)
+		mp->sock->err = mp->err;
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+	return false;
+}
+
+static void send_due_acks(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (sf->ack_due) {
@@ -1347,6 +1357,57 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_mp_send_ack(sf, now);
 		}
 	}
+}
+
+/* Path manager, scheduler, data-level retransmission, a bare DATA_FIN
+ * (RFC 8684 §3.3.3: on a pure ACK, retransmitted on a timer until
+ * DATA_ACKed), the ACKs owed. */
+static void phase_send(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->fully_established && !mpt_mp_is_fallback(mp))
+		mpt_pm_run(mp, now);
+	mpt_sched_push(mp, now);
+	drtx_arm(mp, now);
+	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
+	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
+		struct mpt_subflow *sf = any_usable(mp);
+		if (sf) {
+			struct mpt_tcp_info ti;
+			mpt_tcp_get_info(sf->flow->tcp, &ti);
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinTx);
+			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
+			mp->fin_rtx_at = now + mp->fin_rto;
+			mp->fin_bare_due = true;
+			sf->ack_due = true;
+		}
+	}
+	send_due_acks(mp, now);
+}
+
+static void conn_step(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->fallback) {
+		reap_subflows(mp);
+		return;
+	}
+	phase_fastclose_rx(mp, now);
+	phase_resets(mp, now);
+	phase_established(mp);
+	phase_receive(mp, now);
+	phase_data_fin_rx(mp);
+	if (mp->inf_tx || mp->inf_rx)
+		inf_step(mp, now);
+	phase_peer_closed(mp, now);
+	phase_health(mp, now);
+	reap_subflows(mp);
+	phase_close(mp, now);
+	if (!phase_subflowless(mp, now))
+		return;
+	if (mp->closed) {
+		send_due_acks(mp, now); /* e.g. the DATA_ACK of a retransmitted DATA_FIN */
+		return;
+	}
+	phase_send(mp, now);
 }
 
 void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
