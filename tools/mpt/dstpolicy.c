@@ -29,18 +29,18 @@ struct dp_range {
 };
 
 static const struct dp_range builtin[] = {
-    {4, 8, {0}},                /* 0.0.0.0/8: "this network", unspecified */
-    {4, 8, {127}},              /* 127.0.0.0/8: loopback */
-    {4, 16, {169, 254}},        /* 169.254.0.0/16: link-local (metadata services) */
-    {4, 4, {224}},              /* 224.0.0.0/4: multicast */
-    {4, 4, {240}},              /* 240.0.0.0/4: reserved, 255.255.255.255 broadcast */
-    {6, 128, {0}},              /* ::/128: unspecified */
-    {6, 128, {[15] = 1}},       /* ::1/128: loopback */
-    {6, 96, {0}},               /* ::/96: IPv4-compatible (deprecated, RFC 4291) */
+    {4, 8, {0}},                         /* 0.0.0.0/8: "this network", unspecified */
+    {4, 8, {127}},                       /* 127.0.0.0/8: loopback */
+    {4, 16, {169, 254}},                 /* 169.254.0.0/16: link-local (metadata services) */
+    {4, 4, {224}},                       /* 224.0.0.0/4: multicast */
+    {4, 4, {240}},                       /* 240.0.0.0/4: reserved, 255.255.255.255 broadcast */
+    {6, 128, {0}},                       /* ::/128: unspecified */
+    {6, 128, {[15] = 1}},                /* ::1/128: loopback */
+    {6, 96, {0}},                        /* ::/96: IPv4-compatible (deprecated, RFC 4291) */
     {6, 96, {[10] = 0xff, [11] = 0xff}}, /* ::ffff:0:0/96: IPv4-mapped */
-    {6, 10, {0xfe, 0x80}},      /* fe80::/10: link-local */
-    {6, 10, {0xfe, 0xc0}},      /* fec0::/10: site-local (deprecated) */
-    {6, 8, {0xff}},             /* ff00::/8: multicast */
+    {6, 10, {0xfe, 0x80}},               /* fe80::/10: link-local */
+    {6, 10, {0xfe, 0xc0}},               /* fec0::/10: site-local (deprecated) */
+    {6, 8, {0xff}},                      /* ff00::/8: multicast */
 };
 
 bool dp_builtin_refused(const struct mpt_addr *a)

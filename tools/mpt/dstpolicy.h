@@ -61,7 +61,7 @@ struct dp_rule {
 struct dstpolicy {
 	struct dp_rule rules[DP_MAX_RULES]; /**< in command-line order */
 	size_t n_rules;
-	bool allow_any;                          /**< --allow-any: allow after the rules */
+	bool allow_any;                             /**< --allow-any: allow after the rules */
 	struct mpt_addr own[MPT_BACKEND_MAX_PATHS]; /**< the converter's addresses */
 	size_t n_own;
 	struct nladdrs *host;          /**< the host's addresses (NULL until dp_open) */
