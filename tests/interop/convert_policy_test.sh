@@ -44,6 +44,9 @@ INTEROP_PIDS+=($!)
 ip netns exec "$NS_V" python3 "$SP" echo-server --bind :: --port 7101 \
 	--ready "$WORK/h6.ready" --count "$WORK/h6.count" 2>"$WORK/h6.err" &
 INTEROP_PIDS+=($!)
+ip netns exec "$NS_V" python3 "$SP" echo-server --bind 0.0.0.0 --port 7103 \
+	--ready "$WORK/hl.ready" --count "$WORK/hl.count" 2>"$WORK/hl.err" &
+INTEROP_PIDS+=($!)
 ip netns exec "$NS_S" python3 "$SP" echo-server --bind 0.0.0.0 --port 7000 \
 	--ready "$WORK/s4.ready" --count "$WORK/s4.count" 2>"$WORK/s4.err" &
 INTEROP_PIDS+=($!)
@@ -53,13 +56,13 @@ INTEROP_PIDS+=($!)
 ip netns exec "$NS_S" python3 "$SP" echo-server --bind 0.0.0.0 --port 7002 \
 	--ready "$WORK/s7.ready" --count "$WORK/s7.count" 2>"$WORK/s7.err" &
 INTEROP_PIDS+=($!)
-for f in h4 h6 s4 s6 s7; do
+for f in h4 h6 hl s4 s6 s7; do
 	wait_file "$WORK/$f.ready" 10 || die "echo server $f did not start"
 done
 
 # Every TCP packet to the services' ports, on every interface of the
 # converter's host (veths, loopback, the TUN device).
-ip netns exec "$NS_V" dumpcap -q -i any -f "tcp port 7100 or tcp port 7101 or tcp port 7000 or tcp port 7001 or tcp port 7002 or tcp port $CPORT" \
+ip netns exec "$NS_V" dumpcap -q -i any -f "tcp port 7100 or tcp port 7101 or tcp port 7000 or tcp port 7001 or tcp port 7002 or tcp port 7103 or tcp port $CPORT" \
 	-w "$WORK/wire.pcapng" 2>"$WORK/dumpcap.err" &
 CAP_PID=$!
 INTEROP_PIDS+=($CAP_PID)
@@ -69,7 +72,8 @@ for _ in $(seq 50); do
 done
 
 ip netns exec "$NS_V" "$MPT_BIN" convert --path "$CONV/24,dev=mpttun0" --allow-any \
-	--deny 10.82.0.2:7002 "$CPORT" 2>"$WORK/conv.err" &
+	--deny 10.82.0.2:7002 --allow-local 10.82.0.1:7103 --allow-local 127.0.0.1:7103 \
+	"$CPORT" 2>"$WORK/conv.err" &
 CONV_PID=$!
 INTEROP_PIDS+=($CONV_PID)
 wait_route "$NS_V" "$CONV" mpttun0 10 || { show_log "$WORK/conv.err"; die "converter did not start"; }
@@ -101,6 +105,9 @@ probe \
 	"IPv6 multicast ff02::1=[ff02::1]:7101=1" \
 	"IPv6 unspecified ::=[::]:7101=1" \
 	"--deny 10.82.0.2:7002=10.82.0.2:7002=32" \
+	"--allow-local service on the host=10.82.0.1:7103=ok" \
+	"other host address, same port=10.81.0.2:7103=32" \
+	"loopback despite --allow-local=127.0.0.1:7103=1" \
 	"legitimate IPv4 server=10.82.0.2:7000=ok" \
 	"legitimate IPv6 server=[fd82::2]:7001=ok" >"$WORK/a.out" 2>&1
 rc=$?
@@ -150,6 +157,9 @@ case_c() {
 	# v4, v6, and the moved address: three relayed connections.
 	[ "$syn_legit" -ge 3 ] || { echo "  expected >= 3 SYNs to the legitimate servers"; rc=1; }
 	[ "$(cat "$WORK/s7.count")" = 0 ] || { echo "  the denied server was reached"; rc=1; }
+	# --allow-local: exactly the one listed host service was reached.
+	echo "  --allow-local service: $(awk '$NF == 7103' "$WORK/syns.txt" | wc -l) SYN(s), $(cat "$WORK/hl.count") connection(s)"
+	[ "$(awk '$NF == 7103' "$WORK/syns.txt" | wc -l)" = 1 ] && [ "$(cat "$WORK/hl.count")" = 1 ] || rc=1
 	return $rc
 }
 case_c
@@ -158,12 +168,13 @@ case_result "(c) dumpcap: no SYN to refused destinations, SYNs to legitimate one
 echo "-- (d) counters"
 case_d() {
 	local rc=0 n
-	grep "counter policy-" "$WORK/conv.err" | tail -n 8 | sed 's/^/  /'
+	grep "counter policy-" "$WORK/conv.err" | tail -n 9 | sed 's/^/  /'
 	for n in host-address own-address local-route deny-rule builtin; do
 		grep -q "counter policy-refused-$n [1-9]" "$WORK/conv.err" ||
 			{ echo "  policy-refused-$n not counted"; rc=1; }
 	done
 	grep -q "counter policy-allowed [3-9]" "$WORK/conv.err" || { echo "  policy-allowed < 3"; rc=1; }
+	grep -q "counter policy-allowed-local 1$" "$WORK/conv.err" || { echo "  policy-allowed-local != 1"; rc=1; }
 	kill -0 "$CONV_PID" 2>/dev/null || { echo "  mpt convert died"; rc=1; }
 	return $rc
 }

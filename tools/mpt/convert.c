@@ -136,6 +136,9 @@ static void cv_usage(FILE *f)
 	    "                               destination is refused (Not Authorized)\n"
 	    "  --deny ADDR[/PLEN][:PORT[-PORT]]   refused destinations; --allow and --deny\n"
 	    "                               form one list, the first match decides\n"
+	    "  --allow-local ADDR[/PLEN][:PORT[-PORT]]  the only way to a service on this\n"
+	    "                               host itself (one of its addresses; never\n"
+	    "                               loopback, link-local or the converter's own)\n"
 	    "  --allow-any                  allow what no rule matched (beware: with no\n"
 	    "                               --cookie anyone reaching PORT may use it).  Never\n"
 	    "                               allowed, whatever the rules: this host's own\n"
@@ -559,7 +562,7 @@ static void handle_request(struct cv_conn *c, const struct mpt_convert_msg *m)
 	c->dest = cn->u.connect.remote;
 	/* Decided here, before any socket exists for the destination. */
 	enum dp_verdict v = dp_check(&cv->policy, &c->dest);
-	if (v != DP_ALLOW) {
+	if (!dp_allowed(v)) {
 		char ds[64], why[160];
 		snprintf(why, sizeof(why), "%s: %s", relay_fmt_ep(&c->dest, ds, sizeof(ds)),
 			 dp_verdict_name(v));
@@ -775,6 +778,7 @@ static void cv_counters_print(void *ud)
 	    [DP_PORT_ZERO] = "policy-refused-port-0",
 	    [DP_DENIED] = "policy-refused-deny-rule",
 	    [DP_NO_RULE] = "policy-refused-no-rule",
+	    [DP_ALLOW_LOCAL] = "policy-allowed-local",
 	};
 	for (int v = 0; v < DP_N_VERDICTS; v++)
 		fprintf(stderr, "%s: counter %s %" PRIu64 "\n", prog, policy_names[v],
@@ -860,6 +864,7 @@ static void on_policy(void *ud, uint32_t events)
 
 enum {
 	OPT_ALLOW = 0x2000,
+	OPT_ALLOW_LOCAL,
 	OPT_DENY,
 	OPT_ALLOW_ANY,
 	OPT_TFO,
@@ -877,16 +882,22 @@ static int cv_opt(void *ud, const char *where, int ch, const char *arg)
 		cv->quiet = true;
 		return 0;
 	case OPT_ALLOW:
+	case OPT_ALLOW_LOCAL:
 	case OPT_DENY: {
 		struct dp_rule r;
 		char err[96];
-		if (dp_parse_rule(arg, ch == OPT_ALLOW, &r, err, sizeof(err)) < 0) {
+		if (dp_parse_rule(arg, ch != OPT_DENY, &r, err, sizeof(err)) < 0) {
 			fprintf(stderr,
 				"%s: %s: '%s': %s (ADDR[/PLEN][:PORT[-PORT]], IPv6 with a port: "
 				"[ADDR[/PLEN]]:PORT[-PORT])\n",
-				where, ch == OPT_ALLOW ? "--allow" : "--deny", arg, err);
+				where,
+				ch == OPT_ALLOW         ? "--allow"
+				: ch == OPT_ALLOW_LOCAL ? "--allow-local"
+							: "--deny",
+				arg, err);
 			return 2;
 		}
+		r.local = ch == OPT_ALLOW_LOCAL;
 		if (dp_add_rule(&cv->policy, &r) < 0) {
 			fprintf(stderr, "%s: at most %d --allow/--deny rules\n", where,
 				DP_MAX_RULES);
@@ -975,6 +986,7 @@ int mpt_cmd_convert(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"allow", required_argument, NULL, OPT_ALLOW},
 	    {"deny", required_argument, NULL, OPT_DENY},
+	    {"allow-local", required_argument, NULL, OPT_ALLOW_LOCAL},
 	    {"allow-any", no_argument, NULL, OPT_ALLOW_ANY},
 	    {"max-per-source", required_argument, NULL, OPT_PER_SOURCE},
 	    {"max-handshakes-per-source", required_argument, NULL, OPT_HS_PER_SOURCE},
@@ -1023,9 +1035,11 @@ int mpt_cmd_convert(int argc, char **argv)
 		fprintf(stderr, "%s: '%s' is not a port number (1-65535)\n", prog, cv.operand);
 		goto early;
 	}
-	bool any_allow = false;
-	for (size_t i = 0; i < cv.policy.n_rules; i++)
-		any_allow |= cv.policy.rules[i].allow;
+	bool any_allow = false, any_local = false;
+	for (size_t i = 0; i < cv.policy.n_rules; i++) {
+		any_allow |= cv.policy.rules[i].allow && !cv.policy.rules[i].local;
+		any_local |= cv.policy.rules[i].local;
+	}
 	if (cv.policy.allow_any && any_allow) {
 		fprintf(stderr, "%s: --allow-any and --allow exclude each other\n", prog);
 		goto early;
@@ -1038,7 +1052,7 @@ int mpt_cmd_convert(int argc, char **argv)
 		status = cv_check(&cv, port);
 		goto early;
 	}
-	if (!cv.policy.allow_any && !any_allow)
+	if (!cv.policy.allow_any && !any_allow && !any_local)
 		fprintf(stderr, "%s: warning: no --allow: every destination will be refused\n",
 			prog);
 

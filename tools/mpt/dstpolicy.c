@@ -151,14 +151,14 @@ char *dp_rule_format(const struct dp_rule *r, char *buf, size_t len)
 {
 	char a[64];
 	mpt_addr_format(&r->addr, a, sizeof(a));
+	const char *what = r->local ? "allow-local" : r->allow ? "allow" : "deny";
 	if (!r->port_lo)
-		snprintf(buf, len, "%s %s/%u any port", r->allow ? "allow" : "deny", a, r->plen);
+		snprintf(buf, len, "%s %s/%u any port", what, a, r->plen);
 	else if (r->port_lo == r->port_hi)
-		snprintf(buf, len, "%s %s/%u port %u", r->allow ? "allow" : "deny", a, r->plen,
-			 r->port_lo);
+		snprintf(buf, len, "%s %s/%u port %u", what, a, r->plen, r->port_lo);
 	else
-		snprintf(buf, len, "%s %s/%u ports %u-%u", r->allow ? "allow" : "deny", a, r->plen,
-			 r->port_lo, r->port_hi);
+		snprintf(buf, len, "%s %s/%u ports %u-%u", what, a, r->plen, r->port_lo,
+			 r->port_hi);
 	return buf;
 }
 
@@ -184,6 +184,23 @@ int dp_process(struct dstpolicy *p)
 	return p->host && nladdrs_process(p->host) < 0 ? -1 : 0;
 }
 
+static bool rule_match(const struct dp_rule *r, const struct mpt_endpoint *dst)
+{
+	return prefix_match(&r->addr, r->plen, &dst->addr) &&
+	       (!r->port_lo || (dst->port >= r->port_lo && dst->port <= r->port_hi));
+}
+
+/* An --allow-local entry for dst (a host address): the only way to one. */
+static bool local_rule(const struct dstpolicy *p, const struct mpt_endpoint *dst)
+{
+	if (dst->port == 0)
+		return false;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].local && rule_match(&p->rules[i], dst))
+			return true;
+	return false;
+}
+
 static enum dp_verdict decide(struct dstpolicy *p, const struct mpt_endpoint *dst)
 {
 	const struct mpt_addr *a = &dst->addr;
@@ -194,7 +211,7 @@ static enum dp_verdict decide(struct dstpolicy *p, const struct mpt_endpoint *ds
 			return DP_OWN;
 	if (p->host) {
 		if (nladdrs_contains(p->host, a))
-			return DP_HOST;
+			return local_rule(p, dst) ? DP_ALLOW_LOCAL : DP_HOST;
 		/* The kernel's own view: a local route (an address not on any
 		 * interface, AnyIP prefixes), a subnet broadcast, or a route
 		 * that is gone to nowhere useful.  A lookup failure (no route)
@@ -203,15 +220,14 @@ static enum dp_verdict decide(struct dstpolicy *p, const struct mpt_endpoint *ds
 		if (nladdrs_route(p->host, a, &oif, &type) == 0 &&
 		    (type == RTN_LOCAL || type == RTN_BROADCAST || type == RTN_MULTICAST ||
 		     type == RTN_ANYCAST || type == RTN_NAT))
-			return DP_LOCAL_ROUTE;
+			return type == RTN_LOCAL && local_rule(p, dst) ? DP_ALLOW_LOCAL
+								       : DP_LOCAL_ROUTE;
 	}
 	if (dst->port == 0)
 		return DP_PORT_ZERO;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct dp_rule *r = &p->rules[i];
-		if (!prefix_match(&r->addr, r->plen, a))
-			continue;
-		if (r->port_lo && (dst->port < r->port_lo || dst->port > r->port_hi))
+		if (r->local || !rule_match(r, dst))
 			continue;
 		return r->allow ? DP_ALLOW : DP_DENIED;
 	}
@@ -244,6 +260,8 @@ const char *dp_verdict_name(enum dp_verdict v)
 		return "denied by a --deny rule";
 	case DP_NO_RULE:
 		return "not in the allow-list";
+	case DP_ALLOW_LOCAL:
+		return "allowed (--allow-local)";
 	}
 	return "?";
 }

@@ -18,6 +18,11 @@
  *     (PREFIX[:PORT[-PORT]]), first match wins; --allow-any adds "allow
  *     everything" after them; no match: refused (the default is to refuse
  *     every destination).
+ * One exception to layer 1, never implied by --allow or --allow-any: an
+ * --allow-local PREFIX[:PORT[-PORT]] entry lets a host address (or a
+ * locally routed one) through, for a service the operator runs on the
+ * converter's host on purpose.  Loopback, link-local, multicast, reserved
+ * and the converter's own addresses stay refused even then.
  * Every refusal is answered with Error TLV 32, Not Authorized (RFC 8803
  * §4.2.8: the converter refuses the connection by local policy).
  * Loopback, multicast, broadcast and unspecified destinations never get
@@ -47,12 +52,20 @@ enum dp_verdict {
 	DP_PORT_ZERO,   /**< port 0 */
 	DP_DENIED,      /**< a --deny rule matched */
 	DP_NO_RULE,     /**< no rule matched (default: refuse) */
+	DP_ALLOW_LOCAL, /**< a host address named by an --allow-local rule */
 };
-#define DP_N_VERDICTS (DP_NO_RULE + 1)
+#define DP_N_VERDICTS (DP_ALLOW_LOCAL + 1)
+
+/** Whether v lets the connection through. */
+static inline bool dp_allowed(int v)
+{
+	return v == DP_ALLOW || v == DP_ALLOW_LOCAL;
+}
 
 /** One --allow / --deny entry. */
 struct dp_rule {
 	bool allow;
+	bool local;           /**< --allow-local: for host addresses only */
 	struct mpt_addr addr; /**< prefix (host bits zero) */
 	uint8_t plen;
 	uint16_t port_lo, port_hi; /**< 0, 0: any port */
