@@ -26,7 +26,7 @@ topo_svc() {
 			net.ipv4.conf.default.rp_filter=0 net.ipv4.ip_forward=1 \
 			net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.accept_dad=0 \
 			net.ipv6.conf.default.accept_dad=0 >/dev/null
-		ip netns exec "$ns" sysctl -qw net.mptcp.blackhole_timeout=0 2>/dev/null
+		ip netns exec "$ns" sysctl -qw net.mptcp.blackhole_timeout=0 2>/dev/null || true
 	done
 	ip link add mpt-sc netns "$NS_C" type veth peer name mpt-sv netns "$NS_V" ||
 		die "cannot create veth pair"
