@@ -191,7 +191,7 @@ static int request(struct nlwatch *w, struct nlmsghdr *nlh, mnl_cb_t cb, void *d
 
 int nlwatch_sync(struct nlwatch *w)
 {
-	uint8_t req[256];
+	_Alignas(8) uint8_t req[256];
 	for (size_t i = 0; i < w->n; i++) {
 		struct nlw_entry *e = &w->e[i];
 		e->ifindex = 0;
@@ -272,7 +272,8 @@ struct nladdrs {
 	struct mpt_addr a[NLADDRS_MAX];
 	size_t n;
 	bool overflow;
-	uint8_t buf[16384];
+	/* Netlink headers are read in place: 4-byte alignment at least. */
+	_Alignas(8) uint8_t buf[16384];
 };
 
 static void addrs_put(struct nladdrs *h, int family, const void *bytes)
@@ -359,7 +360,7 @@ static int addrs_request(struct nladdrs *h, struct nlmsghdr *nlh, mnl_cb_t cb, v
 
 static int addrs_sync(struct nladdrs *h)
 {
-	uint8_t req[128];
+	_Alignas(8) uint8_t req[128];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -482,7 +483,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 static int route_query(struct mnl_socket *s, unsigned portid, unsigned seq,
 		       const struct mpt_addr *dst, uint8_t *buf, size_t buflen, int *oif, int *type)
 {
-	uint8_t req[128];
+	_Alignas(8) uint8_t req[128];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
@@ -524,7 +525,7 @@ int nl_route_get(const struct mpt_addr *dst, int *oif, int *type)
 	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!s)
 		return -1;
-	uint8_t buf[8192];
+	_Alignas(8) uint8_t buf[8192];
 	int rc = -1;
 	if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) == 0)
 		rc = route_query(s, mnl_socket_get_portid(s), (unsigned)time(NULL), dst, buf,
