@@ -27,7 +27,7 @@ TEST_NAME=convert_slowloris
 interop_require
 SP="$INTEROP_DIR/svc_peer.py"
 N_SLOW=${N_SLOW:-2000}
-LEGIT_S=${LEGIT_S:-20}
+LEGIT_S=${LEGIT_S:-12}
 LEGIT_TIMEOUT=${LEGIT_TIMEOUT:-10}
 
 topo_svc

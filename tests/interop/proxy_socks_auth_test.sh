@@ -17,7 +17,9 @@
 # (e) SOCKS5 without --auth-file on 0.0.0.0: refused at start (exit 2);
 #     with --insecure it serves;
 # (f) a malformed --auth-file line is reported as FILE:LINE;
-# (g) counters socks-auth-ok / socks-auth-failed / handshake-timeouts.
+# (g) counters socks-auth-ok / socks-auth-failed / handshake-timeouts;
+# (h) a configuration file for the proxy: --check passes, a bad value is
+#     reported as FILE:LINE, an open SOCKS5 setup from a file is refused too.
 set -uo pipefail
 TEST_NAME=proxy_socks_auth
 . "$(dirname "$0")/lib.sh"
@@ -142,6 +144,30 @@ case_f() {
 }
 case_f
 case_result "(f) auth file errors as FILE:LINE" $?
+
+echo "-- (h) configuration file for the proxy: --check, FILE:LINE errors"
+case_h() {
+	local rc=0 out crc
+	printf 'socks5\nauth-file %s\nconvert %s:5124\npath 10.81.2.7/24,dev=mpttun7\nhandshake-timeout 5\nlisten 10.81.0.1:1089\n' \
+		"$WORK/users" "$CONV" >"$WORK/proxy.conf"
+	ip netns exec "$NS_C" "$MPT_BIN" proxy --config "$WORK/proxy.conf" --check >"$WORK/h.out" 2>&1
+	crc=$?
+	sed 's/^/  /' "$WORK/h.out" | grep -E "SOCKS5|listened|problem"
+	[ $crc = 0 ] || rc=1
+	printf 'socks5\nhandshake-timeout 0\nlisten 1089\n' >"$WORK/proxy_bad.conf"
+	out=$(ip netns exec "$NS_C" "$MPT_BIN" proxy --config "$WORK/proxy_bad.conf" 2>&1)
+	echo "  $out"
+	[[ "$out" == *"proxy_bad.conf:2: --handshake-timeout: '0' is not a number of seconds"* ]] || rc=1
+	# Without authentication, on a non-loopback address, from a file too.
+	printf 'socks5\npath 10.81.2.7/24,dev=mpttun7\nlisten 10.81.0.1:1089\n' >"$WORK/proxy_open.conf"
+	out=$(ip netns exec "$NS_C" "$MPT_BIN" proxy --config "$WORK/proxy_open.conf" 2>&1)
+	crc=$?
+	echo "  open proxy from a file: exit $crc"
+	[ $crc = 2 ] || rc=1
+	return $rc
+}
+case_h
+case_result "(h) proxy configuration file and --check" $?
 
 kill -TERM "$PROXY_PID"
 wait "$PROXY_PID"
