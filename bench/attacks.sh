@@ -229,8 +229,9 @@ out=docs/attacks.md
 	echo "| converter CPU during the attack (% of one core) | $(f "$SLOW_B" 8) | $(f "$SLOW_A" 8) |"
 	echo "| converter peak RSS (MB) | $(f "$SLOW_B" 9) | $(f "$SLOW_A" 9) |"
 	echo
-	echo "After: the attacker's source may hold 8 connections still negotiating (64 in all);"
-	echo "its other connections get Error TLV 64 (Resource Exceeded) at once; the handshake"
+	echo "After: once a quarter of \\`--max-conns\\` (512) wait for their Convert message, a source"
+	echo "may hold 8 of them; the attacker's other connections get Error TLV 64 (Resource"
+	echo "Exceeded) at once; the handshake"
 	echo "deadline shrinks from 10 s towards 1 s as the table fills, and a full table evicts the"
 	echo "connection that has waited longest for its Convert message."
 	echo

@@ -8,11 +8,11 @@
 # 10.81.0.1 (both in $NS_C, plain kernel TCP, an independent RFC 8803
 # client); `mpt convert` in $NS_V; an echo server in $NS_S.
 #
-# (a) default limits (8 connections per source still negotiating, 64 held
-#     per source, --max-conns 512): every legitimate conversion attempted
-#     during the attack succeeds (one every 100 ms for $LEGIT_S s, each
-#     given $LEGIT_TIMEOUT s); the converter refused the attacker by source
-#     (per-source-refusals) and held at most 8 of its connections.
+# (a) default limits (--max-conns 512; once 128 connections wait for their
+#     Convert message, 8 per source; once 256 are held, 64 per source):
+#     every legitimate conversion attempted during the attack succeeds (one
+#     every 100 ms for $LEGIT_S s, each given $LEGIT_TIMEOUT s); the
+#     converter refused the attacker by source (per-source-refusals).
 # (b) per-source limits off (--max-per-source 0
 #     --max-handshakes-per-source 0) and --max-conns 256: the table fills
 #     with the attacker's connections, and the handshake deadline scaled to

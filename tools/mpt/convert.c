@@ -54,9 +54,14 @@
 
 #define CV_BACKLOG              128
 #define CV_ERR_LINGER_NS        (2 * MPT_NS_PER_S)
-/* Per-source defaults: a client application rarely has more than a few
- * connections starting at once; a browser opens 6 per host.  A source
- * beyond them is refused (Resource Exceeded) while the others are served. */
+/* Per-source limits, applied under pressure only: while fewer than a
+ * quarter of --max-conns connections wait for their Convert message (resp.
+ * fewer than half of them are held), any source may use the room, e.g. an
+ * `mpt proxy` that converts a whole household's connections from one
+ * address, bursts included.  Beyond that, a source may hold this many
+ * waiting (resp. in all) and is refused (Resource Exceeded) above it while
+ * the others are served: a host converting for itself rarely has more than
+ * a few connections starting at once (a browser opens 6 per server). */
 #define CV_PER_SOURCE_HS_DEF    8
 #define CV_PER_SOURCE_TOTAL_DEF 64
 /* The handshake deadline is --handshake-timeout while at most a quarter of
@@ -149,9 +154,11 @@ static void cv_usage(FILE *f)
 	    "                               Exceeded, after evicting the oldest connection\n"
 	    "                               still waiting for its Convert message)\n"
 	    "  --max-per-source N           connections held per source (IPv4 address or IPv6\n"
-	    "                               /64; default %d, 0: no limit)\n"
-	    "  --max-handshakes-per-source N  of them, still waiting for their Convert\n"
-	    "                               message (default %d, 0: no limit)\n"
+	    "                               /64) once half of --max-conns are in use\n"
+	    "                               (default %d, 0: no limit)\n"
+	    "  --max-handshakes-per-source N  connections per source still waiting for their\n"
+	    "                               Convert message, once a quarter of --max-conns\n"
+	    "                               are waiting (default %d, 0: no limit)\n"
 	    "  --buf BYTES                  relay buffer per direction (default %u)\n"
 	    "  --connect-timeout SECONDS    give up on a destination (default 10: Destination\n"
 	    "                               Unreachable)\n"
@@ -687,10 +694,14 @@ static void accept_all(struct cv *cv)
 		mpt_sock_set_user(s, c);
 		c->next = cv->conns;
 		cv->conns = c;
-		/* Per source first: one source's flood is refused before it can
-		 * fill the table for everyone. */
-		if ((cv->max_hs_per_source && src->handshakes >= cv->max_hs_per_source) ||
-		    (cv->max_total_per_source && src->total > cv->max_total_per_source)) {
+		/* Per source first: under pressure, one source's flood is refused
+		 * before it can fill the table for everyone. */
+		bool hs_pressure = cv->n_handshakes >= cv->conf.max_conns / 4;
+		bool table_pressure = cv->n_active >= cv->conf.max_conns / 2;
+		if ((hs_pressure && cv->max_hs_per_source &&
+		     src->handshakes >= cv->max_hs_per_source) ||
+		    (table_pressure && cv->max_total_per_source &&
+		     src->total > cv->max_total_per_source)) {
 			cv->per_source_refusals++;
 			reject_new(c,
 				   src->handshakes >= cv->max_hs_per_source && cv->max_hs_per_source
