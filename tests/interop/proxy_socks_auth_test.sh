@@ -19,7 +19,10 @@
 # (f) a malformed --auth-file line is reported as FILE:LINE;
 # (g) counters socks-auth-ok / socks-auth-failed / handshake-timeouts;
 # (h) a configuration file for the proxy: --check passes, a bad value is
-#     reported as FILE:LINE, an open SOCKS5 setup from a file is refused too.
+#     reported as FILE:LINE, an open SOCKS5 setup from a file is refused too;
+# (i) without --convert, SOCKS5 requests for the proxy host's own addresses
+#     (its stack's packets would be delivered to the host's own services)
+#     get reply 2 and reach nothing; a real server is reached.
 set -uo pipefail
 TEST_NAME=proxy_socks_auth
 . "$(dirname "$0")/lib.sh"
@@ -168,6 +171,39 @@ case_h() {
 }
 case_h
 case_result "(h) proxy configuration file and --check" $?
+
+echo "-- (i) SOCKS5 straight to MPTCP (no --convert): this host's addresses refused"
+case_i() {
+	local rc=0 out
+	ip -n "$NS_C" route add 10.82.0.0/24 via 10.81.0.2
+	ip netns exec "$NS_C" python3 "$SP" echo-server --bind 0.0.0.0 --port 7100 \
+		--ready "$WORK/l.ready" --count "$WORK/l.count" 2>"$WORK/l.err" &
+	INTEROP_PIDS+=($!)
+	wait_file "$WORK/l.ready" 10 || return 1
+	ip netns exec "$NS_C" "$MPT_BIN" proxy --socks5 --path 10.81.2.9/24,dev=mpttun9 \
+		127.0.0.1:1090 2>"$WORK/pass.err" &
+	local qpid=$!
+	INTEROP_PIDS+=($qpid)
+	wait_route "$NS_C" 10.81.2.9 mpttun9 10 || { show_log "$WORK/pass.err"; return 1; }
+	sleep 0.3
+	for d in 10.81.0.1:7100 10.81.0.10:7100 10.81.2.9:7100; do
+		out=$(ip netns exec "$NS_C" timeout 30 python3 "$SP" socks --proxy 127.0.0.1:1090 \
+			--dest "$d" --methods 0 --expect reply-2 2>&1) || rc=1
+		echo "  to $d (this host): $out"
+	done
+	out=$(ip netns exec "$NS_C" timeout 30 python3 "$SP" socks --proxy 127.0.0.1:1090 \
+		--dest 10.82.0.2:7000 --methods 0 --expect ok 2>&1) || rc=1
+	echo "  to 10.82.0.2:7000 (a server; plain TCP, MPTCP falls back): $out"
+	echo "  local service connections: $(cat "$WORK/l.count")"
+	[ "$(cat "$WORK/l.count")" = 0 ] || rc=1
+	kill -TERM $qpid
+	wait $qpid || rc=1
+	grep -q "counter socks-destination-refused 3$" "$WORK/pass.err" || rc=1
+	[ $rc = 0 ] || show_log "$WORK/pass.err"
+	return $rc
+}
+case_i
+case_result "(i) SOCKS5 passthrough: no way into the proxy's host" $?
 
 kill -TERM "$PROXY_PID"
 wait "$PROXY_PID"

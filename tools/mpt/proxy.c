@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dstpolicy.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "nlwatch.h"
@@ -135,6 +136,11 @@ struct px {
 	const char *auth_file;
 	uint64_t auth_ok, auth_failed, no_method;
 	struct svc_timer timer;
+	/* SOCKS5 without --convert: the stack's packets leave through the TUN
+	 * into this host's kernel, which delivers those addressed to itself:
+	 * the converter's built-in refusals keep SOCKS clients off the host. */
+	struct dstpolicy policy;
+	struct relay_watch policy_watch;
 	const char *operand; /* [ADDR:]PORT from the command line or a configuration file */
 	struct mpt_tool_opts o;
 	/* --watch ADDR=IFNAME */
@@ -341,6 +347,14 @@ static void start_mpt(struct px_conn *c)
 	const struct mpt_endpoint *to = px->have_convert ? &px->convert : &c->dest;
 	relay_poller_del(c->fd); /* the client waits (its data stays in the kernel) */
 	c->watch.fn = NULL;
+	if (px->policy.host) {
+		enum dp_verdict v = dp_check(&px->policy, &c->dest);
+		if (!dp_allowed(v)) {
+			px->ctr.local_errors++;
+			conn_fail(c, SOCKS_NOT_ALLOWED, dp_verdict_name(v));
+			return;
+		}
+	}
 	int rc = mpt_connect(px->st, to, NULL, mpt_backend_now(), &c->ms);
 	if (rc < 0) {
 		char why[96];
@@ -1046,6 +1060,13 @@ static void px_counters_print(void *ud)
 		fprintf(stderr, "%s: counter socks-no-acceptable-method %" PRIu64 "\n", prog,
 			px->no_method);
 	}
+	if (px->policy.host) {
+		uint64_t refused = 0;
+		for (int v = 0; v < DP_N_VERDICTS; v++)
+			refused += dp_allowed(v) ? 0 : px->policy.count[v];
+		fprintf(stderr, "%s: counter socks-destination-refused %" PRIu64 "\n", prog,
+			refused);
+	}
 	static const char *const names[] = {"MPJoinSynTx", "RmAddrTx", "MPPrioTx", NULL};
 	relay_stack_counters_print(px->st, prog, names);
 }
@@ -1239,6 +1260,14 @@ static int load_auth(struct px *px, const char *where, const char *path)
 		rc = -1;
 	}
 	return rc;
+}
+
+static void on_policy(void *ud, uint32_t events)
+{
+	struct px *px = ud;
+	(void)events;
+	if (dp_process(&px->policy) < 0)
+		fprintf(stderr, "%s: netlink (host addresses): %s\n", prog, strerror(errno));
 }
 
 /* One option, from the command line or a configuration file. */
@@ -1458,6 +1487,19 @@ int mpt_cmd_proxy(int argc, char **argv)
 	}
 	if (start_watch(&px) < 0)
 		goto out;
+	if (px.socks && !px.have_convert) {
+		px.policy.allow_any = true;
+		for (size_t k = 0; k < o->be.n_paths; k++)
+			px.policy.own[px.policy.n_own++] = o->be.paths[k].addr;
+		px.policy_watch.fn = on_policy;
+		px.policy_watch.ud = &px;
+		if (dp_open(&px.policy) < 0 ||
+		    relay_poller_add(dp_fd(&px.policy), EPOLLIN, &px.policy_watch) < 0) {
+			fprintf(stderr, "%s: netlink (host addresses): %s\n", prog,
+				strerror(errno));
+			goto out;
+		}
+	}
 	/* Devices, routes, the (transparent) listener and netlink are set up:
 	 * nothing later needs a privilege. */
 	if (svc_drop_privileges(prog, &px.conf.user, 0) < 0)
@@ -1498,6 +1540,9 @@ out:
 		nlwatch_close(px.nlw);
 	}
 	svc_timer_close(&px.timer);
+	if (dp_fd(&px.policy) >= 0)
+		relay_poller_del(dp_fd(&px.policy));
+	dp_close(&px.policy);
 	relay_poller_fini(px.be);
 	mpt_backend_destroy(px.be);
 	close(px.lfd);
