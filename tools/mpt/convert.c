@@ -654,13 +654,30 @@ static struct cv_conn *oldest_hello(const struct cv *cv)
 	return best;
 }
 
-/* Refuse a connection that was just accepted (Resource Exceeded); when
- * refusals already hold --max-conns connections, a bare RST: answering an
- * attacker must not cost more than what it sends. */
+/* Error TLVs per source and second before refusals become bare RSTs. */
+#define CV_SRC_TLV_PER_S 16
+
+/* Refuse a connection that was just accepted (Resource Exceeded).  A bare
+ * RST instead when refusals already hold --max-conns connections, or when
+ * this source was answered CV_SRC_TLV_PER_S times in the last second:
+ * answering a flood must not cost more than what it sends (an Error TLV
+ * costs a send, a FIN exchange, up to 2 s of waiting and 2 x MSL of
+ * TIME-WAIT in the stack; a RST costs nothing after it). */
+static bool refuse_bare(struct cv_conn *c)
+{
+	struct svc_src *src = c->src;
+	uint64_t now = mpt_backend_now();
+	if (now - src->window >= MPT_NS_PER_S) {
+		src->window = now;
+		src->refused = 0;
+	}
+	return c->cv->n_refusing >= c->cv->conf.max_conns || src->refused++ >= CV_SRC_TLV_PER_S;
+}
+
 static void reject_new(struct cv_conn *c, const char *why)
 {
 	struct cv *cv = c->cv;
-	if (cv->n_refusing >= cv->conf.max_conns) {
+	if (refuse_bare(c)) {
 		cv->rst_refusals++;
 		conn_drop(c, true);
 		return;
@@ -720,8 +737,14 @@ static void accept_all(struct cv *cv)
 				continue;
 			}
 			cv->evictions++;
-			refuse(victim, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
-			       "evicted: table full, waited longest for its Convert message");
+			if (refuse_bare(victim)) {
+				cv->rst_refusals++;
+				conn_drop(victim, true);
+			} else {
+				refuse(
+				    victim, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
+				    "evicted: table full, waited longest for its Convert message");
+			}
 		}
 		set_state(c, CV_HELLO);
 		hello_pump(c);

@@ -186,6 +186,8 @@ struct svc_src {
 	struct mpt_addr key;  /**< IPv4 address, or IPv6 /64 (low 64 bits zero) */
 	uint32_t handshakes;  /**< connections still negotiating (no request yet) */
 	uint32_t total;       /**< every connection held for this source */
+	uint64_t window;      /**< start of the current one-second refusal window */
+	uint32_t refused;     /**< refusals in that window */
 	struct svc_src *next; /**< hash chain */
 };
 
