@@ -257,8 +257,8 @@ out=docs/attacks.md
 	echo 'After: once a quarter of `--max-conns` (512) wait for their Convert message, a source'
 	echo "may hold 8 of them; the attacker's other connections are refused at once (Error TLV"
 	echo "64, Resource Exceeded, 16 per second; a bare RST beyond); the handshake deadline"
-	echo "shrinks from 10 s towards 1 s as the table fills, and a full table evicts the"
-	echo "connection that has waited longest for its Convert message.  Figures are medians"
+	echo "shrinks from 10 s towards 1 s as the table fills, and a full table evicts a waiting"
+	echo "connection of the source with the most waiting.  Figures are medians"
 	echo "of the runs, field by field."
 	echo
 	echo "## SOCKS5: $N_STALL greetings announcing 255 methods and sending one"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Slowloris on `mpt convert` (issue 11, finding 4): 2,000 connections from
 # one source, each sending 2 bytes of a Convert header and nothing more
-# (reopened whenever the converter closes one), must not stop conversions
-# from another source.
+# (reopened whenever the converter closes one, up to $RATE new connections
+# per second), must not stop conversions from another source.
 #
 # Topology: svc_lib.sh.  The attacker is 10.81.0.10, the legitimate client
 # 10.81.0.1 (both in $NS_C, plain kernel TCP, an independent RFC 8803
@@ -29,6 +29,16 @@ SP="$INTEROP_DIR/svc_peer.py"
 N_SLOW=${N_SLOW:-2000}
 LEGIT_S=${LEGIT_S:-12}
 LEGIT_TIMEOUT=${LEGIT_TIMEOUT:-10}
+# The attacker reopens what the converter closes, at most RATE new
+# connections per second.  Under AddressSanitizer the converter runs several
+# times slower: 1,000 handshakes a second are more than it can process on 2
+# busy CPUs (the SYN queue overflows, the legitimate client's message is
+# read after its deadline), which is no test of the limits: fewer there.
+if ldd "$MPT_BIN" 2>/dev/null | grep -q libasan || grep -qa "__asan_init" "$MPT_BIN"; then
+	RATE=${RATE:-250}
+else
+	RATE=${RATE:-1000}
+fi
 
 topo_svc
 CONV=10.81.1.1
@@ -57,7 +67,7 @@ attack() {
 	sleep 2
 	ip netns exec "$NS_C" bash -c "ulimit -n $((N_SLOW + 1024)) && exec timeout $((LEGIT_S + 30)) \
 		python3 '$SP' slowloris --conv '$CONV:$port' --src 10.81.0.10 -n $N_SLOW \
-		--duration $((LEGIT_S - 4)) --rate 1000" >"$d/slow.out" 2>"$d/slow.err" &
+		--duration $((LEGIT_S - 2)) --rate $RATE" >"$d/slow.out" 2>"$d/slow.err" &
 	local apid=$!
 	# Mid-attack: what the converter holds, and its memory.
 	sleep $((LEGIT_S / 2))
@@ -81,6 +91,8 @@ attack() {
 		ATTACK_RC=1
 	fi
 	grep -q "legit: attempts [1-9]" "$d/legit.out" || ATTACK_RC=1
+	awk -v n="$N_SLOW" '/slowloris:/ { exit !($3 >= n) }' "$d/slow.out" ||
+		{ echo "  the attack opened fewer than $N_SLOW connections"; ATTACK_RC=1; }
 }
 
 echo "-- (a) $N_SLOW slow connections from 10.81.0.10, default limits; conversions from 10.81.0.1"
@@ -89,8 +101,6 @@ case_a() {
 	local rc=$ATTACK_RC
 	grep -q "counter per-source-refusals [1-9]" "$WORK/a/conv.err" ||
 		{ echo "  the attacker was not refused by source"; rc=1; }
-	awk '/slowloris:/ { exit !($3 >= 1000) }' "$WORK/a/slow.out" ||
-		{ echo "  the attack did not open enough connections"; rc=1; }
 	return $rc
 }
 case_a

@@ -151,8 +151,9 @@ static void cv_usage(FILE *f)
 	    "                               unspecified and reserved addresses\n"
 	    "  --cookie HEX                 require this Cookie TLV (RFC 8803 §4.2.7)\n"
 	    "  --max-conns N                concurrent connections (default %d; above: Resource\n"
-	    "                               Exceeded, after evicting the oldest connection\n"
-	    "                               still waiting for its Convert message)\n"
+	    "                               Exceeded, after evicting a connection of the\n"
+	    "                               source with the most still waiting for their\n"
+	    "                               Convert message)\n"
 	    "  --max-per-source N           connections held per source (IPv4 address or IPv6\n"
 	    "                               /64) once half of --max-conns are in use\n"
 	    "                               (default %d, 0: no limit)\n"
@@ -644,13 +645,23 @@ static void hello_pump(struct cv_conn *c)
 	}
 }
 
-/* The connection that has waited longest for its Convert message. */
-static struct cv_conn *oldest_hello(const struct cv *cv)
+/*
+ * Whom a full table evicts: a connection still waiting for its Convert
+ * message, from the source that has the most of them (a flood's source,
+ * not a client whose message is merely late because the converter is
+ * busy), the one that waited longest among those.
+ */
+static struct cv_conn *eviction_victim(const struct cv *cv)
 {
 	struct cv_conn *best = NULL;
-	for (struct cv_conn *c = cv->conns; c; c = c->next)
-		if (c->state == CV_HELLO && (!best || c->accepted_at < best->accepted_at))
+	for (struct cv_conn *c = cv->conns; c; c = c->next) {
+		if (c->state != CV_HELLO)
+			continue;
+		if (!best || c->src->handshakes > best->src->handshakes ||
+		    (c->src->handshakes == best->src->handshakes &&
+		     c->accepted_at < best->accepted_at))
 			best = c;
+	}
 	return best;
 }
 
@@ -727,11 +738,11 @@ static void accept_all(struct cv *cv)
 			continue;
 		}
 		if (cv->n_active >= cv->conf.max_conns) {
-			/* Full: the connection that waited longest for its
-			 * Convert message makes room (a slow client, or one that
-			 * will never send it); only when none waits is the
-			 * newcomer refused. */
-			struct cv_conn *victim = oldest_hello(cv);
+			/* Full: a connection still waiting for its Convert
+			 * message makes room (a slow client, or one that will
+			 * never send it), from the source with the most such;
+			 * only when none waits is the newcomer refused. */
+			struct cv_conn *victim = eviction_victim(cv);
 			if (!victim) {
 				reject_new(c, "--max-conns reached");
 				continue;
@@ -741,9 +752,9 @@ static void accept_all(struct cv *cv)
 				cv->rst_refusals++;
 				conn_drop(victim, true);
 			} else {
-				refuse(
-				    victim, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
-				    "evicted: table full, waited longest for its Convert message");
+				refuse(victim, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
+				       "evicted: table full, its source has the most connections "
+				       "waiting");
 			}
 		}
 		set_state(c, CV_HELLO);
