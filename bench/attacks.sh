@@ -64,6 +64,9 @@ TEST_NAME=bench-attacks
 . "$root/tests/interop/lib.sh"
 . "$root/tests/interop/svc_lib.sh"
 topo_svc
+# lib.sh's cleanup kills processes that may be gone: under set -e a failing
+# kill would end the trap before the namespaces are deleted.
+trap 'set +e; interop_cleanup' EXIT
 CONV=10.81.1.1
 ip netns exec "$NS_S" python3 "$SP" echo-server --bind 0.0.0.0 --port 7000 \
 	--ready "$WORK/s.ready" 2>/dev/null &
