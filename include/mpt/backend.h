@@ -79,6 +79,12 @@ struct mpt_backend_cfg {
 				  direction (0: 4096) */
 	int verbose;         /**< diagnostics on stderr (2 or more: also the stack's
 				  non-zero counters when the backend is destroyed) */
+	/**
+	 * No segmentation/checksum offload: one packet per TUN read and write
+	 * (by default the TUN devices take 64 KB super-packets when the kernel
+	 * allows it: IFF_VNET_HDR, TUNSETOFFLOAD).
+	 */
+	bool no_offload;
 };
 
 /** Packet and drop counters (cf. `ip -s link`). */

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <linux/virtio_net.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,8 +22,10 @@
 #include "backend/tun.h"
 #include "common.h"
 #include "mpt/backend.h"
+#include "wire/gso.h"
 
 #define BE_PKT_MAX      65536u /* largest IP packet a TUN hands us */
+#define BE_VNET_LEN     sizeof(struct virtio_net_hdr)
 #define BE_RX_BATCH     64     /* reads per device per wake-up (fairness) */
 #define BE_MAX_APP_FDS  16
 #define BE_QUEUE_PKTS   4096u
@@ -38,11 +42,12 @@ struct be_txq {
 
 struct be_dev {
 	struct mpt_tun tun;
-	struct be_txq txq;
-	bool want_out; /* EPOLLOUT registered */
+	struct be_txq txq; /* entries start with the virtio header when tun.vnet */
+	bool want_out;     /* EPOLLOUT registered */
 };
 
 struct be_path {
+	struct mpt_backend *b;
 	struct mpt_path_cfg cfg;
 	size_t dev;
 	struct mpt_emu *tx, *rx; /* NULL: no emulation */
@@ -77,7 +82,10 @@ struct mpt_backend {
 	pcap_t *pcap;
 	pcap_dumper_t *dump;
 	struct mpt_backend_stats stats;
-	uint8_t buf[BE_PKT_MAX];
+	bool offload; /* every device offloads: the stack makes super-segments */
+	uint8_t rxbuf[BE_VNET_LEN + BE_PKT_MAX]; /* virtio header, then buf */
+	uint8_t *buf;                            /* = rxbuf + BE_VNET_LEN */
+	uint8_t segbuf[BE_PKT_MAX];              /* software segmentation */
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -166,17 +174,19 @@ static void dev_want_out(struct mpt_backend *b, size_t i, bool on)
 		d->want_out = on;
 }
 
-static bool txq_push(struct mpt_backend *b, struct be_txq *q, const uint8_t *pkt, size_t len)
+static bool txq_push(struct mpt_backend *b, struct be_txq *q, const uint8_t *hdr, size_t hlen,
+		     const uint8_t *pkt, size_t len)
 {
 	if (q->count >= q->cap)
 		return false;
-	uint8_t *copy = mpt_malloc(b->mem, len);
+	uint8_t *copy = mpt_malloc(b->mem, hlen + len);
 	if (!copy)
 		return false;
-	memcpy(copy, pkt, len);
+	memcpy(copy, hdr, hlen);
+	memcpy(copy + hlen, pkt, len);
 	size_t i = (q->head + q->count) % q->cap;
 	q->pkt[i] = copy;
-	q->len[i] = len;
+	q->len[i] = hlen + len;
 	q->count++;
 	return true;
 }
@@ -189,11 +199,15 @@ static void txq_pop(struct mpt_backend *b, struct be_txq *q)
 	q->count--;
 }
 
-/* One write: 1 written, 0 would block, -1 rejected (counted). */
-static int dev_write1(struct mpt_backend *b, struct be_dev *d, const uint8_t *pkt, size_t len)
+/* One write (hdr: the virtio header, hlen 0 when none): 1 written, 0 would
+ * block, -1 rejected (counted). */
+static int dev_write1(struct mpt_backend *b, struct be_dev *d, const uint8_t *hdr, size_t hlen,
+		      const uint8_t *pkt, size_t len)
 {
+	struct iovec iov[2] = {{.iov_base = (void *)(uintptr_t)hdr, .iov_len = hlen},
+			       {.iov_base = (void *)(uintptr_t)pkt, .iov_len = len}};
 	for (;;) {
-		ssize_t n = write(d->tun.fd, pkt, len);
+		ssize_t n = hlen ? writev(d->tun.fd, iov, 2) : write(d->tun.fd, pkt, len);
 		if (n >= 0) {
 			b->stats.tx_pkts++;
 			b->stats.tx_bytes += len;
@@ -210,13 +224,18 @@ static int dev_write1(struct mpt_backend *b, struct be_dev *d, const uint8_t *pk
 	}
 }
 
-static void dev_write(struct mpt_backend *b, size_t i, const uint8_t *pkt, size_t len)
+/* Write a packet with virtio header vh (NULL: none needed, zero). */
+static void dev_write_vh(struct mpt_backend *b, size_t i, const struct virtio_net_hdr *vh,
+			 const uint8_t *pkt, size_t len)
 {
 	struct be_dev *d = &b->devs[i];
+	static const struct virtio_net_hdr zero;
+	const uint8_t *hdr = (const uint8_t *)(vh ? vh : &zero);
+	size_t hlen = d->tun.vnet ? BE_VNET_LEN : 0;
 	/* Keep order: nothing overtakes packets already waiting. */
-	if (d->txq.count == 0 && dev_write1(b, d, pkt, len) != 0)
+	if (d->txq.count == 0 && dev_write1(b, d, hdr, hlen, pkt, len) != 0)
 		return;
-	if (txq_push(b, &d->txq, pkt, len)) {
+	if (txq_push(b, &d->txq, hdr, hlen, pkt, len)) {
 		b->stats.tx_queued++;
 		dev_want_out(b, i, true);
 	} else {
@@ -224,11 +243,16 @@ static void dev_write(struct mpt_backend *b, size_t i, const uint8_t *pkt, size_
 	}
 }
 
+static void dev_write(struct mpt_backend *b, size_t i, const uint8_t *pkt, size_t len)
+{
+	dev_write_vh(b, i, NULL, pkt, len);
+}
+
 static void dev_flush(struct mpt_backend *b, size_t i)
 {
 	struct be_dev *d = &b->devs[i];
 	while (d->txq.count) {
-		int rc = dev_write1(b, d, d->txq.pkt[d->txq.head], d->txq.len[d->txq.head]);
+		int rc = dev_write1(b, d, NULL, 0, d->txq.pkt[d->txq.head], d->txq.len[d->txq.head]);
 		if (rc == 0)
 			return;
 		txq_pop(b, &d->txq);
@@ -238,7 +262,18 @@ static void dev_flush(struct mpt_backend *b, size_t i)
 
 /* ---- the stack's side ---------------------------------------------------- */
 
-static void stack_output(void *ud, const uint8_t *pkt, size_t len)
+static void emu_tx_push(void *ud, const uint8_t *pkt, size_t len)
+{
+	struct be_path *p = ud;
+	struct mpt_backend *b = p->b;
+	int rc = mpt_emu_push(p->tx, pkt, len, mpt_backend_now());
+	if (rc == MPT_EMU_LOST)
+		b->stats.emu_lost++;
+	else if (rc != MPT_EMU_QUEUED)
+		b->stats.emu_drops++;
+}
+
+static void stack_output_ex(void *ud, const uint8_t *pkt, size_t len, const struct mpt_out_meta *m)
 {
 	struct mpt_backend *b = ud;
 	struct mpt_addr src;
@@ -247,43 +282,92 @@ static void stack_output(void *ud, const uint8_t *pkt, size_t len)
 		p = path_for(b, &src, SIZE_MAX, p);
 	pcap_write(b, pkt, len);
 	if (p->tx) {
-		int rc = mpt_emu_push(p->tx, pkt, len, mpt_backend_now());
-		if (rc == MPT_EMU_LOST)
-			b->stats.emu_lost++;
-		else if (rc != MPT_EMU_QUEUED)
-			b->stats.emu_drops++;
+		/* Link emulation works on wire packets: cut super-segments and
+		 * complete checksums in software first. */
+		if (m->gso_size || m->csum_partial)
+			(void)mpt_gso_segment(pkt, len, m->l3_len, m->gso_size, b->segbuf,
+					      sizeof(b->segbuf), emu_tx_push, p);
+		else
+			emu_tx_push(p, pkt, len);
 		return;
 	}
-	dev_write(b, p->dev, pkt, len);
+	struct virtio_net_hdr vh;
+	memset(&vh, 0, sizeof(vh));
+	if (m->csum_partial) {
+		/* The device completes the checksum (and cuts at gso_size). */
+		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		vh.csum_start = m->l3_len;
+		vh.csum_offset = 16;
+	}
+	if (m->gso_size) {
+		vh.gso_type = (pkt[0] >> 4) == 6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+		vh.gso_size = (uint16_t)m->gso_size;
+		vh.hdr_len = (uint16_t)(m->l3_len + m->l4_len);
+	}
+	dev_write_vh(b, p->dev, &vh, pkt, len);
+}
+
+static void stack_output(void *ud, const uint8_t *pkt, size_t len)
+{
+	struct mpt_out_meta m = {0};
+	stack_output_ex(ud, pkt, len, &m);
+}
+
+static void stack_deliver_ex(struct mpt_backend *b, const uint8_t *pkt, size_t len, unsigned flags,
+			     uint64_t now)
+{
+	pcap_write(b, pkt, len);
+	if (mpt_stack_input_ex(b->st, pkt, len, flags, now) < 0)
+		b->stats.stack_rejects++;
 }
 
 static void stack_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len, uint64_t now)
 {
-	pcap_write(b, pkt, len);
-	if (mpt_stack_input(b->st, pkt, len, now) < 0)
-		b->stats.stack_rejects++;
+	stack_deliver_ex(b, pkt, len, 0, now);
+}
+
+static void emu_rx_push(void *ud, const uint8_t *pkt, size_t len)
+{
+	struct be_path *p = ud;
+	struct mpt_backend *b = p->b;
+	int rc = mpt_emu_push(p->rx, pkt, len, mpt_backend_now());
+	if (rc == MPT_EMU_LOST)
+		b->stats.emu_lost++;
+	else if (rc != MPT_EMU_QUEUED)
+		b->stats.emu_drops++;
 }
 
 static void dev_read(struct mpt_backend *b, size_t i)
 {
 	struct be_dev *d = &b->devs[i];
+	size_t hlen = d->tun.vnet ? BE_VNET_LEN : 0;
+	uint8_t *rd = b->buf - hlen;
 	for (int k = 0; k < BE_RX_BATCH; k++) {
-		ssize_t n = read(d->tun.fd, b->buf, sizeof(b->buf));
+		ssize_t n = read(d->tun.fd, rd, hlen + BE_PKT_MAX);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return; /* EAGAIN, or the device went away */
 		}
-		if (n == 0)
+		if ((size_t)n <= hlen)
 			return;
-		size_t len = (size_t)n;
+		size_t len = (size_t)n - hlen;
+		struct virtio_net_hdr vh;
+		memset(&vh, 0, sizeof(vh));
+		if (hlen)
+			memcpy(&vh, rd, sizeof(vh));
+		/* Receive offload: a super-packet (coalesced, or locally made and
+		 * not cut), its checksum verified or left partial. */
+		unsigned flags = 0;
+		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+			flags |= MPT_INPUT_CSUM_OK;
 		uint64_t now = mpt_backend_now();
 		b->stats.rx_pkts++;
 		b->stats.rx_bytes += len;
 		if (b->filter) {
 			enum mpt_backend_verdict v = b->filter(b->filter_ud, i, b->buf, len, now);
 			if (v == MPT_BE_FORWARD) {
-				dev_write(b, i, b->buf, len);
+				dev_write_vh(b, i, &vh, b->buf, len);
 				continue;
 			}
 			if (v == MPT_BE_DROP)
@@ -294,14 +378,16 @@ static void dev_read(struct mpt_backend *b, size_t i)
 		if (pkt_addr(b->buf, len, false, &dst))
 			p = path_for(b, &dst, i, NULL);
 		if (p && p->rx) {
-			int rc = mpt_emu_push(p->rx, b->buf, len, now);
-			if (rc == MPT_EMU_LOST)
-				b->stats.emu_lost++;
-			else if (rc != MPT_EMU_QUEUED)
-				b->stats.emu_drops++;
+			/* Emulation works on wire packets (see stack_output_ex). */
+			if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
+			    (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+				(void)mpt_gso_segment(b->buf, len, 0, vh.gso_size,
+						      b->segbuf, sizeof(b->segbuf), emu_rx_push, p);
+			else
+				emu_rx_push(p, b->buf, len);
 			continue;
 		}
-		stack_deliver(b, b->buf, len, now);
+		stack_deliver_ex(b, b->buf, len, flags, now);
 	}
 }
 
@@ -334,11 +420,11 @@ static void service(struct mpt_backend *b)
 		struct be_path *p = &b->paths[i];
 		long n;
 		while (p->rx &&
-		       (n = mpt_emu_pop(p->rx, now, b->buf, sizeof(b->buf))) != MPT_ERR_AGAIN)
+		       (n = mpt_emu_pop(p->rx, now, b->buf, BE_PKT_MAX)) != MPT_ERR_AGAIN)
 			if (n > 0)
 				stack_deliver(b, b->buf, (size_t)n, now);
 		while (p->tx &&
-		       (n = mpt_emu_pop(p->tx, now, b->buf, sizeof(b->buf))) != MPT_ERR_AGAIN)
+		       (n = mpt_emu_pop(p->tx, now, b->buf, BE_PKT_MAX)) != MPT_ERR_AGAIN)
 			if (n > 0)
 				dev_write(b, p->dev, b->buf, (size_t)n);
 	}
@@ -589,6 +675,7 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	struct mpt_backend *b = mpt_calloc(mem, 1, sizeof(*b));
 	if (!b)
 		return fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
+	b->buf = b->rxbuf + BE_VNET_LEN;
 	b->mem = mem;
 	b->epfd = b->tfd = -1;
 	b->armed = MPT_TIME_NEVER;
@@ -611,6 +698,7 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	uint64_t seed = cfg->seed ? cfg->seed : 1;
 	for (size_t i = 0; i < cfg->n_paths; i++) {
 		struct be_path *p = &b->paths[i];
+		p->b = b;
 		p->cfg = cfg->paths[i];
 		p->remove_at = MPT_TIME_NEVER;
 		rc = dev_open(b, &p->cfg, i, queue_pkts, &p->dev, err, errlen);
@@ -649,9 +737,27 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		}
 	}
 
+	/* Segmentation and checksum offload when every device takes it
+	 * (issue 13: a super-packet per write/read instead of a packet). */
+	b->offload = !cfg->no_offload && b->n_devs > 0;
+	for (size_t i = 0; i < b->n_devs && b->offload; i++)
+		if (mpt_tun_offload(&b->devs[i].tun) < 0)
+			b->offload = false;
+	if (!b->offload)
+		for (size_t i = 0; i < b->n_devs; i++)
+			if (b->devs[i].tun.offload)
+				(void)mpt_tun_offload_off(&b->devs[i].tun);
+	if (b->verbose)
+		fprintf(stderr, "mpt: segmentation/checksum offload %s\n",
+			b->offload ? "on" : "off");
 	struct mpt_stack_cfg sc = cfg->stack;
 	sc.output = stack_output;
+	sc.output_ex = stack_output_ex;
 	sc.output_ud = b;
+	if (b->offload) {
+		sc.tso_max = 64000;
+		sc.csum_offload = true;
+	}
 	if (!sc.rand)
 		sc.rand = mpt_rand_default;
 	sc.n_local = cfg->n_paths;

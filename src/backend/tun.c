@@ -13,6 +13,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
@@ -269,15 +270,28 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 		return fail(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	/* With the virtio header when the kernel takes it (segmentation and
+	 * checksum offload, mpt_tun_offload); without it otherwise. */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	bool vnet = true;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		int e = errno;
-		close(fd);
-		return fail(err, errlen, "cannot %s TUN device %s: %s%s",
-			    existed ? "attach to" : "create", name, strerror(e),
-			    existed ? " (is it a TUN device without packet information?)" : "");
+		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+		vnet = false;
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			int e = errno;
+			close(fd);
+			return fail(err, errlen, "cannot %s TUN device %s: %s%s",
+				    existed ? "attach to" : "create", name, strerror(e),
+				    existed ? " (is it a TUN device without packet information?)"
+					    : "");
+		}
 	}
+	int hdrsz = (int)sizeof(struct virtio_net_hdr);
+	if (vnet && ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
+		/* The header stays, at its default size (the same). */
+	}
+	out->vnet = vnet;
 	snprintf(out->name, sizeof(out->name), "%s", ifr.ifr_name);
 	out->ifindex = (int)if_nametoindex(out->name);
 	out->created = !existed;
@@ -319,6 +333,28 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 		return fail(err, errlen, "cannot set %s up (mtu %u): %s", name, mtu, strerror(-rc));
 	}
 	return 0;
+}
+
+int mpt_tun_offload(struct mpt_tun *t)
+{
+	t->offload = false;
+	if (!t->vnet || t->fd < 0)
+		return MPT_ERR_UNSUPPORTED;
+	unsigned long f = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+	if (ioctl(t->fd, TUNSETOFFLOAD, f) < 0) {
+		(void)ioctl(t->fd, TUNSETOFFLOAD, 0UL);
+		return MPT_ERR_UNSUPPORTED;
+	}
+	t->offload = true;
+	return 0;
+}
+
+int mpt_tun_offload_off(struct mpt_tun *t)
+{
+	t->offload = false;
+	if (!t->vnet || t->fd < 0)
+		return 0;
+	return ioctl(t->fd, TUNSETOFFLOAD, 0UL) < 0 ? MPT_ERR_UNSUPPORTED : 0;
 }
 
 void mpt_tun_close(struct mpt_tun *t)

@@ -13,6 +13,14 @@ struct mpt_tun {
 	int ifindex;
 	char name[MPT_DEV_NAME_LEN];
 	bool created; /**< false: an existing device was attached */
+	/**
+	 * Every packet read or written starts with a struct virtio_net_hdr
+	 * (IFF_VNET_HDR): segmentation and checksum offload information.
+	 */
+	bool vnet;
+	/** The kernel hands us (and takes) TSO super-packets with partial
+	 *  checksums (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6). */
+	bool offload;
 };
 
 /**
@@ -23,6 +31,15 @@ struct mpt_tun {
  * err.  Returns 0 or MPT_ERR_UNSUPPORTED.
  */
 int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err, size_t errlen);
+/**
+ * Ask for segmentation and checksum offload on an open device (t->vnet set
+ * by mpt_tun_open when the kernel accepted the virtio header).  Sets
+ * t->offload; returns 0 or MPT_ERR_UNSUPPORTED (no offload: packets come
+ * and go one segment at a time with their checksums, the header zero).
+ */
+int mpt_tun_offload(struct mpt_tun *t);
+/** Turn the offloads off again (the header stays, zero). */
+int mpt_tun_offload_off(struct mpt_tun *t);
 /**
  * Route addr (host prefix) through the device: the kernel then forwards
  * packets for addr into the TUN without owning addr.  Replaces an existing

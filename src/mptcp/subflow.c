@@ -17,6 +17,7 @@
 
 #define SF_TX_MAPS   4096 /* sent mappings held per subflow */
 #define SF_RX_MAPMAX 8192 /* received mappings held per subflow */
+#define SF_WND_SLACK 65536u
 
 struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp)
 {
@@ -198,6 +199,11 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 		uint32_t rel = mpt_sf_rx_rel(sf);
 		rmap_drop(sf, rel);
 		uint64_t lim = mp->rcv.read + mp->rcv.cap;
+		/* Past this no window we advertised reaches: the edge read +
+		 * cap never moves back, and a subflow's scaled window rounds
+		 * it up by less than 2^16 (RFC 7323 §2.3: shift at most 14).
+		 * Between lim and there, data waits for the application. */
+		uint64_t never = lim + SF_WND_SLACK;
 		if (mp->inf_rx && sf == mp->inf_sf && mpt_rel_cmp(rel, mp->inf_rx_ssn) >= 0) {
 			/* RFC 8684 §3.7: infinite mapping: the subflow's bytes
 			 * are the data stream (no checksum any more). */
@@ -259,9 +265,9 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 				mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
 				return progress;
 			}
-			if (mpt_dsn_gt(dsn + m->len, lim) && mpt_dsn_lt(dsn, lim))
+			if (mpt_dsn_gt(dsn + m->len, lim) && mpt_dsn_lt(dsn, never))
 				break; /* fits once the application read more */
-			if (mpt_dsn_geq(dsn, lim)) {
+			if (mpt_dsn_geq(dsn, never)) {
 				/* Beyond every window we offered (RFC 8684
 				 * §3.3.4): a correct sender never sends it. */
 				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
@@ -308,11 +314,12 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			progress = true;
 			continue;
 		}
-		if (mpt_dsn_geq(dsn, lim)) {
-			/* Beyond every window we offered (the right edge read +
-			 * cap never moves back; RFC 8684 §3.3.4): a correct
-			 * sender never sends it.  Waiting would stall the
-			 * subflow for good: drop and count it. */
+		if (mpt_dsn_geq(dsn, lim) && mpt_dsn_lt(dsn, never))
+			break; /* fits once the application read more */
+		if (mpt_dsn_geq(dsn, never)) {
+			/* Beyond every window we offered (RFC 8684 §3.3.4): a
+			 * correct sender never sends it.  Waiting would stall
+			 * the subflow for good: drop and count it. */
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
 			(void)mpt_tcp_recv(tcp, mp->scratch, MPT_MIN(take, (size_t)MPT_MP_SCRATCH),
 					   now);

@@ -13,8 +13,9 @@ int mpt_gso_segment(const uint8_t *pkt, size_t len, size_t l3_len, uint32_t gso_
 {
 	struct mpt_ip_hdr ip;
 	if (!pkt || !out || !emit || mpt_ip_parse(&ip, pkt, len, false) < 0 ||
-	    ip.proto != MPT_IPPROTO_TCP || ip.hdr_len != l3_len)
+	    ip.proto != MPT_IPPROTO_TCP || (l3_len && ip.hdr_len != l3_len))
 		return MPT_ERR_INVAL;
+	l3_len = ip.hdr_len;
 	const uint8_t *tcp = pkt + l3_len;
 	size_t tlen = ip.payload_len;
 	if (tlen < MPT_TCP_HDR_LEN)

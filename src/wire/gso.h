@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /**
- * Cut pkt (an IPv4 or IPv6 packet with a TCP segment starting at l3_len)
+ * Cut pkt (an IPv4 or IPv6 packet with a TCP segment starting at l3_len;
+ * l3_len 0: wherever its IP header ends)
  * into segments of at most gso_size payload bytes; each is built in out
  * (out_cap bytes) with the IP and TCP headers copied, the sequence number
  * advanced, FIN and PSH on the last segment only, the IP length, IPv4 ID and
