@@ -6,13 +6,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/virtio_net.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <linux/virtio_net.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -26,7 +26,7 @@
 
 #define BE_PKT_MAX      65536u /* largest IP packet a TUN hands us */
 #define BE_VNET_LEN     sizeof(struct virtio_net_hdr)
-#define BE_RX_BATCH     64     /* reads per device per wake-up (fairness) */
+#define BE_RX_BATCH     64 /* reads per device per wake-up (fairness) */
 #define BE_MAX_APP_FDS  16
 #define BE_QUEUE_PKTS   4096u
 #define BE_EPOLL_EVENTS 32
@@ -252,7 +252,8 @@ static void dev_flush(struct mpt_backend *b, size_t i)
 {
 	struct be_dev *d = &b->devs[i];
 	while (d->txq.count) {
-		int rc = dev_write1(b, d, NULL, 0, d->txq.pkt[d->txq.head], d->txq.len[d->txq.head]);
+		int rc =
+		    dev_write1(b, d, NULL, 0, d->txq.pkt[d->txq.head], d->txq.len[d->txq.head]);
 		if (rc == 0)
 			return;
 		txq_pop(b, &d->txq);
@@ -300,7 +301,8 @@ static void stack_output_ex(void *ud, const uint8_t *pkt, size_t len, const stru
 		vh.csum_offset = 16;
 	}
 	if (m->gso_size) {
-		vh.gso_type = (pkt[0] >> 4) == 6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+		vh.gso_type =
+		    (pkt[0] >> 4) == 6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 		vh.gso_size = (uint16_t)m->gso_size;
 		vh.hdr_len = (uint16_t)(m->l3_len + m->l4_len);
 	}
@@ -381,8 +383,8 @@ static void dev_read(struct mpt_backend *b, size_t i)
 			/* Emulation works on wire packets (see stack_output_ex). */
 			if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
 			    (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-				(void)mpt_gso_segment(b->buf, len, 0, vh.gso_size,
-						      b->segbuf, sizeof(b->segbuf), emu_rx_push, p);
+				(void)mpt_gso_segment(b->buf, len, 0, vh.gso_size, b->segbuf,
+						      sizeof(b->segbuf), emu_rx_push, p);
 			else
 				emu_rx_push(p, b->buf, len);
 			continue;
@@ -419,12 +421,10 @@ static void service(struct mpt_backend *b)
 	for (size_t i = 0; i < b->n_paths; i++) {
 		struct be_path *p = &b->paths[i];
 		long n;
-		while (p->rx &&
-		       (n = mpt_emu_pop(p->rx, now, b->buf, BE_PKT_MAX)) != MPT_ERR_AGAIN)
+		while (p->rx && (n = mpt_emu_pop(p->rx, now, b->buf, BE_PKT_MAX)) != MPT_ERR_AGAIN)
 			if (n > 0)
 				stack_deliver(b, b->buf, (size_t)n, now);
-		while (p->tx &&
-		       (n = mpt_emu_pop(p->tx, now, b->buf, BE_PKT_MAX)) != MPT_ERR_AGAIN)
+		while (p->tx && (n = mpt_emu_pop(p->tx, now, b->buf, BE_PKT_MAX)) != MPT_ERR_AGAIN)
 			if (n > 0)
 				dev_write(b, p->dev, b->buf, (size_t)n);
 	}

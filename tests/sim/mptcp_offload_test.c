@@ -133,16 +133,16 @@ static void test_v0(void **state)
 static void test_v1_loss(void **state)
 {
 	(void)state;
-	static const struct ocase c = {"MPTCP v1, 0.5 % loss", true, 1, 2, 0.005, false, false,
-				       20 * SEC};
+	static const struct ocase c = {
+	    "MPTCP v1, 0.5 % loss", true, 1, 2, 0.005, false, false, 20 * SEC};
 	check(&c);
 }
 
 static void test_v1_gro(void **state)
 {
 	(void)state;
-	static const struct ocase c = {"MPTCP v1, coalesced on receive", true, 1, 2, 0, false, true,
-				       SEC};
+	static const struct ocase c = {
+	    "MPTCP v1, coalesced on receive", true, 1, 2, 0, false, true, SEC};
 	check(&c);
 }
 
