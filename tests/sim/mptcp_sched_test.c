@@ -23,7 +23,7 @@
  */
 #include "mptcp_scn.h"
 
-#include "core/stack_int.h" /* the stack's policy registry, for the ablation below */
+#include "core/host.h" /* the stack's policy registry, for the ablation below */
 #include "mptcp/policy.h"
 
 /*
