@@ -179,12 +179,12 @@ int main(int argc, char **argv)
 	fprintf(f, "\n\n");
 	fprintf(f,
 		"The scenarios are in tests/sim/cc_scn.h; tests/sim/mptcp_cc_test.c runs the first "
-		"%d seeds and bounds their mean (column \"seeds 1-%d\").  RFC 6356 §2: goal 1 "
-		"(improve throughput) \"a multipath flow should perform at least as well as a "
-		"single path flow would on the best of the paths available to it\"; goal 2 (do no "
-		"harm) it \"should not take up more capacity from any of the resources shared by "
-		"its different paths than if it were a single flow using only one of these "
-		"paths\".\n\n",
+		"%d seeds and bounds their mean (column \"seeds 1-%d\").  RFC 6356 §2, in short: "
+		"goal 1 (improve throughput), a multipath flow does at least as well as a "
+		"single-path flow would on the best of its paths; goal 2 (do no harm), it takes "
+		"no more capacity from any resource its paths share than a single flow using one "
+		"of those paths would; goal 3 (balance congestion), it moves traffic off its "
+		"most congested paths.\n\n",
 		ktest, ktest);
 	fprintf(f, "## Shared bottleneck (goal 2)\n\n");
 	fprintf(
