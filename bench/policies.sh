@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Policies benchmark (issue 5, "bench/policies"): every scheduler x every
-# congestion control x 4 simulated scenarios (equal paths, heterogeneous RTT,
-# lossy path, shared bottleneck), plus request/response on the
-# heterogeneous-RTT paths.  Writes docs/policies.md (tables) and
+# Policies benchmark (issue 5, "bench/policies"; issue 10): every scheduler x every
+# congestion control x 6 simulated bulk scenarios (equal paths, heterogeneous RTT,
+# lossy path, shared bottleneck, two receive-window-limited ones), request/response on
+# two path pairs and a paced application.  Writes docs/policies.md (tables) and
 # docs/policies/<scenario>.svg (goodput bar charts), all from one run.
-# Deterministic (fixed seeds, virtual time); takes well under a minute.
+# Deterministic (fixed seeds, virtual time); takes a few minutes.
 # Exit status 1 when a run was not intact or did not finish.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -50,7 +50,7 @@
 
 #define MAX_SCHED 8
 #define N_CC      5
-#define N_SCEN    4
+#define N_SCEN    6
 
 static const char *const cc_names[N_CC] = {"reno", "cubic", "lia", "olia", "balia"};
 /* Tableau-10 colours, one per CC (bars) */
@@ -62,13 +62,15 @@ struct scen {
 	const char *key;   /* file name of the SVG */
 	const char *title; /* table heading */
 	enum kind kind;
-	uint64_t rate[2];  /* bit/s (TWO_PATHS) */
-	uint64_t rtt[2];   /* ns */
-	double loss[2];    /* random loss on the client -> server direction */
-	uint64_t bytes;    /* MPTCP transfer size */
-	uint64_t seed;     /* simulator seed (link loss, jitter, keys, ports) */
-	double cap_mbit;   /* capacity available to the connection (reference line) */
-	const char *links; /* link parameters, for the header */
+	uint64_t rate[2];        /* bit/s (TWO_PATHS) */
+	uint64_t rtt[2];         /* ns */
+	double loss[2];          /* random loss on the client -> server direction */
+	uint64_t bytes;          /* MPTCP transfer size */
+	uint64_t seed;           /* simulator seed (link loss, jitter, keys, ports) */
+	double cap_mbit;         /* capacity available to the connection (reference line) */
+	const char *links;       /* link parameters, for the header */
+	uint32_t queue[2];       /* droptail queue bytes (0: 1 BDP, at least 64 x 1500 B) */
+	uint32_t sndbuf, rcvbuf; /* tcp.sndbuf / tcp.rcvbuf knobs (0: 4 x the largest BDP) */
 };
 
 /* Shared-bottleneck parameters (as tests/sim/mptcp_cc_test.c). */
@@ -127,6 +129,39 @@ static const struct scen scens[N_SCEN] = {
 	      "router -> one 40 Mbit/s, 5 ms droptail bottleneck (queue 100 kB = 1 BDP at the "
 	      "20 ms base RTT) -> router -> 2 servers; access links 1 Gbit/s, 2.5 ms + up to 3 ms "
 	      "jitter (FIFO kept); both transfers start at t = 0"},
+    /* Where the schedulers' rules decide (tests/sim/mptcp_sched_test.c). */
+    {.key = "window",
+     .title = "(e) receive window, deep-buffered slow path",
+     .kind = TWO_PATHS,
+     .rate = {30000000, 10000000},
+     .rtt = {10 * MS, 100 * MS},
+     .queue = {0, 500000},
+     .sndbuf = 4u << 20,
+     .rcvbuf = 256u << 10,
+     .bytes = 32 * MIB,
+     .seed = 106,
+     .cap_mbit = 40,
+     .links = "path 0: 30 Mbit/s, 10 ms RTT, queue 1 BDP (min 64 x 1500 B); path 1: 10 Mbit/s, "
+	      "100 ms RTT, queue 500 kB (400 ms of buffer, 3G-like); the receiver's "
+	      "connection-level window is 1 MiB (`tcp.rcvbuf` 256 KiB), the sender's buffers "
+	      "large (`tcp.sndbuf` 4 MiB): the receive window limits, and the slow subflow's "
+	      "data holds its left edge.  minrtt's opportunistic reinjection and penalisation "
+	      "(Raiciu et al., NSDI 2012) are made for this; 32 MiB over the fast path alone "
+	      "take 9.5 s (tests/sim/mptcp_sched_test.c)"},
+    {.key = "bigslow",
+     .title = "(f) receive window, slow path of larger capacity",
+     .kind = TWO_PATHS,
+     .rate = {20000000, 100000000},
+     .rtt = {10 * MS, 200 * MS},
+     .sndbuf = 4u << 20,
+     .rcvbuf = 256u << 10,
+     .bytes = 32 * MIB,
+     .seed = 107,
+     .cap_mbit = 120,
+     .links = "path 0: 20 Mbit/s, 10 ms RTT; path 1: 100 Mbit/s, 200 ms RTT; queues 1 BDP; the "
+	      "receiver's connection-level window 1 MiB (`tcp.rcvbuf` 256 KiB), `tcp.sndbuf` "
+	      "4 MiB.  The window allows at most 1 MiB per 200 ms (42 Mbit/s) while the slow "
+	      "path holds its left edge, twice the fast path alone"},
 };
 
 /* One run's measurements. */
@@ -148,6 +183,13 @@ struct res {
 	double wall;       /* s (stdout only) */
 };
 
+/* Paced application over identical subflows. */
+struct pace_res {
+	bool ok; /* every byte arrived, intact */
+	int nsub;
+	double share[8]; /* of the bytes acknowledged, per subflow */
+};
+
 #define RR_ROUNDS_MAX 16
 
 /* Request/response on the hetrtt paths. */
@@ -156,6 +198,7 @@ struct rr_res {
 	double first_ms, mean_ms; /* first round, mean of rounds 2..N */
 	double max_ms;
 	double ms[RR_ROUNDS_MAX]; /* every round (stdout) */
+	uint64_t ecf_wait;        /* the server's (sender's) MPTCPSchedEcfWait */
 };
 
 static double wall_now(void)
@@ -343,6 +386,10 @@ static void run_two_paths(const struct scen *s, const char *sched, const char *c
 		die("sim");
 	struct mpt_stack_cfg c, v;
 	base_cfg(&c, sched, cc, two_path_buf(s));
+	if (s->sndbuf)
+		c.tcp.sndbuf = s->sndbuf;
+	if (s->rcvbuf)
+		c.tcp.rcvbuf = s->rcvbuf;
 	v = c;
 	c.local[0] = A("10.0.0.1");
 	c.local[1] = A("10.0.1.1");
@@ -359,7 +406,9 @@ static void run_two_paths(const struct scen *s, const char *sched, const char *c
 		memset(&fwd, 0, sizeof(fwd));
 		fwd.rate_bps = s->rate[i];
 		fwd.delay_ns = s->rtt[i] / 2;
-		fwd.queue_bytes = (uint32_t)fmax(bdp_bytes(s->rate[i], s->rtt[i]), 64 * 1500);
+		fwd.queue_bytes = s->queue[i]
+				      ? s->queue[i]
+				      : (uint32_t)fmax(bdp_bytes(s->rate[i], s->rtt[i]), 64 * 1500);
 		struct mpt_sim_link_cfg rev = fwd;
 		fwd.loss = s->loss[i];
 		if (mpt_sim_connect(sim, mpt_simhost_node(hc), &c.local[i], mpt_simhost_node(hs),
@@ -494,22 +543,51 @@ static void run_shared(const struct scen *s, const char *sched, const char *cc, 
 	mpt_sim_destroy(sim);
 }
 
-/* ---- request/response on the hetrtt paths -------------------------------- *
- * The client sends a 100-byte request, the server answers RR_BYTES; RR_ROUNDS
- * rounds back to back, starting at RR_START on an idle, established
- * connection with both subflows up.  Time from request to the last byte. */
+/* ---- request/response --------------------------------------------------- *
+ * The client sends a 100-byte request, the server answers q->bytes;
+ * RR_ROUNDS rounds back to back, starting at RR_START on an idle,
+ * established connection with both subflows up.  Time from request to the
+ * last byte. */
 
 #define RR_ROUNDS 10
-#define RR_BYTES  (64u * 1024u)
 #define RR_START  (2 * SEC)
-#define RR_SEED   105
+#define N_RRSCEN  2
+
+struct rrscen {
+	const char *title;
+	const char *links; /* for the header */
+	uint64_t rate[2], rtt[2];
+	uint32_t bytes; /* response size */
+	uint32_t buf;   /* tcp.sndbuf = tcp.rcvbuf (0: 4 x the largest BDP, at least 256 KiB) */
+	uint64_t seed;
+};
+
+static const struct rrscen rrscens[N_RRSCEN] = {
+    {.title = "(b') request/response on the heterogeneous-RTT paths",
+     .links = "Same links as (b) (10 ms and 100 ms RTT, 50 Mbit/s each).  The fast path's RTT "
+	      "alone is 10 ms; the slow path's 100 ms",
+     .rate = {50000000, 50000000},
+     .rtt = {10 * MS, 100 * MS},
+     .bytes = 64u * 1024u,
+     .seed = 105},
+    {.title = "(g) 1 MiB responses, slow path of larger capacity",
+     .links = "path 0: 20 Mbit/s, 10 ms RTT; path 1: 100 Mbit/s, 100 ms RTT; queues 1 BDP; "
+	      "`tcp.sndbuf` = `tcp.rcvbuf` = 1 MiB.  Most of each response belongs on the slow "
+	      "path, its tail on the fast one: ecf waits for the fast subflow only where it "
+	      "would finish first (tests/sim/mptcp_sched_test.c, test_ecf_wait)",
+     .rate = {20000000, 100000000},
+     .rtt = {10 * MS, 100 * MS},
+     .bytes = 1024u * 1024u,
+     .buf = 1024u * 1024u,
+     .seed = 108},
+};
 
 struct rr_app {
 	struct mpt_simhost *c, *s;
 	struct mpt_sock *lis, *cs, *ss;
 	int round;
 	uint64_t t_req[RR_ROUNDS], t_rsp[RR_ROUNDS];
-	uint64_t got, sent;
+	uint64_t got, sent, bytes;
 	bool req_pending;
 	uint8_t buf[65536];
 };
@@ -525,13 +603,15 @@ static void rr_pump_server(struct rr_app *a, uint64_t now)
 		a->req_pending = true;
 		a->sent = 0;
 	}
-	while (a->req_pending && a->sent < RR_BYTES) {
-		long n = mpt_send(a->ss, a->buf, RR_BYTES - a->sent, now);
+	while (a->req_pending && a->sent < a->bytes) {
+		uint64_t left = a->bytes - a->sent;
+		long n =
+		    mpt_send(a->ss, a->buf, left < sizeof(a->buf) ? left : sizeof(a->buf), now);
 		if (n <= 0)
 			break;
 		a->sent += (uint64_t)n;
 	}
-	if (a->sent >= RR_BYTES)
+	if (a->sent >= a->bytes)
 		a->req_pending = false;
 }
 
@@ -553,7 +633,7 @@ static void rr_pump_client(struct rr_app *a, uint64_t now)
 		if (n <= 0)
 			break;
 		a->got += (uint64_t)n;
-		if (a->got == RR_BYTES && a->round < RR_ROUNDS) {
+		if (a->got == a->bytes && a->round < RR_ROUNDS) {
 			a->t_rsp[a->round] = now;
 			a->round++;
 			if (a->round < RR_ROUNDS)
@@ -592,15 +672,16 @@ static bool rr_stop(void *arg)
 	return ((struct rr_app *)arg)->round >= RR_ROUNDS;
 }
 
-static void run_reqresp(const struct scen *s, const char *sched, const char *cc, bool one_path,
+static void run_reqresp(const struct rrscen *q, const char *sched, const char *cc, bool one_path,
 			struct rr_res *o)
 {
 	memset(o, 0, sizeof(*o));
 	struct mpt_sim *sim;
-	if (mpt_sim_create(NULL, RR_SEED, &sim) < 0)
+	if (mpt_sim_create(NULL, q->seed, &sim) < 0)
 		die("sim");
 	struct mpt_stack_cfg c, v;
-	base_cfg(&c, sched, cc, two_path_buf(s));
+	double bdp = fmax(bdp_bytes(q->rate[0], q->rtt[0]), bdp_bytes(q->rate[1], q->rtt[1]));
+	base_cfg(&c, sched, cc, q->buf ? q->buf : (uint32_t)fmax(4 * bdp, 256 * 1024));
 	c.mptcp.no_pm = one_path; /* reference: the fast path alone */
 	v = c;
 	c.local[0] = A("10.0.0.1");
@@ -611,15 +692,16 @@ static void run_reqresp(const struct scen *s, const char *sched, const char *cc,
 	struct rr_app *a = calloc(1, sizeof(*a));
 	if (!a)
 		die("oom");
+	a->bytes = q->bytes;
 	if (mpt_simhost_create(sim, "client", &c, &a->c) < 0 ||
 	    mpt_simhost_create(sim, "server", &v, &a->s) < 0)
 		die("simhost");
 	for (int i = 0; i < 2; i++) {
 		struct mpt_sim_link_cfg l;
 		memset(&l, 0, sizeof(l));
-		l.rate_bps = s->rate[i];
-		l.delay_ns = s->rtt[i] / 2;
-		l.queue_bytes = (uint32_t)fmax(bdp_bytes(s->rate[i], s->rtt[i]), 64 * 1500);
+		l.rate_bps = q->rate[i];
+		l.delay_ns = q->rtt[i] / 2;
+		l.queue_bytes = (uint32_t)fmax(bdp_bytes(q->rate[i], q->rtt[i]), 64 * 1500);
 		if (mpt_sim_connect(sim, mpt_simhost_node(a->c), &c.local[i],
 				    mpt_simhost_node(a->s), &v.local[i], &l, &l, NULL, NULL) < 0)
 			die("connect");
@@ -647,6 +729,134 @@ static void run_reqresp(const struct scen *s, const char *sched, const char *cc,
 		}
 		o->mean_ms = sum / (RR_ROUNDS - 1);
 	}
+	o->ecf_wait = counter(a->s, "MPTCPSchedEcfWait");
+	mpt_simhost_destroy(a->c);
+	mpt_simhost_destroy(a->s);
+	mpt_sim_destroy(sim);
+	free(a);
+}
+
+/* ---- paced application over identical subflows -------------------------- *
+ * ndiffports 3 over one path; the client writes PACE_CHUNK every PACE_EVERY
+ * (less than any one subflow's window), the server reads and checks a
+ * pattern.  Share of the bytes each subflow acknowledged. */
+
+#define PACE_CHUNK (8u * 1024u)
+#define PACE_EVERY (2 * MS)
+#define PACE_N     1500u
+#define PACE_START (1 * SEC)
+#define PACE_SEED  109
+
+struct pace_app {
+	struct mpt_simhost *c, *s;
+	struct mpt_sock *lis, *cs, *ss;
+	uint64_t sent, rcvd, bad;
+	unsigned writes;
+	bool done, write_err;
+	struct mpt_subflow_info sub[8];
+	int nsub;
+	uint8_t buf[65536];
+};
+
+static uint8_t pace_pattern(uint64_t off)
+{
+	return (uint8_t)(off * 131u + (off >> 13));
+}
+
+static void pace_srv_ev(void *ud, struct mpt_sock *s, unsigned ev)
+{
+	struct pace_app *a = ud;
+	(void)ev;
+	uint64_t now = mpt_sim_now(mpt_simhost_sim(a->s));
+	if (s == a->lis) {
+		struct mpt_sock *n;
+		while ((n = mpt_accept(a->lis)) != NULL)
+			a->ss = n;
+	}
+	while (a->ss) {
+		long n = mpt_recv(a->ss, a->buf, sizeof(a->buf), now);
+		if (n <= 0)
+			break;
+		for (long i = 0; i < n; i++)
+			a->bad += a->buf[i] != pace_pattern(a->rcvd + (uint64_t)i);
+		a->rcvd += (uint64_t)n;
+	}
+	if (a->rcvd == (uint64_t)PACE_N * PACE_CHUNK && !a->done) {
+		a->done = true;
+		a->nsub = mpt_sock_subflows(a->cs, a->sub, 8);
+	}
+}
+
+static void pace_cli_ev(void *ud, struct mpt_sock *s, unsigned ev)
+{
+	(void)ud;
+	(void)s;
+	(void)ev;
+}
+
+static void pace_write(struct mpt_sim *sim, void *arg)
+{
+	struct pace_app *a = arg;
+	uint64_t now = mpt_sim_now(sim);
+	uint8_t chunk[PACE_CHUNK];
+	for (unsigned i = 0; i < PACE_CHUNK; i++)
+		chunk[i] = pace_pattern(a->sent + i);
+	if (mpt_send(a->cs, chunk, PACE_CHUNK, now) != (long)PACE_CHUNK) {
+		a->write_err = true;
+		return;
+	}
+	a->sent += PACE_CHUNK;
+	if (++a->writes < PACE_N)
+		(void)mpt_sim_at(sim, now + PACE_EVERY, pace_write, a);
+}
+
+static bool pace_stop(void *arg)
+{
+	return ((struct pace_app *)arg)->done;
+}
+
+static void run_paced(const char *sched, const char *cc, struct pace_res *o)
+{
+	memset(o, 0, sizeof(*o));
+	struct mpt_sim *sim;
+	if (mpt_sim_create(NULL, PACE_SEED, &sim) < 0)
+		die("sim");
+	struct mpt_stack_cfg c, v;
+	base_cfg(&c, sched, cc, 1024 * 1024);
+	c.local[0] = A("10.0.0.1");
+	c.n_local = 1;
+	v = c;
+	v.local[0] = A("10.0.0.2");
+	set_name(c.mptcp.pm, sizeof(c.mptcp.pm), "ndiffports");
+	c.mptcp.ndiffports = 3;
+	c.mptcp.max_subflows = 8;
+	struct pace_app *a = calloc(1, sizeof(*a));
+	if (!a)
+		die("oom");
+	if (mpt_simhost_create(sim, "client", &c, &a->c) < 0 ||
+	    mpt_simhost_create(sim, "server", &v, &a->s) < 0)
+		die("simhost");
+	struct mpt_sim_link_cfg l = {
+	    .rate_bps = 100000000, .delay_ns = 10 * MS, .queue_bytes = 250000};
+	if (mpt_sim_connect(sim, mpt_simhost_node(a->c), &c.local[0], mpt_simhost_node(a->s),
+			    &v.local[0], &l, &l, NULL, NULL) < 0)
+		die("connect");
+	mpt_simhost_set_app(a->c, pace_cli_ev, a);
+	mpt_simhost_set_app(a->s, pace_srv_ev, a);
+	struct mpt_endpoint lep = {.addr = v.local[0], .port = 5001};
+	if (mpt_listen(mpt_simhost_stack(a->s), &lep, 16, &a->lis) < 0 ||
+	    mpt_connect(mpt_simhost_stack(a->c), &lep, &c.local[0], 0, &a->cs) < 0)
+		die("connect");
+	mpt_sim_node_kick(sim, mpt_simhost_node(a->c));
+	(void)mpt_sim_at(sim, PACE_START, pace_write, a);
+	(void)mpt_sim_run(sim, PACE_START + 60 * SEC, pace_stop, a);
+	o->ok = a->done && !a->bad && !a->write_err;
+	uint64_t total = 0;
+	for (int i = 0; i < a->nsub && i < 8; i++)
+		total += a->sub[i].bytes_acked;
+	o->nsub = a->nsub < 8 ? a->nsub : 8;
+	for (int i = 0; i < o->nsub; i++)
+		o->share[i] = total ? (double)a->sub[i].bytes_acked / (double)total : 0;
 	mpt_simhost_destroy(a->c);
 	mpt_simhost_destroy(a->s);
 	mpt_sim_destroy(sim);
@@ -676,7 +886,8 @@ struct bench {
 	const char *sched[MAX_SCHED];
 	size_t nsched;
 	struct res r[N_SCEN][MAX_SCHED][N_CC];
-	struct rr_res rr[MAX_SCHED + 1][N_CC]; /* last row: fast path alone */
+	struct rr_res rr[N_RRSCEN][MAX_SCHED + 1][N_CC]; /* last row: fast path alone */
+	struct pace_res pace[MAX_SCHED][N_CC];
 	int argc;
 	char **argv;
 };
@@ -717,12 +928,13 @@ static void md_scenario(FILE *f, const struct bench *b, int si, const char *svgr
 		fprintf(f, "\n");
 	}
 	if (s->kind == SHARED) {
-		fprintf(f,
-			"\nMPTCP goodput / TCP goodput.  RFC 6356 §2 goal 2 (\"do no harm\"): "
-			"with a coupled CC the connection should take no more than a single TCP "
-			"flow would, i.e. about 1 or less.  Here over the whole transfer, start-up "
-			"included; tests/sim/mptcp_cc_test.c checks the steady state (120 s "
-			"window).\n\n| scheduler \\ CC |");
+		fprintf(
+		    f,
+		    "\nMPTCP goodput / TCP goodput.  RFC 6356 §2 goal 2 (\"do no harm\"): "
+		    "with a coupled CC the connection should take no more than a single TCP "
+		    "flow would, i.e. about 1 or less.  Here over the whole transfer of one run, "
+		    "start-up included; the steady state over 16 seeds, with references, is in "
+		    "[cc.md](cc.md) (bash bench/cc.sh).\n\n| scheduler \\ CC |");
 		for (int k = 0; k < N_CC; k++)
 			fprintf(f, " %s |", cc_names[k]);
 		fprintf(f, "\n|---|");
@@ -748,9 +960,10 @@ static void md_scenario(FILE *f, const struct bench *b, int si, const char *svgr
 		"| scheduler | CC | goodput Mbit/s | completion s | intact | subflows | "
 		"reinjected MiB | retransmitted MiB | RTOs | longest stall ms | lowest 0.5 s "
 		"goodput Mbit/s | "
-		"path 0 wire MiB | path 1 wire MiB |%s\n",
+		"path 0 wire MiB | path 1 wire MiB | opp. reinjections / penalisations / ECF "
+		"waits |%s\n",
 		s->kind == SHARED ? " TCP goodput Mbit/s | MPTCP / TCP |" : "");
-	fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|%s\n",
+	fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|%s\n",
 		s->kind == SHARED ? "---|---|" : "");
 	for (size_t i = 0; i < b->nsched; i++)
 		for (int k = 0; k < N_CC; k++) {
@@ -758,13 +971,14 @@ static void md_scenario(FILE *f, const struct bench *b, int si, const char *svgr
 			fprintf(f,
 				"| %s | %s | %.2f | %.3f | %s | %d%s | %.2f | %.2f | %llu | %.0f | "
 				"%.1f | "
-				"%.2f | %.2f |",
+				"%.2f | %.2f | %llu / %llu / %llu |",
 				b->sched[i], cc_names[k], r->goodput, r->completion,
 				r->intact ? "yes" : (r->done ? "**NO**" : "**NO (unfinished)**"),
 				r->subflows, r->paired ? "" : " (crossed)", mib(r->reinj),
 				mib(r->retrans), (unsigned long long)r->rtos,
 				(double)r->stall_ns / 1e6, r->min_win, mib(r->wire[0]),
-				mib(r->wire[1]));
+				mib(r->wire[1]), (unsigned long long)r->opp_reinj,
+				(unsigned long long)r->penalise, (unsigned long long)r->ecf_wait);
 			if (s->kind == SHARED)
 				fprintf(f, " %.2f | %.2f |", r->tcp_goodput,
 					r->tcp_goodput > 0 ? r->goodput / r->tcp_goodput : 0.0);
@@ -909,20 +1123,18 @@ static void md_observations(FILE *f, const struct bench *b)
 	fprintf(f, "\n");
 }
 
-static void md_reqresp(FILE *f, const struct bench *b)
+static void md_reqresp(FILE *f, const struct bench *b, int qi)
 {
-	const struct scen *s = &scens[1];
+	const struct rrscen *q = &rrscens[qi];
 	fprintf(f,
-		"## (b') request/response on the heterogeneous-RTT paths\n\n"
-		"Same links as (b) (10 ms and 100 ms RTT, 50 Mbit/s each), simulator seed %d.  "
-		"The connection is opened at t = 0 and idles until t = %llu s (both subflows "
-		"up); then the client sends a 100-byte request and the server answers %u KiB, "
-		"%d rounds back to back.  Cells: mean response time of rounds 2–%d / first "
-		"round (ms), from the request to the response's last byte.  The fast path's "
-		"RTT alone is 10 ms; the slow path's 100 ms.\n\n",
-		RR_SEED, (unsigned long long)(RR_START / SEC), RR_BYTES / 1024, RR_ROUNDS,
-		RR_ROUNDS);
-	(void)s;
+		"## %s\n\n%s.  Simulator seed %llu.  The connection is opened at t = 0 and idles "
+		"until t = %llu s (both subflows up); then the client sends a 100-byte request and "
+		"the server answers %u KiB, %d rounds back to back.  Cells: mean response time of "
+		"rounds 2–%d / first round (ms), from the request to the response's last byte; "
+		"then, after ·, how often the server's ecf scheduler chose to wait for the fast "
+		"subflow (MPTCPSchedEcfWait; 0 for the others).\n\n",
+		q->title, q->links, (unsigned long long)q->seed,
+		(unsigned long long)(RR_START / SEC), q->bytes / 1024, RR_ROUNDS, RR_ROUNDS);
 	fprintf(f, "| scheduler \\ CC |");
 	for (int k = 0; k < N_CC; k++)
 		fprintf(f, " %s |", cc_names[k]);
@@ -936,15 +1148,53 @@ static void md_reqresp(FILE *f, const struct bench *b)
 		else
 			fprintf(f, "| %s |", b->sched[i]);
 		for (int k = 0; k < N_CC; k++) {
-			const struct rr_res *r = &b->rr[i][k];
+			const struct rr_res *r = &b->rr[qi][i][k];
 			if (!r->ok)
 				fprintf(f, " **FAILED (did not finish)** |");
 			else
-				fprintf(f, " %.1f / %.1f |", r->mean_ms, r->first_ms);
+				fprintf(f, " %.1f / %.1f · %llu |", r->mean_ms, r->first_ms,
+					(unsigned long long)r->ecf_wait);
 		}
 		fprintf(f, "\n");
 	}
 	fprintf(f, "\n");
+}
+
+static void md_paced(FILE *f, const struct bench *b)
+{
+	fprintf(f,
+		"## (h) paced application over identical subflows\n\n"
+		"One path, 100 Mbit/s, 20 ms RTT, queue 250 kB; path manager `ndiffports` with 3 "
+		"subflows (the same path: only the scheduler tells them apart).  From t = %llu s "
+		"the client writes %u KiB every %llu ms (%.0f Mbit/s), %u times; each write fits "
+		"in any subflow's window.  Simulator seed %d.  Cells: share of the bytes each "
+		"subflow carried (acknowledged), in subflow order.\n\n",
+		(unsigned long long)(PACE_START / SEC), PACE_CHUNK / 1024,
+		(unsigned long long)(PACE_EVERY / MS),
+		(double)PACE_CHUNK * 8 / ((double)PACE_EVERY / 1e9) / 1e6, PACE_N, PACE_SEED);
+	fprintf(f, "| scheduler \\ CC |");
+	for (int k = 0; k < N_CC; k++)
+		fprintf(f, " %s |", cc_names[k]);
+	fprintf(f, "\n|---|");
+	for (int k = 0; k < N_CC; k++)
+		fprintf(f, "---|");
+	fprintf(f, "\n");
+	for (size_t i = 0; i < b->nsched; i++) {
+		fprintf(f, "| %s |", b->sched[i]);
+		for (int k = 0; k < N_CC; k++) {
+			const struct pace_res *r = &b->pace[i][k];
+			if (!r->ok) {
+				fprintf(f, " **FAILED** |");
+				continue;
+			}
+			for (int j = 0; j < r->nsub; j++)
+				fprintf(f, "%s%.2f", j ? " / " : " ", r->share[j]);
+			fprintf(f, " |");
+		}
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\n(For `redundant` the shares are of all the copies: each subflow sends from "
+		   "its own cursor and skips what another one already got DATA_ACKed.)\n\n");
 }
 
 static void write_md(const char *path, const char *svgrel, const struct bench *b)
@@ -971,16 +1221,21 @@ static void write_md(const char *path, const char *svgrel, const struct bench *b
 		fprintf(f, "%s`%s`", k ? ", " : "", cc_names[k]);
 	fprintf(f,
 		"; `lia`, `olia`, `balia` couple the subflows of one connection, `reno` and "
-		"`cubic` run per subflow) × 4 scenarios, %zu runs.  Each run is one bulk "
+		"`cubic` run per subflow) × %d bulk-transfer scenarios, %zu runs, then "
+		"request/response (b'), (g) and a paced application (h).  Each bulk run is one "
 		"transfer client → server of a fixed size in the simulator, checked with "
 		"SHA-256 at the receiver; a run that is not intact or does not finish within "
 		"%llu s of simulated time is marked **FAILED**.  Both ends run MPTCP v1 with the "
 		"scheduler and CC named (the client, which sends the data, is the one whose "
 		"choices matter), path manager `fullmesh` with `max_subflows` 2 (one subflow "
 		"per path), MSS 1460, SACK and timestamps on, `tcp.sndbuf` = `tcp.rcvbuf` = "
-		"4 × the largest path BDP (at least 256 KiB; 1 MiB in (d)); the MPTCP data "
-		"level sizes its own send and receive buffers at 4 × these knobs.\n\n",
-		b->nsched * N_CC * N_SCEN, (unsigned long long)(RUN_LIMIT / SEC));
+		"4 × the largest path BDP (at least 256 KiB; 1 MiB in (d); (e), (f): as stated "
+		"there); the MPTCP data level sizes its own send and receive buffers at 4 × "
+		"these knobs (at least 1 MiB).  In a bulk transfer limited by the subflows' "
+		"congestion windows every scheduler hands each subflow the chunk its ACKs made "
+		"room for, so `minrtt`, `rr` and `ecf` can give the same rows there ((a), (c), "
+		"(d)); (e)–(h) are the cases where their rules decide.\n\n",
+		N_SCEN, b->nsched * N_CC * N_SCEN, (unsigned long long)(RUN_LIMIT / SEC));
 	fprintf(f, "Goodput = bytes / (time the server read the last byte − time the client's "
 		   "handshake completed), in Mbit/s (10^6 bit/s).  Completion time = time the "
 		   "server read the last byte, counted from the connect call at t = 0 (so it "
@@ -992,7 +1247,9 @@ static void write_md(const char *path, const char *svgrel, const struct bench *b
 		   "`redundant`, copies included).\n\n");
 	for (int si = 0; si < N_SCEN; si++)
 		md_scenario(f, b, si, svgrel);
-	md_reqresp(f, b);
+	for (int qi = 0; qi < N_RRSCEN; qi++)
+		md_reqresp(f, b, qi);
+	md_paced(f, b);
 	md_observations(f, b);
 	if (fclose(f) != 0)
 		die("write error");
@@ -1201,18 +1458,33 @@ int main(int argc, char **argv)
 				fflush(stdout);
 			}
 	}
-	for (size_t i = 0; i <= b.nsched; i++)
+	for (int qi = 0; qi < N_RRSCEN; qi++)
+		for (size_t i = 0; i <= b.nsched; i++)
+			for (int k = 0; k < N_CC; k++) {
+				struct rr_res *r = &b.rr[qi][i][k];
+				bool one = i == b.nsched;
+				run_reqresp(&rrscens[qi], one ? "minrtt" : b.sched[i], cc_names[k],
+					    one, r);
+				printf("[rr%d] %-9s %-5s mean %7.1f ms first %7.1f ms max %7.1f ms "
+				       "ecfw %llu%s\n",
+				       qi, one ? "fastonly" : b.sched[i], cc_names[k], r->mean_ms,
+				       r->first_ms, r->max_ms, (unsigned long long)r->ecf_wait,
+				       r->ok ? "" : "  <<<<<<<<<< FAILED");
+				printf("     rounds (ms):");
+				for (int j = 0; r->ok && j < RR_ROUNDS; j++)
+					printf(" %.1f", r->ms[j]);
+				printf("\n");
+				if (!r->ok)
+					bad = 1;
+			}
+	for (size_t i = 0; i < b.nsched; i++)
 		for (int k = 0; k < N_CC; k++) {
-			struct rr_res *r = &b.rr[i][k];
-			bool one = i == b.nsched;
-			run_reqresp(&scens[1], one ? "minrtt" : b.sched[i], cc_names[k], one, r);
-			printf(
-			    "[rr] hetrtt %-9s %-5s mean %7.1f ms first %7.1f ms max %7.1f ms%s\n",
-			    one ? "fastonly" : b.sched[i], cc_names[k], r->mean_ms, r->first_ms,
-			    r->max_ms, r->ok ? "" : "  <<<<<<<<<< FAILED");
-			printf("     rounds (ms):");
-			for (int j = 0; r->ok && j < RR_ROUNDS; j++)
-				printf(" %.1f", r->ms[j]);
+			struct pace_res *r = &b.pace[i][k];
+			run_paced(b.sched[i], cc_names[k], r);
+			printf("[paced] %-9s %-5s %s shares", b.sched[i], cc_names[k],
+			       r->ok ? "ok" : "FAILED");
+			for (int j = 0; j < r->nsub; j++)
+				printf(" %.3f", r->share[j]);
 			printf("\n");
 			if (!r->ok)
 				bad = 1;

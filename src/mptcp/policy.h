@@ -109,6 +109,12 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want);
 /** The subflow whose unacknowledged mappings hold dsn (and the mapping), or NULL. */
 struct mpt_subflow *mpt_sched_holder(struct mpt_mpconn *mp, uint64_t dsn,
 				     const struct mpt_map **mo);
+/**
+ * True while a second copy of the mapping at DATA_ACK, sent by minrtt's
+ * opportunistic reinjection or the head rescue, is still ahead of DATA_ACK
+ * (mp->sched_opp_end in (DATA_ACK, snd_nxt]): no further copy then.
+ */
+bool mpt_sched_head_resent(const struct mpt_mpconn *mp);
 /** Smoothed RTT of a subflow (a large value before the first sample). */
 uint64_t mpt_sched_sf_srtt(const struct mpt_subflow *sf);
 /**
@@ -124,6 +130,15 @@ size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
 typedef struct mpt_subflow *(*mpt_sched_pick_fn)(struct mpt_mpconn *mp, size_t want, size_t *room,
 						 uint64_t now);
 void mpt_sched_push_loop(struct mpt_mpconn *mp, mpt_sched_pick_fn pick, uint64_t now);
+
+/**
+ * minrtt's choice for one chunk (sched_minrtt.c): the pick function of
+ * mpt_sched_minrtt, without its window unblocking (opportunistic
+ * reinjection, penalisation).  For variants and for tests that measure
+ * what the unblocking is worth.
+ */
+struct mpt_subflow *mpt_sched_minrtt_pick(struct mpt_mpconn *mp, size_t want, size_t *room,
+					  uint64_t now);
 
 /* ---- path-manager helpers (pm.c) ---------------------------------------- */
 

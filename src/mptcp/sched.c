@@ -250,6 +250,19 @@ struct mpt_subflow *mpt_sched_holder(struct mpt_mpconn *mp, uint64_t dsn, const 
 	return NULL;
 }
 
+bool mpt_sched_head_resent(const struct mpt_mpconn *mp)
+{
+	/*
+	 * sched_opp_end starts at 0, and every uint64_t is some DSN (serial
+	 * arithmetic, RFC 1982 style: the data stream may cross 2^64): an
+	 * order test alone against a value never set says "already done"
+	 * for half of all IDSNs.  A copy counts only while its end lies in
+	 * (DATA_ACK, snd_nxt], where every real one is when sent.
+	 */
+	return mpt_dsn_lt(mp->snd.una, mp->sched_opp_end) &&
+	       mpt_dsn_leq(mp->sched_opp_end, mp->snd_nxt);
+}
+
 /*
  * The byte at DATA_ACK still sits unsent in the queue of the subflow it was
  * given to (its window collapsed after the chunk was queued: each subflow
@@ -265,7 +278,7 @@ static void rescue_head(struct mpt_mpconn *mp, uint64_t now)
 	 * not move since the previous push; moving means it is not stuck. */
 	bool moved = una != mp->sched_last_una;
 	mp->sched_last_una = una;
-	if (moved || mpt_dsn_geq(una, mp->snd_nxt) || mpt_dsn_lt(una, mp->sched_opp_end) ||
+	if (moved || mpt_dsn_geq(una, mp->snd_nxt) || mpt_sched_head_resent(mp) ||
 	    mp->n_reinj > 0 || !mp->fully_established)
 		return;
 	const struct mpt_map *m = NULL;

@@ -33,6 +33,8 @@ struct mpath {
 	uint64_t rtt_ns;
 	double loss;
 	const struct mpt_sim_outage *outage; /* both directions */
+	uint64_t jitter_ns;                  /* both directions, FIFO kept (0: none) */
+	uint32_t queue_bytes;                /* droptail queue (0: 1 BDP, at least 64 x 1500 B) */
 };
 
 struct mctx;
@@ -64,6 +66,9 @@ struct mscn {
 	/* last word on both stacks' configurations */
 	void (*tweak)(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv);
 	uint32_t rcvbuf; /* per-engine receive buffer override (0: as buf) */
+	/* the client's per-connection options (NULL: its stack's defaults);
+	 * may be filled by setup, which runs before the connect */
+	const struct mpt_conn_opts *conn_opts;
 	/*
 	 * When set, every path goes through a forwarding node (client <->
 	 * node over the path's links, node <-> server over ideal links) that
@@ -238,7 +243,8 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 		fwd.rate_bps = p->rate_bps;
 		fwd.delay_ns = p->rtt_ns / 2;
 		double b = (double)p->rate_bps / 8 * (double)p->rtt_ns / 1e9;
-		fwd.queue_bytes = (uint32_t)fmax(b, 64 * 1500);
+		fwd.queue_bytes = p->queue_bytes ? p->queue_bytes : (uint32_t)fmax(b, 64 * 1500);
+		fwd.jitter_ns = p->jitter_ns;
 		if (p->outage) {
 			fwd.outages = p->outage;
 			fwd.n_outages = 1;
@@ -268,7 +274,8 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 	}
 	if (sc->setup)
 		sc->setup(&x, sc->setup_arg);
-	struct mpt_bulk_cfg bc = {.bytes = sc->bytes, .port = 5001, .seed = sc->seed};
+	struct mpt_bulk_cfg bc = {
+	    .bytes = sc->bytes, .port = 5001, .seed = sc->seed, .conn_opts = sc->conn_opts};
 	struct mpt_endpoint dst = {.addr = sv.local[0], .port = 5001};
 	assert_int_equal(mpt_bulk_start(x.c, x.s, &dst, &bc, &x.b), 0);
 	if (sc->at_start)
