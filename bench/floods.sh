@@ -63,80 +63,13 @@ if [ -n "$BEFORE_REV" ]; then
 	OLD=$old_dir/build/mpt
 fi
 
-# The interop tests' helpers, without their skip logic.
-TEST_NAME=bench-floods
-. "$root/tests/interop/lib.sh"
-. "$root/tests/interop/flood_lib.sh"
-flood_require_scapy
-flood_topo
-# lib.sh's cleanup kills processes that may be gone: under set -e a failing
-# kill would end the trap before the namespaces are deleted.
-trap 'set +e; interop_cleanup' EXIT
-ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syncookies=1
-set +e
-
-FLOOD_BEFORE=1
-FLOOD_AFTER=$AFTER_S
-FLOOD_INTERVAL=$INTERVAL
-LEGIT_TIMEOUT=$TIMEOUT
-MP="$FLOOD_MPT/24,dev=mpttun0"
-FLOOD_CONCURRENT=1
-
-# server NAME PORT: the server's command line (into SRV) and legit mode
-server() {
-	case $1 in
-	perf) MODE=perf SRV=("$BIN" perf -s -p "$2" -i 0 --path "$MP") ;;
-	perf-nocookie) MODE=perf SRV=("$OLD" perf -s -p "$2" -i 0 --path "$MP") ;;
-	cat) MODE=cat SRV=("$BIN" cat -l -k --path "$MP" "$2") ;;
-	convert)
-		MODE=convert
-		SRV=("$BIN" convert -q --msl 2 --path "$MP" --allow 10.77.0.2:7000 "$2")
-		;;
-	kernel-tcp)
-		MODE=kcat
-		SRV=("$FPY" "$FLOOD_PEER" kserver --bind 10.77.0.1 --port "$2" --backlog 128
-			--ready "$WORK/$3/ready")
-		;;
-	kernel-mptcp)
-		MODE=kcat
-		SRV=("$FPY" "$FLOOD_PEER" kserver --bind 10.77.0.1 --port "$2" --backlog 128 --mptcp
-			--ready "$WORK/$3/ready")
-		;;
-	esac
-}
-
-SERVERS=(perf cat convert kernel-tcp kernel-mptcp)
-[ -n "$OLD" ] && SERVERS=(perf-nocookie "${SERVERS[@]}")
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-T0=$(date +%s)
-port=6000
-for r in $(seq "$REPEAT"); do
-	for kind in flood control; do
-		for s in "${SERVERS[@]}"; do
-			name="$s.$kind.$r"
-			port=$((port + 1))
-			mkdir -p "$WORK/$name"
-			server "$s" "$port" "$name"
-			FLOOD_PROTO=alt
-			[ "$s" = kernel-tcp ] && FLOOD_PROTO=tcp
-			N_SYN_RUN=$N_SYN
-			[ "$kind" = control ] && N_SYN_RUN=0
-			echo "== round $r/$REPEAT: $s, $kind" >&2
-			N_SYN=$N_SYN_RUN flood_run "$name" "$port" "$MODE" "${SRV[@]}" >&2
-			tail -n 1 "$WORK/$name/legit.out" | sed 's/^/  /' >&2
-			# a server without cookies keeps its half-open entries ~2 min:
-			# the next run uses another port, so it starts clean anyway
-		done
-	done
-done
-T1=$(date +%s)
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# ---- the report -------------------------------------------------------------
-rev=$(git -C "$root" rev-parse --short HEAD)
-dirty=""
-git -C "$root" diff --quiet HEAD -- src include tools || dirty=" (with uncommitted changes)"
-TIMEOUT=$TIMEOUT AFTER_S=$AFTER_S "$FPY" - "$WORK" "$REPEAT" "${SERVERS[*]}" >"$WORK/tables.md" <<'EOF'
+# ---- the report (from the runs' records in $1) -------------------------------
+report() {
+	local rev dirty=""
+	rev=$(git -C "$root" rev-parse --short HEAD)
+	git -C "$root" diff --quiet HEAD -- src include tools || dirty=" (with uncommitted changes)"
+	if ! TIMEOUT=$TIMEOUT AFTER_S=$AFTER_S "$FPY" - "$1" "$REPEAT" "${SERVERS[*]}" \
+		>"$1/tables.md" <<'EOF'
 import os, statistics, sys
 work, repeat, servers = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 label = {
@@ -209,7 +142,7 @@ def sender(s, kind):
         for line in open(d):
             f = line.split()
             if line.startswith("syn-flood: sent"):
-                t = float(f[7])
+                t = float(f[6])
             elif line.startswith("syn-flood: cpu"):
                 cpu = (float(f[3]), float(f[5]))
         if t and cpu:
@@ -276,8 +209,11 @@ for s in servers:
         fmt(med(s, "control", "rss-peak-kb", 1 / 1024.0)),
         "–" if s.startswith("kernel") else fmt(drops(s), 0)))
 EOF
-
-{
+	then
+		echo "bench/floods.sh: the report failed; the runs are in $1" >&2
+		exit 1
+	fi
+	{
 	cat <<EOF
 # SYN floods: mpt's servers and the Linux kernel
 
@@ -300,7 +236,7 @@ the half-open table reaches the listener's backlog); the kernel listeners use
 \`net.ipv4.tcp_syncookies=1\` (the default).  "Before SYN cookies" is mpt
 built from $([ -n "$OLD" ] && echo "$old_rev" || echo "–"), the commit before they were added.
 
-$(cat "$WORK/tables.md")
+$(cat "$1/tables.md")
 
 ### Reading the figures
 
@@ -323,3 +259,97 @@ INTERVAL=$INTERVAL TIMEOUT=$TIMEOUT REPEAT=$REPEAT BEFORE_REV=${BEFORE_REV:-(non
 EOF
 } >"$root/docs/floods.md"
 echo "wrote docs/floods.md" >&2
+}
+
+if [ -n "${REPORT_FROM:-}" ]; then
+	. "$REPORT_FROM/env"
+	FPY=$(command -v python3)
+	SERVERS=(perf cat convert kernel-tcp kernel-mptcp)
+	[ -n "$OLD" ] && SERVERS=(perf-nocookie "${SERVERS[@]}")
+	report "$REPORT_FROM"
+	exit 0
+fi
+
+# The interop tests' helpers, without their skip logic.
+TEST_NAME=bench-floods
+. "$root/tests/interop/lib.sh"
+. "$root/tests/interop/flood_lib.sh"
+flood_require_scapy
+flood_topo
+# lib.sh's cleanup kills processes that may be gone: under set -e a failing
+# kill would end the trap before the namespaces are deleted.
+trap 'set +e; interop_cleanup' EXIT
+ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syncookies=1
+set +e
+
+FLOOD_BEFORE=1
+FLOOD_AFTER=$AFTER_S
+FLOOD_INTERVAL=$INTERVAL
+LEGIT_TIMEOUT=$TIMEOUT
+MP="$FLOOD_MPT/24,dev=mpttun0"
+FLOOD_CONCURRENT=1
+
+# server NAME PORT: the server's command line (into SRV) and legit mode
+server() {
+	case $1 in
+	perf) MODE=perf SRV=("$BIN" perf -s -p "$2" -i 0 --path "$MP") ;;
+	perf-nocookie) MODE=perf SRV=("$OLD" perf -s -p "$2" -i 0 --path "$MP") ;;
+	cat) MODE=cat SRV=("$BIN" cat -l -k --path "$MP" "$2") ;;
+	convert)
+		MODE=convert
+		SRV=("$BIN" convert -q --msl 2 --path "$MP" --allow 10.77.0.2:7000 "$2")
+		;;
+	kernel-tcp)
+		MODE=kcat
+		SRV=("$FPY" "$FLOOD_PEER" kserver --bind 10.77.0.1 --port "$2" --backlog 128
+			--ready "$WORK/$3/ready")
+		;;
+	kernel-mptcp)
+		MODE=kcat
+		SRV=("$FPY" "$FLOOD_PEER" kserver --bind 10.77.0.1 --port "$2" --backlog 128 --mptcp
+			--ready "$WORK/$3/ready")
+		;;
+	esac
+}
+
+SERVERS=(perf cat convert kernel-tcp kernel-mptcp)
+[ -n "$OLD" ] && SERVERS=(perf-nocookie "${SERVERS[@]}")
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T0=$(date +%s)
+port=6000
+for r in $(seq "$REPEAT"); do
+	for kind in flood control; do
+		for s in "${SERVERS[@]}"; do
+			name="$s.$kind.$r"
+			port=$((port + 1))
+			mkdir -p "$WORK/$name"
+			server "$s" "$port" "$name"
+			FLOOD_PROTO=alt
+			[ "$s" = kernel-tcp ] && FLOOD_PROTO=tcp
+			N_SYN_RUN=$N_SYN
+			[ "$kind" = control ] && N_SYN_RUN=0
+			echo "== round $r/$REPEAT: $s, $kind" >&2
+			N_SYN=$N_SYN_RUN flood_run "$name" "$port" "$MODE" "${SRV[@]}" >&2
+			tail -n 1 "$WORK/$name/legit.out" | sed 's/^/  /' >&2
+			# a server without cookies keeps its half-open entries ~2 min:
+			# the next run uses another port, so it starts clean anyway
+		done
+	done
+done
+T1=$(date +%s)
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+# The runs' records, kept (build-bench/ is not tracked) to look into them
+# or to write the report again: REPORT_FROM=DIR bench/floods.sh
+keep=$build/floods-runs
+rm -rf "$keep"
+mkdir -p "$keep"
+for d in "$WORK"/*.*.*; do
+	mkdir -p "$keep/${d##*/}"
+	cp "$d"/{legit.out,flood.out,summary,mon.out} "$keep/${d##*/}/" 2>/dev/null
+	[ -e "$d/tun" ] && cp "$d/tun" "$keep/${d##*/}/"
+done
+printf 'LOAD0="%s"\nLOAD1="%s"\nT0=%s\nT1=%s\nN_SYN=%s\nFLOOD_S=%s\nAFTER_S=%s\nINTERVAL=%s\nTIMEOUT=%s\nREPEAT=%s\n' \
+	"$LOAD0" "$LOAD1" "$T0" "$T1" "$N_SYN" "$FLOOD_S" "$AFTER_S" "$INTERVAL" "$TIMEOUT" \
+	"$REPEAT" >"$keep/env"
+report "$keep"
+

@@ -10,30 +10,45 @@
 # only; the kernel client in $NS_S starts on path 1 (10.78.0.2).  Its join
 # comes from 10.79.0.2 over path 2 (policy routing both ways), added as a
 # "subflow" endpoint $JOIN_AT s into the flood (the kernel then opens the
-# subflow on the running connection; ADD_ADDR is not accepted, so that is the
-# only join); a second later path 1 becomes backup (MP_PRIO), so the rest of
-# the data (sent at an even pace over $XFER_S s) must take the new subflow.  The attacker (flood_peer.py join-flood) sniffs path 1 in
-# $NS_S for the handshake, takes the server's key from the SYN-ACK's
-# MP_CAPABLE, computes the token (top 32 bits of SHA-256(key)) and sends
-# the joins from random addresses of 10.99.0.0/16 (their SYN-ACKs vanish in
-# $NS_C's blackhole rule, as to addresses nobody uses).
+# subflow on the running connection; ADD_ADDR is not accepted, so that is
+# the only join); a second later path 1 becomes backup (MP_PRIO), so the
+# rest of the data (sent at an even pace over $XFER_S s) must take the new
+# subflow.  The attacker (flood_peer.py join-flood) sniffs path 1 in $NS_S
+# for the handshake, takes the server's key from the SYN-ACK's MP_CAPABLE,
+# computes the token (top 32 bits of SHA-256(key)) and sends the joins from
+# random addresses of 10.99.0.0/16 (their SYN-ACKs vanish in $NS_C's
+# blackhole rule, as to addresses nobody uses).
 #
-# Checked:
-#  - the token was valid: mpt counted at least $MIN_REACH_PCT % of the joins as
-#    MP_JOIN SYNs of the connection (MPJoinSynRx), none as unknown tokens,
-#    and evicted older half-open joins to make room (MPJoinPendingEvict);
-#  - the legitimate join succeeded: the kernel received mpt's SYN-ACK with a
-#    valid HMAC (MPTcpExtMPJoinSynAckRx), mpt the third ACK
-#    (MPJoinAckRx >= 1), the client's connection ends with its added subflow
-#    (MPTCP_INFO), and the rest of the transfer used it (at least
-#    $MIN_PATH2_KIB KiB left on path 2 after the join);
+# Cases: (a) as on this veth (RTT ~0.2 ms), (b) with 20 ms each way added
+# by mpt's path emulation (RTT 40 ms, a real network's).  Checked:
+# (a1)/(b1) the flood and the transfer:
+#  - the token was valid: mpt counted at least $MIN_REACH_PCT % of the joins
+#    as MP_JOIN SYNs of the connection (MPJoinSynRx; the others were dropped
+#    by the kernel at the TUN queue, printed), none as unknown tokens, and
+#    evicted older half-open joins to make room (MPJoinPendingEvict);
 #  - the transfer is intact (SHA-256) and was not a fallback to TCP;
 #  - mpt's RSS: peak at most $RSS_BOUND_KB KiB above its value before the
 #    connection: the connection itself with its two subflows touches about
 #    4 MiB of buffers (measured with N_JOIN=8: 7132 -> 11108 KiB), the
 #    half-open joins are at most max_join_pending = 8 (each a subflow with
 #    rings, at most ~256 KiB resident), plus 2 MiB of slack; 10,000 joins
-#    holding state would take hundreds of MiB.
+#    holding state would take hundreds of MiB.  Not asserted under
+#    AddressSanitizer (its quarantine keeps freed memory).
+# (a2)/(b2) the legitimate join succeeded: the kernel received mpt's SYN-ACK
+#    with a valid HMAC (MPTcpExtMPJoinSynAckRx), mpt the third ACK
+#    (MPJoinAckRx >= 1), the client's connection ends with its added
+#    subflow (MPTCP_INFO), and the rest of the transfer used it (at least
+#    $MIN_PATH2_KIB KiB left on path 2 after the join).
+#
+# Known engine bug (KNOWN_BUGS, XFAIL): a half-open join is reset when
+# max_join_pending (8) newer ones arrive before its third ACK, whatever its
+# age.  At 1,000 spoofed joins/s a real join must complete within ~8 ms:
+# with a 40 ms RTT it never does (b2, deterministic); on the veth it fails
+# whenever the attacker's packets come in a burst of 8 or more between the
+# real join's SYN and its third ACK (a2, intermittent; a sender on a busy
+# machine sends in bursts).  mpt's own pcap shows the SYN-ACK, the eviction
+# RST ~10 ms later after 8 spoofed joins, then the third ACK at 40 ms
+# answered by a RST.
 set -uo pipefail
 TEST_NAME=flood_join
 . "$(dirname "$0")/lib.sh"
@@ -45,13 +60,19 @@ FLOOD_S=${FLOOD_S:-10}
 XFER_MIB=${XFER_MIB:-8}
 XFER_S=${XFER_S:-16}
 JOIN_AT=${JOIN_AT:-4}
-MIN_REACH_PCT=${MIN_REACH_PCT:-50}
+# Under AddressSanitizer mpt reads the joins several times slower (each one
+# allocates a subflow with its rings): the TUN queue drops most of them.
+if [ "$(is_asan "$MPT_BIN")" = 1 ]; then
+	MIN_REACH_PCT=${MIN_REACH_PCT:-10}
+else
+	MIN_REACH_PCT=${MIN_REACH_PCT:-50}
+fi
 MIN_PATH2_KIB=${MIN_PATH2_KIB:-1024}
 RSS_BOUND_KB=${RSS_BOUND_KB:-8192}
 # Known engine bugs: "case-letter:reason" lines (MPT_KNOWN_BUGS overrides;
 # "" shows them as failures).  See the header.
-KNOWN_BUGS=${MPT_KNOWN_BUGS-"a:half-open joins evicted oldest-first from a budget of 8: a burst of 8 spoofed joins between a real join's SYN and its third ACK resets it (intermittent on a 0.2 ms veth)
-b:half-open joins evicted oldest-first from a budget of 8: at 1,000 spoofed joins/s a real join needs its third ACK within ~8 ms; with a 40 ms RTT it is always evicted"}
+KNOWN_BUGS=${MPT_KNOWN_BUGS-"a2:half-open joins evicted oldest-first from a budget of 8: a burst of 8 spoofed joins between a real join's SYN and its third ACK resets it (intermittent on a 0.2 ms veth)
+b2:half-open joins evicted oldest-first from a budget of 8: at 1,000 spoofed joins/s a real join needs its third ACK within ~8 ms; with a 40 ms RTT it is always evicted"}
 XFAILED=0
 
 topo_two_paths
@@ -77,6 +98,8 @@ case_join() {
 	local spid=$!
 	INTEROP_PIDS+=($spid)
 	wait_route "$NS_C" "$MP_A" mpttun0 10 || { show_log "$d/mpt.err"; return 1; }
+	local drops0
+	drops0=$(tun_drops "$NS_C" mpttun0)
 	"$FPY" "$FLOOD_PEER" monitor --pid $spid --interval 0.25 --out "$d/mon.out" &
 	ip netns exec "$NS_S" timeout $((XFER_S + FLOOD_S + 60)) "$FPY" "$FLOOD_PEER" join-flood \
 		--iface mpt-p1s --server "$MP_A" --port "$port" -n "$N_JOIN" --duration "$FLOOD_S" \
@@ -107,6 +130,12 @@ case_join() {
 	ip -n "$NS_S" mptcp endpoint change id 1 backup || { echo "  cannot set path 1 to backup"; rc=1; }
 	wait $fpid
 	local frc=$?
+	# (mpt's TUN goes away with it: read its drops now)
+	local drops=$(($(tun_drops "$NS_C" mpttun0) - drops0))
+	if [ -n "${FLOOD_DEBUG:-}" ]; then
+		ip netns exec "$NS_C" tc -s qdisc show dev mpttun0
+		ip -n "$NS_C" -s link show mpttun0
+	fi
 	wait $xpid
 	local xrc=$?
 	local p2b
@@ -129,7 +158,6 @@ case_join() {
 	same_file "transfer" "$d/data" "$d/got" || rc=1
 	grep -q "fallback 0" "$d/xfer.out" || { echo "  the transfer was not MPTCP"; rc=1; }
 	# mpt's counters at exit (-vv)
-	local c
 	c() { awk -v n="$1" '$1 == "mpt:" && $2 == "counter" && $3 == n { v = $4 } END { print v + 0 }' "$d/mpt.err"; }
 	local syn evict ack notok rej sent
 	syn=$(c MPJoinSynRx)
@@ -138,28 +166,36 @@ case_join() {
 	notok=$(c MPJoinNoTokenFound)
 	rej=$(c MPJoinRejected)
 	sent=$(awk '/join-flood: sent/ { print $3 }' "$d/flood.out")
+	echo "  kernel TUN drops (joins mpt could not read in time): $drops"
 	echo "  mpt: MPJoinSynRx $syn, MPJoinPendingEvict $evict, MPJoinRejected $rej," \
 		"MPJoinNoTokenFound $notok, MPJoinAckRx $ack, MPJoinAckHMacFailure $(c MPJoinAckHMacFailure)"
 	echo "  kernel client: $(kshow "$d/k0" "$d/k1" | grep -E 'Join|Fallback|Reset' | tr '\n' ';' | tr -s ' ')"
 	[ -n "$sent" ] && [ "$sent" -ge "$N_JOIN" ] || { echo "  the flood sent ${sent:-nothing}"; rc=1; }
+	[ $(((syn + drops) * 100)) -ge $((${sent:-0} * 99)) ] ||
+		{ echo "  joins lost elsewhere than in the TUN queue"; rc=1; }
 	[ $((syn * 100)) -ge $((${sent:-0} * MIN_REACH_PCT)) ] ||
 		{ echo "  fewer than $MIN_REACH_PCT % of the joins counted as MP_JOIN SYNs"; rc=1; }
 	[ "$notok" = 0 ] || { echo "  joins with an unknown token: the token was wrong?"; rc=1; }
 	[ "$evict" -gt 0 ] || { echo "  no half-open join was evicted"; rc=1; }
-	[ "$ack" -ge 1 ] || { echo "  mpt never got a valid third ACK of a join"; rc=1; }
+	# The legitimate join (JOIN_RC).
+	JOIN_RC=0
+	[ "$ack" -ge 1 ] || { echo "  mpt never got a valid third ACK of a join"; JOIN_RC=1; }
 	[ "$(kdelta "$d/k0" "$d/k1" MPTcpExtMPJoinSynAckRx)" -ge 1 ] ||
-		{ echo "  the kernel never got a valid MP_JOIN SYN-ACK"; rc=1; }
-	grep -q "subflows 1 " "$d/xfer.out" || { echo "  the client's connection has no added subflow"; rc=1; }
+		{ echo "  the kernel never got a valid MP_JOIN SYN-ACK"; JOIN_RC=1; }
+	grep -q "subflows 1 " "$d/xfer.out" ||
+		{ echo "  the client's connection has no added subflow"; JOIN_RC=1; }
 	local p2=$(((p2b - p2a) / 1024))
 	echo "  path 2 carried $p2 KiB from the client after the join"
-	[ "$p2" -ge "$MIN_PATH2_KIB" ] || { echo "  the new path carried almost nothing"; rc=1; }
+	[ "$p2" -ge "$MIN_PATH2_KIB" ] || { echo "  the new path carried almost nothing"; JOIN_RC=1; }
 	# memory
-	"$FPY" - "$d/mon.out" "$RSS_BOUND_KB" <<'EOF' || rc=1
+	"$FPY" - "$d/mon.out" "$RSS_BOUND_KB" "$(is_asan "$MPT_BIN")" <<'EOF' || rc=1
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if not l.startswith("#")]
 rss = [int(r[1]) for r in rows]
 print("  mpt RSS: start %d KiB, peak %d KiB, end %d KiB" % (rss[0], max(rss), rss[-1]))
-if max(rss) - rss[0] > int(sys.argv[2]):
+if sys.argv[3] == "1":
+    print("  (RSS not asserted under AddressSanitizer: its quarantine keeps freed memory)")
+elif max(rss) - rss[0] > int(sys.argv[2]):
     print("  RSS grew more than %s KiB" % sys.argv[2])
     sys.exit(1)
 EOF
@@ -167,15 +203,19 @@ EOF
 		show_log "$d/mpt.err"
 		rc=1
 	fi
-	[ $rc = 0 ] || show_log "$d/mpt.err"
+	[ $rc = 0 ] && [ $JOIN_RC = 0 ] || show_log "$d/mpt.err"
 	return $rc
 }
 echo "-- (a) $N_JOIN spoofed valid-token MP_JOINs in $FLOOD_S s during a $XFER_MIB MiB transfer; a real join from a new path mid-flood"
+JOIN_RC=1
 case_join a 5300 ""
-known_bug_result "(a) valid-token join flood: a real join still succeeds, the transfer is intact" $?
+case_result "(a1) valid-token join flood during a transfer: joins counted, the transfer intact" $?
+known_bug_result "(a2) a real join from a new path, mid-flood, succeeds and carries data" $JOIN_RC
 echo "-- (b) the same with a 40 ms round trip (mpt's path emulation: 20 ms each way)"
+JOIN_RC=1
 case_join b 5301 20
-known_bug_result "(b) valid-token join flood, 40 ms RTT: a real join still succeeds" $?
+case_result "(b1) the same flood with a 40 ms RTT: joins counted, the transfer intact" $?
+known_bug_result "(b2) with a 40 ms RTT, a real join mid-flood succeeds and carries data" $JOIN_RC
 
 if [ "$XFAILED" != 0 ]; then
 	echo "NOTE: $TEST_NAME: $XFAILED case(s) XFAIL (known engine bugs, see above)"

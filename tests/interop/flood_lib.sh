@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the flood tests and of bench/floods.sh (sourced after lib.sh).
 #
 # Topology: lib.sh's topo_two_ns (mpt in $NS_C at 10.77.1.1 on TUN mpttun0;
@@ -27,6 +28,16 @@ flood_require_scapy() {
 	done
 	[ "${CI:-}" = true ] && die "python3-scapy is not installed (needed in CI; scripts/deps.sh installs it)"
 	skip "python3-scapy is not installed (scripts/deps.sh installs it)"
+}
+
+# 1 when $1 is built with AddressSanitizer (its quarantine keeps freed
+# memory, up to 256 MiB by default: RSS says nothing about leaks there).
+is_asan() {
+	if ldd "$1" 2>/dev/null | grep -q libasan || grep -qa "__asan_init" "$1"; then
+		echo 1
+	else
+		echo 0
+	fi
 }
 
 flood_topo() {

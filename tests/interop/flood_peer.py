@@ -14,27 +14,31 @@ syn-flood --dst IP --port P -n N --duration S [--kinds plain,mpc1,mpc0]
     N spoofed SYNs from random addresses of --spoof and random ports, the
     kinds taking turns (plain: MSS, SACK, timestamps, window scale as Linux
     sends them; mpc1: the same plus MP_CAPABLE v1; mpc0: plus MP_CAPABLE v0
-    with a random key).  Prints "syn-flood: sent N errors E seconds S".
+    with a random key); N = 0 waits S seconds (a control run).  Prints
+    "syn-flood: t0 T" and "syn-flood: t1 T" (CLOCK_MONOTONIC when sending
+    started and ended), "syn-flood: cpu user U sys S" (its own CPU while
+    sending) and "syn-flood: sent N errors E seconds S".
 legit --mode cat|perf|convert|kcat --host IP --port P --duration S
       [--interval S] [--timeout S] [--proto tcp|mptcp|alt] [--src ADDR]
-      [--dest HOST:PORT] [--tokens FILE] [--stop-file F]
-    connection attempts one after another (the next starts --interval after
-    the previous one started, or when it ends) for S seconds or until F
-    exists; each connect()
-    is timed, then an exchange proves the application got the connection:
-      cat      a unique line, shutdown, wait for the server's end of stream
+      [--dest HOST:PORT] [--tokens FILE] [--stop-file F] [--concurrent]
+    connection attempts for S seconds or until F exists, one after another
+    (the next starts --interval after the previous one started, or when it
+    ends) or, with --concurrent, one every --interval whatever the earlier
+    ones do (open loop).  Each connect() is timed, then an exchange proves
+    the application got the connection:
+      cat, kcat  a unique line, shutdown, wait for the server's end of stream
                (the lines are appended to --tokens for the caller to find in
                the server's output)
       perf     iperf3's 37-byte cookie, then the server's first state byte
-               must be PARAM_EXCHANGE (9)
+               must be PARAM_EXCHANGE (9), or ACCESS_DENIED (busy with
+               another of our attempts: still the application's answer)
       convert  an RFC 8803 Convert message for --dest and 100 bytes; the
                answer must be an Extended TCP Header TLV and the echo
-    With --concurrent, attempts start every --interval whatever the earlier
-    ones do (open loop; perf then counts iperf3's ACCESS_DENIED "busy" answer
-    as the application's).  One line per attempt "T PROTO OK|FAIL CONNECT_MS
+    Prints "legit: t0 T", one line per attempt "T PROTO OK|FAIL CONNECT_MS
     TOTAL_MS [why]", then "legit: attempts N ok N fail N mptcp N fallback N
-    busy N connect-p50-ms X connect-p99-ms Y connect-max-ms Z total-p99-ms W".  Exit 1 unless every
-    attempt succeeded (and every mptcp attempt really was MPTCP).
+    busy N connect-p50-ms X connect-p99-ms Y connect-max-ms Z total-p99-ms
+    W".  Exit 1 unless every attempt succeeded (and every mptcp attempt
+    really was MPTCP).
 kserver --bind IP --port P [--mptcp] [--backlog N] [--count FILE] [--ready F]
     a kernel listener for the comparison: accepts, reads to the end, closes;
     --count holds the number of connections accepted so far.
@@ -55,6 +59,14 @@ monitor --pid P --interval S --out F
     every S seconds "T RSS_KB CPU_TICKS SOFTIRQ_TICKS" (the process' VmRSS
     and utime+stime, the machine's softirq time from /proc/stat) until the
     process exits.
+pcap-stats --file F [--spoof NET]
+    what a server's pcap shows towards the spoofed sources: SYNs in (of
+    them MP_CAPABLE, MP_JOIN), SYN-ACKs out (to distinct sources, with
+    MP_CAPABLE / MP_JOIN), RSTs out, anything else.
+summarize --legit F --flood F [--monitor F]
+    "key value" lines: legitimate attempts before / during / after the
+    flood (attempts, ok, connect p50 / p99 / max in ms), RSS before, a
+    quarter into the flood, at its end, peak; CPU during the flood.
 """
 import argparse
 import hashlib
@@ -67,6 +79,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # svc_peer is imported from the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 IPPROTO_MPTCP = 262
@@ -246,8 +259,8 @@ def syn_flood(a):
     if not pkts:
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         s.close()  # the same privileges as a real flood
-    print("syn-flood: %d SYNs (%s) from %s to %s:%d over %.1f s" % (
-        a.n, "/".join(kinds), a.spoof, a.dst, a.port, a.duration))
+    print("syn-flood: %d SYNs (%s) from %s to %s:%d over %.1f s, seed %d" % (
+        a.n, "/".join(kinds), a.spoof, a.dst, a.port, a.duration, a.seed))
     sys.stdout.flush()
     send_paced(pkts, a.dst, a.duration, "syn-flood")
     return 0

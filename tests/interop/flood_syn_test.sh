@@ -48,7 +48,9 @@
 #    reports the engine's heap (SIGUSR1), the heap at the end of the flood
 #    is at most $HEAP_GROWTH B above its value a quarter into it (flat once
 #    the table is full; ~4 connections' worth of slack for the legitimate
-#    ones in progress at either instant and the table's turnover);
+#    ones in progress at either instant and the table's turnover).  Under
+#    AddressSanitizer RSS is not asserted (its quarantine keeps what
+#    OpenSSL allocates and frees for every cookie), the heap still is;
 #  - the server is still running at the end (SIGTERM stops it), no
 #    sanitizer report.
 set -uo pipefail
@@ -68,12 +70,13 @@ RSS_PER_HALFOPEN_KB=${RSS_PER_HALFOPEN_KB:-256}
 RSS_SLACK_KB=${RSS_SLACK_KB:-4096}
 HEAP_GROWTH=${HEAP_GROWTH:-8388608}
 TOOLS=${TOOLS:-perf cat convert}
+ASAN=$(is_asan "$MPT_BIN")
 
 flood_topo
 
 # check_common NAME: the checks every tool shares; prints the figures.
 check_common() {
-	local name=$1 d="$WORK/$1" rc=0 s
+	local d="$WORK/$1" rc=0 s
 	s="$d/summary"
 	if grep -q "summary-error" "$s" || [ ! -s "$s" ]; then
 		echo "  no summary:"
@@ -81,11 +84,11 @@ check_common() {
 		show_log "$d/legit.err"
 		return 1
 	fi
-	local w
+	local w n ok p50 p99 max
 	for w in before during after; do
 		# attempts ok p50 p99 max (connect, ms)
-		set -- $(kv "$s" $w)
-		echo "  $w the flood: $2/$1 attempts succeeded; connect p50 $3 ms, p99 $4 ms, max $5 ms"
+		read -r n ok p50 p99 max <<<"$(kv "$s" $w)"
+		echo "  $w the flood: $ok/$n attempts succeeded; connect p50 $p50 ms, p99 $p99 ms, max $max ms"
 	done
 	echo "  $(tail -n 1 "$d/legit.out")"
 	if [ "$(cat "$d/legit.rc")" != 0 ]; then
@@ -93,10 +96,10 @@ check_common() {
 		grep " FAIL " "$d/legit.out" | head -n 5 | sed 's/^/    /'
 		rc=1
 	fi
-	set -- $(kv "$s" during)
-	[ "${1:-0}" -ge 5 ] || { echo "  only ${1:-0} attempts during the flood"; rc=1; }
-	set -- $(kv "$s" after)
-	[ "${1:-0}" -ge 2 ] || { echo "  only ${1:-0} attempts after the flood"; rc=1; }
+	read -r n _ <<<"$(kv "$s" during)"
+	[ "${n:-0}" -ge 5 ] || { echo "  only ${n:-0} attempts during the flood"; rc=1; }
+	read -r n _ <<<"$(kv "$s" after)"
+	[ "${n:-0}" -ge 2 ] || { echo "  only ${n:-0} attempts after the flood"; rc=1; }
 	# The flood reached the stack and was answered.
 	local sent
 	sent=$(awk '/syn-flood: sent/ { print $3 }' "$d/flood.out")
@@ -145,8 +148,15 @@ check_common() {
 	max_peak=$((FLOOD_BACKLOG * RSS_PER_HALFOPEN_KB + RSS_SLACK_KB))
 	echo "  RSS before ${before} KiB, a quarter into the flood ${q} KiB, at its end ${end} KiB," \
 		"peak ${peak} KiB (bound +$max_peak); server CPU during the flood $(kv "$s" cpu-during-pct) %"
-	[ $((peak - before)) -le "$max_peak" ] ||
-		{ echo "  RSS peak $((peak - before)) KiB above the start (bound $max_peak)"; rc=1; }
+	if [ "$ASAN" = 1 ]; then
+		# Every SYN cookie costs OpenSSL allocations (one-shot HMAC(), issue
+		# 11 finding 7), which ASan's quarantine keeps: RSS grows until the
+		# quarantine is full.  The engine's own heap is still checked (convert).
+		echo "  (RSS not asserted under AddressSanitizer: its quarantine keeps freed memory)"
+	elif [ $((peak - before)) -gt "$max_peak" ]; then
+		echo "  RSS peak $((peak - before)) KiB above the start (bound $max_peak)"
+		rc=1
+	fi
 	# Still alive, clean.
 	local src
 	src=$(cat "$d/srv.rc")
