@@ -65,9 +65,7 @@ fi
 
 # ---- the report (from the runs' records in $1) -------------------------------
 report() {
-	local rev dirty=""
-	rev=$(git -C "$root" rev-parse --short HEAD)
-	git -C "$root" diff --quiet HEAD -- src include tools || dirty=" (with uncommitted changes)"
+	local rev=$REV dirty=$DIRTY
 	if ! TIMEOUT=$TIMEOUT AFTER_S=$AFTER_S "$FPY" - "$1" "$REPEAT" "${SERVERS[*]}" \
 		>"$1/tables.md" <<'EOF'
 import os, statistics, sys
@@ -338,6 +336,9 @@ for r in $(seq "$REPEAT"); do
 done
 T1=$(date +%s)
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+REV=$(git -C "$root" rev-parse --short HEAD)
+DIRTY=""
+git -C "$root" diff --quiet HEAD -- src include tools || DIRTY=" (with uncommitted changes)"
 # The runs' records, kept (build-bench/ is not tracked) to look into them
 # or to write the report again: REPORT_FROM=DIR bench/floods.sh
 keep=$build/floods-runs
@@ -348,8 +349,8 @@ for d in "$WORK"/*.*.*; do
 	cp "$d"/{legit.out,flood.out,summary,mon.out} "$keep/${d##*/}/" 2>/dev/null
 	[ -e "$d/tun" ] && cp "$d/tun" "$keep/${d##*/}/"
 done
-printf 'LOAD0="%s"\nLOAD1="%s"\nT0=%s\nT1=%s\nN_SYN=%s\nFLOOD_S=%s\nAFTER_S=%s\nINTERVAL=%s\nTIMEOUT=%s\nREPEAT=%s\n' \
+printf 'LOAD0="%s"\nLOAD1="%s"\nT0=%s\nT1=%s\nN_SYN=%s\nFLOOD_S=%s\nAFTER_S=%s\nINTERVAL=%s\nTIMEOUT=%s\nREPEAT=%s\nREV=%s\nDIRTY="%s"\n' \
 	"$LOAD0" "$LOAD1" "$T0" "$T1" "$N_SYN" "$FLOOD_S" "$AFTER_S" "$INTERVAL" "$TIMEOUT" \
-	"$REPEAT" >"$keep/env"
+	"$REPEAT" "$REV" "$DIRTY" >"$keep/env"
 report "$keep"
 
