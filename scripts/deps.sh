@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build gcc pkg-config libssl-dev libpcap-dev libcmocka-dev libcjson-dev libmnl-dev)
 if [ "${1:-all}" != build ]; then
 	pkgs+=(clang libclang-rt-14-dev python3 clang-format valgrind iproute2 iperf3 mptcpize
-	       tshark iptables socat)
+	       tshark iptables socat python3-scapy)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
