@@ -162,7 +162,7 @@ static bool drcv_has_room(const struct mpt_drcv *r, uint64_t dsn)
 {
 	/* A chunk beyond nxt may need a new out-of-order range, unless it
 	 * continues one (the common case for a subflow's next mapping). */
-	if (dsn <= r->nxt || r->nranges < MPT_DRCV_MAX_RANGES - 1)
+	if (mpt_dsn_leq(dsn, r->nxt) || r->nranges < MPT_DRCV_MAX_RANGES - 1)
 		return true;
 	for (size_t i = 0; i < r->nranges; i++)
 		if (r->ranges[i].end == dsn)
@@ -188,11 +188,10 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			/* RFC 8684 §3.7: infinite mapping: the subflow's bytes
 			 * are the data stream (no checksum any more). */
 			uint64_t dsn = mp->inf_rx_dsn + (uint32_t)(rel - mp->inf_rx_ssn);
-			if (dsn >= lim && dsn >= mp->rcv.nxt)
-				break;
+			if (mpt_dsn_geq(dsn, lim))
+				break; /* the peer's TCP window keeps it behind lim */
 			size_t take = MPT_MIN(n, (size_t)MPT_MP_MAP_MAX);
-			if (dsn < lim)
-				take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
+			take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
 			if (!drcv_has_room(&mp->rcv, dsn))
 				break;
 			long rc = mpt_tcp_recv(tcp, mp->scratch, take, now);
@@ -246,8 +245,17 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 				mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
 				return progress;
 			}
-			if ((dsn + m->len > lim && dsn + m->len > mp->rcv.nxt) ||
-			    !drcv_has_room(&mp->rcv, dsn))
+			if (mpt_dsn_gt(dsn + m->len, lim) && mpt_dsn_lt(dsn, lim))
+				break; /* fits once the application read more */
+			if (mpt_dsn_geq(dsn, lim)) {
+				/* Beyond every window we offered (RFC 8684
+				 * §3.3.4): a correct sender never sends it. */
+				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
+				(void)mpt_tcp_recv(tcp, mp->scratch, m->len, now);
+				progress = true;
+				continue;
+			}
+			if (!drcv_has_room(&mp->rcv, dsn))
 				break;
 			long rc = mpt_tcp_recv(tcp, mp->scratch, m->len, now);
 			if (rc != (long)m->len)
@@ -266,7 +274,7 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 					 * mapping from that DSN. */
 					if (!mp->fail_pending) {
 						mp->fail_pending = true;
-						mp->fail_dsn = MPT_MIN(m->dsn, mp->rcv.nxt);
+						mp->fail_dsn = mpt_dsn_min(m->dsn, mp->rcv.nxt);
 						mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFailTx);
 					}
 					sf->ack_due = true;
@@ -287,10 +295,18 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			progress = true;
 			continue;
 		}
-		if (dsn >= lim && dsn >= mp->rcv.nxt)
-			break;
-		if (dsn < lim)
-			take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
+		if (mpt_dsn_geq(dsn, lim)) {
+			/* Beyond every window we offered (the right edge read +
+			 * cap never moves back; RFC 8684 §3.3.4): a correct
+			 * sender never sends it.  Waiting would stall the
+			 * subflow for good: drop and count it. */
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
+			(void)mpt_tcp_recv(tcp, mp->scratch, MPT_MIN(take, (size_t)MPT_MP_SCRATCH),
+					   now);
+			progress = true;
+			continue;
+		}
+		take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
 		take = MPT_MIN(take, (size_t)MPT_MP_MAP_MAX);
 		if (!drcv_has_room(&mp->rcv, dsn))
 			break;
@@ -599,7 +615,20 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 	size_t n = 0;
 	if (info->len == 0 && !(info->flags & MPT_TCP_FIN)) {
 		n = write_signals(sf, buf, room > 8 ? room - 8 : 0);
-		n += mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+		size_t a = mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+		if (a == 0 && n == 0 && !mp->fin_bare_due && !mp->peer_fin) {
+			/* RFC 8684 §3.4.1: an ADD_ADDR too large to sit beside
+			 * a DSS (IPv6 with its HMAC: 28 bytes, 30 with a port,
+			 * next to timestamps) goes alone on this pure ACK; the
+			 * DATA_ACK follows on the next one, sent at once. */
+			a = mpt_pm_write(mp, buf, room, mp->st->now);
+			if (a > 0) {
+				sf->ack_due = true;
+				mpt_mp_dirty(mp);
+				return a;
+			}
+		}
+		n += a;
 	}
 	return n + write_dss(sf, info, buf + n, room - n);
 }
@@ -703,7 +732,7 @@ static void join_third_ack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *j
 	    mpt_crypto_memeq(want, j->u.join.hmac, sizeof(want))) {
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinAckRx);
 		sf->join = MPT_SF_JOIN_DONE;
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 		sf->ack_due = true; /* the fourth ACK */
 		return;
 	}
@@ -819,8 +848,16 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 		mp->dss_seen = true;
 		rmap_add(sf, &m);
 	}
-	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss)
+	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss) {
 		mp->fully_established = true; /* the peer's DSS: it has our key */
+		if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked) {
+			/* A DATA_FIN kept off the MP_CAPABLE mapping (sched.c)
+			 * leaves now rather than at its retransmission timer. */
+			mp->fin_bare_due = true;
+			sf->ack_due = true;
+			mpt_mp_dirty(mp);
+		}
+	}
 	if (seg->opts.n_mptcp == 0 && !mp->inf_tx && sf->established && (fl & MPT_TCP_ACK) &&
 	    mp->snd_ready && !mp->closed && !sf->fin_sent && !(fl & MPT_TCP_FIN) &&
 	    (sf->join == MPT_SF_INITIAL || sf->join == MPT_SF_JOIN_DONE)) {
@@ -847,7 +884,7 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	} else if (sf->join == MPT_SF_JOIN_ACK) {
 		/* The fourth ACK: the listener got our third ACK. */
 		sf->join = MPT_SF_JOIN_DONE;
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 	}
 
 	if (has_dss && mp->keys_known && !mp->inf_rx) {
@@ -859,7 +896,16 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			uint64_t dsn = (d->flags & MPT_DSS_F_DSN64)
 					   ? d->dsn
 					   : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
-			mpt_mp_inf_rx(mp, sf, d->ssn, dsn);
+			/* RFC 8684 §3.7: only on the single subflow left (the
+			 * peer answers our MP_FAIL, or lost its options there),
+			 * resuming at or below our DATA_ACK.  Anything else
+			 * would hand the data stream to whoever sent it. */
+			if (mpt_mp_live_subflows(mp, NULL) == 1 && mpt_dsn_leq(dsn, mp->rcv.nxt) &&
+			    mp->rcv.nxt - dsn <= mp->rcv.cap) {
+				mpt_mp_inf_rx(mp, sf, d->ssn, dsn);
+			} else {
+				mpt_mib_inc(&st->mib, MPT_MIB_InfiniteMapRxDrop);
+			}
 			has_dss = false;
 		}
 	}
@@ -940,10 +986,15 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			mpt_mib_inc(&st->mib, MPT_MIB_MPPrioRx);
 			if (o->u.prio.has_addr_id) {
 				for (size_t k = 0; k < mp->nsf; k++)
-					if (mp->sf[k]->remote_id == o->u.prio.addr_id)
+					if (mp->sf[k]->remote_id == o->u.prio.addr_id &&
+					    mp->sf[k]->peer_backup != o->u.prio.backup) {
 						mp->sf[k]->peer_backup = o->u.prio.backup;
-			} else {
+						mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY,
+								mp->sf[k], NULL, 0, 0);
+					}
+			} else if (sf->peer_backup != o->u.prio.backup) {
 				sf->peer_backup = o->u.prio.backup;
+				mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY, sf, NULL, 0, 0);
 			}
 			break;
 		case MPT_MPTCP_REMOVE_ADDR:
