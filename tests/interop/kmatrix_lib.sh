@@ -236,8 +236,8 @@ km_cat() {
 	local up down
 	up=$(km_data up "$upsz")
 	down=$(km_data down "$downsz")
-	local bound
-	bound=$(km_bound $((upsz + downsz)) "$kreader" "$emu" "$stdout" "$np")
+	local bound=${KM_BOUND:-}
+	[ -n "$bound" ] || bound=$(km_bound $((upsz + downsz)) "$kreader" "$emu" "$stdout" "$np")
 	# Kernel side.
 	local kc=0
 	[ "$csum" = kernel ] || [ "$csum" = both ] && kc=1
@@ -250,6 +250,12 @@ km_cat() {
 		${KM_KEXTRA:-})
 	# mpt side.
 	km_paths "$fam" "$np" "$emu"
+	# KM_PATHS_OVERRIDE: mpt's --path values (space-separated) instead.
+	if [ -n "${KM_PATHS_OVERRIDE:-}" ]; then
+		local pth
+		KM_PATHS=()
+		for pth in $KM_PATHS_OVERRIDE; do KM_PATHS+=(--path "$pth"); done
+	fi
 	local margs=(-v "${mN[@]}" "${KM_PATHS[@]}" --seed "${id//[!0-9]/}" ${KM_MEXTRA:-})
 	[ "$csum" = mpt ] || [ "$csum" = both ] && margs+=(--checksum)
 	local sink="" # stdout=file: none
@@ -377,6 +383,14 @@ km_cat() {
 	ks=$(km_secs "$t0" "$kend")
 	python3 -c "import sys; sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) <= float(sys.argv[3]) else 1)" \
 		"$ms" "$ks" "$bound" || cls+="over-bound(${bound}s) "
+	# KM_MAX_EXIT_LAG: mpt must exit within this many seconds of the kernel.
+	if [ -n "${KM_MAX_EXIT_LAG:-}" ]; then
+		local lag
+		lag=$(km_secs "$kend" "$mend")
+		det+="exit lag ${lag}s "
+		python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" \
+			"$lag" "$KM_MAX_EXIT_LAG" || cls+="mpt-exit-lag(${lag}s>${KM_MAX_EXIT_LAG}s) "
+	fi
 	det+="bound ${bound}s sf_max $(km_json "$d/k.json" mptcp_subflows_max '?')"
 	if [ -z "$cls" ]; then
 		km_record "$id" pass "$ms" "$ks" "-" "$det"
@@ -493,10 +507,10 @@ km_relay() {
 	local upsz=0 downsz=0
 	[ "$dir" != down ] && upsz=$size
 	[ "$dir" != up ] && downsz=$size
-	local up down bound
+	local up down bound=${KM_BOUND:-}
 	up=$(km_data up "$upsz")
 	down=$(km_data down "$downsz")
-	bound=$(km_bound $((upsz + downsz)) "$kreader" "$emu" file 2)
+	[ -n "$bound" ] || bound=$(km_bound $((upsz + downsz)) "$kreader" "$emu" file 2)
 	local cclose=now sclose=now
 	[ "$close" = client ] && sclose=eof
 	[ "$close" = server ] && cclose=eof

@@ -32,6 +32,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -46,6 +47,15 @@ MIB = 1024 * 1024
 
 def now():
     return time.time()
+
+
+class Killed(Exception):
+    pass
+
+
+def on_term(signo, frame):
+    # `timeout` ended us: report how far we got instead of nothing.
+    raise Killed("killed by signal %d (timeout?)" % signo)
 
 
 class Peer:
@@ -205,6 +215,7 @@ class Peer:
                     self.res["t_first_byte"] = now()
                 got += len(b)
                 h.update(b)
+                self.res["received"] = got
                 if out:
                     out.write(b)
                 if a.reader == "slow":
@@ -219,6 +230,7 @@ class Peer:
             self.errors.append("recv after %d B: %s" % (got, e))
         finally:
             self.res["received"] = got
+            self.res["reader_done"] = True
             self.res["recv_sha256"] = h.hexdigest()
             if out:
                 out.close()
@@ -282,6 +294,7 @@ def main():
     a = ap.parse_args()
     p = Peer(a)
     p.res["t_start"] = now()
+    signal.signal(signal.SIGTERM, on_term)
     try:
         if a.mode == "server":
             p.serve()
@@ -289,6 +302,10 @@ def main():
             p.connect()
     except (OSError, socket.timeout) as e:
         p.errors.append("%s: %s" % (a.mode, e))
+    except Killed as e:
+        p.errors.append("%s (received %d B, sent %s)" % (e, p.res.get("received", 0),
+                                                          "all" if p.written.is_set() else "not all"))
+        p.res["killed"] = True
     p.res["t_end"] = now()
     if a.result:
         tmp = a.result + ".tmp"
