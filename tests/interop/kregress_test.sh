@@ -23,8 +23,9 @@
 #  b9  Ctrl-C (SIGINT) of `mpt perf -c` against `iperf3 -s` (kernel MPTCP):
 #      the server must not stay busy (a kernel iperf3 -c right after works);
 #      of `mpt cat`: the kernel peer learns within 3 s; both exit non-zero
-#  b10 a dead path (veth down mid-transfer, and from the start) must not
-#      delay `mpt cat`'s exit by more than 3 s after the kernel closed
+#  b10 a dead path (veth down mid-upload, mid-download, and from the start)
+#      must not delay `mpt cat`'s exit by more than 2.5 s after the kernel
+#      closed (the 2 s subflow linger + 0.5 s; a healthy close takes ~0.1 s)
 # Not here: b7 (IDSN near 2^64 needs a forced IDSN, simulator soak) and b8
 # (a forged DATA_FIN: packet injection).
 set -uo pipefail
@@ -186,7 +187,14 @@ if want b6; then
 	[ "$B6_mpt_joins" -le 1 ] || { echo "  mpt sent $B6_mpt_joins join SYNs for one extra path"; rc=1; }
 	[ "$B6_mpt_p2" -ge 4000000 ] || { echo "  path 2 carried under 4 MB of the 16 MiB upload"; rc=1; }
 	echo "  first-join delay: mpt $B6_mpt_delay ms, kernel PM $B6_kernel_delay ms"
-	[ "$B6_mpt_delay" != none ] || rc=1
+	# As early as RFC 8684 §3.2 allows, like the kernel: within 10 ms of
+	# the kernel's own path manager on the same paths (it takes ~1 ms).
+	if [ "$B6_mpt_delay" = none ]; then
+		rc=1
+	elif [ "$B6_kernel_delay" != none ]; then
+		python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) + 10 else 1)" \
+			"$B6_mpt_delay" "$B6_kernel_delay" || { echo "  mpt's first join is late"; rc=1; }
+	fi
 	KM_DESC="join timing"
 	km_record b6-join "$([ $rc = 0 ] && echo pass || echo FAIL)" "$B6_mpt_delay" "$B6_kernel_delay" \
 		"$([ $rc = 0 ] && echo - || echo "join-refused/late")" \
