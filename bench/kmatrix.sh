@@ -31,10 +31,11 @@ rows=$(km_select)
 n=$(printf '%s\n' "$rows" | wc -l)
 echo "== kmatrix: $n case(s)"
 t0=$SECONDS
-while IFS= read -r row; do
+mapfile -t ROWS <<<"$rows"
+for row in "${ROWS[@]}"; do
 	# shellcheck disable=SC2086
 	KM_VERBOSE=0 km_run_row $row
-done <<<"$rows"
+done
 wall=$((SECONDS - t0))
 reg_log=$WORK/regress.log
 if [ "${KMATRIX_REGRESS:-1}" = 1 ]; then

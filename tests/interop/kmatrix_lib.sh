@@ -225,7 +225,7 @@ km_record() {
 km_cat() {
 	local id=$1 mrole=$2 fam=$3 np=$4 dir=$5 size=$6 kreader=$7 kwriter=$8 close=$9
 	local stdout=${10} csum=${11} emu=${12}
-	local d="$WORK/$id" port=$((KM_PORT + ${id//[!0-9]/} % 20000))
+	local d="$WORK/$id" port=$((KM_PORT + 10#${id//[!0-9]/} % 20000))
 	[ -n "${KM_PORTOFF:-}" ] && port=$((port + KM_PORTOFF))
 	rm -rf "$d"
 	mkdir -p "$d"
@@ -256,7 +256,7 @@ km_cat() {
 		KM_PATHS=()
 		for pth in $KM_PATHS_OVERRIDE; do KM_PATHS+=(--path "$pth"); done
 	fi
-	local margs=(-v "${mN[@]}" "${KM_PATHS[@]}" --seed "${id//[!0-9]/}" ${KM_MEXTRA:-})
+	local margs=(-v "${mN[@]}" "${KM_PATHS[@]}" --seed "$((10#${id//[!0-9]/} + 1))" ${KM_MEXTRA:-})
 	[ "$csum" = mpt ] || [ "$csum" = both ] && margs+=(--checksum)
 	local sink="" # stdout=file: none
 	case $stdout in
@@ -524,7 +524,7 @@ km_stop() { # km_stop PID
 # client | server | both (who half-closes first).
 km_relay() {
 	local id=$1 kind=$2 dir=$3 size=$4 kreader=$5 kwriter=$6 close=$7 emu=$8
-	local d="$WORK/$id" port=$((KM_PORT + ${id//[!0-9]/} % 20000 + 1000))
+	local d="$WORK/$id" port=$((KM_PORT + 10#${id//[!0-9]/} % 20000 + 1000))
 	rm -rf "$d"
 	mkdir -p "$d"
 	KM_DESC="$kind $dir $size kread=$kreader kwrite=$kwriter close=$close emu=$emu"

@@ -34,10 +34,17 @@ rows=$(km_select "$SEED" "$BUDGET")
 [ -n "$rows" ] || die "no case selected"
 echo "-- $(printf '%s\n' "$rows" | wc -l) case(s) of $(($(wc -l <"$KM_TABLE") - 1)) (seed $SEED, budget ${BUDGET}s)"
 t0=$SECONDS
-while IFS= read -r row; do
+mapfile -t ROWS <<<"$rows"
+for row in "${ROWS[@]}"; do
 	# shellcheck disable=SC2086
 	km_run_row $row
-done <<<"$rows"
+done
+# Every selected row must have produced a result line (a case that broke
+# the runner itself must not pass by omission).
+if [ "$(wc -l <"$KM_RESULTS")" != "${#ROWS[@]}" ]; then
+	echo "FAIL $TEST_NAME: ${#ROWS[@]} case(s) selected, $(wc -l <"$KM_RESULTS") result(s)"
+	FAILED=$((FAILED + 1))
+fi
 pass=$(awk -F'\t' '$2 == "pass"' "$KM_RESULTS" | wc -l)
 total=$(wc -l <"$KM_RESULTS")
 echo "-- $pass/$total passed in $((SECONDS - t0)) s"
