@@ -144,14 +144,23 @@ km_bound() {
 	python3 - "$@" <<'PY'
 import sys
 total, reader, emu, stdout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+mode = sys.argv[6] if len(sys.argv) > 6 else "bound"
 mib = total / 1048576.0
 per = 0.25                         # s per MiB, prompt, no emulation
 if reader == "slow": per = 1.0     # 4 KiB per >= 1 ms
 if reader == "paused": per = 0.5   # + 200 ms per MiB
-if "l" in emu: per *= 3
-if emu.startswith("d"): per *= 1.5
-base = 20 + (1 if stdout == "slow" else 0)
-print(int(base + 3 * per * mib))
+# Emulated loss and delay (RTT 2 x delay): TCP's rate goes as
+# MSS / RTT / sqrt(loss) (Mathis et al.): 2 % loss at 40 ms RTT is
+# ~0.3 MB/s, 1 % at ~1 ms ~2 MB/s.
+rates = {"none": None, "d10": 4.0, "l1": 1.5, "d20l2": 0.25}
+r = rates.get(emu)
+if r: per = max(per, 1.0 / r)
+elif emu != "none" and "l" in emu: per = max(per, 4.0)
+slowpipe = 1 if stdout == "slow" else 0
+if mode == "estimate":
+    print(int(3 + slowpipe + per * mib))
+else:
+    print(int(20 + slowpipe + 3 * per * mib))
 PY
 }
 
@@ -659,11 +668,11 @@ km_run_row() {
 	fi
 }
 
-# Estimated seconds of a row (for the CI sample's budget): a third of its bound.
+# Estimated seconds of a row (for the CI sample's budget).
 km_estimate() {
 	local total=$7
 	[ "$6" = both ] && total=$((2 * $7))
-	echo $(($(km_bound "$total" "$8" "${13}" "${11}" "$5") / 3))
+	km_bound "$total" "$8" "${13}" "${11}" "$5" estimate
 }
 
 # km_select [SEED BUDGET_S]: print the table's rows (without the header);
@@ -686,6 +695,9 @@ random.Random(int(sys.argv[1])).shuffle(rows)
 print('\n'.join(rows))" "$seed" | while IFS= read -r row; do
 		# shellcheck disable=SC2086
 		est=$(km_estimate $row)
+		# Rows longer than KMATRIX_MAX_CASE s (32 MiB under loss) are for
+		# bench/kmatrix.sh only.
+		[ "$est" -le "${KMATRIX_MAX_CASE:-45}" ] || continue
 		[ $((used + est)) -le "$budget" ] || continue
 		used=$((used + est))
 		printf '%s\n' "$row"
