@@ -10,6 +10,9 @@
 # verdict: pass | FAIL; class: what went wrong (see km_classify).
 
 KPEER="$INTEROP_DIR/kpeer.py"
+# The interpreter itself, resolved once (a pyenv-style shim costs a shell
+# script per call, and the runner calls Python a few times per case).
+KM_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
 KM_TABLE=${KM_TABLE:-$INTEROP_DIR/kmatrix_cases.tsv}
 KM_PORT=${KM_PORT:-20000}
 MIB=1048576
@@ -27,7 +30,7 @@ km_require() {
 	done
 	[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] ||
 		skip "the kernel has no MPTCP (net.mptcp.enabled)"
-	python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).close()' \
+	"$KM_PY" -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262).close()' \
 		2>/dev/null || skip "IPPROTO_MPTCP sockets are not available"
 }
 
@@ -112,7 +115,7 @@ km_paths() {
 
 # ---- case bookkeeping --------------------------------------------------------
 km_ts() { date +%s.%N; }
-km_secs() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+km_secs() { "$KM_PY" -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 km_size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # Payload files, one per (direction, size), made once per run.
@@ -128,7 +131,7 @@ km_data() { # km_data up|down SIZE -> path
 
 # A JSON field of kpeer's result file.
 km_json() { # km_json FILE KEY [DEFAULT]
-	python3 -c "
+	"$KM_PY" -c "
 import json, sys
 try:
     v = json.load(open(sys.argv[1])).get(sys.argv[2], sys.argv[3])
@@ -141,7 +144,7 @@ print(' | '.join(v) if isinstance(v, list) else v)" "$1" "$2" "${3:-}"
 # take here (on a loaded 2-core machine), to tell a stall from slowness.
 # km_bound SIZE_TOTAL_BYTES READER EMU STDOUT PATHS
 km_bound() {
-	python3 - "$@" <<'PY'
+	"$KM_PY" - "$@" <<'PY'
 import sys
 total, reader, emu, stdout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 mode = sys.argv[6] if len(sys.argv) > 6 else "bound"
@@ -281,7 +284,7 @@ km_cat() {
 	# end time in $d/mpt.rc (not the pipeline's).
 	local mcmd
 	if [ "$mrole" = client ]; then
-		ip netns exec "$KM_S" timeout "$((bound + 5))" python3 "$KPEER" server "${kargs[@]}" \
+		ip netns exec "$KM_S" timeout "$((bound + 5))" "$KM_PY" "$KPEER" server "${kargs[@]}" \
 			--ready "$d/ready" 2>"$d/k.err" &
 		kpid=$!
 		INTEROP_PIDS+=("$kpid")
@@ -306,7 +309,7 @@ km_cat() {
 			wait_route "$KM_C" "$([ "$fam" = 6 ] && echo "fd$((77 + i)):1::1" || echo "10.$((77 + i)).1.1")" \
 				"mpttun$((i - 1))" 10 || echo "  mpt's TUN mpttun$((i - 1)) did not come up"
 		done
-		ip netns exec "$KM_S" timeout "$((bound + 5))" python3 "$KPEER" client "${kargs[@]}" \
+		ip netns exec "$KM_S" timeout "$((bound + 5))" "$KM_PY" "$KPEER" client "${kargs[@]}" \
 			--host "$mpt_addr" --retry 5 2>"$d/k.err" &
 		kpid=$!
 		INTEROP_PIDS+=("$kpid")
@@ -368,7 +371,7 @@ km_cat() {
 		want_joins=0
 		[ "$np" -ge 2 ] && [ $((upsz + downsz)) -ge $MIB ] && want_joins=1
 		[ "$upsz" = 0 ] && [ "$close" != kernel ] && want_joins=0
-		python3 -c "
+		"$KM_PY" -c "
 import json, sys
 r = json.load(open(sys.argv[1]))
 sys.exit(0 if r.get('t_shut', 1e18) - r.get('t_established', 0) >= 0.1 else 1)" "$d/k.json" 2>/dev/null ||
@@ -414,14 +417,14 @@ sys.exit(0 if r.get('t_shut', 1e18) - r.get('t_established', 0) >= 0.1 else 1)" 
 	local ms ks
 	ms=$(km_secs "$t0" "$mend")
 	ks=$(km_secs "$t0" "$kend")
-	python3 -c "import sys; sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) <= float(sys.argv[3]) else 1)" \
+	"$KM_PY" -c "import sys; sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) <= float(sys.argv[3]) else 1)" \
 		"$ms" "$ks" "$bound" || cls+="over-bound(${bound}s) "
 	# KM_MAX_EXIT_LAG: mpt must exit within this many seconds of the kernel.
 	if [ -n "${KM_MAX_EXIT_LAG:-}" ]; then
 		local lag
 		lag=$(km_secs "$kend" "$mend")
 		det+="exit lag ${lag}s "
-		python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" \
+		"$KM_PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" \
 			"$lag" "$KM_MAX_EXIT_LAG" || cls+="mpt-exit-lag(${lag}s>${KM_MAX_EXIT_LAG}s) "
 	fi
 	det+="bound ${bound}s sf_max $(km_json "$d/k.json" mptcp_subflows_max '?')"
@@ -585,7 +588,7 @@ km_relay() {
 	ksnap "$sns" "$d/s0"
 	local sbind=()
 	[ "$kind" = proxy ] && sbind=(--bind 10.90.0.1)
-	ip netns exec "$sns" timeout "$((bound + 5))" python3 "$KPEER" server "${common[@]}" \
+	ip netns exec "$sns" timeout "$((bound + 5))" "$KM_PY" "$KPEER" server "${common[@]}" \
 		--proto "$sproto" "${sbind[@]}" --close "$sclose" --send "$down" --result "$d/s.json" \
 		--ready "$d/ready" 2>"$d/s.err" &
 	local spid=$!
@@ -594,7 +597,7 @@ km_relay() {
 	local t0 cargs=()
 	[ "$kind" = proxy ] && cargs=(--socks5 127.0.0.1:1080)
 	t0=$(km_ts)
-	ip netns exec "$cns" timeout "$((bound + 5))" python3 "$KPEER" client "${common[@]}" \
+	ip netns exec "$cns" timeout "$((bound + 5))" "$KM_PY" "$KPEER" client "${common[@]}" \
 		--proto "$cproto" "${cargs[@]}" --host "$caddr" --close "$cclose" --send "$up" \
 		--result "$d/c.json" --retry 3 2>"$d/c.err"
 	local crc=$?
@@ -646,7 +649,7 @@ km_relay() {
 	local cs ss
 	cs=$(km_secs "$t0" "$cend")
 	ss=$(km_secs "$t0" "$send")
-	python3 -c "import sys; sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) <= float(sys.argv[3]) else 1)" \
+	"$KM_PY" -c "import sys; sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) <= float(sys.argv[3]) else 1)" \
 		"$cs" "$ss" "$bound" || cls+="over-bound(${bound}s) "
 	det+="bound ${bound}s"
 	if [ -z "$cls" ]; then
@@ -688,7 +691,7 @@ km_select() {
 		return
 	fi
 	local seed=$1 budget=$2 row est used=0
-	tail -n +2 "$KM_TABLE" | python3 -c "
+	tail -n +2 "$KM_TABLE" | "$KM_PY" -c "
 import random, sys
 rows = sys.stdin.read().splitlines()
 random.Random(int(sys.argv[1])).shuffle(rows)
