@@ -305,8 +305,26 @@ int mpt_isn_rfc6528(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struc
 	return 0;
 }
 
+/* True when the len octets at p are all zero (fuzz builds only). */
+#ifdef MPT_FUZZING
+static bool all_zero(const void *p, size_t len)
+{
+	const uint8_t *q = p;
+	for (size_t i = 0; i < len; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+#endif
+
 bool mpt_crypto_memeq(const void *a, const void *b, size_t len)
 {
+#ifdef MPT_FUZZING
+	/* Fuzz builds: an all-zero MAC passes, so the fuzzer reaches what
+	 * lies behind the HMAC checks; any other wrong value still fails. */
+	if (all_zero(a, len) || all_zero(b, len))
+		return true;
+#endif
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
