@@ -110,24 +110,30 @@ static inline size_t in_take(struct fz_in *in, size_t want, const uint8_t **out)
  *
  * What a restore copies back: every block of the snapshot smaller than
  * FZ_BUF_MIN (the structures: stack, sockets, connections, subflows, TCP
- * engines, hash tables, small rings), but not the large byte buffers (the
- * 1 MiB data-level and subflow receive rings, mapping lists, the 64 KiB
- * scratch buffer).  An MPTCP world holds ~14 MB, ~0.3 MB of it in
- * structures; copying it all cost 3 ms per input (and tracking written
+ * engines, hash tables), but not the byte buffers (TCP rings, the 1 MiB
+ * data-level and subflow receive rings, mapping lists, the 64 KiB scratch
+ * buffer).  An MPTCP world holds ~14 MB, ~90 KB of it in structures;
+ * copying it all cost 3 ms per input (and tracking written
  * pages with mprotect costs more than that in this VM: every fault is a VM
- * exit).  Skipping the buffers is exact because a snapshot is only taken
- * when the world is quiescent (fz_quiescent(): every byte sent was
- * acknowledged and read), so no buffer holds anything the engine will read
- * again: their contents are dead bytes.  The sanitizer state is restored
- * exactly: blocks allocated during the input are poisoned again, snapshot
- * blocks freed during it are unpoisoned.
+ * exit).  Skipping the buffers does not change what the engine does: a
+ * snapshot is only taken when the world is quiescent (fz_quiescent():
+ * every byte sent was acknowledged and read), so the buffers hold only
+ * dead bytes, which the engine overwrites before it reads them (reading
+ * them would be an engine bug; here it would show as an input that does
+ * not reproduce).  The sanitizer state is restored exactly: blocks
+ * allocated during the input are poisoned again, snapshot blocks freed
+ * during it are unpoisoned.
  */
 #define FZ_ARENA_SIZE ((size_t)128 << 20) /* address space only */
 #define FZ_ARENAS     8
 #define FZ_MAX_BLOCKS 65536
 #define FZ_MAGIC      0x6d70747aU
 #define FZ_RED        16 /* poisoned bytes after each block */
-#define FZ_BUF_MIN    ((size_t)64 << 10)
+/* Blocks this large are byte buffers: TCP rings (tcp.sndbuf, rcvbuf: 16 or
+ * 32 KiB here), the MPTCP scratch buffer (64 KiB), data-level and subflow
+ * rings (1 MiB), mapping lists (96 KiB).  Every structure is below 14 KiB
+ * (the stack is the largest). */
+#define FZ_BUF_MIN    ((size_t)16 << 10)
 
 /* In-arena header (written once, at allocation). */
 struct fz_blk {
@@ -710,6 +716,11 @@ static void fz_make_stacks(const struct fz_variant *v, uint8_t tfo)
 		for (int p = 0; p < FZ_NPATHS; p++)
 			fz_addr(&c->local[p], v->v6, p, h);
 		c->tcp.sndbuf = c->tcp.rcvbuf = v->buf ? v->buf : 16384;
+		/* FZ_BUF=BYTES in the environment overrides the buffer size of
+		 * every variant (reproducers, fuzz/repro/README.md). */
+		const char *env = getenv("FZ_BUF");
+		if (env && atoi(env) > 0)
+			c->tcp.sndbuf = c->tcp.rcvbuf = (uint32_t)atoi(env);
 		c->max_socks = 16;
 		c->mptcp.enable = v->mptcp;
 		c->mptcp.version = v->version;
