@@ -42,7 +42,7 @@ for t in "${targets[@]}"; do
 		[ -e "fuzz/corpus/$t/$h" ] && rm -f "fuzz/corpus/$t/$h"
 	done
 	n=$(find "fuzz/corpus/$t" -type f | wc -l)
-	sz=$(du -sk "fuzz/corpus/$t" | cut -f1)
-	echo "corpus: $t: $n inputs, ${sz} KiB (merged from $before)"
+	sz=$(find "fuzz/corpus/$t" -type f -exec cat {} + | wc -c)
+	echo "corpus: $t: $n inputs, $sz bytes (merged from $before)"
 	rm -rf "$work"
 done
