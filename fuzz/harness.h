@@ -134,6 +134,7 @@ static inline size_t in_take(struct fz_in *in, size_t want, const uint8_t **out)
  * rings (1 MiB), mapping lists (96 KiB).  Every structure is below 14 KiB
  * (the stack is the largest). */
 #define FZ_BUF_MIN    ((size_t)16 << 10)
+#define FZ_INPUT_MEM  ((size_t)48 << 20)
 
 /* In-arena header (written once, at allocation). */
 struct fz_blk {
@@ -218,6 +219,12 @@ static void *fz_alloc(size_t size, bool zero)
 		return NULL;
 	size_t need = sizeof(struct fz_blk) + fz_round16(size ? size : 1) + FZ_RED;
 	if (ar->top + need > FZ_ARENA_SIZE)
+		return NULL;
+	/* At most FZ_INPUT_MEM new bytes per input (an MPTCP subflow takes
+	 * over 2 MB: inputs that make the path manager retry joins for hours
+	 * would spend their time in page faults); past it, allocations fail
+	 * like a full heap, which the engine must handle anyway. */
+	if (ar->snapped && ar->top + need > ar->snap_top + FZ_INPUT_MEM)
 		return NULL;
 	struct fz_blk *b = (struct fz_blk *)(void *)(ar->mem + ar->top);
 	uint8_t *p = (uint8_t *)(b + 1);
@@ -385,9 +392,65 @@ struct fz_world {
 };
 
 static struct fz_world W;
-static struct fz_pkt fz_q[FZ_QMAX];
-static size_t fz_qn;
+/*
+ * The packet queue: FZ_QMAX slots plus one for the packet being delivered,
+ * and the queue order as slot indexes (delivering, dropping or reordering
+ * moves bytes of indexes, never packets).
+ */
+static struct fz_pkt fz_slot[FZ_QMAX + 1];
+static uint8_t fz_ord[FZ_QMAX]; /* fz_ord[k]: slot of the k-th queued packet */
+static size_t fz_qn;            /* packets queued */
+static uint8_t fz_freel[FZ_QMAX + 1];
+static size_t fz_nfree;
 static long fz_q_dropped;
+
+/*
+ * Work allowed per input: packet deliveries plus timer rounds.  Inputs that
+ * let hours pass in one-second steps or keep an ACK war going would
+ * otherwise take milliseconds each; past the budget, queued packets are
+ * lost and time jumps without running timers.  fz_begin sets it; building
+ * a world and the stateful target's liveness check get their own.
+ */
+#define FZ_BUDGET 1024
+static long fz_budget = 1L << 30;
+
+#define FZ_Q(i) (&fz_slot[fz_ord[i]])
+
+/* Empty the queue. */
+static void fz_qclear(void)
+{
+	fz_qn = 0;
+	fz_nfree = FZ_QMAX + 1;
+	for (size_t i = 0; i < fz_nfree; i++)
+		fz_freel[i] = (uint8_t)i;
+}
+
+/* A free slot, or NULL (queue full). */
+static struct fz_pkt *fz_qpush(void)
+{
+	if (fz_nfree == 0 && fz_qn == 0)
+		fz_qclear(); /* first use */
+	if (fz_qn == FZ_QMAX || fz_nfree == 0)
+		return NULL;
+	uint8_t k = fz_freel[--fz_nfree];
+	fz_ord[fz_qn++] = k;
+	return &fz_slot[k];
+}
+
+/* Take queued packet i out of the order; returns its slot (still taken:
+ * give it back with fz_qfree). */
+static uint8_t fz_qtake(size_t i)
+{
+	uint8_t k = fz_ord[i];
+	memmove(fz_ord + i, fz_ord + i + 1, fz_qn - i - 1);
+	fz_qn--;
+	return k;
+}
+
+static void fz_qfree(uint8_t k)
+{
+	fz_freel[fz_nfree++] = k;
+}
 
 static void fz_rand(uint8_t *buf, size_t len, void *ud)
 {
@@ -560,14 +623,14 @@ static void fz_out(int from, const uint8_t *p, size_t len)
 		fz_forged_out++;
 		return;
 	}
-	if (fz_qn == FZ_QMAX || len > FZ_PMAX) {
+	struct fz_pkt *q = len <= FZ_PMAX ? fz_qpush() : NULL;
+	if (!q) {
 		fz_q_dropped++;
 		return;
 	}
-	memcpy(fz_q[fz_qn].b, p, len);
-	fz_q[fz_qn].len = (uint16_t)len;
-	fz_q[fz_qn].to = (uint8_t)(1 - from);
-	fz_qn++;
+	memcpy(q->b, p, len);
+	q->len = (uint16_t)len;
+	q->to = (uint8_t)(1 - from);
 }
 
 static void fz_out0(void *ud, const uint8_t *p, size_t len)
@@ -610,12 +673,11 @@ static void fz_deliver(size_t i)
 {
 	if (i >= fz_qn)
 		return;
-	struct fz_pkt p = fz_q[i];
-	memmove(fz_q + i, fz_q + i + 1, (fz_qn - i - 1) * sizeof(fz_q[0]));
-	fz_qn--;
-	if (W.cut && (W.cut & (1u << fz_path_of(&p))))
-		return;
-	(void)mpt_stack_input(W.st[p.to], p.b, p.len, W.now);
+	uint8_t k = fz_qtake(i);
+	const struct fz_pkt *p = &fz_slot[k];
+	if (fz_budget-- > 0 && (!W.cut || !(W.cut & (1u << fz_path_of(p)))))
+		(void)mpt_stack_input(W.st[p->to], p->b, p->len, W.now);
+	fz_qfree(k);
 }
 
 /* Deliver everything queued (and what that causes), bounded: an ACK war
@@ -624,7 +686,8 @@ static void fz_pump(void)
 {
 	for (int steps = 0; steps < 512 && fz_qn > 0; steps++)
 		fz_deliver(0);
-	fz_qn = 0;
+	fz_q_dropped += (long)fz_qn;
+	fz_qclear();
 }
 
 static void fz_settle(void)
@@ -637,7 +700,7 @@ static void fz_settle(void)
 static void fz_advance(uint64_t dt)
 {
 	uint64_t until = W.now + dt;
-	for (int steps = 0; steps < 256; steps++) {
+	for (int steps = 0; steps < 256 && fz_budget > 0; steps++, fz_budget--) {
 		uint64_t d0 = mpt_stack_next_deadline(W.st[0]);
 		uint64_t d1 = mpt_stack_next_deadline(W.st[1]);
 		uint64_t d = d0 < d1 ? d0 : d1;
@@ -645,9 +708,12 @@ static void fz_advance(uint64_t dt)
 			break;
 		if (d > W.now)
 			W.now = d;
-		for (int h = 0; h < 2; h++)
-			if (mpt_stack_next_deadline(W.st[h]) <= W.now)
-				mpt_stack_on_timer(W.st[h], W.now);
+		/* (mpt_stack_next_deadline costs a walk over every subflow:
+		 * asked once per host and round.) */
+		if (d0 <= W.now)
+			mpt_stack_on_timer(W.st[0], W.now);
+		if (d1 <= W.now)
+			mpt_stack_on_timer(W.st[1], W.now);
 		fz_settle();
 	}
 	if (until > W.now)
@@ -699,7 +765,7 @@ static int fz_subflows(struct mpt_sock *s)
 static void fz_make_stacks(const struct fz_variant *v, uint8_t tfo)
 {
 	memset(&W, 0, sizeof(W));
-	fz_qn = 0;
+	fz_qclear();
 	W.rng = 42;
 	W.now = 1000000000ULL;
 	W.mptcp = v->mptcp;
@@ -857,12 +923,13 @@ static void fz_snap_restore(const struct fz_snap *s)
 	ar->top = ar->snap_top;
 	ar->live = ar->snap_live;
 	W = s->w;
-	fz_qn = 0;
+	fz_qclear();
 }
 
 /* Start an input from variant v's snapshot (built on first use). */
 static void fz_begin(struct fz_snap *snaps, const struct fz_variant *vars, size_t v)
 {
+	fz_budget = 1L << 30;
 	fz_fail_at = -1;
 	fz_teardown = false;
 	if (!snaps[v].built) {
@@ -876,16 +943,18 @@ static void fz_begin(struct fz_snap *snaps, const struct fz_variant *vars, size_
 		if (!fz_quiescent())
 			FZ_ABORT("variant %zu: the world is not quiescent after building it", v);
 		fz_snap_take(&snaps[v]);
+		fz_budget = FZ_BUDGET;
 		return;
 	}
 	fz_cur = snaps[v].ar;
 	fz_snap_restore(&snaps[v]);
+	fz_budget = FZ_BUDGET;
 }
 
 /* End an input: free everything; the arena must be empty again. */
 static void fz_end(void)
 {
-	fz_qn = 0;
+	fz_qclear();
 	fz_fail_at = -1;
 	fz_teardown = true;
 	mpt_stack_destroy(W.st[0]);
@@ -994,12 +1063,16 @@ static struct mpt_addr fz_host_addr(int h, unsigned p)
  */
 static void fz_opt_template(struct fz_in *in, struct fz_seg *s, const struct fz_flow *f, int from);
 
+/* Set by a target whose checks assume the client's stream is the server's
+ * (convert_server_fuzz): crafted segments then only go to the server. */
+static bool fz_forge_to_server_only;
+
 static void fz_segment(struct fz_in *in)
 {
 	uint8_t sel = in_u8(in);
 	struct fz_seg s;
 	memset(&s, 0, sizeof(s));
-	s.to = sel & 1;
+	s.to = fz_forge_to_server_only ? 1 : sel & 1;
 	int from = 1 - s.to;
 	unsigned fi = (sel >> 1) & 15;
 	s.flags = in_u8(in);
@@ -1547,14 +1620,16 @@ static void fz_queue(struct fz_in *in, bool hostile)
 		fz_deliver(i);
 		break;
 	case 2:
-		if (i < fz_qn) {
-			memmove(fz_q + i, fz_q + i + 1, (fz_qn - i - 1) * sizeof(fz_q[0]));
-			fz_qn--;
-		}
+		if (i < fz_qn)
+			fz_qfree(fz_qtake(i));
 		break;
 	case 3:
-		if (i < fz_qn && fz_qn < FZ_QMAX)
-			fz_q[fz_qn++] = fz_q[i];
+		if (i < fz_qn) {
+			const struct fz_pkt *src = FZ_Q(i);
+			struct fz_pkt *d = fz_qpush();
+			if (d)
+				*d = *src;
+		}
 		break;
 	case 4:
 		W.hold = !W.hold;
@@ -1564,17 +1639,17 @@ static void fz_queue(struct fz_in *in, bool hostile)
 		if (hostile && i < fz_qn) {
 			uint16_t off = in_u16(in);
 			uint8_t mask = in_u8(in);
-			fz_q[i].b[off % fz_q[i].len] ^= mask ? mask : 1;
+			struct fz_pkt *q = FZ_Q(i);
+			q->b[off % q->len] ^= mask ? mask : 1;
 		}
 		break;
 	case 6:
-		fz_qn = 0;
+		fz_qclear();
 		break;
 	default:
 		if (i < fz_qn && fz_qn > 1) {
-			struct fz_pkt p = fz_q[i];
-			memmove(fz_q + i, fz_q + i + 1, (fz_qn - i - 1) * sizeof(fz_q[0]));
-			fz_q[fz_qn - 1] = p;
+			uint8_t k = fz_qtake(i);
+			fz_ord[fz_qn++] = k;
 		}
 		break;
 	}

@@ -28,7 +28,10 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPT_FUZZ=ON \
 	-DMPT_FUZZ_COVERAGE=OFF >/dev/null
-ninja -C build-fuzz "${targets[@]}" >/dev/null
+if ! ninja -C build-fuzz "${targets[@]}" >build-fuzz/ninja.log 2>&1; then
+	cat build-fuzz/ninja.log
+	exit 1
+fi
 
 stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
 

@@ -95,6 +95,7 @@ static void check_liveness(void)
 		return;
 	W.cut = 0;
 	W.hold = false;
+	fz_budget = 1L << 30; /* the loop below is bounded itself */
 	uint64_t deadline = W.now + 600 * MPT_NS_PER_S;
 	bool settled = false; /* nothing left to happen, or the 10 minutes passed */
 	for (int i = 0; i < 20000; i++) {
