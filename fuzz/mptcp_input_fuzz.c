@@ -1,7 +1,33 @@
 /*
- * libFuzzer target: packet input into an established MPTCP connection
- * (v1, DSS checksums on).  Same harness as input_fuzz.c, with MPTCP
- * enabled on both stacks, so crafted segments reach the connection layer.
+ * libFuzzer target: hostile packets into established MPTCP connections.
+ *
+ * Each input starts from a snapshot (fuzz/harness.h) of two stacks with an
+ * established MPTCP connection over two paths (initial subflow plus joins,
+ * ADD_ADDR exchanged, data sent both ways), chosen by the first byte:
+ *   0  v1, IPv4      1  v1 with DSS checksums
+ *   2  v0 with DSS checksums      3  v1, IPv6
+ * The rest is a list of operations (fz_run_hostile): crafted segments
+ * carrying any MPTCP option with keys, tokens, sequence numbers and DSNs
+ * taken from what the stacks said (so the checks behind them are passed or
+ * narrowly missed), raw packets, bit flips of the stacks' own packets in
+ * flight, loss / duplication / reordering, time, and application calls.
+ * Fuzz builds accept a zero DSS checksum and zero HMACs (MPT_FUZZING).
  */
-#define FUZZ_MPTCP 1
-#include "input_fuzz.c"
+#include "harness.h"
+
+static const struct fz_variant vars[] = {
+    {.mptcp = true, .version = 1, .joins = true},
+    {.mptcp = true, .version = 1, .csum = true, .joins = true},
+    {.mptcp = true, .version = 0, .csum = true, .joins = true},
+    {.mptcp = true, .version = 1, .v6 = true, .joins = true},
+};
+static struct fz_snap snaps[sizeof(vars) / sizeof(vars[0])];
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz_in in = {data, size};
+	fz_begin(snaps, vars, in_u8(&in) % (sizeof(vars) / sizeof(vars[0])));
+	fz_run_hostile(&in);
+	fz_end();
+	return 0;
+}

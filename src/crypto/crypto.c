@@ -2,46 +2,121 @@
  * MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1, §3.2, §3.4.1; RFC 6824
  * §3.1, §3.2) and RFC 6528 ISNs, all computed with OpenSSL libcrypto.
  * See crypto.h for the exact definitions.
+ *
+ * Why the low-level SHA1_* / SHA256_* functions and not EVP: the engine
+ * allocates nothing per packet (DEVELOPERS.md), and with OpenSSL 3.0 every
+ * EVP route allocates inside libcrypto on each call, outside cfg.mem
+ * (measured with a CRYPTO_set_mem_functions counter on 3.0.19): HMAC() 13
+ * allocations, EVP_Digest() 3 (2 with a pre-fetched EVP_MD), and even a
+ * context prepared once and reused costs one per call - EVP_DigestInit_ex()
+ * on the same digest frees and reallocates the provider context, and
+ * EVP_MD_CTX_copy_ex() into a preallocated context duplicates it
+ * (EVP_MAC_init() with the key kept: 2, EVP_MAC_CTX_dup(): 11).  Later
+ * OpenSSL releases reuse the context in EVP_DigestInit_ex (openssl PR 18105)
+ * and copy into an existing one (PR 25726), but Debian 12 ships 3.0.  The
+ * SHA_CTX / SHA256_CTX structures live on our stack and the block functions
+ * never allocate; they are deprecated in 3.0 but present in every 3.x
+ * build with deprecated APIs (the default, Debian's included).
+ * tests/unit/cryptoalloc_test.c fails if any function here, or a whole
+ * simulated transfer, makes libcrypto allocate.
+ *
+ * HMAC (RFC 2104 §2) is the textbook composition of that hash; the results
+ * are checked against an independent implementation's vectors
+ * (tests/unit/crypto_test.c).
  */
-#include <limits.h>
+#define OPENSSL_SUPPRESS_DEPRECATED 1 /* SHA1_Init & co.: see above */
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/opensslconf.h>
+#include <openssl/sha.h>
 
 #include "common.h"
 #include "crypto/crypto.h"
 #include "wire/bytes.h"
 
-/* Digest of a version: RFC 8684 (v1) uses SHA-256, RFC 6824 (v0) SHA-1. */
-static const EVP_MD *version_md(int version)
+#if defined(OPENSSL_NO_DEPRECATED_3_0)
+#error "src/crypto needs OpenSSL's SHA1_Init/SHA256_Init (built without no-deprecated)"
+#endif
+
+/* The two hashes: RFC 8684 (v1) uses SHA-256, RFC 6824 (v0) SHA-1. */
+enum hash_alg { HASH_NONE, HASH_SHA1, HASH_SHA256 };
+
+/* Block size of both hashes (FIPS 180-4 §1: 512-bit blocks). */
+#define HASH_BLOCK 64
+
+union hash_ctx {
+	SHA_CTX sha1;
+	SHA256_CTX sha256;
+};
+
+static enum hash_alg version_alg(int version)
 {
 	switch (version) {
 	case MPT_CRYPTO_V0:
-		return EVP_sha1();
+		return HASH_SHA1;
 	case MPT_CRYPTO_V1:
-		return EVP_sha256();
+		return HASH_SHA256;
 	default:
-		return NULL;
+		return HASH_NONE;
 	}
 }
 
-/*
- * One-shot HMAC into out, which holds MPT_CRYPTO_HMAC_MAX octets (the largest
- * digest version_md() selects; checked before writing).  Returns the output
- * length, or MPT_ERR_PROTO when OpenSSL fails.
- */
-static int hmac_oneshot(const EVP_MD *md, const uint8_t *key, size_t key_len, const uint8_t *msg,
-			size_t msg_len, uint8_t out[MPT_CRYPTO_HMAC_MAX])
+/* Output length of alg: 20 or 32 octets (both <= MPT_CRYPTO_HMAC_MAX). */
+static size_t hash_len(enum hash_alg alg)
 {
-	unsigned int len = 0;
+	return alg == HASH_SHA1 ? SHA_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
+}
 
-	if (md == NULL || key_len > INT_MAX || (size_t)EVP_MD_size(md) > MPT_CRYPTO_HMAC_MAX)
+/* The three steps of a hash; each returns true on success. */
+static bool hash_init(enum hash_alg alg, union hash_ctx *c)
+{
+	return alg == HASH_SHA1 ? SHA1_Init(&c->sha1) == 1 : SHA256_Init(&c->sha256) == 1;
+}
+
+static bool hash_update(enum hash_alg alg, union hash_ctx *c, const void *p, size_t n)
+{
+	return alg == HASH_SHA1 ? SHA1_Update(&c->sha1, p, n) == 1
+				: SHA256_Update(&c->sha256, p, n) == 1;
+}
+
+static bool hash_final(enum hash_alg alg, union hash_ctx *c, uint8_t out[MPT_CRYPTO_HMAC_MAX])
+{
+	return alg == HASH_SHA1 ? SHA1_Final(out, &c->sha1) == 1
+				: SHA256_Final(out, &c->sha256) == 1;
+}
+
+/*
+ * HMAC (RFC 2104 §2): H(K ^ opad || H(K ^ ipad || msg)), K the key padded
+ * with zeros to the block size.  Every key here is 16 octets, so a key
+ * longer than a block (which RFC 2104 would hash first) is refused.  out
+ * holds MPT_CRYPTO_HMAC_MAX octets.  Returns the output length, or
+ * MPT_ERR_PROTO when alg is unknown, the key too long or OpenSSL fails.
+ */
+static int hmac(enum hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *msg,
+		size_t msg_len, uint8_t out[MPT_CRYPTO_HMAC_MAX])
+{
+	uint8_t pad[HASH_BLOCK], inner[MPT_CRYPTO_HMAC_MAX];
+	union hash_ctx c;
+	size_t n;
+	bool ok;
+
+	if (alg == HASH_NONE || key_len > HASH_BLOCK)
 		return MPT_ERR_PROTO;
-	if (HMAC(md, key, (int)key_len, msg, msg_len, out, &len) == NULL ||
-	    len != (unsigned int)EVP_MD_size(md))
-		return MPT_ERR_PROTO;
-	return (int)len;
+	n = hash_len(alg);
+	memset(pad, 0x36, sizeof(pad));
+	for (size_t i = 0; i < key_len; i++)
+		pad[i] ^= key[i];
+	ok = hash_init(alg, &c) && hash_update(alg, &c, pad, sizeof(pad)) &&
+	     hash_update(alg, &c, msg, msg_len) && hash_final(alg, &c, inner);
+	/* opad = ipad ^ (0x36 ^ 0x5c), applied to the same padded key. */
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	ok = ok && hash_init(alg, &c) && hash_update(alg, &c, pad, sizeof(pad)) &&
+	     hash_update(alg, &c, inner, n) && hash_final(alg, &c, out);
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
+	OPENSSL_cleanse(&c, sizeof(c));
+	return ok ? (int)n : MPT_ERR_PROTO;
 }
 
 uint64_t mpt_key_gen(mpt_rand_fn rnd, void *ud)
@@ -59,15 +134,18 @@ uint64_t mpt_key_gen(mpt_rand_fn rnd, void *ud)
 
 int mpt_key_token_idsn(int version, uint64_t key, uint32_t *token, uint64_t *idsn)
 {
-	const EVP_MD *md = version_md(version);
+	enum hash_alg alg = version_alg(version);
 	uint8_t kbuf[8];
-	uint8_t digest[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
+	uint8_t digest[MPT_CRYPTO_HMAC_MAX];
+	union hash_ctx c;
+	size_t len;
 
-	if (md == NULL)
+	if (alg == HASH_NONE)
 		return MPT_ERR_UNSUPPORTED;
+	len = hash_len(alg);
 	mpt_put64(kbuf, key);
-	if (EVP_Digest(kbuf, sizeof(kbuf), digest, &len, md, NULL) != 1 || len < 12)
+	if (!hash_init(alg, &c) || !hash_update(alg, &c, kbuf, sizeof(kbuf)) ||
+	    !hash_final(alg, &c, digest))
 		return MPT_ERR_PROTO;
 	/* RFC 8684 §3.1: token = most significant 32 bits of the hash;
 	 * IDSN = least significant 64 bits.  A big-endian digest's most
@@ -82,13 +160,13 @@ int mpt_key_token_idsn(int version, uint64_t key, uint32_t *token, uint64_t *ids
 int mpt_hmac_join(int version, uint64_t key_sender, uint64_t key_receiver, uint32_t nonce_sender,
 		  uint32_t nonce_receiver, uint8_t out[MPT_CRYPTO_HMAC_MAX], size_t *out_len)
 {
-	const EVP_MD *md = version_md(version);
+	enum hash_alg alg = version_alg(version);
 	uint8_t key[16], msg[8];
 	int rc;
 
 	if (out == NULL || out_len == NULL)
 		return MPT_ERR_INVAL;
-	if (md == NULL)
+	if (alg == HASH_NONE)
 		return MPT_ERR_UNSUPPORTED;
 	/* RFC 8684 §3.2: HMAC-A = HMAC(Key=(Key-A+Key-B), Msg=(R-A+R-B)),
 	 * HMAC-B = HMAC(Key=(Key-B+Key-A), Msg=(R-B+R-A)): the sender's key
@@ -97,7 +175,7 @@ int mpt_hmac_join(int version, uint64_t key_sender, uint64_t key_receiver, uint3
 	mpt_put64(key + 8, key_receiver);
 	mpt_put32(msg, nonce_sender);
 	mpt_put32(msg + 4, nonce_receiver);
-	rc = hmac_oneshot(md, key, sizeof(key), msg, sizeof(msg), out);
+	rc = hmac(alg, key, sizeof(key), msg, sizeof(msg), out);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc < 0)
 		return rc;
@@ -176,7 +254,7 @@ int mpt_hmac_add_addr(uint64_t key_sender, uint64_t key_receiver, uint8_t addr_i
 	memcpy(msg + 1, addr->bytes, alen);
 	mpt_put16(msg + 1 + alen, port);
 	mlen = 1 + alen + 2;
-	rc = hmac_oneshot(EVP_sha256(), key, sizeof(key), msg, mlen, h);
+	rc = hmac(HASH_SHA256, key, sizeof(key), msg, mlen, h);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc < 8)
 		return rc < 0 ? rc : MPT_ERR_PROTO;
@@ -213,7 +291,7 @@ int mpt_isn_rfc6528(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struc
 	/* RFC 6528 §3: F is a keyed PRF of the connection id and a secret. */
 	put_endpoint(msg, &off, laddr, llen, lport);
 	put_endpoint(msg, &off, raddr, rlen, rport);
-	rc = hmac_oneshot(EVP_sha256(), secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, off, h);
+	rc = hmac(HASH_SHA256, secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, off, h);
 	if (rc < 4) {
 		OPENSSL_cleanse(h, sizeof(h));
 		return rc < 0 ? rc : MPT_ERR_PROTO;
@@ -227,8 +305,26 @@ int mpt_isn_rfc6528(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struc
 	return 0;
 }
 
+/* True when the len octets at p are all zero (fuzz builds only). */
+#ifdef MPT_FUZZING
+static bool all_zero(const void *p, size_t len)
+{
+	const uint8_t *q = p;
+	for (size_t i = 0; i < len; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+#endif
+
 bool mpt_crypto_memeq(const void *a, const void *b, size_t len)
 {
+#ifdef MPT_FUZZING
+	/* Fuzz builds: an all-zero MAC passes, so the fuzzer reaches what
+	 * lies behind the HMAC checks; any other wrong value still fails. */
+	if (all_zero(a, len) || all_zero(b, len))
+		return true;
+#endif
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
@@ -251,7 +347,7 @@ int mpt_tfo_cookie(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct
 	msg[1] = laddr->family;
 	memcpy(msg + 2, laddr->bytes, llen);
 	memcpy(msg + 2 + llen, raddr->bytes, rlen);
-	rc = hmac_oneshot(EVP_sha256(), secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, 2 + llen + rlen, h);
+	rc = hmac(HASH_SHA256, secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, 2 + llen + rlen, h);
 	if (rc < MPT_TFO_COOKIE_LEN) {
 		OPENSSL_cleanse(h, sizeof(h));
 		return rc < 0 ? rc : MPT_ERR_PROTO;
@@ -284,7 +380,7 @@ int mpt_tuple_mac(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], uint8_t tag,
 	mpt_put32(msg + off, a);
 	mpt_put32(msg + off + 4, b);
 	off += 8;
-	rc = hmac_oneshot(EVP_sha256(), secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, off, h);
+	rc = hmac(HASH_SHA256, secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, off, h);
 	if (rc < 8) {
 		OPENSSL_cleanse(h, sizeof(h));
 		return rc < 0 ? rc : MPT_ERR_PROTO;

@@ -3,10 +3,12 @@
  * MP_JOIN and ADD_ADDR HMACs (RFC 8684 v1 and RFC 6824 v0), and RFC 6528
  * initial sequence numbers for subflows.
  *
- * Every hash and HMAC goes through OpenSSL libcrypto (EVP_Digest / HMAC);
- * nothing here implements a hash by hand.  The functions are pure: no static
- * mutable state, no clock, no random source other than the mpt_rand_fn the
- * caller passes in, no allocation.  They are safe to call from any thread.
+ * Every hash is OpenSSL libcrypto's SHA-1 / SHA-256 (the block functions,
+ * not EVP, which allocates on every call: see crypto.c); HMAC is RFC 2104
+ * over them.  The functions are pure: no static mutable state, no clock, no
+ * random source other than the mpt_rand_fn the caller passes in, and no
+ * allocation, not even inside OpenSSL (tests/unit/cryptoalloc_test.c).
+ * They are safe to call from any thread.
  *
  * Byte order: a 64-bit key or 32-bit nonce given as an integer is the value
  * of its network-byte-order encoding on the wire (the MP_CAPABLE key field
@@ -174,6 +176,10 @@ int mpt_tfo_cookie(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct
  * Constant-time comparison (OpenSSL CRYPTO_memcmp) for checking received
  * HMACs, so that the time taken does not reveal how many leading octets of a
  * forged HMAC were right.
+ *
+ * Fuzz builds (MPT_FUZZING) also return true when either side is all
+ * zeros: every HMAC and cookie check of the engine goes through here, and
+ * a fuzzer cannot compute an HMAC; a wrong non-zero value still fails.
  *
  * @return true when the len octets at a and b are equal.
  */
