@@ -117,3 +117,5 @@ X(MPTCPSchedHeadRescue, "data at DATA_ACK stuck unsent in a subflow queue, re-se
 X(AddAddrIgnored, "ADD_ADDR valid but not used: path manager limit or policy")
 X(MPTCPRaceSyn, "initial subflow raced from another local address")
 X(MPTCPRaceWon, "connection established by a raced initial subflow")
+X(EventDeferred, "events left queued after a delivery round's budget: delivered at the next timer")
+X(PMEventDrop, "path-manager events dropped: the connection's queue was full")

@@ -105,6 +105,27 @@ bool mpt_addr_equal(const struct mpt_addr *a, const struct mpt_addr *b);
  * addressed to it, mpt_stack_on_timer() when mpt_stack_next_deadline() is
  * reached, and the application calls below.  Packets leave through
  * cfg.output.  No call blocks; nothing is sent or timed behind your back.
+ *
+ * Events and re-entrancy (the rule, enforced by the library):
+ *  - cfg.on_event is called ONLY by mpt_stack_input() and
+ *    mpt_stack_on_timer(), after the engine finished its work for that
+ *    call and just before it returns.  No socket call (mpt_send, mpt_recv,
+ *    mpt_shutdown, mpt_close, mpt_abort, mpt_connect, mpt_accept, mpt_pm_*,
+ *    ...) ever calls on_event: events they cause are queued, and
+ *    mpt_stack_next_deadline() then returns a deadline that is already due,
+ *    so the driver's next mpt_stack_on_timer() delivers them.
+ *  - Inside on_event the application may call every socket function on any
+ *    socket of the stack (including mpt_close/mpt_abort of the socket being
+ *    reported, and mpt_connect/mpt_accept).  on_event is never entered
+ *    twice: events those calls cause are delivered after the callback has
+ *    returned, within the same mpt_stack_input/mpt_stack_on_timer.
+ *  - Events for one socket are merged (bits OR-ed) until delivered; a
+ *    socket closed by the application gets no further events.
+ *  - mpt_stack_input() and mpt_stack_on_timer() called from on_event or
+ *    from cfg.output are refused (MPT_ERR_STATE / no-op); never call
+ *    mpt_stack_destroy() from a callback.
+ *  - cfg.output may be called from any call that makes the engine send
+ *    (including socket calls); it must not call back into the stack.
  * ---------------------------------------------------------------------- */
 
 struct mpt_stack;
@@ -120,7 +141,8 @@ enum mpt_event {
 	MPT_EV_ERROR = 1 << 4,      /**< connection failed: see mpt_sock_error() */
 	MPT_EV_CLOSED = 1 << 5,     /**< connection fully closed (both directions done) */
 	/** MPTCP path event (on_event only): a subflow was established or
-	 *  closed, or the peer announced or removed an address. */
+	 *  closed, or the peer announced or removed an address; what happened
+	 *  is read with mpt_sock_pm_event(). */
 	MPT_EV_PM = 1 << 6,
 };
 
@@ -286,12 +308,14 @@ void mpt_stack_destroy(struct mpt_stack *st);
 /**
  * Feed one received IP packet.  Malformed, misaddressed or unwanted packets
  * are counted and dropped (never fatal).  Returns 0 when the packet was
- * handed to a connection or listener, or the negative reason it was dropped.
+ * handed to a connection or listener, or the negative reason it was dropped
+ * (MPT_ERR_STATE: called from a callback of this stack).
  */
 int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now);
-/** Earliest timer deadline over all sockets, or MPT_TIME_NEVER. */
+/** Earliest timer deadline over all sockets (a time already passed when
+ *  events are waiting for delivery), or MPT_TIME_NEVER. */
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st);
-/** Run all timers due at or before now. */
+/** Run all timers due at or before now, then deliver queued events. */
 void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now);
 
 /** Number of named counters. */
@@ -479,6 +503,38 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
  */
 int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
 			uint64_t now);
+
+/* ---- path-manager events (what an MPT_EV_PM says) ----------------------- */
+
+/** Kinds of path-manager events, named after `ip mptcp monitor`'s. */
+enum mpt_pm_event_type {
+	MPT_PM_EV_CREATED = 1,    /**< the connection negotiated MPTCP */
+	MPT_PM_EV_ESTABLISHED,    /**< fully established (the peer has our key) */
+	MPT_PM_EV_CLOSED,         /**< the MPTCP connection ended */
+	MPT_PM_EV_ANNOUNCED,      /**< the peer announced an address (ADD_ADDR) */
+	MPT_PM_EV_REMOVED,        /**< the peer removed an address (REMOVE_ADDR) */
+	MPT_PM_EV_SF_ESTABLISHED, /**< an MP_JOIN subflow completed */
+	MPT_PM_EV_SF_CLOSED,      /**< a subflow that carried data ended */
+	MPT_PM_EV_SF_PRIORITY,    /**< a subflow's backup flag changed (either side) */
+};
+
+/** One path-manager event.  Fields that do not apply are zero. */
+struct mpt_pm_event {
+	uint8_t type;                /**< enum mpt_pm_event_type */
+	uint8_t local_id, remote_id; /**< address ids (remote_id: ANNOUNCED/REMOVED too) */
+	bool backup;                 /**< SF_*: the subflow's backup state (ours or the peer's) */
+	struct mpt_endpoint local;   /**< SF_*: the subflow's local endpoint */
+	struct mpt_endpoint remote;  /**< SF_*: remote endpoint; ANNOUNCED: the address */
+	int error;                   /**< SF_CLOSED / CLOSED: the error, 0 for a clean end */
+	uint32_t token;              /**< the connection's local token */
+};
+
+/**
+ * Pop the oldest queued path-manager event of an MPTCP connection.  The
+ * connection keeps the last 32; older ones are dropped and counted
+ * (PMEventDrop).  Returns 1 (ev filled), 0 (none) or MPT_ERR_INVAL.
+ */
+int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev);
 
 /* ---- policies (schedulers, path managers) ------------------------------ */
 

@@ -70,15 +70,84 @@ static void run_dirty(struct mpt_stack *st)
 	}
 }
 
-static void stack_leave(struct mpt_stack *st)
+/*
+ * Deliver the queued application events.  Called only by the outermost
+ * mpt_stack_input / mpt_stack_on_timer after the engine's own work, with
+ * depth still 1: socket calls the application makes from on_event nest
+ * (their leave does nothing), and their consequences (dirty connections,
+ * new events) are handled here after the callback returned, so on_event is
+ * never entered twice and never from inside a socket call.
+ */
+#define EVENT_ROUND_MAX 4096u
+static void deliver_events(struct mpt_stack *st)
+{
+	for (unsigned n = 0; st->ev_head; n++) {
+		if (n == EVENT_ROUND_MAX) {
+			/* A callback that keeps producing events for itself must
+			 * not stall the caller: the rest goes at the next timer
+			 * (mpt_stack_next_deadline says "now"). */
+			mpt_mib_inc(&st->mib, MPT_MIB_EventDeferred);
+			return;
+		}
+		struct mpt_sock *s = st->ev_head;
+		st->ev_head = s->ev_next;
+		if (!st->ev_head)
+			st->ev_tail = NULL;
+		s->ev_next = NULL;
+		s->ev_queued = false;
+		unsigned ev = s->ev_pending;
+		s->ev_pending = 0;
+		if (ev && s->app_owned && !s->app_closed && st->cfg.on_event)
+			st->cfg.on_event(st->cfg.event_ud, s, ev);
+		run_dirty(st);
+	}
+}
+
+static void ev_unqueue(struct mpt_stack *st, struct mpt_sock *s)
+{
+	if (!s->ev_queued)
+		return;
+	struct mpt_sock *prev = NULL;
+	for (struct mpt_sock *q = st->ev_head; q; prev = q, q = q->ev_next) {
+		if (q != s)
+			continue;
+		if (prev)
+			prev->ev_next = s->ev_next;
+		else
+			st->ev_head = s->ev_next;
+		if (st->ev_tail == s)
+			st->ev_tail = prev;
+		break;
+	}
+	s->ev_next = NULL;
+	s->ev_queued = false;
+	s->ev_pending = 0;
+}
+
+static void stack_leave_common(struct mpt_stack *st, bool deliver)
 {
 	if (st->depth > 1) {
 		st->depth--;
 		return;
 	}
 	run_dirty(st);
+	if (deliver)
+		deliver_events(st);
 	stack_reap(st);
 	st->depth = 0;
+}
+
+/* Leave a socket call: engine work is finished, events stay queued. */
+static void stack_leave(struct mpt_stack *st)
+{
+	stack_leave_common(st, false);
+}
+
+/* Leave mpt_stack_input / mpt_stack_on_timer: the only places that call
+ * the application back. */
+static void stack_leave_deliver(struct mpt_stack *st)
+{
+	stack_leave_common(st, true);
 }
 
 void mpt_stack_mark_dirty(struct mpt_stack *st, struct mpt_mpconn *mp)
@@ -256,6 +325,7 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
 
 static void sock_free(struct mpt_stack *st, struct mpt_sock *s)
 {
+	ev_unqueue(st, s);
 	if (s->parent) {
 		queue_remove(s->parent, s);
 		s->parent->nchildren--;
@@ -317,7 +387,16 @@ void mpt_stack_notify(struct mpt_sock *s, unsigned ev)
 		st->reap_pending = true;
 	if (!s->app_owned || s->app_closed || !st->cfg.on_event)
 		return;
-	st->cfg.on_event(st->cfg.event_ud, s, ev);
+	s->ev_pending |= ev;
+	if (s->ev_queued)
+		return;
+	s->ev_queued = true;
+	s->ev_next = NULL;
+	if (st->ev_tail)
+		st->ev_tail->ev_next = s;
+	else
+		st->ev_head = s;
+	st->ev_tail = s;
 }
 
 void mpt_stack_sock_ready(struct mpt_sock *s)
@@ -937,14 +1016,20 @@ int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64
 {
 	if (!st || (!pkt && len))
 		return MPT_ERR_INVAL;
+	if (st->depth)
+		return MPT_ERR_STATE; /* from on_event or output: not allowed */
 	stack_enter(st, now);
 	int rc = stack_input(st, pkt, len, now);
-	stack_leave(st);
+	stack_leave_deliver(st);
 	return rc;
 }
 
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 {
+	/* Events queued by socket calls (or left over by a delivery round)
+	 * are due now: mpt_stack_on_timer delivers them. */
+	if (st->ev_head)
+		return st->now;
 	uint64_t d = MPT_TIME_NEVER;
 	for (struct mpt_flow *f = st->flows; f; f = f->next) {
 		if (!f->tcp || f->tcp_closed)
@@ -965,6 +1050,8 @@ uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 
 void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
 {
+	if (st->depth)
+		return; /* from on_event or output: not allowed */
 	stack_enter(st, now);
 	for (struct mpt_flow *f = st->flows; f; f = f->next) {
 		if (f->tcp && !f->tcp_closed && mpt_tcp_next_deadline(f->tcp) <= now) {
@@ -976,7 +1063,7 @@ void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
 	for (struct mpt_sock *s = st->all; s; s = s->next)
 		if (s->mp && mpt_mp_next_deadline(s->mp) <= now)
 			mpt_mp_on_timer(s->mp, now);
-	stack_leave(st);
+	stack_leave_deliver(st);
 }
 
 /* ---- counters ----------------------------------------------------------- */
@@ -1378,6 +1465,15 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
 	memset(&st->cfg.local[li], 0, sizeof(st->cfg.local[li]));
 	stack_leave(st);
 	return 0;
+}
+
+int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev)
+{
+	if (!s || !ev)
+		return MPT_ERR_INVAL;
+	if (!s->mp)
+		return 0;
+	return mpt_mp_pm_event_pop(s->mp, ev);
 }
 
 int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info)

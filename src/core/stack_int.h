@@ -67,6 +67,10 @@ struct mpt_sock {
 	struct mpt_sock *parent;      /* listener, while not yet accepted */
 	struct mpt_sock *prev, *next; /* all sockets */
 	struct mpt_sock *qnext;       /* listener accept queue */
+	/* Events waiting for delivery (see deliver_events in stack.c). */
+	unsigned ev_pending;
+	bool ev_queued;
+	struct mpt_sock *ev_next;
 	/* listener only */
 	uint32_t backlog;
 	uint32_t nchildren; /* half-open + queued */
@@ -91,9 +95,14 @@ struct mpt_stack {
 	uint16_t ip_id;
 	uint16_t next_port;
 	bool reap_pending;
-	unsigned depth;                /* nesting of public entry points */
-	uint64_t now;                  /* time of the running entry point */
-	struct mpt_mpconn *dirty;      /* MPTCP connections with work to do */
+	unsigned depth;           /* nesting of public entry points */
+	uint64_t now;             /* time of the running entry point */
+	struct mpt_mpconn *dirty; /* MPTCP connections with work to do */
+	/* Application events queued by mpt_stack_notify, delivered by
+	 * deliver_events() at the end of mpt_stack_input / mpt_stack_on_timer
+	 * (never from inside a socket call: issue 10, relays were re-entered
+	 * in the middle of their own mpt_recv). */
+	struct mpt_sock *ev_head, *ev_tail;
 	struct mpt_token_table tokens; /* local tokens -> mpt_mpconn */
 	uint8_t scratch[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
 };
@@ -118,7 +127,11 @@ uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint
  */
 void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 			const struct mpt_tcp_seg *seg, int reason);
-/** Deliver events to the application (if it holds the handle). */
+/**
+ * Queue events for the application (if it holds the handle); they reach
+ * cfg.on_event at the end of the running mpt_stack_input/mpt_stack_on_timer
+ * (mpt.h: "Events and re-entrancy").
+ */
 void mpt_stack_notify(struct mpt_sock *s, unsigned ev);
 /** A passive connection completed its handshake: queue it on its listener. */
 void mpt_stack_sock_ready(struct mpt_sock *s);

@@ -726,6 +726,8 @@ static void conn_set_closed(struct mpt_mpconn *mp, unsigned ev)
 		mp->st->reap_pending = true;
 	}
 	mp->ev_pending |= ev | MPT_EV_CLOSED;
+	if (mp->pm_created)
+		mpt_mp_pm_event(mp, MPT_PM_EV_CLOSED, NULL, NULL, 0, mp->err);
 }
 
 void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
@@ -854,7 +856,7 @@ static void reap_subflows(struct mpt_mpconn *mp)
 		if (!mp->fallback)
 			mpt_pm_sf_failed(mp, sf, mp->st->now);
 		if (sf->was_done || sf->join == MPT_SF_JOIN_DONE)
-			mp->ev_pending |= MPT_EV_PM;
+			mpt_mp_pm_event(mp, MPT_PM_EV_SF_CLOSED, sf, NULL, 0, sf->err);
 		mpt_sf_flow_free(sf);
 		mpt_sf_free(sf);
 	}
@@ -1080,6 +1082,15 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	if (!mp->established && initial && initial->established && mp->keys_known) {
 		mp->established = true;
 		mp->ready_pending = true;
+	}
+	if (mp->established && !mp->pm_created && !mpt_mp_is_fallback(mp)) {
+		mp->pm_created = true;
+		mpt_mp_pm_event(mp, MPT_PM_EV_CREATED, initial, NULL, 0, 0);
+	}
+	if (mp->pm_created && mp->fully_established && !mp->pm_established &&
+	    !mpt_mp_is_fallback(mp)) {
+		mp->pm_established = true;
+		mpt_mp_pm_event(mp, MPT_PM_EV_ESTABLISHED, initial, NULL, 0, 0);
 	}
 	/* Subflow bytes -> data level. */
 	bool any = false, prog;
@@ -1421,9 +1432,55 @@ int mpt_mp_set_backup(struct mpt_mpconn *mp, const struct mpt_addr *local, bool 
 		sf->backup = backup;
 		sf->prio_pending = true;
 		sf->ack_due = true;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY, sf, NULL, 0, 0);
 	}
 	mpt_mp_dirty(mp);
 	return n;
+}
+
+/* ---- path-manager events ------------------------------------------------- */
+
+void mpt_mp_pm_event(struct mpt_mpconn *mp, uint8_t type, const struct mpt_subflow *sf,
+		     const struct mpt_addr *raddr, uint8_t rid, int err)
+{
+	if (mp->pmq_n == MPT_MP_PMQ) {
+		/* keep the newest: drop the oldest */
+		mp->pmq_head = (uint8_t)((mp->pmq_head + 1) % MPT_MP_PMQ);
+		mp->pmq_n--;
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_PMEventDrop);
+	}
+	struct mpt_pm_event *e = &mp->pmq[(mp->pmq_head + mp->pmq_n) % MPT_MP_PMQ];
+	mp->pmq_n++;
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->token = mp->token_local;
+	e->error = err;
+	if (sf) {
+		e->local_id = sf->local_id;
+		e->remote_id = sf->remote_id;
+		e->backup = sf->backup || sf->peer_backup;
+		if (sf->flow) {
+			e->local = sf->flow->local;
+			e->remote = sf->flow->remote;
+		}
+	}
+	if (raddr) {
+		e->remote.addr = *raddr;
+		e->remote_id = rid;
+	} else if (!sf) {
+		e->remote_id = rid;
+	}
+	mp->ev_pending |= MPT_EV_PM;
+}
+
+int mpt_mp_pm_event_pop(struct mpt_mpconn *mp, struct mpt_pm_event *ev)
+{
+	if (mp->pmq_n == 0)
+		return 0;
+	*ev = mp->pmq[mp->pmq_head];
+	mp->pmq_head = (uint8_t)((mp->pmq_head + 1) % MPT_MP_PMQ);
+	mp->pmq_n--;
+	return 1;
 }
 
 /* ---- information ---------------------------------------------------------- */

@@ -29,6 +29,7 @@
 #define MPT_MP_MAX_SF    32 /* hard cap on subflows per connection */
 #define MPT_MP_MAX_ADDRS 16 /* remote addresses remembered per connection */
 #define MPT_MP_REINJ_MAX 64 /* pending reinjection ranges */
+#define MPT_MP_PMQ       32 /* queued path-manager events */
 
 enum mpt_sf_join {
 	MPT_SF_INITIAL = 0, /* the MP_CAPABLE subflow */
@@ -246,6 +247,10 @@ struct mpt_mpconn {
 	uint64_t orphan_until;
 	/* mobility: local index of the subflow that last failed (or -1) */
 	int mob_failed_li;
+	/* path-manager events for mpt_sock_pm_event (a ring, oldest first) */
+	struct mpt_pm_event pmq[MPT_MP_PMQ];
+	uint8_t pmq_head, pmq_n;
+	bool pm_created, pm_established; /* reported once */
 };
 
 /* ---- conn.c: called by the stack ---------------------------------------- */
@@ -331,6 +336,15 @@ uint64_t mpt_mp_rcv_ack(const struct mpt_mpconn *mp);
 int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key);
 /** Switch to plain TCP over subflows[0] (RFC 8684 §3.7). */
 void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why);
+/**
+ * Queue a path-manager event (type: enum mpt_pm_event_type) about sf (may be
+ * NULL) or, for ANNOUNCED/REMOVED, about a remote address and id; raises
+ * MPT_EV_PM.
+ */
+void mpt_mp_pm_event(struct mpt_mpconn *mp, uint8_t type, const struct mpt_subflow *sf,
+		     const struct mpt_addr *raddr, uint8_t rid, int err);
+/** Pop the oldest queued event: 1, or 0 when none. */
+int mpt_mp_pm_event_pop(struct mpt_mpconn *mp, struct mpt_pm_event *ev);
 /** Mark the connection for mpt_mp_run. */
 void mpt_mp_dirty(struct mpt_mpconn *mp);
 /** True when fallen back (at the handshake or mid-connection). */

@@ -225,7 +225,9 @@ void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr 
 		return;
 	} else {
 		mpt_mib_inc(&st->mib, MPT_MIB_AddAddr);
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_ANNOUNCED, NULL, &a->addr, a->addr_id, 0);
+		if (a->has_port)
+			mp->pmq[(mp->pmq_head + mp->pmq_n - 1) % MPT_MP_PMQ].remote.port = a->port;
 		if (mp->add_addr_accepted < 255)
 			mp->add_addr_accepted++;
 	}
@@ -368,9 +370,9 @@ void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r
 	struct mpt_mpconn *mp = sf->mp;
 	struct mpt_stack *st = mp->st;
 	mpt_mib_inc(&st->mib, MPT_MIB_RmAddr);
-	mp->ev_pending |= MPT_EV_PM;
 	for (size_t k = 0; k < r->n && k < MPT_MPTCP_MAX_RM_IDS; k++) {
 		uint8_t id = r->ids[k];
+		mpt_mp_pm_event(mp, MPT_PM_EV_REMOVED, NULL, NULL, id, 0);
 		/* RFC 8684 §3.4.2: no new subflows to it; the ones using it
 		 * are closed (their data goes to the others). */
 		for (size_t i = 0; i < mp->nraddr; i++)

@@ -186,6 +186,14 @@ size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
 	if (len == 0 || len > c->end - c->dsn)
 		return 0;
 	bool fin = mp->app_shutdown && c->dsn + len == mp->fin_dsn;
+	if (fin && mp->version == MPT_MPTCP_V1 && !mp->fully_established &&
+	    c->dsn == mp->idsn_local + 1) {
+		/* RFC 8684 §3.1: this first mapping rides on MP_CAPABLE,
+		 * whose data-level length has no DATA_FIN flag: counting the
+		 * DATA_FIN there would announce a byte that never comes.  The
+		 * DATA_FIN leaves bare (§3.3.3) once the peer has our key. */
+		fin = false;
+	}
 	size_t n = send_chunk(mp, sf, c->dsn, len, fin, now);
 	if (n == 0)
 		return 0;

@@ -599,7 +599,20 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 	size_t n = 0;
 	if (info->len == 0 && !(info->flags & MPT_TCP_FIN)) {
 		n = write_signals(sf, buf, room > 8 ? room - 8 : 0);
-		n += mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+		size_t a = mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
+		if (a == 0 && n == 0 && !mp->fin_bare_due && !mp->peer_fin) {
+			/* RFC 8684 §3.4.1: an ADD_ADDR too large to sit beside
+			 * a DSS (IPv6 with its HMAC: 28 bytes, 30 with a port,
+			 * next to timestamps) goes alone on this pure ACK; the
+			 * DATA_ACK follows on the next one, sent at once. */
+			a = mpt_pm_write(mp, buf, room, mp->st->now);
+			if (a > 0) {
+				sf->ack_due = true;
+				mpt_mp_dirty(mp);
+				return a;
+			}
+		}
+		n += a;
 	}
 	return n + write_dss(sf, info, buf + n, room - n);
 }
@@ -703,7 +716,7 @@ static void join_third_ack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *j
 	    mpt_crypto_memeq(want, j->u.join.hmac, sizeof(want))) {
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinAckRx);
 		sf->join = MPT_SF_JOIN_DONE;
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 		sf->ack_due = true; /* the fourth ACK */
 		return;
 	}
@@ -819,8 +832,16 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 		mp->dss_seen = true;
 		rmap_add(sf, &m);
 	}
-	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss)
+	if (sf->join == MPT_SF_INITIAL && !sf->passive && !mp->fully_established && has_dss) {
 		mp->fully_established = true; /* the peer's DSS: it has our key */
+		if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked) {
+			/* A DATA_FIN kept off the MP_CAPABLE mapping (sched.c)
+			 * leaves now rather than at its retransmission timer. */
+			mp->fin_bare_due = true;
+			sf->ack_due = true;
+			mpt_mp_dirty(mp);
+		}
+	}
 	if (seg->opts.n_mptcp == 0 && !mp->inf_tx && sf->established && (fl & MPT_TCP_ACK) &&
 	    mp->snd_ready && !mp->closed && !sf->fin_sent && !(fl & MPT_TCP_FIN) &&
 	    (sf->join == MPT_SF_INITIAL || sf->join == MPT_SF_JOIN_DONE)) {
@@ -847,7 +868,7 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	} else if (sf->join == MPT_SF_JOIN_ACK) {
 		/* The fourth ACK: the listener got our third ACK. */
 		sf->join = MPT_SF_JOIN_DONE;
-		mp->ev_pending |= MPT_EV_PM;
+		mpt_mp_pm_event(mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 	}
 
 	if (has_dss && mp->keys_known && !mp->inf_rx) {
@@ -940,10 +961,15 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			mpt_mib_inc(&st->mib, MPT_MIB_MPPrioRx);
 			if (o->u.prio.has_addr_id) {
 				for (size_t k = 0; k < mp->nsf; k++)
-					if (mp->sf[k]->remote_id == o->u.prio.addr_id)
+					if (mp->sf[k]->remote_id == o->u.prio.addr_id &&
+					    mp->sf[k]->peer_backup != o->u.prio.backup) {
 						mp->sf[k]->peer_backup = o->u.prio.backup;
-			} else {
+						mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY,
+								mp->sf[k], NULL, 0, 0);
+					}
+			} else if (sf->peer_backup != o->u.prio.backup) {
 				sf->peer_backup = o->u.prio.backup;
+				mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY, sf, NULL, 0, 0);
 			}
 			break;
 		case MPT_MPTCP_REMOVE_ADDR:

@@ -258,9 +258,26 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 	return consumed;
 }
 
+/*
+ * Sequence number of a pure ACK.  RFC 9293 §3.10.7.4: a receiver drops a
+ * segment whose sequence number is outside its window (it only answers with
+ * an ACK), and with that the acknowledgment and window the segment carries.
+ * After a zero-window probe byte the peer discarded, SND.NXT is one past its
+ * window: ACKs carrying it would all be dropped and both sides could wait for
+ * each other's window updates (issue 10 bug 3: data moved only at each
+ * probe).  Stay at the peer's right edge when SND.NXT is beyond it.
+ */
+static uint32_t ack_seq(const struct mpt_tcp *t)
+{
+	if (t->state < MPT_TCP_ESTABLISHED)
+		return t->snd_nxt;
+	uint32_t wnd_end = t->snd_una + t->snd_wnd;
+	return mpt_seq_gt(t->snd_nxt, wnd_end) ? wnd_end : t->snd_nxt;
+}
+
 void tcp_send_ack(struct mpt_tcp *t, uint64_t now)
 {
-	tcp_xmit(t, t->snd_nxt, 0, MPT_TCP_ACK, false, now);
+	tcp_xmit(t, ack_seq(t), 0, MPT_TCP_ACK, false, now);
 }
 
 /* RFC 5961 §7: challenge ACKs are rate limited (per connection here). */

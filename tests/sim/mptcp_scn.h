@@ -88,6 +88,9 @@ struct mout {
 	uint64_t counters[2][512];
 	uint64_t wire_fwd[4]; /* bytes on each path's client -> server wire */
 	long live_after;
+	/* path-manager events (mpt_sock_pm_event) seen per side, by type */
+	unsigned pmev[2][16];
+	struct mpt_pm_event pm_last[2][16]; /* the last of each type */
 };
 
 static inline uint64_t mcounter(const struct mout *o, int side, const char *name)
@@ -138,6 +141,14 @@ static bool mstop(void *arg)
 	struct mctx *x = arg;
 	struct mpt_sock *cs = mpt_bulk_client_sock(x->b);
 	struct mpt_sock *ss = mpt_bulk_server_sock(x->b);
+	struct mpt_sock *both[2] = {cs, ss};
+	for (int side = 0; side < 2; side++) {
+		struct mpt_pm_event e;
+		while (both[side] && mpt_sock_pm_event(both[side], &e) == 1 && e.type < 16) {
+			x->out->pmev[side][e.type]++;
+			x->out->pm_last[side][e.type] = e;
+		}
+	}
 	if (cs && !mpt_bulk_done(x->b)) {
 		struct mout *o = x->out;
 		o->c_enabled = mpt_sock_mptcp_enabled(cs);
