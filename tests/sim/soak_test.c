@@ -290,14 +290,15 @@ enum simp {
 	S_FAST_LINKS,
 	S_HC_BOTH,
 	S_IDSN_NORMAL,
+	S_NO_MPTCP, /* plain TCP both sides (a differential baseline) */
 	S_N
 };
 
 static const char *const simp_name[S_N] = {
-    "no-loss",     "no-reorder",  "no-jitter",    "no-outage",  "no-admin", "no-boxes",
-    "one-path",    "prompt-read", "simple-write", "no-abort",   "no-csum",  "sched-default",
-    "cc-default",  "pm-default",  "tcp-default",  "big-buf",    "v4",       "no-upload",
-    "no-download", "fast-links",  "hc-both",      "idsn-normal"};
+    "no-loss",     "no-reorder",  "no-jitter",    "no-outage",   "no-admin", "no-boxes",
+    "one-path",    "prompt-read", "simple-write", "no-abort",    "no-csum",  "sched-default",
+    "cc-default",  "pm-default",  "tcp-default",  "big-buf",     "v4",       "no-upload",
+    "no-download", "fast-links",  "hc-both",      "idsn-normal", "no-mptcp"};
 
 static uint64_t draw_size(struct rng *r)
 {
@@ -657,6 +658,8 @@ static void apply_simplify(struct draw *d)
 		d->hc = HC_BOTH;
 	if (ON(S_IDSN_NORMAL))
 		d->idsn_wrap = false;
+	if (ON(S_NO_MPTCP))
+		d->side[0].mptcp = d->side[1].mptcp = false;
 	if (ON(S_NO_UPLOAD))
 		d->side[0].bytes = 0;
 	if (ON(S_NO_DOWNLOAD))
@@ -951,6 +954,7 @@ struct side {
 	unsigned pm_tries;
 	/* integrity */
 	bool err_expected; /* the peer had aborted */
+	bool eof_plain;    /* the connection was plain TCP when EOF was read */
 	bool mismatch;
 	uint64_t bad_off;
 	bool overrun;
@@ -1226,6 +1230,7 @@ static bool side_read(struct side *sd, uint64_t limit)
 		if (rc == 0) {
 			sd->eof = true;
 			sd->t_eof = know(k);
+			sd->eof_plain = !mpt_sock_mptcp_enabled(sd->s);
 			if (sd->rx_off < sd->rx_total)
 				sd->truncated = true;
 			vlog(k, "%s reads EOF at %" PRIu64 "%s", side_name(sd->idx), sd->rx_off,
@@ -1665,41 +1670,71 @@ static uint64_t counter(struct soak *k, int idx, const char *name)
 	return v;
 }
 
-/* Classify a hang from the state at the cap. */
+/* Payload bytes the side's subflows sent (0 when the socket is gone). */
+static uint64_t sf_bytes_sent(const struct side *sd)
+{
+	struct mpt_subflow_info sf[16];
+	uint64_t sum = 0;
+	int n;
+
+	if (!sd->s)
+		return 0;
+	n = mpt_sock_subflows(sd->s, sf, 16);
+	for (int j = 0; j < n && j < 16; j++)
+		sum += sf[j].bytes_sent;
+	return sum;
+}
+
+/* Is the side's application reading (or would it, given data)? */
+static bool reading(const struct side *sd)
+{
+	return !(sd->d->rm == R_LATE && sd->tx_off < sd->d->bytes);
+}
+
+/*
+ * Classify a hang from the state at the cap, by direction: a direction
+ * whose receiver is reading and whose data was written but not read is
+ * "data-stuck" ("never-sent" when no subflow carried a byte of it,
+ * "zero-window" when a persist timer ran); a direction with every byte
+ * read but no end of stream although the writer shut down is "no-eof".
+ */
 static void classify_hang(struct soak *k)
 {
 	struct failure *f = &k->f;
-	const char *cls = "other";
+	const char *cls = NULL;
 
-	if (!k->side[0].connected)
+	if (!k->side[0].connected) {
 		cls = "connect";
-	else {
-		for (int i = 0; i < 2; i++) {
+		goto out;
+	}
+	for (int pass = 0; pass < 2 && !cls; pass++) {
+		for (int i = 0; i < 2 && !cls; i++) {
 			struct side *rx = &k->side[i], *tx = &k->side[!i];
 
-			if (rx->done || tx->aborted)
+			if (rx->done || tx->aborted || !reading(rx))
 				continue;
-			if (rx->rx_off == rx->rx_total && !rx->eof && tx->shut) {
-				cls = "no-eof"; /* every byte in, the DATA_FIN never */
-				break;
-			}
-			if (rx->rx_off < rx->rx_total && tx->tx_off > rx->rx_off) {
-				/* Written, not read.  The persist timer ran: a window closed
-				 * and data never flowed again. */
-				if (counter(k, !i, "TCPWinProbe") > 0)
+			if (pass == 0 && rx->rx_off < rx->rx_total && tx->tx_off > rx->rx_off) {
+				if (sf_bytes_sent(tx) == 0)
+					cls = "never-sent";
+				else if (counter(k, !i, "TCPWinProbe") > 0)
 					cls = "zero-window";
 				else
 					cls = "data-stuck";
-				break;
 			}
-			if (tx->tx_off < tx->d->bytes) {
-				cls = "send-stuck";
-				break;
-			}
+			if (pass == 1 && rx->rx_off == rx->rx_total && !rx->eof && tx->shut)
+				cls = "no-eof"; /* every byte in, the DATA_FIN never */
 		}
 	}
-	if (!strcmp(cls, "other") && k->side[0].connected && !k->side[1].connected)
+	if (!cls && k->side[0].connected && !k->side[1].connected && !k->side[1].done)
 		cls = "accept";
+	if (!cls) {
+		for (int i = 0; i < 2 && !cls; i++)
+			if (!k->side[i].done && k->side[i].tx_off < k->side[i].d->bytes)
+				cls = "send-stuck";
+	}
+	if (!cls)
+		cls = "other";
+out:
 	snprintf(f->hang_class, sizeof(f->hang_class), "%s", cls);
 }
 
@@ -1707,7 +1742,7 @@ static void classify_hang(struct soak *k)
 struct result {
 	uint64_t seed;
 	bool pass;
-	char cls[48];
+	char cls[128];
 	char detail[900];
 	uint64_t sim_ns;
 	double wall_ms;
@@ -1870,7 +1905,7 @@ static void run_seed(const struct draw *d, bool verbose, const char *pcap, struc
 						       order[i].name);
 		}
 		res->pass = cls == NULL;
-		snprintf(res->cls, sizeof(res->cls), "%s%s", cls ? cls : "pass", extra);
+		snprintf(res->cls, sizeof(res->cls), "%.40s%.80s", cls ? cls : "pass", extra);
 		snprintf(res->detail, sizeof(res->detail), "%s%s%s",
 			 f->reentry ? f->reentry_what : "", f->reentry && f->detail[0] ? "; " : "",
 			 f->detail);
@@ -1993,13 +2028,20 @@ static void run_checks_done(struct soak *k)
 		}
 		if (sd->truncated) {
 			f->truncated = true;
-			addf(f, "%s read EOF after %" PRIu64 " of %" PRIu64 " bytes", side_name(i),
-			     sd->rx_off, sd->rx_total);
+			addf(f, "%s read EOF after %" PRIu64 " of %" PRIu64 " bytes%s",
+			     side_name(i), sd->rx_off, sd->rx_total,
+			     sd->eof_plain ? " (connection was plain TCP / fallen back)" : "");
 		}
 		if (sd->err && !sd->err_expected) {
+			const struct side *peer = &k->side[!i];
+
 			f->error = true;
-			addf(f, "%s: connection error %d (%s) at %.3f s", side_name(i), sd->err,
-			     mpt_strerror(sd->err), (double)sd->t_done / 1e9);
+			addf(f, "%s: connection error %d (%s) at %.3f s%s", side_name(i), sd->err,
+			     mpt_strerror(sd->err), (double)sd->t_done / 1e9,
+			     peer->done && !peer->err && !peer->aborted &&
+				     peer->t_done <= sd->t_done
+				 ? ", after the peer had read everything and closed"
+				 : "");
 		}
 		if (sd->done && sd->t_done > end)
 			end = sd->t_done;
@@ -2044,18 +2086,25 @@ static void run_checks_done(struct soak *k)
 			addf(f, "event storm during teardown");
 		} else if (!idle(k)) {
 			struct mpt_sim_stats st;
+			uint64_t dl[2], t1;
 
 			mpt_sim_get_stats(k->sim, &st);
+			for (int i = 0; i < 2; i++)
+				dl[i] = mpt_stack_next_deadline(k->host[i].st);
+			/* How long until it does go idle (if ever)? */
+			t1 = know(k);
+			(void)mpt_sim_run(k->sim, t1 + 3600 * SEC, stop_idle, k);
 			f->teardown = true;
-			addf(
-			    f,
-			    "stacks not idle 120 s after the close (client deadline %s, server %s, "
-			    "%" PRIu64 " packets in flight)",
-			    mpt_stack_next_deadline(k->host[0].st) == MPT_TIME_NEVER ? "none"
-										     : "set",
-			    mpt_stack_next_deadline(k->host[1].st) == MPT_TIME_NEVER ? "none"
-										     : "set",
-			    st.inflight_pkts);
+			addf(f,
+			     "stacks not idle 120 s after the close (client timer %s%.3f s, server "
+			     "%s%.3f "
+			     "s ahead, %" PRIu64 " packets in flight); %s %.1f s after the close",
+			     dl[0] == MPT_TIME_NEVER ? "none " : "",
+			     dl[0] == MPT_TIME_NEVER ? 0.0 : (double)(dl[0] - t1) / 1e9,
+			     dl[1] == MPT_TIME_NEVER ? "none " : "",
+			     dl[1] == MPT_TIME_NEVER ? 0.0 : (double)(dl[1] - t1) / 1e9,
+			     st.inflight_pkts, idle(k) ? "idle" : "still not idle",
+			     (double)(know(k) - t0) / 1e9);
 			if (k->verbose)
 				print_counters(k);
 		} else {
@@ -2255,7 +2304,7 @@ static int shrink(struct opts *o)
 {
 	struct draw d;
 	struct result r;
-	char want[48];
+	char want[128];
 	uint32_t mask = o->simplify;
 	unsigned shift = o->size_shift;
 
@@ -2340,6 +2389,10 @@ static void parse(int argc, char **argv, struct opts *o)
 			i++;
 		} else if (!strcmp(a, "-v")) {
 			o->verbose = true;
+		} else if (!strncmp(a, "-j", 2) && a[2]) {
+			o->jobs = atoi(a + 2);
+			if (o->jobs < 1)
+				o->jobs = 1;
 		} else if (!strcmp(a, "-j") && v) {
 			o->jobs = atoi(v);
 			if (o->jobs < 1)
@@ -2407,6 +2460,9 @@ static void attribute(const struct opts *o, const struct draw *d, struct result 
 		any = true;
 		off += (size_t)snprintf(r->detail + off, sizeof(r->detail) - off, " %s",
 					simp_name[map[i]]);
+		if (map[i] == S_NO_MPTCP && off < sizeof(r->detail))
+			off += (size_t)snprintf(r->detail + off, sizeof(r->detail) - off, "(%.1fs)",
+						(double)vr[i].sim_ns / 1e9);
 	}
 	if (!any && off < sizeof(r->detail))
 		snprintf(r->detail + off, sizeof(r->detail) - off, " (no single simplification)");
