@@ -161,7 +161,7 @@ static uint64_t unsent_dsn(const struct mpt_mpconn *mp)
 {
 	uint64_t d = mp->snd_nxt;
 	for (size_t i = 0; i < mp->n_reinj; i++)
-		d = MPT_MIN(d, MPT_MAX(mp->reinj[i].dsn, mp->snd.una));
+		d = mpt_dsn_min(d, mpt_dsn_max(mp->reinj[i].dsn, mp->snd.una));
 	return d;
 }
 
@@ -171,8 +171,8 @@ void mpt_mp_inf_tx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn)
 		return;
 	/* RFC 8684 §3.7: the infinite mapping starts where the data the
 	 * peer is missing starts; data below DATA_ACK is never resent. */
-	dsn = MPT_MAX(dsn, mp->snd.una);
-	dsn = MPT_MIN(dsn, mp->snd_nxt);
+	dsn = mpt_dsn_max(dsn, mp->snd.una);
+	dsn = mpt_dsn_min(dsn, mp->snd_nxt);
 	mpt_mib_inc(&mp->st->mib, MPT_MIB_InfiniteMapTx);
 	mp->inf_tx = true;
 	mp->inf_sf = sf;
@@ -558,7 +558,7 @@ void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack)
 	size_t n = mpt_dsnd_ack(&mp->snd, ack);
 	if (n > 0) {
 		mp->bytes_acked += n;
-		if (mp->snd_nxt < mp->snd.una)
+		if (mpt_dsn_lt(mp->snd_nxt, mp->snd.una))
 			mp->snd_nxt = mp->snd.una;
 		if (!mp->app_shutdown)
 			mp->ev_pending |= MPT_EV_WRITABLE;
@@ -568,8 +568,23 @@ void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack)
 
 void mpt_mp_rx_data_fin(struct mpt_mpconn *mp, uint64_t dsn)
 {
-	if (mp->peer_fin)
+	if (mp->peer_fin_done || !mp->keys_known || !mp->rcv.buf)
+		return; /* the first DATA_FIN that completed the stream stays */
+	/*
+	 * RFC 8684 §3.3.3: the DATA_FIN takes the DSN after the peer's last
+	 * byte.  Valid only inside the data-level window we offered,
+	 * [DATA_ACK, read + cap], and not before data already received; a
+	 * later valid one replaces an earlier one that has not completed the
+	 * stream (a DATA_FIN injected at a bogus DSN must not latch and hide
+	 * the real one; issue 10 bug 8).
+	 */
+	uint64_t lim = mp->rcv.read + mp->rcv.cap;
+	bool held_beyond =
+	    mp->rcv.nranges > 0 && mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, dsn);
+	if (mpt_dsn_lt(dsn, mp->rcv.nxt) || mpt_dsn_gt(dsn, lim) || held_beyond) {
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinDrop);
 		return;
+	}
 	mp->peer_fin = true;
 	mp->peer_fin_dsn = dsn;
 	mpt_mp_dirty(mp);
@@ -882,14 +897,14 @@ static void inf_data_ack(struct mpt_mpconn *mp)
 		if (!mpt_seq_leq(m->ssn + m->len, una))
 			break;
 		if (mpt_seq_lt(m->ssn, mp->inf_tx_ssn))
-			ack = MPT_MAX(ack, MPT_MIN(m->dsn + m->len, mp->inf_tx_dsn));
+			ack = mpt_dsn_max(ack, mpt_dsn_min(m->dsn + m->len, mp->inf_tx_dsn));
 	}
 	if (mpt_seq_geq(una, mp->inf_tx_ssn)) {
-		ack = MPT_MAX(ack, mp->inf_tx_dsn + (uint32_t)(una - mp->inf_tx_ssn));
+		ack = mpt_dsn_max(ack, mp->inf_tx_dsn + (uint32_t)(una - mp->inf_tx_ssn));
 		mp->inf_tx_acked = true; /* the peer has the infinite mapping */
 	}
-	ack = MPT_MIN(ack, mp->snd.end);
-	if (ack > mp->snd.una)
+	ack = mpt_dsn_min(ack, mp->snd.end);
+	if (mpt_dsn_gt(ack, mp->snd.una))
 		mpt_mp_data_ack(mp, ack);
 	/* Our FIN (= DATA_FIN) acknowledged. */
 	if (mp->app_shutdown && sf->fin_sent && !mp->fin_acked && ti.snd_una == ti.snd_nxt &&
@@ -977,8 +992,8 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 	/* Re-send from DATA_ACK (new mappings, same DSNs; the scheduler
 	 * picks the best subflow), at most MP_DRTX_BURST bytes per firing
 	 * and never beyond the peer's window. */
-	uint64_t end = MPT_MIN(mp->snd_nxt, mp->snd.una + MP_DRTX_BURST);
-	end = MPT_MIN(end, MPT_MAX(mpt_sched_wnd_edge(mp), mp->snd.una + 1));
+	uint64_t end = mpt_dsn_min(mp->snd_nxt, mp->snd.una + MP_DRTX_BURST);
+	end = mpt_dsn_min(end, mpt_dsn_max(mpt_sched_wnd_edge(mp), mp->snd.una + 1));
 	mpt_sched_reinject_range(mp, mp->snd.una, end);
 	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataRtx);
 	if (mp->drtx_n < 16)
@@ -1112,6 +1127,14 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	}
 	if (any)
 		mp->ev_pending |= MPT_EV_READABLE;
+	if (mp->peer_fin && !mp->peer_fin_done &&
+	    (mpt_dsn_gt(mp->rcv.nxt, mp->peer_fin_dsn) ||
+	     (mp->rcv.nranges > 0 &&
+	      mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, mp->peer_fin_dsn)))) {
+		/* Data arrived past that DATA_FIN: it was not the real one. */
+		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinDrop);
+		mp->peer_fin = false;
+	}
 	if (mp->peer_fin && !mp->peer_fin_done && mp->keys_known &&
 	    mp->rcv.nxt == mp->peer_fin_dsn) {
 		mp->peer_fin_done = true;
@@ -1174,7 +1197,8 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		const struct mpt_map *m;
 		uint32_t una_rel = ti.snd_una - sf->iss;
 		while ((m = mpt_maplist_first(&sf->tx)) != NULL &&
-		       mpt_seq_leq(m->ssn + m->len, una_rel) && m->dsn + m->len <= mp->snd.una)
+		       mpt_seq_leq(m->ssn + m->len, una_rel) &&
+		       mpt_dsn_leq(m->dsn + m->len, mp->snd.una))
 			mpt_maplist_drop_before(&sf->tx, m->ssn + m->len);
 		if (ti.rto_count > sf->last_rto_count) {
 			sf->last_rto_count = ti.rto_count;

@@ -88,6 +88,7 @@ struct mpt_subflow {
 	/* scheduler state (meaning up to the scheduler) */
 	uint64_t sched_t;     /* minrtt: last penalisation */
 	uint64_t sched_dsn;   /* redundant: next DSN for this subflow */
+	bool sched_dsn_set;   /* redundant: sched_dsn is valid */
 	bool race;            /* a raced initial subflow (MP_CAPABLE, not the first) */
 	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
 	bool local_gone;      /* closed because our address was removed */

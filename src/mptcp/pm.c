@@ -362,6 +362,11 @@ void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint6
 		return;
 	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T))
 		return;
+	/* A peer that sent its DATA_FIN is closing: Linux refuses joins once
+	 * its connection left ESTABLISHED (MPJoinRejected), so a retry only
+	 * adds a RST exchange per backoff step. */
+	if (mp->peer_fin && !sf->was_done)
+		return;
 	mp->pm->sf_failed(mp, sf, now);
 }
 

@@ -162,7 +162,7 @@ static bool drcv_has_room(const struct mpt_drcv *r, uint64_t dsn)
 {
 	/* A chunk beyond nxt may need a new out-of-order range, unless it
 	 * continues one (the common case for a subflow's next mapping). */
-	if (dsn <= r->nxt || r->nranges < MPT_DRCV_MAX_RANGES - 1)
+	if (mpt_dsn_leq(dsn, r->nxt) || r->nranges < MPT_DRCV_MAX_RANGES - 1)
 		return true;
 	for (size_t i = 0; i < r->nranges; i++)
 		if (r->ranges[i].end == dsn)
@@ -188,11 +188,10 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			/* RFC 8684 §3.7: infinite mapping: the subflow's bytes
 			 * are the data stream (no checksum any more). */
 			uint64_t dsn = mp->inf_rx_dsn + (uint32_t)(rel - mp->inf_rx_ssn);
-			if (dsn >= lim && dsn >= mp->rcv.nxt)
-				break;
+			if (mpt_dsn_geq(dsn, lim))
+				break; /* the peer's TCP window keeps it behind lim */
 			size_t take = MPT_MIN(n, (size_t)MPT_MP_MAP_MAX);
-			if (dsn < lim)
-				take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
+			take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
 			if (!drcv_has_room(&mp->rcv, dsn))
 				break;
 			long rc = mpt_tcp_recv(tcp, mp->scratch, take, now);
@@ -246,8 +245,17 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 				mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
 				return progress;
 			}
-			if ((dsn + m->len > lim && dsn + m->len > mp->rcv.nxt) ||
-			    !drcv_has_room(&mp->rcv, dsn))
+			if (mpt_dsn_gt(dsn + m->len, lim) && mpt_dsn_lt(dsn, lim))
+				break; /* fits once the application read more */
+			if (mpt_dsn_geq(dsn, lim)) {
+				/* Beyond every window we offered (RFC 8684
+				 * §3.3.4): a correct sender never sends it. */
+				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
+				(void)mpt_tcp_recv(tcp, mp->scratch, m->len, now);
+				progress = true;
+				continue;
+			}
+			if (!drcv_has_room(&mp->rcv, dsn))
 				break;
 			long rc = mpt_tcp_recv(tcp, mp->scratch, m->len, now);
 			if (rc != (long)m->len)
@@ -266,7 +274,7 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 					 * mapping from that DSN. */
 					if (!mp->fail_pending) {
 						mp->fail_pending = true;
-						mp->fail_dsn = MPT_MIN(m->dsn, mp->rcv.nxt);
+						mp->fail_dsn = mpt_dsn_min(m->dsn, mp->rcv.nxt);
 						mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFailTx);
 					}
 					sf->ack_due = true;
@@ -287,10 +295,18 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			progress = true;
 			continue;
 		}
-		if (dsn >= lim && dsn >= mp->rcv.nxt)
-			break;
-		if (dsn < lim)
-			take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
+		if (mpt_dsn_geq(dsn, lim)) {
+			/* Beyond every window we offered (the right edge read +
+			 * cap never moves back; RFC 8684 §3.3.4): a correct
+			 * sender never sends it.  Waiting would stall the
+			 * subflow for good: drop and count it. */
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
+			(void)mpt_tcp_recv(tcp, mp->scratch, MPT_MIN(take, (size_t)MPT_MP_SCRATCH),
+					   now);
+			progress = true;
+			continue;
+		}
+		take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
 		take = MPT_MIN(take, (size_t)MPT_MP_MAP_MAX);
 		if (!drcv_has_room(&mp->rcv, dsn))
 			break;
@@ -880,7 +896,16 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 			uint64_t dsn = (d->flags & MPT_DSS_F_DSN64)
 					   ? d->dsn
 					   : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
-			mpt_mp_inf_rx(mp, sf, d->ssn, dsn);
+			/* RFC 8684 §3.7: only on the single subflow left (the
+			 * peer answers our MP_FAIL, or lost its options there),
+			 * resuming at or below our DATA_ACK.  Anything else
+			 * would hand the data stream to whoever sent it. */
+			if (mpt_mp_live_subflows(mp, NULL) == 1 && mpt_dsn_leq(dsn, mp->rcv.nxt) &&
+			    mp->rcv.nxt - dsn <= mp->rcv.cap) {
+				mpt_mp_inf_rx(mp, sf, d->ssn, dsn);
+			} else {
+				mpt_mib_inc(&st->mib, MPT_MIB_InfiniteMapRxDrop);
+			}
 			has_dss = false;
 		}
 	}
