@@ -215,6 +215,8 @@ struct path_draw {
 	struct mpt_sim_outage out[2][2]; /* [dir][i] */
 	size_t n_out[2];
 	uint64_t down_at, up_at; /* admin down-up of both directions (0: none) */
+	double dup;              /* duplication probability (both directions) */
+	uint64_t dup_ns;         /* delay of the copy */
 };
 
 struct side_draw {
@@ -283,7 +285,7 @@ enum simp {
 	S_CC_DEFAULT,
 	S_PM_DEFAULT,
 	S_TCP_DEFAULT,
-	S_BIG_BUF,
+	S_BIG_SNDBUF,
 	S_V4,
 	S_NO_UPLOAD,   /* client sends nothing */
 	S_NO_DOWNLOAD, /* server sends nothing */
@@ -291,14 +293,18 @@ enum simp {
 	S_HC_BOTH,
 	S_IDSN_NORMAL,
 	S_NO_MPTCP, /* plain TCP both sides (a differential baseline) */
+	S_BIG_RCVBUF,
+	S_MPTCP_V1, /* client offers v1, server accepts both */
+	S_NO_DUP,
 	S_N
 };
 
 static const char *const simp_name[S_N] = {
     "no-loss",     "no-reorder",  "no-jitter",    "no-outage",   "no-admin", "no-boxes",
     "one-path",    "prompt-read", "simple-write", "no-abort",    "no-csum",  "sched-default",
-    "cc-default",  "pm-default",  "tcp-default",  "big-buf",     "v4",       "no-upload",
-    "no-download", "fast-links",  "hc-both",      "idsn-normal", "no-mptcp"};
+    "cc-default",  "pm-default",  "tcp-default",  "big-sndbuf",  "v4",       "no-upload",
+    "no-download", "fast-links",  "hc-both",      "idsn-normal", "no-mptcp", "big-rcvbuf",
+    "v1"};
 
 static uint64_t draw_size(struct rng *r)
 {
@@ -561,6 +567,22 @@ static void draw_scenario(uint64_t seed, uint32_t simplify, unsigned size_shift,
 			p->up_at = p->down_at + rlog(&r, 10 * MS, 5 * SEC);
 		}
 	}
+	/*
+	 * Features added after the first release of the soak draw from their
+	 * own stream, so that every earlier seed keeps its scenario.
+	 */
+	{
+		struct rng r2 = {seed * UINT64_C(0x9e6c63d0676a9a99) + 0xd0b1e};
+
+		for (size_t i = 0; i < d->npaths; i++) {
+			struct path_draw *p = &d->p[i];
+
+			if (rchance(&r2, 0.1)) {
+				p->dup = runit(&r2) * 0.03;
+				p->dup_ns = rlog(&r2, 10 * US, 2 * p->delay_ns + 10 * US);
+			}
+		}
+	}
 	draw_side(&r, &d->side[0], false, d->npaths);
 	draw_side(&r, &d->side[1], true, d->npaths);
 	/* One side at most reads only after writing everything: two would
@@ -627,6 +649,8 @@ static void apply_simplify(struct draw *d)
 			p->reorder = 0;
 		if (ON(S_NO_JITTER))
 			p->jitter_ns = 0;
+		if (ON(S_NO_DUP))
+			p->dup = 0;
 		if (ON(S_NO_OUTAGE))
 			p->n_out[0] = p->n_out[1] = 0;
 		if (ON(S_NO_ADMIN))
@@ -660,6 +684,10 @@ static void apply_simplify(struct draw *d)
 		d->idsn_wrap = false;
 	if (ON(S_NO_MPTCP))
 		d->side[0].mptcp = d->side[1].mptcp = false;
+	if (ON(S_MPTCP_V1)) {
+		d->side[0].version = 1;
+		d->side[1].accept = MPT_MPTCP_ACCEPT_V0 | MPT_MPTCP_ACCEPT_V1;
+	}
 	if (ON(S_NO_UPLOAD))
 		d->side[0].bytes = 0;
 	if (ON(S_NO_DOWNLOAD))
@@ -688,9 +716,12 @@ static void apply_simplify(struct draw *d)
 			sd->mss = 0;
 			sd->no_sack = sd->no_ts = sd->nagle = sd->no_delack = false;
 			sd->race = false;
+			sd->msl_ns = 30 * SEC; /* the stack's default */
 		}
-		if (ON(S_BIG_BUF))
-			sd->sndbuf = sd->rcvbuf = 4 * MIB;
+		if (ON(S_BIG_SNDBUF))
+			sd->sndbuf = 4 * MIB;
+		if (ON(S_BIG_RCVBUF))
+			sd->rcvbuf = 4 * MIB;
 	}
 	if (!corrupt_detectable(d)) {
 		size_t j = 0;
@@ -724,7 +755,7 @@ static void compute_budget(struct draw *d)
 			prtt += (double)p->reorder_ns / 1e9;
 		rtt = fmax(rtt, prtt);
 		rate = fmin(rate, (double)p->rate_bps);
-		loss = fmax(loss, fmax(p->loss[0], p->loss[1]) + p->reorder * 0.5);
+		loss = fmax(loss, fmax(p->loss[0], p->loss[1]) + p->reorder * 0.5 + p->dup * 0.5);
 		for (int dir = 0; dir < 2; dir++)
 			for (size_t k = 0; k < p->n_out[dir]; k++)
 				t += 2.0 * (double)(p->out[dir][k].up_at - p->out[dir][k].down_at) /
@@ -793,6 +824,8 @@ static void draw_summary(const struct draw *d, char *out, size_t n)
 			P(" loss=%.2f%%/%.2f%%", p->loss[0] * 100, p->loss[1] * 100);
 		if (p->reorder > 0)
 			P(" reord=%.2f%%+%.3gms", p->reorder * 100, (double)p->reorder_ns / 1e6);
+		if (p->dup > 0)
+			P(" dup=%.2f%%+%.3gms", p->dup * 100, (double)p->dup_ns / 1e6);
 		for (int dir = 0; dir < 2; dir++)
 			for (size_t k = 0; k < p->n_out[dir]; k++) {
 				fmt_secs(t1, sizeof(t1), p->out[dir][k].down_at);
@@ -860,7 +893,8 @@ static void draw_summary(const struct draw *d, char *out, size_t n)
 		}
 		if (!strcmp(x->pm, "ndiffports"))
 			P("(%u)", x->ndiffports);
-		P(" sf%u buf=%u/%u", x->max_subflows, x->sndbuf, x->rcvbuf);
+		P(" sf%u buf=%u/%u msl=%.3gs", x->max_subflows, x->sndbuf, x->rcvbuf,
+		  (double)x->msl_ns / 1e9);
 		if (x->mss)
 			P(" mss=%u", x->mss);
 		if (x->no_sack)
@@ -930,6 +964,7 @@ struct host {
 	struct mpt_addr addr[MAXP];
 	int in_api;           /* socket call in progress (re-entrancy check) */
 	const char *api_name; /* ... which one */
+	unsigned close_rsts;  /* RSTs sent from inside the application's mpt_close */
 };
 
 struct side {
@@ -1056,6 +1091,13 @@ static void host_output(void *ud, const uint8_t *pkt, size_t len)
 			ifi = (unsigned)i;
 			break;
 		}
+	}
+	/* A close after the application read everything must not reset. */
+	if (h->in_api && !strcmp(h->api_name, "mpt_close")) {
+		size_t thl = a.family == 4 ? (size_t)(pkt[0] & 0xf) * 4 : 40;
+
+		if (a.family && len >= thl + 14 && (pkt[thl + 13] & 0x04))
+			h->close_rsts++;
 	}
 	(void)mpt_sim_send_if(k->sim, h->node, ifi, pkt, len);
 }
@@ -1616,6 +1658,8 @@ static void build_links(struct soak *k)
 			c[dir].loss = p->loss[dir];
 			c[dir].reorder = p->reorder;
 			c[dir].reorder_delay_ns = p->reorder_ns;
+			c[dir].dup = p->dup;
+			c[dir].dup_delay_ns = p->dup_ns;
 			c[dir].queue_bytes = p->queue_bytes;
 			c[dir].outages = p->out[dir];
 			c[dir].n_outages = p->n_out[dir];
@@ -1757,7 +1801,8 @@ static uint32_t complexity(const struct draw *d)
 	c += (uint32_t)((d->side[0].bytes + d->side[1].bytes) / (64 * KIB));
 	for (size_t i = 0; i < d->npaths; i++)
 		c += (d->p[i].loss[0] > 0) + (d->p[i].loss[1] > 0) + (d->p[i].reorder > 0) +
-		     (uint32_t)(d->p[i].n_out[0] + d->p[i].n_out[1]) + (d->p[i].up_at > 0);
+		     (d->p[i].dup > 0) + (uint32_t)(d->p[i].n_out[0] + d->p[i].n_out[1]) +
+		     (d->p[i].up_at > 0);
 	return c;
 }
 
@@ -2036,12 +2081,18 @@ static void run_checks_done(struct soak *k)
 			const struct side *peer = &k->side[!i];
 
 			f->error = true;
+			bool clean = peer->done && !peer->err && !peer->aborted &&
+				     peer->t_done <= sd->t_done;
+
 			addf(f, "%s: connection error %d (%s) at %.3f s%s", side_name(i), sd->err,
 			     mpt_strerror(sd->err), (double)sd->t_done / 1e9,
-			     peer->done && !peer->err && !peer->aborted &&
-				     peer->t_done <= sd->t_done
-				 ? ", after the peer had read everything and closed"
-				 : "");
+			     clean ? ", after the peer had read everything and closed" : "");
+			if (clean && k->host[!i].close_rsts)
+				addf(f, "the peer's mpt_close sent %u RST%s",
+				     k->host[!i].close_rsts, k->host[!i].close_rsts > 1 ? "s" : "");
+			if (clean && counter(k, i, "MPTCPDataFinRx") == 0 &&
+			    counter(k, !i, "MPTCPDataFinTx") > 0)
+				addf(f, "the peer's DATA_FIN never arrived");
 		}
 		if (sd->done && sd->t_done > end)
 			end = sd->t_done;
