@@ -299,12 +299,14 @@ enum simp {
 	S_N
 };
 
-static const char *const simp_name[S_N] = {
+static const char *const simp_name[] = {
     "no-loss",     "no-reorder",  "no-jitter",    "no-outage",   "no-admin", "no-boxes",
     "one-path",    "prompt-read", "simple-write", "no-abort",    "no-csum",  "sched-default",
     "cc-default",  "pm-default",  "tcp-default",  "big-sndbuf",  "v4",       "no-upload",
     "no-download", "fast-links",  "hc-both",      "idsn-normal", "no-mptcp", "big-rcvbuf",
-    "v1"};
+    "v1",          "no-dup"};
+
+_Static_assert(sizeof(simp_name) / sizeof(simp_name[0]) == S_N, "a name per simplification");
 
 static uint64_t draw_size(struct rng *r)
 {
@@ -1739,7 +1741,8 @@ static bool reading(const struct side *sd)
  * Classify a hang from the state at the cap, by direction: a direction
  * whose receiver is reading and whose data was written but not read is
  * "data-stuck" ("never-sent" when no subflow carried a byte of it,
- * "zero-window" when a persist timer ran); a direction with every byte
+ * "zero-window" when a persist timer ran, "writer-closed" when the writing
+ * application already closed its socket); a direction with every byte
  * read but no end of stream although the writer shut down is "no-eof".
  */
 static void classify_hang(struct soak *k)
@@ -1758,7 +1761,9 @@ static void classify_hang(struct soak *k)
 			if (rx->done || tx->aborted || !reading(rx))
 				continue;
 			if (pass == 0 && rx->rx_off < rx->rx_total && tx->tx_off > rx->rx_off) {
-				if (sf_bytes_sent(tx) == 0)
+				if (!tx->s)
+					cls = "writer-closed"; /* the writer's app closed */
+				else if (sf_bytes_sent(tx) == 0)
 					cls = "never-sent";
 				else if (counter(k, !i, "TCPWinProbe") > 0)
 					cls = "zero-window";
