@@ -206,8 +206,8 @@ static bool ep_equal(const struct mpt_endpoint *a, const struct mpt_endpoint *b)
 	return a->port == b->port && mpt_addr_equal(&a->addr, &b->addr);
 }
 
-static struct mpt_flow *lookup(const struct mpt_stack *st, const struct mpt_endpoint *l,
-			       const struct mpt_endpoint *r)
+struct mpt_flow *mpt_stack_lookup(const struct mpt_stack *st, const struct mpt_endpoint *l,
+				  const struct mpt_endpoint *r)
 {
 	for (struct mpt_flow *f = st->htab[tuple_hash(st, l, r)]; f; f = f->hnext)
 		if (ep_equal(&f->local, l) && ep_equal(&f->remote, r))
@@ -300,6 +300,7 @@ static void queue_remove(struct mpt_sock *l, struct mpt_sock *s)
 	if (l->qtail == s)
 		l->qtail = prev;
 	s->qnext = NULL;
+	l->nqueued--;
 }
 
 static void flow_unlink(struct mpt_stack *st, struct mpt_flow *f)
@@ -406,6 +407,7 @@ void mpt_stack_sock_ready(struct mpt_sock *s)
 		/* Passive open completed: hand it to the listener's queue. */
 		struct mpt_sock *l = s->parent;
 		s->queued = true;
+		l->nqueued++;
 		if (l->qtail)
 			l->qtail->qnext = s;
 		else
@@ -419,11 +421,31 @@ void mpt_stack_sock_ready(struct mpt_sock *s)
 
 /* ---- engine callbacks --------------------------------------------------- */
 
+void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
+		    uint8_t *tcp, size_t len)
+{
+	struct mpt_ip_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.src = *src;
+	h.dst = *dst;
+	h.proto = MPT_IPPROTO_TCP;
+	h.ttl = st->cfg.ttl;
+	h.id = st->ip_id++;
+	h.payload_len = len;
+	size_t hl = mpt_ip_hdr_len(h.src.family);
+	mpt_tcp_csum_fill(tcp, len, &h.src, &h.dst);
+	if (hl == 0 || mpt_ip_emit(tcp - hl, hl, &h) < 0)
+		return;
+	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + len);
+}
+
 static void flow_output(void *ud, uint8_t *seg, size_t len)
 {
 	struct mpt_flow *f = ud;
 	struct mpt_stack *st = f->st;
 	uint8_t *tcp = seg;
+	if (st->pctx.mute)
+		return; /* rebuilt from a SYN cookie: that SYN-ACK already left */
 	/* RFC 8684 §3.6: a subflow reset carries MP_TCPRST with its reason
 	 * (and MP_FAIL after a checksum failure, §3.7, or MP_FASTCLOSE, §3.5).
 	 * The engine's RST has a bare 20-byte header: rebuild it with the
@@ -470,19 +492,7 @@ static void flow_output(void *ud, uint8_t *seg, size_t len)
 			tcp = seg;
 		}
 	}
-	struct mpt_ip_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.src = f->local.addr;
-	h.dst = f->remote.addr;
-	h.proto = MPT_IPPROTO_TCP;
-	h.ttl = st->cfg.ttl;
-	h.id = st->ip_id++;
-	h.payload_len = len;
-	size_t hl = mpt_ip_hdr_len(h.src.family);
-	mpt_tcp_csum_fill(tcp, len, &h.src, &h.dst);
-	if (hl == 0 || mpt_ip_emit(tcp - hl, hl, &h) < 0)
-		return;
-	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + len);
+	mpt_stack_emit(st, &f->local.addr, &f->remote.addr, tcp, len);
 }
 
 static void sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_event ev)
@@ -556,10 +566,17 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 		 * so each subflow must be able to hold that much. */
 		cfg.rcvbuf = (uint32_t)mpt_mp_rcvbuf_size(cfg.rcvbuf);
 	}
-	uint8_t off[4];
-	st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
-	/* RFC 7323 §5.4: a random per-connection timestamp offset. */
-	cfg.ts_offset = mpt_get32(off);
+	if (st->pctx.cookie) {
+		/* The timestamp clock the cookie's SYN-ACK used. */
+		cfg.ts_offset = st->pctx.ts_offset;
+	} else {
+		uint8_t off[4];
+		st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
+		/* RFC 7323 §5.4: a random per-connection timestamp offset. */
+		cfg.ts_offset = mpt_get32(off);
+	}
+	if (st->pctx.syn_retries)
+		cfg.syn_retries = st->pctx.syn_retries;
 	if (mpt_tcp_create(st->mem, &cfg, &cb, &f->tcp) < 0) {
 		mpt_free(st->mem, f);
 		return NULL;
@@ -576,6 +593,8 @@ static uint32_t make_isn(struct mpt_stack *st, const struct mpt_endpoint *l,
 			 const struct mpt_endpoint *r, uint64_t now)
 {
 	uint32_t isn = 0;
+	if (st->pctx.cookie)
+		return st->pctx.iss; /* the SYN cookie is our ISN */
 	/* Only fails on invalid arguments, which the stack never passes; a
 	 * zero ISN would still be a valid (if predictable) choice. */
 	(void)mpt_isn_rfc6528(st->isn_secret, &l->addr, l->port, &r->addr, r->port, now, &isn);
@@ -597,7 +616,7 @@ static uint16_t pick_port(struct mpt_stack *st, const struct mpt_addr *la,
 		uint16_t p = st->next_port;
 		st->next_port = (uint16_t)(p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1u);
 		l.port = p;
-		if (!lookup(st, &l, remote))
+		if (!mpt_stack_lookup(st, &l, remote))
 			return p;
 	}
 	return 0;
@@ -612,7 +631,7 @@ int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
 		l.port = pick_port(st, &l.addr, remote);
 		if (l.port == 0)
 			return MPT_ERR_LIMIT;
-	} else if (lookup(st, &l, remote)) {
+	} else if (mpt_stack_lookup(st, &l, remote)) {
 		return MPT_ERR_EXIST;
 	}
 	struct mpt_flow *f = flow_create(st, &l, remote, sf->mp);
@@ -777,21 +796,9 @@ void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 			mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
 		}
 	}
-	struct mpt_ip_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.src = ip->dst;
-	h.dst = ip->src;
-	h.proto = MPT_IPPROTO_TCP;
-	h.ttl = st->cfg.ttl;
-	h.id = st->ip_id++;
-	h.payload_len = (size_t)n;
-	size_t hl = mpt_ip_hdr_len(h.src.family);
-	mpt_tcp_csum_fill(tcp, (size_t)n, &h.src, &h.dst);
-	if (mpt_ip_emit(tcp - hl, hl, &h) < 0)
-		return;
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutRsts);
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutSegs);
-	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + (size_t)n);
+	mpt_stack_emit(st, &ip->dst, &ip->src, tcp, (size_t)n);
 }
 
 static int count_ip_error(struct mpt_stack *st, int err)
@@ -843,13 +850,9 @@ static bool tfo_decide(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	return tfo->accept_data;
 }
 
-static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, uint64_t now)
+int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			    const struct mpt_tcp_seg *seg, uint64_t now)
 {
-	if (l->nchildren >= l->backlog) {
-		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
-		return MPT_ERR_LIMIT;
-	}
 	/* RFC 8684 §3.1: a SYN offering MPTCP opens an MPTCP connection when
 	 * we accept one of the versions (the MPTCP layer decides). */
 	struct mpt_mptcp_opt mpc;
@@ -877,7 +880,8 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 		hash_insert(st, s->flow);
 		s->flow->iss = make_isn(st, &s->local, &s->remote, now);
 		struct mpt_tcp_tfo tfo;
-		bool syn_data = tfo_decide(st, ip, seg, &tfo);
+		memset(&tfo, 0, sizeof(tfo));
+		bool syn_data = !st->pctx.cookie && tfo_decide(st, ip, seg, &tfo);
 		rc = mpt_tcp_accept_tfo(s->flow->tcp, seg, s->flow->iss, &tfo, now);
 		/* RFC 7413 §4.2.2: SYN data accepted -> the connection may be
 		 * used at once (the SYN-ACK acknowledges it). */
@@ -890,6 +894,36 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 		return rc;
 	}
 	return 0;
+}
+
+/* SYN-ACK retransmissions of a half-open connection while the listener's
+ * half-open table is more than half full (about 7 s of life instead of
+ * about two minutes: spoofed SYNs leave room sooner). */
+#define SYNACK_RETRIES_PRESSURE 2u
+
+static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			const struct mpt_tcp_seg *seg, uint64_t now)
+{
+	uint32_t nhalf = l->nchildren - l->nqueued;
+	if (l->nqueued >= l->backlog) {
+		/* The application does not accept fast enough: like Linux,
+		 * drop the SYN (the client retries) rather than answer. */
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
+		return MPT_ERR_LIMIT;
+	}
+	uint8_t mode = st->cfg.tcp.syncookies;
+	if (mode == MPT_SYNCOOKIES_ALWAYS || (mode == MPT_SYNCOOKIES_AUTO && nhalf >= l->backlog))
+		return mpt_syncookie_send(st, l, ip, seg, now);
+	if (nhalf >= l->backlog) {
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPReqQFullDrop);
+		return MPT_ERR_LIMIT;
+	}
+	memset(&st->pctx, 0, sizeof(st->pctx));
+	if (nhalf >= l->backlog / 2)
+		st->pctx.syn_retries = SYNACK_RETRIES_PRESSURE;
+	int rc = mpt_stack_passive_state(st, l, ip, seg, now);
+	memset(&st->pctx, 0, sizeof(st->pctx));
+	return rc;
 }
 
 int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
@@ -960,7 +994,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 
 	struct mpt_endpoint l = {.addr = ip.dst, .port = seg.hdr.dport};
 	struct mpt_endpoint r = {.addr = ip.src, .port = seg.hdr.sport};
-	struct mpt_flow *f = lookup(st, &l, &r);
+	struct mpt_flow *f = mpt_stack_lookup(st, &l, &r);
 	uint16_t fl = seg.hdr.flags;
 	bool pure_syn = (fl & (MPT_TCP_SYN | MPT_TCP_ACK | MPT_TCP_RST)) == MPT_TCP_SYN;
 	if (f && !f->tcp_closed) {
@@ -1005,6 +1039,17 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 		struct mpt_sock *lis = find_listener(st, &ip.dst, seg.hdr.dport);
 		if (lis)
 			return passive_open(st, lis, &ip, &seg, now);
+	} else if ((fl & (MPT_TCP_ACK | MPT_TCP_SYN | MPT_TCP_RST)) == MPT_TCP_ACK && !f) {
+		/* RFC 4987 §3.6: the ACK of a SYN cookie finds no state; the
+		 * listener recognises it (checked only while it has been
+		 * sending cookies: an ACK flood costs no MAC otherwise). */
+		struct mpt_sock *lis = find_listener(st, &ip.dst, seg.hdr.dport);
+		if (lis && !lis->app_closed &&
+		    (st->cfg.tcp.syncookies == MPT_SYNCOOKIES_ALWAYS || now < lis->cookie_until)) {
+			rc = mpt_syncookie_ack(st, lis, &ip, &seg, now);
+			if (rc != MPT_ERR_NOTFOUND)
+				return rc;
+		}
 	}
 	/* RFC 9293 §3.10.7.1: no connection -> RST (never for a RST). */
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpNoPort);

@@ -73,7 +73,9 @@ struct mpt_sock {
 	struct mpt_sock *ev_next;
 	/* listener only */
 	uint32_t backlog;
-	uint32_t nchildren; /* half-open + queued */
+	uint32_t nchildren;    /* half-open + queued */
+	uint32_t nqueued;      /* established, waiting for mpt_accept */
+	uint64_t cookie_until; /* SYN cookies were sent: ACKs are checked until then */
 	struct mpt_sock *qhead, *qtail;
 };
 
@@ -105,6 +107,19 @@ struct mpt_stack {
 	struct mpt_sock *ev_head, *ev_tail;
 	struct mpt_token_table tokens; /* local tokens -> mpt_mpconn */
 	uint8_t scratch[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+	/*
+	 * How the passive open under way creates its state (set by
+	 * passive_open and the SYN-cookie path, read by flow creation, the
+	 * ISN, the MPTCP key and flow_output; zero otherwise).
+	 */
+	struct {
+		bool cookie;          /* rebuilt from a SYN cookie: the values below */
+		bool mute;            /* swallow the engine's SYN-ACK (the cookie's went) */
+		uint32_t iss;         /* our ISN = the cookie */
+		uint32_t ts_offset;   /* timestamp offset the cookie's TSval used */
+		uint64_t key;         /* MPTCP key the cookie's SYN-ACK carried */
+		uint32_t syn_retries; /* SYN-ACK retransmissions (0: the default) */
+	} pctx;
 };
 
 /* ---- services of the stack for the MPTCP layer (stack.c) ---------------- */
@@ -142,6 +157,37 @@ int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct m
 			const struct mpt_tcp_seg *seg, struct mpt_sock **out);
 /** Free a socket that never got going (no engine callbacks pending). */
 void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s);
+/**
+ * Output a TCP segment (header + payload at tcp, len bytes, with room for
+ * the IP header before it) from src to dst: checksum, IP header, cfg.output.
+ */
+void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
+		    uint8_t *tcp, size_t len);
+/**
+ * Create the state of a passive open for SYN seg on listener l (plain TCP
+ * or MPTCP), with st->pctx applied.  Returns 0 or a negative error.
+ */
+int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			    const struct mpt_tcp_seg *seg, uint64_t now);
+/** The flow on (local, remote), or NULL. */
+struct mpt_flow *mpt_stack_lookup(const struct mpt_stack *st, const struct mpt_endpoint *local,
+				  const struct mpt_endpoint *remote);
+
+/* ---- SYN cookies (syncookie.c) ----------------------------------------- */
+
+/** Answer SYN seg for listener l with a SYN cookie (no state kept). */
+int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+		       const struct mpt_tcp_seg *seg, uint64_t now);
+/**
+ * seg (ACK, no SYN/RST) matches no connection but listener l: when it
+ * carries a valid cookie, create the connection and hand it seg.
+ * Returns 0 when it did, MPT_ERR_NOTFOUND when seg carries no valid cookie
+ * (the caller answers as for any stray segment), MPT_ERR_LIMIT (accept
+ * queue full: dropped silently, the peer retransmits) or another error.
+ */
+int mpt_syncookie_ack(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+		      const struct mpt_tcp_seg *seg, uint64_t now);
+
 /** Index of a in cfg.local, or -1. */
 int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a);
 

@@ -235,6 +235,17 @@ void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why)
 static int new_key(struct mpt_mpconn *mp)
 {
 	struct mpt_stack *st = mp->st;
+	if (st->pctx.cookie) {
+		/* Rebuilt from a SYN cookie: the key its SYN-ACK carried. */
+		mp->key_local = st->pctx.key;
+		int rc = mpt_key_token_idsn(mp->version, mp->key_local, &mp->token_local,
+					    &mp->idsn_local);
+		if (rc == 0)
+			rc = mpt_token_insert(&st->tokens, mp->token_local, mp);
+		if (rc == 0)
+			mp->token_inserted = true;
+		return rc;
+	}
 	int rc = mpt_token_new_key(&st->tokens, mp->version, st->cfg.rand, st->cfg.rand_ud, mp,
 				   &mp->key_local, &mp->token_local, &mp->idsn_local);
 	if (rc == 0)
@@ -360,11 +371,9 @@ void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now)
 	}
 }
 
-int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
-		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now)
+int mpt_mp_accept_version(struct mpt_stack *st, const struct mpt_mptcp_opt *mpc, uint8_t *flags)
 {
 	const struct mpt_mptcp_knobs *k = &st->cfg.mptcp;
-	mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSYNRX);
 	/* RFC 8684 §3.1: answer with the highest version we accept that is
 	 * not above the one offered; a newer version than ours is answered
 	 * with ours.  B set (unknown extension) or no H: ignore the option. */
@@ -372,8 +381,8 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	bool parsed = mpc->reason == MPT_MPTCP_R_OK;
 	if (!parsed && mpc->version <= MPT_MPTCP_V1)
 		return MPT_ERR_UNSUPPORTED;
-	uint8_t flags = parsed ? mpc->u.mpc.flags : MPT_MPC_F_H;
-	if ((flags & MPT_MPC_F_B) || !(flags & MPT_MPC_F_H)) {
+	uint8_t f = parsed ? mpc->u.mpc.flags : MPT_MPC_F_H;
+	if ((f & MPT_MPC_F_B) || !(f & MPT_MPC_F_H)) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPCapableEndpAttempt);
 		return MPT_ERR_UNSUPPORTED;
 	}
@@ -384,10 +393,20 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 		mpt_mib_inc(&st->mib, MPT_MIB_MPCapableEndpAttempt);
 		return MPT_ERR_UNSUPPORTED;
 	}
-	if (lis->nchildren >= lis->backlog) {
-		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
-		return MPT_ERR_LIMIT;
-	}
+	*flags = f;
+	return v;
+}
+
+int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
+		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now)
+{
+	const struct mpt_mptcp_knobs *k = &st->cfg.mptcp;
+	mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSYNRX);
+	uint8_t flags = 0;
+	int v = mpt_mp_accept_version(st, mpc, &flags);
+	if (v < 0)
+		return v;
+	bool parsed = mpc->reason == MPT_MPTCP_R_OK;
 	struct mpt_sock *s;
 	int rc = mpt_stack_child_new(st, lis, ip, seg, &s);
 	if (rc < 0)
@@ -446,6 +465,8 @@ size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 	return n;
 }
 
+#define MP_JOIN_SYNACK_RETRIES 2u
+
 int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now)
 {
@@ -459,11 +480,33 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		return MPT_ERR_NOTFOUND;
 	}
 	size_t pending = 0;
-	if (mpt_mp_live_subflows(mp, &pending) >= mp->k.max_subflows ||
-	    pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
+	size_t live = mpt_mp_live_subflows(mp, &pending);
+	/* Established subflows and half-open joins have separate budgets: a
+	 * half-open join never takes an established subflow's place. */
+	if (live - pending >= mp->k.max_subflows) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
 		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
 		return MPT_ERR_LIMIT;
+	}
+	if (pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
+		/* Half-open joins full: the oldest passive one goes.  Anyone
+		 * who saw the handshake can send SYNs with the right token
+		 * (RFC 7430 §2.2); they never complete, a real join does
+		 * within one RTT, so the newest ones are worth keeping. */
+		struct mpt_subflow *old = NULL;
+		for (size_t i = 0; i < mp->nsf; i++) {
+			struct mpt_subflow *c = mp->sf[i];
+			if (c->passive && c->join == MPT_SF_JOIN_SYN && !c->closed && !c->dead &&
+			    !c->reset_pending && (!old || c->created_at < old->created_at))
+				old = c;
+		}
+		if (!old || mp->nsf >= MPT_MP_MAX_SF) {
+			mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
+			mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+			return MPT_ERR_LIMIT;
+		}
+		mpt_sf_reset(old, MPT_TCPRST_RESOURCES);
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinPendingEvict);
 	}
 	struct mpt_subflow *sf = mpt_sf_new(mp);
 	if (!sf)
@@ -480,7 +523,12 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	sf->backup = li >= 0 && (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
 	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
 	struct mpt_endpoint r = {.addr = ip->src, .port = seg->hdr.sport};
+	sf->created_at = now;
+	/* A short life while half-open: two SYN-ACK retransmissions (about
+	 * 7 s), not the connection default (about two minutes). */
+	st->pctx.syn_retries = MP_JOIN_SYNACK_RETRIES;
 	int rc = mpt_stack_flow_new(st, &l, &r, sf, &sf->flow);
+	st->pctx.syn_retries = 0;
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 		sf->iss = sf->flow->iss;

@@ -92,6 +92,7 @@ struct mpt_subflow {
 	bool race;            /* a raced initial subflow (MP_CAPABLE, not the first) */
 	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
 	bool local_gone;      /* closed because our address was removed */
+	uint64_t created_at;  /* passive joins: when the SYN arrived */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -269,6 +270,11 @@ int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t
  */
 int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
 		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now);
+/**
+ * The MPTCP version to answer a SYN's MP_CAPABLE mpc with (and its flags
+ * in *flags), or MPT_ERR_UNSUPPORTED (answer as plain TCP).
+ */
+int mpt_mp_accept_version(struct mpt_stack *st, const struct mpt_mptcp_opt *mpc, uint8_t *flags);
 /** A SYN with MP_JOIN; answers with a RST when the token is unknown. */
 int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now);

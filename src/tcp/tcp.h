@@ -237,6 +237,25 @@ int mpt_tcp_accept_tfo(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint3
 		       const struct mpt_tcp_tfo *tfo, uint64_t now);
 
 /**
+ * A SYN-ACK answering syn without creating a connection (SYN cookies, RFC
+ * 4987 §3.6): the TCP header and options an engine created with cfg would
+ * send in SYN-RECEIVED after mpt_tcp_accept(syn, iss), with TSval tsval,
+ * followed by ext_len extension (MPTCP) option bytes.  Written at buf (cap
+ * bytes); the checksum is left to the caller.  Returns the header length or
+ * MPT_ERR_INVAL / MPT_ERR_NOSPACE.
+ */
+int mpt_tcp_synack_build(const struct mpt_tcp_cfg *cfg, const struct mpt_tcp_seg *syn, uint32_t iss,
+			 uint32_t tsval, const uint8_t *ext, size_t ext_len, uint8_t *buf,
+			 size_t cap);
+
+/**
+ * The handshake this passive connection just made was answered by a SYN
+ * cookie: no RTT sample comes from it (the engine did not send that
+ * SYN-ACK itself, and its TSval was rounded).
+ */
+void mpt_tcp_skip_handshake_rtt(struct mpt_tcp *tcp);
+
+/**
  * Process an incoming segment for this connection (RFC 9293 §3.10.7).
  * The checksum was verified by the owner.  Always consumes the segment;
  * unacceptable segments are counted, answered (ACK / challenge ACK) or

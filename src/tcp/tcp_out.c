@@ -487,3 +487,51 @@ void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now)
 	if (inc >= MPT_MIN(t->rb.cap / 2, 2 * t->mss_cap) || (cur < sws && inc >= sws))
 		tcp_send_ack(t, now);
 }
+
+int mpt_tcp_synack_build(const struct mpt_tcp_cfg *cfg_in, const struct mpt_tcp_seg *syn,
+			 uint32_t iss, uint32_t tsval, const uint8_t *ext, size_t ext_len,
+			 uint8_t *buf, size_t cap)
+{
+	if (!cfg_in || !syn || !buf || (ext_len && !ext))
+		return MPT_ERR_INVAL;
+	struct mpt_tcp_cfg cfg = *cfg_in;
+	tcp_apply_defaults(&cfg);
+	const struct mpt_tcp_opts *in = &syn->opts;
+	/* What mpt_tcp_accept + syn_options would negotiate and write. */
+	struct mpt_tcp_opts_out o;
+	memset(&o, 0, sizeof(o));
+	o.present = MPT_TCPOPT_F_MSS;
+	o.mss = cfg.mss;
+	if (!cfg.no_wscale && (in->present & MPT_TCPOPT_F_WSCALE)) {
+		o.present |= MPT_TCPOPT_F_WSCALE;
+		o.wscale = tcp_wscale_for(cfg.rcvbuf);
+	}
+	if (!cfg.no_sack && (in->present & MPT_TCPOPT_F_SACK_PERM))
+		o.present |= MPT_TCPOPT_F_SACK_PERM;
+	if (!cfg.no_timestamps && (in->present & MPT_TCPOPT_F_TS)) {
+		o.present |= MPT_TCPOPT_F_TS;
+		o.tsval = tsval;
+		o.tsecr = in->tsval;
+	}
+	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
+	int r = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
+	if (r < 0)
+		return r;
+	size_t olen = (size_t)r;
+	if (olen + ext_len > MPT_TCP_MAX_OPT_LEN)
+		ext_len = 0; /* as the engine: extension options only where they fit */
+	memcpy(opt + olen, ext, ext_len);
+	olen += ext_len;
+	while (olen % 4)
+		opt[olen++] = MPT_TCPOPT_EOL;
+	struct mpt_tcp_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.sport = syn->hdr.dport;
+	h.dport = syn->hdr.sport;
+	h.seq = iss;
+	h.ack = syn->hdr.seq + 1;
+	h.flags = MPT_TCP_SYN | MPT_TCP_ACK;
+	/* RFC 7323 §2.2: the window of a SYN-ACK is not scaled. */
+	h.window = (uint16_t)MPT_MIN(cfg.rcvbuf, 65535u);
+	return mpt_tcp_hdr_emit(buf, cap, &h, opt, olen);
+}
