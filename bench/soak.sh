@@ -112,30 +112,35 @@ def attribution(r):
     m = re.search(r'passes with:(.*)$', r['detail'])
     return m.group(1).strip() if m else ''
 
+def attr_set(r):
+    return {re.sub(r'\(.*\)$', '', x) for x in attribution(r).split()}
+
 # Failure families: signatures over the class, the detail and the
 # attribution.  First match wins; unmatched failures stay in "other".
 FAMILIES = [
-    ('crash', 'crash or sanitizer report',
+    ('crash', 'crash, sanitizer report or wall-clock guard',
      lambda r, a: r['class'].startswith(('crash', 'wallclock'))),
     ('reentry', 'application callback entered from inside a socket call',
      lambda r, a: r['class'].startswith('reentry')),
+    ('corrupt', 'wrong bytes delivered',
+     lambda r, a: r['class'].startswith('corrupt')),
     ('dsn-wrap', 'fails with the IDSN near 2^64, passes with a normal IDSN (64-bit DSN wrap)',
-     lambda r, a: 'idsn-normal' in a.split()),
-    ('never-sent', 'data written but never handed to a subflow (small send buffer)',
-     lambda r, a: r['class'].startswith('hang/never-sent')),
+     lambda r, a: 'idsn-normal' in a),
+    ('small-sndbuf', 'stalls with a small send buffer, passes with a big one',
+     lambda r, a: r['class'].startswith('hang/') and 'big-sndbuf' in a),
+    ('coalesce-unmapped', 'stalls behind a coalescing middlebox, passes without boxes',
+     lambda r, a: r['class'].startswith('hang/') and 'no-boxes' in a and ' box:coal@' in ' ' + r['scenario']),
     ('reset-on-close', 'connection reset after the peer read everything and closed',
      lambda r, a: r['class'].startswith('error') and 'after the peer had read everything' in r['detail']),
     ('fallback-truncated', 'clean EOF before the last bytes on a plain-TCP / fallen-back connection',
      lambda r, a: r['class'].startswith('truncated') and 'plain TCP' in r['detail']),
-    ('fallback-duplicate', 'more bytes delivered than written',
+    ('duplicate-bytes', 'more bytes delivered than written',
      lambda r, a: r['class'].startswith('overrun')),
-    ('corrupt', 'wrong bytes delivered',
-     lambda r, a: r['class'].startswith('corrupt')),
     ('no-eof', 'every byte delivered, the end of stream never',
      lambda r, a: r['class'].startswith('hang/no-eof')),
     ('reverse-blackhole', 'no connection when the reverse path drops MPTCP options (SYN/ACK)',
      lambda r, a: 'hang/connect' in r['class'] and 'dropunk@p0<' in r['scenario']),
-    ('slower-than-tcp', 'over budget, and plain TCP on the same topology is within it',
+    ('slower-than-tcp', 'over budget, while plain TCP on the same topology is within it',
      lambda r, a: r['class'].startswith('slow') and 'no-mptcp' in a),
     ('teardown', 'a stack still has timers 120 s after the close',
      lambda r, a: r['class'].startswith('teardown')),
@@ -144,7 +149,7 @@ FAMILIES = [
 fam = collections.OrderedDict((f[0], []) for f in FAMILIES)
 fam['other'] = []
 for r in fails:
-    a = attribution(r)
+    a = attr_set(r)
     for key, _, match in FAMILIES:
         if match(r, a):
             fam[key].append(r)
