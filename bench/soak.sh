@@ -62,6 +62,16 @@ t1=$(now)
 echo "$t0 $t1" >"$work/soak.time"
 tail -1 "$work/soak.log"
 
+if [ -z "${NO_ASAN:-}" ]; then
+	echo "== soak: seeds $SEEDS under ASan + UBSan (sanitizer reports show as crashes)"
+	t0=$(now)
+	"$ASAN_BUILD/soak_test" --seeds "$SEEDS" -j "$JOBS" --tsv "$work/asan.tsv" \
+		>"$work/asan.log" 2>&1 || true
+	t1=$(now)
+	echo "$t0 $t1" >"$work/asan.time"
+	tail -1 "$work/asan.log"
+fi
+
 echo "== shrinking the simplest seed of each failure class"
 # Simplest = lowest complexity score (column 6); one per primary class.
 python3 - "$work/soak.tsv" "$SHRINK_MAX" >"$work/shrink.seeds" <<'EOF'
@@ -210,6 +220,16 @@ for name, label in (('ci.tsv', 'RelWithDebInfo'), ('ci-asan.tsv', 'ASan + UBSan 
     cp = sum(1 for r in ci if r['result'] == 'PASS')
     w(f'- CI sample (seeds 1–50, what ctest runs), {label}: {cp} / {len(ci)} pass, {tt:.1f} s wall')
 w('')
+asan = tsv('asan.tsv')
+if asan is not None:
+    crashes = [r for r in asan if r['class'].startswith(('crash', 'wallclock'))]
+    same = sum(1 for a, b in zip(asan, rows) if a['class'] == b['class'])
+    w(f'- the same {len(asan)} seeds under ASan + UBSan: {sum(1 for r in asan if r["result"] == "PASS")} pass, '
+      f'{len(crashes)} crash or sanitizer report{"" if len(crashes) == 1 else "s"}'
+      + (f' (seeds {", ".join(r["seed"] for r in crashes[:20])})' if crashes else '')
+      + f', {same} of {len(asan)} seeds with the same class as the normal build, '
+      f'{elapsed("asan.time"):.0f} s wall')
+    w('')
 w('## Failure families')
 w('')
 w('Grouped by signature (class, detail, and which single simplification makes the')
