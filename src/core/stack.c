@@ -443,56 +443,9 @@ static void flow_output(void *ud, uint8_t *seg, size_t len)
 {
 	struct mpt_flow *f = ud;
 	struct mpt_stack *st = f->st;
-	uint8_t *tcp = seg;
 	if (st->pctx.mute)
 		return; /* rebuilt from a SYN cookie: that SYN-ACK already left */
-	/* RFC 8684 §3.6: a subflow reset carries MP_TCPRST with its reason
-	 * (and MP_FAIL after a checksum failure, §3.7, or MP_FASTCLOSE, §3.5).
-	 * The engine's RST has a bare 20-byte header: rebuild it with the
-	 * options in the stack's scratch buffer. */
-	if ((f->rst_opt || f->rst_fail || f->rst_fastclose) && len == MPT_TCP_HDR_LEN &&
-	    (mpt_get16(seg + 12) & MPT_TCP_RST)) {
-		struct mpt_mptcp_opt o;
-		tcp = st->scratch + MPT_TCP_HEADROOM;
-		memcpy(tcp, seg, MPT_TCP_HDR_LEN);
-		size_t ol = 0;
-		for (int k = 0; k < 3; k++) {
-			memset(&o, 0, sizeof(o));
-			o.version = f->rst_version;
-			if (k == 0 && f->rst_opt && f->rst_version == MPT_MPTCP_V1) {
-				o.subtype = MPT_MPTCP_MP_TCPRST;
-				o.u.tcprst.reason = f->rst_reason;
-			} else if (k == 1 && f->rst_fastclose) {
-				o.subtype = MPT_MPTCP_MP_FASTCLOSE;
-				o.u.fastclose_key = f->rst_fc_key;
-			} else if (k == 2 && f->rst_fail) {
-				o.subtype = MPT_MPTCP_MP_FAIL;
-				o.u.fail_dsn = f->rst_fail_dsn;
-			} else {
-				continue;
-			}
-			int n = mpt_mptcp_emit(tcp + MPT_TCP_HDR_LEN + ol, MPT_TCP_MAX_OPT_LEN - ol,
-					       &o);
-			if (n <= 0)
-				continue;
-			ol += (size_t)n;
-			if (k == 0)
-				mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
-			else if (k == 1)
-				mpt_mib_inc(&st->mib, MPT_MIB_MPFastcloseTx);
-			else
-				mpt_mib_inc(&st->mib, MPT_MIB_MPFailTx);
-		}
-		if (ol > 0) {
-			while (ol % 4)
-				tcp[MPT_TCP_HDR_LEN + ol++] = 0;
-			len = MPT_TCP_HDR_LEN + ol;
-			tcp[12] = (uint8_t)((len / 4) << 4 | (tcp[12] & 0x0f));
-		} else {
-			tcp = seg;
-		}
-	}
-	mpt_stack_emit(st, &f->local.addr, &f->remote.addr, tcp, len);
+	mpt_stack_emit(st, &f->local.addr, &f->remote.addr, seg, len);
 }
 
 static void sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_event ev)
@@ -775,26 +728,19 @@ void mpt_stack_destroy(struct mpt_stack *st)
 /* ---- input -------------------------------------------------------------- */
 
 void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, int reason)
+			const struct mpt_tcp_seg *seg, const uint8_t *opt, size_t opt_len)
 {
 	uint8_t *tcp = st->scratch + MPT_TCP_HEADROOM;
 	int n = mpt_tcp_make_rst(seg, tcp, MPT_TCP_HDR_LEN);
 	if (n <= 0)
 		return;
-	if (reason >= 0) {
-		struct mpt_mptcp_opt o;
-		memset(&o, 0, sizeof(o));
-		o.subtype = MPT_MPTCP_MP_TCPRST;
-		o.version = MPT_MPTCP_V1;
-		o.u.tcprst.reason = (uint8_t)reason;
-		int ol = mpt_mptcp_emit(tcp + n, MPT_TCP_MAX_OPT_LEN, &o);
-		if (ol > 0) {
-			while (ol % 4)
-				tcp[n + ol++] = 0;
-			n += ol;
-			tcp[12] = (uint8_t)((n / 4) << 4 | (tcp[12] & 0x0f));
-			mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
-		}
+	if (opt_len > 0 && opt_len <= MPT_TCP_MAX_OPT_LEN) {
+		memcpy(tcp + n, opt, opt_len);
+		size_t ol = opt_len;
+		while (ol % 4)
+			tcp[(size_t)n + ol++] = 0;
+		n += (int)ol;
+		tcp[12] = (uint8_t)((n / 4) << 4 | (tcp[12] & 0x0f));
 	}
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutRsts);
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutSegs);
@@ -1053,7 +999,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 	}
 	/* RFC 9293 §3.10.7.1: no connection -> RST (never for a RST). */
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpNoPort);
-	mpt_stack_send_rst(st, &ip, &seg, -1);
+	mpt_stack_send_rst(st, &ip, &seg, NULL, 0);
 	return MPT_ERR_NOTFOUND;
 }
 

@@ -38,14 +38,7 @@ struct mpt_flow {
 	struct mpt_subflow *sf; /* MPTCP owner, or NULL */
 	uint32_t iss;           /* our initial sequence number */
 	bool hashed;
-	bool tcp_closed;     /* the engine reported EV_CLOSED */
-	uint8_t rst_reason;  /* MP_TCPRST reason to add to our next RST */
-	bool rst_opt;        /* add MP_TCPRST to RSTs of this flow */
-	bool rst_fail;       /* add MP_FAIL (rst_fail_dsn) to RSTs (RFC 8684 §3.7) */
-	bool rst_fastclose;  /* add MP_FASTCLOSE (rst_fc_key) to RSTs (§3.5) */
-	uint8_t rst_version; /* MPTCP version of those options */
-	uint64_t rst_fail_dsn;
-	uint64_t rst_fc_key;
+	bool tcp_closed;              /* the engine reported EV_CLOSED */
 	struct mpt_flow *hnext;       /* 4-tuple hash chain */
 	struct mpt_flow *prev, *next; /* all flows */
 };
@@ -137,11 +130,11 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f);
 /** RFC 6528 ISN for a flow's 4-tuple. */
 uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint64_t now);
 /**
- * Answer seg (received with IP header ip) with a RST; reason >= 0 adds an
- * MP_TCPRST option with that reason code (RFC 8684 §3.6).
+ * Answer seg (received with IP header ip) with a RST carrying opt_len bytes
+ * of TCP options (an MPTCP layer's MP_TCPRST, RFC 8684 §3.6), or none.
  */
 void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, int reason);
+			const struct mpt_tcp_seg *seg, const uint8_t *opt, size_t opt_len);
 /**
  * Queue events for the application (if it holds the handle); they reach
  * cfg.on_event at the end of the running mpt_stack_input/mpt_stack_on_timer

@@ -37,9 +37,9 @@
 #include "wire/mptcp.h"
 #include "wire/tcp.h"
 
-#define CK_PERIOD (64 * MPT_NS_PER_S)
+#define CK_PERIOD  (64 * MPT_NS_PER_S)
 /* How long after the last cookie its ACKs are looked for: two periods. */
-#define CK_WATCH (2 * CK_PERIOD + MPT_NS_PER_S)
+#define CK_WATCH   (2 * CK_PERIOD + MPT_NS_PER_S)
 #define CK_WS_NONE 0xfu
 #define CK_SACK    0x10u
 #define CK_TS_MASK 0x3fu
@@ -143,7 +143,8 @@ int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mp
 		uint32_t ws = (!tc->no_wscale && (in->present & MPT_TCPOPT_F_WSCALE))
 				  ? MPT_MIN(in->wscale, (uint8_t)MPT_TCP_WSCALE_MAX)
 				  : CK_WS_NONE;
-		uint32_t sack = (!tc->no_sack && (in->present & MPT_TCPOPT_F_SACK_PERM)) ? CK_SACK : 0;
+		uint32_t sack =
+		    (!tc->no_sack && (in->present & MPT_TCPOPT_F_SACK_PERM)) ? CK_SACK : 0;
 		uint32_t v = (uint32_t)(now / MPT_NS_PER_MS) + ck_ts_offset(st, &le, &re, peer_isn);
 		tsval = (v & ~CK_TS_MASK) | ws | sack;
 		if ((int32_t)(tsval - v) > 0)
@@ -186,8 +187,8 @@ int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mp
 
 /* The SYN the cookie stands for, as raw bytes parsed into *syn. */
 static int rebuild_syn(const struct mpt_tcp_seg *ack, uint32_t peer_isn, uint16_t mss, uint32_t ws,
-		       bool sack, bool ts, const struct mpt_mptcp_opt *mpc, uint8_t *raw, size_t cap,
-		       struct mpt_tcp_seg *syn)
+		       bool sack, bool ts, const struct mpt_mptcp_opt *mpc, uint8_t *raw,
+		       size_t cap, struct mpt_tcp_seg *syn)
 {
 	struct mpt_tcp_opts_out o;
 	memset(&o, 0, sizeof(o));

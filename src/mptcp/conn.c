@@ -467,6 +467,17 @@ size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 
 #define MP_JOIN_SYNACK_RETRIES 2u
 
+/* A stateless reset with MP_TCPRST (RFC 8684 §3.6). */
+static void send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		     const struct mpt_tcp_seg *seg, uint8_t reason)
+{
+	uint8_t opt[8];
+	size_t n = mpt_mp_write_tcprst(opt, sizeof(opt), reason);
+	if (n > 0)
+		mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
+	mpt_stack_send_rst(st, ip, seg, opt, n);
+}
+
 int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now)
 {
@@ -476,7 +487,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	    mp->fastclose) {
 		/* RFC 8684 §3.2: an unknown token gets a RST. */
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinNoTokenFound);
-		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
+		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
 		return MPT_ERR_NOTFOUND;
 	}
 	size_t pending = 0;
@@ -485,7 +496,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	 * half-open join never takes an established subflow's place. */
 	if (live - pending >= mp->k.max_subflows) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
-		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+		send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
 		return MPT_ERR_LIMIT;
 	}
 	if (pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
@@ -502,7 +513,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		}
 		if (!old || mp->nsf >= MPT_MP_MAX_SF) {
 			mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
-			mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+			send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
 			return MPT_ERR_LIMIT;
 		}
 		mpt_sf_reset(old, MPT_TCPRST_RESOURCES);
@@ -747,11 +758,9 @@ static void fastclose(struct mpt_mpconn *mp, uint64_t now)
 		if (sf == keep || !sf->flow || sf->closed)
 			continue;
 		sf->dead = true;
-		sf->flow->rst_opt = true;
-		sf->flow->rst_reason = MPT_TCPRST_UNSPEC;
-		sf->flow->rst_version = mp->version;
-		sf->flow->rst_fastclose = !keep;
-		sf->flow->rst_fc_key = mp->key_remote;
+		sf->rst_opt = true;
+		sf->rst_reason = MPT_TCPRST_UNSPEC;
+		sf->rst_fastclose = !keep;
 		mpt_tcp_abort(sf->flow->tcp, now);
 	}
 	if (keep) {
@@ -1132,9 +1141,8 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		if (!sf->reinjected)
 			mpt_sched_reinject_sf(sf);
 		if (sf->flow && !sf->closed) {
-			sf->flow->rst_opt = true;
-			sf->flow->rst_reason = sf->reset_reason;
-			sf->flow->rst_version = mp->version;
+			sf->rst_opt = true;
+			sf->rst_reason = sf->reset_reason;
 			mpt_tcp_abort(sf->flow->tcp, now);
 		}
 	}
@@ -1403,9 +1411,7 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 			/* No RST from the peer: reset with MP_FASTCLOSE. */
 			mp->fc_sf = NULL;
 			if (sf->flow && !sf->closed) {
-				sf->flow->rst_fastclose = true;
-				sf->flow->rst_fc_key = mp->key_remote;
-				sf->flow->rst_version = mp->version;
+				sf->rst_fastclose = true;
 				mpt_tcp_abort(sf->flow->tcp, now);
 			}
 		} else {

@@ -4,12 +4,19 @@
  * Internal header shared by the src/mptcp files and src/core/stack.c.
  *
  * Files (src/mptcp/):
- *   conn.c        connection: handshake state, data path (DSS send/receive,
- *                 DATA_ACK, DATA_FIN), socket API, run loop, timers, info
- *   subflow.c     per-subflow option writing/parsing (MP_CAPABLE, MP_JOIN,
- *                 DSS, ADD_ADDR, MP_TCPRST), received mappings, join HMACs
- *   pm.c          fullmesh path manager: address ids, joins, ADD_ADDR
- *   sched.c       minrtt scheduler and reinjection
+ *   conn.c        connection: handshake state, data path (DATA_ACK, DATA_FIN),
+ *                 socket API, the run loop in named phases, timers, info
+ *   options.c     the MPTCP options of a segment: parsed once into struct
+ *                 mpt_mp_opts; written on every outgoing segment
+ *   input.c       what a received segment's options do, in named stages
+ *   subflow.c     subflow life, received mappings, draining into the
+ *                 data-level buffer, engine events
+ *   pm.c          path-manager machinery: address ids, joins, ADD_ADDR
+ *   pm_policies.c the path managers by name (fullmesh, ndiffports, ...)
+ *   sched.c       scheduler machinery: chunks, reinjection, window edge
+ *   sched_*.c     the schedulers by name (minrtt, rr, redundant, ecf)
+ *   policy.c      the registry of schedulers and path managers
+ *   drcv.c dsnd.c map.c token.c   data-level buffers, mapping lists, tokens
  *
  * Design notes: docs/mptcp-design.md.
  */
@@ -93,6 +100,12 @@ struct mpt_subflow {
 	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
 	bool local_gone;      /* closed because our address was removed */
 	uint64_t created_at;  /* passive joins: when the SYN arrived */
+	/* what our RSTs on this subflow carry (written by options.c) */
+	bool rst_opt; /* MP_TCPRST with rst_reason (RFC 8684 §3.6) */
+	uint8_t rst_reason;
+	bool rst_fail; /* MP_FAIL with rst_fail_dsn (§3.7) */
+	uint64_t rst_fail_dsn;
+	bool rst_fastclose; /* MP_FASTCLOSE with the peer's key (§3.5) */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -310,6 +323,43 @@ void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now);
 /** Make the subflow's engine send a pure ACK now (carries our options). */
 void mpt_mp_send_ack(struct mpt_subflow *sf, uint64_t now);
 
+/* ---- options.c: the MPTCP options of a segment ------------------------- */
+
+/* Relative subflow sequence numbers wrap: compare them as serial numbers. */
+static inline int32_t mpt_rel_cmp(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+/*
+ * Every MPTCP suboption of one segment, parsed once (RFC 8684 §3; as Linux's
+ * mptcp_options_received): seen has bit (1 << subtype) for each kind
+ * present.  The first option of a kind counts; ADD_ADDRs are all kept.
+ */
+struct mpt_mp_opts {
+	uint32_t seen;
+	struct mpt_mptcp_opt mpc;  /* MP_CAPABLE (with its version and form) */
+	struct mpt_mptcp_opt join; /* MP_JOIN */
+	struct mpt_mptcp_opt dss;  /* DSS */
+	struct mpt_mptcp_add_addr add[MPT_TCP_MAX_MPTCP];
+	uint8_t nadd;
+	struct mpt_mptcp_rm_addr rm;
+	struct mpt_mptcp_prio prio;
+	uint64_t fail_dsn;
+	uint64_t fastclose_key;
+	struct mpt_mptcp_tcprst tcprst;
+	uint8_t malformed; /* options that did not parse (counted by the caller) */
+};
+
+/* Whether o holds a suboption of kind subtype. */
+#define MPT_MP_HAS(o, subtype) ((((o)->seen) >> (subtype)) & 1u)
+
+/** Write MP_TCPRST with reason into buf (a stateless reset's option);
+ *  returns its length, 0 when it does not fit. */
+size_t mpt_mp_write_tcprst(uint8_t *buf, size_t room, uint8_t reason);
+/** Parse seg's MPTCP options for a connection of version (always 0). */
+int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt_mp_opts *out);
+
 /* ---- subflow.c: engine hooks of subflow flows (ud = struct mpt_flow) ---- */
 
 size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room);
@@ -324,6 +374,10 @@ struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp);
 void mpt_sf_free(struct mpt_subflow *sf);
 /** Mark a subflow for reset with an MP_TCPRST reason (done in mpt_mp_run). */
 void mpt_sf_reset(struct mpt_subflow *sf, uint8_t reason);
+/** Record a received mapping (sorted by SSN; an exact repeat is ignored). */
+void mpt_sf_rmap_add(struct mpt_subflow *sf, const struct mpt_rmap *m);
+/** The received mapping covering relative SSN rel, or NULL. */
+const struct mpt_rmap *mpt_sf_rmap_find(const struct mpt_subflow *sf, uint32_t rel);
 /** Drain the subflow's in-order bytes into the data-level buffer. */
 bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now);
 /** Relative SSN of the next byte the application side will read. */

@@ -183,7 +183,9 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 		fin_ok = false;
 
 	total_opt = olen;
-	if (t->cb.ext_write_opts && !rst) {
+	if (t->cb.ext_write_opts) {
+		/* Resets too: the extension may owe the peer a reason (MPTCP's
+		 * MP_TCPRST, RFC 8684 §3.6). */
 		struct mpt_tcp_out_info info;
 		size_t room = MPT_TCP_MAX_OPT_LEN - olen, w;
 
@@ -307,7 +309,19 @@ void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, 
 	h.seq = seq;
 	h.ack = with_ack ? ack : 0;
 	h.flags = (uint16_t)(MPT_TCP_RST | (with_ack ? MPT_TCP_ACK : 0));
-	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, NULL, 0);
+	/* The extension may owe the peer a reason (MPTCP's MP_TCPRST, RFC
+	 * 8684 §3.6; MP_FASTCLOSE, MP_FAIL): its options go on the RST. */
+	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
+	size_t olen = 0;
+	if (t->cb.ext_write_opts) {
+		struct mpt_tcp_out_info info = {.flags = h.flags, .seq = seq};
+		olen = t->cb.ext_write_opts(t->cb.ud, &info, opt, sizeof(opt));
+		if (olen > sizeof(opt))
+			olen = 0;
+		while (olen % 4)
+			opt[olen++] = MPT_TCPOPT_EOL;
+	}
+	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, opt, olen);
 	if (r < 0)
 		return;
 	t->segs_out++;

@@ -367,10 +367,14 @@ static void test_join_flood(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tcp),          cmocka_unit_test(test_v1),
-	    cmocka_unit_test(test_v0),           cmocka_unit_test(test_v1_no_ts),
-	    cmocka_unit_test(test_flood_tcp),    cmocka_unit_test(test_flood_mpc),
-	    cmocka_unit_test(test_flood_bad_acks), cmocka_unit_test(test_join_flood),
+	    cmocka_unit_test(test_tcp),
+	    cmocka_unit_test(test_v1),
+	    cmocka_unit_test(test_v0),
+	    cmocka_unit_test(test_v1_no_ts),
+	    cmocka_unit_test(test_flood_tcp),
+	    cmocka_unit_test(test_flood_mpc),
+	    cmocka_unit_test(test_flood_bad_acks),
+	    cmocka_unit_test(test_join_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
