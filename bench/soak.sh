@@ -219,7 +219,6 @@ for name, label in (('ci.tsv', 'RelWithDebInfo'), ('ci-asan.tsv', 'ASan + UBSan 
     tt = elapsed(name.replace('.tsv', '.time'))
     cp = sum(1 for r in ci if r['result'] == 'PASS')
     w(f'- CI sample (seeds 1–50, what ctest runs), {label}: {cp} / {len(ci)} pass, {tt:.1f} s wall')
-w('')
 asan = tsv('asan.tsv')
 if asan is not None:
     crashes = [r for r in asan if r['class'].startswith(('crash', 'wallclock'))]
@@ -229,7 +228,7 @@ if asan is not None:
       + (f' (seeds {", ".join(r["seed"] for r in crashes[:20])})' if crashes else '')
       + f', {same} of {len(asan)} seeds with the same class as the normal build, '
       f'{elapsed("asan.time"):.0f} s wall')
-    w('')
+w('')
 w('## Failure families')
 w('')
 w('Grouped by signature (class, detail, and which single simplification makes the')
