@@ -132,6 +132,9 @@ FAMILIES = [
      lambda r, a: r['class'].startswith(('crash', 'wallclock'))),
     ('reentry', 'application callback entered from inside a socket call',
      lambda r, a: r['class'].startswith('reentry')),
+    ('strip-fallback', 'wrong, duplicated or missing bytes after MPTCP options were stripped mid-connection',
+     lambda r, a: r['class'].startswith(('corrupt', 'overrun', 'truncated'))
+     and re.search(r'box:strip30@p\d[<>]@', r['scenario'])),
     ('corrupt', 'wrong bytes delivered',
      lambda r, a: r['class'].startswith('corrupt')),
     ('dsn-wrap', 'fails with the IDSN near 2^64, passes with a normal IDSN (64-bit DSN wrap)',
