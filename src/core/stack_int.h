@@ -1,54 +1,32 @@
 /*
- * Stack internals shared by src/core/stack.c and the MPTCP connection layer
- * (src/mptcp).  Not installed.
+ * The stack's own state, shared by the files of src/core (stack.c: entry
+ * points, demultiplexing, timers, events; sock.c: the socket API;
+ * sock_tcp.c: plain TCP; syncookie.c).  Not for transports: they see the
+ * stack through core/host.h.
  *
  * Objects:
- *   mpt_flow  one TCP engine on one 4-tuple (hashed for demux).  Its owner
- *             is either a plain-TCP socket (flow->sock) or an MPTCP subflow
- *             (flow->sf).
- *   mpt_sock  the application's handle (connection or listener).  A plain
- *             connection has one flow; an MPTCP one has an mpt_mpconn
- *             (which owns subflows, each owning a flow).
+ *   mpt_flow  one TCP engine on one 4-tuple (host.h)
+ *   mpt_sock  the application's handle (connection or listener): a
+ *             connection has a table of operations (plain TCP over its
+ *             flow, or a transport's connection such as MPTCP's)
  *
  * Lifetime: nothing is freed inside engine callbacks or while a public
  * entry point is running below another one.  Every public entry point
  * brackets its work with stack_enter()/stack_leave(); the outermost leave
- * runs the MPTCP connections marked dirty and then reaps dead objects.
+ * runs the sockets marked dirty and then reaps dead objects.
  */
 #ifndef MPT_CORE_STACK_INT_H
 #define MPT_CORE_STACK_INT_H
 
-#include "cc/cc.h"
-#include "common.h"
-#include "mib.h"
-#include "mptcp/dsbuf.h"
-#include "mptcp/policy.h"
-#include "tcp/tcp.h"
-#include "wire/ip.h"
-
-struct mpt_subflow;
-struct mpt_mpconn;
-
-struct mpt_flow {
-	struct mpt_stack *st;
-	struct mpt_endpoint local;
-	struct mpt_endpoint remote;
-	struct mpt_tcp *tcp;
-	struct mpt_sock *sock;  /* plain TCP owner, or NULL */
-	struct mpt_subflow *sf; /* MPTCP owner, or NULL */
-	uint32_t iss;           /* our initial sequence number */
-	bool hashed;
-	bool tcp_closed;              /* the engine reported EV_CLOSED */
-	struct mpt_flow *hnext;       /* 4-tuple hash chain */
-	struct mpt_flow *prev, *next; /* all flows */
-};
+#include "core/host.h"
 
 struct mpt_sock {
 	struct mpt_stack *st;
 	struct mpt_endpoint local;
 	struct mpt_endpoint remote;
-	struct mpt_flow *flow; /* plain TCP: the flow (NULL for listeners / MPTCP) */
-	struct mpt_mpconn *mp; /* MPTCP connection (also after fallback) */
+	const struct mpt_sock_ops *ops; /* connections: how it works */
+	void *conn;                     /* the transport's connection (ops) */
+	struct mpt_flow *flow;          /* plain TCP (also after fallback): the flow */
 	void *user;
 	int err;
 	bool listener;
@@ -60,6 +38,9 @@ struct mpt_sock {
 	struct mpt_sock *parent;      /* listener, while not yet accepted */
 	struct mpt_sock *prev, *next; /* all sockets */
 	struct mpt_sock *qnext;       /* listener accept queue */
+	/* marked for ops->run at the end of the entry point */
+	bool on_dirty;
+	struct mpt_sock *dirty_next;
 	/* Events waiting for delivery (see deliver_events in stack.c). */
 	unsigned ev_pending;
 	bool ev_queued;
@@ -72,14 +53,7 @@ struct mpt_sock {
 	struct mpt_sock *qhead, *qtail;
 };
 
-struct mpt_stack {
-	struct mpt_stack_cfg cfg;
-	const struct mpt_mem *mem;
-	struct mpt_mib mib;
-	struct mpt_cc_registry ccreg;
-	const struct mpt_cc_ops *cc;
-	struct mpt_policy_registry polreg; /* schedulers, path managers */
-	struct mpt_tcp_cfg tcpcfg;
+struct mpt_stack_core {
 	uint8_t isn_secret[16];
 	uint64_t hash_seed;
 	struct mpt_flow **htab;
@@ -90,66 +64,36 @@ struct mpt_stack {
 	uint16_t ip_id;
 	uint16_t next_port;
 	bool reap_pending;
-	unsigned depth;           /* nesting of public entry points */
-	uint64_t now;             /* time of the running entry point */
-	struct mpt_mpconn *dirty; /* MPTCP connections with work to do */
+	unsigned depth;         /* nesting of public entry points */
+	struct mpt_sock *dirty; /* sockets with work to do (ops->run) */
 	/* Application events queued by mpt_stack_notify, delivered by
 	 * deliver_events() at the end of mpt_stack_input / mpt_stack_on_timer
 	 * (never from inside a socket call: issue 10, relays were re-entered
 	 * in the middle of their own mpt_recv). */
 	struct mpt_sock *ev_head, *ev_tail;
-	struct mpt_token_table tokens; /* local tokens -> mpt_mpconn */
 	uint8_t scratch[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
-	/*
-	 * How the passive open under way creates its state (set by
-	 * passive_open and the SYN-cookie path, read by flow creation, the
-	 * ISN, the MPTCP key and flow_output; zero otherwise).
-	 */
-	struct {
-		bool cookie;          /* rebuilt from a SYN cookie: the values below */
-		bool mute;            /* swallow the engine's SYN-ACK (the cookie's went) */
-		uint32_t iss;         /* our ISN = the cookie */
-		uint32_t ts_offset;   /* timestamp offset the cookie's TSval used */
-		uint64_t key;         /* MPTCP key the cookie's SYN-ACK carried */
-		uint32_t syn_retries; /* SYN-ACK retransmissions (0: the default) */
-	} pctx;
 };
 
-/* ---- services of the stack for the MPTCP layer (stack.c) ---------------- */
+/* ---- stack.c ----------------------------------------------------------- */
 
-/**
- * Create a flow on local->remote (local->port 0: pick an ephemeral port),
- * owned by subflow sf, with the MPTCP extension hooks, and hash it.
- * Returns 0, MPT_ERR_LIMIT (no port) or MPT_ERR_NOMEM.
- */
-int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
-		       const struct mpt_endpoint *remote, struct mpt_subflow *sf,
-		       struct mpt_flow **out);
-/** Unhash and free a flow (never from inside its engine's callbacks). */
-void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f);
-/** RFC 6528 ISN for a flow's 4-tuple. */
-uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint64_t now);
-/**
- * Answer seg (received with IP header ip) with a RST carrying opt_len bytes
- * of TCP options (an MPTCP layer's MP_TCPRST, RFC 8684 §3.6), or none.
- */
-void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, const uint8_t *opt, size_t opt_len);
-/**
- * Queue events for the application (if it holds the handle); they reach
- * cfg.on_event at the end of the running mpt_stack_input/mpt_stack_on_timer
- * (mpt.h: "Events and re-entrancy").
- */
-void mpt_stack_notify(struct mpt_sock *s, unsigned ev);
-/** A passive connection completed its handshake: queue it on its listener. */
-void mpt_stack_sock_ready(struct mpt_sock *s);
-/** Queue conn for mpt_mp_run at the end of the running entry point. */
-void mpt_stack_mark_dirty(struct mpt_stack *st, struct mpt_mpconn *mp);
-/** A new socket for a passive open on listener l (counted in its backlog). */
-int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, struct mpt_sock **out);
-/** Free a socket that never got going (no engine callbacks pending). */
-void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s);
+/* Bracket a public entry point (see the lifetime rule above). */
+void mpt_stack_enter(struct mpt_stack *st, uint64_t now);
+void mpt_stack_leave(struct mpt_stack *st);
+/* A new socket, counted against cfg.max_socks (NULL when over it). */
+struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st);
+void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s);
+/* Take s off its listener's accept queue. */
+void mpt_stack_queue_remove(struct mpt_sock *l, struct mpt_sock *s);
+/* Create and hash a plain TCP flow for socket s. */
+struct mpt_flow *mpt_stack_tcp_flow(struct mpt_stack *st, struct mpt_sock *s, uint64_t now);
+/* Whether a is one of our addresses; the first local address of a family. */
+bool mpt_stack_is_local(const struct mpt_stack *st, const struct mpt_addr *a);
+const struct mpt_addr *mpt_stack_pick_local(const struct mpt_stack *st, uint8_t family);
+/* An ephemeral port for (la, any, remote), or 0. */
+uint16_t mpt_stack_pick_port(struct mpt_stack *st, const struct mpt_addr *la,
+			     const struct mpt_endpoint *remote);
+/* Valid scheduler / path-manager / congestion-control names in k. */
+bool mpt_stack_knobs_names_ok(const struct mpt_stack *st, const struct mpt_mptcp_knobs *k);
 /**
  * Output a TCP segment (header + payload at tcp, len bytes, with room for
  * the IP header before it) from src to dst: checksum, IP header, cfg.output.
@@ -166,6 +110,11 @@ int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const stru
 struct mpt_flow *mpt_stack_lookup(const struct mpt_stack *st, const struct mpt_endpoint *local,
 				  const struct mpt_endpoint *remote);
 
+/* ---- sock_tcp.c ---------------------------------------------------------- */
+
+/* A plain TCP flow's engine event, as socket events. */
+void mpt_tcp_sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_event ev);
+
 /* ---- SYN cookies (syncookie.c) ----------------------------------------- */
 
 /** Answer SYN seg for listener l with a SYN cookie (no state kept). */
@@ -180,8 +129,5 @@ int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mp
  */
 int mpt_syncookie_ack(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
 		      const struct mpt_tcp_seg *seg, uint64_t now);
-
-/** Index of a in cfg.local, or -1. */
-int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a);
 
 #endif /* MPT_CORE_STACK_INT_H */

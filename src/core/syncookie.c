@@ -32,7 +32,7 @@
 #include "core/stack_int.h"
 #include "crypto/crypto.h"
 #include "mib.h"
-#include "mptcp/mptcp.h"
+#include "mptcp/transport.h"
 #include "tcp/tcp.h"
 #include "wire/mptcp.h"
 #include "wire/tcp.h"
@@ -69,7 +69,7 @@ static int ck_isn(const struct mpt_stack *st, const struct mpt_endpoint *l,
 		  const struct mpt_endpoint *r, uint32_t peer_isn, uint32_t low8, uint32_t *out)
 {
 	uint64_t m = 0;
-	int rc = mpt_tuple_mac(st->isn_secret, 'C', l, r, peer_isn, low8, &m);
+	int rc = mpt_tuple_mac(st->core->isn_secret, 'C', l, r, peer_isn, low8, &m);
 	if (rc < 0)
 		return rc;
 	*out = (uint32_t)(m >> 40) << 8 | low8;
@@ -80,7 +80,7 @@ static uint32_t ck_ts_offset(const struct mpt_stack *st, const struct mpt_endpoi
 			     const struct mpt_endpoint *r, uint32_t peer_isn)
 {
 	uint64_t m = 0;
-	(void)mpt_tuple_mac(st->isn_secret, 'O', l, r, peer_isn, 0, &m);
+	(void)mpt_tuple_mac(st->core->isn_secret, 'O', l, r, peer_isn, 0, &m);
 	return (uint32_t)m;
 }
 
@@ -88,7 +88,7 @@ static uint64_t ck_key(const struct mpt_stack *st, const struct mpt_endpoint *l,
 		       const struct mpt_endpoint *r, uint32_t iss, uint32_t peer_isn)
 {
 	uint64_t m = 0;
-	(void)mpt_tuple_mac(st->isn_secret, 'K', l, r, iss, peer_isn, &m);
+	(void)mpt_tuple_mac(st->core->isn_secret, 'K', l, r, iss, peer_isn, &m);
 	return m;
 }
 
@@ -173,7 +173,7 @@ int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mp
 			elen = (size_t)n;
 		cfg.rcvbuf = (uint32_t)mpt_mp_rcvbuf_size(cfg.rcvbuf);
 	}
-	uint8_t *tcp = st->scratch + MPT_TCP_HEADROOM;
+	uint8_t *tcp = st->core->scratch + MPT_TCP_HEADROOM;
 	int n = mpt_tcp_synack_build(&cfg, &syn, iss, tsval, ext, elen, tcp,
 				     MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN);
 	if (n < 0)
@@ -325,6 +325,6 @@ int mpt_syncookie_ack(struct mpt_stack *st, struct mpt_sock *l, const struct mpt
 		mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSyncookie);
 	(void)mpt_tcp_input(f->tcp, seg, now);
 	if (f->sf)
-		mpt_mp_dirty(f->sf->mp);
+		mpt_sf_kick(f);
 	return 0;
 }

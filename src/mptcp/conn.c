@@ -50,7 +50,7 @@ void mpt_mp_dirty(struct mpt_mpconn *mp)
 	if (mp->in_run)
 		mp->again = true;
 	else
-		mpt_stack_mark_dirty(mp->st, mp);
+		mpt_stack_sock_dirty(mp->sock);
 }
 
 static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
@@ -66,6 +66,7 @@ static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
 	}
 	mp->st = st;
 	mp->sock = s;
+	mpt_sock_endpoints(s, &mp->local, &mp->remote);
 	mp->k = *k;
 	mp->passive = passive;
 	mp->version = k->version;
@@ -229,6 +230,22 @@ void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why)
 		(void)mpt_token_remove(&mp->st->tokens, mp->token_local);
 		mp->token_inserted = false;
 	}
+	/* RFC 8684 §3.7: the connection is plain TCP from now on, over the
+	 * initial subflow's flow: hand the flow to the socket, which takes
+	 * TCP's operations (this connection stays attached for what
+	 * mpt_sock_mptcp_info reports).  The subflow object goes. */
+	struct mpt_subflow *sf = NULL;
+	for (size_t i = 0; i < mp->nsf && !sf; i++)
+		if (mp->sf[i]->join == MPT_SF_INITIAL && mp->sf[i]->flow && !mp->sf[i]->closed)
+			sf = mp->sf[i];
+	if (sf) {
+		struct mpt_flow *f = sf->flow;
+		mpt_cc_group_leave(&mp->ccg, mpt_tcp_cc(f->tcp));
+		sf->flow = NULL;
+		sf->closed = true;
+		sf->dead = true;
+		mpt_stack_sock_to_tcp(mp->sock, f, &mpt_mptcp_fallback_ops);
+	}
 	mpt_mp_dirty(mp);
 }
 
@@ -262,11 +279,11 @@ static uint32_t rand32(struct mpt_stack *st)
 
 int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t now)
 {
-	struct mpt_stack *st = s->st;
+	struct mpt_stack *st = mpt_stack_of(s);
 	struct mpt_mpconn *mp = conn_new(st, s, k, false);
 	if (!mp)
 		return MPT_ERR_NOMEM;
-	s->mp = mp;
+	mpt_stack_sock_attach(s, &mpt_mptcp_sock_ops, mp);
 	int rc = new_key(mp);
 	if (rc < 0)
 		return rc;
@@ -275,8 +292,8 @@ int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t
 		return MPT_ERR_NOMEM;
 	sf->join = MPT_SF_INITIAL;
 	mp->next_local_id = 1;
-	(void)mpt_pm_add_raddr(mp, &s->remote.addr, 0, 0, true);
-	rc = mpt_stack_flow_new(st, &s->local, &s->remote, sf, &sf->flow);
+	(void)mpt_pm_add_raddr(mp, &mp->remote.addr, 0, 0, true);
+	rc = mpt_sf_flow_new(sf, &mp->local, &mp->remote);
 	if (rc < 0)
 		return rc;
 	sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
@@ -284,7 +301,7 @@ int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t
 	if (k->race && st->cfg.n_local > 1) {
 		uint64_t d = k->race_delay_ns ? k->race_delay_ns : st->tcpcfg.rto_initial_ns;
 		mp->race_at = now + (d ? d : MPT_NS_PER_S);
-		int li = mpt_stack_local_index(st, &s->local.addr);
+		int li = mpt_stack_local_index(st, &mp->local.addr);
 		mp->race_next = (uint8_t)(li >= 0 ? li + 1 : 0);
 	}
 	return mpt_tcp_connect(sf->flow->tcp, sf->iss, now);
@@ -305,8 +322,8 @@ static void race_syn(struct mpt_mpconn *mp, uint64_t now)
 	for (size_t k = 0; k < n; k++) {
 		size_t li = (mp->race_next + k) % n;
 		const struct mpt_addr *la = &st->cfg.local[li];
-		if (la->family != mp->sock->remote.addr.family ||
-		    mpt_addr_equal(la, &mp->sock->local.addr) || mp->nsf >= MPT_MP_MAX_SF)
+		if (la->family != mp->remote.addr.family || mpt_addr_equal(la, &mp->local.addr) ||
+		    mp->nsf >= MPT_MP_MAX_SF)
 			continue;
 		bool busy = false;
 		for (size_t i = 0; i < mp->nsf; i++)
@@ -320,7 +337,7 @@ static void race_syn(struct mpt_mpconn *mp, uint64_t now)
 		sf->join = MPT_SF_INITIAL;
 		sf->race = true;
 		struct mpt_endpoint l = {.addr = *la, .port = 0};
-		int rc = mpt_stack_flow_new(st, &l, &mp->sock->remote, sf, &sf->flow);
+		int rc = mpt_sf_flow_new(sf, &l, &mp->remote);
 		if (rc == 0) {
 			sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 			sf->iss = sf->flow->iss;
@@ -366,7 +383,8 @@ void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now)
 		win->idx = 0;
 	}
 	if (win->race) {
-		mp->sock->local = win->flow->local;
+		mp->local = win->flow->local;
+		mpt_stack_sock_set_local(mp->sock, &mp->local);
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPRaceWon);
 	}
 }
@@ -416,7 +434,7 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 		mpt_stack_sock_discard(st, s);
 		return MPT_ERR_NOMEM;
 	}
-	s->mp = mp;
+	mpt_stack_sock_attach(s, &mpt_mptcp_sock_ops, mp);
 	mp->version = (uint8_t)v;
 	mp->csum = k->checksum || (flags & MPT_MPC_F_A);
 	mp->peer_c = (flags & MPT_MPC_F_C) != 0;
@@ -432,8 +450,8 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	if (rc == 0) {
 		sf->passive = true;
 		sf->join = MPT_SF_INITIAL;
-		(void)mpt_pm_add_raddr(mp, &s->remote.addr, 0, 0, !mp->peer_c);
-		rc = mpt_stack_flow_new(st, &s->local, &s->remote, sf, &sf->flow);
+		(void)mpt_pm_add_raddr(mp, &mp->remote.addr, 0, 0, !mp->peer_c);
+		rc = mpt_sf_flow_new(sf, &mp->local, &mp->remote);
 	}
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
@@ -529,7 +547,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	sf->nonce_remote = join->u.join.nonce;
 	sf->nonce_local = rand32(st);
 	int li = mpt_stack_local_index(st, &ip->dst);
-	sf->local_id = mpt_addr_equal(&ip->dst, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	sf->local_id = mpt_addr_equal(&ip->dst, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
 	/* Our B flag in the SYN/ACK (RFC 8684 §3.2): a backup address. */
 	sf->backup = li >= 0 && (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
 	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
@@ -538,7 +556,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	/* A short life while half-open: two SYN-ACK retransmissions (about
 	 * 7 s), not the connection default (about two minutes). */
 	st->pctx.syn_retries = MP_JOIN_SYNACK_RETRIES;
-	int rc = mpt_stack_flow_new(st, &l, &r, sf, &sf->flow);
+	int rc = mpt_sf_flow_new(sf, &l, &r);
 	st->pctx.syn_retries = 0;
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
@@ -568,15 +586,14 @@ int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now)
 	sf->join = MPT_SF_JOIN_SYN;
 	sf->nonce_local = rand32(st);
 	const struct mpt_addr *la = &st->cfg.local[li];
-	sf->local_id = mpt_addr_equal(la, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	sf->local_id = mpt_addr_equal(la, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
 	sf->remote_id = mp->raddr[ri].id;
 	/* RFC 8684 §3.2: the B flag of MP_JOIN: a backup local address. */
 	sf->backup = (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0 || mp->open_backup;
 	struct mpt_endpoint l = {.addr = *la, .port = 0};
 	struct mpt_endpoint r = {.addr = mp->raddr[ri].addr,
-				 .port = mp->raddr[ri].port ? mp->raddr[ri].port
-							    : mp->sock->remote.port};
-	int rc = mpt_stack_flow_new(st, &l, &r, sf, &sf->flow);
+				 .port = mp->raddr[ri].port ? mp->raddr[ri].port : mp->remote.port};
+	int rc = mpt_sf_flow_new(sf, &l, &r);
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 		sf->iss = sf->flow->iss;
@@ -649,22 +666,9 @@ void mpt_mp_rx_data_fin(struct mpt_mpconn *mp, uint64_t dsn)
 	mpt_mp_dirty(mp);
 }
 
-struct mpt_flow *mpt_mp_fallback_flow(const struct mpt_mpconn *mp)
-{
-	if (!mp->fallback)
-		return NULL;
-	for (size_t i = 0; i < mp->nsf; i++)
-		if (mp->sf[i]->join == MPT_SF_INITIAL)
-			return mp->sf[i]->flow;
-	return NULL;
-}
-
 long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t now)
 {
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		return f ? mpt_tcp_send(f->tcp, data, len, now) : MPT_ERR_CLOSED;
-	}
+	MPT_UNUSED(now);
 	if (mp->err)
 		return mp->err;
 	if (mp->app_shutdown || mp->closed)
@@ -684,12 +688,7 @@ long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t n
 
 long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now)
 {
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		if (f)
-			return mpt_tcp_recv(f->tcp, buf, len, now);
-		return mp->sock->err ? mp->sock->err : 0;
-	}
+	MPT_UNUSED(now);
 	if (!buf && len)
 		return MPT_ERR_INVAL;
 	if (mp->keys_known) {
@@ -713,10 +712,7 @@ long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now)
 
 int mpt_mp_shutdown(struct mpt_mpconn *mp, uint64_t now)
 {
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		return f ? mpt_tcp_shutdown(f->tcp, now) : MPT_ERR_STATE;
-	}
+	MPT_UNUSED(now);
 	if (!mp->snd_ready || mp->closed)
 		return MPT_ERR_STATE;
 	if (mp->app_shutdown)
@@ -794,8 +790,7 @@ static void conn_set_closed(struct mpt_mpconn *mp, unsigned ev)
 	mp->closed = true;
 	mp->fin_rtx_at = MPT_TIME_NEVER;
 	if (mp->sock) {
-		mp->sock->tcp_closed = true;
-		mp->st->reap_pending = true;
+		mpt_stack_sock_done(mp->sock);
 	}
 	mp->ev_pending |= ev | MPT_EV_CLOSED;
 	if (mp->pm_created)
@@ -805,17 +800,7 @@ static void conn_set_closed(struct mpt_mpconn *mp, unsigned ev)
 void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
 {
 	mp->app_closed = true;
-	mp->st->reap_pending = true;
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		if (f && !f->tcp_closed) {
-			if (abort)
-				mpt_tcp_abort(f->tcp, now);
-			else
-				mpt_tcp_close(f->tcp, now);
-		}
-		return;
-	}
+	mpt_stack_reap_later(mp->st);
 	if (mp->inf_tx || mp->inf_rx) {
 		/* Fallen back mid-connection: the subflow is the connection. */
 		struct mpt_subflow *sf = mp->inf_sf;
@@ -848,20 +833,6 @@ void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
 unsigned mpt_mp_events(const struct mpt_mpconn *mp)
 {
 	unsigned ev = 0;
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		if (mp->established)
-			ev |= MPT_EV_CONNECTED;
-		if (f && mpt_tcp_readable(f->tcp) > 0)
-			ev |= MPT_EV_READABLE;
-		if (f && mp->established && mpt_tcp_writable(f->tcp) > 0)
-			ev |= MPT_EV_WRITABLE;
-		if (mp->sock && mp->sock->err)
-			ev |= MPT_EV_ERROR | MPT_EV_READABLE;
-		if (mp->closed)
-			ev |= MPT_EV_CLOSED;
-		return ev;
-	}
 	if (mp->established)
 		ev |= MPT_EV_CONNECTED;
 	if (mp->keys_known && (mpt_drcv_readable(&mp->rcv) > 0 || mp->peer_fin_done))
@@ -1116,23 +1087,28 @@ static void conn_release(struct mpt_mpconn *mp)
 	}
 }
 
-static void conn_step(struct mpt_mpconn *mp, uint64_t now)
+/*
+ * The run loop in phases, in this order each time the connection is run
+ * (mpt_mp_run): what the peer and the engines did is taken in first, then
+ * the connection decides, then it sends.
+ */
+
+/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow, the
+ * connection is gone (no DATA_FIN exchange). */
+static void phase_fastclose_rx(struct mpt_mpconn *mp, uint64_t now)
 {
-	struct mpt_stack *st = mp->st;
-	if (mp->fallback) {
-		reap_subflows(mp);
+	if (!mp->fc_rx || mp->closed)
 		return;
-	}
-	if (mp->fc_rx && !mp->closed) {
-		/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow,
-		 * the connection is gone (no DATA_FIN exchange). */
-		abort_all(mp, now);
-		mp->err = MPT_ERR_RESET;
-		if (mp->sock)
-			mp->sock->err = mp->err;
-		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
-	}
-	/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
+	abort_all(mp, now);
+	mp->err = MPT_ERR_RESET;
+	if (mp->sock)
+		mpt_stack_sock_set_error(mp->sock, mp->err);
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+}
+
+/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
+static void phase_resets(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->reset_pending || sf->dead)
@@ -1146,6 +1122,12 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_tcp_abort(sf->flow->tcp, now);
 		}
 	}
+}
+
+/* The handshake finished: report it (once), and the path-manager events of
+ * the connection's establishment. */
+static void phase_established(struct mpt_mpconn *mp)
+{
 	struct mpt_subflow *initial = NULL;
 	for (size_t i = 0; i < mp->nsf && !initial; i++)
 		if (mp->sf[i]->join == MPT_SF_INITIAL)
@@ -1163,7 +1145,11 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		mp->pm_established = true;
 		mpt_mp_pm_event(mp, MPT_PM_EV_ESTABLISHED, initial, NULL, 0, 0);
 	}
-	/* Subflow bytes -> data level. */
+}
+
+/* Subflow bytes -> data level; larger windows after the application read. */
+static void phase_receive(struct mpt_mpconn *mp, uint64_t now)
+{
 	bool any = false, prog;
 	do {
 		prog = false;
@@ -1183,27 +1169,36 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	}
 	if (any)
 		mp->ev_pending |= MPT_EV_READABLE;
-	if (mp->peer_fin && !mp->peer_fin_done &&
-	    (mpt_dsn_gt(mp->rcv.nxt, mp->peer_fin_dsn) ||
-	     (mp->rcv.nranges > 0 &&
-	      mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, mp->peer_fin_dsn)))) {
+}
+
+/* The peer's DATA_FIN: discarded when data arrived past it, done once every
+ * byte before it is in (RFC 8684 §3.3.3). */
+static void phase_data_fin_rx(struct mpt_mpconn *mp)
+{
+	if (!mp->peer_fin || mp->peer_fin_done)
+		return;
+	if (mpt_dsn_gt(mp->rcv.nxt, mp->peer_fin_dsn) ||
+	    (mp->rcv.nranges > 0 &&
+	     mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, mp->peer_fin_dsn))) {
 		/* Data arrived past that DATA_FIN: it was not the real one. */
-		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinDrop);
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinDrop);
 		mp->peer_fin = false;
+		return;
 	}
-	if (mp->peer_fin && !mp->peer_fin_done && mp->keys_known &&
-	    mp->rcv.nxt == mp->peer_fin_dsn) {
+	if (mp->keys_known && mp->rcv.nxt == mp->peer_fin_dsn) {
 		mp->peer_fin_done = true;
-		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinRx);
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinRx);
 		mp->ev_pending |= MPT_EV_READABLE;
 		struct mpt_subflow *sf = any_usable(mp);
 		if (sf)
 			sf->ack_due = true;
 	}
-	if (mp->inf_tx || mp->inf_rx)
-		inf_step(mp, now);
-	/* Subflows the peer closed: finish them (the data level decides
-	 * the connection's fate, RFC 8684 §3.3.3). */
+}
+
+/* Subflows the peer closed: finish them (the data level decides the
+ * connection's fate, RFC 8684 §3.3.3). */
+static void phase_peer_closed(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf && !(mp->inf_tx || mp->inf_rx); i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed || sf->fin_sent)
@@ -1216,7 +1211,12 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_tcp_close(sf->flow->tcp, now);
 		}
 	}
-	/* Retransmission timeouts on a subflow: move its data elsewhere. */
+}
+
+/* Each subflow's health: progress, staleness, retransmission timeouts (its
+ * data moves elsewhere), and sent mappings acknowledged at both levels. */
+static void phase_health(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed)
@@ -1272,74 +1272,55 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			}
 		}
 	}
-	reap_subflows(mp);
+}
 
-	/* Close sequence: both DATA_FINs acknowledged (or we closed and ours
-	 * is acknowledged) -> close the subflows. */
-	if (mp->fin_acked && (mp->peer_fin_done || mp->app_closed) && !mp->closed) {
-		if (mp->peer_fin_done && !mp->final_ack_sent) {
-			/* DATA_ACK the peer's DATA_FIN before the subflow FINs
-			 * (which carry no option), preferably where our own
-			 * DATA_FIN went: its mapping covers that position. */
-			struct mpt_subflow *a =
-			    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
-			if (a) {
-				a->ack_due = false;
-				mpt_mp_send_ack(a, now);
-			}
-		}
-		for (size_t i = 0; i < mp->nsf; i++) {
-			struct mpt_subflow *sf = mp->sf[i];
-			if (sf->flow && !sf->closed && !sf->fin_sent) {
-				if (mpt_tcp_readable(sf->flow->tcp) > 0)
-					(void)mpt_sf_drain(sf, now);
-				sf->fin_sent = true;
-				mpt_tcp_close(sf->flow->tcp, now);
-			}
-		}
-		conn_set_closed(mp, 0);
-	}
-	if (!mp->closed && mp->nsf == 0 && orphan_wait(mp, now)) {
-		/* No subflow for now: the path manager opens one (below). */
-	} else if (!mp->closed && mp->nsf == 0) {
-		/* Every subflow is gone without a data-level close. */
-		if (!mp->err)
-			mp->err = mp->last_sf_err   ? mp->last_sf_err
-				  : mp->established ? MPT_ERR_RESET
-						    : MPT_ERR_REFUSED;
-		if (mp->sock)
-			mp->sock->err = mp->err;
-		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+/* Close sequence: both DATA_FINs acknowledged (or we closed and ours is
+ * acknowledged) -> close the subflows. */
+static void phase_close(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (!mp->fin_acked || !(mp->peer_fin_done || mp->app_closed) || mp->closed)
 		return;
-	}
-	if (mp->closed) {
-		/* e.g. the DATA_ACK of a retransmitted DATA_FIN */
-		for (size_t i = 0; i < mp->nsf; i++)
-			if (mp->sf[i]->ack_due) {
-				mp->sf[i]->ack_due = false;
-				mpt_mp_send_ack(mp->sf[i], now);
-			}
-		return;
-	}
-	if (mp->fully_established && !mpt_mp_is_fallback(mp))
-		mpt_pm_run(mp, now);
-	mpt_sched_push(mp, now);
-	drtx_arm(mp, now);
-	/* A DATA_FIN without data rides on a pure ACK; it is retransmitted
-	 * on a timer until DATA_ACKed. */
-	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
-	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
-		struct mpt_subflow *sf = any_usable(mp);
-		if (sf) {
-			struct mpt_tcp_info ti;
-			mpt_tcp_get_info(sf->flow->tcp, &ti);
-			mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinTx);
-			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
-			mp->fin_rtx_at = now + mp->fin_rto;
-			mp->fin_bare_due = true;
-			sf->ack_due = true;
+	if (mp->peer_fin_done && !mp->final_ack_sent) {
+		/* DATA_ACK the peer's DATA_FIN before the subflow FINs (which
+		 * carry no option), preferably where our own DATA_FIN went:
+		 * its mapping covers that position. */
+		struct mpt_subflow *a =
+		    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
+		if (a) {
+			a->ack_due = false;
+			mpt_mp_send_ack(a, now);
 		}
 	}
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (sf->flow && !sf->closed && !sf->fin_sent) {
+			if (mpt_tcp_readable(sf->flow->tcp) > 0)
+				(void)mpt_sf_drain(sf, now);
+			sf->fin_sent = true;
+			mpt_tcp_close(sf->flow->tcp, now);
+		}
+	}
+	conn_set_closed(mp, 0);
+}
+
+/* No subflow left.  Returns false when the connection failed for good. */
+static bool phase_subflowless(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->closed || mp->nsf > 0 || orphan_wait(mp, now))
+		return true; /* (orphaned: the path manager opens one below) */
+	/* Every subflow is gone without a data-level close. */
+	if (!mp->err)
+		mp->err = mp->last_sf_err   ? mp->last_sf_err
+			  : mp->established ? MPT_ERR_RESET
+					    : MPT_ERR_REFUSED;
+	if (mp->sock)
+		mpt_stack_sock_set_error(mp->sock, mp->err);
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+	return false;
+}
+
+static void send_due_acks(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (sf->ack_due) {
@@ -1347,6 +1328,57 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_mp_send_ack(sf, now);
 		}
 	}
+}
+
+/* Path manager, scheduler, data-level retransmission, a bare DATA_FIN
+ * (RFC 8684 §3.3.3: on a pure ACK, retransmitted on a timer until
+ * DATA_ACKed), the ACKs owed. */
+static void phase_send(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->fully_established && !mpt_mp_is_fallback(mp))
+		mpt_pm_run(mp, now);
+	mpt_sched_push(mp, now);
+	drtx_arm(mp, now);
+	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
+	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
+		struct mpt_subflow *sf = any_usable(mp);
+		if (sf) {
+			struct mpt_tcp_info ti;
+			mpt_tcp_get_info(sf->flow->tcp, &ti);
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinTx);
+			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
+			mp->fin_rtx_at = now + mp->fin_rto;
+			mp->fin_bare_due = true;
+			sf->ack_due = true;
+		}
+	}
+	send_due_acks(mp, now);
+}
+
+static void conn_step(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->fallback) {
+		reap_subflows(mp);
+		return;
+	}
+	phase_fastclose_rx(mp, now);
+	phase_resets(mp, now);
+	phase_established(mp);
+	phase_receive(mp, now);
+	phase_data_fin_rx(mp);
+	if (mp->inf_tx || mp->inf_rx)
+		inf_step(mp, now);
+	phase_peer_closed(mp, now);
+	phase_health(mp, now);
+	reap_subflows(mp);
+	phase_close(mp, now);
+	if (!phase_subflowless(mp, now))
+		return;
+	if (mp->closed) {
+		send_due_acks(mp, now); /* e.g. the DATA_ACK of a retransmitted DATA_FIN */
+		return;
+	}
+	phase_send(mp, now);
 }
 
 void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
@@ -1439,7 +1471,7 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 
 bool mpt_mp_finished(const struct mpt_mpconn *mp)
 {
-	return mp->nsf == 0 || (mp->fallback && mpt_mp_fallback_flow(mp) == NULL);
+	return mp->nsf == 0;
 }
 
 /* ---- address changes during the connection (RFC 6897 §5.3) --------------- */

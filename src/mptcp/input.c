@@ -195,9 +195,9 @@ static bool in_stripped(struct in_seg *c)
 {
 	struct mpt_subflow *sf = c->sf;
 	struct mpt_mpconn *mp = c->mp;
-	if (c->seg->opts.n_mptcp != 0 || mp->inf_tx || !sf->established ||
-	    !(c->fl & MPT_TCP_ACK) || !mp->snd_ready || mp->closed || sf->fin_sent ||
-	    (c->fl & MPT_TCP_FIN) || (sf->join != MPT_SF_INITIAL && sf->join != MPT_SF_JOIN_DONE))
+	if (c->seg->opts.n_mptcp != 0 || mp->inf_tx || !sf->established || !(c->fl & MPT_TCP_ACK) ||
+	    !mp->snd_ready || mp->closed || sf->fin_sent || (c->fl & MPT_TCP_FIN) ||
+	    (sf->join != MPT_SF_INITIAL && sf->join != MPT_SF_JOIN_DONE))
 		return true;
 	struct mpt_tcp_info ti;
 	mpt_tcp_get_info(c->f->tcp, &ti);
@@ -243,8 +243,8 @@ static bool in_infinite(struct in_seg *c)
 	const struct mpt_mptcp_dss *d = &c->o.dss.u.dss;
 	if (!(d->flags & MPT_DSS_F_MAP) || d->data_len != 0 || (d->flags & MPT_DSS_F_FIN))
 		return true;
-	uint64_t dsn = (d->flags & MPT_DSS_F_DSN64) ? d->dsn
-						    : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
+	uint64_t dsn =
+	    (d->flags & MPT_DSS_F_DSN64) ? d->dsn : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
 	if (mpt_mp_live_subflows(mp, NULL) == 1 && mpt_dsn_leq(dsn, mp->rcv.nxt) &&
 	    mp->rcv.nxt - dsn <= mp->rcv.cap)
 		mpt_mp_inf_rx(mp, c->sf, d->ssn, dsn);
@@ -260,8 +260,9 @@ static void in_data_ack(struct in_seg *c)
 	const struct mpt_mptcp_dss *d = &c->o.dss.u.dss;
 	if (!(d->flags & MPT_DSS_F_ACK))
 		return;
-	uint64_t a = (d->flags & MPT_DSS_F_ACK64) ? d->data_ack
-						  : mpt_dsn_expand(mp->snd.una, (uint32_t)d->data_ack);
+	uint64_t a = (d->flags & MPT_DSS_F_ACK64)
+			 ? d->data_ack
+			 : mpt_dsn_expand(mp->snd.una, (uint32_t)d->data_ack);
 	mpt_mp_data_ack(mp, a);
 	if (!(c->fl & MPT_TCP_SYN) && c->sf->flow && mp->snd_ready &&
 	    a - mp->snd.una <= mp->snd.end + 1 - mp->snd.una) {
@@ -282,8 +283,8 @@ static void in_mapping(struct in_seg *c)
 	const struct mpt_mptcp_dss *d = &c->o.dss.u.dss;
 	if (!(d->flags & MPT_DSS_F_MAP) || d->data_len == 0)
 		return;
-	uint64_t dsn = (d->flags & MPT_DSS_F_DSN64) ? d->dsn
-						    : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
+	uint64_t dsn =
+	    (d->flags & MPT_DSS_F_DSN64) ? d->dsn : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
 	bool fin = (d->flags & MPT_DSS_F_FIN) != 0;
 	uint32_t plen = (uint32_t)d->data_len - (fin ? 1u : 0u);
 	if (fin)
@@ -351,8 +352,8 @@ static void in_signals(struct in_seg *c)
 				if (mp->sf[k]->remote_id == o->prio.addr_id &&
 				    mp->sf[k]->peer_backup != o->prio.backup) {
 					mp->sf[k]->peer_backup = o->prio.backup;
-					mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY, mp->sf[k], NULL, 0,
-							0);
+					mpt_mp_pm_event(mp, MPT_PM_EV_SF_PRIORITY, mp->sf[k], NULL,
+							0, 0);
 				}
 		} else if (sf->peer_backup != o->prio.backup) {
 			sf->peer_backup = o->prio.backup;

@@ -1,7 +1,7 @@
 /*
  * The MPTCP connection layer (RFC 8684 v1, RFC 6824 v0): connections,
  * subflows, the default path manager (fullmesh) and scheduler (minrtt).
- * Internal header shared by the src/mptcp files and src/core/stack.c.
+ * Internal header of the src/mptcp files (the stack sees mptcp/transport.h).
  *
  * Files (src/mptcp/):
  *   conn.c        connection: handshake state, data path (DATA_ACK, DATA_FIN),
@@ -23,9 +23,10 @@
 #ifndef MPT_MPTCP_MPTCP_H
 #define MPT_MPTCP_MPTCP_H
 
-#include "core/stack_int.h"
+#include "core/host.h"
 #include "mptcp/dsbuf.h"
 #include "mptcp/policy.h"
+#include "mptcp/transport.h"
 #include "wire/mptcp.h"
 
 /* Largest mapping we create (the data-level length field is 16 bits). */
@@ -128,7 +129,9 @@ struct mpt_ann {
 
 struct mpt_mpconn {
 	struct mpt_stack *st;
-	struct mpt_sock *sock;
+	struct mpt_sock *sock;      /* our socket (opaque: core/host.h) */
+	struct mpt_endpoint local;  /* the connection's endpoints (the */
+	struct mpt_endpoint remote; /* initial subflow's) */
 	struct mpt_mptcp_knobs k;
 	bool passive;
 	uint8_t version;        /* negotiated (offered until the SYN/ACK) */
@@ -140,8 +143,7 @@ struct mpt_mpconn {
 	bool established;       /* initial subflow established (reported CONNECTED) */
 	bool closed;            /* data-level close done / aborted: notified CLOSED */
 	bool error_notified;
-	bool in_run, again, on_dirty;
-	struct mpt_mpconn *dirty_next;
+	bool in_run, again;
 	uint64_t key_local, key_remote;
 	uint32_t token_local, token_remote;
 	uint64_t idsn_local, idsn_remote;
@@ -268,32 +270,7 @@ struct mpt_mpconn {
 	bool pm_created, pm_established; /* reported once */
 };
 
-/* ---- conn.c: called by the stack ---------------------------------------- */
-
-/** Receive buffer of the connection level (and of each subflow engine). */
-size_t mpt_mp_rcvbuf_size(uint32_t knob);
-/** Normalise knobs (defaults for zero fields); MPT_ERR_INVAL on bad values. */
-int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k);
-/** Active open of an MPTCP connection for socket s (local/remote set). */
-int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t now);
-/**
- * A SYN for listener lis with an MP_CAPABLE option (mpc parsed, rc its parse
- * result): open a connection (or plain TCP when the version is not
- * acceptable).  Returns 0, or a negative error (SYN dropped).
- */
-int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
-		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now);
-/**
- * The MPTCP version to answer a SYN's MP_CAPABLE mpc with (and its flags
- * in *flags), or MPT_ERR_UNSUPPORTED (answer as plain TCP).
- */
-int mpt_mp_accept_version(struct mpt_stack *st, const struct mpt_mptcp_opt *mpc, uint8_t *flags);
-/** A SYN with MP_JOIN; answers with a RST when the token is unknown. */
-int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now);
-/** Find the first MPTCP option of a subtype in a segment (0 or negative). */
-int mpt_mp_find_opt(const struct mpt_tcp_seg *seg, uint8_t subtype, uint8_t version,
-		    struct mpt_mptcp_opt *out);
+/* ---- conn.c: the connection (sock.c turns these into socket operations) -- */
 
 long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t now);
 long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now);
@@ -307,8 +284,6 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now);
 /** True when nothing is left running (all subflows freed). */
 bool mpt_mp_finished(const struct mpt_mpconn *mp);
 void mpt_mp_free(struct mpt_mpconn *mp);
-/** The flow whose engine carries a fallen-back connection, or NULL. */
-struct mpt_flow *mpt_mp_fallback_flow(const struct mpt_mpconn *mp);
 /** Info for the socket API. */
 int mpt_mp_info(const struct mpt_mpconn *mp, struct mpt_mptcp_info *info);
 int mpt_mp_subflows(const struct mpt_mpconn *mp, struct mpt_subflow_info *out, size_t max);
@@ -362,11 +337,6 @@ int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt
 
 /* ---- subflow.c: engine hooks of subflow flows (ud = struct mpt_flow) ---- */
 
-size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room);
-void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
-/** Connection-level receive space beyond DATA_ACK (the window to advertise). */
-uint32_t mpt_sf_rcv_space(void *ud);
-void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
 /** Free a subflow's flow (its congestion state leaves the group first). */
 void mpt_sf_flow_free(struct mpt_subflow *sf);
 /** Create a subflow object for mp (not yet attached to a flow). */
@@ -406,6 +376,13 @@ void mpt_mp_pm_event(struct mpt_mpconn *mp, uint8_t type, const struct mpt_subfl
 		     const struct mpt_addr *raddr, uint8_t rid, int err);
 /** Pop the oldest queued event: 1, or 0 when none. */
 int mpt_mp_pm_event_pop(struct mpt_mpconn *mp, struct mpt_pm_event *ev);
+/** Socket operations of a connection fallen back at the handshake: TCP's
+ *  data path, MPTCP's information (sock.c). */
+extern const struct mpt_sock_ops mpt_mptcp_fallback_ops;
+/** Give subflow sf a flow on l -> r (its engine joins the connection's
+ *  coupled congestion control group).  Returns mpt_stack_flow_new's. */
+int mpt_sf_flow_new(struct mpt_subflow *sf, const struct mpt_endpoint *l,
+		    const struct mpt_endpoint *r);
 /** Mark the connection for mpt_mp_run. */
 void mpt_mp_dirty(struct mpt_mpconn *mp);
 /** True when fallen back (at the handshake or mid-connection). */
@@ -428,15 +405,6 @@ void mpt_mp_local_removed(struct mpt_mpconn *mp, const struct mpt_addr *a, uint8
 /** Set our backup flag on subflows using local (NULL: all); returns count. */
 int mpt_mp_set_backup(struct mpt_mpconn *mp, const struct mpt_addr *local, bool backup,
 		      uint64_t now);
-
-/* ---- subflow.c: RSTs ---------------------------------------------------- */
-
-/**
- * A RST the engine accepted arrived on sf (RFC 8684 §3.5, §3.6, §3.7):
- * MP_FASTCLOSE (key checked), MP_TCPRST (counted; T flag remembered),
- * MP_FAIL (counted).
- */
-void mpt_sf_rst_rx(struct mpt_subflow *sf, const struct mpt_tcp_seg *seg, uint64_t now);
 
 /* ---- pm.c --------------------------------------------------------------- */
 

@@ -35,6 +35,25 @@ struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp)
 	return sf;
 }
 
+int mpt_sf_flow_new(struct mpt_subflow *sf, const struct mpt_endpoint *l,
+		    const struct mpt_endpoint *r)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	int rc = mpt_stack_flow_new(mp->st, l, r, sf, mp->cc, &sf->flow);
+	if (rc < 0)
+		return rc;
+	/* RFC 6356: the subflows of one connection share a coupling group
+	 * (beyond MPT_CC_GROUP_MAX members a subflow runs uncoupled). */
+	(void)mpt_cc_group_join(&mp->ccg, mpt_tcp_cc(sf->flow->tcp));
+	return 0;
+}
+
+void mpt_sf_kick(struct mpt_flow *f)
+{
+	if (f->sf)
+		mpt_mp_dirty(f->sf->mp);
+}
+
 void mpt_sf_flow_free(struct mpt_subflow *sf)
 {
 	struct mpt_flow *f = sf->flow;
@@ -318,34 +337,6 @@ void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev)
 {
 	struct mpt_subflow *sf = f->sf;
 	struct mpt_mpconn *mp = sf->mp;
-	struct mpt_sock *s = mp->sock;
-	if (mp->fallback && sf->idx == 0 && s) {
-		/* RFC 8684 §3.7: after fallback the subflow is the connection. */
-		switch (ev) {
-		case MPT_TCP_EV_ESTABLISHED:
-			sf->established = true;
-			mp->established = true;
-			mpt_stack_sock_ready(s);
-			break;
-		case MPT_TCP_EV_READABLE:
-			mpt_stack_notify(s, MPT_EV_READABLE);
-			break;
-		case MPT_TCP_EV_WRITABLE:
-			mpt_stack_notify(s, MPT_EV_WRITABLE);
-			break;
-		case MPT_TCP_EV_ERROR:
-			s->err = mpt_tcp_error(f->tcp);
-			mpt_stack_notify(s, MPT_EV_ERROR | MPT_EV_READABLE);
-			break;
-		case MPT_TCP_EV_CLOSED:
-			sf->closed = true;
-			s->tcp_closed = true;
-			mp->closed = true;
-			mpt_stack_notify(s, MPT_EV_CLOSED);
-			break;
-		}
-		return;
-	}
 	switch (ev) {
 	case MPT_TCP_EV_ESTABLISHED:
 		sf->established = true;
