@@ -153,6 +153,8 @@ FAMILIES = [
      lambda r, a: r['class'].startswith('hang/no-eof')),
     ('reverse-blackhole', 'no connection when the reverse path drops MPTCP options (SYN/ACK)',
      lambda r, a: 'hang/connect' in r['class'] and 'dropunk@p0<' in r['scenario']),
+    ('nagle-runts', 'over budget with Nagle on the subflows, within it without Nagle',
+     lambda r, a: r['class'].startswith(('slow', 'hang/')) and 'no-nagle' in a),
     ('slower-than-tcp', 'over budget, while plain TCP on the same topology is within it',
      lambda r, a: r['class'].startswith('slow') and 'no-mptcp' in a),
     ('teardown', 'a stack still has timers 120 s after the close',

@@ -296,6 +296,7 @@ enum simp {
 	S_BIG_RCVBUF,
 	S_MPTCP_V1, /* client offers v1, server accepts both */
 	S_NO_DUP,
+	S_NO_NAGLE,
 	S_N
 };
 
@@ -304,7 +305,7 @@ static const char *const simp_name[] = {
     "one-path",    "prompt-read", "simple-write", "no-abort",    "no-csum",  "sched-default",
     "cc-default",  "pm-default",  "tcp-default",  "big-sndbuf",  "v4",       "no-upload",
     "no-download", "fast-links",  "hc-both",      "idsn-normal", "no-mptcp", "big-rcvbuf",
-    "v1",          "no-dup"};
+    "v1",          "no-dup",      "no-nagle"};
 
 _Static_assert(sizeof(simp_name) / sizeof(simp_name[0]) == S_N, "a name per simplification");
 
@@ -720,6 +721,8 @@ static void apply_simplify(struct draw *d)
 			sd->race = false;
 			sd->msl_ns = 30 * SEC; /* the stack's default */
 		}
+		if (ON(S_NO_NAGLE))
+			sd->nagle = false;
 		if (ON(S_BIG_SNDBUF))
 			sd->sndbuf = 4 * MIB;
 		if (ON(S_BIG_RCVBUF))
@@ -1811,6 +1814,49 @@ static uint32_t complexity(const struct draw *d)
 	return c;
 }
 
+/* --trace MS: every MS of simulated time (with -v), each side's progress
+ * and every subflow's congestion state. */
+static uint64_t g_trace_ns;
+
+static void trace_cb(struct mpt_sim *sim, void *arg)
+{
+	struct soak *k = arg;
+
+	for (int i = 0; i < 2; i++) {
+		struct side *sd = &k->side[i];
+		struct mpt_subflow_info sf[16];
+		struct mpt_mptcp_info mi;
+		int n;
+
+		printf("  [%10.6f] trace %s: tx %" PRIu64 " rx %" PRIu64, (double)know(k) / 1e9,
+		       side_name(i), sd->tx_off, sd->rx_off);
+		if (!sd->s) {
+			printf(" (closed)\n");
+			continue;
+		}
+		if (mpt_sock_mptcp_info(sd->s, &mi) == 0)
+			printf(" unacked %" PRIu64 " reinj %" PRIu64,
+			       mi.mptcpi_write_seq - mi.mptcpi_snd_una, mi.reinjected_bytes);
+		n = mpt_sock_subflows(sd->s, sf, 16);
+		for (int j = 0; j < n && j < 16; j++)
+			printf(" | sf%d %s cwnd %u srtt %.1fms sent %" PRIu64 " acked %" PRIu64
+			       " rtx %u",
+			       j, sf[j].state, sf[j].cwnd, (double)sf[j].srtt_ns / 1e6,
+			       sf[j].bytes_sent, sf[j].bytes_acked, sf[j].retransmits);
+		{
+			struct mpt_sock_info si;
+
+			if (mpt_sock_info(sd->s, &si) == 0)
+				printf(" | sock snd_wnd %u rcv_wnd %u ssthresh %u rto %.0fms",
+				       si.snd_wnd, si.rcv_wnd, si.snd_ssthresh,
+				       (double)si.rto_ns / 1e6);
+		}
+		printf("\n");
+	}
+	if (!(k->side[0].done && k->side[1].done))
+		(void)mpt_sim_at(sim, know(k) + g_trace_ns, trace_cb, k);
+}
+
 static void run_seed(const struct draw *d, bool verbose, const char *pcap, struct result *res)
 {
 	struct soak *k = calloc(1, sizeof(*k));
@@ -1838,6 +1884,8 @@ static void run_seed(const struct draw *d, bool verbose, const char *pcap, struc
 		abort();
 	if (pcap && mpt_sim_pcap_open(k->sim, pcap) < 0)
 		fprintf(stderr, "cannot open %s\n", pcap);
+	if (verbose && g_trace_ns && mpt_sim_at(k->sim, g_trace_ns, trace_cb, k) < 0)
+		abort();
 	build_stack(k, 0);
 	build_stack(k, 1);
 	build_links(k);
@@ -2412,7 +2460,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: soak_test [--seed N | --seeds A-B] [-v] [-j JOBS] [--tsv FILE]\n"
 		"                 [--no-fork] [--simplify MASK] [--size-shift K] [--shrink]\n"
-		"                 [--attribute] [--pcap FILE] [--wall-limit SECONDS]\n"
+		"                 [--attribute] [--pcap FILE] [--trace MS] [--wall-limit SECONDS]\n"
 		"  default: the CI sample, seeds %d-%d\n",
 		CI_FIRST, CI_FIRST + CI_COUNT - 1);
 	exit(2);
@@ -2456,6 +2504,9 @@ static void parse(int argc, char **argv, struct opts *o)
 			i++;
 		} else if (!strcmp(a, "--tsv") && v) {
 			o->tsv = v;
+			i++;
+		} else if (!strcmp(a, "--trace") && v) {
+			g_trace_ns = strtoull(v, NULL, 0) * MS;
 			i++;
 		} else if (!strcmp(a, "--pcap") && v) {
 			o->pcap = v;
