@@ -33,6 +33,15 @@
 struct mpt_subflow;
 struct mpt_stack_core;
 
+/* A node of the stack's timer heap (core's: transports leave it alone). */
+struct mpt_tnode {
+	uint64_t at;                    /* deadline in the heap */
+	size_t idx;                     /* heap slot, or SIZE_MAX when not in it */
+	struct mpt_tnode *touched_next; /* on the list to look at again */
+	bool touched;
+	bool is_sock; /* embedded in a struct mpt_sock (else a struct mpt_flow) */
+};
+
 struct mpt_flow {
 	struct mpt_stack *st;
 	struct mpt_endpoint local;
@@ -45,6 +54,7 @@ struct mpt_flow {
 	bool tcp_closed;              /* the engine reported EV_CLOSED */
 	struct mpt_flow *hnext;       /* 4-tuple hash chain */
 	struct mpt_flow *prev, *next; /* all flows */
+	struct mpt_tnode tn;          /* its engine's next deadline */
 };
 
 struct mpt_stack {

@@ -127,6 +127,7 @@ long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now)
 	if (s->err)
 		return s->err;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	long rc = s->ops->send(s, data, len, now);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -137,6 +138,7 @@ long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now)
 	if (!usable(s))
 		return MPT_ERR_INVAL;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	long rc = s->ops->recv(s, buf, len, now);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -147,6 +149,7 @@ int mpt_shutdown(struct mpt_sock *s, uint64_t now)
 	if (!usable(s))
 		return MPT_ERR_INVAL;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	int rc = s->ops->shutdown(s, now);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -166,6 +169,7 @@ static void sock_close(struct mpt_sock *s, uint64_t now, bool abort)
 		return;
 	struct mpt_stack *st = s->st;
 	mpt_stack_enter(st, now);
+	mpt_stack_touch(st, &s->tn);
 	s->app_closed = true;
 	mpt_stack_reap_later(st);
 	if (s->listener)
@@ -322,6 +326,7 @@ int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool b
 	if (!m)
 		return MPT_ERR_STATE;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	int rc = m->set_backup(s, local, backup, now);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -343,6 +348,7 @@ int mpt_pm_subflow_open(struct mpt_sock *s, const struct mpt_addr *local,
 	if (rc < 0 || !remote)
 		return rc < 0 ? rc : MPT_ERR_INVAL;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	rc = mptcp_of(s)->pm_open(s, local, remote, backup, now);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -355,6 +361,7 @@ int mpt_pm_subflow_close(struct mpt_sock *s, const struct mpt_addr *local,
 	if (rc < 0 || !remote)
 		return rc < 0 ? rc : MPT_ERR_INVAL;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	rc = mptcp_of(s)->pm_close(s, local, remote, now);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -366,6 +373,7 @@ int mpt_pm_announce(struct mpt_sock *s, const struct mpt_addr *local, uint64_t n
 	if (rc < 0)
 		return rc;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	rc = mptcp_of(s)->pm_announce(s, local);
 	mpt_stack_leave(s->st);
 	return rc;
@@ -377,6 +385,7 @@ int mpt_pm_withdraw(struct mpt_sock *s, const struct mpt_addr *local, uint64_t n
 	if (rc < 0)
 		return rc;
 	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
 	rc = mptcp_of(s)->pm_withdraw(s, local, now);
 	mpt_stack_leave(s->st);
 	return rc;

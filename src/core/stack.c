@@ -12,6 +12,7 @@
  * flows, so no engine is destroyed while one of its own functions (or an
  * application callback below a public call) is on the stack.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg)
 /* ---- entry points ------------------------------------------------------- */
 
 static void stack_reap(struct mpt_stack *st);
+static void refresh_touched(struct mpt_stack *st);
 
 void mpt_stack_enter(struct mpt_stack *st, uint64_t now)
 {
@@ -69,6 +71,7 @@ static void run_dirty(struct mpt_stack *st)
 			s->on_dirty = false;
 			if (s->ops && s->ops->run)
 				s->ops->run(s, st->now);
+			mpt_stack_touch(st, &s->tn);
 			s = next;
 		}
 	}
@@ -137,6 +140,7 @@ static void stack_leave_common(struct mpt_stack *st, bool deliver)
 	run_dirty(st);
 	if (deliver)
 		deliver_events(st);
+	refresh_touched(st);
 	stack_reap(st);
 	st->core->depth = 0;
 }
@@ -156,6 +160,7 @@ static void stack_leave_deliver(struct mpt_stack *st)
 
 void mpt_stack_sock_dirty(struct mpt_sock *s)
 {
+	mpt_stack_touch(s->st, &s->tn);
 	if (s->on_dirty)
 		return;
 	struct mpt_stack *st = s->st;
@@ -174,6 +179,155 @@ static void dirty_remove(struct mpt_stack *st, struct mpt_sock *s)
 	if (*pp)
 		*pp = s->dirty_next;
 	s->on_dirty = false;
+}
+
+/* ---- the timer heap --------------------------------------------------------- */
+
+#define TN_NONE SIZE_MAX
+
+static void tn_init(struct mpt_tnode *n, bool is_sock)
+{
+	memset(n, 0, sizeof(*n));
+	n->idx = TN_NONE;
+	n->at = MPT_TIME_NEVER;
+	n->is_sock = is_sock;
+}
+
+static void heap_swap(struct mpt_stack_core *c, size_t a, size_t b)
+{
+	struct mpt_tnode *t = c->heap[a];
+	c->heap[a] = c->heap[b];
+	c->heap[b] = t;
+	c->heap[a]->idx = a;
+	c->heap[b]->idx = b;
+}
+
+static void heap_up(struct mpt_stack_core *c, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (c->heap[p]->at <= c->heap[i]->at)
+			break;
+		heap_swap(c, p, i);
+		i = p;
+	}
+}
+
+static void heap_down(struct mpt_stack_core *c, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < c->heap_n && c->heap[l]->at < c->heap[m]->at)
+			m = l;
+		if (r < c->heap_n && c->heap[r]->at < c->heap[m]->at)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(c, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct mpt_stack_core *c, struct mpt_tnode *n)
+{
+	size_t i = n->idx;
+	if (i == TN_NONE)
+		return;
+	n->idx = TN_NONE;
+	c->heap_n--;
+	if (i == c->heap_n)
+		return;
+	c->heap[i] = c->heap[c->heap_n];
+	c->heap[i]->idx = i;
+	heap_up(c, i);
+	heap_down(c, c->heap[i]->idx);
+}
+
+/* Put n in the heap at deadline at (MPT_TIME_NEVER: out of it). */
+static void heap_set(struct mpt_stack *st, struct mpt_tnode *n, uint64_t at)
+{
+	struct mpt_stack_core *c = st->core;
+	if (at == MPT_TIME_NEVER) {
+		heap_remove(c, n);
+		n->at = at;
+		return;
+	}
+	if (n->idx == TN_NONE) {
+		if (c->heap_n == c->heap_cap) {
+			/* Grows with the number of connections, never per packet. */
+			size_t cap = c->heap_cap ? 2 * c->heap_cap : 64;
+			struct mpt_tnode **v = mpt_realloc(st->mem, c->heap, cap * sizeof(*v));
+			if (!v) {
+				c->heap_nomem = true; /* deadlines by scanning from now on */
+				return;
+			}
+			c->heap = v;
+			c->heap_cap = cap;
+		}
+		n->at = at;
+		n->idx = c->heap_n;
+		c->heap[c->heap_n++] = n;
+		heap_up(c, n->idx);
+		return;
+	}
+	uint64_t old = n->at;
+	n->at = at;
+	if (at < old)
+		heap_up(c, n->idx);
+	else if (at > old)
+		heap_down(c, n->idx);
+}
+
+void mpt_stack_touch(struct mpt_stack *st, struct mpt_tnode *n)
+{
+	if (n->touched)
+		return;
+	n->touched = true;
+	n->touched_next = st->core->touched;
+	st->core->touched = n;
+}
+
+static void untouch(struct mpt_stack *st, struct mpt_tnode *n)
+{
+	if (!n->touched)
+		return;
+	struct mpt_tnode **pp = &st->core->touched;
+	while (*pp && *pp != n)
+		pp = &(*pp)->touched_next;
+	if (*pp)
+		*pp = n->touched_next;
+	n->touched = false;
+}
+
+static uint64_t tn_deadline(struct mpt_tnode *n)
+{
+	if (n->is_sock) {
+		const struct mpt_sock *s =
+		    (const struct mpt_sock *)(const void *)((const char *)n -
+							    offsetof(struct mpt_sock, tn));
+		return s->ops ? s->ops->deadline(s) : MPT_TIME_NEVER;
+	}
+	const struct mpt_flow *f =
+	    (const struct mpt_flow *)(const void *)((const char *)n -
+						    offsetof(struct mpt_flow, tn));
+	return f->tcp && !f->tcp_closed ? mpt_tcp_next_deadline(f->tcp) : MPT_TIME_NEVER;
+}
+
+/* The deadlines of what this entry point touched, into the heap. */
+static void refresh_touched(struct mpt_stack *st)
+{
+	while (st->core->touched) {
+		struct mpt_tnode *n = st->core->touched;
+		st->core->touched = n->touched_next;
+		n->touched = false;
+		heap_set(st, n, tn_deadline(n));
+	}
+}
+
+static void flow_touched(void *ud)
+{
+	struct mpt_flow *f = ud;
+	mpt_stack_touch(f->st, &f->tn);
 }
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -292,6 +446,7 @@ struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st)
 	if (!s)
 		return NULL;
 	s->st = st;
+	tn_init(&s->tn, true);
 	s->next = st->core->all;
 	if (st->core->all)
 		st->core->all->prev = s;
@@ -332,6 +487,8 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
 {
 	if (!f)
 		return;
+	untouch(st, &f->tn);
+	heap_remove(st->core, &f->tn);
 	flow_unlink(st, f);
 	mpt_tcp_destroy(f->tcp);
 	mpt_free(st->mem, f);
@@ -340,6 +497,8 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
 void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s)
 {
 	ev_unqueue(st, s);
+	untouch(st, &s->tn);
+	heap_remove(st->core, &s->tn);
 	if (s->parent) {
 		mpt_stack_queue_remove(s->parent, s);
 		s->parent->nchildren--;
@@ -439,6 +598,7 @@ void mpt_stack_sock_attach(struct mpt_sock *s, const struct mpt_sock_ops *ops, v
 {
 	s->ops = ops;
 	s->conn = conn;
+	mpt_stack_touch(s->st, &s->tn);
 }
 
 void *mpt_stack_sock_conn(const struct mpt_sock *s)
@@ -454,6 +614,7 @@ void mpt_stack_sock_to_tcp(struct mpt_sock *s, struct mpt_flow *f, const struct 
 	f->sock = s;
 	s->flow = f;
 	s->ops = ops;
+	mpt_stack_touch(s->st, &s->tn);
 	if (!s->established && mpt_tcp_get_state(f->tcp) >= MPT_TCP_ESTABLISHED &&
 	    mpt_tcp_get_state(f->tcp) != MPT_TCP_TIME_WAIT)
 		mpt_stack_sock_ready(s);
@@ -540,8 +701,10 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 	struct mpt_tcp_cb cb = {
 	    .output = flow_output,
 	    .on_event = flow_event,
+	    .touched = flow_touched,
 	    .ud = f,
 	};
+	tn_init(&f->tn, false);
 	struct mpt_tcp_cfg cfg = st->tcpcfg;
 	if (cc)
 		cfg.cc = cc; /* the connection's choice */
@@ -750,7 +913,13 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	st->core->hash_seed = mpt_get64(rnd + 16);
 	st->core->next_port =
 	    (uint16_t)(EPHEMERAL_LO + mpt_get16(rnd + 24) % (EPHEMERAL_HI - EPHEMERAL_LO + 1));
-	if (mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
+	/* The timer heap's first slots (it doubles as connections come). */
+	st->core->heap = mpt_calloc(mem, 64, sizeof(*st->core->heap));
+	if (st->core->heap)
+		st->core->heap_cap = 64;
+	if (!st->core->heap ||
+	    mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
+		mpt_free(mem, st->core->heap);
 		mpt_free(mem, st->core->htab);
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
@@ -777,6 +946,7 @@ void mpt_stack_destroy(struct mpt_stack *st)
 		mpt_free(st->mem, f);
 	}
 	mpt_token_table_free(&st->tokens);
+	mpt_free(st->mem, st->core->heap);
 	mpt_free(st->mem, st->core->htab);
 	mpt_free(st->mem, st);
 }
@@ -1069,28 +1239,46 @@ int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64
 	return rc;
 }
 
+/* Every flow's and connection's deadline, the long way (the heap could not
+ * grow: an allocation failed). */
+static uint64_t scan_deadline(struct mpt_stack *st)
+{
+	uint64_t d = MPT_TIME_NEVER;
+	for (struct mpt_flow *f = st->core->flows; f; f = f->next)
+		d = MPT_MIN(d, tn_deadline(&f->tn));
+	for (struct mpt_sock *s = st->core->all; s; s = s->next)
+		d = MPT_MIN(d, tn_deadline(&s->tn));
+	return d;
+}
+
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 {
 	/* Events queued by socket calls (or left over by a delivery round)
 	 * are due now: mpt_stack_on_timer delivers them. */
 	if (st->core->ev_head)
 		return st->now;
-	uint64_t d = MPT_TIME_NEVER;
-	for (struct mpt_flow *f = st->core->flows; f; f = f->next) {
-		if (!f->tcp || f->tcp_closed)
-			continue;
-		uint64_t t = mpt_tcp_next_deadline(f->tcp);
-		if (t < d)
-			d = t;
+	if (st->core->heap_nomem)
+		return scan_deadline(st);
+	return st->core->heap_n ? st->core->heap[0]->at : MPT_TIME_NEVER;
+}
+
+static void fire(struct mpt_stack *st, struct mpt_tnode *n, uint64_t now)
+{
+	if (n->is_sock) {
+		struct mpt_sock *s =
+		    (struct mpt_sock *)(void *)((char *)n - offsetof(struct mpt_sock, tn));
+		if (s->ops)
+			s->ops->on_timer(s, now);
+		mpt_stack_touch(st, n);
+		return;
 	}
-	for (struct mpt_sock *s = st->core->all; s; s = s->next) {
-		if (!s->ops)
-			continue;
-		uint64_t t = s->ops->deadline(s);
-		if (t < d)
-			d = t;
+	struct mpt_flow *f = (struct mpt_flow *)(void *)((char *)n - offsetof(struct mpt_flow, tn));
+	if (f->tcp && !f->tcp_closed) {
+		mpt_tcp_on_timer(f->tcp, now);
+		if (f->sf)
+			mpt_sf_kick(f);
 	}
-	return d;
+	mpt_stack_touch(st, n);
 }
 
 void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
@@ -1098,16 +1286,33 @@ void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
 	if (st->core->depth)
 		return; /* from on_event or output: not allowed */
 	mpt_stack_enter(st, now);
-	for (struct mpt_flow *f = st->core->flows; f; f = f->next) {
-		if (f->tcp && !f->tcp_closed && mpt_tcp_next_deadline(f->tcp) <= now) {
-			mpt_tcp_on_timer(f->tcp, now);
-			if (f->sf)
-				mpt_sf_kick(f);
+	struct mpt_stack_core *c = st->core;
+	if (c->heap_nomem) {
+		for (struct mpt_flow *f = c->flows; f; f = f->next)
+			if (tn_deadline(&f->tn) <= now)
+				fire(st, &f->tn, now);
+		for (struct mpt_sock *s = c->all; s; s = s->next)
+			if (tn_deadline(&s->tn) <= now)
+				fire(st, &s->tn, now);
+	} else {
+		/* Take the due ones out first (firing reorders the heap), then
+		 * fire them; each is touched, so it goes back at the end. */
+		struct mpt_tnode *due = NULL;
+		while (c->heap_n > 0 && c->heap[0]->at <= now) {
+			struct mpt_tnode *n = c->heap[0];
+			heap_remove(c, n);
+			n->at = MPT_TIME_NEVER;
+			untouch(st, n);
+			n->touched_next = due;
+			due = n;
+		}
+		while (due) {
+			struct mpt_tnode *n = due;
+			due = n->touched_next;
+			n->touched_next = NULL;
+			fire(st, n, now);
 		}
 	}
-	for (struct mpt_sock *s = st->core->all; s; s = s->next)
-		if (s->ops && s->ops->deadline(s) <= now)
-			s->ops->on_timer(s, now);
 	stack_leave_deliver(st);
 }
 

@@ -38,6 +38,7 @@ struct mpt_sock {
 	struct mpt_sock *parent;      /* listener, while not yet accepted */
 	struct mpt_sock *prev, *next; /* all sockets */
 	struct mpt_sock *qnext;       /* listener accept queue */
+	struct mpt_tnode tn;          /* the connection's own next deadline (ops->deadline) */
 	/* marked for ops->run at the end of the entry point */
 	bool on_dirty;
 	struct mpt_sock *dirty_next;
@@ -72,6 +73,14 @@ struct mpt_stack_core {
 	 * in the middle of their own mpt_recv). */
 	struct mpt_sock *ev_head, *ev_tail;
 	uint8_t scratch[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+	/* Every flow's and connection's next deadline in a binary min-heap,
+	 * refreshed at the end of each entry point for the ones touched: the
+	 * next deadline is the top, timers cost O(log n) each, nothing scans
+	 * every connection (issue 13). */
+	struct mpt_tnode **heap;
+	size_t heap_n, heap_cap;
+	struct mpt_tnode *touched; /* to look at again at the end of the entry point */
+	bool heap_nomem;           /* the heap could not grow: scan instead */
 };
 
 /* ---- stack.c ----------------------------------------------------------- */
@@ -109,6 +118,10 @@ int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const stru
 /** The flow on (local, remote), or NULL. */
 struct mpt_flow *mpt_stack_lookup(const struct mpt_stack *st, const struct mpt_endpoint *local,
 				  const struct mpt_endpoint *remote);
+
+/* Timer heap: node n's deadline may have changed (looked at when the
+ * running entry point ends). */
+void mpt_stack_touch(struct mpt_stack *st, struct mpt_tnode *n);
 
 /* ---- sock_tcp.c ---------------------------------------------------------- */
 

@@ -107,8 +107,7 @@ static void mp_local_added(struct mpt_sock *s)
 	mpt_mp_dirty(conn_of(s));
 }
 
-static void mp_local_removed(struct mpt_sock *s, const struct mpt_addr *a, uint8_t id,
-			     uint64_t now)
+static void mp_local_removed(struct mpt_sock *s, const struct mpt_addr *a, uint8_t id, uint64_t now)
 {
 	mpt_mp_local_removed(conn_of(s), a, id, now);
 }
@@ -202,8 +201,7 @@ static void fb_local_added(struct mpt_sock *s)
 	MPT_UNUSED(s);
 }
 
-static void fb_local_removed(struct mpt_sock *s, const struct mpt_addr *a, uint8_t id,
-			     uint64_t now)
+static void fb_local_removed(struct mpt_sock *s, const struct mpt_addr *a, uint8_t id, uint64_t now)
 {
 	MPT_UNUSED(s), MPT_UNUSED(a), MPT_UNUSED(id), MPT_UNUSED(now);
 }

@@ -92,6 +92,8 @@ void tcp_leave(struct mpt_tcp *t)
 	}
 	/* Before the events: their handlers may destroy the engine. */
 	tcp_release_buffers(t);
+	void (*touched)(void *) = t->cb.touched;
+	void *ud = t->cb.ud;
 	/* Still "inside" while delivering, so nested calls do not deliver. */
 	while (t->ev_pending && !t->closed_reported) {
 		for (size_t i = 0; i < MPT_ARRAY_SIZE(order); i++) {
@@ -108,6 +110,8 @@ void tcp_leave(struct mpt_tcp *t)
 	}
 	t->ev_pending = 0;
 	t->depth--;
+	if (touched)
+		touched(ud);
 }
 
 /* ---- state helpers ---------------------------------------------------- */

@@ -158,6 +158,12 @@ struct mpt_tcp_cb {
 	 * engine's own free space (it never shrinks an edge already sent).
 	 */
 	uint32_t (*ext_rcv_space)(void *ud);
+	/**
+	 * Optional: called when a public call into the engine (input, timer,
+	 * send, ...) returns, after its events: the engine's timers may have
+	 * changed (the owner's timer heap looks again: mpt_tcp_next_deadline).
+	 */
+	void (*touched)(void *ud);
 	void *ud;
 };
 
