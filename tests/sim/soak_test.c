@@ -1698,6 +1698,14 @@ static void describe_stuck(struct soak *k, char *out, size_t n)
 		  sd->paused ? " paused" : "", !sd->connected ? " unconnected" : "");
 		if (sd->s && mpt_sock_info(sd->s, &si) == 0)
 			P(" %s snd_wnd %u rcv_wnd %u", si.state, si.snd_wnd, si.rcv_wnd);
+		{
+			uint64_t dl = mpt_stack_next_deadline(k->host[i].st);
+
+			if (dl == MPT_TIME_NEVER)
+				P(" no-timer");
+			else
+				P(" timer+%.3gs", (double)(dl - know(k)) / 1e9);
+		}
 		if (sd->s && mpt_sock_mptcp_info(sd->s, &mi) == 0) {
 			if (mi.fallback)
 				P(" fallback");
