@@ -1002,7 +1002,7 @@ struct side {
 };
 
 struct failure {
-	bool reentry, corrupt, truncated, overrun, error, hang, slow, teardown, leak, spin;
+	bool reentry, corrupt, truncated, overrun, error, hang, slow, teardown, leak, spin, storm;
 	char reentry_what[96];
 	char detail[600];
 	char hang_class[32];
@@ -1958,6 +1958,12 @@ static void run_seed(const struct draw *d, bool verbose, const char *pcap, struc
 	/* Free the buffers and the simulator; every byte must come back. */
 	mpt_stack_destroy(k->host[0].st);
 	mpt_stack_destroy(k->host[1].st);
+	{
+		struct mpt_sim_stats ss;
+
+		mpt_sim_get_stats(k->sim, &ss);
+		k->events = ss.events;
+	}
 	mpt_sim_destroy(k->sim);
 	if (k->cm.live != 0) {
 		f->leak = true;
@@ -1966,6 +1972,9 @@ static void run_seed(const struct draw *d, bool verbose, const char *pcap, struc
 		snprintf(f->detail + o, sizeof(f->detail) - o, "%s%ld allocations not freed",
 			 o ? "; " : "", k->cm.live);
 	}
+	if (verbose)
+		printf("  %" PRIu64 " simulator events, %ld allocations\n", k->events,
+		       k->cm.allocs);
 	clock_gettime(CLOCK_MONOTONIC, &w1);
 	/* Verdict. */
 	memset(res, 0, sizeof(*res));
@@ -1987,7 +1996,7 @@ static void run_seed(const struct draw *d, bool verbose, const char *pcap, struc
 		    {f->spin, "spin"},       {f->corrupt, "corrupt"},     {f->reentry, "reentry"},
 		    {f->overrun, "overrun"}, {f->truncated, "truncated"}, {f->error, "error"},
 		    {f->hang, NULL},         {f->slow, "slow"},           {f->teardown, "teardown"},
-		    {f->leak, "leak"},
+		    {f->leak, "leak"},       {f->storm, "storm"},
 		};
 		char hang[48];
 
@@ -2172,6 +2181,22 @@ static void run_checks_done(struct soak *k)
 		f->slow = true;
 		addf(f, "finished at %.3f s, budget %.3f s", (double)end / 1e9,
 		     (double)d->budget_ns / 1e9);
+	}
+	/*
+	 * Bounded resources: MP_JOIN attempts back off (join_retry_ns doubling
+	 * per failure), so a stack opens at most a few per (local, remote)
+	 * pair and then one every half minute or so.  Far more is a retry
+	 * loop.
+	 */
+	for (int i = 0; i < 2; i++) {
+		uint64_t joins = counter(k, i, "MPJoinSynTx");
+		uint64_t bound = 16 * (10 + k->sim_end / (32 * SEC));
+
+		if (joins > bound) {
+			f->storm = true;
+			addf(f, "%s sent %" PRIu64 " MP_JOIN SYNs in %.1f s (bound %" PRIu64 ")",
+			     side_name(i), joins, (double)k->sim_end / 1e9, bound);
+		}
 	}
 	if (k->verbose) {
 		print_subflows(k);
