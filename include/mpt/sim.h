@@ -36,7 +36,9 @@
  *      [0, jitter].  Jitter never reorders: arrival is raised to the
  *      previous packet's arrival (FIFO) unless the packet is picked for
  *      reordering (probability `reorder`), in which case it gets
- *      `reorder_delay` extra and is exempt from the FIFO rule;
+ *      `reorder_delay` extra and is exempt from the FIFO rule.  A packet
+ *      picked for duplication (probability `dup`) is delivered a second
+ *      time, `dup_delay` after its own arrival (also exempt from FIFO);
  *   8. at arrival, if the link is down (admin down or in an outage window):
  *      dropped, MPT_SIM_DROP_OUTAGE.  So an outage drops everything whose
  *      delivery time falls inside it, including packets already in flight.
@@ -123,7 +125,14 @@ struct mpt_sim_link_cfg {
 	uint32_t queue_pkts;
 	double reorder;            /**< probability that a packet is held back */
 	uint64_t reorder_delay_ns; /**< extra delay of a held-back packet */
-	uint32_t mtu;              /**< larger packets are dropped (no fragmentation); 0 = none */
+	/**
+	 * Probability that a delivered packet is duplicated on the wire (a
+	 * copy arrives dup_delay_ns after the original).  Drawn only when
+	 * dup > 0, so links without duplication keep their random streams.
+	 */
+	double dup;
+	uint64_t dup_delay_ns; /**< delay of the copy after the original */
+	uint32_t mtu;          /**< larger packets are dropped (no fragmentation); 0 = none */
 	const struct mpt_sim_outage *outages; /**< scheduled down windows */
 	size_t n_outages;
 };
@@ -150,6 +159,7 @@ struct mpt_sim_link_stats {
 	uint64_t delivered_bytes;
 	uint64_t dropped[MPT_SIM_DROP_MAX]; /**< by enum mpt_sim_drop */
 	uint64_t reordered;                 /**< packets picked for reordering */
+	uint64_t duplicated;                /**< extra copies delivered (dup) */
 	uint64_t queue_hwm_bytes; /**< queue high-water mark (incl. packet in serialization) */
 	uint64_t queue_hwm_pkts;
 };

@@ -1,6 +1,6 @@
 /*
  * Link directions: middlebox chain, MTU, outages, droptail queue,
- * serialization, wire loss, delay/jitter/reordering and delivery.
+ * serialization, wire loss, delay/jitter/reordering/duplication and delivery.
  *
  * Transmission times are computed when a packet is enqueued (the queue is
  * FIFO and serialization is deterministic), so a packet costs exactly one
@@ -27,7 +27,8 @@ static int cmp_u64(const void *a, const void *b)
 static int cfg_check(const struct mpt_sim_link_cfg *c)
 {
 	/* Written as !(in range) so that NaN is rejected too. */
-	if (!(c->loss >= 0.0 && c->loss <= 1.0) || !(c->reorder >= 0.0 && c->reorder <= 1.0))
+	if (!(c->loss >= 0.0 && c->loss <= 1.0) || !(c->reorder >= 0.0 && c->reorder <= 1.0) ||
+	    !(c->dup >= 0.0 && c->dup <= 1.0))
 		return MPT_ERR_INVAL;
 	if ((c->n_drop && !c->drop_list) || (c->n_outages && !c->outages))
 		return MPT_ERR_INVAL;
@@ -272,7 +273,7 @@ static void link_enqueue(struct mpt_sim *sim, struct mpt_sim_link *l, struct sim
 {
 	const struct mpt_sim_link_cfg *c = &l->cfg;
 	uint64_t now = sim->now, finish = now, arrival, idx, jitter = 0;
-	bool masked, lost = false, reorder = false;
+	bool masked, lost = false, reorder = false, dup = false;
 
 	if (c->mtu && p->len > c->mtu)
 		return drop_pkt(sim, l, p, MPT_SIM_DROP_MTU);
@@ -314,6 +315,10 @@ static void link_enqueue(struct mpt_sim *sim, struct mpt_sim_link *l, struct sim
 		jitter = sim_rng_upto(&l->rng, c->jitter_ns);
 	if (c->reorder > 0.0)
 		reorder = sim_rng_unit(&l->rng) < c->reorder;
+	/* Drawn last and only when enabled: links without duplication keep
+	 * the random streams they had before it existed. */
+	if (c->dup > 0.0)
+		dup = sim_rng_unit(&l->rng) < c->dup;
 	if (masked)
 		return drop_pkt(sim, l, p, MPT_SIM_DROP_MASK);
 	if (lost)
@@ -331,6 +336,19 @@ static void link_enqueue(struct mpt_sim *sim, struct mpt_sim_link *l, struct sim
 		 * sequence tie-break). */
 		arrival = MPT_MAX(arrival, l->last_arrival);
 		l->last_arrival = arrival;
+	}
+	if (dup) {
+		/* The copy took no queue slot and no bandwidth (a duplicate made
+		 * on the wire); it fails like any packet when memory runs out. */
+		struct sim_pkt *q = sim_pkt_new(sim, p->data, p->len);
+
+		if (q) {
+			q->link = l;
+			if (sim_ev_schedule(sim, &q->ev, arrival + c->dup_delay_ns) < 0)
+				sim_pkt_free(sim, q);
+			else
+				l->st.duplicated++;
+		}
 	}
 	p->link = l;
 	if (sim_ev_schedule(sim, &p->ev, arrival) < 0)
