@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parsing of --path specifications (ADDR/PLEN,key=value,...). */
 #define _POSIX_C_SOURCE 200809L /* strtok_r */
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt sim` end to end: a scenario file with an outage, CSV + SVG output,
 # and clear errors for bad scenario lines and bad options.
 set -u

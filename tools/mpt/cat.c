@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt cat`: netcat over the userspace stack on TUN devices.
  *

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mpt: the command-line tool.  Subcommands live in their own files. */
 #include <stdio.h>
 #include <string.h>
 
 #include "mpt/mpt.h"
+#include "mpt/version.h"
 #include "tool.h"
 
 static void usage(FILE *f)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stack options shared by the real-network subcommands (see opts.h). */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stack options shared by the subcommands that run on real networks
  * (`mpt cat`, `mpt perf`): --path, --version, --checksum, --no-mptcp,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt perf`: iperf3's TCP test over mpt's stack on TUN devices, so that a
  * stock iperf3 (client or server, plain TCP or the kernel's MPTCP through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt perf`: an iperf3-compatible throughput test over mpt's stack.
  *

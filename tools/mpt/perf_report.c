@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt perf` output: iperf3's human rows and its -J document, plus what
  * only an MPTCP stack can say (per-subflow rows, an "mptcp" object).

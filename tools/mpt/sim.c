@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt sim`: a bulk transfer between two simulated hosts joined by one or
  * more links, with the engine's real MPTCP (or plain TCP with --no-mptcp).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subcommand entry points of the mpt tool. */
 #ifndef MPT_TOOL_H
 #define MPT_TOOL_H
