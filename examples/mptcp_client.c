@@ -23,6 +23,7 @@ struct client {
 	uint64_t to_send, sent, received;
 	bool fin_sent, eof, failed;
 	uint64_t next_print;
+	uint64_t done_at; /* both directions finished (0: not yet) */
 	uint8_t buf[65536];
 };
 
@@ -84,7 +85,20 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 		pump(c);
 }
 
-/* Once a second, the subflows; stop when both directions are done. */
+/* Every subflow has finished its FIN exchange. */
+static bool subflows_closed(const struct client *c)
+{
+	struct mpt_subflow_info sf[16];
+	int n = mpt_sock_subflows(c->s, sf, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		if (strcmp(sf[i].state, "TIME-WAIT") && strcmp(sf[i].state, "CLOSED"))
+			return false;
+	return true;
+}
+
+/* Once a second, the subflows.  When both directions are done, give the
+ * subflows up to 2 s to exchange their FINs (leaving at once would have the
+ * peer retransmit FINs to addresses that vanish with us), then stop. */
 static bool on_idle(void *ud)
 {
 	struct client *c = ud;
@@ -93,8 +107,12 @@ static bool on_idle(void *ud)
 		print_subflows(c, "now");
 		c->next_print = now + MPT_NS_PER_S;
 	}
-	if (c->eof && c->fin_sent && c->sent == c->to_send)
-		mpt_backend_stop(c->be, 0);
+	if (c->eof && c->fin_sent && c->sent == c->to_send) {
+		if (!c->done_at)
+			c->done_at = now;
+		if (subflows_closed(c) || now - c->done_at > 2 * MPT_NS_PER_S)
+			mpt_backend_stop(c->be, 0);
+	}
 	return false;
 }
 
