@@ -271,6 +271,49 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 	return 0;
 }
 
+void mpt_opts_dev_name(const struct mpt_tool_opts *o, size_t i, char *buf, size_t len)
+{
+	if (i < o->be.n_paths && o->be.paths[i].dev[0])
+		snprintf(buf, len, "%s", o->be.paths[i].dev);
+	else /* the backend's default name (src/backend/loop.c) */
+		snprintf(buf, len, "mpttun%u", (unsigned)(uint8_t)i);
+}
+
+int mpt_opts_check_host(const struct mpt_tool_opts *o, const char *prog)
+{
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		char dev[MPT_DEV_NAME_LEN], err[320], a[64];
+		mpt_opts_dev_name(o, i, dev, sizeof(dev));
+		int rc = mpt_path_check_host(&o->be.paths[i], dev, err, sizeof(err));
+		if (rc == MPT_ERR_UNSUPPORTED && o->be.verbose) /* cannot tell: carry on */
+			fprintf(stderr, "%s: warning: %s\n", prog, err);
+		if (rc < 0 && rc != MPT_ERR_UNSUPPORTED) {
+			fprintf(stderr, "%s: --path %s: %s\n", prog,
+				mpt_addr_format(&o->be.paths[i].addr, a, sizeof(a)), err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int mpt_opts_route_check(const struct mpt_tool_opts *o, const struct mpt_addr *local,
+			 const struct mpt_endpoint *remote, const char *prog)
+{
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		if (!mpt_addr_equal(&o->be.paths[i].addr, local))
+			continue;
+		char dev[MPT_DEV_NAME_LEN], err[320], r[64];
+		mpt_opts_dev_name(o, i, dev, sizeof(dev));
+		if (mpt_path_route_check(dev, local, &remote->addr, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: cannot connect to %s port %u: %s\n", prog,
+				mpt_addr_format(&remote->addr, r, sizeof(r)), remote->port, err);
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 void mpt_opts_usage(FILE *f)
 {
 	fprintf(f,

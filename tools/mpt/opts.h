@@ -89,6 +89,23 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
  * problem to stderr.
  */
 int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog);
+/**
+ * Before mpt_backend_create: refuse paths whose address the host does not
+ * leave to mpt (configured on an interface, routed into another mpt
+ * instance's device: mpt_path_check_host).  Returns 0, or -1 after printing
+ * "PROG: --path ADDR: reason".
+ */
+int mpt_opts_check_host(const struct mpt_tool_opts *o, const char *prog);
+/** The TUN device name path i will have (dev= or the backend's default). */
+void mpt_opts_dev_name(const struct mpt_tool_opts *o, size_t i, char *buf, size_t len);
+/**
+ * Before connecting from local to remote: fail at once when the kernel has
+ * no route for what the stack would send (as connect() on a kernel socket
+ * says "Network is unreachable").  be is the running backend.  Returns 0, or
+ * -1 after printing "PROG: cannot connect to HOST port PORT: reason".
+ */
+int mpt_opts_route_check(const struct mpt_tool_opts *o, const struct mpt_addr *local,
+			 const struct mpt_endpoint *remote, const char *prog);
 /** Help text of the shared options. */
 void mpt_opts_usage(FILE *f);
 
