@@ -56,7 +56,8 @@ for c in $cmds; do
 		continue
 	fi
 	# man renders hyphens as U+2010 in places; compare on ASCII.
-	text=$(sed 's/\xe2\x80\x90/-/g; s/\xe2\x88\x92/-/g' "$page")
+	# and a name broken at one of its hyphens at a line's end is joined.
+	text=$(sed 's/\xe2\x80\x90/-/g; s/\xe2\x88\x92/-/g' "$page" | sed -z 's/-\n *\([a-z]\)/-\1/g')
 	opts=$("$mpt" "$c" --help 2>&1 | grep -Eo -- '(^|[ ,(\[|])--?[A-Za-z0-9][A-Za-z0-9-]*' |
 		sed 's/^[ ,(\[|]//' | sort -u)
 	missing=""

@@ -163,7 +163,7 @@ case_c() {
 	[ "$after" = 0 ] || { echo "  the kernel still has ESTABLISHED subflows"; rc=1; }
 	[ "$fc" -ge 1 ] || { echo "  the kernel got no MP_FASTCLOSE"; rc=1; }
 	[ $mrc = 1 ] || { echo "  exit status $mrc, expected 1"; rc=1; }
-	grep -q "connection from .*(MPTCP" "$d/mpt.err" ||
+	grep -q "connection from .*(MPTCP)" "$d/mpt.err" ||
 		{ echo "  the listener did not say the connection is MPTCP"; rc=1; }
 	wait "$cpid" 2>/dev/null
 	return $rc

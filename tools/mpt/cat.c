@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "opts.h"
@@ -103,6 +104,8 @@ static void cat_usage(FILE *f)
 		"  -k                with -l: keep listening, serve connections one after another\n"
 		"  -N                shut down the sending direction at end of stdin\n"
 		"  -q                no progress line (shown on a terminal when stdin is a file)\n"
+		"  --ctl PATH        control socket (default /run/mpt/cat.PID.sock; none: no\n"
+		"                    socket); see mpt ss, mpt nstat, mpt monitor\n"
 		"  -h, --help        this text\n"
 		"  Options may follow HOST PORT.  SIGINT/SIGTERM abort the connection\n"
 		"  (MP_FASTCLOSE) and exit 1.\n");
@@ -286,10 +289,12 @@ static void start_conn(struct cat *c, struct mpt_sock *s)
 	c->grace_end = 0;
 	c->bytes_in = c->bytes_out = 0;
 	if (c->verbose) {
-		char r[96], k[96];
+		/* "(MPTCP)" or "(TCP)" as negotiated; print_info says at the end
+		 * what it became (fallback, subflows). */
+		char r[96];
 		describe(s, true, r, sizeof(r));
 		fprintf(stderr, "%s: connection from %s (%s)\n", prog, r,
-			tool_conn_kind(s, k, sizeof(k)));
+			mpt_sock_mptcp_enabled(s) ? "MPTCP" : "TCP");
 	}
 	pump_rx(c); /* data may have arrived before accept */
 	pump_tx(c);
@@ -298,6 +303,7 @@ static void start_conn(struct cat *c, struct mpt_sock *s)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct cat *c = ud;
+	ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
 	if (s == c->lsock) {
 		if ((ev & MPT_EV_ACCEPTABLE) && !c->sock) {
 			struct mpt_sock *n = mpt_accept(c->lsock);
@@ -318,11 +324,11 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 	if ((ev & MPT_EV_CONNECTED) && !c->connected) {
 		c->connected = true;
 		if (c->verbose) {
-			char r[96], l[96], k[96];
+			char r[96], l[96];
 			describe(s, true, r, sizeof(r));
 			describe(s, false, l, sizeof(l));
 			fprintf(stderr, "%s: connected to %s from %s (%s)\n", prog, r, l,
-				tool_conn_kind(s, k, sizeof(k)));
+				mpt_sock_mptcp_enabled(s) ? "MPTCP" : "TCP");
 		}
 	}
 	if (ev & (MPT_EV_READABLE | MPT_EV_CLOSED))
@@ -368,6 +374,7 @@ static void end_conn(struct cat *c, int status)
 	if (status)
 		c->status = status;
 	uint64_t now = mpt_backend_now();
+	ctl_server_sock_closing(c->sock);
 	if (status)
 		mpt_abort(c->sock, now);
 	else
@@ -484,6 +491,7 @@ static void on_signal(void *ud, int signo)
 	uint64_t now = mpt_backend_now();
 	if (c->sock) {
 		print_info(c, true);
+		ctl_server_sock_closing(c->sock);
 		mpt_abort(c->sock, now);
 		c->sock = NULL;
 		c->connected = false;
@@ -495,6 +503,18 @@ static void on_signal(void *ud, int signo)
 	c->status = 1;
 	c->drain_end = now + c->drain_ns;
 	tool_timer_arm(&c->timer, c->drain_end);
+}
+
+/* The control server's view of our connections (mpt ss). */
+static size_t list_socks(void *ud, struct mpt_sock **out, size_t max)
+{
+	struct cat *c = ud;
+	size_t n = 0;
+	if (c->lsock && n < max)
+		out[n++] = c->lsock;
+	if (c->sock && n < max)
+		out[n++] = c->sock;
+	return n;
 }
 
 /* ---- entry point --------------------------------------------------------- */
@@ -514,8 +534,11 @@ static int parse_port(const char *s, uint16_t *out)
 
 int mpt_cmd_cat(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-	    {"help", no_argument, NULL, 'h'}, MPT_STACK_LONGOPTS, {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
+					      {"ctl", required_argument, NULL, 'C'},
+					      MPT_STACK_LONGOPTS,
+					      {NULL, 0, NULL, 0}};
+	const char *ctl_path = NULL;
 	struct mpt_tool_opts o;
 	mpt_opts_init(&o);
 	struct cat c;
@@ -539,6 +562,9 @@ int mpt_cmd_cat(int argc, char **argv)
 			break;
 		case 'q':
 			c.quiet = true;
+			break;
+		case 'C':
+			ctl_path = optarg;
 			break;
 		case 'h':
 			cat_usage(stdout);
@@ -629,6 +655,8 @@ int mpt_cmd_cat(int argc, char **argv)
 		fprintf(stderr, "%s: signals/timer: %s\n", prog, strerror(errno));
 		goto out;
 	}
+	if (ctl_server_open(c.be, c.st, "cat", ctl_path, list_socks, &c, prog) < 0)
+		goto out;
 	mpt_backend_set_idle(c.be, on_idle, &c);
 	uint64_t now = mpt_backend_now();
 	tool_progress_init(&c.prog, c.quiet, now);
@@ -670,6 +698,7 @@ int mpt_cmd_cat(int argc, char **argv)
 out:
 	io_restore(&c, &c.in);
 	io_restore(&c, &c.out);
+	ctl_server_close();
 	tool_timer_close(&c.timer, c.be);
 	/* Counters (-vv) are printed by the destroy below, signals or not. */
 	mpt_backend_destroy(c.be); /* frees every socket */
