@@ -811,9 +811,34 @@ void perf_report_end(struct perf *p, bool partial)
 	cJSON_AddBoolToObject(mp, "attempted", tried);
 	cJSON_AddBoolToObject(mp, "fallback", fb);
 	if (p->nstreams > 0 && p->streams[0].have_mi) {
+		/* The first stream's identity, and sums over every stream (with
+		 * one stream: that stream's figures, as before -P existed). */
 		const struct mpt_mptcp_info *mi = &p->streams[0].mi;
 		cJSON_AddNumberToObject(mp, "version", mi->version);
 		cJSON_AddNumberToObject(mp, "token", mi->mptcpi_token);
+		double sf_total = 0, joined = 0, signal = 0, accepted = 0, bretr = 0, reinj = 0;
+		bool csum = false;
+		for (int i = 0; i < p->nstreams; i++) {
+			const struct perf_stream *st = &p->streams[i];
+			if (!st->have_mi)
+				continue;
+			sf_total += (double)st->nsf;
+			for (size_t k = 0; k < st->nsf; k++)
+				joined += st->sf[k].last.join;
+			signal += st->mi.mptcpi_add_addr_signal;
+			accepted += st->mi.mptcpi_add_addr_accepted;
+			bretr += (double)st->mi.mptcpi_bytes_retrans;
+			reinj += (double)st->mi.reinjected_bytes;
+			csum |= st->mi.mptcpi_csum_enabled != 0;
+		}
+		cJSON_AddNumberToObject(mp, "subflows_total", sf_total);
+		cJSON_AddNumberToObject(mp, "subflows_joined", joined);
+		cJSON_AddNumberToObject(mp, "subflows_max", mi->mptcpi_subflows_max);
+		cJSON_AddNumberToObject(mp, "add_addr_signal", signal);
+		cJSON_AddNumberToObject(mp, "add_addr_accepted", accepted);
+		cJSON_AddBoolToObject(mp, "checksum", csum);
+		cJSON_AddNumberToObject(mp, "bytes_retrans", bretr);
+		cJSON_AddNumberToObject(mp, "reinjected_bytes", reinj);
 	}
 	cJSON_AddNumberToObject(mp, "retransmits", (double)retr);
 	cJSON_AddItemToObject(mp, "subflows", subs);
