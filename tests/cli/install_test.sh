@@ -67,14 +67,19 @@ check [ "$(pkg-config --modversion mpt)" = "$version" ]
 
 echo "-- examples against the installed tree"
 mkdir -p "$work/ex" "$work/ex-static"
-if make -s -C "$src/examples" O="$work/ex" >"$work/make.log" 2>&1; then
+# A sanitizer build's library needs the sanitizers' runtime in the programs.
+ex_cflags="-O2 -g -Wall -Wextra -Werror -std=c11"
+if grep -q "^MPT_ASAN:BOOL=ON" "$build/CMakeCache.txt"; then
+	ex_cflags="$ex_cflags -fsanitize=address,undefined"
+fi
+if make -s -C "$src/examples" O="$work/ex" CFLAGS="$ex_cflags" >"$work/make.log" 2>&1; then
 	echo "  shared: built $(ls "$work/ex" | tr '\n' ' ')"
 else
 	echo "FAIL: examples (shared) do not build against the installed tree"
 	cat "$work/make.log"
 	fail=1
 fi
-if make -s -C "$src/examples" O="$work/ex-static" STATIC=1 >"$work/make-static.log" 2>&1; then
+if make -s -C "$src/examples" O="$work/ex-static" STATIC=1 CFLAGS="$ex_cflags" >"$work/make-static.log" 2>&1; then
 	echo "  static: built $(ls "$work/ex-static" | tr '\n' ' ')"
 else
 	echo "FAIL: examples (static) do not build against the installed tree"
@@ -103,6 +108,35 @@ for f in "$libdir/libmpt.so" "$P/bin/mpt" "$work/ex/tun_echo"; do
 		fail=1
 	fi
 done
+
+echo "-- deployment files"
+check test -f "$P/lib/systemd/system/mpt-proxy.service"
+check test -f "$P/lib/systemd/system/mpt-convert.service"
+check test -x "$P/libexec/mpt/mpt-routes"
+check test -f "$P/share/doc/mpt/deploy/routes.conf"
+check grep -q "^ExecStart=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")/bin/mpt proxy" \
+	"$P/lib/systemd/system/mpt-proxy.service"
+if command -v systemd-analyze >/dev/null; then
+	# The units as they would be installed here (paths into the moved
+	# tree, the example environment files); the man pages are not in
+	# MANPATH here: that one complaint is not the units' fault.
+	mkdir -p "$work/units"
+	for u in mpt-proxy mpt-convert; do
+		sed -e "s|^ExecStart=[^ ]*/mpt |ExecStart=$P/bin/mpt |" \
+			-e "s|[^ =+]*/libexec/mpt/mpt-routes|$P/libexec/mpt/mpt-routes|g" \
+			-e "s|^EnvironmentFile=/etc/mpt/|EnvironmentFile=$P/share/doc/mpt/deploy/|" \
+			"$P/lib/systemd/system/$u.service" >"$work/units/$u.service"
+	done
+	out=$(systemd-analyze verify "$work/units/mpt-proxy.service" "$work/units/mpt-convert.service" 2>&1 |
+		grep -v "Command 'man " || true)
+	if [ -n "$out" ]; then
+		echo "FAIL: systemd-analyze verify:"
+		echo "$out" | sed 's/^/    /'
+		fail=1
+	else
+		echo "  systemd-analyze verify: both units clean"
+	fi
+fi
 
 echo "-- one version everywhere ($version)"
 check grep -q "#define MPT_VERSION_STRING \"$version\"" "$incdir/mpt/version.h"

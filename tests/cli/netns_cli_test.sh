@@ -8,7 +8,9 @@
 #   (c) --path with an address configured on a kernel interface says so at
 #       once instead of hanging;
 #   (d) a destination without a route fails at once with "Network is
-#       unreachable" (it used to wait 30 s and say "timed out").
+#       unreachable" (it used to wait 30 s and say "timed out");
+#   (e) --check reports the host's side (an interface's address, forwarding
+#       off) and changes nothing.
 # Needs root (namespaces, TUN): skips otherwise, FAILS when it cannot run
 # under CI=true.
 #   tests/cli/netns_cli_test.sh PATH_TO_MPT
@@ -145,6 +147,28 @@ case_d() {
 }
 case_d
 case_result "(d) unreachable destination" $?
+
+echo "-- (e) --check: the host's side, without changing anything"
+case_e() {
+	local d="$WORK/e" rc=0
+	mkdir -p "$d"
+	ip netns exec "$NS_C" "$MPT_BIN" cat --check --path "$V4/24" "$SRV4" 5500 2>"$d/ok.err"
+	local r=$?
+	sed 's/^/  | /' "$d/ok.err"
+	[ $r = 0 ] && grep -q "check: ready" "$d/ok.err" || { echo "  a good setup is not ready"; rc=1; }
+	ip -n "$NS_C" link show mpttun0 >/dev/null 2>&1 && { echo "  --check created a device"; rc=1; }
+	ip netns exec "$NS_C" "$MPT_BIN" perf -c "$SRV4" --check --path 10.77.0.1/24 2>"$d/bad1.err"
+	[ $? = 1 ] && grep -q "configured on interface mpt-vc" "$d/bad1.err" || { echo "  an interface's address passed"; rc=1; }
+	ip netns exec "$NS_C" sysctl -qw net.ipv4.ip_forward=0
+	ip netns exec "$NS_C" "$MPT_BIN" cat --check --path "$V4/24" -l 5500 2>"$d/bad2.err"
+	local r2=$?
+	ip netns exec "$NS_C" sysctl -qw net.ipv4.ip_forward=1
+	sed 's/^/  | /' "$d/bad2.err"
+	[ $r2 = 1 ] && grep -q "ip_forward is not 1" "$d/bad2.err" || { echo "  forwarding off passed"; rc=1; }
+	return $rc
+}
+case_e
+case_result "(e) --check" $?
 
 [ $FAILED = 0 ] || exit 1
 echo "netns_cli: all cases passed"

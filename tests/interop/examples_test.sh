@@ -22,7 +22,9 @@ cmake --install "$BUILD" --prefix "$WORK/prefix" >"$WORK/install.log" 2>&1 ||
 	{ cat "$WORK/install.log"; die "cmake --install $BUILD"; }
 PKG_CONFIG_PATH=$(dirname "$(find "$WORK/prefix" -name mpt.pc | head -n 1)")
 export PKG_CONFIG_PATH
-make -s -C "$SRC/examples" O="$WORK" >"$WORK/make.log" 2>&1 || { cat "$WORK/make.log"; die "examples do not build"; }
+EX_CFLAGS="-O2 -g -Wall -Wextra -Werror -std=c11"
+grep -q "^MPT_ASAN:BOOL=ON" "$BUILD/CMakeCache.txt" 2>/dev/null && EX_CFLAGS="$EX_CFLAGS -fsanitize=address,undefined"
+make -s -C "$SRC/examples" O="$WORK" CFLAGS="$EX_CFLAGS" >"$WORK/make.log" 2>&1 || { cat "$WORK/make.log"; die "examples do not build"; }
 
 echo "-- (a) tun_echo <- kernel MPTCP client, 4 MiB"
 case_a() {

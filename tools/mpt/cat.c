@@ -106,6 +106,8 @@ static void cat_usage(FILE *f)
 		"  -q                no progress line (shown on a terminal when stdin is a file)\n"
 		"  --ctl PATH        control socket (default /run/mpt/cat.PID.sock; none: no\n"
 		"                    socket); see mpt ss, mpt nstat, mpt monitor\n"
+		"  --check           check the options and the host (addresses free,\n"
+		"                    forwarding, rp_filter), change nothing, exit 0 or 1\n"
 		"  -h, --help        this text\n"
 		"  Options may follow HOST PORT.  SIGINT/SIGTERM abort the connection\n"
 		"  (MP_FASTCLOSE) and exit 1.\n");
@@ -536,9 +538,11 @@ int mpt_cmd_cat(int argc, char **argv)
 {
 	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
 					      {"ctl", required_argument, NULL, 'C'},
+					      {"check", no_argument, NULL, 'X'},
 					      MPT_STACK_LONGOPTS,
 					      {NULL, 0, NULL, 0}};
 	const char *ctl_path = NULL;
+	bool check_only = false;
 	struct mpt_tool_opts o;
 	mpt_opts_init(&o);
 	struct cat c;
@@ -565,6 +569,9 @@ int mpt_cmd_cat(int argc, char **argv)
 			break;
 		case 'C':
 			ctl_path = optarg;
+			break;
+		case 'X':
+			check_only = true;
 			break;
 		case 'h':
 			cat_usage(stdout);
@@ -618,6 +625,8 @@ int mpt_cmd_cat(int argc, char **argv)
 		}
 	}
 
+	if (check_only)
+		return mpt_opts_check_setup(&o, prog) < 0 ? 1 : 0;
 	/* The kernel must leave our addresses to us (not configured on an
 	 * interface, not routed into another mpt instance's device). */
 	if (mpt_opts_check_host(&o, prog) < 0)

@@ -661,7 +661,7 @@ int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *to
 				prog);
 			return 0;
 		}
-		snprintf(srv.path, sizeof(srv.path), "%s/%s.%d.sock", dirs[i], tool, (int)getpid());
+		snprintf(srv.path, sizeof(srv.path), "%.200s/%.31s.%d.sock", dirs[i], tool, (int)getpid());
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(srv.path) >= sizeof(sa.sun_path)) {
@@ -792,7 +792,7 @@ size_t ctl_find_sockets(char paths[][300], size_t max)
 			size_t l = strlen(de->d_name);
 			if (l < 6 || strcmp(de->d_name + l - 5, ".sock"))
 				continue;
-			snprintf(paths[n], 300, "%s/%s", dirs[i], de->d_name);
+			snprintf(paths[n], 300, "%.200s/%.95s", dirs[i], de->d_name);
 			bool dup = false;
 			for (size_t k = 0; k < n && !dup; k++)
 				dup = !strcmp(paths[k], paths[n]);

@@ -314,6 +314,62 @@ int mpt_opts_route_check(const struct mpt_tool_opts *o, const struct mpt_addr *l
 	return 0;
 }
 
+static long read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+int mpt_opts_check_setup(const struct mpt_tool_opts *o, const char *prog)
+{
+	int bad = 0;
+	bool v4 = false, v6 = false;
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		char dev[MPT_DEV_NAME_LEN], err[320], a[64];
+		mpt_opts_dev_name(o, i, dev, sizeof(dev));
+		mpt_addr_format(&o->be.paths[i].addr, a, sizeof(a));
+		v4 |= o->be.paths[i].addr.family == 4;
+		v6 |= o->be.paths[i].addr.family == 6;
+		int rc = mpt_path_check_host(&o->be.paths[i], dev, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "%s: check: --path %s: %s\n", prog, a, err);
+			bad |= rc != MPT_ERR_UNSUPPORTED;
+		} else {
+			fprintf(stderr, "%s: check: --path %s (dev %s): free for mpt\n", prog, a,
+				dev);
+		}
+	}
+	if (v4 && read_sysctl("/proc/sys/net/ipv4/ip_forward") != 1) {
+		fprintf(stderr,
+			"%s: check: net.ipv4.ip_forward is not 1: what mpt sends is "
+			"not forwarded\n",
+			prog);
+		bad = 1;
+	}
+	if (v6 && read_sysctl("/proc/sys/net/ipv6/conf/all/forwarding") != 1) {
+		fprintf(stderr,
+			"%s: check: net.ipv6.conf.all.forwarding is not 1: what mpt sends "
+			"is not forwarded\n",
+			prog);
+		bad = 1;
+	}
+	if (v4 && (read_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter") == 1 ||
+		   read_sysctl("/proc/sys/net/ipv4/conf/default/rp_filter") == 1))
+		fprintf(stderr,
+			"%s: check: warning: strict reverse-path filtering (rp_filter=1): "
+			"answers that come back on another uplink than the main table's "
+			"are dropped; use 2 (loose) on the uplinks (docs/deployment.md)\n",
+			prog);
+	fprintf(stderr, "%s: check: %s\n", prog, bad ? "NOT ready" : "ready");
+	return bad ? -1 : 0;
+}
+
 void mpt_opts_usage(FILE *f)
 {
 	fprintf(f,

@@ -106,6 +106,16 @@ void mpt_opts_dev_name(const struct mpt_tool_opts *o, size_t i, char *buf, size_
  */
 int mpt_opts_route_check(const struct mpt_tool_opts *o, const struct mpt_addr *local,
 			 const struct mpt_endpoint *remote, const char *prog);
+/**
+ * --check: validate the host's side without changing anything: every path
+ * passes mpt_opts_check_host; forwarding is on for each family in use
+ * (what the stack sends comes in from a TUN and is forwarded); strict
+ * reverse-path filtering (net.ipv4.conf.{all,default}.rp_filter = 1) is
+ * reported (answers arriving on another uplink would be dropped).  Prints
+ * one "PROG: check: ..." line per finding and a verdict.  Returns 0 (ready)
+ * or -1.
+ */
+int mpt_opts_check_setup(const struct mpt_tool_opts *o, const char *prog);
 /** Help text of the shared options. */
 void mpt_opts_usage(FILE *f);
 

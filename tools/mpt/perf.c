@@ -130,6 +130,7 @@ static void perf_usage(FILE *f)
 		"  -1, --one-off           server: handle one test, then exit\n"
 		"      --ctl PATH          control socket (default /run/mpt/perf.PID.sock;\n"
 		"                          none: no socket); see mpt ss, mpt nstat, mpt monitor\n"
+		"      --check             check the options and the host, change nothing\n"
 		"  -h, --help              this text\n"
 		"  Not supported (one line says so): -u --udp --sctp -X --nstreams -Z -S --dscp\n"
 		"  -L -A -D -I -F --cport --fq-rate --pacing-timer --bind-dev --rcv-timeout\n"
@@ -1474,6 +1475,7 @@ enum {
 	OPT_EXTRA,
 	OPT_CTIMEOUT,
 	OPT_CTL,
+	OPT_CHECK,
 	OPT_UNSUPPORTED, /* + index into unsupported[] */
 };
 
@@ -1553,6 +1555,7 @@ int mpt_cmd_perf(int argc, char **argv)
 	    {"connect-timeout", required_argument, NULL, OPT_CTIMEOUT},
 	    {"no-delay", no_argument, NULL, 'N'},
 	    {"ctl", required_argument, NULL, OPT_CTL},
+	    {"check", no_argument, NULL, OPT_CHECK},
 	    MPT_STACK_LONGOPTS};
 	size_t nl = sizeof(base_opts) / sizeof(base_opts[0]);
 	memcpy(lopts, base_opts, sizeof(base_opts));
@@ -1591,6 +1594,7 @@ int mpt_cmd_perf(int argc, char **argv)
 	p->timer.fd = p->sig.fd = -1;
 	bool client = false, time_set = false;
 	const char *logfile = NULL, *bind_arg = NULL, *ctl_path = NULL;
+	bool check_only = false;
 	double v;
 	uint64_t u;
 	int ch, rc = 2;
@@ -1756,6 +1760,9 @@ int mpt_cmd_perf(int argc, char **argv)
 		case OPT_CTL:
 			ctl_path = optarg;
 			break;
+		case OPT_CHECK:
+			check_only = true;
+			break;
 		case 'N':
 			break; /* Nagle is off unless asked for */
 		case 'h':
@@ -1878,6 +1885,10 @@ int mpt_cmd_perf(int argc, char **argv)
 	}
 
 	rc = 1;
+	if (check_only) {
+		rc = mpt_opts_check_setup(&o, prog) < 0 ? 1 : 0;
+		goto out;
+	}
 	/* The kernel must leave our addresses to us. */
 	if (mpt_opts_check_host(&o, prog) < 0)
 		goto out;
