@@ -661,7 +661,8 @@ int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *to
 				prog);
 			return 0;
 		}
-		snprintf(srv.path, sizeof(srv.path), "%.200s/%.31s.%d.sock", dirs[i], tool, (int)getpid());
+		snprintf(srv.path, sizeof(srv.path), "%.200s/%.31s.%d.sock", dirs[i], tool,
+			 (int)getpid());
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(srv.path) >= sizeof(sa.sun_path)) {
