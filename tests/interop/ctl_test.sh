@@ -55,7 +55,7 @@ mpt_in monitor -j --ctl "$CTL" >"$d/mon.json" 2>/dev/null &
 INTEROP_PIDS+=($!)
 sleep 0.5
 mpt_in nstat -r -n --ctl "$CTL" || echo "  mpt nstat -r -n failed"
-ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run iperf3 -c "$MP_A" -t 6 -J \
+ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run iperf3 -c "$MP_A" -t 10 -J \
 	>"$d/kcli.json" 2>"$d/kcli.err" &
 KCLI=$!
 INTEROP_PIDS+=("$KCLI")

@@ -18,9 +18,10 @@
 #   (d) the human output: the sender summary's Retr equals the sum of the
 #       [SF] rows' totals and of the interval rows;
 #   (e) SIGINT to `mpt perf -c` mid-test: the partial summary is printed,
-#       the exit status is 1, the kernel server gets CLIENT_TERMINATE and
-#       MP_FASTCLOSE and keeps no ESTABLISHED subflow (it used to stay
-#       ESTABLISHED: mpt died without a word);
+#       the exit status is 1, the kernel server is told (CLIENT_TERMINATE:
+#       "the client has terminated") and keeps no ESTABLISHED subflow (what
+#       it had not closed by itself got MP_FASTCLOSE); it used to stay
+#       ESTABLISHED: mpt died without a word;
 #   (f) unsupported iperf3 options (-u, --sctp, -Z) get one line each, exit 2.
 set -uo pipefail
 TEST_NAME=perf_parity
@@ -255,11 +256,10 @@ case_e() {
 	fc=$(kdelta "$d/k0" "$d/k1" MPTcpExtMPFastcloseRx)
 	echo "  mpt exit $mrc; kernel ESTABLISHED before $before, after $after; MPTcpExtMPFastcloseRx +$fc"
 	grep -E "sender$|receiver$|interrupt" "$d/mpt.out" "$d/mpt.err" | sed 's/^[^:]*:/  | /'
-	grep -E "terminated|interrupt" "$d/k.out" | sed 's/^/  | kernel: /'
+	sed 's/^/  | kernel: /' "$d/k.out" | tail -n 4
 	[ $mrc = 1 ] || { echo "  exit status $mrc, expected 1"; rc=1; }
 	[ "$before" -ge 2 ] || { echo "  fewer than 2 subflows before the signal"; rc=1; }
 	[ "$after" = 0 ] || { echo "  the kernel still has ESTABLISHED subflows"; rc=1; }
-	[ "$fc" -ge 1 ] || { echo "  no MP_FASTCLOSE at the kernel"; rc=1; }
 	grep -Eq "^\[  5\] +0\.00-[0-9.]+ +sec .* sender$" "$d/mpt.out" || { echo "  no partial sender summary"; rc=1; }
 	grep -q "interrupt - the client has terminated" "$d/mpt.err" || { echo "  no interrupt message"; rc=1; }
 	grep -q "the client has terminated" "$d/k.out" || { echo "  the kernel server was not told"; rc=1; }

@@ -45,9 +45,10 @@
 #define PERF_BACKLOG     (2 * PERF_MAX_STREAMS + 8)
 #define PERF_LINGER_NS   (3 * MPT_NS_PER_S)
 #define PERF_CONNECT_NS  (30 * MPT_NS_PER_S)
-#define PERF_SEND_BUDGET (4u * 1024u * 1024u) /* bytes per idle call before yielding */
-#define PERF_PACE_NS     (1 * MPT_NS_PER_MS)  /* iperf3's pacing timer (1000 us) */
-#define PERF_DRAIN_NS    (100 * MPT_NS_PER_MS)
+#define PERF_SEND_BUDGET (4u * 1024u * 1024u)  /* bytes per idle call before yielding */
+#define PERF_PACE_NS     (1 * MPT_NS_PER_MS)   /* iperf3's pacing timer (1000 us) */
+#define PERF_DRAIN_NS    (100 * MPT_NS_PER_MS) /* after the last abort: the resets leave */
+#define PERF_TERM_NS     (500 * MPT_NS_PER_MS) /* for the peer to close after TERMINATE */
 
 /* iperf3's one-byte states (signed char on the wire). */
 enum {
@@ -1311,6 +1312,8 @@ static bool server_idle(struct perf *p, uint64_t now)
 	return more;
 }
 
+static bool drain_step(struct perf *p, uint64_t now);
+
 /*
  * SIGINT/SIGTERM/SIGHUP: as iperf3, print what was measured so far, tell the
  * peer (CLIENT_TERMINATE / SERVER_TERMINATE), then abort every connection
@@ -1330,13 +1333,20 @@ static void handle_signal(struct perf *p, int signo, uint64_t now)
 		end_test(p, now);
 		print_summary(p, true);
 	}
-	if (p->ctl.s && p->ctl.connected) {
+	perf_report_error(p, "interrupt - the %s has terminated", p->server ? "server" : "client");
+	/* As iperf3: CLIENT_TERMINATE / SERVER_TERMINATE on the control
+	 * connection first (then its FIN; it is aborted only if the peer has not
+	 * closed it by the end of the drain), then the data streams go
+	 * (MP_FASTCLOSE). */
+	if (p->ctl.s && p->ctl.connected && !p->ctl.err) {
 		ctl_state(p, p->server ? ST_SERVER_TERMINATE : ST_CLIENT_TERMINATE);
 		ctl_flush(p, now);
+		p->ctl.shut = false;
+	} else {
+		close_sock(&p->ctl.s, true, now);
+		close_streams(p, true, now);
 	}
-	perf_report_error(p, "interrupt - the %s has terminated", p->server ? "server" : "client");
-	close_streams(p, true, now);
-	close_sock(&p->ctl.s, true, now);
+	p->term_by = now + PERF_TERM_NS;
 	for (size_t i = 0; i < sizeof(p->pend) / sizeof(p->pend[0]); i++)
 		close_sock(&p->pend[i].s, true, now);
 	if (p->lsock) {
@@ -1347,6 +1357,34 @@ static void handle_signal(struct perf *p, int signo, uint64_t now)
 	p->phase = P_FINISHED;
 	p->drain_end = now + PERF_DRAIN_NS;
 	tool_timer_arm(&p->timer, p->drain_end);
+	(void)drain_step(p, now);
+}
+
+/* During the drain after a signal: TERMINATE and our FIN go out on the
+ * control connection, nothing more is written on the data streams; once the
+ * peer has closed the control connection (it read TERMINATE: iperf3 reports
+ * "the client has terminated"; reset data streams first, it would stop at
+ * the read error instead) or a short while has passed, every connection is
+ * aborted (MP_FASTCLOSE: nothing of ours stays ESTABLISHED at the peer);
+ * then a little longer, for the resets to leave. */
+static bool drain_step(struct perf *p, uint64_t now)
+{
+	if (p->ctl.s) {
+		ctl_flush(p, now);
+		if (!p->ctl.shut && p->ctl.out_len == 0 && !p->ctl.err) {
+			(void)mpt_shutdown(p->ctl.s, now);
+			p->ctl.shut = true;
+		}
+		ctl_fill(p, now);
+		if (p->ctl.eof || p->ctl.err || now >= p->term_by) {
+			close_sock(&p->ctl.s, true, now);
+			close_streams(p, true, now);
+			p->drain_end = now + PERF_DRAIN_NS;
+		}
+		tool_timer_arm(&p->timer, p->ctl.s ? p->term_by : p->drain_end);
+		return false;
+	}
+	return now >= p->drain_end;
 }
 
 static void on_signal(void *ud, int signo)
@@ -1379,7 +1417,7 @@ static bool on_idle(void *ud)
 		handle_signal(p, s, now);
 	}
 	if (p->drain_end) {
-		if (now >= p->drain_end)
+		if (drain_step(p, now))
 			mpt_backend_stop(p->be, 1);
 		return false;
 	}

@@ -194,8 +194,8 @@ struct perf {
 	uint64_t iv_start, next_iv, deadline, omit_end, connect_deadline, pace_at;
 	struct tool_timer timer;
 	struct tool_signals sig;
-	int signo; /* a signal to handle (0: none) */
-	uint64_t drain_end;
+	int signo;                   /* a signal to handle (0: none) */
+	uint64_t drain_end, term_by; /* after a signal (perf.c: handle_signal) */
 	struct rusage ru0;
 	double cpu[3], peer_cpu[3];
 	char peer_cc[MPT_CC_NAME_LEN];
