@@ -68,7 +68,7 @@ ip netns exec "$NS_V" python3 "$PP" discard-server --port 7001 --ready "$tmp/dis
 pids+=($!)
 wait_for "$tmp/echo.ready"
 wait_for "$tmp/disc.ready"
-ip netns exec "$NS_V" "$MPT" convert -q --path 10.77.1.1/24,dev=mpttun0 --allow 10.77.0.1/32 \
+ip netns exec "$NS_V" "$MPT" convert -q --path 10.77.1.1/24,dev=mpttun0 --allow-local 10.77.0.1/32 \
 	5124 2>"$tmp/conv.err" &
 pids+=($!)
 ip netns exec "$NS_V" mptcpize run socat TCP-LISTEN:6000,fork,reuseaddr,nodelay \

@@ -4,6 +4,12 @@
 # ASan+UBSan build + all tests, format check, a short fuzzing pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# In CI (CI=true) every check must run: a skip (no root, no tshark, no
+# network namespaces) is a failure, never "all checks passed".
+if [ "${CI:-}" = true ]; then
+	export MPT_INTEROP_REQUIRE=1
+	[ "$(id -u)" = 0 ] || { echo "FAIL: CI=true but not root: the interop tests cannot run"; exit 1; }
+fi
 bash scripts/deps.sh
 jobs=$(nproc)
 
@@ -17,6 +23,7 @@ rc=0
 bash tests/pcap/check_mptcp_pcap.sh build || rc=$?
 if [ "$rc" = 77 ]; then
 	echo "SKIP: tshark unavailable (not installable here): pcap analysis NOT checked"
+	[ "${CI:-}" != true ] || { echo "FAIL: CI=true and the pcap check was skipped"; exit 1; }
 elif [ "$rc" != 0 ]; then
 	exit "$rc"
 fi

@@ -182,6 +182,22 @@ struct mpt_tcp_knobs {
 	 * accepted is ready to accept at once (0-RTT).
 	 */
 	uint8_t tfo_server;
+	/**
+	 * SYN cookies on listeners (RFC 4987 §3.6; for MPTCP v1 and v0 too,
+	 * RFC 8684 §3.1: the third ACK echoes both keys):
+	 * MPT_SYNCOOKIES_AUTO (default: once a listener holds `backlog`
+	 * half-open connections, further SYNs are answered statelessly),
+	 * MPT_SYNCOOKIES_ALWAYS or MPT_SYNCOOKIES_OFF (excess SYNs dropped).
+	 * With cookies a SYN flood cannot keep legitimate clients out.
+	 */
+	uint8_t syncookies;
+};
+
+/** Values of mpt_tcp_knobs.syncookies. */
+enum mpt_syncookies_mode {
+	MPT_SYNCOOKIES_AUTO = 0,
+	MPT_SYNCOOKIES_ALWAYS = 1,
+	MPT_SYNCOOKIES_OFF = 2,
 };
 
 /** Values of mpt_tcp_knobs.tfo_server. */
@@ -207,12 +223,19 @@ struct mpt_mptcp_knobs {
 	 * it on unless --no-mptcp.
 	 */
 	bool enable;
-	uint8_t version;              /**< version to offer when connecting: 1 (default) or 0 */
-	uint8_t accept_versions;      /**< MPT_MPTCP_ACCEPT_* we accept (0: every version) */
-	bool checksum;                /**< request DSS checksums (flag A) */
-	bool c_flag;                  /**< send flag C: do not open subflows to our address */
-	uint8_t max_subflows;         /**< subflows per connection (default 8) */
-	uint8_t max_join_pending;     /**< half-open MP_JOINs per connection (default 8) */
+	uint8_t version;         /**< version to offer when connecting: 1 (default) or 0 */
+	uint8_t accept_versions; /**< MPT_MPTCP_ACCEPT_* we accept (0: every version) */
+	bool checksum;           /**< request DSS checksums (flag A) */
+	bool c_flag;             /**< send flag C: do not open subflows to our address */
+	uint8_t max_subflows;    /**< established subflows per connection (default 8) */
+	/**
+	 * Half-open MP_JOINs per connection (default 8), a budget of their
+	 * own: when it is full a new join SYN resets the oldest half-open one
+	 * received (spoofed joins never complete; a real one does within one
+	 * RTT), and a received half-open join lives through two SYN-ACK
+	 * retransmissions only.
+	 */
+	uint8_t max_join_pending;
 	bool no_pm;                   /**< no path manager: no joins opened, no ADD_ADDR sent */
 	uint64_t add_addr_timeout_ns; /**< v1 ADD_ADDR retransmission timeout (default 2 s) */
 	/**
@@ -330,8 +353,11 @@ int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint
 /**
  * Listen on local->port (local->addr.family 0 = every local address; in a
  * transparent stack, family 0 and port 0 = every address and port, used
- * when no more specific listener matches).  backlog bounds half-open plus
- * not-yet-accepted connections.  Returns 0, MPT_ERR_INVAL, MPT_ERR_EXIST
+ * when no more specific listener matches).  backlog bounds the connections
+ * established and not yet accepted, and separately the half-open ones the
+ * listener keeps state for; past that, SYNs get SYN cookies (knob
+ * syncookies) and half-open connections get fewer SYN-ACK retransmissions
+ * once half of them are taken.  Returns 0, MPT_ERR_INVAL, MPT_ERR_EXIST
  * (port in use), MPT_ERR_LIMIT or MPT_ERR_NOMEM.
  */
 int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,

@@ -149,6 +149,78 @@ static int link_config(int ifindex, uint16_t mtu, bool no_addrgen, unsigned set,
 	return nl_talk(&r);
 }
 
+/*
+ * The device the kernel routes addr through (RTM_GETROUTE, as `ip route
+ * get`; no privilege needed): its ifindex, 0 when the route is not a
+ * unicast one, or -errno.
+ */
+static int route_oif(const struct mpt_addr *addr)
+{
+	struct nl_req r;
+	memset(&r, 0, sizeof(r));
+	r.u.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	r.u.nh.nlmsg_type = RTM_GETROUTE;
+	r.u.nh.nlmsg_flags = NLM_F_REQUEST;
+	r.u.nh.nlmsg_seq = 2;
+	struct rtmsg *rt = NLMSG_DATA(&r.u.nh);
+	bool v4 = addr->family == 4;
+	rt->rtm_family = v4 ? AF_INET : AF_INET6;
+	rt->rtm_dst_len = v4 ? 32 : 128;
+	nl_put(&r, RTA_DST, addr->bytes, v4 ? 4 : 16);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int rc = -EIO;
+	if (sendto(fd, r.u.raw, r.u.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (;;) {
+		union {
+			struct nlmsghdr nh;
+			uint8_t raw[8192];
+		} ans;
+		ssize_t n = recv(fd, ans.raw, sizeof(ans.raw), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		size_t left = (size_t)n;
+		for (struct nlmsghdr *h = &ans.nh; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+			if (h->nlmsg_seq != 2)
+				continue;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				rc = h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) || !e->error
+					 ? -EIO
+					 : e->error;
+				goto out;
+			}
+			if (h->nlmsg_type != RTM_NEWROUTE ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
+				continue;
+			const struct rtmsg *m = NLMSG_DATA(h);
+			rc = 0;
+			size_t alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+			for (const struct rtattr *a = RTM_RTA(m); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen))
+				if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(uint32_t) &&
+				    m->rtm_type == RTN_UNICAST) {
+					uint32_t oif;
+					memcpy(&oif, RTA_DATA(a), sizeof(oif));
+					rc = (int)oif;
+				}
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
 int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char *err,
 		      size_t errlen)
 {
@@ -171,6 +243,10 @@ int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char
 	uint32_t oif = (uint32_t)t->ifindex;
 	nl_put(&r, RTA_OIF, &oif, sizeof(oif));
 	int rc = nl_talk(&r);
+	/* Attach mode without CAP_NET_ADMIN: the operator made the route
+	 * (`ip route add ADDR dev TUN`); it is all we need. */
+	if (rc == -EPERM && route_oif(addr) == t->ifindex)
+		rc = 0;
 	if (rc < 0) {
 		char a[64];
 		return fail(err, errlen, "cannot add route %s/%d dev %s: %s",
@@ -213,6 +289,22 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 	if (!mtu && !existed)
 		mtu = 1500;
 	int rc = 0;
+	if (existed) {
+		/* Attach mode: a device the operator created, set up and gave
+		 * to our user (`ip tuntap add ... user NAME`) needs no change,
+		 * and a process without CAP_NET_ADMIN may not make one. */
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct ifreq q;
+		memset(&q, 0, sizeof(q));
+		snprintf(q.ifr_name, sizeof(q.ifr_name), "%s", out->name);
+		bool up = s >= 0 && ioctl(s, SIOCGIFFLAGS, &q) == 0 && (q.ifr_flags & IFF_UP);
+		bool mtu_ok =
+		    !mtu || (s >= 0 && ioctl(s, SIOCGIFMTU, &q) == 0 && q.ifr_mtu == (int)mtu);
+		if (s >= 0)
+			close(s);
+		if (up && mtu_ok)
+			return 0;
+	}
 	if (mtu || !existed) {
 		rc = link_config(out->ifindex, mtu, !existed, 0, 0);
 		if (rc == -EOPNOTSUPP || rc == -EAFNOSUPPORT || rc == -EINVAL)

@@ -1,14 +1,18 @@
 /*
- * The stack: local addresses, listeners, the 4-tuple demultiplexer (flows),
- * IP encapsulation and the public socket API over the TCP engine (plain
- * TCP) or the MPTCP connection layer (src/mptcp).
+ * The stack: entry points and their lifetime rule, local addresses,
+ * listeners and passive opens, the 4-tuple demultiplexer (flows), IP
+ * encapsulation, timers, events and counters.  The socket API is sock.c;
+ * plain TCP's socket operations sock_tcp.c; SYN cookies syncookie.c; the
+ * MPTCP layer (src/mptcp) is reached through mptcp/transport.h and reaches
+ * the stack through core/host.h.
  *
  * Lifetime rule: engine callbacks never free anything.  Every public entry
- * point runs between stack_enter() and stack_leave(); the outermost leave
+ * point runs between mpt_stack_enter() and mpt_stack_leave(); the outermost leave
  * runs the MPTCP connections marked dirty and then releases dead sockets and
  * flows, so no engine is destroyed while one of its own functions (or an
  * application callback below a public call) is on the stack.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,7 +21,7 @@
 #include "core/stack_int.h"
 #include "crypto/crypto.h"
 #include "mib.h"
-#include "mptcp/mptcp.h"
+#include "mptcp/transport.h"
 #include "tcp/tcp.h"
 #include "wire/bytes.h"
 #include "wire/ip.h"
@@ -47,25 +51,28 @@ void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg)
 /* ---- entry points ------------------------------------------------------- */
 
 static void stack_reap(struct mpt_stack *st);
+static void refresh_touched(struct mpt_stack *st);
 
-static void stack_enter(struct mpt_stack *st, uint64_t now)
+void mpt_stack_enter(struct mpt_stack *st, uint64_t now)
 {
-	if (st->depth++ == 0)
+	if (st->core->depth++ == 0)
 		st->now = now;
 }
 
 static void run_dirty(struct mpt_stack *st)
 {
 	/* Bounded: a connection re-marks itself only when it made progress. */
-	for (int guard = 0; st->dirty && guard < 64; guard++) {
-		struct mpt_mpconn *mp = st->dirty;
-		st->dirty = NULL;
-		while (mp) {
-			struct mpt_mpconn *next = mp->dirty_next;
-			mp->dirty_next = NULL;
-			mp->on_dirty = false;
-			mpt_mp_run(mp, st->now);
-			mp = next;
+	for (int guard = 0; st->core->dirty && guard < 64; guard++) {
+		struct mpt_sock *s = st->core->dirty;
+		st->core->dirty = NULL;
+		while (s) {
+			struct mpt_sock *next = s->dirty_next;
+			s->dirty_next = NULL;
+			s->on_dirty = false;
+			if (s->ops && s->ops->run)
+				s->ops->run(s, st->now);
+			mpt_stack_touch(st, &s->tn);
+			s = next;
 		}
 	}
 }
@@ -81,7 +88,7 @@ static void run_dirty(struct mpt_stack *st)
 #define EVENT_ROUND_MAX 4096u
 static void deliver_events(struct mpt_stack *st)
 {
-	for (unsigned n = 0; st->ev_head; n++) {
+	for (unsigned n = 0; st->core->ev_head; n++) {
 		if (n == EVENT_ROUND_MAX) {
 			/* A callback that keeps producing events for itself must
 			 * not stall the caller: the rest goes at the next timer
@@ -89,10 +96,10 @@ static void deliver_events(struct mpt_stack *st)
 			mpt_mib_inc(&st->mib, MPT_MIB_EventDeferred);
 			return;
 		}
-		struct mpt_sock *s = st->ev_head;
-		st->ev_head = s->ev_next;
-		if (!st->ev_head)
-			st->ev_tail = NULL;
+		struct mpt_sock *s = st->core->ev_head;
+		st->core->ev_head = s->ev_next;
+		if (!st->core->ev_head)
+			st->core->ev_tail = NULL;
 		s->ev_next = NULL;
 		s->ev_queued = false;
 		unsigned ev = s->ev_pending;
@@ -108,15 +115,15 @@ static void ev_unqueue(struct mpt_stack *st, struct mpt_sock *s)
 	if (!s->ev_queued)
 		return;
 	struct mpt_sock *prev = NULL;
-	for (struct mpt_sock *q = st->ev_head; q; prev = q, q = q->ev_next) {
+	for (struct mpt_sock *q = st->core->ev_head; q; prev = q, q = q->ev_next) {
 		if (q != s)
 			continue;
 		if (prev)
 			prev->ev_next = s->ev_next;
 		else
-			st->ev_head = s->ev_next;
-		if (st->ev_tail == s)
-			st->ev_tail = prev;
+			st->core->ev_head = s->ev_next;
+		if (st->core->ev_tail == s)
+			st->core->ev_tail = prev;
 		break;
 	}
 	s->ev_next = NULL;
@@ -126,19 +133,20 @@ static void ev_unqueue(struct mpt_stack *st, struct mpt_sock *s)
 
 static void stack_leave_common(struct mpt_stack *st, bool deliver)
 {
-	if (st->depth > 1) {
-		st->depth--;
+	if (st->core->depth > 1) {
+		st->core->depth--;
 		return;
 	}
 	run_dirty(st);
 	if (deliver)
 		deliver_events(st);
+	refresh_touched(st);
 	stack_reap(st);
-	st->depth = 0;
+	st->core->depth = 0;
 }
 
 /* Leave a socket call: engine work is finished, events stay queued. */
-static void stack_leave(struct mpt_stack *st)
+void mpt_stack_leave(struct mpt_stack *st)
 {
 	stack_leave_common(st, false);
 }
@@ -150,25 +158,176 @@ static void stack_leave_deliver(struct mpt_stack *st)
 	stack_leave_common(st, true);
 }
 
-void mpt_stack_mark_dirty(struct mpt_stack *st, struct mpt_mpconn *mp)
+void mpt_stack_sock_dirty(struct mpt_sock *s)
 {
-	if (mp->on_dirty)
+	mpt_stack_touch(s->st, &s->tn);
+	if (s->on_dirty)
 		return;
-	mp->on_dirty = true;
-	mp->dirty_next = st->dirty;
-	st->dirty = mp;
+	struct mpt_stack *st = s->st;
+	s->on_dirty = true;
+	s->dirty_next = st->core->dirty;
+	st->core->dirty = s;
 }
 
-static void dirty_remove(struct mpt_stack *st, struct mpt_mpconn *mp)
+static void dirty_remove(struct mpt_stack *st, struct mpt_sock *s)
 {
-	if (!mp->on_dirty)
+	if (!s->on_dirty)
 		return;
-	struct mpt_mpconn **pp = &st->dirty;
-	while (*pp && *pp != mp)
+	struct mpt_sock **pp = &st->core->dirty;
+	while (*pp && *pp != s)
 		pp = &(*pp)->dirty_next;
 	if (*pp)
-		*pp = mp->dirty_next;
-	mp->on_dirty = false;
+		*pp = s->dirty_next;
+	s->on_dirty = false;
+}
+
+/* ---- the timer heap --------------------------------------------------------- */
+
+#define TN_NONE SIZE_MAX
+
+static void tn_init(struct mpt_tnode *n, bool is_sock)
+{
+	memset(n, 0, sizeof(*n));
+	n->idx = TN_NONE;
+	n->at = MPT_TIME_NEVER;
+	n->is_sock = is_sock;
+}
+
+static void heap_swap(struct mpt_stack_core *c, size_t a, size_t b)
+{
+	struct mpt_tnode *t = c->heap[a];
+	c->heap[a] = c->heap[b];
+	c->heap[b] = t;
+	c->heap[a]->idx = a;
+	c->heap[b]->idx = b;
+}
+
+static void heap_up(struct mpt_stack_core *c, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (c->heap[p]->at <= c->heap[i]->at)
+			break;
+		heap_swap(c, p, i);
+		i = p;
+	}
+}
+
+static void heap_down(struct mpt_stack_core *c, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < c->heap_n && c->heap[l]->at < c->heap[m]->at)
+			m = l;
+		if (r < c->heap_n && c->heap[r]->at < c->heap[m]->at)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(c, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct mpt_stack_core *c, struct mpt_tnode *n)
+{
+	size_t i = n->idx;
+	if (i == TN_NONE)
+		return;
+	n->idx = TN_NONE;
+	c->heap_n--;
+	if (i == c->heap_n)
+		return;
+	c->heap[i] = c->heap[c->heap_n];
+	c->heap[i]->idx = i;
+	heap_up(c, i);
+	heap_down(c, c->heap[i]->idx);
+}
+
+/* Put n in the heap at deadline at (MPT_TIME_NEVER: out of it). */
+static void heap_set(struct mpt_stack *st, struct mpt_tnode *n, uint64_t at)
+{
+	struct mpt_stack_core *c = st->core;
+	if (at == MPT_TIME_NEVER) {
+		heap_remove(c, n);
+		n->at = at;
+		return;
+	}
+	if (n->idx == TN_NONE) {
+		if (c->heap_n == c->heap_cap) {
+			/* Grows with the number of connections, never per packet. */
+			size_t cap = c->heap_cap ? 2 * c->heap_cap : 64;
+			struct mpt_tnode **v = mpt_realloc(st->mem, c->heap, cap * sizeof(*v));
+			if (!v) {
+				c->heap_nomem = true; /* deadlines by scanning from now on */
+				return;
+			}
+			c->heap = v;
+			c->heap_cap = cap;
+		}
+		n->at = at;
+		n->idx = c->heap_n;
+		c->heap[c->heap_n++] = n;
+		heap_up(c, n->idx);
+		return;
+	}
+	uint64_t old = n->at;
+	n->at = at;
+	if (at < old)
+		heap_up(c, n->idx);
+	else if (at > old)
+		heap_down(c, n->idx);
+}
+
+void mpt_stack_touch(struct mpt_stack *st, struct mpt_tnode *n)
+{
+	if (n->touched)
+		return;
+	n->touched = true;
+	n->touched_next = st->core->touched;
+	st->core->touched = n;
+}
+
+static void untouch(struct mpt_stack *st, struct mpt_tnode *n)
+{
+	if (!n->touched)
+		return;
+	struct mpt_tnode **pp = &st->core->touched;
+	while (*pp && *pp != n)
+		pp = &(*pp)->touched_next;
+	if (*pp)
+		*pp = n->touched_next;
+	n->touched = false;
+}
+
+static uint64_t tn_deadline(struct mpt_tnode *n)
+{
+	if (n->is_sock) {
+		const struct mpt_sock *s =
+		    (const struct mpt_sock *)(const void *)((const char *)n -
+							    offsetof(struct mpt_sock, tn));
+		return s->ops ? s->ops->deadline(s) : MPT_TIME_NEVER;
+	}
+	const struct mpt_flow *f =
+	    (const struct mpt_flow *)(const void *)((const char *)n -
+						    offsetof(struct mpt_flow, tn));
+	return f->tcp && !f->tcp_closed ? mpt_tcp_next_deadline(f->tcp) : MPT_TIME_NEVER;
+}
+
+/* The deadlines of what this entry point touched, into the heap. */
+static void refresh_touched(struct mpt_stack *st)
+{
+	while (st->core->touched) {
+		struct mpt_tnode *n = st->core->touched;
+		st->core->touched = n->touched_next;
+		n->touched = false;
+		heap_set(st, n, tn_deadline(n));
+	}
+}
+
+static void flow_touched(void *ud)
+{
+	struct mpt_flow *f = ud;
+	mpt_stack_touch(f->st, &f->tn);
 }
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -194,11 +353,11 @@ static size_t tuple_hash(const struct mpt_stack *st, const struct mpt_endpoint *
 			 const struct mpt_endpoint *r)
 {
 	/* Keyed with a random seed so remote peers cannot aim for one chain. */
-	uint64_t h = st->hash_seed;
+	uint64_t h = st->core->hash_seed;
 	h = mix64(h ^ addr_fold(&l->addr));
 	h = mix64(h ^ addr_fold(&r->addr));
 	h = mix64(h ^ ((uint64_t)l->port << 16 | r->port));
-	return (size_t)h & st->hmask;
+	return (size_t)h & st->core->hmask;
 }
 
 static bool ep_equal(const struct mpt_endpoint *a, const struct mpt_endpoint *b)
@@ -206,10 +365,10 @@ static bool ep_equal(const struct mpt_endpoint *a, const struct mpt_endpoint *b)
 	return a->port == b->port && mpt_addr_equal(&a->addr, &b->addr);
 }
 
-static struct mpt_flow *lookup(const struct mpt_stack *st, const struct mpt_endpoint *l,
-			       const struct mpt_endpoint *r)
+struct mpt_flow *mpt_stack_lookup(const struct mpt_stack *st, const struct mpt_endpoint *l,
+				  const struct mpt_endpoint *r)
 {
-	for (struct mpt_flow *f = st->htab[tuple_hash(st, l, r)]; f; f = f->hnext)
+	for (struct mpt_flow *f = st->core->htab[tuple_hash(st, l, r)]; f; f = f->hnext)
 		if (ep_equal(&f->local, l) && ep_equal(&f->remote, r))
 			return f;
 	return NULL;
@@ -218,8 +377,8 @@ static struct mpt_flow *lookup(const struct mpt_stack *st, const struct mpt_endp
 static void hash_insert(struct mpt_stack *st, struct mpt_flow *f)
 {
 	size_t i = tuple_hash(st, &f->local, &f->remote);
-	f->hnext = st->htab[i];
-	st->htab[i] = f;
+	f->hnext = st->core->htab[i];
+	st->core->htab[i] = f;
 	f->hashed = true;
 }
 
@@ -227,7 +386,7 @@ static void hash_remove(struct mpt_stack *st, struct mpt_flow *f)
 {
 	if (!f->hashed)
 		return;
-	struct mpt_flow **pp = &st->htab[tuple_hash(st, &f->local, &f->remote)];
+	struct mpt_flow **pp = &st->core->htab[tuple_hash(st, &f->local, &f->remote)];
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -239,7 +398,7 @@ static struct mpt_sock *find_listener(const struct mpt_stack *st, const struct m
 				      uint16_t port)
 {
 	struct mpt_sock *wild = NULL, *any = NULL;
-	for (struct mpt_sock *s = st->all; s; s = s->next) {
+	for (struct mpt_sock *s = st->core->all; s; s = s->next) {
 		if (!s->listener || s->app_closed)
 			continue;
 		if (s->local.port == 0 && st->cfg.transparent) {
@@ -264,30 +423,39 @@ int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a)
 	return -1;
 }
 
-static bool is_local_addr(const struct mpt_stack *st, const struct mpt_addr *a)
+bool mpt_stack_is_local(const struct mpt_stack *st, const struct mpt_addr *a)
 {
 	return mpt_stack_local_index(st, a) >= 0;
 }
 
+const struct mpt_addr *mpt_stack_pick_local(const struct mpt_stack *st, uint8_t family)
+{
+	for (size_t i = 0; i < st->cfg.n_local; i++)
+		if (st->cfg.local[i].family == family)
+			return &st->cfg.local[i];
+	return NULL;
+}
+
 /* ---- socket bookkeeping ----------------------------------------------- */
 
-static struct mpt_sock *sock_new(struct mpt_stack *st)
+struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st)
 {
-	if (st->nsocks >= st->cfg.max_socks)
+	if (st->core->nsocks >= st->cfg.max_socks)
 		return NULL;
 	struct mpt_sock *s = mpt_calloc(st->mem, 1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->st = st;
-	s->next = st->all;
-	if (st->all)
-		st->all->prev = s;
-	st->all = s;
-	st->nsocks++;
+	tn_init(&s->tn, true);
+	s->next = st->core->all;
+	if (st->core->all)
+		st->core->all->prev = s;
+	st->core->all = s;
+	st->core->nsocks++;
 	return s;
 }
 
-static void queue_remove(struct mpt_sock *l, struct mpt_sock *s)
+void mpt_stack_queue_remove(struct mpt_sock *l, struct mpt_sock *s)
 {
 	struct mpt_sock **pp = &l->qhead, *prev = NULL;
 	while (*pp && *pp != s) {
@@ -300,6 +468,7 @@ static void queue_remove(struct mpt_sock *l, struct mpt_sock *s)
 	if (l->qtail == s)
 		l->qtail = prev;
 	s->qnext = NULL;
+	l->nqueued--;
 }
 
 static void flow_unlink(struct mpt_stack *st, struct mpt_flow *f)
@@ -308,7 +477,7 @@ static void flow_unlink(struct mpt_stack *st, struct mpt_flow *f)
 	if (f->prev)
 		f->prev->next = f->next;
 	else
-		st->flows = f->next;
+		st->core->flows = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
 	f->prev = f->next = NULL;
@@ -318,32 +487,35 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
 {
 	if (!f)
 		return;
+	untouch(st, &f->tn);
+	heap_remove(st->core, &f->tn);
 	flow_unlink(st, f);
 	mpt_tcp_destroy(f->tcp);
 	mpt_free(st->mem, f);
 }
 
-static void sock_free(struct mpt_stack *st, struct mpt_sock *s)
+void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s)
 {
 	ev_unqueue(st, s);
+	untouch(st, &s->tn);
+	heap_remove(st->core, &s->tn);
 	if (s->parent) {
-		queue_remove(s->parent, s);
+		mpt_stack_queue_remove(s->parent, s);
 		s->parent->nchildren--;
 		s->parent = NULL;
 	}
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		st->all = s->next;
+		st->core->all = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	dirty_remove(st, s);
 	if (s->flow)
 		mpt_stack_flow_free(st, s->flow);
-	if (s->mp) {
-		dirty_remove(st, s->mp);
-		mpt_mp_free(s->mp);
-	}
-	st->nsocks--;
+	if (s->ops)
+		s->ops->release(s);
+	st->core->nsocks--;
 	mpt_free(st->mem, s);
 }
 
@@ -353,27 +525,26 @@ static bool sock_dead(const struct mpt_sock *s)
 {
 	if (s->listener)
 		return s->app_closed && s->nchildren == 0;
-	if (s->mp)
-		return s->tcp_closed && mpt_mp_finished(s->mp) && (s->app_closed || !s->app_owned);
-	return s->tcp_closed && (s->app_closed || !s->app_owned);
+	return s->tcp_closed && (!s->ops || s->ops->finished(s)) &&
+	       (s->app_closed || !s->app_owned);
 }
 
 static void stack_reap(struct mpt_stack *st)
 {
-	if (!st->reap_pending)
+	if (!st->core->reap_pending)
 		return;
-	st->reap_pending = false;
-	struct mpt_sock *s = st->all;
+	st->core->reap_pending = false;
+	struct mpt_sock *s = st->core->all;
 	while (s) {
 		struct mpt_sock *next = s->next;
 		if (sock_dead(s)) {
 			struct mpt_sock *parent = s->parent;
-			sock_free(st, s);
+			mpt_stack_sock_free(st, s);
 			/* A closed listener goes with its last child. */
 			if (parent && sock_dead(parent)) {
 				if (next == parent)
 					next = parent->next;
-				sock_free(st, parent);
+				mpt_stack_sock_free(st, parent);
 			}
 		}
 		s = next;
@@ -384,7 +555,7 @@ void mpt_stack_notify(struct mpt_sock *s, unsigned ev)
 {
 	struct mpt_stack *st = s->st;
 	if (ev & MPT_EV_CLOSED)
-		st->reap_pending = true;
+		st->core->reap_pending = true;
 	if (!s->app_owned || s->app_closed || !st->cfg.on_event)
 		return;
 	s->ev_pending |= ev;
@@ -392,11 +563,11 @@ void mpt_stack_notify(struct mpt_sock *s, unsigned ev)
 		return;
 	s->ev_queued = true;
 	s->ev_next = NULL;
-	if (st->ev_tail)
-		st->ev_tail->ev_next = s;
+	if (st->core->ev_tail)
+		st->core->ev_tail->ev_next = s;
 	else
-		st->ev_head = s;
-	st->ev_tail = s;
+		st->core->ev_head = s;
+	st->core->ev_tail = s;
 }
 
 void mpt_stack_sock_ready(struct mpt_sock *s)
@@ -406,6 +577,7 @@ void mpt_stack_sock_ready(struct mpt_sock *s)
 		/* Passive open completed: hand it to the listener's queue. */
 		struct mpt_sock *l = s->parent;
 		s->queued = true;
+		l->nqueued++;
 		if (l->qtail)
 			l->qtail->qnext = s;
 		else
@@ -417,66 +589,75 @@ void mpt_stack_sock_ready(struct mpt_sock *s)
 	}
 }
 
+struct mpt_stack *mpt_stack_of(const struct mpt_sock *s)
+{
+	return s->st;
+}
+
+void mpt_stack_sock_attach(struct mpt_sock *s, const struct mpt_sock_ops *ops, void *conn)
+{
+	s->ops = ops;
+	s->conn = conn;
+	mpt_stack_touch(s->st, &s->tn);
+}
+
+void *mpt_stack_sock_conn(const struct mpt_sock *s)
+{
+	return s->conn;
+}
+
+void mpt_stack_sock_to_tcp(struct mpt_sock *s, struct mpt_flow *f, const struct mpt_sock_ops *ops)
+{
+	/* The flow's hooks check f->sf: with it cleared they write and read
+	 * no MPTCP option, and its engine's events come to the socket. */
+	f->sf = NULL;
+	f->sock = s;
+	s->flow = f;
+	s->ops = ops;
+	mpt_stack_touch(s->st, &s->tn);
+	if (!s->established && mpt_tcp_get_state(f->tcp) >= MPT_TCP_ESTABLISHED &&
+	    mpt_tcp_get_state(f->tcp) != MPT_TCP_TIME_WAIT)
+		mpt_stack_sock_ready(s);
+}
+
+void mpt_stack_sock_set_error(struct mpt_sock *s, int err)
+{
+	s->err = err;
+}
+
+void mpt_stack_sock_done(struct mpt_sock *s)
+{
+	s->tcp_closed = true;
+	s->st->core->reap_pending = true;
+}
+
+bool mpt_stack_sock_established(const struct mpt_sock *s)
+{
+	return s->established;
+}
+
+void mpt_stack_sock_set_local(struct mpt_sock *s, const struct mpt_endpoint *local)
+{
+	s->local = *local;
+}
+
+void mpt_stack_reap_later(struct mpt_stack *st)
+{
+	st->core->reap_pending = true;
+}
+
 /* ---- engine callbacks --------------------------------------------------- */
 
-static void flow_output(void *ud, uint8_t *seg, size_t len)
+void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
+		    uint8_t *tcp, size_t len)
 {
-	struct mpt_flow *f = ud;
-	struct mpt_stack *st = f->st;
-	uint8_t *tcp = seg;
-	/* RFC 8684 §3.6: a subflow reset carries MP_TCPRST with its reason
-	 * (and MP_FAIL after a checksum failure, §3.7, or MP_FASTCLOSE, §3.5).
-	 * The engine's RST has a bare 20-byte header: rebuild it with the
-	 * options in the stack's scratch buffer. */
-	if ((f->rst_opt || f->rst_fail || f->rst_fastclose) && len == MPT_TCP_HDR_LEN &&
-	    (mpt_get16(seg + 12) & MPT_TCP_RST)) {
-		struct mpt_mptcp_opt o;
-		tcp = st->scratch + MPT_TCP_HEADROOM;
-		memcpy(tcp, seg, MPT_TCP_HDR_LEN);
-		size_t ol = 0;
-		for (int k = 0; k < 3; k++) {
-			memset(&o, 0, sizeof(o));
-			o.version = f->rst_version;
-			if (k == 0 && f->rst_opt && f->rst_version == MPT_MPTCP_V1) {
-				o.subtype = MPT_MPTCP_MP_TCPRST;
-				o.u.tcprst.reason = f->rst_reason;
-			} else if (k == 1 && f->rst_fastclose) {
-				o.subtype = MPT_MPTCP_MP_FASTCLOSE;
-				o.u.fastclose_key = f->rst_fc_key;
-			} else if (k == 2 && f->rst_fail) {
-				o.subtype = MPT_MPTCP_MP_FAIL;
-				o.u.fail_dsn = f->rst_fail_dsn;
-			} else {
-				continue;
-			}
-			int n = mpt_mptcp_emit(tcp + MPT_TCP_HDR_LEN + ol, MPT_TCP_MAX_OPT_LEN - ol,
-					       &o);
-			if (n <= 0)
-				continue;
-			ol += (size_t)n;
-			if (k == 0)
-				mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
-			else if (k == 1)
-				mpt_mib_inc(&st->mib, MPT_MIB_MPFastcloseTx);
-			else
-				mpt_mib_inc(&st->mib, MPT_MIB_MPFailTx);
-		}
-		if (ol > 0) {
-			while (ol % 4)
-				tcp[MPT_TCP_HDR_LEN + ol++] = 0;
-			len = MPT_TCP_HDR_LEN + ol;
-			tcp[12] = (uint8_t)((len / 4) << 4 | (tcp[12] & 0x0f));
-		} else {
-			tcp = seg;
-		}
-	}
 	struct mpt_ip_hdr h;
 	memset(&h, 0, sizeof(h));
-	h.src = f->local.addr;
-	h.dst = f->remote.addr;
+	h.src = *src;
+	h.dst = *dst;
 	h.proto = MPT_IPPROTO_TCP;
 	h.ttl = st->cfg.ttl;
-	h.id = st->ip_id++;
+	h.id = st->core->ip_id++;
 	h.payload_len = len;
 	size_t hl = mpt_ip_hdr_len(h.src.family);
 	mpt_tcp_csum_fill(tcp, len, &h.src, &h.dst);
@@ -485,29 +666,13 @@ static void flow_output(void *ud, uint8_t *seg, size_t len)
 	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + len);
 }
 
-static void sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_event ev)
+static void flow_output(void *ud, uint8_t *seg, size_t len)
 {
-	struct mpt_stack *st = s->st;
-	switch (ev) {
-	case MPT_TCP_EV_ESTABLISHED:
-		mpt_stack_sock_ready(s);
-		break;
-	case MPT_TCP_EV_READABLE:
-		mpt_stack_notify(s, MPT_EV_READABLE);
-		break;
-	case MPT_TCP_EV_WRITABLE:
-		mpt_stack_notify(s, MPT_EV_WRITABLE);
-		break;
-	case MPT_TCP_EV_ERROR:
-		s->err = mpt_tcp_error(f->tcp);
-		mpt_stack_notify(s, MPT_EV_ERROR | MPT_EV_READABLE);
-		break;
-	case MPT_TCP_EV_CLOSED:
-		s->tcp_closed = true;
-		st->reap_pending = true;
-		mpt_stack_notify(s, MPT_EV_CLOSED);
-		break;
-	}
+	struct mpt_flow *f = ud;
+	struct mpt_stack *st = f->st;
+	if (st->pctx.mute)
+		return; /* rebuilt from a SYN cookie: that SYN-ACK already left */
+	mpt_stack_emit(st, &f->local.addr, &f->remote.addr, seg, len);
 }
 
 static void flow_event(void *ud, enum mpt_tcp_event ev)
@@ -515,18 +680,18 @@ static void flow_event(void *ud, enum mpt_tcp_event ev)
 	struct mpt_flow *f = ud;
 	if (ev == MPT_TCP_EV_CLOSED) {
 		f->tcp_closed = true;
-		f->st->reap_pending = true;
+		f->st->core->reap_pending = true;
 	}
 	if (f->sf)
 		mpt_sf_event(f, ev);
 	else if (f->sock)
-		sock_event(f->sock, f, ev);
+		mpt_tcp_sock_event(f->sock, f, ev);
 }
 
 static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpoint *l,
-				    const struct mpt_endpoint *r, const struct mpt_mpconn *mp)
+				    const struct mpt_endpoint *r, bool mptcp,
+				    const struct mpt_cc_ops *cc)
 {
-	bool mptcp = mp != NULL;
 	struct mpt_flow *f = mpt_calloc(st->mem, 1, sizeof(*f));
 	if (!f)
 		return NULL;
@@ -536,12 +701,14 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 	struct mpt_tcp_cb cb = {
 	    .output = flow_output,
 	    .on_event = flow_event,
+	    .touched = flow_touched,
 	    .ud = f,
 	};
+	tn_init(&f->tn, false);
 	struct mpt_tcp_cfg cfg = st->tcpcfg;
+	if (cc)
+		cfg.cc = cc; /* the connection's choice */
 	if (mptcp) {
-		if (mp->cc)
-			cfg.cc = mp->cc; /* the connection's choice */
 		cb.ext_write_opts = mpt_sf_write_opts;
 		cb.ext_input = mpt_sf_ext_input;
 		cb.ext_rcv_space = mpt_sf_rcv_space;
@@ -556,19 +723,26 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 		 * so each subflow must be able to hold that much. */
 		cfg.rcvbuf = (uint32_t)mpt_mp_rcvbuf_size(cfg.rcvbuf);
 	}
-	uint8_t off[4];
-	st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
-	/* RFC 7323 §5.4: a random per-connection timestamp offset. */
-	cfg.ts_offset = mpt_get32(off);
+	if (st->pctx.cookie) {
+		/* The timestamp clock the cookie's SYN-ACK used. */
+		cfg.ts_offset = st->pctx.ts_offset;
+	} else {
+		uint8_t off[4];
+		st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
+		/* RFC 7323 §5.4: a random per-connection timestamp offset. */
+		cfg.ts_offset = mpt_get32(off);
+	}
+	if (st->pctx.syn_retries)
+		cfg.syn_retries = st->pctx.syn_retries;
 	if (mpt_tcp_create(st->mem, &cfg, &cb, &f->tcp) < 0) {
 		mpt_free(st->mem, f);
 		return NULL;
 	}
 	mpt_tcp_set_ports(f->tcp, l->port, r->port);
-	f->next = st->flows;
-	if (st->flows)
-		st->flows->prev = f;
-	st->flows = f;
+	f->next = st->core->flows;
+	if (st->core->flows)
+		st->core->flows->prev = f;
+	st->core->flows = f;
 	return f;
 }
 
@@ -576,9 +750,12 @@ static uint32_t make_isn(struct mpt_stack *st, const struct mpt_endpoint *l,
 			 const struct mpt_endpoint *r, uint64_t now)
 {
 	uint32_t isn = 0;
+	if (st->pctx.cookie)
+		return st->pctx.iss; /* the SYN cookie is our ISN */
 	/* Only fails on invalid arguments, which the stack never passes; a
 	 * zero ISN would still be a valid (if predictable) choice. */
-	(void)mpt_isn_rfc6528(st->isn_secret, &l->addr, l->port, &r->addr, r->port, now, &isn);
+	(void)mpt_isn_rfc6528(st->core->isn_secret, &l->addr, l->port, &r->addr, r->port, now,
+			      &isn);
 	return isn;
 }
 
@@ -588,16 +765,16 @@ uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint
 }
 
 /* Ephemeral port: sequential from a random start, skipping used tuples. */
-static uint16_t pick_port(struct mpt_stack *st, const struct mpt_addr *la,
-			  const struct mpt_endpoint *remote)
+uint16_t mpt_stack_pick_port(struct mpt_stack *st, const struct mpt_addr *la,
+			     const struct mpt_endpoint *remote)
 {
 	struct mpt_endpoint l = {.addr = *la, .port = 0};
 	uint32_t span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
 	for (uint32_t i = 0; i < span; i++) {
-		uint16_t p = st->next_port;
-		st->next_port = (uint16_t)(p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1u);
+		uint16_t p = st->core->next_port;
+		st->core->next_port = (uint16_t)(p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1u);
 		l.port = p;
-		if (!lookup(st, &l, remote))
+		if (!mpt_stack_lookup(st, &l, remote))
 			return p;
 	}
 	return 0;
@@ -605,32 +782,40 @@ static uint16_t pick_port(struct mpt_stack *st, const struct mpt_addr *la,
 
 int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
 		       const struct mpt_endpoint *remote, struct mpt_subflow *sf,
-		       struct mpt_flow **out)
+		       const struct mpt_cc_ops *cc, struct mpt_flow **out)
 {
 	struct mpt_endpoint l = *local;
 	if (l.port == 0) {
-		l.port = pick_port(st, &l.addr, remote);
+		l.port = mpt_stack_pick_port(st, &l.addr, remote);
 		if (l.port == 0)
 			return MPT_ERR_LIMIT;
-	} else if (lookup(st, &l, remote)) {
+	} else if (mpt_stack_lookup(st, &l, remote)) {
 		return MPT_ERR_EXIST;
 	}
-	struct mpt_flow *f = flow_create(st, &l, remote, sf->mp);
+	struct mpt_flow *f = flow_create(st, &l, remote, true, cc);
 	if (!f)
 		return MPT_ERR_NOMEM;
 	f->sf = sf;
 	hash_insert(st, f);
-	/* RFC 6356: the subflows of one connection share a coupling group
-	 * (beyond MPT_CC_GROUP_MAX members a subflow runs uncoupled). */
-	(void)mpt_cc_group_join(&sf->mp->ccg, mpt_tcp_cc(f->tcp));
 	*out = f;
 	return 0;
+}
+
+struct mpt_flow *mpt_stack_tcp_flow(struct mpt_stack *st, struct mpt_sock *s, uint64_t now)
+{
+	struct mpt_flow *f = flow_create(st, &s->local, &s->remote, false, NULL);
+	if (!f)
+		return NULL;
+	f->sock = s;
+	hash_insert(st, f);
+	f->iss = make_isn(st, &s->local, &s->remote, now);
+	return f;
 }
 
 /* ---- creation ----------------------------------------------------------- */
 
 /* The policies the knobs name exist in this stack. */
-static bool knobs_names_ok(const struct mpt_stack *st, const struct mpt_mptcp_knobs *k)
+bool mpt_stack_knobs_names_ok(const struct mpt_stack *st, const struct mpt_mptcp_knobs *k)
 {
 	char n[MPT_POLICY_NAME_LEN + 1];
 	memcpy(n, k->sched, MPT_POLICY_NAME_LEN);
@@ -661,9 +846,15 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 		    ~(MPT_LOCAL_SIGNAL | MPT_LOCAL_SUBFLOW | MPT_LOCAL_BACKUP | MPT_LOCAL_FULLMESH))
 			return MPT_ERR_INVAL;
 	const struct mpt_mem *mem = cfg->mem ? cfg->mem : mpt_mem_default();
-	struct mpt_stack *st = mpt_calloc(mem, 1, sizeof(*st));
-	if (!st)
+	/* One block: the stack and its own state behind it (host.h). */
+	struct stack_block {
+		struct mpt_stack st;
+		struct mpt_stack_core core;
+	} *blk = mpt_calloc(mem, 1, sizeof(*blk));
+	if (!blk)
 		return MPT_ERR_NOMEM;
+	struct mpt_stack *st = &blk->st;
+	st->core = &blk->core;
 	st->cfg = *cfg;
 	st->cfg.mptcp = mk;
 	st->mem = mem;
@@ -673,7 +864,7 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 		st->cfg.ttl = 64;
 	mpt_cc_registry_init(&st->ccreg);
 	mpt_policy_registry_init(&st->polreg);
-	if (!knobs_names_ok(st, &st->cfg.mptcp)) {
+	if (!mpt_stack_knobs_names_ok(st, &st->cfg.mptcp)) {
 		mpt_free(mem, st);
 		return MPT_ERR_INVAL;
 	}
@@ -710,20 +901,26 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	size_t buckets = STACK_HASH_MIN;
 	while (buckets < st->cfg.max_socks && buckets < (1u << 20))
 		buckets <<= 1;
-	st->htab = mpt_calloc(mem, buckets, sizeof(*st->htab));
-	if (!st->htab) {
+	st->core->htab = mpt_calloc(mem, buckets, sizeof(*st->core->htab));
+	if (!st->core->htab) {
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
 	}
-	st->hmask = buckets - 1;
+	st->core->hmask = buckets - 1;
 	uint8_t rnd[16 + 8 + 2 + 8];
 	cfg->rand(rnd, sizeof(rnd), cfg->rand_ud);
-	memcpy(st->isn_secret, rnd, 16);
-	st->hash_seed = mpt_get64(rnd + 16);
-	st->next_port =
+	memcpy(st->core->isn_secret, rnd, 16);
+	st->core->hash_seed = mpt_get64(rnd + 16);
+	st->core->next_port =
 	    (uint16_t)(EPHEMERAL_LO + mpt_get16(rnd + 24) % (EPHEMERAL_HI - EPHEMERAL_LO + 1));
-	if (mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
-		mpt_free(mem, st->htab);
+	/* The timer heap's first slots (it doubles as connections come). */
+	st->core->heap = mpt_calloc(mem, 64, sizeof(*st->core->heap));
+	if (st->core->heap)
+		st->core->heap_cap = 64;
+	if (!st->core->heap ||
+	    mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
+		mpt_free(mem, st->core->heap);
+		mpt_free(mem, st->core->htab);
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
 	}
@@ -735,63 +932,45 @@ void mpt_stack_destroy(struct mpt_stack *st)
 {
 	if (!st)
 		return;
-	while (st->all) {
-		struct mpt_sock *s = st->all;
-		st->all = s->next;
-		if (s->mp)
-			mpt_mp_free(s->mp);
+	while (st->core->all) {
+		struct mpt_sock *s = st->core->all;
+		st->core->all = s->next;
+		if (s->ops)
+			s->ops->release(s);
 		mpt_free(st->mem, s);
 	}
-	while (st->flows) {
-		struct mpt_flow *f = st->flows;
-		st->flows = f->next;
+	while (st->core->flows) {
+		struct mpt_flow *f = st->core->flows;
+		st->core->flows = f->next;
 		mpt_tcp_destroy(f->tcp);
 		mpt_free(st->mem, f);
 	}
 	mpt_token_table_free(&st->tokens);
-	mpt_free(st->mem, st->htab);
+	mpt_free(st->mem, st->core->heap);
+	mpt_free(st->mem, st->core->htab);
 	mpt_free(st->mem, st);
 }
 
 /* ---- input -------------------------------------------------------------- */
 
 void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, int reason)
+			const struct mpt_tcp_seg *seg, const uint8_t *opt, size_t opt_len)
 {
-	uint8_t *tcp = st->scratch + MPT_TCP_HEADROOM;
+	uint8_t *tcp = st->core->scratch + MPT_TCP_HEADROOM;
 	int n = mpt_tcp_make_rst(seg, tcp, MPT_TCP_HDR_LEN);
 	if (n <= 0)
 		return;
-	if (reason >= 0) {
-		struct mpt_mptcp_opt o;
-		memset(&o, 0, sizeof(o));
-		o.subtype = MPT_MPTCP_MP_TCPRST;
-		o.version = MPT_MPTCP_V1;
-		o.u.tcprst.reason = (uint8_t)reason;
-		int ol = mpt_mptcp_emit(tcp + n, MPT_TCP_MAX_OPT_LEN, &o);
-		if (ol > 0) {
-			while (ol % 4)
-				tcp[n + ol++] = 0;
-			n += ol;
-			tcp[12] = (uint8_t)((n / 4) << 4 | (tcp[12] & 0x0f));
-			mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
-		}
+	if (opt_len > 0 && opt_len <= MPT_TCP_MAX_OPT_LEN) {
+		memcpy(tcp + n, opt, opt_len);
+		size_t ol = opt_len;
+		while (ol % 4)
+			tcp[(size_t)n + ol++] = 0;
+		n += (int)ol;
+		tcp[12] = (uint8_t)((n / 4) << 4 | (tcp[12] & 0x0f));
 	}
-	struct mpt_ip_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.src = ip->dst;
-	h.dst = ip->src;
-	h.proto = MPT_IPPROTO_TCP;
-	h.ttl = st->cfg.ttl;
-	h.id = st->ip_id++;
-	h.payload_len = (size_t)n;
-	size_t hl = mpt_ip_hdr_len(h.src.family);
-	mpt_tcp_csum_fill(tcp, (size_t)n, &h.src, &h.dst);
-	if (mpt_ip_emit(tcp - hl, hl, &h) < 0)
-		return;
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutRsts);
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutSegs);
-	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + (size_t)n);
+	mpt_stack_emit(st, &ip->dst, &ip->src, tcp, (size_t)n);
 }
 
 static int count_ip_error(struct mpt_stack *st, int err)
@@ -829,7 +1008,7 @@ static bool tfo_decide(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	bool has_opt = (seg->opts.present & MPT_TCPOPT_F_TFO) != 0;
 	uint8_t cookie[MPT_TFO_COOKIE_LEN];
 	bool valid = false;
-	if (has_opt && mpt_tfo_cookie(st->isn_secret, &ip->dst, &ip->src, cookie) == 0) {
+	if (has_opt && mpt_tfo_cookie(st->core->isn_secret, &ip->dst, &ip->src, cookie) == 0) {
 		valid = seg->opts.tfo_len == MPT_TFO_COOKIE_LEN &&
 			mpt_crypto_memeq(cookie, seg->opts.tfo_cookie, MPT_TFO_COOKIE_LEN);
 		if (!valid) {
@@ -843,13 +1022,9 @@ static bool tfo_decide(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	return tfo->accept_data;
 }
 
-static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, uint64_t now)
+int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			    const struct mpt_tcp_seg *seg, uint64_t now)
 {
-	if (l->nchildren >= l->backlog) {
-		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
-		return MPT_ERR_LIMIT;
-	}
 	/* RFC 8684 §3.1: a SYN offering MPTCP opens an MPTCP connection when
 	 * we accept one of the versions (the MPTCP layer decides). */
 	struct mpt_mptcp_opt mpc;
@@ -859,7 +1034,7 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 		if (mrc != MPT_ERR_UNSUPPORTED)
 			return mrc;
 	}
-	struct mpt_sock *s = sock_new(st);
+	struct mpt_sock *s = mpt_stack_sock_new(st);
 	if (!s) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
 		return MPT_ERR_LIMIT;
@@ -870,14 +1045,13 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 	s->remote.port = seg->hdr.sport;
 	s->parent = l;
 	l->nchildren++;
+	s->ops = &mpt_tcp_sock_ops;
 	int rc = MPT_ERR_NOMEM;
-	s->flow = flow_create(st, &s->local, &s->remote, NULL);
+	s->flow = mpt_stack_tcp_flow(st, s, now);
 	if (s->flow) {
-		s->flow->sock = s;
-		hash_insert(st, s->flow);
-		s->flow->iss = make_isn(st, &s->local, &s->remote, now);
 		struct mpt_tcp_tfo tfo;
-		bool syn_data = tfo_decide(st, ip, seg, &tfo);
+		memset(&tfo, 0, sizeof(tfo));
+		bool syn_data = !st->pctx.cookie && tfo_decide(st, ip, seg, &tfo);
 		rc = mpt_tcp_accept_tfo(s->flow->tcp, seg, s->flow->iss, &tfo, now);
 		/* RFC 7413 §4.2.2: SYN data accepted -> the connection may be
 		 * used at once (the SYN-ACK acknowledges it). */
@@ -886,16 +1060,46 @@ static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct m
 	}
 	if (rc < 0) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPMemoryDrop);
-		sock_free(st, s);
+		mpt_stack_sock_free(st, s);
 		return rc;
 	}
 	return 0;
 }
 
+/* SYN-ACK retransmissions of a half-open connection while the listener's
+ * half-open table is more than half full (about 7 s of life instead of
+ * about two minutes: spoofed SYNs leave room sooner). */
+#define SYNACK_RETRIES_PRESSURE 2u
+
+static int passive_open(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			const struct mpt_tcp_seg *seg, uint64_t now)
+{
+	uint32_t nhalf = l->nchildren - l->nqueued;
+	if (l->nqueued >= l->backlog) {
+		/* The application does not accept fast enough: like Linux,
+		 * drop the SYN (the client retries) rather than answer. */
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
+		return MPT_ERR_LIMIT;
+	}
+	uint8_t mode = st->cfg.tcp.syncookies;
+	if (mode == MPT_SYNCOOKIES_ALWAYS || (mode == MPT_SYNCOOKIES_AUTO && nhalf >= l->backlog))
+		return mpt_syncookie_send(st, l, ip, seg, now);
+	if (nhalf >= l->backlog) {
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPReqQFullDrop);
+		return MPT_ERR_LIMIT;
+	}
+	memset(&st->pctx, 0, sizeof(st->pctx));
+	if (nhalf >= l->backlog / 2)
+		st->pctx.syn_retries = SYNACK_RETRIES_PRESSURE;
+	int rc = mpt_stack_passive_state(st, l, ip, seg, now);
+	memset(&st->pctx, 0, sizeof(st->pctx));
+	return rc;
+}
+
 int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
 			const struct mpt_tcp_seg *seg, struct mpt_sock **out)
 {
-	struct mpt_sock *s = sock_new(st);
+	struct mpt_sock *s = mpt_stack_sock_new(st);
 	if (!s) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
 		return MPT_ERR_LIMIT;
@@ -912,7 +1116,7 @@ int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct m
 
 void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s)
 {
-	sock_free(st, s);
+	mpt_stack_sock_free(st, s);
 }
 
 static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now)
@@ -930,7 +1134,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 		mpt_mib_inc(&st->mib, MPT_MIB_InUnknownProtos);
 		return MPT_ERR_UNSUPPORTED;
 	}
-	if (!st->cfg.transparent && !is_local_addr(st, &ip.dst)) {
+	if (!st->cfg.transparent && !mpt_stack_is_local(st, &ip.dst)) {
 		mpt_mib_inc(&st->mib, MPT_MIB_InAddrErrors);
 		return MPT_ERR_NOTFOUND;
 	}
@@ -960,7 +1164,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 
 	struct mpt_endpoint l = {.addr = ip.dst, .port = seg.hdr.dport};
 	struct mpt_endpoint r = {.addr = ip.src, .port = seg.hdr.sport};
-	struct mpt_flow *f = lookup(st, &l, &r);
+	struct mpt_flow *f = mpt_stack_lookup(st, &l, &r);
 	uint16_t fl = seg.hdr.flags;
 	bool pure_syn = (fl & (MPT_TCP_SYN | MPT_TCP_ACK | MPT_TCP_RST)) == MPT_TCP_SYN;
 	if (f && !f->tcp_closed) {
@@ -977,13 +1181,13 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 			    mpt_tcp_get_state(f->tcp) == MPT_TCP_CLOSED)
 				mpt_sf_rst_rx(f->sf, &seg, now);
 			if (f->sf)
-				mpt_mp_dirty(f->sf->mp);
+				mpt_sf_kick(f);
 			return rc;
 		}
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPTimeWaitReuse);
 		hash_remove(st, f);
 		f->tcp_closed = true;
-		st->reap_pending = true;
+		st->core->reap_pending = true;
 		if (f->sock) {
 			f->sock->tcp_closed = true;
 			mpt_stack_notify(f->sock, MPT_EV_CLOSED);
@@ -1005,10 +1209,21 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 		struct mpt_sock *lis = find_listener(st, &ip.dst, seg.hdr.dport);
 		if (lis)
 			return passive_open(st, lis, &ip, &seg, now);
+	} else if ((fl & (MPT_TCP_ACK | MPT_TCP_SYN | MPT_TCP_RST)) == MPT_TCP_ACK && !f) {
+		/* RFC 4987 §3.6: the ACK of a SYN cookie finds no state; the
+		 * listener recognises it (checked only while it has been
+		 * sending cookies: an ACK flood costs no MAC otherwise). */
+		struct mpt_sock *lis = find_listener(st, &ip.dst, seg.hdr.dport);
+		if (lis && !lis->app_closed &&
+		    (st->cfg.tcp.syncookies == MPT_SYNCOOKIES_ALWAYS || now < lis->cookie_until)) {
+			rc = mpt_syncookie_ack(st, lis, &ip, &seg, now);
+			if (rc != MPT_ERR_NOTFOUND)
+				return rc;
+		}
 	}
 	/* RFC 9293 §3.10.7.1: no connection -> RST (never for a RST). */
 	mpt_mib_inc(&st->mib, MPT_MIB_TcpNoPort);
-	mpt_stack_send_rst(st, &ip, &seg, -1);
+	mpt_stack_send_rst(st, &ip, &seg, NULL, 0);
 	return MPT_ERR_NOTFOUND;
 }
 
@@ -1016,53 +1231,88 @@ int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64
 {
 	if (!st || (!pkt && len))
 		return MPT_ERR_INVAL;
-	if (st->depth)
+	if (st->core->depth)
 		return MPT_ERR_STATE; /* from on_event or output: not allowed */
-	stack_enter(st, now);
+	mpt_stack_enter(st, now);
 	int rc = stack_input(st, pkt, len, now);
 	stack_leave_deliver(st);
 	return rc;
+}
+
+/* Every flow's and connection's deadline, the long way (the heap could not
+ * grow: an allocation failed). */
+static uint64_t scan_deadline(struct mpt_stack *st)
+{
+	uint64_t d = MPT_TIME_NEVER;
+	for (struct mpt_flow *f = st->core->flows; f; f = f->next)
+		d = MPT_MIN(d, tn_deadline(&f->tn));
+	for (struct mpt_sock *s = st->core->all; s; s = s->next)
+		d = MPT_MIN(d, tn_deadline(&s->tn));
+	return d;
 }
 
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 {
 	/* Events queued by socket calls (or left over by a delivery round)
 	 * are due now: mpt_stack_on_timer delivers them. */
-	if (st->ev_head)
+	if (st->core->ev_head)
 		return st->now;
-	uint64_t d = MPT_TIME_NEVER;
-	for (struct mpt_flow *f = st->flows; f; f = f->next) {
-		if (!f->tcp || f->tcp_closed)
-			continue;
-		uint64_t t = mpt_tcp_next_deadline(f->tcp);
-		if (t < d)
-			d = t;
+	if (st->core->heap_nomem)
+		return scan_deadline(st);
+	return st->core->heap_n ? st->core->heap[0]->at : MPT_TIME_NEVER;
+}
+
+static void fire(struct mpt_stack *st, struct mpt_tnode *n, uint64_t now)
+{
+	if (n->is_sock) {
+		struct mpt_sock *s =
+		    (struct mpt_sock *)(void *)((char *)n - offsetof(struct mpt_sock, tn));
+		if (s->ops)
+			s->ops->on_timer(s, now);
+		mpt_stack_touch(st, n);
+		return;
 	}
-	for (struct mpt_sock *s = st->all; s; s = s->next) {
-		if (!s->mp)
-			continue;
-		uint64_t t = mpt_mp_next_deadline(s->mp);
-		if (t < d)
-			d = t;
+	struct mpt_flow *f = (struct mpt_flow *)(void *)((char *)n - offsetof(struct mpt_flow, tn));
+	if (f->tcp && !f->tcp_closed) {
+		mpt_tcp_on_timer(f->tcp, now);
+		if (f->sf)
+			mpt_sf_kick(f);
 	}
-	return d;
+	mpt_stack_touch(st, n);
 }
 
 void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
 {
-	if (st->depth)
+	if (st->core->depth)
 		return; /* from on_event or output: not allowed */
-	stack_enter(st, now);
-	for (struct mpt_flow *f = st->flows; f; f = f->next) {
-		if (f->tcp && !f->tcp_closed && mpt_tcp_next_deadline(f->tcp) <= now) {
-			mpt_tcp_on_timer(f->tcp, now);
-			if (f->sf)
-				mpt_mp_dirty(f->sf->mp);
+	mpt_stack_enter(st, now);
+	struct mpt_stack_core *c = st->core;
+	if (c->heap_nomem) {
+		for (struct mpt_flow *f = c->flows; f; f = f->next)
+			if (tn_deadline(&f->tn) <= now)
+				fire(st, &f->tn, now);
+		for (struct mpt_sock *s = c->all; s; s = s->next)
+			if (tn_deadline(&s->tn) <= now)
+				fire(st, &s->tn, now);
+	} else {
+		/* Take the due ones out first (firing reorders the heap), then
+		 * fire them; each is touched, so it goes back at the end. */
+		struct mpt_tnode *due = NULL;
+		while (c->heap_n > 0 && c->heap[0]->at <= now) {
+			struct mpt_tnode *n = c->heap[0];
+			heap_remove(c, n);
+			n->at = MPT_TIME_NEVER;
+			untouch(st, n);
+			n->touched_next = due;
+			due = n;
+		}
+		while (due) {
+			struct mpt_tnode *n = due;
+			due = n->touched_next;
+			n->touched_next = NULL;
+			fire(st, n, now);
 		}
 	}
-	for (struct mpt_sock *s = st->all; s; s = s->next)
-		if (s->mp && mpt_mp_next_deadline(s->mp) <= now)
-			mpt_mp_on_timer(s->mp, now);
 	stack_leave_deliver(st);
 }
 
@@ -1100,350 +1350,23 @@ int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint
 
 /* ---- application API ---------------------------------------------------- */
 
-int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,
-	       struct mpt_sock **out)
-{
-	if (!st || !local || !out || backlog == 0)
-		return MPT_ERR_INVAL;
-	if (local->port == 0 && !(st->cfg.transparent && local->addr.family == 0))
-		return MPT_ERR_INVAL;
-	if (local->addr.family != 0 && !is_local_addr(st, &local->addr))
-		return MPT_ERR_INVAL;
-	for (struct mpt_sock *s = st->all; s; s = s->next) {
-		if (!s->listener || s->app_closed || s->local.port != local->port)
-			continue;
-		if (s->local.addr.family == 0 || local->addr.family == 0 ||
-		    mpt_addr_equal(&s->local.addr, &local->addr))
-			return MPT_ERR_EXIST;
-	}
-	struct mpt_sock *s = sock_new(st);
-	if (!s)
-		return st->nsocks >= st->cfg.max_socks ? MPT_ERR_LIMIT : MPT_ERR_NOMEM;
-	s->listener = true;
-	s->app_owned = true;
-	s->local = *local;
-	s->backlog = backlog;
-	*out = s;
-	return 0;
-}
-
-struct mpt_sock *mpt_accept(struct mpt_sock *l)
-{
-	if (!l || !l->listener || l->app_closed)
-		return NULL;
-	struct mpt_sock *s = l->qhead;
-	if (!s)
-		return NULL;
-	queue_remove(l, s);
-	l->nchildren--;
-	s->parent = NULL;
-	s->app_owned = true;
-	/* It may have finished (or failed) while queued. */
-	l->st->reap_pending = true;
-	return s;
-}
-
-static const struct mpt_addr *pick_local(const struct mpt_stack *st, uint8_t family)
-{
-	for (size_t i = 0; i < st->cfg.n_local; i++)
-		if (st->cfg.local[i].family == family)
-			return &st->cfg.local[i];
-	return NULL;
-}
-
-void mpt_conn_opts_init(const struct mpt_stack *st, struct mpt_conn_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	if (st)
-		o->mptcp = st->cfg.mptcp;
-}
-
-int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
-		   const struct mpt_addr *local_addr, const struct mpt_conn_opts *opts,
-		   uint64_t now, struct mpt_sock **out)
-{
-	if (!st || !remote || !out || remote->port == 0 ||
-	    (remote->addr.family != 4 && remote->addr.family != 6))
-		return MPT_ERR_INVAL;
-	struct mpt_mptcp_knobs mk = opts ? opts->mptcp : st->cfg.mptcp;
-	if (mpt_mp_knobs_fix(&mk) < 0 || !knobs_names_ok(st, &mk))
-		return MPT_ERR_INVAL;
-	const struct mpt_addr *la = local_addr ? local_addr : pick_local(st, remote->addr.family);
-	if (!la || la->family != remote->addr.family || !is_local_addr(st, la))
-		return MPT_ERR_INVAL;
-	uint16_t port = pick_port(st, la, remote);
-	if (port == 0)
-		return MPT_ERR_LIMIT;
-	struct mpt_sock *s = sock_new(st);
-	if (!s)
-		return st->nsocks >= st->cfg.max_socks ? MPT_ERR_LIMIT : MPT_ERR_NOMEM;
-	s->local.addr = *la;
-	s->local.port = port;
-	s->remote = *remote;
-	s->app_owned = true;
-	stack_enter(st, now);
-	int rc;
-	if (mk.enable) {
-		rc = mpt_mp_connect(s, &mk, now);
-		if (rc < 0) {
-			sock_free(st, s);
-			stack_leave(st);
-			return rc;
-		}
-	} else {
-		s->flow = flow_create(st, &s->local, &s->remote, NULL);
-		if (!s->flow) {
-			sock_free(st, s);
-			stack_leave(st);
-			return MPT_ERR_NOMEM;
-		}
-		s->flow->sock = s;
-		hash_insert(st, s->flow);
-		s->flow->iss = make_isn(st, &s->local, &s->remote, now);
-		rc = mpt_tcp_connect(s->flow->tcp, s->flow->iss, now);
-	}
-	*out = s;
-	stack_leave(st);
-	return rc;
-}
-
-int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
-		const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out)
-{
-	return mpt_connect_ex(st, remote, local_addr, NULL, now, out);
-}
-
-long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now)
-{
-	if (!s || s->listener || s->app_closed)
-		return MPT_ERR_INVAL;
-	if (s->err)
-		return s->err;
-	struct mpt_stack *st = s->st;
-	stack_enter(st, now);
-	long rc;
-	if (s->mp)
-		rc = mpt_mp_send(s->mp, data, len, now);
-	else
-		rc = mpt_tcp_send(s->flow->tcp, data, len, now);
-	stack_leave(st);
-	return rc;
-}
-
-long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now)
-{
-	if (!s || s->listener || s->app_closed)
-		return MPT_ERR_INVAL;
-	struct mpt_stack *st = s->st;
-	stack_enter(st, now);
-	long rc;
-	if (s->mp)
-		rc = mpt_mp_recv(s->mp, buf, len, now);
-	else
-		rc = mpt_tcp_recv(s->flow->tcp, buf, len, now);
-	stack_leave(st);
-	return rc;
-}
-
-int mpt_shutdown(struct mpt_sock *s, uint64_t now)
-{
-	if (!s || s->listener || s->app_closed)
-		return MPT_ERR_INVAL;
-	struct mpt_stack *st = s->st;
-	stack_enter(st, now);
-	int rc;
-	if (s->mp)
-		rc = mpt_mp_shutdown(s->mp, now);
-	else
-		rc = mpt_tcp_shutdown(s->flow->tcp, now);
-	stack_leave(st);
-	return rc;
-}
-
-static void close_listener(struct mpt_sock *l, uint64_t now)
-{
-	/* Children not yet accepted have no owner left: abort them. */
-	for (struct mpt_sock *s = l->st->all; s; s = s->next) {
-		if (s->parent != l || s->tcp_closed)
-			continue;
-		if (s->mp)
-			mpt_mp_close(s->mp, true, now);
-		else
-			mpt_tcp_abort(s->flow->tcp, now);
-	}
-}
-
-static void sock_close(struct mpt_sock *s, uint64_t now, bool abort)
-{
-	if (!s || s->app_closed)
-		return;
-	struct mpt_stack *st = s->st;
-	stack_enter(st, now);
-	s->app_closed = true;
-	st->reap_pending = true;
-	if (s->listener)
-		close_listener(s, now);
-	else if (s->mp)
-		mpt_mp_close(s->mp, abort, now);
-	else if (!s->tcp_closed) {
-		if (abort)
-			mpt_tcp_abort(s->flow->tcp, now);
-		else
-			mpt_tcp_close(s->flow->tcp, now);
-	}
-	stack_leave(st);
-}
-
-void mpt_close(struct mpt_sock *s, uint64_t now)
-{
-	sock_close(s, now, false);
-}
-
-void mpt_abort(struct mpt_sock *s, uint64_t now)
-{
-	sock_close(s, now, true);
-}
-
-unsigned mpt_sock_events(const struct mpt_sock *s)
-{
-	unsigned ev = 0;
-	if (!s)
-		return 0;
-	if (s->listener)
-		return s->qhead ? (unsigned)MPT_EV_ACCEPTABLE : 0u;
-	if (s->mp)
-		return mpt_mp_events(s->mp);
-	if (s->established)
-		ev |= MPT_EV_CONNECTED;
-	if (mpt_tcp_readable(s->flow->tcp) > 0)
-		ev |= MPT_EV_READABLE;
-	if (s->established && mpt_tcp_writable(s->flow->tcp) > 0)
-		ev |= MPT_EV_WRITABLE;
-	if (s->err)
-		ev |= MPT_EV_ERROR | MPT_EV_READABLE;
-	if (s->tcp_closed)
-		ev |= MPT_EV_CLOSED;
-	return ev;
-}
-
-int mpt_sock_error(const struct mpt_sock *s)
-{
-	return s ? s->err : MPT_ERR_INVAL;
-}
-
-bool mpt_sock_is_listener(const struct mpt_sock *s)
-{
-	return s && s->listener;
-}
-
-void mpt_sock_set_user(struct mpt_sock *s, void *user)
-{
-	if (s)
-		s->user = user;
-}
-
-void *mpt_sock_get_user(const struct mpt_sock *s)
-{
-	return s ? s->user : NULL;
-}
-
-void mpt_sock_endpoints(const struct mpt_sock *s, struct mpt_endpoint *local,
-			struct mpt_endpoint *remote)
-{
-	if (local)
-		*local = s->local;
-	if (remote)
-		*remote = s->remote;
-}
-
-static void fill_info(const struct mpt_tcp *tcp, struct mpt_sock_info *info)
-{
-	struct mpt_tcp_info ti;
-	mpt_tcp_get_info(tcp, &ti);
-	memset(info, 0, sizeof(*info));
-	snprintf(info->state, sizeof(info->state), "%s", mpt_tcp_state_name(ti.state));
-	info->snd_mss = ti.snd_mss;
-	info->rcv_mss = ti.rcv_mss;
-	info->srtt_ns = ti.srtt_ns;
-	info->rttvar_ns = ti.rttvar_ns;
-	info->rto_ns = ti.rto_ns;
-	info->min_rtt_ns = ti.min_rtt_ns;
-	info->snd_cwnd = ti.snd_cwnd;
-	info->snd_ssthresh = ti.snd_ssthresh;
-	info->snd_wnd = ti.snd_wnd;
-	info->rcv_wnd = ti.rcv_wnd;
-	info->bytes_sent = ti.bytes_sent;
-	info->bytes_retrans = ti.bytes_retrans;
-	info->bytes_acked = ti.bytes_acked;
-	info->bytes_received = ti.bytes_received;
-	info->segs_out = ti.segs_out;
-	info->segs_in = ti.segs_in;
-	info->total_retrans = ti.total_retrans;
-	info->rto_count = ti.rto_count;
-	info->fast_retrans = ti.fast_retrans;
-	info->iss = ti.iss;
-	info->irs = ti.irs;
-	info->snd_una = ti.snd_una;
-	info->snd_nxt = ti.snd_nxt;
-	info->rcv_nxt = ti.rcv_nxt;
-	snprintf(info->cc, sizeof(info->cc), "%s", ti.cc_name);
-}
-
-int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info)
-{
-	if (!s || !info)
-		return MPT_ERR_INVAL;
-	if (s->listener)
-		return MPT_ERR_STATE;
-	const struct mpt_flow *f = s->flow;
-	if (!f && s->mp)
-		f = mpt_mp_info_flow(s->mp);
-	if (!f || !f->tcp)
-		return MPT_ERR_STATE;
-	fill_info(f->tcp, info);
-	return 0;
-}
-
-bool mpt_sock_mptcp_enabled(const struct mpt_sock *s)
-{
-	return s && s->mp && !mpt_mp_is_fallback(s->mp);
-}
-
-uint32_t mpt_sock_conn_id(const struct mpt_sock *s)
-{
-	return (s && s->mp && !mpt_mp_is_fallback(s->mp)) ? s->mp->token_local : 0;
-}
-
-int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup, uint64_t now)
-{
-	if (!s || s->listener || s->app_closed)
-		return MPT_ERR_INVAL;
-	if (!s->mp)
-		return MPT_ERR_STATE;
-	struct mpt_stack *st = s->st;
-	stack_enter(st, now);
-	int rc = mpt_mp_set_backup(s->mp, local, backup, now);
-	stack_leave(st);
-	return rc;
-}
-
 int mpt_stack_add_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now)
 {
 	if (!st || !a || (a->family != 4 && a->family != 6))
 		return MPT_ERR_INVAL;
-	if (is_local_addr(st, a))
+	if (mpt_stack_is_local(st, a))
 		return MPT_ERR_EXIST;
 	/* Removed addresses keep their slot: address ids (slot + 1) are
 	 * never reused within a stack's life. */
 	if (st->cfg.n_local >= MPT_MAX_LOCAL_ADDRS)
 		return MPT_ERR_LIMIT;
-	stack_enter(st, now);
+	mpt_stack_enter(st, now);
 	st->cfg.local[st->cfg.n_local++] = *a;
 	/* Path managers pick it up on their next run. */
-	for (struct mpt_sock *s = st->all; s; s = s->next)
-		if (s->mp && !s->listener)
-			mpt_stack_mark_dirty(st, s->mp);
-	stack_leave(st);
+	for (struct mpt_sock *s = st->core->all; s; s = s->next)
+		if (!s->listener && s->ops && s->ops->mptcp)
+			s->ops->mptcp->local_added(s);
+	mpt_stack_leave(st);
 	return 0;
 }
 
@@ -1454,125 +1377,15 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
 	int li = mpt_stack_local_index(st, a);
 	if (li < 0)
 		return MPT_ERR_NOTFOUND;
-	stack_enter(st, now);
-	for (struct mpt_sock *s = st->all; s; s = s->next) {
-		if (!s->mp || s->listener)
+	mpt_stack_enter(st, now);
+	for (struct mpt_sock *s = st->core->all; s; s = s->next) {
+		if (s->listener || !s->ops || !s->ops->mptcp)
 			continue;
 		/* Address ids: 0 for the connection's initial address. */
 		uint8_t id = mpt_addr_equal(&s->local.addr, a) ? 0 : (uint8_t)(li + 1);
-		mpt_mp_local_removed(s->mp, a, id, now);
+		s->ops->mptcp->local_removed(s, a, id, now);
 	}
 	memset(&st->cfg.local[li], 0, sizeof(st->cfg.local[li]));
-	stack_leave(st);
+	mpt_stack_leave(st);
 	return 0;
-}
-
-int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev)
-{
-	if (!s || !ev)
-		return MPT_ERR_INVAL;
-	if (!s->mp)
-		return 0;
-	return mpt_mp_pm_event_pop(s->mp, ev);
-}
-
-int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info)
-{
-	if (!s || !info)
-		return MPT_ERR_INVAL;
-	if (s->listener || !s->mp)
-		return MPT_ERR_STATE;
-	return mpt_mp_info(s->mp, info);
-}
-
-int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max)
-{
-	if (!s || (!out && max))
-		return MPT_ERR_INVAL;
-	if (s->listener)
-		return MPT_ERR_STATE;
-	if (s->mp)
-		return mpt_mp_subflows(s->mp, out, max);
-	if (max > 0) {
-		struct mpt_tcp_info ti;
-		mpt_tcp_get_info(s->flow->tcp, &ti);
-		memset(out, 0, sizeof(*out));
-		out->local = s->local;
-		out->remote = s->remote;
-		out->active = ti.state == MPT_TCP_ESTABLISHED;
-		snprintf(out->state, sizeof(out->state), "%s", mpt_tcp_state_name(ti.state));
-		out->srtt_ns = ti.srtt_ns;
-		out->cwnd = ti.snd_cwnd;
-		out->bytes_sent = ti.bytes_sent;
-		out->bytes_acked = ti.bytes_acked;
-		out->bytes_received = ti.bytes_received;
-		out->bytes_retrans = ti.bytes_retrans;
-		out->retransmits = ti.total_retrans;
-	}
-	return 1;
-}
-
-/* ---- the external path-manager API ---------------------------------------- */
-
-static int pm_sock_ok(const struct mpt_sock *s, const void *a)
-{
-	if (!s || !a || s->listener || s->app_closed)
-		return MPT_ERR_INVAL;
-	return s->mp ? 0 : MPT_ERR_STATE;
-}
-
-int mpt_pm_subflow_open(struct mpt_sock *s, const struct mpt_addr *local,
-			const struct mpt_endpoint *remote, bool backup, uint64_t now)
-{
-	int rc = pm_sock_ok(s, local);
-	if (rc < 0 || !remote)
-		return rc < 0 ? rc : MPT_ERR_INVAL;
-	stack_enter(s->st, now);
-	rc = mpt_pm_api_open(s->mp, local, remote, backup, now);
-	stack_leave(s->st);
-	return rc;
-}
-
-int mpt_pm_subflow_close(struct mpt_sock *s, const struct mpt_addr *local,
-			 const struct mpt_endpoint *remote, uint64_t now)
-{
-	int rc = pm_sock_ok(s, local);
-	if (rc < 0 || !remote)
-		return rc < 0 ? rc : MPT_ERR_INVAL;
-	stack_enter(s->st, now);
-	rc = mpt_pm_api_close(s->mp, local, remote, now);
-	stack_leave(s->st);
-	return rc;
-}
-
-int mpt_pm_announce(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now)
-{
-	int rc = pm_sock_ok(s, local);
-	if (rc < 0)
-		return rc;
-	stack_enter(s->st, now);
-	rc = mpt_pm_api_announce(s->mp, local);
-	stack_leave(s->st);
-	return rc;
-}
-
-int mpt_pm_withdraw(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now)
-{
-	int rc = pm_sock_ok(s, local);
-	if (rc < 0)
-		return rc;
-	stack_enter(s->st, now);
-	rc = mpt_pm_api_withdraw(s->mp, local, now);
-	stack_leave(s->st);
-	return rc;
-}
-
-int mpt_pm_remote_addrs(const struct mpt_sock *s, struct mpt_endpoint *out, uint8_t *ids,
-			size_t max)
-{
-	if (!s || s->listener || (max > 0 && !out && !ids))
-		return MPT_ERR_INVAL;
-	if (!s->mp || mpt_mp_is_fallback(s->mp))
-		return MPT_ERR_STATE;
-	return mpt_pm_api_remote(s->mp, out, ids, max);
 }

@@ -1,61 +1,32 @@
 /*
- * Stack internals shared by src/core/stack.c and the MPTCP connection layer
- * (src/mptcp).  Not installed.
+ * The stack's own state, shared by the files of src/core (stack.c: entry
+ * points, demultiplexing, timers, events; sock.c: the socket API;
+ * sock_tcp.c: plain TCP; syncookie.c).  Not for transports: they see the
+ * stack through core/host.h.
  *
  * Objects:
- *   mpt_flow  one TCP engine on one 4-tuple (hashed for demux).  Its owner
- *             is either a plain-TCP socket (flow->sock) or an MPTCP subflow
- *             (flow->sf).
- *   mpt_sock  the application's handle (connection or listener).  A plain
- *             connection has one flow; an MPTCP one has an mpt_mpconn
- *             (which owns subflows, each owning a flow).
+ *   mpt_flow  one TCP engine on one 4-tuple (host.h)
+ *   mpt_sock  the application's handle (connection or listener): a
+ *             connection has a table of operations (plain TCP over its
+ *             flow, or a transport's connection such as MPTCP's)
  *
  * Lifetime: nothing is freed inside engine callbacks or while a public
  * entry point is running below another one.  Every public entry point
  * brackets its work with stack_enter()/stack_leave(); the outermost leave
- * runs the MPTCP connections marked dirty and then reaps dead objects.
+ * runs the sockets marked dirty and then reaps dead objects.
  */
 #ifndef MPT_CORE_STACK_INT_H
 #define MPT_CORE_STACK_INT_H
 
-#include "cc/cc.h"
-#include "common.h"
-#include "mib.h"
-#include "mptcp/dsbuf.h"
-#include "mptcp/policy.h"
-#include "tcp/tcp.h"
-#include "wire/ip.h"
-
-struct mpt_subflow;
-struct mpt_mpconn;
-
-struct mpt_flow {
-	struct mpt_stack *st;
-	struct mpt_endpoint local;
-	struct mpt_endpoint remote;
-	struct mpt_tcp *tcp;
-	struct mpt_sock *sock;  /* plain TCP owner, or NULL */
-	struct mpt_subflow *sf; /* MPTCP owner, or NULL */
-	uint32_t iss;           /* our initial sequence number */
-	bool hashed;
-	bool tcp_closed;     /* the engine reported EV_CLOSED */
-	uint8_t rst_reason;  /* MP_TCPRST reason to add to our next RST */
-	bool rst_opt;        /* add MP_TCPRST to RSTs of this flow */
-	bool rst_fail;       /* add MP_FAIL (rst_fail_dsn) to RSTs (RFC 8684 §3.7) */
-	bool rst_fastclose;  /* add MP_FASTCLOSE (rst_fc_key) to RSTs (§3.5) */
-	uint8_t rst_version; /* MPTCP version of those options */
-	uint64_t rst_fail_dsn;
-	uint64_t rst_fc_key;
-	struct mpt_flow *hnext;       /* 4-tuple hash chain */
-	struct mpt_flow *prev, *next; /* all flows */
-};
+#include "core/host.h"
 
 struct mpt_sock {
 	struct mpt_stack *st;
 	struct mpt_endpoint local;
 	struct mpt_endpoint remote;
-	struct mpt_flow *flow; /* plain TCP: the flow (NULL for listeners / MPTCP) */
-	struct mpt_mpconn *mp; /* MPTCP connection (also after fallback) */
+	const struct mpt_sock_ops *ops; /* connections: how it works */
+	void *conn;                     /* the transport's connection (ops) */
+	struct mpt_flow *flow;          /* plain TCP (also after fallback): the flow */
 	void *user;
 	int err;
 	bool listener;
@@ -67,24 +38,23 @@ struct mpt_sock {
 	struct mpt_sock *parent;      /* listener, while not yet accepted */
 	struct mpt_sock *prev, *next; /* all sockets */
 	struct mpt_sock *qnext;       /* listener accept queue */
+	struct mpt_tnode tn;          /* the connection's own next deadline (ops->deadline) */
+	/* marked for ops->run at the end of the entry point */
+	bool on_dirty;
+	struct mpt_sock *dirty_next;
 	/* Events waiting for delivery (see deliver_events in stack.c). */
 	unsigned ev_pending;
 	bool ev_queued;
 	struct mpt_sock *ev_next;
 	/* listener only */
 	uint32_t backlog;
-	uint32_t nchildren; /* half-open + queued */
+	uint32_t nchildren;    /* half-open + queued */
+	uint32_t nqueued;      /* established, waiting for mpt_accept */
+	uint64_t cookie_until; /* SYN cookies were sent: ACKs are checked until then */
 	struct mpt_sock *qhead, *qtail;
 };
 
-struct mpt_stack {
-	struct mpt_stack_cfg cfg;
-	const struct mpt_mem *mem;
-	struct mpt_mib mib;
-	struct mpt_cc_registry ccreg;
-	const struct mpt_cc_ops *cc;
-	struct mpt_policy_registry polreg; /* schedulers, path managers */
-	struct mpt_tcp_cfg tcpcfg;
+struct mpt_stack_core {
 	uint8_t isn_secret[16];
 	uint64_t hash_seed;
 	struct mpt_flow **htab;
@@ -95,54 +65,82 @@ struct mpt_stack {
 	uint16_t ip_id;
 	uint16_t next_port;
 	bool reap_pending;
-	unsigned depth;           /* nesting of public entry points */
-	uint64_t now;             /* time of the running entry point */
-	struct mpt_mpconn *dirty; /* MPTCP connections with work to do */
+	unsigned depth;         /* nesting of public entry points */
+	struct mpt_sock *dirty; /* sockets with work to do (ops->run) */
 	/* Application events queued by mpt_stack_notify, delivered by
 	 * deliver_events() at the end of mpt_stack_input / mpt_stack_on_timer
 	 * (never from inside a socket call: issue 10, relays were re-entered
 	 * in the middle of their own mpt_recv). */
 	struct mpt_sock *ev_head, *ev_tail;
-	struct mpt_token_table tokens; /* local tokens -> mpt_mpconn */
 	uint8_t scratch[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+	/* Every flow's and connection's next deadline in a binary min-heap,
+	 * refreshed at the end of each entry point for the ones touched: the
+	 * next deadline is the top, timers cost O(log n) each, nothing scans
+	 * every connection (issue 13). */
+	struct mpt_tnode **heap;
+	size_t heap_n, heap_cap;
+	struct mpt_tnode *touched; /* to look at again at the end of the entry point */
+	bool heap_nomem;           /* the heap could not grow: scan instead */
 };
 
-/* ---- services of the stack for the MPTCP layer (stack.c) ---------------- */
+/* ---- stack.c ----------------------------------------------------------- */
 
+/* Bracket a public entry point (see the lifetime rule above). */
+void mpt_stack_enter(struct mpt_stack *st, uint64_t now);
+void mpt_stack_leave(struct mpt_stack *st);
+/* A new socket, counted against cfg.max_socks (NULL when over it). */
+struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st);
+void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s);
+/* Take s off its listener's accept queue. */
+void mpt_stack_queue_remove(struct mpt_sock *l, struct mpt_sock *s);
+/* Create and hash a plain TCP flow for socket s. */
+struct mpt_flow *mpt_stack_tcp_flow(struct mpt_stack *st, struct mpt_sock *s, uint64_t now);
+/* Whether a is one of our addresses; the first local address of a family. */
+bool mpt_stack_is_local(const struct mpt_stack *st, const struct mpt_addr *a);
+const struct mpt_addr *mpt_stack_pick_local(const struct mpt_stack *st, uint8_t family);
+/* An ephemeral port for (la, any, remote), or 0. */
+uint16_t mpt_stack_pick_port(struct mpt_stack *st, const struct mpt_addr *la,
+			     const struct mpt_endpoint *remote);
+/* Valid scheduler / path-manager / congestion-control names in k. */
+bool mpt_stack_knobs_names_ok(const struct mpt_stack *st, const struct mpt_mptcp_knobs *k);
 /**
- * Create a flow on local->remote (local->port 0: pick an ephemeral port),
- * owned by subflow sf, with the MPTCP extension hooks, and hash it.
- * Returns 0, MPT_ERR_LIMIT (no port) or MPT_ERR_NOMEM.
+ * Output a TCP segment (header + payload at tcp, len bytes, with room for
+ * the IP header before it) from src to dst: checksum, IP header, cfg.output.
  */
-int mpt_stack_flow_new(struct mpt_stack *st, const struct mpt_endpoint *local,
-		       const struct mpt_endpoint *remote, struct mpt_subflow *sf,
-		       struct mpt_flow **out);
-/** Unhash and free a flow (never from inside its engine's callbacks). */
-void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f);
-/** RFC 6528 ISN for a flow's 4-tuple. */
-uint32_t mpt_stack_flow_isn(struct mpt_stack *st, const struct mpt_flow *f, uint64_t now);
+void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
+		    uint8_t *tcp, size_t len);
 /**
- * Answer seg (received with IP header ip) with a RST; reason >= 0 adds an
- * MP_TCPRST option with that reason code (RFC 8684 §3.6).
+ * Create the state of a passive open for SYN seg on listener l (plain TCP
+ * or MPTCP), with st->pctx applied.  Returns 0 or a negative error.
  */
-void mpt_stack_send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, int reason);
+int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+			    const struct mpt_tcp_seg *seg, uint64_t now);
+/** The flow on (local, remote), or NULL. */
+struct mpt_flow *mpt_stack_lookup(const struct mpt_stack *st, const struct mpt_endpoint *local,
+				  const struct mpt_endpoint *remote);
+
+/* Timer heap: node n's deadline may have changed (looked at when the
+ * running entry point ends). */
+void mpt_stack_touch(struct mpt_stack *st, struct mpt_tnode *n);
+
+/* ---- sock_tcp.c ---------------------------------------------------------- */
+
+/* A plain TCP flow's engine event, as socket events. */
+void mpt_tcp_sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_event ev);
+
+/* ---- SYN cookies (syncookie.c) ----------------------------------------- */
+
+/** Answer SYN seg for listener l with a SYN cookie (no state kept). */
+int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+		       const struct mpt_tcp_seg *seg, uint64_t now);
 /**
- * Queue events for the application (if it holds the handle); they reach
- * cfg.on_event at the end of the running mpt_stack_input/mpt_stack_on_timer
- * (mpt.h: "Events and re-entrancy").
+ * seg (ACK, no SYN/RST) matches no connection but listener l: when it
+ * carries a valid cookie, create the connection and hand it seg.
+ * Returns 0 when it did, MPT_ERR_NOTFOUND when seg carries no valid cookie
+ * (the caller answers as for any stray segment), MPT_ERR_LIMIT (accept
+ * queue full: dropped silently, the peer retransmits) or another error.
  */
-void mpt_stack_notify(struct mpt_sock *s, unsigned ev);
-/** A passive connection completed its handshake: queue it on its listener. */
-void mpt_stack_sock_ready(struct mpt_sock *s);
-/** Queue conn for mpt_mp_run at the end of the running entry point. */
-void mpt_stack_mark_dirty(struct mpt_stack *st, struct mpt_mpconn *mp);
-/** A new socket for a passive open on listener l (counted in its backlog). */
-int mpt_stack_child_new(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
-			const struct mpt_tcp_seg *seg, struct mpt_sock **out);
-/** Free a socket that never got going (no engine callbacks pending). */
-void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s);
-/** Index of a in cfg.local, or -1. */
-int mpt_stack_local_index(const struct mpt_stack *st, const struct mpt_addr *a);
+int mpt_syncookie_ack(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
+		      const struct mpt_tcp_seg *seg, uint64_t now);
 
 #endif /* MPT_CORE_STACK_INT_H */

@@ -260,3 +260,36 @@ int mpt_tfo_cookie(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct
 	OPENSSL_cleanse(h, sizeof(h));
 	return 0;
 }
+
+int mpt_tuple_mac(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], uint8_t tag,
+		  const struct mpt_endpoint *local, const struct mpt_endpoint *remote, uint32_t a,
+		  uint32_t b, uint64_t *out)
+{
+	uint8_t msg[1 + 2 * 19 + 8], h[MPT_CRYPTO_HMAC_MAX];
+	size_t llen, rlen, off = 0;
+	int rc;
+
+	if (secret == NULL || local == NULL || remote == NULL || out == NULL)
+		return MPT_ERR_INVAL;
+	llen = addr_len(&local->addr);
+	rlen = addr_len(&remote->addr);
+	if (llen == 0 || llen != rlen)
+		return MPT_ERR_INVAL;
+	msg[off++] = tag;
+	put_endpoint(msg, &off, &local->addr, llen, local->port);
+	memcpy(msg + off, remote->addr.bytes, rlen);
+	off += rlen;
+	mpt_put16(msg + off, remote->port);
+	off += 2;
+	mpt_put32(msg + off, a);
+	mpt_put32(msg + off + 4, b);
+	off += 8;
+	rc = hmac_oneshot(EVP_sha256(), secret, MPT_CRYPTO_ISN_SECRET_LEN, msg, off, h);
+	if (rc < 8) {
+		OPENSSL_cleanse(h, sizeof(h));
+		return rc < 0 ? rc : MPT_ERR_PROTO;
+	}
+	*out = mpt_get64(h);
+	OPENSSL_cleanse(h, sizeof(h));
+	return 0;
+}

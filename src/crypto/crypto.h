@@ -179,4 +179,20 @@ int mpt_tfo_cookie(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], const struct
  */
 bool mpt_crypto_memeq(const void *a, const void *b, size_t len);
 
+/**
+ * A keyed 64-bit MAC of a connection's 4-tuple and two 32-bit values, for
+ * state the stack hands to a peer and must recognise later without keeping
+ * it: SYN cookies (RFC 4987 §3.6) and what derives from them (timestamp
+ * offset, MPTCP key).  HMAC-SHA256 keyed with the 128-bit stack secret over
+ * (tag || family || local address || local port || remote address ||
+ * remote port || a || b); the leftmost 64 bits, big-endian.  tag keeps the
+ * uses apart.
+ *
+ * @return 0; MPT_ERR_INVAL (NULL pointer, family other than 4/6 or mixed);
+ *         MPT_ERR_PROTO if OpenSSL fails.
+ */
+int mpt_tuple_mac(const uint8_t secret[MPT_CRYPTO_ISN_SECRET_LEN], uint8_t tag,
+		  const struct mpt_endpoint *local, const struct mpt_endpoint *remote, uint32_t a,
+		  uint32_t b, uint64_t *out);
+
 #endif /* MPT_CRYPTO_CRYPTO_H */

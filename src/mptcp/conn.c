@@ -50,7 +50,7 @@ void mpt_mp_dirty(struct mpt_mpconn *mp)
 	if (mp->in_run)
 		mp->again = true;
 	else
-		mpt_stack_mark_dirty(mp->st, mp);
+		mpt_stack_sock_dirty(mp->sock);
 }
 
 static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
@@ -66,6 +66,7 @@ static struct mpt_mpconn *conn_new(struct mpt_stack *st, struct mpt_sock *s,
 	}
 	mp->st = st;
 	mp->sock = s;
+	mpt_sock_endpoints(s, &mp->local, &mp->remote);
 	mp->k = *k;
 	mp->passive = passive;
 	mp->version = k->version;
@@ -161,7 +162,7 @@ static uint64_t unsent_dsn(const struct mpt_mpconn *mp)
 {
 	uint64_t d = mp->snd_nxt;
 	for (size_t i = 0; i < mp->n_reinj; i++)
-		d = MPT_MIN(d, MPT_MAX(mp->reinj[i].dsn, mp->snd.una));
+		d = mpt_dsn_min(d, mpt_dsn_max(mp->reinj[i].dsn, mp->snd.una));
 	return d;
 }
 
@@ -171,8 +172,8 @@ void mpt_mp_inf_tx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn)
 		return;
 	/* RFC 8684 §3.7: the infinite mapping starts where the data the
 	 * peer is missing starts; data below DATA_ACK is never resent. */
-	dsn = MPT_MAX(dsn, mp->snd.una);
-	dsn = MPT_MIN(dsn, mp->snd_nxt);
+	dsn = mpt_dsn_max(dsn, mp->snd.una);
+	dsn = mpt_dsn_min(dsn, mp->snd_nxt);
 	mpt_mib_inc(&mp->st->mib, MPT_MIB_InfiniteMapTx);
 	mp->inf_tx = true;
 	mp->inf_sf = sf;
@@ -229,12 +230,39 @@ void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why)
 		(void)mpt_token_remove(&mp->st->tokens, mp->token_local);
 		mp->token_inserted = false;
 	}
+	/* RFC 8684 §3.7: the connection is plain TCP from now on, over the
+	 * initial subflow's flow: hand the flow to the socket, which takes
+	 * TCP's operations (this connection stays attached for what
+	 * mpt_sock_mptcp_info reports).  The subflow object goes. */
+	struct mpt_subflow *sf = NULL;
+	for (size_t i = 0; i < mp->nsf && !sf; i++)
+		if (mp->sf[i]->join == MPT_SF_INITIAL && mp->sf[i]->flow && !mp->sf[i]->closed)
+			sf = mp->sf[i];
+	if (sf) {
+		struct mpt_flow *f = sf->flow;
+		mpt_cc_group_leave(&mp->ccg, mpt_tcp_cc(f->tcp));
+		sf->flow = NULL;
+		sf->closed = true;
+		sf->dead = true;
+		mpt_stack_sock_to_tcp(mp->sock, f, &mpt_mptcp_fallback_ops);
+	}
 	mpt_mp_dirty(mp);
 }
 
 static int new_key(struct mpt_mpconn *mp)
 {
 	struct mpt_stack *st = mp->st;
+	if (st->pctx.cookie) {
+		/* Rebuilt from a SYN cookie: the key its SYN-ACK carried. */
+		mp->key_local = st->pctx.key;
+		int rc = mpt_key_token_idsn(mp->version, mp->key_local, &mp->token_local,
+					    &mp->idsn_local);
+		if (rc == 0)
+			rc = mpt_token_insert(&st->tokens, mp->token_local, mp);
+		if (rc == 0)
+			mp->token_inserted = true;
+		return rc;
+	}
 	int rc = mpt_token_new_key(&st->tokens, mp->version, st->cfg.rand, st->cfg.rand_ud, mp,
 				   &mp->key_local, &mp->token_local, &mp->idsn_local);
 	if (rc == 0)
@@ -251,11 +279,11 @@ static uint32_t rand32(struct mpt_stack *st)
 
 int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t now)
 {
-	struct mpt_stack *st = s->st;
+	struct mpt_stack *st = mpt_stack_of(s);
 	struct mpt_mpconn *mp = conn_new(st, s, k, false);
 	if (!mp)
 		return MPT_ERR_NOMEM;
-	s->mp = mp;
+	mpt_stack_sock_attach(s, &mpt_mptcp_sock_ops, mp);
 	int rc = new_key(mp);
 	if (rc < 0)
 		return rc;
@@ -264,8 +292,8 @@ int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t
 		return MPT_ERR_NOMEM;
 	sf->join = MPT_SF_INITIAL;
 	mp->next_local_id = 1;
-	(void)mpt_pm_add_raddr(mp, &s->remote.addr, 0, 0, true);
-	rc = mpt_stack_flow_new(st, &s->local, &s->remote, sf, &sf->flow);
+	(void)mpt_pm_add_raddr(mp, &mp->remote.addr, 0, 0, true);
+	rc = mpt_sf_flow_new(sf, &mp->local, &mp->remote);
 	if (rc < 0)
 		return rc;
 	sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
@@ -273,7 +301,7 @@ int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t
 	if (k->race && st->cfg.n_local > 1) {
 		uint64_t d = k->race_delay_ns ? k->race_delay_ns : st->tcpcfg.rto_initial_ns;
 		mp->race_at = now + (d ? d : MPT_NS_PER_S);
-		int li = mpt_stack_local_index(st, &s->local.addr);
+		int li = mpt_stack_local_index(st, &mp->local.addr);
 		mp->race_next = (uint8_t)(li >= 0 ? li + 1 : 0);
 	}
 	return mpt_tcp_connect(sf->flow->tcp, sf->iss, now);
@@ -294,8 +322,8 @@ static void race_syn(struct mpt_mpconn *mp, uint64_t now)
 	for (size_t k = 0; k < n; k++) {
 		size_t li = (mp->race_next + k) % n;
 		const struct mpt_addr *la = &st->cfg.local[li];
-		if (la->family != mp->sock->remote.addr.family ||
-		    mpt_addr_equal(la, &mp->sock->local.addr) || mp->nsf >= MPT_MP_MAX_SF)
+		if (la->family != mp->remote.addr.family || mpt_addr_equal(la, &mp->local.addr) ||
+		    mp->nsf >= MPT_MP_MAX_SF)
 			continue;
 		bool busy = false;
 		for (size_t i = 0; i < mp->nsf; i++)
@@ -309,7 +337,7 @@ static void race_syn(struct mpt_mpconn *mp, uint64_t now)
 		sf->join = MPT_SF_INITIAL;
 		sf->race = true;
 		struct mpt_endpoint l = {.addr = *la, .port = 0};
-		int rc = mpt_stack_flow_new(st, &l, &mp->sock->remote, sf, &sf->flow);
+		int rc = mpt_sf_flow_new(sf, &l, &mp->remote);
 		if (rc == 0) {
 			sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 			sf->iss = sf->flow->iss;
@@ -355,16 +383,15 @@ void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now)
 		win->idx = 0;
 	}
 	if (win->race) {
-		mp->sock->local = win->flow->local;
+		mp->local = win->flow->local;
+		mpt_stack_sock_set_local(mp->sock, &mp->local);
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPRaceWon);
 	}
 }
 
-int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
-		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now)
+int mpt_mp_accept_version(struct mpt_stack *st, const struct mpt_mptcp_opt *mpc, uint8_t *flags)
 {
 	const struct mpt_mptcp_knobs *k = &st->cfg.mptcp;
-	mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSYNRX);
 	/* RFC 8684 §3.1: answer with the highest version we accept that is
 	 * not above the one offered; a newer version than ours is answered
 	 * with ours.  B set (unknown extension) or no H: ignore the option. */
@@ -372,8 +399,8 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	bool parsed = mpc->reason == MPT_MPTCP_R_OK;
 	if (!parsed && mpc->version <= MPT_MPTCP_V1)
 		return MPT_ERR_UNSUPPORTED;
-	uint8_t flags = parsed ? mpc->u.mpc.flags : MPT_MPC_F_H;
-	if ((flags & MPT_MPC_F_B) || !(flags & MPT_MPC_F_H)) {
+	uint8_t f = parsed ? mpc->u.mpc.flags : MPT_MPC_F_H;
+	if ((f & MPT_MPC_F_B) || !(f & MPT_MPC_F_H)) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPCapableEndpAttempt);
 		return MPT_ERR_UNSUPPORTED;
 	}
@@ -384,10 +411,20 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 		mpt_mib_inc(&st->mib, MPT_MIB_MPCapableEndpAttempt);
 		return MPT_ERR_UNSUPPORTED;
 	}
-	if (lis->nchildren >= lis->backlog) {
-		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);
-		return MPT_ERR_LIMIT;
-	}
+	*flags = f;
+	return v;
+}
+
+int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
+		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now)
+{
+	const struct mpt_mptcp_knobs *k = &st->cfg.mptcp;
+	mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSYNRX);
+	uint8_t flags = 0;
+	int v = mpt_mp_accept_version(st, mpc, &flags);
+	if (v < 0)
+		return v;
+	bool parsed = mpc->reason == MPT_MPTCP_R_OK;
 	struct mpt_sock *s;
 	int rc = mpt_stack_child_new(st, lis, ip, seg, &s);
 	if (rc < 0)
@@ -397,7 +434,7 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 		mpt_stack_sock_discard(st, s);
 		return MPT_ERR_NOMEM;
 	}
-	s->mp = mp;
+	mpt_stack_sock_attach(s, &mpt_mptcp_sock_ops, mp);
 	mp->version = (uint8_t)v;
 	mp->csum = k->checksum || (flags & MPT_MPC_F_A);
 	mp->peer_c = (flags & MPT_MPC_F_C) != 0;
@@ -413,8 +450,8 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	if (rc == 0) {
 		sf->passive = true;
 		sf->join = MPT_SF_INITIAL;
-		(void)mpt_pm_add_raddr(mp, &s->remote.addr, 0, 0, !mp->peer_c);
-		rc = mpt_stack_flow_new(st, &s->local, &s->remote, sf, &sf->flow);
+		(void)mpt_pm_add_raddr(mp, &mp->remote.addr, 0, 0, !mp->peer_c);
+		rc = mpt_sf_flow_new(sf, &mp->local, &mp->remote);
 	}
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
@@ -446,6 +483,19 @@ size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 	return n;
 }
 
+#define MP_JOIN_SYNACK_RETRIES 2u
+
+/* A stateless reset with MP_TCPRST (RFC 8684 §3.6). */
+static void send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		     const struct mpt_tcp_seg *seg, uint8_t reason)
+{
+	uint8_t opt[8];
+	size_t n = mpt_mp_write_tcprst(opt, sizeof(opt), reason);
+	if (n > 0)
+		mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
+	mpt_stack_send_rst(st, ip, seg, opt, n);
+}
+
 int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now)
 {
@@ -455,15 +505,37 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	    mp->fastclose) {
 		/* RFC 8684 §3.2: an unknown token gets a RST. */
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinNoTokenFound);
-		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
+		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
 		return MPT_ERR_NOTFOUND;
 	}
 	size_t pending = 0;
-	if (mpt_mp_live_subflows(mp, &pending) >= mp->k.max_subflows ||
-	    pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
+	size_t live = mpt_mp_live_subflows(mp, &pending);
+	/* Established subflows and half-open joins have separate budgets: a
+	 * half-open join never takes an established subflow's place. */
+	if (live - pending >= mp->k.max_subflows) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
-		mpt_stack_send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+		send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
 		return MPT_ERR_LIMIT;
+	}
+	if (pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
+		/* Half-open joins full: the oldest passive one goes.  Anyone
+		 * who saw the handshake can send SYNs with the right token
+		 * (RFC 7430 §2.2); they never complete, a real join does
+		 * within one RTT, so the newest ones are worth keeping. */
+		struct mpt_subflow *old = NULL;
+		for (size_t i = 0; i < mp->nsf; i++) {
+			struct mpt_subflow *c = mp->sf[i];
+			if (c->passive && c->join == MPT_SF_JOIN_SYN && !c->closed && !c->dead &&
+			    !c->reset_pending && (!old || c->created_at < old->created_at))
+				old = c;
+		}
+		if (!old || mp->nsf >= MPT_MP_MAX_SF) {
+			mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
+			send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+			return MPT_ERR_LIMIT;
+		}
+		mpt_sf_reset(old, MPT_TCPRST_RESOURCES);
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinPendingEvict);
 	}
 	struct mpt_subflow *sf = mpt_sf_new(mp);
 	if (!sf)
@@ -475,12 +547,17 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	sf->nonce_remote = join->u.join.nonce;
 	sf->nonce_local = rand32(st);
 	int li = mpt_stack_local_index(st, &ip->dst);
-	sf->local_id = mpt_addr_equal(&ip->dst, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	sf->local_id = mpt_addr_equal(&ip->dst, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
 	/* Our B flag in the SYN/ACK (RFC 8684 §3.2): a backup address. */
 	sf->backup = li >= 0 && (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
 	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
 	struct mpt_endpoint r = {.addr = ip->src, .port = seg->hdr.sport};
-	int rc = mpt_stack_flow_new(st, &l, &r, sf, &sf->flow);
+	sf->created_at = now;
+	/* A short life while half-open: two SYN-ACK retransmissions (about
+	 * 7 s), not the connection default (about two minutes). */
+	st->pctx.syn_retries = MP_JOIN_SYNACK_RETRIES;
+	int rc = mpt_sf_flow_new(sf, &l, &r);
+	st->pctx.syn_retries = 0;
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 		sf->iss = sf->flow->iss;
@@ -509,15 +586,14 @@ int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now)
 	sf->join = MPT_SF_JOIN_SYN;
 	sf->nonce_local = rand32(st);
 	const struct mpt_addr *la = &st->cfg.local[li];
-	sf->local_id = mpt_addr_equal(la, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	sf->local_id = mpt_addr_equal(la, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
 	sf->remote_id = mp->raddr[ri].id;
 	/* RFC 8684 §3.2: the B flag of MP_JOIN: a backup local address. */
 	sf->backup = (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0 || mp->open_backup;
 	struct mpt_endpoint l = {.addr = *la, .port = 0};
 	struct mpt_endpoint r = {.addr = mp->raddr[ri].addr,
-				 .port = mp->raddr[ri].port ? mp->raddr[ri].port
-							    : mp->sock->remote.port};
-	int rc = mpt_stack_flow_new(st, &l, &r, sf, &sf->flow);
+				 .port = mp->raddr[ri].port ? mp->raddr[ri].port : mp->remote.port};
+	int rc = mpt_sf_flow_new(sf, &l, &r);
 	if (rc == 0) {
 		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
 		sf->iss = sf->flow->iss;
@@ -558,7 +634,7 @@ void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack)
 	size_t n = mpt_dsnd_ack(&mp->snd, ack);
 	if (n > 0) {
 		mp->bytes_acked += n;
-		if (mp->snd_nxt < mp->snd.una)
+		if (mpt_dsn_lt(mp->snd_nxt, mp->snd.una))
 			mp->snd_nxt = mp->snd.una;
 		if (!mp->app_shutdown)
 			mp->ev_pending |= MPT_EV_WRITABLE;
@@ -568,29 +644,31 @@ void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack)
 
 void mpt_mp_rx_data_fin(struct mpt_mpconn *mp, uint64_t dsn)
 {
-	if (mp->peer_fin)
+	if (mp->peer_fin_done || !mp->keys_known || !mp->rcv.buf)
+		return; /* the first DATA_FIN that completed the stream stays */
+	/*
+	 * RFC 8684 §3.3.3: the DATA_FIN takes the DSN after the peer's last
+	 * byte.  Valid only inside the data-level window we offered,
+	 * [DATA_ACK, read + cap], and not before data already received; a
+	 * later valid one replaces an earlier one that has not completed the
+	 * stream (a DATA_FIN injected at a bogus DSN must not latch and hide
+	 * the real one; issue 10 bug 8).
+	 */
+	uint64_t lim = mp->rcv.read + mp->rcv.cap;
+	bool held_beyond =
+	    mp->rcv.nranges > 0 && mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, dsn);
+	if (mpt_dsn_lt(dsn, mp->rcv.nxt) || mpt_dsn_gt(dsn, lim) || held_beyond) {
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinDrop);
 		return;
+	}
 	mp->peer_fin = true;
 	mp->peer_fin_dsn = dsn;
 	mpt_mp_dirty(mp);
 }
 
-struct mpt_flow *mpt_mp_fallback_flow(const struct mpt_mpconn *mp)
-{
-	if (!mp->fallback)
-		return NULL;
-	for (size_t i = 0; i < mp->nsf; i++)
-		if (mp->sf[i]->join == MPT_SF_INITIAL)
-			return mp->sf[i]->flow;
-	return NULL;
-}
-
 long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t now)
 {
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		return f ? mpt_tcp_send(f->tcp, data, len, now) : MPT_ERR_CLOSED;
-	}
+	MPT_UNUSED(now);
 	if (mp->err)
 		return mp->err;
 	if (mp->app_shutdown || mp->closed)
@@ -610,12 +688,7 @@ long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t n
 
 long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now)
 {
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		if (f)
-			return mpt_tcp_recv(f->tcp, buf, len, now);
-		return mp->sock->err ? mp->sock->err : 0;
-	}
+	MPT_UNUSED(now);
 	if (!buf && len)
 		return MPT_ERR_INVAL;
 	if (mp->keys_known) {
@@ -639,10 +712,7 @@ long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now)
 
 int mpt_mp_shutdown(struct mpt_mpconn *mp, uint64_t now)
 {
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		return f ? mpt_tcp_shutdown(f->tcp, now) : MPT_ERR_STATE;
-	}
+	MPT_UNUSED(now);
 	if (!mp->snd_ready || mp->closed)
 		return MPT_ERR_STATE;
 	if (mp->app_shutdown)
@@ -684,11 +754,9 @@ static void fastclose(struct mpt_mpconn *mp, uint64_t now)
 		if (sf == keep || !sf->flow || sf->closed)
 			continue;
 		sf->dead = true;
-		sf->flow->rst_opt = true;
-		sf->flow->rst_reason = MPT_TCPRST_UNSPEC;
-		sf->flow->rst_version = mp->version;
-		sf->flow->rst_fastclose = !keep;
-		sf->flow->rst_fc_key = mp->key_remote;
+		sf->rst_opt = true;
+		sf->rst_reason = MPT_TCPRST_UNSPEC;
+		sf->rst_fastclose = !keep;
 		mpt_tcp_abort(sf->flow->tcp, now);
 	}
 	if (keep) {
@@ -722,8 +790,7 @@ static void conn_set_closed(struct mpt_mpconn *mp, unsigned ev)
 	mp->closed = true;
 	mp->fin_rtx_at = MPT_TIME_NEVER;
 	if (mp->sock) {
-		mp->sock->tcp_closed = true;
-		mp->st->reap_pending = true;
+		mpt_stack_sock_done(mp->sock);
 	}
 	mp->ev_pending |= ev | MPT_EV_CLOSED;
 	if (mp->pm_created)
@@ -733,17 +800,7 @@ static void conn_set_closed(struct mpt_mpconn *mp, unsigned ev)
 void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
 {
 	mp->app_closed = true;
-	mp->st->reap_pending = true;
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		if (f && !f->tcp_closed) {
-			if (abort)
-				mpt_tcp_abort(f->tcp, now);
-			else
-				mpt_tcp_close(f->tcp, now);
-		}
-		return;
-	}
+	mpt_stack_reap_later(mp->st);
 	if (mp->inf_tx || mp->inf_rx) {
 		/* Fallen back mid-connection: the subflow is the connection. */
 		struct mpt_subflow *sf = mp->inf_sf;
@@ -776,20 +833,6 @@ void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
 unsigned mpt_mp_events(const struct mpt_mpconn *mp)
 {
 	unsigned ev = 0;
-	if (mp->fallback) {
-		struct mpt_flow *f = mpt_mp_fallback_flow(mp);
-		if (mp->established)
-			ev |= MPT_EV_CONNECTED;
-		if (f && mpt_tcp_readable(f->tcp) > 0)
-			ev |= MPT_EV_READABLE;
-		if (f && mp->established && mpt_tcp_writable(f->tcp) > 0)
-			ev |= MPT_EV_WRITABLE;
-		if (mp->sock && mp->sock->err)
-			ev |= MPT_EV_ERROR | MPT_EV_READABLE;
-		if (mp->closed)
-			ev |= MPT_EV_CLOSED;
-		return ev;
-	}
 	if (mp->established)
 		ev |= MPT_EV_CONNECTED;
 	if (mp->keys_known && (mpt_drcv_readable(&mp->rcv) > 0 || mp->peer_fin_done))
@@ -882,14 +925,14 @@ static void inf_data_ack(struct mpt_mpconn *mp)
 		if (!mpt_seq_leq(m->ssn + m->len, una))
 			break;
 		if (mpt_seq_lt(m->ssn, mp->inf_tx_ssn))
-			ack = MPT_MAX(ack, MPT_MIN(m->dsn + m->len, mp->inf_tx_dsn));
+			ack = mpt_dsn_max(ack, mpt_dsn_min(m->dsn + m->len, mp->inf_tx_dsn));
 	}
 	if (mpt_seq_geq(una, mp->inf_tx_ssn)) {
-		ack = MPT_MAX(ack, mp->inf_tx_dsn + (uint32_t)(una - mp->inf_tx_ssn));
+		ack = mpt_dsn_max(ack, mp->inf_tx_dsn + (uint32_t)(una - mp->inf_tx_ssn));
 		mp->inf_tx_acked = true; /* the peer has the infinite mapping */
 	}
-	ack = MPT_MIN(ack, mp->snd.end);
-	if (ack > mp->snd.una)
+	ack = mpt_dsn_min(ack, mp->snd.end);
+	if (mpt_dsn_gt(ack, mp->snd.una))
 		mpt_mp_data_ack(mp, ack);
 	/* Our FIN (= DATA_FIN) acknowledged. */
 	if (mp->app_shutdown && sf->fin_sent && !mp->fin_acked && ti.snd_una == ti.snd_nxt &&
@@ -977,8 +1020,8 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 	/* Re-send from DATA_ACK (new mappings, same DSNs; the scheduler
 	 * picks the best subflow), at most MP_DRTX_BURST bytes per firing
 	 * and never beyond the peer's window. */
-	uint64_t end = MPT_MIN(mp->snd_nxt, mp->snd.una + MP_DRTX_BURST);
-	end = MPT_MIN(end, MPT_MAX(mpt_sched_wnd_edge(mp), mp->snd.una + 1));
+	uint64_t end = mpt_dsn_min(mp->snd_nxt, mp->snd.una + MP_DRTX_BURST);
+	end = mpt_dsn_min(end, mpt_dsn_max(mpt_sched_wnd_edge(mp), mp->snd.una + 1));
 	mpt_sched_reinject_range(mp, mp->snd.una, end);
 	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataRtx);
 	if (mp->drtx_n < 16)
@@ -1044,23 +1087,28 @@ static void conn_release(struct mpt_mpconn *mp)
 	}
 }
 
-static void conn_step(struct mpt_mpconn *mp, uint64_t now)
+/*
+ * The run loop in phases, in this order each time the connection is run
+ * (mpt_mp_run): what the peer and the engines did is taken in first, then
+ * the connection decides, then it sends.
+ */
+
+/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow, the
+ * connection is gone (no DATA_FIN exchange). */
+static void phase_fastclose_rx(struct mpt_mpconn *mp, uint64_t now)
 {
-	struct mpt_stack *st = mp->st;
-	if (mp->fallback) {
-		reap_subflows(mp);
+	if (!mp->fc_rx || mp->closed)
 		return;
-	}
-	if (mp->fc_rx && !mp->closed) {
-		/* RFC 8684 §3.5: MP_FASTCLOSE received: reset every subflow,
-		 * the connection is gone (no DATA_FIN exchange). */
-		abort_all(mp, now);
-		mp->err = MPT_ERR_RESET;
-		if (mp->sock)
-			mp->sock->err = mp->err;
-		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
-	}
-	/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
+	abort_all(mp, now);
+	mp->err = MPT_ERR_RESET;
+	if (mp->sock)
+		mpt_stack_sock_set_error(mp->sock, mp->err);
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+}
+
+/* Pending subflow resets (RFC 8684 §3.6: with MP_TCPRST). */
+static void phase_resets(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->reset_pending || sf->dead)
@@ -1069,12 +1117,17 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		if (!sf->reinjected)
 			mpt_sched_reinject_sf(sf);
 		if (sf->flow && !sf->closed) {
-			sf->flow->rst_opt = true;
-			sf->flow->rst_reason = sf->reset_reason;
-			sf->flow->rst_version = mp->version;
+			sf->rst_opt = true;
+			sf->rst_reason = sf->reset_reason;
 			mpt_tcp_abort(sf->flow->tcp, now);
 		}
 	}
+}
+
+/* The handshake finished: report it (once), and the path-manager events of
+ * the connection's establishment. */
+static void phase_established(struct mpt_mpconn *mp)
+{
 	struct mpt_subflow *initial = NULL;
 	for (size_t i = 0; i < mp->nsf && !initial; i++)
 		if (mp->sf[i]->join == MPT_SF_INITIAL)
@@ -1092,7 +1145,11 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		mp->pm_established = true;
 		mpt_mp_pm_event(mp, MPT_PM_EV_ESTABLISHED, initial, NULL, 0, 0);
 	}
-	/* Subflow bytes -> data level. */
+}
+
+/* Subflow bytes -> data level; larger windows after the application read. */
+static void phase_receive(struct mpt_mpconn *mp, uint64_t now)
+{
 	bool any = false, prog;
 	do {
 		prog = false;
@@ -1112,19 +1169,36 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	}
 	if (any)
 		mp->ev_pending |= MPT_EV_READABLE;
-	if (mp->peer_fin && !mp->peer_fin_done && mp->keys_known &&
-	    mp->rcv.nxt == mp->peer_fin_dsn) {
+}
+
+/* The peer's DATA_FIN: discarded when data arrived past it, done once every
+ * byte before it is in (RFC 8684 §3.3.3). */
+static void phase_data_fin_rx(struct mpt_mpconn *mp)
+{
+	if (!mp->peer_fin || mp->peer_fin_done)
+		return;
+	if (mpt_dsn_gt(mp->rcv.nxt, mp->peer_fin_dsn) ||
+	    (mp->rcv.nranges > 0 &&
+	     mpt_dsn_gt(mp->rcv.ranges[mp->rcv.nranges - 1].end, mp->peer_fin_dsn))) {
+		/* Data arrived past that DATA_FIN: it was not the real one. */
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinDrop);
+		mp->peer_fin = false;
+		return;
+	}
+	if (mp->keys_known && mp->rcv.nxt == mp->peer_fin_dsn) {
 		mp->peer_fin_done = true;
-		mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinRx);
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinRx);
 		mp->ev_pending |= MPT_EV_READABLE;
 		struct mpt_subflow *sf = any_usable(mp);
 		if (sf)
 			sf->ack_due = true;
 	}
-	if (mp->inf_tx || mp->inf_rx)
-		inf_step(mp, now);
-	/* Subflows the peer closed: finish them (the data level decides
-	 * the connection's fate, RFC 8684 §3.3.3). */
+}
+
+/* Subflows the peer closed: finish them (the data level decides the
+ * connection's fate, RFC 8684 §3.3.3). */
+static void phase_peer_closed(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf && !(mp->inf_tx || mp->inf_rx); i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed || sf->fin_sent)
@@ -1137,7 +1211,12 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_tcp_close(sf->flow->tcp, now);
 		}
 	}
-	/* Retransmission timeouts on a subflow: move its data elsewhere. */
+}
+
+/* Each subflow's health: progress, staleness, retransmission timeouts (its
+ * data moves elsewhere), and sent mappings acknowledged at both levels. */
+static void phase_health(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!sf->flow || sf->closed)
@@ -1174,7 +1253,8 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		const struct mpt_map *m;
 		uint32_t una_rel = ti.snd_una - sf->iss;
 		while ((m = mpt_maplist_first(&sf->tx)) != NULL &&
-		       mpt_seq_leq(m->ssn + m->len, una_rel) && m->dsn + m->len <= mp->snd.una)
+		       mpt_seq_leq(m->ssn + m->len, una_rel) &&
+		       mpt_dsn_leq(m->dsn + m->len, mp->snd.una))
 			mpt_maplist_drop_before(&sf->tx, m->ssn + m->len);
 		if (ti.rto_count > sf->last_rto_count) {
 			sf->last_rto_count = ti.rto_count;
@@ -1192,74 +1272,55 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			}
 		}
 	}
-	reap_subflows(mp);
+}
 
-	/* Close sequence: both DATA_FINs acknowledged (or we closed and ours
-	 * is acknowledged) -> close the subflows. */
-	if (mp->fin_acked && (mp->peer_fin_done || mp->app_closed) && !mp->closed) {
-		if (mp->peer_fin_done && !mp->final_ack_sent) {
-			/* DATA_ACK the peer's DATA_FIN before the subflow FINs
-			 * (which carry no option), preferably where our own
-			 * DATA_FIN went: its mapping covers that position. */
-			struct mpt_subflow *a =
-			    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
-			if (a) {
-				a->ack_due = false;
-				mpt_mp_send_ack(a, now);
-			}
-		}
-		for (size_t i = 0; i < mp->nsf; i++) {
-			struct mpt_subflow *sf = mp->sf[i];
-			if (sf->flow && !sf->closed && !sf->fin_sent) {
-				if (mpt_tcp_readable(sf->flow->tcp) > 0)
-					(void)mpt_sf_drain(sf, now);
-				sf->fin_sent = true;
-				mpt_tcp_close(sf->flow->tcp, now);
-			}
-		}
-		conn_set_closed(mp, 0);
-	}
-	if (!mp->closed && mp->nsf == 0 && orphan_wait(mp, now)) {
-		/* No subflow for now: the path manager opens one (below). */
-	} else if (!mp->closed && mp->nsf == 0) {
-		/* Every subflow is gone without a data-level close. */
-		if (!mp->err)
-			mp->err = mp->last_sf_err   ? mp->last_sf_err
-				  : mp->established ? MPT_ERR_RESET
-						    : MPT_ERR_REFUSED;
-		if (mp->sock)
-			mp->sock->err = mp->err;
-		conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+/* Close sequence: both DATA_FINs acknowledged (or we closed and ours is
+ * acknowledged) -> close the subflows. */
+static void phase_close(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (!mp->fin_acked || !(mp->peer_fin_done || mp->app_closed) || mp->closed)
 		return;
-	}
-	if (mp->closed) {
-		/* e.g. the DATA_ACK of a retransmitted DATA_FIN */
-		for (size_t i = 0; i < mp->nsf; i++)
-			if (mp->sf[i]->ack_due) {
-				mp->sf[i]->ack_due = false;
-				mpt_mp_send_ack(mp->sf[i], now);
-			}
-		return;
-	}
-	if (mp->fully_established && !mpt_mp_is_fallback(mp))
-		mpt_pm_run(mp, now);
-	mpt_sched_push(mp, now);
-	drtx_arm(mp, now);
-	/* A DATA_FIN without data rides on a pure ACK; it is retransmitted
-	 * on a timer until DATA_ACKed. */
-	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
-	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
-		struct mpt_subflow *sf = any_usable(mp);
-		if (sf) {
-			struct mpt_tcp_info ti;
-			mpt_tcp_get_info(sf->flow->tcp, &ti);
-			mpt_mib_inc(&st->mib, MPT_MIB_MPTCPDataFinTx);
-			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
-			mp->fin_rtx_at = now + mp->fin_rto;
-			mp->fin_bare_due = true;
-			sf->ack_due = true;
+	if (mp->peer_fin_done && !mp->final_ack_sent) {
+		/* DATA_ACK the peer's DATA_FIN before the subflow FINs (which
+		 * carry no option), preferably where our own DATA_FIN went:
+		 * its mapping covers that position. */
+		struct mpt_subflow *a =
+		    mp->fin_sf && mpt_sf_usable(mp->fin_sf) ? mp->fin_sf : any_usable(mp);
+		if (a) {
+			a->ack_due = false;
+			mpt_mp_send_ack(a, now);
 		}
 	}
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (sf->flow && !sf->closed && !sf->fin_sent) {
+			if (mpt_tcp_readable(sf->flow->tcp) > 0)
+				(void)mpt_sf_drain(sf, now);
+			sf->fin_sent = true;
+			mpt_tcp_close(sf->flow->tcp, now);
+		}
+	}
+	conn_set_closed(mp, 0);
+}
+
+/* No subflow left.  Returns false when the connection failed for good. */
+static bool phase_subflowless(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->closed || mp->nsf > 0 || orphan_wait(mp, now))
+		return true; /* (orphaned: the path manager opens one below) */
+	/* Every subflow is gone without a data-level close. */
+	if (!mp->err)
+		mp->err = mp->last_sf_err   ? mp->last_sf_err
+			  : mp->established ? MPT_ERR_RESET
+					    : MPT_ERR_REFUSED;
+	if (mp->sock)
+		mpt_stack_sock_set_error(mp->sock, mp->err);
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+	return false;
+}
+
+static void send_due_acks(struct mpt_mpconn *mp, uint64_t now)
+{
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (sf->ack_due) {
@@ -1267,6 +1328,57 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 			mpt_mp_send_ack(sf, now);
 		}
 	}
+}
+
+/* Path manager, scheduler, data-level retransmission, a bare DATA_FIN
+ * (RFC 8684 §3.3.3: on a pure ACK, retransmitted on a timer until
+ * DATA_ACKed), the ACKs owed. */
+static void phase_send(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->fully_established && !mpt_mp_is_fallback(mp))
+		mpt_pm_run(mp, now);
+	mpt_sched_push(mp, now);
+	drtx_arm(mp, now);
+	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
+	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
+		struct mpt_subflow *sf = any_usable(mp);
+		if (sf) {
+			struct mpt_tcp_info ti;
+			mpt_tcp_get_info(sf->flow->tcp, &ti);
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataFinTx);
+			mp->fin_rto = MPT_MAX(ti.rto_ns, MP_FIN_RTO_MIN);
+			mp->fin_rtx_at = now + mp->fin_rto;
+			mp->fin_bare_due = true;
+			sf->ack_due = true;
+		}
+	}
+	send_due_acks(mp, now);
+}
+
+static void conn_step(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->fallback) {
+		reap_subflows(mp);
+		return;
+	}
+	phase_fastclose_rx(mp, now);
+	phase_resets(mp, now);
+	phase_established(mp);
+	phase_receive(mp, now);
+	phase_data_fin_rx(mp);
+	if (mp->inf_tx || mp->inf_rx)
+		inf_step(mp, now);
+	phase_peer_closed(mp, now);
+	phase_health(mp, now);
+	reap_subflows(mp);
+	phase_close(mp, now);
+	if (!phase_subflowless(mp, now))
+		return;
+	if (mp->closed) {
+		send_due_acks(mp, now); /* e.g. the DATA_ACK of a retransmitted DATA_FIN */
+		return;
+	}
+	phase_send(mp, now);
 }
 
 void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
@@ -1331,9 +1443,7 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 			/* No RST from the peer: reset with MP_FASTCLOSE. */
 			mp->fc_sf = NULL;
 			if (sf->flow && !sf->closed) {
-				sf->flow->rst_fastclose = true;
-				sf->flow->rst_fc_key = mp->key_remote;
-				sf->flow->rst_version = mp->version;
+				sf->rst_fastclose = true;
 				mpt_tcp_abort(sf->flow->tcp, now);
 			}
 		} else {
@@ -1361,7 +1471,7 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 
 bool mpt_mp_finished(const struct mpt_mpconn *mp)
 {
-	return mp->nsf == 0 || (mp->fallback && mpt_mp_fallback_flow(mp) == NULL);
+	return mp->nsf == 0;
 }
 
 /* ---- address changes during the connection (RFC 6897 §5.3) --------------- */

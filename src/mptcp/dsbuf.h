@@ -13,6 +13,50 @@
 
 #include "mpt/mpt.h"
 
+/* ---- data sequence numbers ------------------------------------------------ */
+
+/*
+ * 64-bit data sequence numbers are serial numbers: the IDSN is derived from
+ * a key (RFC 8684 §3.1), so the data stream may cross 2^64 at any point of
+ * a connection.  Every comparison of two DSNs goes through these (the live
+ * part of the space, a few buffers wide, is far below 2^63); never `<` on
+ * raw values.
+ */
+static inline bool mpt_dsn_lt(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) < 0;
+}
+static inline bool mpt_dsn_leq(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) <= 0;
+}
+static inline bool mpt_dsn_gt(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) > 0;
+}
+static inline bool mpt_dsn_geq(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) >= 0;
+}
+static inline uint64_t mpt_dsn_min(uint64_t a, uint64_t b)
+{
+	return mpt_dsn_lt(a, b) ? a : b;
+}
+static inline uint64_t mpt_dsn_max(uint64_t a, uint64_t b)
+{
+	return mpt_dsn_lt(a, b) ? b : a;
+}
+/** Bytes from a to b when b is at or after a, else 0. */
+static inline uint64_t mpt_dsn_span(uint64_t a, uint64_t b)
+{
+	return mpt_dsn_lt(a, b) ? b - a : 0;
+}
+/** Whether dsn is in [start, start + len). */
+static inline bool mpt_dsn_in(uint64_t dsn, uint64_t start, uint64_t len)
+{
+	return dsn - start < len;
+}
+
 /* ---- data-level send buffer ------------------------------------------- */
 
 /**

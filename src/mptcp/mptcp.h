@@ -1,24 +1,32 @@
 /*
  * The MPTCP connection layer (RFC 8684 v1, RFC 6824 v0): connections,
  * subflows, the default path manager (fullmesh) and scheduler (minrtt).
- * Internal header shared by the src/mptcp files and src/core/stack.c.
+ * Internal header of the src/mptcp files (the stack sees mptcp/transport.h).
  *
  * Files (src/mptcp/):
- *   conn.c        connection: handshake state, data path (DSS send/receive,
- *                 DATA_ACK, DATA_FIN), socket API, run loop, timers, info
- *   subflow.c     per-subflow option writing/parsing (MP_CAPABLE, MP_JOIN,
- *                 DSS, ADD_ADDR, MP_TCPRST), received mappings, join HMACs
- *   pm.c          fullmesh path manager: address ids, joins, ADD_ADDR
- *   sched.c       minrtt scheduler and reinjection
+ *   conn.c        connection: handshake state, data path (DATA_ACK, DATA_FIN),
+ *                 socket API, the run loop in named phases, timers, info
+ *   options.c     the MPTCP options of a segment: parsed once into struct
+ *                 mpt_mp_opts; written on every outgoing segment
+ *   input.c       what a received segment's options do, in named stages
+ *   subflow.c     subflow life, received mappings, draining into the
+ *                 data-level buffer, engine events
+ *   pm.c          path-manager machinery: address ids, joins, ADD_ADDR
+ *   pm_policies.c the path managers by name (fullmesh, ndiffports, ...)
+ *   sched.c       scheduler machinery: chunks, reinjection, window edge
+ *   sched_*.c     the schedulers by name (minrtt, rr, redundant, ecf)
+ *   policy.c      the registry of schedulers and path managers
+ *   drcv.c dsnd.c map.c token.c   data-level buffers, mapping lists, tokens
  *
  * Design notes: docs/mptcp-design.md.
  */
 #ifndef MPT_MPTCP_MPTCP_H
 #define MPT_MPTCP_MPTCP_H
 
-#include "core/stack_int.h"
+#include "core/host.h"
 #include "mptcp/dsbuf.h"
 #include "mptcp/policy.h"
+#include "mptcp/transport.h"
 #include "wire/mptcp.h"
 
 /* Largest mapping we create (the data-level length field is 16 bits). */
@@ -88,9 +96,17 @@ struct mpt_subflow {
 	/* scheduler state (meaning up to the scheduler) */
 	uint64_t sched_t;     /* minrtt: last penalisation */
 	uint64_t sched_dsn;   /* redundant: next DSN for this subflow */
+	bool sched_dsn_set;   /* redundant: sched_dsn is valid */
 	bool race;            /* a raced initial subflow (MP_CAPABLE, not the first) */
 	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
 	bool local_gone;      /* closed because our address was removed */
+	uint64_t created_at;  /* passive joins: when the SYN arrived */
+	/* what our RSTs on this subflow carry (written by options.c) */
+	bool rst_opt; /* MP_TCPRST with rst_reason (RFC 8684 §3.6) */
+	uint8_t rst_reason;
+	bool rst_fail; /* MP_FAIL with rst_fail_dsn (§3.7) */
+	uint64_t rst_fail_dsn;
+	bool rst_fastclose; /* MP_FASTCLOSE with the peer's key (§3.5) */
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -113,7 +129,9 @@ struct mpt_ann {
 
 struct mpt_mpconn {
 	struct mpt_stack *st;
-	struct mpt_sock *sock;
+	struct mpt_sock *sock;      /* our socket (opaque: core/host.h) */
+	struct mpt_endpoint local;  /* the connection's endpoints (the */
+	struct mpt_endpoint remote; /* initial subflow's) */
 	struct mpt_mptcp_knobs k;
 	bool passive;
 	uint8_t version;        /* negotiated (offered until the SYN/ACK) */
@@ -125,8 +143,7 @@ struct mpt_mpconn {
 	bool established;       /* initial subflow established (reported CONNECTED) */
 	bool closed;            /* data-level close done / aborted: notified CLOSED */
 	bool error_notified;
-	bool in_run, again, on_dirty;
-	struct mpt_mpconn *dirty_next;
+	bool in_run, again;
 	uint64_t key_local, key_remote;
 	uint32_t token_local, token_remote;
 	uint64_t idsn_local, idsn_remote;
@@ -253,27 +270,7 @@ struct mpt_mpconn {
 	bool pm_created, pm_established; /* reported once */
 };
 
-/* ---- conn.c: called by the stack ---------------------------------------- */
-
-/** Receive buffer of the connection level (and of each subflow engine). */
-size_t mpt_mp_rcvbuf_size(uint32_t knob);
-/** Normalise knobs (defaults for zero fields); MPT_ERR_INVAL on bad values. */
-int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k);
-/** Active open of an MPTCP connection for socket s (local/remote set). */
-int mpt_mp_connect(struct mpt_sock *s, const struct mpt_mptcp_knobs *k, uint64_t now);
-/**
- * A SYN for listener lis with an MP_CAPABLE option (mpc parsed, rc its parse
- * result): open a connection (or plain TCP when the version is not
- * acceptable).  Returns 0, or a negative error (SYN dropped).
- */
-int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_ip_hdr *ip,
-		   const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *mpc, uint64_t now);
-/** A SYN with MP_JOIN; answers with a RST when the token is unknown. */
-int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now);
-/** Find the first MPTCP option of a subtype in a segment (0 or negative). */
-int mpt_mp_find_opt(const struct mpt_tcp_seg *seg, uint8_t subtype, uint8_t version,
-		    struct mpt_mptcp_opt *out);
+/* ---- conn.c: the connection (sock.c turns these into socket operations) -- */
 
 long mpt_mp_send(struct mpt_mpconn *mp, const void *data, size_t len, uint64_t now);
 long mpt_mp_recv(struct mpt_mpconn *mp, void *buf, size_t len, uint64_t now);
@@ -287,8 +284,6 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now);
 /** True when nothing is left running (all subflows freed). */
 bool mpt_mp_finished(const struct mpt_mpconn *mp);
 void mpt_mp_free(struct mpt_mpconn *mp);
-/** The flow whose engine carries a fallen-back connection, or NULL. */
-struct mpt_flow *mpt_mp_fallback_flow(const struct mpt_mpconn *mp);
 /** Info for the socket API. */
 int mpt_mp_info(const struct mpt_mpconn *mp, struct mpt_mptcp_info *info);
 int mpt_mp_subflows(const struct mpt_mpconn *mp, struct mpt_subflow_info *out, size_t max);
@@ -303,13 +298,45 @@ void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now);
 /** Make the subflow's engine send a pure ACK now (carries our options). */
 void mpt_mp_send_ack(struct mpt_subflow *sf, uint64_t now);
 
+/* ---- options.c: the MPTCP options of a segment ------------------------- */
+
+/* Relative subflow sequence numbers wrap: compare them as serial numbers. */
+static inline int32_t mpt_rel_cmp(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+/*
+ * Every MPTCP suboption of one segment, parsed once (RFC 8684 §3; as Linux's
+ * mptcp_options_received): seen has bit (1 << subtype) for each kind
+ * present.  The first option of a kind counts; ADD_ADDRs are all kept.
+ */
+struct mpt_mp_opts {
+	uint32_t seen;
+	struct mpt_mptcp_opt mpc;  /* MP_CAPABLE (with its version and form) */
+	struct mpt_mptcp_opt join; /* MP_JOIN */
+	struct mpt_mptcp_opt dss;  /* DSS */
+	struct mpt_mptcp_add_addr add[MPT_TCP_MAX_MPTCP];
+	uint8_t nadd;
+	struct mpt_mptcp_rm_addr rm;
+	struct mpt_mptcp_prio prio;
+	uint64_t fail_dsn;
+	uint64_t fastclose_key;
+	struct mpt_mptcp_tcprst tcprst;
+	uint8_t malformed; /* options that did not parse (counted by the caller) */
+};
+
+/* Whether o holds a suboption of kind subtype. */
+#define MPT_MP_HAS(o, subtype) ((((o)->seen) >> (subtype)) & 1u)
+
+/** Write MP_TCPRST with reason into buf (a stateless reset's option);
+ *  returns its length, 0 when it does not fit. */
+size_t mpt_mp_write_tcprst(uint8_t *buf, size_t room, uint8_t reason);
+/** Parse seg's MPTCP options for a connection of version (always 0). */
+int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt_mp_opts *out);
+
 /* ---- subflow.c: engine hooks of subflow flows (ud = struct mpt_flow) ---- */
 
-size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, size_t room);
-void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
-/** Connection-level receive space beyond DATA_ACK (the window to advertise). */
-uint32_t mpt_sf_rcv_space(void *ud);
-void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
 /** Free a subflow's flow (its congestion state leaves the group first). */
 void mpt_sf_flow_free(struct mpt_subflow *sf);
 /** Create a subflow object for mp (not yet attached to a flow). */
@@ -317,6 +344,10 @@ struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp);
 void mpt_sf_free(struct mpt_subflow *sf);
 /** Mark a subflow for reset with an MP_TCPRST reason (done in mpt_mp_run). */
 void mpt_sf_reset(struct mpt_subflow *sf, uint8_t reason);
+/** Record a received mapping (sorted by SSN; an exact repeat is ignored). */
+void mpt_sf_rmap_add(struct mpt_subflow *sf, const struct mpt_rmap *m);
+/** The received mapping covering relative SSN rel, or NULL. */
+const struct mpt_rmap *mpt_sf_rmap_find(const struct mpt_subflow *sf, uint32_t rel);
 /** Drain the subflow's in-order bytes into the data-level buffer. */
 bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now);
 /** Relative SSN of the next byte the application side will read. */
@@ -345,6 +376,13 @@ void mpt_mp_pm_event(struct mpt_mpconn *mp, uint8_t type, const struct mpt_subfl
 		     const struct mpt_addr *raddr, uint8_t rid, int err);
 /** Pop the oldest queued event: 1, or 0 when none. */
 int mpt_mp_pm_event_pop(struct mpt_mpconn *mp, struct mpt_pm_event *ev);
+/** Socket operations of a connection fallen back at the handshake: TCP's
+ *  data path, MPTCP's information (sock.c). */
+extern const struct mpt_sock_ops mpt_mptcp_fallback_ops;
+/** Give subflow sf a flow on l -> r (its engine joins the connection's
+ *  coupled congestion control group).  Returns mpt_stack_flow_new's. */
+int mpt_sf_flow_new(struct mpt_subflow *sf, const struct mpt_endpoint *l,
+		    const struct mpt_endpoint *r);
 /** Mark the connection for mpt_mp_run. */
 void mpt_mp_dirty(struct mpt_mpconn *mp);
 /** True when fallen back (at the handshake or mid-connection). */
@@ -367,15 +405,6 @@ void mpt_mp_local_removed(struct mpt_mpconn *mp, const struct mpt_addr *a, uint8
 /** Set our backup flag on subflows using local (NULL: all); returns count. */
 int mpt_mp_set_backup(struct mpt_mpconn *mp, const struct mpt_addr *local, bool backup,
 		      uint64_t now);
-
-/* ---- subflow.c: RSTs ---------------------------------------------------- */
-
-/**
- * A RST the engine accepted arrived on sf (RFC 8684 §3.5, §3.6, §3.7):
- * MP_FASTCLOSE (key checked), MP_TCPRST (counted; T flag remembered),
- * MP_FAIL (counted).
- */
-void mpt_sf_rst_rx(struct mpt_subflow *sf, const struct mpt_tcp_seg *seg, uint64_t now);
 
 /* ---- pm.c --------------------------------------------------------------- */
 

@@ -54,7 +54,7 @@ void mpt_pm_announce_locals(struct mpt_mpconn *mp, uint8_t flags)
 	/* Every matching local address not announced yet (addresses added
 	 * while the connection runs too, RFC 6897 §5.3). */
 	const struct mpt_stack_cfg *c = &mp->st->cfg;
-	const struct mpt_addr *mine = &mp->sock->local.addr;
+	const struct mpt_addr *mine = &mp->local.addr;
 	mp->pm_announced = true;
 	for (size_t i = 0; i < c->n_local && mp->nann < MPT_MAX_LOCAL_ADDRS; i++) {
 		if (mpt_addr_equal(&c->local[i], mine) || c->local[i].family == 0)
@@ -101,7 +101,7 @@ bool mpt_pm_can_open(const struct mpt_mpconn *mp)
 
 int mpt_pm_initial_local(const struct mpt_mpconn *mp)
 {
-	return mpt_stack_local_index(mp->st, &mp->sock->local.addr);
+	return mpt_stack_local_index(mp->st, &mp->local.addr);
 }
 
 size_t mpt_pm_pair_count(const struct mpt_mpconn *mp, size_t li, size_t ri)
@@ -330,7 +330,7 @@ static int raddr_slot(const struct mpt_mpconn *mp, const struct mpt_endpoint *r)
 {
 	for (size_t i = 0; i < mp->nraddr; i++) {
 		const struct mpt_raddr *a = &mp->raddr[i];
-		uint16_t port = a->port ? a->port : mp->sock->remote.port;
+		uint16_t port = a->port ? a->port : mp->remote.port;
 		if (mpt_addr_equal(&a->addr, &r->addr) && port == r->port)
 			return (int)i;
 	}
@@ -361,6 +361,11 @@ void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint6
 	    mpt_mp_is_fallback(mp) || mp->fastclose || sf->removed || !sf->flow || sf->fin_sent)
 		return;
 	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T))
+		return;
+	/* A peer that sent its DATA_FIN is closing: Linux refuses joins once
+	 * its connection left ESTABLISHED (MPJoinRejected), so a retry only
+	 * adds a RST exchange per backoff step. */
+	if (mp->peer_fin && !sf->was_done)
 		return;
 	mp->pm->sf_failed(mp, sf, now);
 }
@@ -408,7 +413,7 @@ int mpt_pm_api_open(struct mpt_mpconn *mp, const struct mpt_addr *local,
 		return MPT_ERR_INVAL;
 	if (!mpt_pm_can_open(mp))
 		return MPT_ERR_LIMIT;
-	uint16_t port = remote->port == mp->sock->remote.port ? 0 : remote->port;
+	uint16_t port = remote->port == mp->remote.port ? 0 : remote->port;
 	int ri = -1;
 	for (size_t i = 0; i < mp->nraddr && ri < 0; i++)
 		if (mpt_addr_equal(&mp->raddr[i].addr, &remote->addr) &&
@@ -494,7 +499,7 @@ int mpt_pm_api_withdraw(struct mpt_mpconn *mp, const struct mpt_addr *local, uin
 	if (!used)
 		return MPT_ERR_NOTFOUND;
 	/* The initial subflow's address has id 0 (RFC 8684 §3.4.2). */
-	uint8_t id = mpt_addr_equal(local, &mp->sock->local.addr) ? 0 : (uint8_t)(li + 1);
+	uint8_t id = mpt_addr_equal(local, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
 	mpt_mp_local_removed(mp, local, id, now);
 	return 0;
 }
@@ -510,7 +515,7 @@ int mpt_pm_api_remote(const struct mpt_mpconn *mp, struct mpt_endpoint *out, uin
 		if (n < max) {
 			if (out) {
 				out[n].addr = r->addr;
-				out[n].port = r->port ? r->port : mp->sock->remote.port;
+				out[n].port = r->port ? r->port : mp->remote.port;
 			}
 			if (ids)
 				ids[n] = r->id;

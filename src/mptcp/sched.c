@@ -77,7 +77,7 @@ uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
 		/* The edge from the latest DATA_ACK + window; at least one
 		 * byte past DATA_ACK so that a zero window can be probed. */
 		uint64_t e = mp->wnd_end;
-		return e - mp->snd.una - 1 < (uint64_t)1 << 62 ? e : mp->snd.una + 1;
+		return mpt_dsn_gt(e, mp->snd.una) ? e : mp->snd.una + 1;
 	}
 	uint32_t wnd = 0;
 	bool any = false;
@@ -135,10 +135,10 @@ static void inf_push(struct mpt_mpconn *mp, uint64_t now)
 	struct mpt_subflow *sf = mp->inf_sf;
 	if (!sf || !sf->flow || sf->closed || sf->fin_sent)
 		return;
-	while (mp->snd_nxt < mp->snd.end) {
+	while (mpt_dsn_lt(mp->snd_nxt, mp->snd.end)) {
 		size_t w = mpt_tcp_writable(sf->flow->tcp);
 		size_t len = (size_t)MPT_MIN((uint64_t)MPT_MIN(w, (size_t)MPT_MP_MAP_MAX),
-					     mp->snd.end - mp->snd_nxt);
+					     mpt_dsn_span(mp->snd_nxt, mp->snd.end));
 		if (len == 0 || mpt_dsnd_copy(&mp->snd, mp->snd_nxt, mp->scratch, len) < 0)
 			return;
 		long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);
@@ -156,34 +156,34 @@ static void reinj_pop(struct mpt_mpconn *mp)
 
 bool mpt_sched_next_chunk(struct mpt_mpconn *mp, struct mpt_sched_chunk *c)
 {
-	while (mp->n_reinj > 0 && mp->reinj[0].end <= mp->snd.una)
+	while (mp->n_reinj > 0 && mpt_dsn_leq(mp->reinj[0].end, mp->snd.una))
 		reinj_pop(mp);
 	if (mp->n_reinj > 0) {
-		c->dsn = MPT_MAX(mp->reinj[0].dsn, mp->snd.una);
+		c->dsn = mpt_dsn_max(mp->reinj[0].dsn, mp->snd.una);
 		c->end = mp->reinj[0].end;
 		c->reinj = true;
-	} else if (mp->snd_nxt < mp->snd.end) {
+	} else if (mpt_dsn_lt(mp->snd_nxt, mp->snd.end)) {
 		/* v1: until the peer shows it has our key (its first DSS),
 		 * only the first mapping may go (it rides on MP_CAPABLE,
 		 * RFC 8684 §3.1). */
 		if (!mp->fully_established && mp->snd_nxt != mp->idsn_local + 1)
 			return false;
 		c->dsn = mp->snd_nxt;
-		c->end = MPT_MIN(mp->snd.end, mpt_sched_wnd_edge(mp));
+		c->end = mpt_dsn_min(mp->snd.end, mpt_sched_wnd_edge(mp));
 		c->reinj = false;
-		if (c->dsn >= c->end)
+		if (mpt_dsn_geq(c->dsn, c->end))
 			return false;
 	} else {
 		return false;
 	}
-	c->end = MPT_MIN(c->end, c->dsn + MPT_MP_MAP_MAX);
+	c->end = mpt_dsn_min(c->end, c->dsn + MPT_MP_MAP_MAX);
 	return true;
 }
 
 size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
 		      const struct mpt_sched_chunk *c, size_t len, uint64_t now)
 {
-	if (len == 0 || len > c->end - c->dsn)
+	if (len == 0 || len > mpt_dsn_span(c->dsn, c->end))
 		return 0;
 	bool fin = mp->app_shutdown && c->dsn + len == mp->fin_dsn;
 	if (fin && mp->version == MPT_MPTCP_V1 && !mp->fully_established &&
@@ -207,10 +207,10 @@ size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
 		mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);
 		if (mp->n_reinj > 0) {
 			mp->reinj[0].dsn = c->dsn + n;
-			if (mp->reinj[0].dsn >= mp->reinj[0].end)
+			if (mpt_dsn_geq(mp->reinj[0].dsn, mp->reinj[0].end))
 				reinj_pop(mp);
 		}
-	} else if (c->dsn + n > mp->snd_nxt) {
+	} else if (mpt_dsn_gt(c->dsn + n, mp->snd_nxt)) {
 		mp->snd_nxt = c->dsn + n;
 	}
 	return n;
@@ -241,7 +241,7 @@ struct mpt_subflow *mpt_sched_holder(struct mpt_mpconn *mp, uint64_t dsn, const 
 		size_t n = mpt_maplist_count(&sf->tx);
 		for (size_t k = 0; k < n; k++) {
 			const struct mpt_map *m = mpt_maplist_at(&sf->tx, k);
-			if (m->len > 0 && dsn >= m->dsn && dsn < m->dsn + m->len) {
+			if (m->len > 0 && mpt_dsn_in(dsn, m->dsn, m->len)) {
 				*mo = m;
 				return sf;
 			}
@@ -265,8 +265,8 @@ static void rescue_head(struct mpt_mpconn *mp, uint64_t now)
 	 * not move since the previous push; moving means it is not stuck. */
 	bool moved = una != mp->sched_last_una;
 	mp->sched_last_una = una;
-	if (moved || una >= mp->snd_nxt || una < mp->sched_opp_end || mp->n_reinj > 0 ||
-	    !mp->fully_established)
+	if (moved || mpt_dsn_geq(una, mp->snd_nxt) || mpt_dsn_lt(una, mp->sched_opp_end) ||
+	    mp->n_reinj > 0 || !mp->fully_established)
 		return;
 	const struct mpt_map *m = NULL;
 	struct mpt_subflow *h = mpt_sched_holder(mp, una, &m);
@@ -321,21 +321,21 @@ void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now)
 
 static void reinj_add(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)
 {
-	if (dsn >= end)
+	if (mpt_dsn_geq(dsn, end))
 		return;
 	if (mp->n_reinj > 0) {
 		struct mpt_mp_range *last = &mp->reinj[mp->n_reinj - 1];
-		if (dsn <= last->end && end >= last->dsn) {
-			last->dsn = MPT_MIN(last->dsn, dsn);
-			last->end = MPT_MAX(last->end, end);
+		if (mpt_dsn_leq(dsn, last->end) && mpt_dsn_geq(end, last->dsn)) {
+			last->dsn = mpt_dsn_min(last->dsn, dsn);
+			last->end = mpt_dsn_max(last->end, end);
 			return;
 		}
 	}
 	if (mp->n_reinj >= MPT_MP_REINJ_MAX) {
 		/* Merge into the last range rather than lose data. */
 		struct mpt_mp_range *last = &mp->reinj[mp->n_reinj - 1];
-		last->dsn = MPT_MIN(last->dsn, dsn);
-		last->end = MPT_MAX(last->end, end);
+		last->dsn = mpt_dsn_min(last->dsn, dsn);
+		last->end = mpt_dsn_max(last->end, end);
 		return;
 	}
 	mp->reinj[mp->n_reinj].dsn = dsn;
@@ -356,7 +356,7 @@ void mpt_sched_wnd_update(struct mpt_mpconn *mp, uint64_t ack, uint64_t wnd)
 	 * level: MPTcpExtNoDSSInWindow).
 	 */
 	uint64_t e = ack + wnd;
-	if (!mp->wnd_known || (int64_t)(e - mp->wnd_end) > 0) {
+	if (!mp->wnd_known || mpt_dsn_gt(e, mp->wnd_end)) {
 		mp->wnd_end = e;
 		mp->wnd_known = true;
 	}
@@ -366,8 +366,8 @@ void mpt_sched_reinject_range(struct mpt_mpconn *mp, uint64_t dsn, uint64_t end)
 {
 	if (!mp->snd_ready)
 		return;
-	dsn = MPT_MAX(dsn, mp->snd.una);
-	end = MPT_MIN(end, mp->snd_nxt);
+	dsn = mpt_dsn_max(dsn, mp->snd.una);
+	end = mpt_dsn_min(end, mp->snd_nxt);
 	reinj_add(mp, dsn, end);
 	mpt_mp_dirty(mp);
 }
@@ -384,9 +384,9 @@ void mpt_sched_reinject_sf(struct mpt_subflow *sf)
 	for (size_t i = 0; i < n; i++) {
 		const struct mpt_map *m = mpt_maplist_at(&sf->tx, i);
 		uint64_t end = m->dsn + m->len;
-		if (end <= mp->snd.una)
+		if (mpt_dsn_leq(end, mp->snd.una))
 			continue;
-		reinj_add(mp, MPT_MAX(m->dsn, mp->snd.una), end);
+		reinj_add(mp, mpt_dsn_max(m->dsn, mp->snd.una), end);
 	}
 	mpt_mp_dirty(mp);
 }

@@ -42,9 +42,9 @@ static void ecf_get(struct mpt_subflow *sf, size_t want, struct ecf_sf *e)
 
 static uint64_t queued_bytes(const struct mpt_mpconn *mp)
 {
-	uint64_t k = mp->snd.end > mp->snd_nxt ? mp->snd.end - mp->snd_nxt : 0;
+	uint64_t k = mpt_dsn_span(mp->snd_nxt, mp->snd.end);
 	for (size_t i = 0; i < mp->n_reinj; i++)
-		k += mp->reinj[i].end - mp->reinj[i].dsn;
+		k += mpt_dsn_span(mp->reinj[i].dsn, mp->reinj[i].end);
 	return MPT_MIN(k, ECF_BYTES_MAX);
 }
 

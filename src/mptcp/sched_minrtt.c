@@ -38,7 +38,7 @@ static bool slow_would_block(struct mpt_mpconn *mp, struct mpt_subflow *f, uint6
 	struct mpt_tcp_info ti;
 	mpt_tcp_get_info(f->flow->tcp, &ti);
 	uint64_t edge = mpt_sched_wnd_edge(mp);
-	uint64_t left = edge > mp->snd_nxt ? edge - mp->snd_nxt : 0;
+	uint64_t left = mpt_dsn_span(mp->snd_nxt, edge);
 	/* RTTs well below 2^40 ns and cwnd below 2^31: no overflow. */
 	uint64_t x = (uint64_t)ti.snd_cwnd * MPT_MIN(rtt_s, UINT64_C(1) << 40) / rtt_f;
 	if (x + room_s > left)
@@ -46,9 +46,9 @@ static bool slow_would_block(struct mpt_mpconn *mp, struct mpt_subflow *f, uint6
 	/* Also when f alone sends everything still queued before s could
 	 * deliver anything (a short response): s would only make it later
 	 * (the completion-time argument of ECF, Lim et al., CoNEXT 2017). */
-	uint64_t queued = mp->snd.end > mp->snd_nxt ? mp->snd.end - mp->snd_nxt : 0;
+	uint64_t queued = mpt_dsn_span(mp->snd_nxt, mp->snd.end);
 	for (size_t i = 0; i < mp->n_reinj; i++)
-		queued += mp->reinj[i].end - mp->reinj[i].dsn;
+		queued += mpt_dsn_span(mp->reinj[i].dsn, mp->reinj[i].end);
 	return x >= queued;
 }
 
@@ -91,8 +91,9 @@ static void minrtt_unblock(struct mpt_mpconn *mp, uint64_t now)
 {
 	/* Only when the window (not the application or the subflows'
 	 * windows) is what keeps new data back. */
-	if (mp->n_reinj > 0 || mp->snd_nxt >= mp->snd.end || !mp->fully_established ||
-	    mp->snd_nxt < mpt_sched_wnd_edge(mp) || mp->snd.una >= mp->snd_nxt)
+	if (mp->n_reinj > 0 || mpt_dsn_geq(mp->snd_nxt, mp->snd.end) || !mp->fully_established ||
+	    mpt_dsn_lt(mp->snd_nxt, mpt_sched_wnd_edge(mp)) ||
+	    mpt_dsn_geq(mp->snd.una, mp->snd_nxt))
 		return;
 	const struct mpt_map *m = NULL;
 	struct mpt_subflow *slow = mpt_sched_holder(mp, mp->snd.una, &m);
@@ -112,7 +113,7 @@ static void minrtt_unblock(struct mpt_mpconn *mp, uint64_t now)
 	uint64_t fast_rtt = mpt_sched_sf_srtt(fast);
 	if (slow_rtt <= fast_rtt + fast_rtt / 2)
 		return;
-	if (mp->snd.una >= mp->sched_opp_end) {
+	if (mpt_dsn_geq(mp->snd.una, mp->sched_opp_end)) {
 		/* Not counted in snd_nxt: it is a second copy of sent data. */
 		size_t n = mpt_sched_send(mp, fast, &c, MPT_MIN(want, room), now);
 		if (n > 0) {

@@ -38,23 +38,27 @@ static void redundant_push(struct mpt_mpconn *mp, uint64_t now)
 	if (mp->n_reinj > 0)
 		return;
 	bool regular = mpt_sched_have_regular(mp);
-	uint64_t edge = MPT_MIN(mp->snd.end, mpt_sched_wnd_edge(mp));
+	uint64_t edge = mpt_dsn_min(mp->snd.end, mpt_sched_wnd_edge(mp));
 	for (size_t i = 0; i < mp->nsf; i++) {
 		struct mpt_subflow *sf = mp->sf[i];
 		if (!mpt_sched_sf_ok(sf) || mpt_sched_sf_backup(sf) == regular)
 			continue;
 		for (int guard = 0; guard < 64; guard++) {
-			uint64_t dsn = MPT_MAX(sf->sched_dsn, mp->snd.una);
-			if (dsn < mp->idsn_local + 1)
+			/* sched_dsn: next DSN for this subflow once it sent
+			 * anything (serial arithmetic: DSNs wrap). */
+			uint64_t dsn = sf->sched_dsn_set ? mpt_dsn_max(sf->sched_dsn, mp->snd.una)
+							 : mp->snd.una;
+			if (mpt_dsn_lt(dsn, mp->idsn_local + 1))
 				dsn = mp->idsn_local + 1;
 			/* v1: only the first mapping before the peer has our
 			 * key (RFC 8684 §3.1). */
 			if (!mp->fully_established && dsn != mp->idsn_local + 1)
 				break;
-			if (dsn >= edge)
+			if (mpt_dsn_geq(dsn, edge))
 				break;
-			struct mpt_sched_chunk c = {
-			    .dsn = dsn, .end = MPT_MIN(edge, dsn + MPT_MP_MAP_MAX), .reinj = false};
+			struct mpt_sched_chunk c = {.dsn = dsn,
+						    .end = mpt_dsn_min(edge, dsn + MPT_MP_MAP_MAX),
+						    .reinj = false};
 			size_t want = (size_t)(c.end - c.dsn);
 			size_t room = mpt_sched_sf_room(sf, want);
 			if (room == 0)
@@ -63,6 +67,7 @@ static void redundant_push(struct mpt_mpconn *mp, uint64_t now)
 			if (n == 0)
 				break;
 			sf->sched_dsn = dsn + n;
+			sf->sched_dsn_set = true;
 		}
 	}
 }

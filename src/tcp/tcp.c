@@ -92,6 +92,8 @@ void tcp_leave(struct mpt_tcp *t)
 	}
 	/* Before the events: their handlers may destroy the engine. */
 	tcp_release_buffers(t);
+	void (*touched)(void *) = t->cb.touched;
+	void *ud = t->cb.ud;
 	/* Still "inside" while delivering, so nested calls do not deliver. */
 	while (t->ev_pending && !t->closed_reported) {
 		for (size_t i = 0; i < MPT_ARRAY_SIZE(order); i++) {
@@ -108,6 +110,8 @@ void tcp_leave(struct mpt_tcp *t)
 	}
 	t->ev_pending = 0;
 	t->depth--;
+	if (touched)
+		touched(ud);
 }
 
 /* ---- state helpers ---------------------------------------------------- */
@@ -202,7 +206,16 @@ void tcp_start_fin(struct mpt_tcp *t)
 
 /* ---- create / destroy --------------------------------------------------- */
 
-static void apply_defaults(struct mpt_tcp_cfg *c)
+uint8_t tcp_wscale_for(uint32_t rcvbuf)
+{
+	/* RFC 7323 §2.3: smallest shift such that the buffer fits in 16 bits. */
+	uint8_t shift = 0;
+	while (shift < MPT_TCP_WSCALE_MAX && (rcvbuf >> shift) > 65535u)
+		shift++;
+	return shift;
+}
+
+void tcp_apply_defaults(struct mpt_tcp_cfg *c)
 {
 	if (!c->mss)
 		c->mss = 1460;
@@ -256,7 +269,7 @@ int mpt_tcp_create(const struct mpt_mem *mem, const struct mpt_tcp_cfg *cfg,
 	t->mem = *mem;
 	if (cfg)
 		t->cfg = *cfg;
-	apply_defaults(&t->cfg);
+	tcp_apply_defaults(&t->cfg);
 	t->cb = *cb;
 	t->obuf_cap = MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN + t->cfg.mss;
 	t->obuf = mpt_malloc(mem, t->obuf_cap);
@@ -265,9 +278,7 @@ int mpt_tcp_create(const struct mpt_mem *mem, const struct mpt_tcp_cfg *cfg,
 		mpt_tcp_destroy(t);
 		return MPT_ERR_NOMEM;
 	}
-	/* RFC 7323 §2.3: smallest shift such that the buffer fits in 16 bits. */
-	while (shift < MPT_TCP_WSCALE_MAX && (t->cfg.rcvbuf >> shift) > 65535u)
-		shift++;
+	shift = tcp_wscale_for(t->cfg.rcvbuf);
 	t->rcv_wscale_offer = shift;
 	t->state = MPT_TCP_CLOSED;
 	t->rto = t->cfg.rto_initial_ns;
@@ -335,6 +346,12 @@ int mpt_tcp_connect(struct mpt_tcp *t, uint32_t iss, uint64_t now)
 	t->rtx_at = now + tcp_rto_cur(t);
 	tcp_leave(t);
 	return 0;
+}
+
+void mpt_tcp_skip_handshake_rtt(struct mpt_tcp *t)
+{
+	t->rtt_timing = false;
+	t->skip_ts_rtt = true;
 }
 
 int mpt_tcp_accept(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_t iss, uint64_t now)

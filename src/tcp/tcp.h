@@ -158,6 +158,12 @@ struct mpt_tcp_cb {
 	 * engine's own free space (it never shrinks an edge already sent).
 	 */
 	uint32_t (*ext_rcv_space)(void *ud);
+	/**
+	 * Optional: called when a public call into the engine (input, timer,
+	 * send, ...) returns, after its events: the engine's timers may have
+	 * changed (the owner's timer heap looks again: mpt_tcp_next_deadline).
+	 */
+	void (*touched)(void *ud);
 	void *ud;
 };
 
@@ -235,6 +241,25 @@ struct mpt_tcp_tfo {
  */
 int mpt_tcp_accept_tfo(struct mpt_tcp *tcp, const struct mpt_tcp_seg *syn, uint32_t iss,
 		       const struct mpt_tcp_tfo *tfo, uint64_t now);
+
+/**
+ * A SYN-ACK answering syn without creating a connection (SYN cookies, RFC
+ * 4987 §3.6): the TCP header and options an engine created with cfg would
+ * send in SYN-RECEIVED after mpt_tcp_accept(syn, iss), with TSval tsval,
+ * followed by ext_len extension (MPTCP) option bytes.  Written at buf (cap
+ * bytes); the checksum is left to the caller.  Returns the header length or
+ * MPT_ERR_INVAL / MPT_ERR_NOSPACE.
+ */
+int mpt_tcp_synack_build(const struct mpt_tcp_cfg *cfg, const struct mpt_tcp_seg *syn, uint32_t iss,
+			 uint32_t tsval, const uint8_t *ext, size_t ext_len, uint8_t *buf,
+			 size_t cap);
+
+/**
+ * The handshake this passive connection just made was answered by a SYN
+ * cookie: no RTT sample comes from it (the engine did not send that
+ * SYN-ACK itself, and its TSval was rounded).
+ */
+void mpt_tcp_skip_handshake_rtt(struct mpt_tcp *tcp);
 
 /**
  * Process an incoming segment for this connection (RFC 9293 §3.10.7).

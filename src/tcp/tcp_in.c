@@ -164,6 +164,12 @@ static uint64_t rtt_from_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, u
 	 * clock is coarse, so the (ns) timed-segment sample is preferred when
 	 * this ACK also covers it.
 	 */
+	if (t->skip_ts_rtt) {
+		/* The SYN-ACK came from a SYN cookie: its TSval was rounded
+		 * down to carry options, and the engine did not time it. */
+		t->skip_ts_rtt = false;
+		return 0;
+	}
 	if (rtt == 0 && t->ts_ok && (seg->opts.present & MPT_TCPOPT_F_TS) && seg->opts.tsecr) {
 		int32_t d = (int32_t)(tcp_tsval(t, now) - seg->opts.tsecr);
 

@@ -121,6 +121,7 @@ struct mpt_tcp {
 	uint8_t rcv_wscale_offer;
 	bool ws_ok, sack_ok, ts_ok;
 	uint32_t ts_recent;
+	bool skip_ts_rtt; /* no RTT sample from the next ACK's TSecr (SYN cookie) */
 	uint64_t ts_recent_stamp;
 
 	/* --- ACK generation --- */
@@ -229,6 +230,10 @@ void tcp_negotiate(struct mpt_tcp *t, const struct mpt_tcp_opts *o);
 void tcp_start_fin(struct mpt_tcp *t);
 bool tcp_synchronized(enum mpt_tcp_state s);
 uint32_t tcp_tsval(const struct mpt_tcp *t, uint64_t now);
+/* Fill zero fields of a configuration with the defaults. */
+void tcp_apply_defaults(struct mpt_tcp_cfg *c);
+/* Window scale we offer for a receive buffer of rcvbuf bytes. */
+uint8_t tcp_wscale_for(uint32_t rcvbuf);
 
 /* tcp_buf.c */
 int tcp_ring_init(struct tcp_ring *r, const struct mpt_mem *m, uint32_t cap);

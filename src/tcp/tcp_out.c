@@ -183,7 +183,9 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 		fin_ok = false;
 
 	total_opt = olen;
-	if (t->cb.ext_write_opts && !rst) {
+	if (t->cb.ext_write_opts) {
+		/* Resets too: the extension may owe the peer a reason (MPTCP's
+		 * MP_TCPRST, RFC 8684 §3.6). */
 		struct mpt_tcp_out_info info;
 		size_t room = MPT_TCP_MAX_OPT_LEN - olen, w;
 
@@ -258,9 +260,26 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 	return consumed;
 }
 
+/*
+ * Sequence number of a pure ACK.  RFC 9293 §3.10.7.4: a receiver drops a
+ * segment whose sequence number is outside its window (it only answers with
+ * an ACK), and with that the acknowledgment and window the segment carries.
+ * After a zero-window probe byte the peer discarded, SND.NXT is one past its
+ * window: ACKs carrying it would all be dropped and both sides could wait for
+ * each other's window updates (issue 10 bug 3: data moved only at each
+ * probe).  Stay at the peer's right edge when SND.NXT is beyond it.
+ */
+static uint32_t ack_seq(const struct mpt_tcp *t)
+{
+	if (t->state < MPT_TCP_ESTABLISHED)
+		return t->snd_nxt;
+	uint32_t wnd_end = t->snd_una + t->snd_wnd;
+	return mpt_seq_gt(t->snd_nxt, wnd_end) ? wnd_end : t->snd_nxt;
+}
+
 void tcp_send_ack(struct mpt_tcp *t, uint64_t now)
 {
-	tcp_xmit(t, t->snd_nxt, 0, MPT_TCP_ACK, false, now);
+	tcp_xmit(t, ack_seq(t), 0, MPT_TCP_ACK, false, now);
 }
 
 /* RFC 5961 §7: challenge ACKs are rate limited (per connection here). */
@@ -290,7 +309,19 @@ void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, 
 	h.seq = seq;
 	h.ack = with_ack ? ack : 0;
 	h.flags = (uint16_t)(MPT_TCP_RST | (with_ack ? MPT_TCP_ACK : 0));
-	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, NULL, 0);
+	/* The extension may owe the peer a reason (MPTCP's MP_TCPRST, RFC
+	 * 8684 §3.6; MP_FASTCLOSE, MP_FAIL): its options go on the RST. */
+	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
+	size_t olen = 0;
+	if (t->cb.ext_write_opts) {
+		struct mpt_tcp_out_info info = {.flags = h.flags, .seq = seq};
+		olen = t->cb.ext_write_opts(t->cb.ud, &info, opt, sizeof(opt));
+		if (olen > sizeof(opt))
+			olen = 0;
+		while (olen % 4)
+			opt[olen++] = MPT_TCPOPT_EOL;
+	}
+	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, opt, olen);
 	if (r < 0)
 		return;
 	t->segs_out++;
@@ -469,4 +500,52 @@ void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now)
 	sws = MPT_MIN(t->rb.cap / 2, t->mss_cap);
 	if (inc >= MPT_MIN(t->rb.cap / 2, 2 * t->mss_cap) || (cur < sws && inc >= sws))
 		tcp_send_ack(t, now);
+}
+
+int mpt_tcp_synack_build(const struct mpt_tcp_cfg *cfg_in, const struct mpt_tcp_seg *syn,
+			 uint32_t iss, uint32_t tsval, const uint8_t *ext, size_t ext_len,
+			 uint8_t *buf, size_t cap)
+{
+	if (!cfg_in || !syn || !buf || (ext_len && !ext))
+		return MPT_ERR_INVAL;
+	struct mpt_tcp_cfg cfg = *cfg_in;
+	tcp_apply_defaults(&cfg);
+	const struct mpt_tcp_opts *in = &syn->opts;
+	/* What mpt_tcp_accept + syn_options would negotiate and write. */
+	struct mpt_tcp_opts_out o;
+	memset(&o, 0, sizeof(o));
+	o.present = MPT_TCPOPT_F_MSS;
+	o.mss = cfg.mss;
+	if (!cfg.no_wscale && (in->present & MPT_TCPOPT_F_WSCALE)) {
+		o.present |= MPT_TCPOPT_F_WSCALE;
+		o.wscale = tcp_wscale_for(cfg.rcvbuf);
+	}
+	if (!cfg.no_sack && (in->present & MPT_TCPOPT_F_SACK_PERM))
+		o.present |= MPT_TCPOPT_F_SACK_PERM;
+	if (!cfg.no_timestamps && (in->present & MPT_TCPOPT_F_TS)) {
+		o.present |= MPT_TCPOPT_F_TS;
+		o.tsval = tsval;
+		o.tsecr = in->tsval;
+	}
+	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
+	int r = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
+	if (r < 0)
+		return r;
+	size_t olen = (size_t)r;
+	if (olen + ext_len > MPT_TCP_MAX_OPT_LEN)
+		ext_len = 0; /* as the engine: extension options only where they fit */
+	memcpy(opt + olen, ext, ext_len);
+	olen += ext_len;
+	while (olen % 4)
+		opt[olen++] = MPT_TCPOPT_EOL;
+	struct mpt_tcp_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.sport = syn->hdr.dport;
+	h.dport = syn->hdr.sport;
+	h.seq = iss;
+	h.ack = syn->hdr.seq + 1;
+	h.flags = MPT_TCP_SYN | MPT_TCP_ACK;
+	/* RFC 7323 §2.2: the window of a SYN-ACK is not scaled. */
+	h.window = (uint16_t)MPT_MIN(cfg.rcvbuf, 65535u);
+	return mpt_tcp_hdr_emit(buf, cap, &h, opt, olen);
 }

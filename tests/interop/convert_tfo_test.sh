@@ -42,11 +42,11 @@ ip netns exec "$NS_C" python3 "$PP" echo-server --port 7000 --ready "$WORK/echo.
 	--count "$WORK/echo.count" 2>"$WORK/echo.err" &
 INTEROP_PIDS+=($!)
 wait_file "$WORK/echo.ready" 10 || die "echo server did not start"
-ip netns exec "$NS_C" "$MPT_BIN" convert --tfo --allow "$ECHO" \
+ip netns exec "$NS_C" "$MPT_BIN" convert --tfo --allow-local "$ECHO" \
 	--path "$CV1/24,dev=mpttun0,delay=$DELAY_MS" "$CPORT" 2>"$WORK/cv1.err" &
 CV1_PID=$!
 INTEROP_PIDS+=($CV1_PID)
-ip netns exec "$NS_C" "$MPT_BIN" convert --tfo=cookie --allow "$ECHO" \
+ip netns exec "$NS_C" "$MPT_BIN" convert --tfo=cookie --allow-local "$ECHO" \
 	--path "$CV2/24,dev=mpttun1,delay=$DELAY_MS" "$CPORT" 2>"$WORK/cv2.err" &
 CV2_PID=$!
 INTEROP_PIDS+=($CV2_PID)

@@ -72,8 +72,8 @@ INTEROP_PIDS+=($!)
 wait_file "$WORK/echo.ready" 10 || die "echo server did not start"
 
 ip netns exec "$NS_V" "$MPT_BIN" convert "${MPT_V[@]}" --msl "$MSL" --cookie "$COOKIE" \
-	--allow 10.90.0.1/32:7000 --allow 10.90.0.1:5001 --allow 10.90.0.1:5002 \
-	--allow 10.90.0.1:5003 --allow 10.90.0.1:7001 "$CPORT" 2>"$WORK/conv.err" &
+	--allow-local 10.90.0.1/32:7000 --allow-local 10.90.0.1:5001-5003 \
+	--allow-local 10.90.0.1:7001 "$CPORT" 2>"$WORK/conv.err" &
 CONV_PID=$!
 INTEROP_PIDS+=($CONV_PID)
 ip netns exec "$NS_P" "$MPT_BIN" proxy --socks5 --convert "$CONV:$CPORT" --cookie "$COOKIE" \

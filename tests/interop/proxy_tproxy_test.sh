@@ -57,7 +57,7 @@ CONV=10.78.2.1
 CPORT=5124
 SRV=10.90.0.1
 ip netns exec "$NS_V" "$MPT_BIN" convert --path "$CONV/24,dev=mpttun0" \
-	--path "10.79.2.1/24,dev=mpttun1" --allow 10.90.0.1:5003 "$CPORT" 2>"$WORK/conv.err" &
+	--path "10.79.2.1/24,dev=mpttun1" --allow-local 10.90.0.1:5003 "$CPORT" 2>"$WORK/conv.err" &
 CONV_PID=$!
 INTEROP_PIDS+=($CONV_PID)
 ip netns exec "$NS_P" "$MPT_BIN" proxy --tproxy --convert "$CONV:$CPORT" \

@@ -17,6 +17,7 @@
  */
 #include "mptcp_scn.h"
 
+#include "crypto/crypto.h"
 #include "wire/bytes.h"
 #include "wire/ip.h"
 #include "wire/mptcp.h"
@@ -141,7 +142,12 @@ enum adv_kind {
 	ADV_RST_OUT_OF_WINDOW,
 	ADV_RST_TRANSIENT,
 	ADV_RST_PERMANENT,
+	ADV_DATA_FIN_AHEAD,  /* a DATA_FIN in the window, past the real end */
+	ADV_DATA_FIN_BEYOND, /* a DATA_FIN far outside the window */
 };
+
+static uint64_t g_srv_key;
+static bool g_have_key;
 
 static enum adv_kind g_kind;
 static int g_done;
@@ -160,6 +166,17 @@ static bool tamper(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *l
 	bool pure_ack = p.payload == 0 && p.flags == MPT_TCP_ACK;
 	uint8_t copy[128];
 	size_t n = 0;
+	if ((g_kind == ADV_DATA_FIN_AHEAD || g_kind == ADV_DATA_FIN_BEYOND) &&
+	    (p.flags & (MPT_TCP_SYN | MPT_TCP_ACK)) == (MPT_TCP_SYN | MPT_TCP_ACK)) {
+		/* The server's key (RFC 8684 §3.1: in the clear in the
+		 * SYN/ACK): its IDSN + 1 is where its data (none) starts. */
+		o = pk_mptcp(&p, MPT_MPTCP_MP_CAPABLE);
+		if (o && o[1] == 12 && !g_have_key) {
+			g_srv_key = mpt_get64(o + 4);
+			g_have_key = true;
+		}
+		return true;
+	}
 	switch (g_kind) {
 	case ADV_JOIN_SYNACK_HMAC:
 		o = pk_mptcp(&p, MPT_MPTCP_MP_JOIN);
@@ -209,6 +226,49 @@ static bool tamper(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *l
 		m.u.tcprst.flags = g_kind == ADV_RST_TRANSIENT ? MPT_TCPRST_F_T : 0;
 		n = pk_copy_with(&p, copy, &m, MPT_TCP_RST | MPT_TCP_ACK, 0);
 		break;
+	case ADV_DATA_FIN_AHEAD:
+	case ADV_DATA_FIN_BEYOND: {
+		if (!pure_ack || now < 500 * MS || !g_have_key)
+			return true;
+		uint32_t tok = 0;
+		uint64_t idsn = 0;
+		assert_int_equal(mpt_key_token_idsn(1, g_srv_key, &tok, &idsn), 0);
+		/* A bare DATA_FIN (RFC 8684 §3.3.3: SSN 0, length 1) at a DSN
+		 * the server never used, on an in-window copy of this ACK that
+		 * keeps only its timestamps (so that it carries just this DSS). */
+		uint8_t orig[1600];
+		memcpy(orig, pkt, *len);
+		struct pk q;
+		assert_true(pk_parse(orig, *len, &q));
+		size_t w = 20;
+		for (size_t i = 20; i < q.thl;) {
+			uint8_t k = q.tcp[i];
+			if (k == 0)
+				break;
+			if (k == 1) {
+				i++;
+				continue;
+			}
+			uint8_t l = q.tcp[i + 1];
+			if (l < 2 || i + l > q.thl)
+				break;
+			if (k == 8) {
+				memmove(q.tcp + w, q.tcp + i, l);
+				w += l;
+			}
+			i += l;
+		}
+		while (w % 4)
+			q.tcp[w++] = 1;
+		q.thl = q.tlen = w;
+		m.subtype = MPT_MPTCP_DSS;
+		m.u.dss.flags = MPT_DSS_F_MAP | MPT_DSS_F_DSN64 | MPT_DSS_F_FIN;
+		m.u.dss.dsn = idsn + 1 + (g_kind == ADV_DATA_FIN_AHEAD ? 1000 : (1ull << 40));
+		m.u.dss.ssn = 0;
+		m.u.dss.data_len = 1;
+		n = pk_copy_with(&q, copy, &m, MPT_TCP_ACK, 0);
+		break;
+	}
 	}
 	if (n > 0) {
 		mscn_inject(x, path, dir, copy, n);
@@ -222,6 +282,7 @@ static void adv_run(enum adv_kind k, const char *name, struct mout *o)
 	struct mscn sc = base2(name);
 	g_kind = k;
 	g_done = 0;
+	g_have_key = false;
 	sc.tamper = tamper;
 	run_mscn(&sc, o);
 	mcheck(&sc, o);
@@ -297,6 +358,28 @@ static void test_rst_permanent(void **state)
 	adv_run(ADV_RST_PERMANENT, "MP_TCPRST (no T) on subflow 2", &o);
 	assert_int_equal(mcounter(&o, 0, "MPRstRx"), 1);
 	assert_int_equal(mcounter(&o, 0, "MPJoinRetry"), 0);
+}
+
+/*
+ * Issue 10 bug 8: a DATA_FIN injected at a bogus DSN must neither latch (the
+ * server's real one, sent when it closes, is then taken: the client sees the
+ * end of the stream) nor be accepted outside the window (counted).
+ */
+static void test_data_fin_ahead(void **state)
+{
+	(void)state;
+	struct mout o;
+	adv_run(ADV_DATA_FIN_AHEAD, "bogus DATA_FIN in the window", &o);
+	assert_int_equal(mcounter_end(&o, 0, "MPTCPDataFinRx"), 1);
+}
+
+static void test_data_fin_beyond(void **state)
+{
+	(void)state;
+	struct mout o;
+	adv_run(ADV_DATA_FIN_BEYOND, "bogus DATA_FIN past the window", &o);
+	assert_int_equal(mcounter_end(&o, 0, "MPTCPDataFinDrop"), 1);
+	assert_int_equal(mcounter_end(&o, 0, "MPTCPDataFinRx"), 1);
 }
 
 /* ---- middleboxes -------------------------------------------------------------- */
@@ -378,7 +461,8 @@ int main(void)
 	    cmocka_unit_test(test_join_synack_bad_hmac), cmocka_unit_test(test_add_addr_bad_hmac),
 	    cmocka_unit_test(test_fastclose_bad_key),    cmocka_unit_test(test_tcprst_without_rst),
 	    cmocka_unit_test(test_rst_out_of_window),    cmocka_unit_test(test_rst_transient),
-	    cmocka_unit_test(test_rst_permanent),        cmocka_unit_test(test_mb_seq_offset),
+	    cmocka_unit_test(test_rst_permanent),        cmocka_unit_test(test_data_fin_ahead),
+	    cmocka_unit_test(test_data_fin_beyond),      cmocka_unit_test(test_mb_seq_offset),
 	    cmocka_unit_test(test_mb_resegment),         cmocka_unit_test(test_mb_coalesce),
 	    cmocka_unit_test(test_mb_nat_path2),
 	};

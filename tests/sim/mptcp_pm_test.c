@@ -258,6 +258,32 @@ static void test_add_local(void **state)
 	assert_true(mcounter(&o, 0, "MPJoinSynTx") >= 1);
 }
 
+/* ---- IPv6 ADD_ADDR (issue 10 bug 5) ------------------------------------------ */
+
+/*
+ * An IPv6 ADD_ADDR with its HMAC takes 28 bytes: beside timestamps (12) it
+ * leaves no room for a DSS, so it goes alone on a pure ACK.  The client has
+ * one address; it learns the server's second one only from ADD_ADDR and
+ * joins it; the transfer uses both paths' worth of subflows.
+ */
+static void test_add_addr_v6(void **state)
+{
+	(void)state;
+	struct mscn sc = base2("IPv6: server announces its second address", 32u * MIB, 4 * SEC);
+	sc.v6 = true;
+	sc.tweak = one_client_addr;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 1, "AddAddrTx"), 1);
+	assert_int_equal(mcounter(&o, 0, "AddAddr"), 1);
+	assert_int_equal(o.pmev[0][MPT_PM_EV_ANNOUNCED], 1);
+	assert_int_equal(o.pm_last[0][MPT_PM_EV_ANNOUNCED].remote.addr.family, 6);
+	assert_true(mcounter(&o, 0, "MPJoinSynTx") >= 1);
+	assert_true(mcounter(&o, 1, "MPJoinAckRx") >= 1);
+	assert_true(o.nsub_c >= 2);
+}
+
 /* ---- a path that comes back -------------------------------------------------- */
 
 static void test_path_returns(void **state)
@@ -374,9 +400,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_backup_local),        cmocka_unit_test(test_backup_peer),
 	    cmocka_unit_test(test_remove_local_client), cmocka_unit_test(test_remove_local_server),
-	    cmocka_unit_test(test_add_local),           cmocka_unit_test(test_path_returns),
-	    cmocka_unit_test(test_fastclose_rst),       cmocka_unit_test(test_fastclose_ack),
-	    cmocka_unit_test(test_shared_window),
+	    cmocka_unit_test(test_add_local),           cmocka_unit_test(test_add_addr_v6),
+	    cmocka_unit_test(test_path_returns),        cmocka_unit_test(test_fastclose_rst),
+	    cmocka_unit_test(test_fastclose_ack),       cmocka_unit_test(test_shared_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,7 +86,8 @@ struct mout {
 	struct mpt_subflow_info sub[16];
 	uint64_t sim_end;
 	uint64_t counters[2][512];
-	uint64_t wire_fwd[4]; /* bytes on each path's client -> server wire */
+	uint64_t counters_end[2][512]; /* after the close sequence (5 s more) */
+	uint64_t wire_fwd[4];          /* bytes on each path's client -> server wire */
 	long live_after;
 	/* path-manager events (mpt_sock_pm_event) seen per side, by type */
 	unsigned pmev[2][16];
@@ -98,6 +99,16 @@ static inline uint64_t mcounter(const struct mout *o, int side, const char *name
 	for (int i = 0; i < mpt_counter_count() && i < 512; i++)
 		if (!strcmp(mpt_counter_name(i), name))
 			return o->counters[side][i];
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
+/* A counter after the close sequence. */
+static inline uint64_t mcounter_end(const struct mout *o, int side, const char *name)
+{
+	for (int i = 0; i < mpt_counter_count() && i < 512; i++)
+		if (!strcmp(mpt_counter_name(i), name))
+			return o->counters_end[side][i];
 	fail_msg("no counter %s", name);
 	return 0;
 }
@@ -270,6 +281,10 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 	}
 	/* Let the close sequence finish, then everything must be freed. */
 	(void)mpt_sim_run(x.sim, mpt_sim_now(x.sim) + 5 * SEC, NULL, NULL);
+	for (int i = 0; i < mpt_counter_count() && i < 512; i++) {
+		out->counters_end[0][i] = mpt_stack_counter(mpt_simhost_stack(x.c), i);
+		out->counters_end[1][i] = mpt_stack_counter(mpt_simhost_stack(x.s), i);
+	}
 	double secs = out->res.t_done > out->res.t_connected
 			  ? (double)(out->res.t_done - out->res.t_connected) / 1e9
 			  : 0.0;

@@ -124,6 +124,7 @@ static void advance(struct pair *p, uint64_t dt)
 }
 
 static uint8_t g_tfo;      /* tcp.tfo_server of the stacks made next */
+static uint8_t g_cookies;  /* tcp.syncookies of the stacks made next */
 static bool g_transparent; /* transparent mode of the stacks made next */
 
 static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stack **out)
@@ -142,6 +143,7 @@ static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stac
 	(void)mpt_addr_parse(&cfg.local[1], i == 0 ? "fd00::1" : "fd00::2");
 	cfg.tcp.msl_ns = 1 * SEC;
 	cfg.tcp.tfo_server = g_tfo;
+	cfg.tcp.syncookies = g_cookies;
 	cfg.transparent = g_transparent && i == 1; /* the "converter" side */
 	if (max_socks)
 		cfg.max_socks = max_socks;
@@ -434,15 +436,26 @@ static void test_listen_errors_and_backlog(void **state)
 	(void)mpt_addr_parse(&other, "10.7.7.7");
 	assert_int_equal(mpt_connect(p->st[0], &dst, &other, p->now, &c1), MPT_ERR_INVAL);
 
-	/* Backlog 1: the second SYN is dropped and counted. */
+	/* Backlog 1: the second SYN finds the half-open table full and gets
+	 * a SYN cookie; both connect at once. */
 	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c1), 0);
 	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c2), 0);
 	pump(p);
-	assert_int_equal(ctr(p->st[1], "TCPListenOverflows"), 1);
+	assert_int_equal(ctr(p->st[1], "TCPListenOverflows"), 0);
+	assert_int_equal(ctr(p->st[1], "SyncookiesSent"), 1);
+	assert_int_equal(ctr(p->st[1], "SyncookiesRecv"), 1);
 	assert_true(mpt_sock_events(l) & MPT_EV_ACCEPTABLE);
-	struct mpt_sock *s1 = mpt_accept(l);
-	assert_non_null(s1);
-	/* The dropped SYN is retransmitted and now fits. */
+	assert_non_null(mpt_accept(l));
+	assert_non_null(mpt_accept(l));
+	/* A third while the accept queue is full (one waiting): dropped and
+	 * counted; retransmitted once the application accepted. */
+	struct mpt_sock *c4, *c5;
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c4), 0);
+	pump(p);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c5), 0);
+	pump(p);
+	assert_int_equal(ctr(p->st[1], "TCPListenOverflows"), 1);
+	assert_non_null(mpt_accept(l));
 	advance(p, 2 * SEC);
 	assert_non_null(mpt_accept(l));
 
@@ -452,6 +465,28 @@ static void test_listen_errors_and_backlog(void **state)
 	mpt_close(l, p->now);
 	pump(p);
 	assert_int_equal(mpt_sock_error(c3), MPT_ERR_RESET);
+	pair_free(p);
+}
+
+/* SYN cookies off: a SYN beyond the half-open table is dropped (counted)
+ * and its retransmission gets in once there is room. */
+static void test_backlog_no_cookies(void **state)
+{
+	(void)state;
+	g_cookies = MPT_SYNCOOKIES_OFF;
+	struct pair *p = pair_new(0);
+	g_cookies = MPT_SYNCOOKIES_AUTO;
+	struct mpt_sock *l, *c1, *c2;
+	struct mpt_endpoint any = ep(NULL, 80), dst = ep("10.0.0.2", 80);
+	assert_int_equal(mpt_listen(p->st[1], &any, 1, &l), 0);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c1), 0);
+	assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c2), 0);
+	pump(p);
+	assert_int_equal(ctr(p->st[1], "TCPReqQFullDrop"), 1);
+	assert_int_equal(ctr(p->st[1], "SyncookiesSent"), 0);
+	assert_non_null(mpt_accept(l));
+	advance(p, 2 * SEC);
+	assert_non_null(mpt_accept(l));
 	pair_free(p);
 }
 
@@ -660,6 +695,7 @@ int main(void)
 	    cmocka_unit_test(test_closed_port_rst),
 	    cmocka_unit_test(test_bad_input_counted),
 	    cmocka_unit_test(test_listen_errors_and_backlog),
+	    cmocka_unit_test(test_backlog_no_cookies),
 	    cmocka_unit_test(test_socket_limit),
 	    cmocka_unit_test(test_alloc_failure),
 	    cmocka_unit_test(test_counters_api),

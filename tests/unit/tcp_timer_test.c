@@ -228,6 +228,44 @@ static void test_delayed_ack(void **state)
 	hnet_free(&net);
 }
 
+/*
+ * RFC 9293 §3.10.7.4: after a probe byte the peer did not take, SND.NXT is
+ * one past the peer's zero window; a pure ACK carrying it would be dropped
+ * by the peer (with its acknowledgment and window).  Our ACKs must carry
+ * the peer's right edge (issue 10 bug 3: both sides of a transfer where
+ * neither reads waited for each other's window updates).
+ */
+static void test_persist_ack_seq(void **state)
+{
+	struct mpt_tcp_cfg cfg = {.no_timestamps = true, .no_delack = true};
+	static uint8_t buf[5000];
+
+	(void)state;
+	est(&cfg, 0);
+	assert_int_equal(mpt_tcp_send(T(), buf, sizeof(buf), net.now), 5000);
+	fire(); /* the probe: one new byte at ISS + 1 */
+	hcap_last(&net, &hs);
+	assert_int_equal(hs.s.len, 1);
+	assert_int_equal(hs.s.hdr.seq, ISS + 1);
+	/* the peer does not take it and keeps its window closed */
+	assert_int_equal(peer(MPT_TCP_ACK, PISS + 1, ISS + 1, 0, NULL, 0), 0);
+	hcap_clear(&net);
+	/* the peer sends data: our ACK of it must be acceptable to the peer */
+	assert_int_equal(peer(MPT_TCP_ACK | MPT_TCP_PSH, PISS + 1, ISS + 1, 0, "hello", 5), 0);
+	assert_true(hcap_count(&net) >= 1);
+	hcap_last(&net, &hs);
+	assert_int_equal(hs.s.len, 0);
+	assert_int_equal(hs.s.hdr.ack, PISS + 6);
+	assert_int_equal(hs.s.hdr.seq, ISS + 1); /* not ISS + 2 */
+	/* with an open window, pure ACKs carry SND.NXT again */
+	assert_int_equal(peer(MPT_TCP_ACK, PISS + 6, ISS + 1, 65535, NULL, 0), 0);
+	hcap_clear(&net);
+	assert_int_equal(peer(MPT_TCP_ACK | MPT_TCP_PSH, PISS + 6, ISS + 1, 65535, "again", 5), 0);
+	hcap_last(&net, &hs);
+	assert_int_equal(hs.s.hdr.ack, PISS + 11);
+	hnet_free(&net);
+}
+
 static void test_persist(void **state)
 {
 	struct mpt_tcp_cfg cfg = {.no_timestamps = true};
@@ -348,10 +386,15 @@ static void test_idle_deadlines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_syn_retries),    cmocka_unit_test(test_data_giveup),
-	    cmocka_unit_test(test_karn),           cmocka_unit_test(test_rtt_timestamps),
-	    cmocka_unit_test(test_delayed_ack),    cmocka_unit_test(test_persist),
-	    cmocka_unit_test(test_keepalive),      cmocka_unit_test(test_nagle),
+	    cmocka_unit_test(test_syn_retries),
+	    cmocka_unit_test(test_data_giveup),
+	    cmocka_unit_test(test_karn),
+	    cmocka_unit_test(test_rtt_timestamps),
+	    cmocka_unit_test(test_delayed_ack),
+	    cmocka_unit_test(test_persist),
+	    cmocka_unit_test(test_persist_ack_seq),
+	    cmocka_unit_test(test_keepalive),
+	    cmocka_unit_test(test_nagle),
 	    cmocka_unit_test(test_idle_deadlines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

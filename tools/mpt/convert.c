@@ -21,6 +21,12 @@
  * client that sends the message after the handshake (as `mpt proxy
  * --convert` does), the message is parsed from the first bytes of the
  * stream, wherever they arrived.
+ *
+ * Hardening (issue 11): destinations go through dstpolicy.c before any
+ * connection attempt; per-source limits on connections still negotiating
+ * and on connections held, and a handshake deadline that shrinks as the
+ * table fills, keep one slow or hostile source from starving the others;
+ * --user drops root once the TUN devices exist.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +43,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dstpolicy.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "opts.h"
@@ -45,21 +52,28 @@
 #include "tool.h"
 #include "wire/convert.h"
 
-#define CV_MAX_ALLOW     32
-#define CV_BACKLOG       128
-#define CV_HANDSHAKE_NS  (10 * MPT_NS_PER_S)
-#define CV_ERR_LINGER_NS (2 * MPT_NS_PER_S)
+#define CV_BACKLOG              128
+#define CV_ERR_LINGER_NS        (2 * MPT_NS_PER_S)
+/* Per-source limits, applied under pressure only: while fewer than a
+ * quarter of --max-conns connections wait for their Convert message (resp.
+ * fewer than half of them are held), any source may use the room, e.g. an
+ * `mpt proxy` that converts a whole household's connections from one
+ * address, bursts included.  Beyond that, a source may hold this many
+ * waiting (resp. in all) and is refused (Resource Exceeded) above it while
+ * the others are served: a host converting for itself rarely has more than
+ * a few connections starting at once (a browser opens 6 per server). */
+#define CV_PER_SOURCE_HS_DEF    8
+#define CV_PER_SOURCE_TOTAL_DEF 64
+/* The handshake deadline is --handshake-timeout while at most a quarter of
+ * --max-conns are waiting for their Convert message, then shrinks linearly
+ * to CV_HS_FLOOR_NS as the table fills (a real client sends its message
+ * within one round trip of the handshake, or in the SYN itself). */
+#define CV_HS_FLOOR_NS          (1 * MPT_NS_PER_S)
 
 static const char *prog = "mpt convert";
 
-/* One --allow entry: a prefix and an optional port (0: any). */
-struct cv_allow {
-	struct mpt_addr addr;
-	uint8_t plen;
-	uint16_t port;
-};
-
 enum cv_state {
+	CV_INIT,       /* allocated, not counted yet */
 	CV_HELLO,      /* reading the client's Convert message */
 	CV_CONNECTING, /* kernel connect() in progress */
 	CV_RELAY,      /* relaying */
@@ -77,7 +91,9 @@ struct cv_conn {
 	int fd;
 	struct relay_watch watch; /* the kernel socket while connecting */
 	struct mpt_endpoint client, dest;
-	uint64_t deadline;
+	struct svc_src *src;  /* the client's source entry (per-source limits) */
+	uint64_t accepted_at; /* when accepted: the handshake deadline counts from it */
+	uint64_t deadline;    /* CONNECTING / REFUSING */
 	uint8_t hello[MPT_CONVERT_MAX_LEN + 4];
 	size_t hlen;
 	size_t consumed; /* Convert message length once parsed */
@@ -93,15 +109,23 @@ struct cv {
 	struct mpt_sock *lsock;
 	struct cv_conn *conns;
 	size_t n_conns;
+	size_t n_active;      /* HELLO, CONNECTING, RELAY: bounded by --max-conns */
+	size_t n_handshakes;  /* HELLO */
+	size_t n_refusing;    /* REFUSING: bounded by --max-conns too (then a bare RST) */
 	struct svc_conf conf; /* --cookie (0: no cookie required), --max-conns, --buf, ... */
-	struct cv_allow allow[CV_MAX_ALLOW];
-	size_t n_allow;
-	bool allow_any;
+	struct dstpolicy policy;
+	struct relay_watch policy_watch;
+	struct svc_srcs srcs;
+	size_t max_hs_per_source;    /* --max-handshakes-per-source (0: no limit) */
+	size_t max_total_per_source; /* --max-per-source (0: no limit) */
 	struct svc_signals sig;
+	struct svc_timer timer;
 	bool quiet;
 	uint8_t tfo; /* enum mpt_tfo_mode */
-	uint64_t handshake_ns;
 	struct relay_counters ctr;
+	uint64_t per_source_refusals, evictions, rst_refusals;
+	const char *operand; /* PORT, from the command line or a configuration file */
+	struct mpt_tool_opts o;
 };
 
 static void cv_usage(FILE *f)
@@ -112,17 +136,35 @@ static void cv_usage(FILE *f)
 	    "  RFC 8803 Transport Converter: accept MPTCP (or TCP) connections on PORT over\n"
 	    "  mpt's stack on TUN devices, read the Convert message that starts each one,\n"
 	    "  connect to its Connect TLV's destination with kernel TCP and relay.\n"
-	    "  --allow ADDR[/PLEN][:PORT]   allowed destinations (repeatable); IPv6 with a\n"
+	    "  --allow ADDR[/PLEN][:PORT[-PORT]]  allowed destinations (repeatable); IPv6 with a\n"
 	    "                               port: [ADDR[/PLEN]]:PORT.  Without any --allow every\n"
 	    "                               destination is refused (Not Authorized)\n"
-	    "  --allow-any                  allow every destination (an open relay: beware)\n"
+	    "  --deny ADDR[/PLEN][:PORT[-PORT]]   refused destinations; --allow and --deny\n"
+	    "                               form one list, the first match decides\n"
+	    "  --allow-local ADDR[/PLEN][:PORT[-PORT]]  the only way to a service on this\n"
+	    "                               host itself (one of its addresses; never\n"
+	    "                               loopback, link-local or the converter's own)\n"
+	    "  --allow-any                  allow what no rule matched (beware: with no\n"
+	    "                               --cookie anyone reaching PORT may use it).  Never\n"
+	    "                               allowed, whatever the rules: this host's own\n"
+	    "                               addresses, loopback, link-local, multicast,\n"
+	    "                               unspecified and reserved addresses\n"
 	    "  --cookie HEX                 require this Cookie TLV (RFC 8803 §4.2.7)\n"
 	    "  --max-conns N                concurrent connections (default %d; above: Resource\n"
-	    "                               Exceeded)\n"
+	    "                               Exceeded, after evicting a connection of the\n"
+	    "                               source with the most still waiting for their\n"
+	    "                               Convert message)\n"
+	    "  --max-per-source N           connections held per source (IPv4 address or IPv6\n"
+	    "                               /64) once half of --max-conns are in use\n"
+	    "                               (default %d, 0: no limit)\n"
+	    "  --max-handshakes-per-source N  connections per source still waiting for their\n"
+	    "                               Convert message, once a quarter of --max-conns\n"
+	    "                               are waiting (default %d, 0: no limit)\n"
 	    "  --buf BYTES                  relay buffer per direction (default %u)\n"
 	    "  --connect-timeout SECONDS    give up on a destination (default 10: Destination\n"
 	    "                               Unreachable)\n"
-	    "  --handshake-timeout SECONDS  wait this long for the Convert message (default 10)\n"
+	    "  --handshake-timeout SECONDS  wait this long for the Convert message (default\n"
+	    "                               10; shrinks to 1 s as the connection table fills)\n"
 	    "  --msl SECONDS                TCP maximum segment lifetime: TIME-WAIT lasts 2 x MSL\n"
 	    "                               (default 30 s; closed connections hold memory)\n"
 	    "  --tfo[=no-cookie|cookie]     accept the Convert message as TCP Fast Open SYN\n"
@@ -130,9 +172,15 @@ static void cv_usage(FILE *f)
 	    "                               default): from any client (keep the converter\n"
 	    "                               behind its allow-list / a firewall); cookie: only\n"
 	    "                               with a valid TFO cookie (a first connection gets one)\n"
+	    "  --user NAME                  once the TUN devices and routes exist, run as NAME\n"
+	    "                               with no capabilities\n"
+	    "  --config FILE                read options from FILE (one 'NAME VALUE' per line,\n"
+	    "                               NAME a long option; 'listen PORT' for PORT)\n"
+	    "  --check                      validate the configuration and the host, then exit\n"
 	    "  -q, --quiet                  no per-connection log lines\n"
 	    "  -h, --help                   this text\n",
-	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
+	    SVC_DEFAULT_MAX_CONNS, CV_PER_SOURCE_TOTAL_DEF, CV_PER_SOURCE_HS_DEF,
+	    RELAY_BUF_DEFAULT);
 	mpt_opts_usage(f);
 	fprintf(
 	    f,
@@ -141,83 +189,7 @@ static void cv_usage(FILE *f)
 	    "  mpt convert --path 10.0.1.1/24 --path 10.0.2.1/24 --allow 192.0.2.0/24:80 5124\n");
 }
 
-/* ---- allow-list and cookie ------------------------------------------------ */
-
-static int parse_allow(const char *arg, struct cv_allow *a)
-{
-	char buf[96];
-	const char *port = NULL;
-	memset(a, 0, sizeof(*a));
-	if (strlen(arg) >= sizeof(buf))
-		return -1;
-	if (arg[0] == '[') {
-		const char *cb = strchr(arg, ']');
-		if (!cb || cb[1] != ':')
-			return -1;
-		memcpy(buf, arg + 1, (size_t)(cb - arg - 1));
-		buf[cb - arg - 1] = '\0';
-		port = cb + 2;
-	} else {
-		snprintf(buf, sizeof(buf), "%s", arg);
-		char *colon = strchr(buf, ':');
-		/* One colon: IPv4 with a port; more: a bare IPv6 prefix. */
-		if (colon && !strchr(colon + 1, ':')) {
-			*colon = '\0';
-			port = arg + (colon - buf) + 1;
-		}
-	}
-	char *slash = strchr(buf, '/');
-	long plen = -1;
-	if (slash) {
-		char *end;
-		*slash = '\0';
-		errno = 0;
-		plen = strtol(slash + 1, &end, 10);
-		if (errno || end == slash + 1 || *end)
-			return -1;
-	}
-	if (mpt_addr_parse(&a->addr, buf) < 0)
-		return -1;
-	long maxp = a->addr.family == 4 ? 32 : 128;
-	if (plen < 0)
-		plen = maxp;
-	if (plen > maxp)
-		return -1;
-	a->plen = (uint8_t)plen;
-	if (port) {
-		char *end;
-		errno = 0;
-		long p = strtol(port, &end, 10);
-		if (errno || end == port || *end || p < 1 || p > 65535)
-			return -1;
-		a->port = (uint16_t)p;
-	}
-	return 0;
-}
-
-static bool prefix_match(const struct mpt_addr *p, uint8_t plen, const struct mpt_addr *a)
-{
-	if (p->family != a->family)
-		return false;
-	unsigned full = plen / 8u, rest = plen % 8u;
-	if (memcmp(p->bytes, a->bytes, full))
-		return false;
-	if (!rest)
-		return true;
-	uint8_t mask = (uint8_t)(0xffu << (8u - rest));
-	return (p->bytes[full] & mask) == (a->bytes[full] & mask);
-}
-
-static bool allowed(const struct cv *cv, const struct mpt_endpoint *d)
-{
-	if (cv->allow_any)
-		return true;
-	for (size_t i = 0; i < cv->n_allow; i++)
-		if (prefix_match(&cv->allow[i].addr, cv->allow[i].plen, &d->addr) &&
-		    (!cv->allow[i].port || cv->allow[i].port == d->port))
-			return true;
-	return false;
-}
+/* ---- cookie ---------------------------------------------------------------- */
 
 /* RFC 8803 §4.2.7: the Cookie TLV's value is opaque and zero-padded to a
  * 32-bit boundary; compare ours and require only zeros after it. */
@@ -234,9 +206,41 @@ static bool cookie_ok(const struct cv *cv, const struct mpt_convert_bytes *c)
 
 /* ---- connection life cycle ------------------------------------------------ */
 
+static bool is_active(enum cv_state s)
+{
+	return s == CV_HELLO || s == CV_CONNECTING || s == CV_RELAY;
+}
+
+/* Every state change goes through here, so the global and per-source
+ * counts always agree with the states. */
+static void set_state(struct cv_conn *c, enum cv_state to)
+{
+	struct cv *cv = c->cv;
+	enum cv_state from = c->state;
+	if (from == to)
+		return;
+	if (from == CV_HELLO) {
+		cv->n_handshakes--;
+		c->src->handshakes--;
+	}
+	if (to == CV_HELLO) {
+		cv->n_handshakes++;
+		c->src->handshakes++;
+	}
+	if (is_active(from) && !is_active(to))
+		cv->n_active--;
+	if (!is_active(from) && is_active(to))
+		cv->n_active++;
+	if (from == CV_REFUSING)
+		cv->n_refusing--;
+	if (to == CV_REFUSING)
+		cv->n_refusing++;
+	c->state = to;
+}
+
 static void conn_done(struct cv_conn *c)
 {
-	c->state = CV_DONE;
+	set_state(c, CV_DONE);
 	c->watch.fn = NULL;
 }
 
@@ -301,9 +305,33 @@ static void send_last(struct cv_conn *c, int n)
 	}
 	c->olen = (size_t)n;
 	c->ooff = 0;
-	c->state = CV_REFUSING;
+	set_state(c, CV_REFUSING);
 	c->deadline = mpt_backend_now() + CV_ERR_LINGER_NS;
 	refuse_pump(c);
+}
+
+/* At most CV_LOG_PER_S refusal lines per second: a flood must not turn
+ * into a flood of log lines; the number left out is said once per second. */
+#define CV_LOG_PER_S 20
+static uint64_t log_second, log_lines, log_dropped;
+
+static bool log_ok(const struct cv *cv)
+{
+	(void)cv;
+	uint64_t sec = mpt_backend_now() / MPT_NS_PER_S;
+	if (sec != log_second) {
+		if (log_dropped)
+			fprintf(stderr, "%s: %" PRIu64 " refusal line(s) not shown\n", prog,
+				log_dropped);
+		log_second = sec;
+		log_lines = log_dropped = 0;
+	}
+	if (log_lines >= CV_LOG_PER_S) {
+		log_dropped++;
+		return false;
+	}
+	log_lines++;
+	return true;
 }
 
 /*
@@ -320,7 +348,7 @@ static void refuse(struct cv_conn *c, uint8_t code, const uint8_t *data, size_t 
 		close(c->fd);
 		c->fd = -1;
 	}
-	if (!cv->quiet) {
+	if (!cv->quiet && log_ok(cv)) {
 		char cl[64];
 		fprintf(stderr, "%s: %s: refused: %s (%s)\n", prog,
 			relay_fmt_ep(&c->client, cl, sizeof(cl)), relay_rfc_error_name(code), why);
@@ -434,7 +462,7 @@ static void start_relay(struct cv_conn *c)
 	(void)relay_preload_k2m(&c->relay, msg, (size_t)mlen);
 	(void)relay_preload_m2k(&c->relay, c->hello + c->consumed, c->hlen - c->consumed);
 	c->relayed = true;
-	c->state = CV_RELAY;
+	set_state(c, CV_RELAY);
 	cv->ctr.conversions++;
 	if (!mpt_sock_mptcp_enabled(c->ms))
 		cv->ctr.fallbacks++;
@@ -540,10 +568,12 @@ static void handle_request(struct cv_conn *c, const struct mpt_convert_msg *m)
 		return;
 	}
 	c->dest = cn->u.connect.remote;
-	if (!allowed(cv, &c->dest)) {
-		char ds[64], why[96];
-		snprintf(why, sizeof(why), "%s is not in the allow-list",
-			 relay_fmt_ep(&c->dest, ds, sizeof(ds)));
+	/* Decided here, before any socket exists for the destination. */
+	enum dp_verdict v = dp_check(&cv->policy, &c->dest);
+	if (!dp_allowed(v)) {
+		char ds[64], why[160];
+		snprintf(why, sizeof(why), "%s: %s", relay_fmt_ep(&c->dest, ds, sizeof(ds)),
+			 dp_verdict_name(v));
 		refuse(c, MPT_CONVERT_ERR_NOT_AUTHORIZED, NULL, 0, why);
 		return;
 	}
@@ -560,7 +590,7 @@ static void handle_request(struct cv_conn *c, const struct mpt_convert_msg *m)
 		connect_result(c, err);
 		return;
 	}
-	c->state = CV_CONNECTING;
+	set_state(c, CV_CONNECTING);
 	c->deadline = mpt_backend_now() + cv->conf.connect_ns;
 	c->watch.fn = on_connect_fd;
 	c->watch.ud = c;
@@ -615,13 +645,68 @@ static void hello_pump(struct cv_conn *c)
 	}
 }
 
+/*
+ * Whom a full table evicts: a connection still waiting for its Convert
+ * message, from the source that has the most of them (a flood's source,
+ * not a client whose message is merely late because the converter is
+ * busy), the one that waited longest among those.
+ */
+static struct cv_conn *eviction_victim(const struct cv *cv)
+{
+	struct cv_conn *best = NULL;
+	for (struct cv_conn *c = cv->conns; c; c = c->next) {
+		if (c->state != CV_HELLO)
+			continue;
+		if (!best || c->src->handshakes > best->src->handshakes ||
+		    (c->src->handshakes == best->src->handshakes &&
+		     c->accepted_at < best->accepted_at))
+			best = c;
+	}
+	return best;
+}
+
+/* Error TLVs per source and second before refusals become bare RSTs. */
+#define CV_SRC_TLV_PER_S 16
+
+/* Refuse a connection that was just accepted (Resource Exceeded).  A bare
+ * RST instead when refusals already hold --max-conns connections, or when
+ * this source was answered CV_SRC_TLV_PER_S times in the last second:
+ * answering a flood must not cost more than what it sends (an Error TLV
+ * costs a send, a FIN exchange, up to 2 s of waiting and 2 x MSL of
+ * TIME-WAIT in the stack; a RST costs nothing after it). */
+static bool refuse_bare(struct cv_conn *c)
+{
+	struct svc_src *src = c->src;
+	uint64_t now = mpt_backend_now();
+	if (now - src->window >= MPT_NS_PER_S) {
+		src->window = now;
+		src->refused = 0;
+	}
+	return c->cv->n_refusing >= c->cv->conf.max_conns || src->refused++ >= CV_SRC_TLV_PER_S;
+}
+
+static void reject_new(struct cv_conn *c, const char *why)
+{
+	struct cv *cv = c->cv;
+	if (refuse_bare(c)) {
+		cv->rst_refusals++;
+		conn_drop(c, true);
+		return;
+	}
+	refuse(c, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0, why);
+}
+
 static void accept_all(struct cv *cv)
 {
 	struct mpt_sock *s;
 	while ((s = mpt_accept(cv->lsock)) != NULL) {
 		cv->ctr.accepted++;
-		struct cv_conn *c = calloc(1, sizeof(*c));
+		struct mpt_endpoint l, client;
+		mpt_sock_endpoints(s, &l, &client);
+		struct svc_src *src = svc_src_get(&cv->srcs, &client.addr);
+		struct cv_conn *c = src ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
+			svc_src_release(&cv->srcs, src);
 			mpt_abort(s, mpt_backend_now());
 			cv->ctr.local_errors++;
 			continue;
@@ -629,19 +714,50 @@ static void accept_all(struct cv *cv)
 		c->cv = cv;
 		c->ms = s;
 		c->fd = -1;
-		c->state = CV_HELLO;
-		c->deadline = mpt_backend_now() + cv->handshake_ns;
-		struct mpt_endpoint l;
-		mpt_sock_endpoints(s, &l, &c->client);
+		c->state = CV_INIT;
+		c->client = client;
+		c->src = src;
+		c->accepted_at = mpt_backend_now();
+		src->total++;
 		mpt_sock_set_user(s, c);
 		c->next = cv->conns;
 		cv->conns = c;
-		cv->n_conns++;
-		if (cv->n_conns > cv->conf.max_conns) {
-			refuse(c, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
-			       "--max-conns reached");
+		/* Per source first: under pressure, one source's flood is refused
+		 * before it can fill the table for everyone. */
+		bool hs_pressure = cv->n_handshakes >= cv->conf.max_conns / 4;
+		bool table_pressure = cv->n_active >= cv->conf.max_conns / 2;
+		if ((hs_pressure && cv->max_hs_per_source &&
+		     src->handshakes >= cv->max_hs_per_source) ||
+		    (table_pressure && cv->max_total_per_source &&
+		     src->total > cv->max_total_per_source)) {
+			cv->per_source_refusals++;
+			reject_new(c,
+				   src->handshakes >= cv->max_hs_per_source && cv->max_hs_per_source
+				       ? "--max-handshakes-per-source reached"
+				       : "--max-per-source reached");
 			continue;
 		}
+		if (cv->n_active >= cv->conf.max_conns) {
+			/* Full: a connection still waiting for its Convert
+			 * message makes room (a slow client, or one that will
+			 * never send it), from the source with the most such;
+			 * only when none waits is the newcomer refused. */
+			struct cv_conn *victim = eviction_victim(cv);
+			if (!victim) {
+				reject_new(c, "--max-conns reached");
+				continue;
+			}
+			cv->evictions++;
+			if (refuse_bare(victim)) {
+				cv->rst_refusals++;
+				conn_drop(victim, true);
+			} else {
+				refuse(victim, MPT_CONVERT_ERR_RESOURCE_EXCEEDED, NULL, 0,
+				       "evicted: table full, its source has the most connections "
+				       "waiting");
+			}
+		}
+		set_state(c, CV_HELLO);
 		hello_pump(c);
 	}
 }
@@ -682,6 +798,7 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 		else
 			refuse_pump(c);
 		break;
+	case CV_INIT:
 	case CV_DONE:
 		break;
 	}
@@ -697,7 +814,47 @@ static void cv_counters_print(void *ud)
 {
 	const struct cv *cv = ud;
 	relay_counters_print(&cv->ctr, prog);
+	static const char *const policy_names[DP_N_VERDICTS] = {
+	    [DP_ALLOW] = "policy-allowed",
+	    [DP_BUILTIN] = "policy-refused-builtin",
+	    [DP_OWN] = "policy-refused-own-address",
+	    [DP_HOST] = "policy-refused-host-address",
+	    [DP_LOCAL_ROUTE] = "policy-refused-local-route",
+	    [DP_PORT_ZERO] = "policy-refused-port-0",
+	    [DP_DENIED] = "policy-refused-deny-rule",
+	    [DP_NO_RULE] = "policy-refused-no-rule",
+	    [DP_ALLOW_LOCAL] = "policy-allowed-local",
+	};
+	for (int v = 0; v < DP_N_VERDICTS; v++)
+		fprintf(stderr, "%s: counter %s %" PRIu64 "\n", prog, policy_names[v],
+			cv->policy.count[v]);
+	fprintf(stderr, "%s: counter per-source-refusals %" PRIu64 "\n", prog,
+		cv->per_source_refusals);
+	fprintf(stderr, "%s: counter handshake-evictions %" PRIu64 "\n", prog, cv->evictions);
+	fprintf(stderr, "%s: counter refused-with-rst %" PRIu64 "\n", prog, cv->rst_refusals);
+	fprintf(stderr, "%s: counter conns-active %zu\n", prog, cv->n_active);
+	fprintf(stderr, "%s: counter conns-handshaking %zu\n", prog, cv->n_handshakes);
+	fprintf(stderr, "%s: counter sources %zu\n", prog, cv->srcs.n);
 	relay_stack_counters_print(cv->st, prog, cv_stack_counters);
+}
+
+/*
+ * How long a connection may wait for its Convert message now: the
+ * configured time while at most a quarter of --max-conns are waiting, then
+ * less in proportion to the room left, down to CV_HS_FLOOR_NS (or the
+ * configured time when it is shorter).  Slow connections thus go faster the
+ * more of them there are, and the table keeps room for real clients.
+ */
+static uint64_t handshake_limit(const struct cv *cv)
+{
+	uint64_t t = cv->conf.handshake_ns;
+	uint64_t floor = t < CV_HS_FLOOR_NS ? t : CV_HS_FLOOR_NS;
+	size_t max = cv->conf.max_conns, q = max / 4;
+	if (cv->n_handshakes <= q || max <= q)
+		return t;
+	size_t n = cv->n_handshakes < max ? cv->n_handshakes : max;
+	uint64_t v = (uint64_t)((double)t * (double)(max - n) / (double)(max - q));
+	return v < floor ? floor : v;
 }
 
 static bool on_idle(void *ud)
@@ -705,12 +862,13 @@ static bool on_idle(void *ud)
 	struct cv *cv = ud;
 	uint64_t now = mpt_backend_now();
 	relay_mem_trim(now);
+	uint64_t limit = handshake_limit(cv), next = MPT_TIME_NEVER;
 	struct cv_conn **pp = &cv->conns;
 	while (*pp) {
 		struct cv_conn *c = *pp;
 		if (c->state == CV_RELAY && relay_done(&c->relay))
-			c->state = CV_DONE;
-		if (c->state == CV_HELLO && now >= c->deadline) {
+			set_state(c, CV_DONE);
+		if (c->state == CV_HELLO && now - c->accepted_at >= limit) {
 			cv->ctr.handshake_timeouts++;
 			refuse(c, MPT_CONVERT_ERR_MALFORMED, c->hello, c->hlen,
 			       "no complete Convert message in time");
@@ -719,6 +877,10 @@ static bool on_idle(void *ud)
 		} else if (c->state == CV_REFUSING && now >= c->deadline) {
 			conn_drop(c, true);
 		}
+		if (c->state == CV_HELLO && c->accepted_at + limit < next)
+			next = c->accepted_at + limit;
+		if ((c->state == CV_CONNECTING || c->state == CV_REFUSING) && c->deadline < next)
+			next = c->deadline;
 		if (c->state != CV_DONE) {
 			pp = &c->next;
 			continue;
@@ -728,18 +890,139 @@ static bool on_idle(void *ud)
 			relay_free(&c->relay);
 		}
 		*pp = c->next;
-		cv->n_conns--;
+		c->src->total--;
+		svc_src_release(&cv->srcs, c->src);
 		free(c);
 	}
+	/* Our deadlines wake the loop even when no packet does. */
+	svc_timer_arm(&cv->timer, next);
 	return false;
+}
+
+static void on_policy(void *ud, uint32_t events)
+{
+	struct cv *cv = ud;
+	(void)events;
+	if (dp_process(&cv->policy) < 0)
+		fprintf(stderr, "%s: netlink (host addresses): %s\n", prog, strerror(errno));
 }
 
 enum {
 	OPT_ALLOW = 0x2000,
+	OPT_ALLOW_LOCAL,
+	OPT_DENY,
 	OPT_ALLOW_ANY,
-	OPT_HANDSHAKE_TIMEOUT,
 	OPT_TFO,
+	OPT_PER_SOURCE,
+	OPT_HS_PER_SOURCE,
 };
+
+/* One option, from the command line or a configuration file. */
+static int cv_opt(void *ud, const char *where, int ch, const char *arg)
+{
+	struct cv *cv = ud;
+	unsigned long v;
+	switch (ch) {
+	case 'q':
+		cv->quiet = true;
+		return 0;
+	case OPT_ALLOW:
+	case OPT_ALLOW_LOCAL:
+	case OPT_DENY: {
+		struct dp_rule r;
+		char err[96];
+		if (dp_parse_rule(arg, ch != OPT_DENY, &r, err, sizeof(err)) < 0) {
+			fprintf(stderr,
+				"%s: %s: '%s': %s (ADDR[/PLEN][:PORT[-PORT]], IPv6 with a port: "
+				"[ADDR[/PLEN]]:PORT[-PORT])\n",
+				where,
+				ch == OPT_ALLOW         ? "--allow"
+				: ch == OPT_ALLOW_LOCAL ? "--allow-local"
+							: "--deny",
+				arg, err);
+			return 2;
+		}
+		r.local = ch == OPT_ALLOW_LOCAL;
+		if (dp_add_rule(&cv->policy, &r) < 0) {
+			fprintf(stderr, "%s: at most %d --allow/--deny rules\n", where,
+				DP_MAX_RULES);
+			return 2;
+		}
+		return 0;
+	}
+	case OPT_ALLOW_ANY:
+		cv->policy.allow_any = true;
+		return 0;
+	case OPT_PER_SOURCE:
+		if (svc_parse_ulong(where, "--max-per-source", arg, 0, 100000, "", "", &v) < 0)
+			return 2;
+		cv->max_total_per_source = v;
+		return 0;
+	case OPT_HS_PER_SOURCE:
+		if (svc_parse_ulong(where, "--max-handshakes-per-source", arg, 0, 100000, "", "",
+				    &v) < 0)
+			return 2;
+		cv->max_hs_per_source = v;
+		return 0;
+	case OPT_TFO:
+		if (!arg || !strcmp(arg, "no-cookie")) {
+			cv->tfo = MPT_TFO_NO_COOKIE;
+		} else if (!strcmp(arg, "cookie")) {
+			cv->tfo = MPT_TFO_COOKIE;
+		} else {
+			fprintf(stderr,
+				"%s: --tfo: '%s' is not 'no-cookie' or 'cookie' (write "
+				"--tfo=cookie)\n",
+				where, arg);
+			return 2;
+		}
+		return 0;
+	default:
+		return svc_conf_opt(&cv->conf, &cv->o, where, ch, arg, cv_usage) ? 2 : 0;
+	}
+}
+
+/* --check: what the converter would do, and whether this host lets it. */
+static int cv_check(struct cv *cv, long port)
+{
+	struct svc_check ck = {.prog = prog};
+	svc_check_ok(&ck, "listening on port %ld of every --path address", port);
+	for (size_t i = 0; i < cv->policy.n_rules; i++) {
+		char r[128];
+		svc_check_ok(&ck, "rule %zu: %s", i + 1,
+			     dp_rule_format(&cv->policy.rules[i], r, sizeof(r)));
+	}
+	if (cv->policy.allow_any)
+		svc_check_ok(&ck, "then: allow any other destination (--allow-any)");
+	else if (!cv->policy.n_rules)
+		svc_check_warn(&ck, "no --allow rule: every destination will be refused");
+	else
+		svc_check_ok(&ck, "then: refuse (no rule matched)");
+	svc_check_ok(&ck, "always refused: this host's addresses, the --path addresses, "
+			  "loopback, link-local, multicast, unspecified, reserved");
+	if (cv->policy.allow_any && !cv->conf.cookie_len)
+		svc_check_warn(&ck,
+			       "--allow-any without --cookie: anyone who reaches port %ld "
+			       "can relay through this host",
+			       port);
+	if (cv->tfo == MPT_TFO_NO_COOKIE && !cv->conf.cookie_len)
+		svc_check_warn(&ck, "--tfo without TFO cookies and without --cookie: spoofed "
+				    "SYNs carrying a Convert message are acted upon");
+	struct dstpolicy probe = cv->policy;
+	if (dp_open(&probe) < 0) {
+		svc_check_problem(&ck, "cannot read the host's addresses (netlink): %s",
+				  strerror(errno));
+	} else {
+		bool over;
+		size_t n = nladdrs_count(probe.host, &over);
+		svc_check_ok(&ck, "%zu host address(es) will be refused%s", n,
+			     over ? " (more than the table holds: local routes cover the rest)"
+				  : "");
+		dp_close(&probe);
+	}
+	svc_check_host(&ck, &cv->o.be, &cv->conf.user);
+	return svc_check_finish(&ck);
+}
 
 int mpt_cmd_convert(int argc, char **argv)
 {
@@ -747,112 +1030,113 @@ int mpt_cmd_convert(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"allow", required_argument, NULL, OPT_ALLOW},
+	    {"deny", required_argument, NULL, OPT_DENY},
+	    {"allow-local", required_argument, NULL, OPT_ALLOW_LOCAL},
 	    {"allow-any", no_argument, NULL, OPT_ALLOW_ANY},
-	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT},
+	    {"max-per-source", required_argument, NULL, OPT_PER_SOURCE},
+	    {"max-handshakes-per-source", required_argument, NULL, OPT_HS_PER_SOURCE},
 	    {"tfo", optional_argument, NULL, OPT_TFO},
 	    SVC_LONGOPTS,
 	    MPT_STACK_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
-	struct mpt_tool_opts o;
-	mpt_opts_init(&o);
 	static struct cv cv; /* large (counters); one per process */
 	memset(&cv, 0, sizeof(cv));
+	mpt_opts_init(&cv.o);
 	svc_conf_init(&cv.conf);
-	cv.handshake_ns = CV_HANDSHAKE_NS;
+	cv.max_hs_per_source = CV_PER_SOURCE_HS_DEF;
+	cv.max_total_per_source = CV_PER_SOURCE_TOTAL_DEF;
 	cv.sig.fd = -1;
-	int ch;
+	cv.timer.fd = -1;
+	int ch, rc;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
+		if (ch == 'h') {
 			cv_usage(stdout);
+			svc_config_free();
 			return 0;
-		case 'q':
-			cv.quiet = true;
-			break;
-		case OPT_ALLOW:
-			if (cv.n_allow >= CV_MAX_ALLOW) {
-				fprintf(stderr, "%s: at most %d --allow options\n", prog,
-					CV_MAX_ALLOW);
-				return 2;
-			}
-			if (parse_allow(optarg, &cv.allow[cv.n_allow]) < 0) {
-				fprintf(stderr,
-					"%s: --allow: '%s' is not ADDR[/PLEN][:PORT] (IPv6 with a "
-					"port: [ADDR[/PLEN]]:PORT)\n",
-					prog, optarg);
-				return 2;
-			}
-			cv.n_allow++;
-			break;
-		case OPT_ALLOW_ANY:
-			cv.allow_any = true;
-			break;
-		case OPT_HANDSHAKE_TIMEOUT:
-			if (svc_parse_seconds(prog, "--handshake-timeout", optarg, 3600,
-					      &cv.handshake_ns) < 0)
-				return 2;
-			break;
-		case OPT_TFO:
-			if (!optarg || !strcmp(optarg, "no-cookie")) {
-				cv.tfo = MPT_TFO_NO_COOKIE;
-			} else if (!strcmp(optarg, "cookie")) {
-				cv.tfo = MPT_TFO_COOKIE;
-			} else {
-				fprintf(stderr,
-					"%s: --tfo: '%s' is not 'no-cookie' or 'cookie' (write "
-					"--tfo=cookie)\n",
-					prog, optarg);
-				return 2;
-			}
-			break;
-		default:
-			if (svc_conf_opt(&cv.conf, &o, prog, ch, optarg, cv_usage))
-				return 2;
+		}
+		if (ch == SVC_OPT_CONFIG)
+			rc = svc_config_load(prog, optarg, lopts, "listen", &cv.operand, cv_opt,
+					     &cv);
+		else
+			rc = cv_opt(&cv, prog, ch, optarg);
+		if (rc) {
+			svc_config_free();
+			return rc;
 		}
 	}
-	if (argc - optind != 1) {
+	int status = 2;
+	if (argc - optind > 1 || (argc - optind == 0 && !cv.operand)) {
 		fprintf(stderr, "%s: expected exactly one argument, the PORT to listen on\n", prog);
 		cv_usage(stderr);
-		return 2;
+		goto early;
 	}
+	if (argc - optind == 1)
+		cv.operand = argv[optind];
 	char *end;
 	errno = 0;
-	long port = strtol(argv[optind], &end, 10);
-	if (errno || end == argv[optind] || *end || port < 1 || port > 65535) {
-		fprintf(stderr, "%s: '%s' is not a port number (1-65535)\n", prog, argv[optind]);
-		return 2;
+	long port = strtol(cv.operand, &end, 10);
+	if (errno || end == cv.operand || *end || port < 1 || port > 65535) {
+		fprintf(stderr, "%s: '%s' is not a port number (1-65535)\n", prog, cv.operand);
+		goto early;
 	}
-	if (cv.allow_any && cv.n_allow) {
+	bool any_allow = false, any_local = false;
+	for (size_t i = 0; i < cv.policy.n_rules; i++) {
+		any_allow |= cv.policy.rules[i].allow && !cv.policy.rules[i].local;
+		any_local |= cv.policy.rules[i].local;
+	}
+	if (cv.policy.allow_any && any_allow) {
 		fprintf(stderr, "%s: --allow-any and --allow exclude each other\n", prog);
-		return 2;
+		goto early;
 	}
-	if (!cv.allow_any && !cv.n_allow)
+	if (mpt_opts_finish(&cv.o, prog) < 0)
+		goto early;
+	for (size_t i = 0; i < cv.o.be.n_paths; i++)
+		cv.policy.own[cv.policy.n_own++] = cv.o.be.paths[i].addr;
+	if (cv.conf.check) {
+		status = cv_check(&cv, port);
+		goto early;
+	}
+	if (!cv.policy.allow_any && !any_allow && !any_local)
 		fprintf(stderr, "%s: warning: no --allow: every destination will be refused\n",
 			prog);
-	if (mpt_opts_finish(&o, prog) < 0)
-		return 2;
 
+	status = 1;
 	if (svc_signals_open(&cv.sig, prog) < 0)
-		return 1;
-	o.be.stack.tcp.tfo_server = cv.tfo;
-	o.be.stack.mem = relay_counting_mem();
-	o.be.stack.on_event = on_event;
-	o.be.stack.event_ud = &cv;
+		goto early;
+	if (svc_srcs_init(&cv.srcs, cv.conf.max_conns) < 0 || dp_open(&cv.policy) < 0) {
+		fprintf(stderr, "%s: %s\n", prog,
+			cv.srcs.bucket ? "cannot read the host's addresses (netlink)"
+				       : "out of memory");
+		svc_signals_close(&cv.sig);
+		svc_srcs_fini(&cv.srcs);
+		goto early;
+	}
+	cv.o.be.stack.tcp.tfo_server = cv.tfo;
+	cv.o.be.stack.mem = relay_counting_mem();
+	cv.o.be.stack.on_event = on_event;
+	cv.o.be.stack.event_ud = &cv;
 	char err[256];
-	int rc = mpt_backend_create(&o.be, &cv.be, err, sizeof(err));
+	rc = mpt_backend_create(&cv.o.be, &cv.be, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		svc_signals_close(&cv.sig);
-		return 1;
+		dp_close(&cv.policy);
+		svc_srcs_fini(&cv.srcs);
+		goto early;
 	}
 	cv.st = mpt_backend_stack(cv.be);
-	int status = 1;
-	if (relay_poller_init(cv.be) < 0) {
+	if (relay_poller_init(cv.be) < 0 || svc_timer_open(&cv.timer) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
 	if (svc_signals_watch(&cv.sig, cv.be, cv_counters_print, &cv) < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+		goto out;
+	}
+	cv.policy_watch.fn = on_policy;
+	cv.policy_watch.ud = &cv;
+	if (relay_poller_add(dp_fd(&cv.policy), EPOLLIN, &cv.policy_watch) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
@@ -864,11 +1148,19 @@ int mpt_cmd_convert(int argc, char **argv)
 			mpt_strerror(rc));
 		goto out;
 	}
-	fprintf(stderr, "%s: listening on port %ld (%s%s)\n", prog, port,
-		cv.allow_any ? "any destination" : "allow-list",
-		cv.tfo == MPT_TFO_NO_COOKIE ? ", TFO without cookies"
-		: cv.tfo == MPT_TFO_COOKIE  ? ", TFO with cookies"
-					    : "");
+	/* Everything privileged is done: TUN devices, routes, sockets. */
+	if (svc_drop_privileges(prog, &cv.conf.user, 0) < 0)
+		goto out;
+	{
+		bool over;
+		size_t nh = nladdrs_count(cv.policy.host, &over);
+		fprintf(stderr, "%s: listening on port %ld (%s%s; %zu host addresses refused)\n",
+			prog, port, cv.policy.allow_any ? "any destination" : "allow-list",
+			cv.tfo == MPT_TFO_NO_COOKIE ? ", TFO without cookies"
+			: cv.tfo == MPT_TFO_COOKIE  ? ", TFO with cookies"
+						    : "",
+			nh);
+	}
 	rc = mpt_backend_run(cv.be);
 	status = rc == 0 ? 0 : 1;
 out:
@@ -888,8 +1180,15 @@ out:
 	}
 	fprintf(stderr, "%s: exiting\n", prog);
 	cv_counters_print(&cv);
+	if (dp_fd(&cv.policy) >= 0)
+		relay_poller_del(dp_fd(&cv.policy));
+	svc_timer_close(&cv.timer);
 	relay_poller_fini(cv.be);
 	mpt_backend_destroy(cv.be);
 	svc_signals_close(&cv.sig);
+	dp_close(&cv.policy);
+	svc_srcs_fini(&cv.srcs);
+early:
+	svc_config_free();
 	return status;
 }

@@ -62,4 +62,39 @@ bool nlwatch_is_up(const struct nlwatch *w, size_t idx);
 /** Human-readable reason of the current state ("up", "no carrier", ...). */
 const char *nlwatch_why(const struct nlwatch *w, size_t idx);
 
+/* ---- the host's own addresses (`mpt convert`'s destination policy) ---------- */
+
+/*
+ * Every address configured on the host's interfaces (RTM_GETADDR dump:
+ * IFA_LOCAL, or IFA_ADDRESS without one, and IFA_BROADCAST), read at open
+ * and read again whenever an RTMGRP_IPV4_IFADDR / RTMGRP_IPV6_IFADDR event
+ * arrives, so an address added while the converter runs is refused at once.
+ * Bounded (NLADDRS_MAX); a host with more sets the overflow flag and relies
+ * on nladdrs_route()'s check (the kernel's local routes cover every address
+ * of the host).  Needs no privilege.
+ */
+#define NLADDRS_MAX 1024
+
+struct nladdrs;
+
+/** Open (subscribed), read the addresses.  NULL with errno on failure. */
+struct nladdrs *nladdrs_open(void);
+void nladdrs_close(struct nladdrs *h);
+/** Descriptor to poll for EPOLLIN (address events). */
+int nladdrs_fd(const struct nladdrs *h);
+/** Drain events; read the addresses again after any.  1 (re-read), 0, or -1. */
+int nladdrs_process(struct nladdrs *h);
+/** Whether a is one of the host's addresses (IPv4 broadcast ones included). */
+bool nladdrs_contains(const struct nladdrs *h, const struct mpt_addr *a);
+/** Addresses known; *overflow set when the host had more than NLADDRS_MAX. */
+size_t nladdrs_count(const struct nladdrs *h, bool *overflow);
+/**
+ * The kernel's route to dst (RTM_GETROUTE, as `ip route get`): the output
+ * interface index and the route type (RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST,
+ * RTN_MULTICAST, RTN_UNREACHABLE, ...).  Returns 0, or -1 with errno (e.g.
+ * ENETUNREACH: no route).  nl_route_get opens a socket for one query.
+ */
+int nladdrs_route(struct nladdrs *h, const struct mpt_addr *dst, int *oif, int *type);
+int nl_route_get(const struct mpt_addr *dst, int *oif, int *type);
+
 #endif /* MPT_TOOL_NLWATCH_H */

@@ -108,6 +108,8 @@ static void op_usage(FILE *f)
 		"  --max-flows N     flows tracked at once (default %u)\n"
 		"  --idle S          forget a flow after S seconds without packets (default 300)\n"
 		"  --buf BYTES       relay buffer per direction (default %u)\n"
+		"  --user NAME       once the TUN device and routes exist, run as NAME with\n"
+		"                    no capabilities\n"
 		"  -q                no per-connection log lines\n",
 		OP_FLOWS_DEF, RELAY_BUF_DEFAULT);
 	mpt_opts_usage(f);
@@ -517,6 +519,7 @@ int mpt_cmd_onpath(int argc, char **argv)
 					      {"idle", required_argument, NULL, 'I'},
 					      {"buf", required_argument, NULL, 'B'},
 					      {"help", no_argument, NULL, 'h'},
+					      {"user", required_argument, NULL, 'U'},
 					      MPT_STACK_LONGOPTS,
 					      {NULL, 0, NULL, 0}};
 	struct mpt_tool_opts o;
@@ -527,6 +530,7 @@ int mpt_cmd_onpath(int argc, char **argv)
 	op.idle_ns = 300 * MPT_NS_PER_S;
 	op.bufsize = RELAY_BUF_DEFAULT;
 	op.sig.fd = -1;
+	struct svc_user user = {0};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
@@ -552,6 +556,10 @@ int mpt_cmd_onpath(int argc, char **argv)
 			break;
 		case 'q':
 			op.quiet = true;
+			break;
+		case 'U':
+			if (svc_user_parse(prog, optarg, &user) < 0)
+				return 2;
 			break;
 		case 'h':
 			op_usage(stdout);
@@ -608,6 +616,10 @@ int mpt_cmd_onpath(int argc, char **argv)
 		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
 		goto out;
 	}
+	/* The TUN device, its routes and every descriptor exist: the box
+	 * forwards and terminates through them without any privilege. */
+	if (svc_drop_privileges(prog, &user, 0) < 0)
+		goto out;
 	mpt_backend_set_filter(op.be, filter, &op);
 	mpt_backend_set_idle(op.be, on_idle, &op);
 	if (o.be.verbose)

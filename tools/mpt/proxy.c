@@ -5,7 +5,9 @@
  *             [ADDR:]PORT
  *
  * Unmodified applications reach the proxy on a kernel TCP socket, either as
- * a SOCKS5 server (RFC 1928 CONNECT, no authentication) or transparently:
+ * a SOCKS5 server (RFC 1928 CONNECT; username/password authentication, RFC
+ * 1929, with --auth-file, required to listen beyond loopback unless
+ * --insecure) or transparently:
  * through iptables/nft REDIRECT (the original destination is read back with
  * SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST), or through TPROXY (the listening
  * socket is IP_TRANSPARENT, so it accepts connections addressed anywhere,
@@ -43,8 +45,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "dstpolicy.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "nlwatch.h"
@@ -61,8 +65,9 @@
 #define IP6T_SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv6/ip6_tables.h> */
 #endif
 
-#define PX_HANDSHAKE_NS (10 * MPT_NS_PER_S)
-#define PX_IN_MAX       600 /* greeting (<= 257) + request (<= 262) + a little data */
+/* greeting (<= 257) + RFC 1929 request (<= 513) + request (<= 262) + a little data */
+#define PX_IN_MAX    1100
+#define PX_MAX_USERS 256
 
 /* RFC 1928 §6 reply codes. */
 enum {
@@ -79,6 +84,7 @@ enum {
 
 enum px_state {
 	PX_GREETING,   /* SOCKS5: waiting for the method selection */
+	PX_AUTH,       /* SOCKS5: waiting for the RFC 1929 username/password */
 	PX_REQUEST,    /* SOCKS5: waiting for the CONNECT request */
 	PX_CONNECTING, /* MPTCP handshake in progress */
 	PX_ANSWER,     /* --convert: waiting for the converter's Convert message */
@@ -119,7 +125,24 @@ struct px {
 	size_t n_conns;
 	struct svc_conf conf; /* --cookie, --max-conns, --buf, --connect-timeout */
 	bool quiet;
+	bool insecure; /* --insecure: SOCKS5 beyond loopback without authentication */
 	struct relay_counters ctr;
+	/* --auth-file: RFC 1929 credentials ("USER:PASSWORD" lines) */
+	struct px_user {
+		uint8_t name[255], pass[255];
+		uint8_t nlen, plen;
+	} * users;
+	size_t n_users;
+	const char *auth_file;
+	uint64_t auth_ok, auth_failed, no_method;
+	struct svc_timer timer;
+	/* SOCKS5 without --convert: the stack's packets leave through the TUN
+	 * into this host's kernel, which delivers those addressed to itself:
+	 * the converter's built-in refusals keep SOCKS clients off the host. */
+	struct dstpolicy policy;
+	struct relay_watch policy_watch;
+	const char *operand; /* [ADDR:]PORT from the command line or a configuration file */
+	struct mpt_tool_opts o;
 	/* --watch ADDR=IFNAME */
 	struct {
 		struct mpt_addr addr;
@@ -147,8 +170,13 @@ static void px_usage(FILE *f)
 	    "  Accept plain TCP connections on a kernel socket at [ADDR:]PORT and carry each\n"
 	    "  over MPTCP with mpt's stack on TUN devices (every --path is used).  Default\n"
 	    "  ADDR: 127.0.0.1 with --socks5, 0.0.0.0 otherwise; IPv6: [ADDR]:PORT.\n"
-	    "  --socks5               SOCKS5 server (RFC 1928): CONNECT, no authentication;\n"
-	    "                         IPv4, IPv6, and domain names that are numeric addresses\n"
+	    "  --socks5               SOCKS5 server (RFC 1928): CONNECT; IPv4, IPv6, and domain\n"
+	    "                         names that are numeric addresses\n"
+	    "  --auth-file FILE       SOCKS5 username/password authentication (RFC 1929):\n"
+	    "                         'USER:PASSWORD' lines; required to listen beyond\n"
+	    "                         loopback\n"
+	    "  --insecure             allow SOCKS5 beyond loopback without authentication\n"
+	    "                         (an open proxy)\n"
 	    "  --redirect             transparent: connections redirected here by iptables/nft\n"
 	    "                         REDIRECT; the original destination is read with\n"
 	    "                         SO_ORIGINAL_DST\n"
@@ -171,6 +199,12 @@ static void px_usage(FILE *f)
 	    "                         (REMOVE_ADDR; with --pm mobility the connections move\n"
 	    "                         to another path); it is added back when IFNAME returns.\n"
 	    "                         Repeatable (netlink, libmnl)\n"
+	    "  --handshake-timeout S  the SOCKS5 negotiation must be done by then (default 10)\n"
+	    "  --user NAME            once the TUN devices, routes and listener exist, run as\n"
+	    "                         NAME with no capabilities\n"
+	    "  --config FILE          read options from FILE (one 'NAME VALUE' per line, NAME\n"
+	    "                         a long option; 'listen [ADDR:]PORT' for the operand)\n"
+	    "  --check                validate the configuration and the host, then exit\n"
 	    "  -q, --quiet            no per-connection log lines\n"
 	    "  -h, --help             this text\n",
 	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
@@ -224,7 +258,7 @@ static void conn_fail(struct px_conn *c, uint8_t socks_rep, const char *why)
 			c->dest.addr.family ? relay_fmt_ep(&c->dest, ds, sizeof(ds)) : "?", why);
 	}
 	bool rst = true;
-	if (px->socks && c->state != PX_GREETING && c->fd >= 0) {
+	if (px->socks && c->state != PX_GREETING && c->state != PX_AUTH && c->fd >= 0) {
 		/* RFC 1928 §6: the server MUST close the connection shortly
 		 * after a failure reply; a FIN lets the client read it. */
 		socks_reply(c, socks_rep);
@@ -313,6 +347,14 @@ static void start_mpt(struct px_conn *c)
 	const struct mpt_endpoint *to = px->have_convert ? &px->convert : &c->dest;
 	relay_poller_del(c->fd); /* the client waits (its data stays in the kernel) */
 	c->watch.fn = NULL;
+	if (px->policy.host) {
+		enum dp_verdict v = dp_check(&px->policy, &c->dest);
+		if (!dp_allowed(v)) {
+			px->ctr.local_errors++;
+			conn_fail(c, SOCKS_NOT_ALLOWED, dp_verdict_name(v));
+			return;
+		}
+	}
 	int rc = mpt_connect(px->st, to, NULL, mpt_backend_now(), &c->ms);
 	if (rc < 0) {
 		char why[96];
@@ -406,6 +448,69 @@ static void in_consume(struct px_conn *c, size_t n)
 	c->ilen -= n;
 }
 
+/* Equal without an early exit: the time taken does not tell how many
+ * leading bytes of a guess were right. */
+static bool same_secret(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	uint8_t diff = (uint8_t)(alen != blen);
+	for (size_t i = 0; i < alen && i < blen; i++)
+		diff |= (uint8_t)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/*
+ * RFC 1929 §2: VER (1) ULEN UNAME PLEN PASSWD; the answer is VER STATUS,
+ * STATUS 0 for success, and after a failure the server MUST close the
+ * connection.  Returns true once authenticated (state PX_REQUEST).
+ */
+static bool socks_auth(struct px_conn *c)
+{
+	struct px *px = c->px;
+	if (c->ilen < 2)
+		return false;
+	if (c->in[0] != 1) {
+		px->ctr.local_errors++;
+		conn_fail(c, SOCKS_FAIL, "not RFC 1929 version 1");
+		return false;
+	}
+	size_t ulen = c->in[1];
+	if (c->ilen < 2 + ulen + 1)
+		return false;
+	size_t plen = c->in[2 + ulen];
+	size_t need = 3 + ulen + plen;
+	if (c->ilen < need)
+		return false;
+	const uint8_t *user = c->in + 2, *pass = c->in + 3 + ulen;
+	bool ok = false;
+	for (size_t i = 0; i < px->n_users; i++) {
+		/* Every entry is compared in full: no early exit either. */
+		bool u = same_secret(px->users[i].name, px->users[i].nlen, user, ulen);
+		bool p = same_secret(px->users[i].pass, px->users[i].plen, pass, plen);
+		ok |= u && p;
+	}
+	uint8_t ans[2] = {1, ok ? 0x00 : 0x01};
+	bool sent = send(c->fd, ans, 2, MSG_DONTWAIT | MSG_NOSIGNAL) == 2;
+	if (!ok || !sent) {
+		px->auth_failed++;
+		px->ctr.local_errors++;
+		char name[256];
+		size_t n = 0;
+		for (size_t i = 0; i < ulen; i++) /* log a printable form only */
+			name[n++] = user[i] >= 0x20 && user[i] < 0x7f ? (char)user[i] : '?';
+		name[n] = '\0';
+		char why[320];
+		snprintf(why, sizeof(why), "SOCKS authentication failed for user '%s'", name);
+		conn_fail(c, SOCKS_FAIL, why);
+		return false;
+	}
+	px->auth_ok++;
+	/* The credentials are no longer needed in the buffer. */
+	memset(c->in, 0, need);
+	in_consume(c, need);
+	c->state = PX_REQUEST;
+	return true;
+}
+
 /* Returns true when the request is complete and c->dest is set. */
 static bool socks_parse(struct px_conn *c)
 {
@@ -421,17 +526,26 @@ static bool socks_parse(struct px_conn *c)
 		size_t need = 2u + c->in[1];
 		if (c->ilen < need)
 			return false;
-		bool noauth = memchr(c->in + 2, 0x00, c->in[1]) != NULL;
-		uint8_t sel[2] = {5, noauth ? 0x00 : 0xff};
-		if (send(c->fd, sel, 2, MSG_DONTWAIT | MSG_NOSIGNAL) != 2 || !noauth) {
+		/* §3: the server selects one of the offered methods, or 0xFF.
+		 * With --auth-file only username/password (0x02, RFC 1929) is
+		 * acceptable, else only "no authentication" (0x00). */
+		uint8_t want = c->px->n_users ? 0x02 : 0x00;
+		bool offered = memchr(c->in + 2, want, c->in[1]) != NULL;
+		uint8_t sel[2] = {5, offered ? want : 0xff};
+		if (send(c->fd, sel, 2, MSG_DONTWAIT | MSG_NOSIGNAL) != 2 || !offered) {
 			c->px->ctr.local_errors++;
+			c->px->no_method++;
 			conn_fail(c, SOCKS_FAIL,
-				  "no acceptable SOCKS method (only 'no authentication')");
+				  c->px->n_users
+				      ? "no acceptable SOCKS method (username/password required)"
+				      : "no acceptable SOCKS method (only 'no authentication')");
 			return false;
 		}
 		in_consume(c, need);
-		c->state = PX_REQUEST;
+		c->state = c->px->n_users ? PX_AUTH : PX_REQUEST;
 	}
+	if (c->state == PX_AUTH && !socks_auth(c))
+		return false;
 	/* §4: VER CMD RSV ATYP DST.ADDR DST.PORT */
 	if (c->ilen < 5)
 		return false;
@@ -488,7 +602,7 @@ static void on_client(void *ud, uint32_t events)
 {
 	struct px_conn *c = ud;
 	(void)events;
-	if (c->state != PX_GREETING && c->state != PX_REQUEST)
+	if (c->state != PX_GREETING && c->state != PX_AUTH && c->state != PX_REQUEST)
 		return;
 	for (;;) {
 		if (c->ilen == sizeof(c->in)) {
@@ -583,7 +697,7 @@ static void accept_one(struct px *px, int fd, const struct sockaddr_storage *pee
 	c->watch.fn = on_client;
 	c->watch.ud = c;
 	(void)relay_endpoint(peer, &c->client);
-	c->deadline = mpt_backend_now() + PX_HANDSHAKE_NS;
+	c->deadline = mpt_backend_now() + px->conf.handshake_ns;
 	c->next = px->conns;
 	px->conns = c;
 	px->n_conns++;
@@ -691,6 +805,7 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 		relay_on_mpt_event(&c->relay, ev);
 		break;
 	case PX_GREETING:
+	case PX_AUTH:
 	case PX_REQUEST:
 	case PX_DONE:
 		break;
@@ -872,23 +987,23 @@ static void on_netlink(void *ud, uint32_t events)
 		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
 }
 
-static int parse_watch(struct px *px, const char *arg)
+static int parse_watch(struct px *px, const char *where, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	char as[64];
 	if (px->n_watch >= NLWATCH_MAX) {
-		fprintf(stderr, "%s: at most %d --watch options\n", prog, NLWATCH_MAX);
+		fprintf(stderr, "%s: at most %d --watch options\n", where, NLWATCH_MAX);
 		return -1;
 	}
 	if (!eq || (size_t)(eq - arg) >= sizeof(as) || !eq[1] ||
 	    strlen(eq + 1) >= MPT_DEV_NAME_LEN) {
-		fprintf(stderr, "%s: --watch: expected ADDR=IFNAME, not '%s'\n", prog, arg);
+		fprintf(stderr, "%s: --watch: expected ADDR=IFNAME, not '%s'\n", where, arg);
 		return -1;
 	}
 	memcpy(as, arg, (size_t)(eq - arg));
 	as[eq - arg] = '\0';
 	if (mpt_addr_parse(&px->watch[px->n_watch].addr, as) < 0) {
-		fprintf(stderr, "%s: --watch: '%s' is not an IPv4 or IPv6 address\n", prog, as);
+		fprintf(stderr, "%s: --watch: '%s' is not an IPv4 or IPv6 address\n", where, as);
 		return -1;
 	}
 	snprintf(px->watch[px->n_watch].ifname, MPT_DEV_NAME_LEN, "%s", eq + 1);
@@ -938,6 +1053,20 @@ static void px_counters_print(void *ud)
 		fprintf(stderr, "%s: counter paths-removed %" PRIu64 "\n", prog, px->paths_down);
 		fprintf(stderr, "%s: counter paths-added %" PRIu64 "\n", prog, px->paths_up);
 	}
+	if (px->socks) {
+		fprintf(stderr, "%s: counter socks-auth-ok %" PRIu64 "\n", prog, px->auth_ok);
+		fprintf(stderr, "%s: counter socks-auth-failed %" PRIu64 "\n", prog,
+			px->auth_failed);
+		fprintf(stderr, "%s: counter socks-no-acceptable-method %" PRIu64 "\n", prog,
+			px->no_method);
+	}
+	if (px->policy.host) {
+		uint64_t refused = 0;
+		for (int v = 0; v < DP_N_VERDICTS; v++)
+			refused += dp_allowed(v) ? 0 : px->policy.count[v];
+		fprintf(stderr, "%s: counter socks-destination-refused %" PRIu64 "\n", prog,
+			refused);
+	}
 	static const char *const names[] = {"MPJoinSynTx", "RmAddrTx", "MPPrioTx", NULL};
 	relay_stack_counters_print(px->st, prog, names);
 }
@@ -949,6 +1078,7 @@ static bool on_idle(void *ud)
 	relay_mem_trim(now);
 	if (px->nlw)
 		handover_check(px, now);
+	uint64_t next = MPT_TIME_NEVER;
 	struct px_conn **pp = &px->conns;
 	while (*pp) {
 		struct px_conn *c = *pp;
@@ -957,11 +1087,14 @@ static bool on_idle(void *ud)
 		if (c->state != PX_DONE && c->state != PX_RELAY && now >= c->deadline) {
 			px->ctr.handshake_timeouts++;
 			conn_fail(c, SOCKS_HOST_UNREACH,
-				  c->state == PX_GREETING || c->state == PX_REQUEST
+				  c->state == PX_GREETING || c->state == PX_AUTH ||
+					  c->state == PX_REQUEST
 				      ? "SOCKS negotiation timed out"
 				      : "MPTCP connection / converter answer timed out");
 		}
 		if (c->state != PX_DONE) {
+			if (c->state != PX_RELAY && c->deadline < next)
+				next = c->deadline;
 			pp = &c->next;
 			continue;
 		}
@@ -973,6 +1106,12 @@ static bool on_idle(void *ud)
 		px->n_conns--;
 		free(c);
 	}
+	for (size_t i = 0; i < px->n_watch; i++)
+		if (px->remove_pending[i] && px->remove_at[i] < next)
+			next = px->remove_at[i];
+	/* The negotiation deadlines wake the loop even when nothing else
+	 * does (a client that announces 255 methods and sends one). */
+	svc_timer_arm(&px->timer, next);
 	return false;
 }
 
@@ -1023,6 +1162,8 @@ enum {
 	OPT_TPROXY,
 	OPT_CONVERT,
 	OPT_WATCH,
+	OPT_AUTH_FILE,
+	OPT_INSECURE,
 };
 
 static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
@@ -1045,6 +1186,176 @@ static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
 	return relay_parse_hostport(arg, ep);
 }
 
+static bool is_loopback(const struct mpt_addr *a)
+{
+	static const uint8_t v6lo[16] = {[15] = 1};
+	return (a->family == 4 && a->bytes[0] == 127) ||
+	       (a->family == 6 && !memcmp(a->bytes, v6lo, 16));
+}
+
+/*
+ * --auth-file: "USER:PASSWORD" per line (RFC 1929: 1 to 255 bytes each; the
+ * user name cannot contain ':'), '#' comments, blank lines.  Errors name
+ * FILE:LINE.  A file others may read is worth a warning: it holds
+ * passwords.
+ */
+static int load_auth(struct px *px, const char *where, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		fprintf(stderr, "%s: --auth-file: %s: %s\n", where, path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr,
+			"%s: warning: --auth-file %s can be read by other users (mode %03o): "
+			"chmod 600 it\n",
+			where, path, (unsigned)(st.st_mode & 0777));
+	char line[1024];
+	unsigned ln = 0;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), fp)) {
+		ln++;
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			fprintf(stderr, "%s: %s:%u: line too long\n", where, path, ln);
+			rc = -1;
+			break;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		const char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		const char *colon = strchr(p, ':');
+		size_t ulen = colon ? (size_t)(colon - p) : 0;
+		size_t plen = colon ? strlen(colon + 1) : 0;
+		if (!colon || ulen < 1 || ulen > 255 || plen < 1 || plen > 255) {
+			fprintf(
+			    stderr,
+			    "%s: %s:%u: expected USER:PASSWORD (each 1 to 255 bytes, RFC 1929)\n",
+			    where, path, ln);
+			rc = -1;
+			break;
+		}
+		if (px->n_users >= PX_MAX_USERS) {
+			fprintf(stderr, "%s: %s:%u: more than %d users\n", where, path, ln,
+				PX_MAX_USERS);
+			rc = -1;
+			break;
+		}
+		struct px_user *u = &px->users[px->n_users++];
+		memcpy(u->name, p, ulen);
+		u->nlen = (uint8_t)ulen;
+		memcpy(u->pass, colon + 1, plen);
+		u->plen = (uint8_t)plen;
+	}
+	memset(line, 0, sizeof(line));
+	fclose(fp);
+	if (rc == 0 && px->n_users == 0) {
+		fprintf(stderr, "%s: --auth-file %s: no USER:PASSWORD line\n", where, path);
+		rc = -1;
+	}
+	return rc;
+}
+
+static void on_policy(void *ud, uint32_t events)
+{
+	struct px *px = ud;
+	(void)events;
+	if (dp_process(&px->policy) < 0)
+		fprintf(stderr, "%s: netlink (host addresses): %s\n", prog, strerror(errno));
+}
+
+/* One option, from the command line or a configuration file. */
+static int px_opt(void *ud, const char *where, int ch, const char *arg)
+{
+	struct px *px = ud;
+	switch (ch) {
+	case 'q':
+		px->quiet = true;
+		return 0;
+	case OPT_SOCKS5:
+		px->socks = true;
+		return 0;
+	case OPT_REDIRECT:
+		px->redirect = true;
+		return 0;
+	case OPT_TPROXY:
+		px->tproxy = true;
+		return 0;
+	case OPT_INSECURE:
+		px->insecure = true;
+		return 0;
+	case OPT_CONVERT:
+		if (relay_parse_hostport(arg, &px->convert) < 0) {
+			fprintf(stderr,
+				"%s: --convert: '%s' is not ADDR:PORT ([ADDR]:PORT for IPv6)\n",
+				where, arg);
+			return 2;
+		}
+		px->have_convert = true;
+		return 0;
+	case OPT_WATCH:
+		return parse_watch(px, where, arg) < 0 ? 2 : 0;
+	case OPT_AUTH_FILE:
+		if (px->auth_file) {
+			fprintf(stderr, "%s: --auth-file given twice\n", where);
+			return 2;
+		}
+		px->auth_file = arg;
+		return load_auth(px, where, arg) < 0 ? 2 : 0;
+	default:
+		return svc_conf_opt(&px->conf, &px->o, where, ch, arg, px_usage) ? 2 : 0;
+	}
+}
+
+/* Whether the listening address can be bound now (nothing else holds it). */
+static void check_listen(struct svc_check *ck, const struct px *px)
+{
+	char ep[64];
+	relay_fmt_ep(&px->listen_ep, ep, sizeof(ep));
+	struct sockaddr_storage ss;
+	socklen_t sl = relay_sockaddr(&px->listen_ep, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		svc_check_problem(ck, "cannot listen on %s: %s", ep, strerror(errno));
+	else
+		svc_check_ok(ck, "%s can be listened on", ep);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int px_check(struct px *px)
+{
+	struct svc_check ck = {.prog = prog};
+	check_listen(&ck, px);
+	if (px->socks) {
+		if (px->n_users)
+			svc_check_ok(&ck, "SOCKS5 username/password required (%zu user(s))",
+				     px->n_users);
+		else if (is_loopback(&px->listen_ep.addr))
+			svc_check_ok(&ck, "SOCKS5 without authentication on loopback only");
+		else
+			svc_check_warn(&ck, "SOCKS5 without authentication beyond loopback "
+					    "(--insecure): an open proxy");
+	}
+	if (px->have_convert) {
+		char cv[64];
+		svc_check_ok(&ck, "through the converter at %s%s",
+			     relay_fmt_ep(&px->convert, cv, sizeof(cv)),
+			     px->conf.cookie_len ? " with a cookie" : "");
+	}
+	svc_check_host(&ck, &px->o.be, &px->conf.user);
+	return svc_check_finish(&ck);
+}
+
 int mpt_cmd_proxy(int argc, char **argv)
 {
 	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
@@ -1054,130 +1365,154 @@ int mpt_cmd_proxy(int argc, char **argv)
 					      {"tproxy", no_argument, NULL, OPT_TPROXY},
 					      {"convert", required_argument, NULL, OPT_CONVERT},
 					      {"watch", required_argument, NULL, OPT_WATCH},
+					      {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
+					      {"insecure", no_argument, NULL, OPT_INSECURE},
 					      SVC_LONGOPTS,
 					      MPT_STACK_LONGOPTS,
 					      {NULL, 0, NULL, 0}};
-	struct mpt_tool_opts o;
-	mpt_opts_init(&o);
 	static struct px px;
+	static struct px_user users[PX_MAX_USERS];
 	memset(&px, 0, sizeof(px));
-	px.lfd = px.sig.fd = -1;
+	memset(users, 0, sizeof(users));
+	px.users = users;
+	mpt_opts_init(&px.o);
+	px.lfd = px.sig.fd = px.timer.fd = -1;
 	svc_conf_init(&px.conf);
-	int ch;
+	int ch, rc, status = 2;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
+		if (ch == 'h') {
 			px_usage(stdout);
-			return 0;
-		case 'q':
-			px.quiet = true;
-			break;
-		case OPT_SOCKS5:
-			px.socks = true;
-			break;
-		case OPT_REDIRECT:
-			px.redirect = true;
-			break;
-		case OPT_TPROXY:
-			px.tproxy = true;
-			break;
-		case OPT_CONVERT:
-			if (relay_parse_hostport(optarg, &px.convert) < 0) {
-				fprintf(stderr,
-					"%s: --convert: '%s' is not ADDR:PORT ([ADDR]:PORT for "
-					"IPv6)\n",
-					prog, optarg);
-				return 2;
-			}
-			px.have_convert = true;
-			break;
-		case OPT_WATCH:
-			if (parse_watch(&px, optarg) < 0)
-				return 2;
-			break;
-		default:
-			if (svc_conf_opt(&px.conf, &o, prog, ch, optarg, px_usage))
-				return 2;
+			status = 0;
+			goto early;
 		}
+		if (ch == SVC_OPT_CONFIG)
+			rc = svc_config_load(prog, optarg, lopts, "listen", &px.operand, px_opt,
+					     &px);
+		else
+			rc = px_opt(&px, prog, ch, optarg);
+		if (rc)
+			goto early;
 	}
 	if ((int)px.socks + (int)px.redirect + (int)px.tproxy != 1) {
 		fprintf(stderr, "%s: choose exactly one of --socks5, --redirect and --tproxy\n",
 			prog);
-		return 2;
+		goto early;
 	}
 	if (px.conf.cookie_len && !px.have_convert) {
 		fprintf(stderr, "%s: --cookie needs --convert\n", prog);
-		return 2;
+		goto early;
 	}
-	if (argc - optind != 1) {
+	if (px.n_users && !px.socks) {
+		fprintf(stderr, "%s: --auth-file is for --socks5 (transparent modes cannot ask)\n",
+			prog);
+		goto early;
+	}
+	if (argc - optind > 1 || (argc - optind == 0 && !px.operand)) {
 		fprintf(stderr, "%s: expected exactly one argument, [ADDR:]PORT to listen on\n",
 			prog);
 		px_usage(stderr);
-		return 2;
+		goto early;
 	}
-	if (parse_listen(argv[optind], px.socks, &px.listen_ep) < 0) {
+	if (argc - optind == 1)
+		px.operand = argv[optind];
+	if (parse_listen(px.operand, px.socks, &px.listen_ep) < 0) {
 		fprintf(stderr, "%s: '%s' is not PORT, ADDR:PORT or [ADDR]:PORT\n", prog,
-			argv[optind]);
-		return 2;
+			px.operand);
+		goto early;
 	}
-	if (mpt_opts_finish(&o, prog) < 0)
-		return 2;
-	for (size_t k = 0; k < o.be.n_paths; k++)
-		px.paths[px.n_paths++] = o.be.paths[k].addr;
+	/* Issue 11: an unauthenticated SOCKS5 server on a reachable address is
+	 * an open proxy into every network the paths reach. */
+	if (px.socks && !px.n_users && !px.insecure && !is_loopback(&px.listen_ep.addr)) {
+		char ep[64];
+		fprintf(stderr,
+			"%s: refusing to serve SOCKS5 without authentication on %s (beyond "
+			"loopback): give --auth-file FILE (RFC 1929 username/password), listen on "
+			"127.0.0.1, or say --insecure\n",
+			prog, relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)));
+		goto early;
+	}
+	if (mpt_opts_finish(&px.o, prog) < 0)
+		goto early;
+	struct mpt_tool_opts *o = &px.o;
+	for (size_t k = 0; k < o->be.n_paths; k++)
+		px.paths[px.n_paths++] = o->be.paths[k].addr;
 	for (size_t i = 0; i < px.n_watch; i++) {
 		size_t k;
-		for (k = 0; k < o.be.n_paths; k++)
-			if (mpt_addr_equal(&o.be.paths[k].addr, &px.watch[i].addr))
+		for (k = 0; k < o->be.n_paths; k++)
+			if (mpt_addr_equal(&o->be.paths[k].addr, &px.watch[i].addr))
 				break;
-		if (k == o.be.n_paths) {
+		if (k == o->be.n_paths) {
 			char as[64];
 			fprintf(stderr, "%s: --watch: %s is not the address of a --path\n", prog,
 				mpt_addr_format(&px.watch[i].addr, as, sizeof(as)));
-			return 2;
+			goto early;
 		}
 	}
+	if (px.conf.check) {
+		status = px_check(&px);
+		goto early;
+	}
 
+	status = 1;
 	if (svc_signals_open(&px.sig, prog) < 0)
-		return 1;
+		goto early;
 	px.lfd = open_listener(&px);
 	if (px.lfd < 0) {
 		char ep[64];
 		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog,
 			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)), strerror(errno));
 		svc_signals_close(&px.sig);
-		return 1;
+		goto early;
 	}
-	o.be.stack.mem = relay_counting_mem();
-	o.be.stack.on_event = on_event;
-	o.be.stack.event_ud = &px;
+	o->be.stack.mem = relay_counting_mem();
+	o->be.stack.on_event = on_event;
+	o->be.stack.event_ud = &px;
 	char err[256];
-	int rc = mpt_backend_create(&o.be, &px.be, err, sizeof(err));
+	rc = mpt_backend_create(&o->be, &px.be, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		close(px.lfd);
 		svc_signals_close(&px.sig);
-		return 1;
+		goto early;
 	}
 	px.st = mpt_backend_stack(px.be);
-	int status = 1;
 	px.lwatch.fn = on_listen;
 	px.lwatch.ud = &px;
 	if (relay_poller_init(px.be) < 0 || relay_poller_add(px.lfd, EPOLLIN, &px.lwatch) < 0 ||
+	    svc_timer_open(&px.timer) < 0 ||
 	    svc_signals_watch(&px.sig, px.be, px_counters_print, &px) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
 	if (start_watch(&px) < 0)
 		goto out;
+	if (px.socks && !px.have_convert) {
+		px.policy.allow_any = true;
+		for (size_t k = 0; k < o->be.n_paths; k++)
+			px.policy.own[px.policy.n_own++] = o->be.paths[k].addr;
+		px.policy_watch.fn = on_policy;
+		px.policy_watch.ud = &px;
+		if (dp_open(&px.policy) < 0 ||
+		    relay_poller_add(dp_fd(&px.policy), EPOLLIN, &px.policy_watch) < 0) {
+			fprintf(stderr, "%s: netlink (host addresses): %s\n", prog,
+				strerror(errno));
+			goto out;
+		}
+	}
+	/* Devices, routes, the (transparent) listener and netlink are set up:
+	 * nothing later needs a privilege. */
+	if (svc_drop_privileges(prog, &px.conf.user, 0) < 0)
+		goto out;
 	mpt_backend_set_idle(px.be, on_idle, &px);
 	{
 		char ep[64], cv[64];
-		fprintf(stderr, "%s: listening on %s (%s), %s%s\n", prog,
+		fprintf(stderr, "%s: listening on %s (%s%s), %s%s\n", prog,
 			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)),
 			px.socks      ? "SOCKS5"
 			: px.redirect ? "redirect"
 				      : "TPROXY",
+			px.n_users ? ", username/password" : "",
 			px.have_convert ? "through the converter at " : "MPTCP to the destination",
 			px.have_convert ? relay_fmt_ep(&px.convert, cv, sizeof(cv)) : "");
 	}
@@ -1204,9 +1539,16 @@ out:
 		relay_poller_del(nlwatch_fd(px.nlw));
 		nlwatch_close(px.nlw);
 	}
+	svc_timer_close(&px.timer);
+	if (dp_fd(&px.policy) >= 0)
+		relay_poller_del(dp_fd(&px.policy));
+	dp_close(&px.policy);
 	relay_poller_fini(px.be);
 	mpt_backend_destroy(px.be);
 	close(px.lfd);
 	svc_signals_close(&px.sig);
+early:
+	memset(users, 0, sizeof(users));
+	svc_config_free();
 	return status;
 }
