@@ -52,7 +52,7 @@ _mpt() {
 	if [[ "$cur" == -* ]]; then
 		local opts
 		opts=$("${COMP_WORDS[0]}" "$cmd" --help 2>/dev/null | grep -Eo -- '(^|[ ,(\[])--?[A-Za-z0-9][A-Za-z0-9-]*' |
-			sed 's/^[ ,(\[]//' | sort -u)
+			sed 's/^[ ,(\[]//' | grep -E -- '^(--.*|-[A-Za-z0-9])$' | sort -u)
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		return
 	fi

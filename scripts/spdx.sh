@@ -8,8 +8,8 @@
 #   scripts/spdx.sh [--check] FILE...   only these files
 #
 # Files: the git-tracked C sources and headers, shell and Python scripts,
-# CMake files, *.in templates, man page sources (scdoc) and shell
-# completions.  Data (fuzz corpora, test vectors, pcaps), Markdown and the
+# CMake files, *.in templates, man page sources (scdoc), shell
+# completions, systemd units and *.conf examples.  Data (fuzz corpora, test vectors, pcaps), Markdown and the
 # LICENSE itself are not tagged.  Adding is idempotent: a file that has the
 # line anywhere in its first 10 lines is left alone.  Where the line goes:
 #   C (.c .h .in of C):   /* SPDX-License-Identifier: Apache-2.0 */  first line
@@ -35,7 +35,7 @@ list_files() {
 		git ls-files 2>/dev/null || true
 		# Untracked but not ignored files count too (new work not yet added).
 		git ls-files --others --exclude-standard 2>/dev/null || true
-	} | sort -u | grep -E '(\.(c|h|sh|py|cmake|in|scd|bash|zsh)|(^|/)CMakeLists\.txt|(^|/)_mpt|(^|/)run|(^|/)Makefile)$' |
+	} | sort -u | grep -E '(\.(c|h|sh|py|cmake|in|scd|bash|zsh|service|conf)|(^|/)CMakeLists\.txt|(^|/)_mpt|(^|/)run|(^|/)Makefile|(^|/)mpt-routes)$' |
 		grep -Ev '^(fuzz/corpus|tests/vectors/.*\.txt)' || true
 }
 

@@ -114,8 +114,19 @@ check test -f "$P/lib/systemd/system/mpt-proxy.service"
 check test -f "$P/lib/systemd/system/mpt-convert.service"
 check test -x "$P/libexec/mpt/mpt-routes"
 check test -f "$P/share/doc/mpt/deploy/routes.conf"
-check grep -q "^ExecStart=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")/bin/mpt proxy" \
+check grep -q "^ExecStart=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")/bin/mpt proxy --config" \
 	"$P/lib/systemd/system/mpt-proxy.service"
+# The example configurations parse (--check also looks at the host: its
+# verdict here does not matter, a FILE:LINE error does).
+for t in proxy convert; do
+	sed 's/^user mpt/user nobody/' "$P/share/doc/mpt/deploy/$t.conf" >"$work/$t.conf"
+	"$P/bin/mpt" "$t" --config "$work/$t.conf" --check >"$work/$t.check" 2>&1
+	if grep -q "$t.conf:[0-9]" "$work/$t.check"; then
+		echo "FAIL: docs/deploy/$t.conf does not parse:"
+		sed 's/^/    /' "$work/$t.check"
+		fail=1
+	fi
+done
 if command -v systemd-analyze >/dev/null; then
 	# The units as they would be installed here (paths into the moved
 	# tree, the example environment files); the man pages are not in
@@ -124,7 +135,7 @@ if command -v systemd-analyze >/dev/null; then
 	for u in mpt-proxy mpt-convert; do
 		sed -e "s|^ExecStart=[^ ]*/mpt |ExecStart=$P/bin/mpt |" \
 			-e "s|[^ =+]*/libexec/mpt/mpt-routes|$P/libexec/mpt/mpt-routes|g" \
-			-e "s|^EnvironmentFile=/etc/mpt/|EnvironmentFile=$P/share/doc/mpt/deploy/|" \
+			-e "s|/etc/mpt/|$P/share/doc/mpt/deploy/|g" \
 			"$P/lib/systemd/system/$u.service" >"$work/units/$u.service"
 	done
 	out=$(systemd-analyze verify "$work/units/mpt-proxy.service" "$work/units/mpt-convert.service" 2>&1 |

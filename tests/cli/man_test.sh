@@ -58,8 +58,9 @@ for c in $cmds; do
 	# man renders hyphens as U+2010 in places; compare on ASCII.
 	# and a name broken at one of its hyphens at a line's end is joined.
 	text=$(sed 's/\xe2\x80\x90/-/g; s/\xe2\x88\x92/-/g' "$page" | sed -z 's/-\n *\([a-z]\)/-\1/g')
+	# Long options, and short ones (one letter: not "[-PORT]" of a syntax).
 	opts=$("$mpt" "$c" --help 2>&1 | grep -Eo -- '(^|[ ,(\[|])--?[A-Za-z0-9][A-Za-z0-9-]*' |
-		sed 's/^[ ,(\[|]//' | sort -u)
+		sed 's/^[ ,(\[|]//' | grep -E -- '^(--.*|-[A-Za-z0-9])$' | sort -u)
 	missing=""
 	for o in $opts; do
 		grep -q -- "$o" <<<"$text" || missing="$missing $o"
