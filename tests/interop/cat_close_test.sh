@@ -31,6 +31,16 @@ now() { date +%s.%N; }
 established() {
 	ip netns exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )" | wc -l
 }
+# wait_established NS PORT N: until N of them are up (at most 10 s), then
+# one more second of transfer
+wait_established() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(established "$1" "$2")" -ge "$3" ] && break
+		sleep 0.1
+	done
+	sleep 1
+}
 
 echo "-- (a) the initial subflow's path dies: bounded exit after the data is done"
 case_a() {
@@ -98,7 +108,7 @@ case_b() {
 		</dev/zero >/dev/null 2>"$d/mpt.err" &
 	local mpid=$!
 	INTEROP_PIDS+=("$mpid")
-	sleep 2
+	wait_established "$NS_S" 6201 2
 	local before
 	before=$(established "$NS_S" 6201)
 	local t0 t1
@@ -144,7 +154,7 @@ case_c() {
 		--port 6202 --send "$d/big" --recv-out /dev/null 2>"$d/peer.err" &
 	local cpid=$!
 	INTEROP_PIDS+=("$cpid")
-	sleep 2
+	wait_established "$NS_S" 6202 1
 	local before after
 	before=$(established "$NS_S" 6202)
 	kill -INT "$mpid"
