@@ -17,6 +17,7 @@ X(InAddrErrors, "IP destination is not one of our addresses")
 /* ---- TCP input ---- */
 X(TcpInSegs, "TCP segments received")
 X(TcpOutSegs, "TCP segments sent")
+X(TCPGsoSegs, "TCP segments sent inside segmentation-offload super-segments")
 X(TcpInErrs, "TCP segment malformed (header length, options)")
 X(TcpInCsumErrors, "TCP checksum wrong")
 X(TcpBadOptions, "TCP option malformed (length byte)")

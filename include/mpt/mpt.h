@@ -288,6 +288,29 @@ enum mpt_local_flag {
 	MPT_LOCAL_FULLMESH = 1 << 3, /**< subflows from it to every remote address */
 };
 
+/** What a backend needs to know about an outgoing packet (cfg.output_ex). */
+struct mpt_out_meta {
+	/**
+	 * 0: one packet.  Else (segmentation offload, cfg.tso_max) the TCP
+	 * payload is to be cut into segments of gso_size bytes (the last may
+	 * be shorter), each with the same IP and TCP headers and options,
+	 * sequence numbers advanced, FIN and PSH on the last only: what
+	 * Linux's GSO does for a virtio_net_hdr with gso_type TCPV4/TCPV6.
+	 */
+	uint32_t gso_size;
+	uint16_t l3_len; /**< IP header length: the TCP header starts here */
+	uint16_t l4_len; /**< TCP header length, options included */
+	/**
+	 * The TCP checksum field holds only the pseudo-header sum (folded, not
+	 * complemented): the device completes it over the bytes from l3_len
+	 * on and stores it at l3_len + 16 (virtio's NEEDS_CSUM).
+	 */
+	bool csum_partial;
+};
+
+/** Flags of mpt_stack_input_ex. */
+#define MPT_INPUT_CSUM_OK 0x1u /**< TCP checksum verified by the device (or partial) */
+
 /** Stack configuration.  Initialise with mpt_stack_cfg_init(). */
 struct mpt_stack_cfg {
 	const struct mpt_mem *mem; /**< NULL: mpt_mem_default() */
@@ -296,6 +319,20 @@ struct mpt_stack_cfg {
 	/** Send one IP packet (the buffer is reused after return). Required. */
 	void (*output)(void *ud, const uint8_t *pkt, size_t len);
 	void *output_ud;
+	/**
+	 * Optional, replaces output: a packet with what a device with
+	 * offloads needs to know about it (segmentation, partial checksum).
+	 */
+	void (*output_ex)(void *ud, const uint8_t *pkt, size_t len,
+			  const struct mpt_out_meta *meta);
+	/**
+	 * Segmentation offload (needs output_ex): TCP payload bytes of one
+	 * output packet, cut by the device (0: off; at most 65000).  Implies
+	 * csum_offload for those packets.
+	 */
+	uint32_t tso_max;
+	/** Leave every TCP checksum to the device (needs output_ex). */
+	bool csum_offload;
 	/** Readiness / state changes (events: enum mpt_event bits). Optional. */
 	void (*on_event)(void *ud, struct mpt_sock *sock, unsigned events);
 	void *event_ud;
@@ -335,6 +372,14 @@ void mpt_stack_destroy(struct mpt_stack *st);
  * (MPT_ERR_STATE: called from a callback of this stack).
  */
 int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now);
+/**
+ * mpt_stack_input for a packet from a device with offloads: flags
+ * MPT_INPUT_CSUM_OK when the device verified the TCP checksum (or the packet
+ * is locally generated with a partial one).  The packet may hold a TCP
+ * payload of up to 64 KiB (coalesced segments: receive offload).
+ */
+int mpt_stack_input_ex(struct mpt_stack *st, const uint8_t *pkt, size_t len, unsigned flags,
+		       uint64_t now);
 /** Earliest timer deadline over all sockets (a time already passed when
  *  events are waiting for delivery), or MPT_TIME_NEVER. */
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st);

@@ -384,10 +384,16 @@ struct mpt_sim_mbox_cfg {
 	uint32_t seg_size;        /**< RESEGMENT piece payload size (> 0) */
 	uint64_t hold_ns;         /**< COALESCE maximum hold time */
 	uint32_t coalesce_max;    /**< COALESCE max merged payload (0 = 65000) */
-	uint64_t corrupt_nth;     /**< CORRUPT: 1-based data segment number, 0 = off */
-	double corrupt_prob;      /**< CORRUPT: per data segment probability */
-	uint8_t corrupt_xor;      /**< CORRUPT: XOR value (0 = 0xff) */
-	uint64_t allowed[4];      /**< DROP_UNKNOWN_OPT: allowed option kinds */
+	/**
+	 * COALESCE only segments whose TCP options are byte for byte the same
+	 * (what Linux's GRO does: a receive offload, not a middlebox that
+	 * breaks MPTCP's mappings).
+	 */
+	bool coalesce_same_opts;
+	uint64_t corrupt_nth; /**< CORRUPT: 1-based data segment number, 0 = off */
+	double corrupt_prob;  /**< CORRUPT: per data segment probability */
+	uint8_t corrupt_xor;  /**< CORRUPT: XOR value (0 = 0xff) */
+	uint64_t allowed[4];  /**< DROP_UNKNOWN_OPT: allowed option kinds */
 };
 
 /** What a middlebox did. */

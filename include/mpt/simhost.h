@@ -19,7 +19,10 @@ struct mpt_simhost;
  * Create a node named name running a stack configured by cfg.  cfg->output
  * and cfg->rand are replaced (packets go to the simulator; randomness is the
  * simulator's deterministic node stream); cfg->on_event is replaced by the
- * host's dispatcher (see mpt_simhost_set_app).  Connect the node to others
+ * host's dispatcher (see mpt_simhost_set_app).  With cfg->tso_max or
+ * cfg->csum_offload the host's "device" cuts and checksums the stack's
+ * super-segments in software (so the engine's offload path runs in the
+ * simulator).  Connect the node to others
  * with mpt_sim_connect using the addresses in cfg->local.
  * Returns 0, MPT_ERR_INVAL or MPT_ERR_NOMEM.
  */

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "mpt/simhost.h"
 #include "wire/bytes.h"
+#include "wire/gso.h"
 
 struct mpt_simhost {
 	struct mpt_sim *sim;
@@ -14,12 +15,32 @@ struct mpt_simhost {
 	const struct mpt_mem *mem;
 	void (*app_fn)(void *ud, struct mpt_sock *s, unsigned events);
 	void *app_ud;
+	uint8_t gso_buf[MPT_SIM_MAX_PKT]; /* software segmentation (cfg.tso_max) */
 };
 
 static void host_output(void *ud, const uint8_t *pkt, size_t len)
 {
 	struct mpt_simhost *h = ud;
 	(void)mpt_sim_send(h->sim, h->node, pkt, len);
+}
+
+static void host_emit(void *ud, const uint8_t *pkt, size_t len)
+{
+	struct mpt_simhost *h = ud;
+	(void)mpt_sim_send(h->sim, h->node, pkt, len);
+}
+
+/* A stack with segmentation offload: the "device" cuts its super-segments
+ * in software, so that the links see ordinary segments. */
+static void host_output_ex(void *ud, const uint8_t *pkt, size_t len, const struct mpt_out_meta *m)
+{
+	struct mpt_simhost *h = ud;
+	if (!m->csum_partial && m->gso_size == 0) {
+		host_emit(h, pkt, len);
+		return;
+	}
+	(void)mpt_gso_segment(pkt, len, m->l3_len, m->gso_size, h->gso_buf, sizeof(h->gso_buf),
+			      host_emit, h);
 }
 
 static void host_event(void *ud, struct mpt_sock *s, unsigned events)
@@ -67,6 +88,7 @@ int mpt_simhost_create(struct mpt_sim *sim, const char *name, const struct mpt_s
 	h->mem = mem;
 	struct mpt_stack_cfg c = *cfg;
 	c.output = host_output;
+	c.output_ex = c.tso_max || c.csum_offload ? host_output_ex : NULL;
 	c.output_ud = h;
 	c.rand = mpt_sim_rand;
 	c.rand_ud = sim;

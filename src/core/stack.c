@@ -648,8 +648,9 @@ void mpt_stack_reap_later(struct mpt_stack *st)
 
 /* ---- engine callbacks --------------------------------------------------- */
 
-void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
-		    uint8_t *tcp, size_t len)
+/* Output with segmentation offload: gso 0 for one segment. */
+static void emit_gso(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
+		     uint8_t *tcp, size_t len, uint32_t gso)
 {
 	struct mpt_ip_hdr h;
 	memset(&h, 0, sizeof(h));
@@ -660,19 +661,37 @@ void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const stru
 	h.id = st->core->ip_id++;
 	h.payload_len = len;
 	size_t hl = mpt_ip_hdr_len(h.src.family);
-	mpt_tcp_csum_fill(tcp, len, &h.src, &h.dst);
+	bool partial = st->cfg.output_ex && (st->cfg.csum_offload || gso > 0);
+	if (partial)
+		mpt_tcp_csum_partial(tcp, len, &h.src, &h.dst);
+	else
+		mpt_tcp_csum_fill(tcp, len, &h.src, &h.dst);
 	if (hl == 0 || mpt_ip_emit(tcp - hl, hl, &h) < 0)
 		return;
+	if (st->cfg.output_ex) {
+		struct mpt_out_meta m = {.gso_size = gso,
+					 .l3_len = (uint16_t)hl,
+					 .l4_len = (uint16_t)((tcp[12] >> 4) * 4),
+					 .csum_partial = partial};
+		st->cfg.output_ex(st->cfg.output_ud, tcp - hl, hl + len, &m);
+		return;
+	}
 	st->cfg.output(st->cfg.output_ud, tcp - hl, hl + len);
 }
 
-static void flow_output(void *ud, uint8_t *seg, size_t len)
+void mpt_stack_emit(struct mpt_stack *st, const struct mpt_addr *src, const struct mpt_addr *dst,
+		    uint8_t *tcp, size_t len)
+{
+	emit_gso(st, src, dst, tcp, len, 0);
+}
+
+static void flow_output(void *ud, uint8_t *seg, size_t len, uint32_t gso)
 {
 	struct mpt_flow *f = ud;
 	struct mpt_stack *st = f->st;
 	if (st->pctx.mute)
 		return; /* rebuilt from a SYN cookie: that SYN-ACK already left */
-	mpt_stack_emit(st, &f->local.addr, &f->remote.addr, seg, len);
+	emit_gso(st, &f->local.addr, &f->remote.addr, seg, len, gso);
 }
 
 static void flow_event(void *ud, enum mpt_tcp_event ev)
@@ -833,7 +852,9 @@ bool mpt_stack_knobs_names_ok(const struct mpt_stack *st, const struct mpt_mptcp
 
 int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 {
-	if (!cfg || !out || !cfg->output || !cfg->rand || cfg->n_local > MPT_MAX_LOCAL_ADDRS)
+	if (!cfg || !out || (!cfg->output && !cfg->output_ex) || !cfg->rand ||
+	    cfg->n_local > MPT_MAX_LOCAL_ADDRS || cfg->tso_max > 65000 ||
+	    (cfg->tso_max && !cfg->output_ex))
 		return MPT_ERR_INVAL;
 	for (size_t i = 0; i < cfg->n_local; i++)
 		if (cfg->local[i].family != 4 && cfg->local[i].family != 6)
@@ -897,12 +918,26 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	t->max_retries = k->max_retries;
 	t->cc = st->cc;
 	t->mib = &st->mib;
+	/* One output buffer for every engine of the stack (a segment is sent
+	 * before the next one is built): no per-connection copy of it, and
+	 * room for a segmentation-offload segment. */
+	t->tso_max = cfg->tso_max;
+	uint32_t seg_max = MPT_MAX(k->mss ? k->mss : 1460u, t->tso_max);
+	st->core->obuf_cap = MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN + seg_max;
+	st->core->obuf = mpt_malloc(mem, st->core->obuf_cap);
+	if (!st->core->obuf) {
+		mpt_free(mem, st);
+		return MPT_ERR_NOMEM;
+	}
+	t->obuf = st->core->obuf;
+	t->obuf_cap = st->core->obuf_cap;
 
 	size_t buckets = STACK_HASH_MIN;
 	while (buckets < st->cfg.max_socks && buckets < (1u << 20))
 		buckets <<= 1;
 	st->core->htab = mpt_calloc(mem, buckets, sizeof(*st->core->htab));
 	if (!st->core->htab) {
+		mpt_free(mem, st->core->obuf);
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
 	}
@@ -921,6 +956,7 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	    mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
 		mpt_free(mem, st->core->heap);
 		mpt_free(mem, st->core->htab);
+		mpt_free(mem, st->core->obuf);
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
 	}
@@ -948,6 +984,7 @@ void mpt_stack_destroy(struct mpt_stack *st)
 	mpt_token_table_free(&st->tokens);
 	mpt_free(st->mem, st->core->heap);
 	mpt_free(st->mem, st->core->htab);
+	mpt_free(st->mem, st->core->obuf);
 	mpt_free(st->mem, st);
 }
 
@@ -1119,9 +1156,11 @@ void mpt_stack_sock_discard(struct mpt_stack *st, struct mpt_sock *s)
 	mpt_stack_sock_free(st, s);
 }
 
-static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now)
+static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, unsigned flags,
+		       uint64_t now)
 {
 	bool verify = !st->cfg.no_verify_csum;
+	bool verify_tcp = verify && !(flags & MPT_INPUT_CSUM_OK);
 #ifdef MPT_FUZZING
 	verify = false; /* let the fuzzer past the checksums */
 #endif
@@ -1148,7 +1187,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 		mpt_mib_inc(&st->mib, MPT_MIB_TcpInErrs);
 		return rc;
 	}
-	if (verify && !mpt_tcp_csum_ok(tp, tlen, &ip.src, &ip.dst)) {
+	if (verify_tcp && !mpt_tcp_csum_ok(tp, tlen, &ip.src, &ip.dst)) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TcpInCsumErrors);
 		return MPT_ERR_CHECKSUM;
 	}
@@ -1227,16 +1266,22 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uin
 	return MPT_ERR_NOTFOUND;
 }
 
-int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now)
+int mpt_stack_input_ex(struct mpt_stack *st, const uint8_t *pkt, size_t len, unsigned flags,
+		       uint64_t now)
 {
 	if (!st || (!pkt && len))
 		return MPT_ERR_INVAL;
 	if (st->core->depth)
 		return MPT_ERR_STATE; /* from on_event or output: not allowed */
 	mpt_stack_enter(st, now);
-	int rc = stack_input(st, pkt, len, now);
+	int rc = stack_input(st, pkt, len, flags, now);
 	stack_leave_deliver(st);
 	return rc;
+}
+
+int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	return mpt_stack_input_ex(st, pkt, len, 0, now);
 }
 
 /* Every flow's and connection's deadline, the long way (the heap could not

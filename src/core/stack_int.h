@@ -81,6 +81,8 @@ struct mpt_stack_core {
 	size_t heap_n, heap_cap;
 	struct mpt_tnode *touched; /* to look at again at the end of the entry point */
 	bool heap_nomem;           /* the heap could not grow: scan instead */
+	uint8_t *obuf;             /* every engine's output buffer (struct mpt_tcp_cfg.obuf) */
+	size_t obuf_cap;
 };
 
 /* ---- stack.c ----------------------------------------------------------- */

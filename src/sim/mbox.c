@@ -427,6 +427,9 @@ static enum sim_mbox_verdict do_coalesce(struct mpt_sim *sim, struct sim_mbox_at
 	    hv.th.sport == v->th.sport && hv.th.dport == v->th.dport &&
 	    hv.ip.hdr_len == v->ip.hdr_len && hv.th.hdr_len == v->th.hdr_len &&
 	    hv.th.seq + (uint32_t)hv.pay_len == v->th.seq && hv.pay_len + v->pay_len <= max &&
+	    (!mb->cfg.coalesce_same_opts ||
+	     (hv.th.ack == v->th.ack && memcmp(hv.tcp + MPT_TCP_HDR_LEN, v->tcp + MPT_TCP_HDR_LEN,
+					       (size_t)v->th.hdr_len - MPT_TCP_HDR_LEN) == 0)) &&
 	    mpt_tcp_csum_ok(v->tcp, v->seg_len, &v->ip.src, &v->ip.dst)) {
 		struct sim_pkt *m = build_seg(sim, a->held, &hv, hv.tcp + hv.th.hdr_len, hv.pay_len,
 					      v->tcp + v->th.hdr_len, v->pay_len);

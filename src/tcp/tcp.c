@@ -271,8 +271,20 @@ int mpt_tcp_create(const struct mpt_mem *mem, const struct mpt_tcp_cfg *cfg,
 		t->cfg = *cfg;
 	tcp_apply_defaults(&t->cfg);
 	t->cb = *cb;
-	t->obuf_cap = MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN + t->cfg.mss;
-	t->obuf = mpt_malloc(mem, t->obuf_cap);
+	if (t->cfg.obuf) {
+		/* shared with the owner's other engines */
+		t->obuf = t->cfg.obuf;
+		t->obuf_cap = t->cfg.obuf_cap;
+		if (t->obuf_cap < MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN +
+				      MPT_MAX(t->cfg.mss, t->cfg.tso_max)) {
+			mpt_free(mem, t);
+			return MPT_ERR_INVAL;
+		}
+	} else {
+		t->cfg.tso_max = 0; /* an own buffer holds one MSS */
+		t->obuf_cap = MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN + t->cfg.mss;
+		t->obuf = mpt_malloc(mem, t->obuf_cap);
+	}
 	if (!t->obuf || tcp_ring_init(&t->sb, mem, t->cfg.sndbuf) < 0 ||
 	    tcp_ring_init(&t->rb, mem, t->cfg.rcvbuf) < 0 || tcp_txr_init(t) < 0) {
 		mpt_tcp_destroy(t);
@@ -303,7 +315,8 @@ void mpt_tcp_destroy(struct mpt_tcp *t)
 	tcp_ring_free(&t->sb, &mem);
 	tcp_ring_free(&t->rb, &mem);
 	tcp_txr_free(t);
-	mpt_free(&mem, t->obuf);
+	if (t->obuf != t->cfg.obuf)
+		mpt_free(&mem, t->obuf);
 	mpt_free(&mem, t);
 }
 

@@ -115,6 +115,23 @@ struct mpt_tcp_cfg {
 	 * room for a DSS mapping.  0 = use ext_opt_reserve.
 	 */
 	uint8_t ext_opt_reserve_ack;
+	/**
+	 * Segmentation offload (TSO/GSO): the largest payload of one segment
+	 * handed to cb.output, which the owner's device cuts into segments of
+	 * the size it is given (each carrying the same header and options:
+	 * valid for timestamps and for an MPTCP DSS mapping that covers them
+	 * all, RFC 8684 §3.3).  0: one MSS (no offload).  Retransmissions are
+	 * never offloaded.
+	 */
+	uint32_t tso_max;
+	/**
+	 * The output buffer, shared by every engine of one owner (the owner
+	 * consumes a segment before the next one is built): at least
+	 * MPT_TCP_HEADROOM + 60 + max(mss, tso_max) bytes.  NULL: the engine
+	 * allocates its own, for one MSS.
+	 */
+	uint8_t *obuf;
+	size_t obuf_cap;
 };
 
 /** Information about an outgoing segment, for the extension hook. */
@@ -134,8 +151,10 @@ struct mpt_tcp_cb {
 	 * A segment to send: seg points at the TCP header (checksum field 0),
 	 * len is header+options+payload, and MPT_TCP_HEADROOM bytes before seg
 	 * are writable (for the IP header).  The buffer is reused after return.
+	 * gso: 0 for one segment; else (cfg.tso_max) the payload size of the
+	 * segments the device cuts this one into (the last may be shorter).
 	 */
-	void (*output)(void *ud, uint8_t *seg, size_t len);
+	void (*output)(void *ud, uint8_t *seg, size_t len, uint32_t gso);
 	/** State changes and readiness (see enum mpt_tcp_event). */
 	void (*on_event)(void *ud, enum mpt_tcp_event ev);
 	/**

@@ -175,10 +175,14 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 	r = mpt_tcp_opts_emit(opt, cap, &o, NULL);
 	olen = r > 0 ? (size_t)r : 0;
 
-	/* Options eat into the MSS (RFC 9293 §3.7.1: MSS excludes options). */
+	/* Options eat into the MSS (RFC 9293 §3.7.1: MSS excludes options).
+	 * With segmentation offload new data may span several segments: the
+	 * device cuts it at maxpay (gso, set once the options are known). */
+	bool tso = t->cfg.tso_max > 0 && len > 0 && !syn && !rst && !mpt_seq_lt(seq, t->snd_nxt);
+	uint32_t asked = len;
 	maxpay = t->mss_cap > olen ? t->mss_cap - (uint32_t)olen : 1;
-	if (len > maxpay)
-		len = maxpay;
+	if (len > (tso ? t->cfg.tso_max : maxpay))
+		len = tso ? t->cfg.tso_max : maxpay;
 	if (!fin_ok || !t->fin_queued || seq + len != t->fin_seq)
 		fin_ok = false;
 
@@ -202,13 +206,20 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 		if (info.len < len && (info.len > 0 || len == 0))
 			len = info.len;
 		maxpay = t->mss_cap > total_opt ? t->mss_cap - (uint32_t)total_opt : 1;
-		if (len > maxpay)
+		if (len > maxpay && !tso)
 			len = maxpay;
 		if (fin_ok && seq + len != t->fin_seq)
 			fin_ok = false;
 	}
+	if (tso && len > maxpay && len % maxpay && len == asked && seq + len != tcp_data_end(t)) {
+		/* Whole segments (of the payload the options leave): a short
+		 * one in the middle of the stream is a segment too many. */
+		len -= len % maxpay;
+		fin_ok = false;
+	}
 	if (fin_ok)
 		flags |= MPT_TCP_FIN;
+	uint32_t gso = len > maxpay ? maxpay : 0;
 
 	memset(&h, 0, sizeof(h));
 	h.sport = t->sport;
@@ -252,11 +263,14 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 		t->delack_at = MPT_TIME_NEVER;
 		t->ack_now = false;
 	}
-	t->segs_out++;
-	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutSegs);
+	uint32_t nsegs = gso ? (len + gso - 1) / gso : 1;
+	t->segs_out += nsegs;
+	mpt_mib_add(t->cfg.mib, MPT_MIB_TcpOutSegs, nsegs);
+	if (gso)
+		mpt_mib_add(t->cfg.mib, MPT_MIB_TCPGsoSegs, nsegs);
 	if (rst)
 		mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutRsts);
-	t->cb.output(t->cb.ud, seg, (size_t)r + len);
+	t->cb.output(t->cb.ud, seg, (size_t)r + len, gso);
 	return consumed;
 }
 
@@ -327,7 +341,7 @@ void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, 
 	t->segs_out++;
 	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutSegs);
 	mpt_mib_inc(t->cfg.mib, MPT_MIB_TcpOutRsts);
-	t->cb.output(t->cb.ud, seg, (size_t)r);
+	t->cb.output(t->cb.ud, seg, (size_t)r, 0);
 }
 
 /* (Re)send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED). */
@@ -387,6 +401,20 @@ static bool cwnd_allows(struct mpt_tcp *t, uint32_t pipe, uint32_t len)
 	return false;
 }
 
+/*
+ * How much one offloaded segment may carry: about a millisecond's worth at
+ * the current rate (cwnd / srtt), at least two segments, at most tso_max.
+ * A whole cwnd in one burst overflows the queues a paced sender never
+ * fills (as Linux's TSO autosizing, which sizes them from the pacing rate).
+ */
+static uint32_t tso_budget(const struct mpt_tcp *t)
+{
+	uint64_t srtt = t->srtt ? t->srtt : t->cfg.rto_initial_ns;
+	uint64_t b = (uint64_t)t->cc.cwnd * MPT_NS_PER_MS / MPT_MAX(srtt, (uint64_t)MPT_NS_PER_MS);
+	b = MPT_MAX(b, 2 * (uint64_t)t->snd_mss);
+	return (uint32_t)MPT_MIN(b, (uint64_t)t->cfg.tso_max);
+}
+
 /* Send one segment if anything may be sent now. */
 static bool send_one(struct mpt_tcp *t, uint64_t now)
 {
@@ -436,6 +464,16 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 		if (n > 0) {
 			if (!cwnd_allows(t, pipe, n))
 				return false;
+			if (n == mss && t->cfg.tso_max > mss) {
+				/* Segmentation offload: as many full segments as the
+				 * window and the congestion window allow, in one. */
+				uint32_t room = pipe < t->cc.cwnd ? t->cc.cwnd - pipe : mss;
+				uint32_t big = MPT_MIN(MPT_MIN(unsent, wavail), tso_budget(t));
+				big = MPT_MIN(big, MPT_MAX(room, mss));
+				if (big > mss && big < unsent && big < wavail)
+					big -= big % mss; /* whole segments unless at an edge */
+				n = MPT_MAX(n, big);
+			}
 			return tcp_xmit(t, t->snd_nxt, n,
 					(uint16_t)(MPT_TCP_ACK | (n == unsent ? MPT_TCP_PSH : 0)),
 					true, now) > 0;

@@ -380,6 +380,18 @@ void mpt_tcp_csum_fill(uint8_t *seg, size_t len, const struct mpt_addr *src,
 	mpt_put16(seg + TCP_CSUM_OFF, mpt_csum_fold(seg_sum(seg, len, src, dst)));
 }
 
+void mpt_tcp_csum_partial(uint8_t *seg, size_t len, const struct mpt_addr *src,
+			  const struct mpt_addr *dst)
+{
+	if (!seg || !src || !dst || len < MPT_TCP_HDR_LEN)
+		return;
+	/* The device sums from the TCP header on, this field included, and
+	 * stores the complement: the field starts as the folded pseudo-header
+	 * sum, not complemented (a CHECKSUM_PARTIAL packet in Linux terms). */
+	uint16_t folded = (uint16_t)~mpt_csum_fold(mpt_csum_pseudo(src, dst, 6, (uint32_t)len));
+	mpt_put16(seg + TCP_CSUM_OFF, folded);
+}
+
 bool mpt_tcp_csum_ok(const uint8_t *seg, size_t len, const struct mpt_addr *src,
 		     const struct mpt_addr *dst)
 {

@@ -182,6 +182,13 @@ int mpt_tcp_hdr_emit(uint8_t *buf, size_t cap, const struct mpt_tcp_hdr *h, cons
  * including odd) over the pseudo-header for src/dst and store it at offset
  * 16.  Does nothing when len < 20 or an argument is NULL.
  */
+/**
+ * For checksum offload: store in seg's checksum field the pseudo-header sum
+ * over len bytes (folded, not complemented); the device completes it from
+ * the TCP header on.
+ */
+void mpt_tcp_csum_partial(uint8_t *seg, size_t len, const struct mpt_addr *src,
+			  const struct mpt_addr *dst);
 void mpt_tcp_csum_fill(uint8_t *seg, size_t len, const struct mpt_addr *src,
 		       const struct mpt_addr *dst);
 /** True when seg's checksum is correct for src/dst (false when len < 20). */

@@ -88,6 +88,7 @@ struct mout {
 	uint64_t counters[2][512];
 	uint64_t counters_end[2][512]; /* after the close sequence (5 s more) */
 	uint64_t wire_fwd[4];          /* bytes on each path's client -> server wire */
+	uint64_t lost_fwd;             /* packets the client -> server links dropped */
 	long live_after;
 	/* path-manager events (mpt_sock_pm_event) seen per side, by type */
 	unsigned pmev[2][16];
@@ -299,6 +300,8 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 		struct mpt_sim_link_stats ls;
 		mpt_sim_link_get_stats(x.lf[i], &ls);
 		out->wire_fwd[i] = ls.wire_bytes;
+		for (int d = 0; d < MPT_SIM_DROP_MAX; d++)
+			out->lost_fwd += ls.dropped[d];
 	}
 	mpt_bulk_destroy(x.b);
 	mpt_simhost_destroy(x.c);

@@ -116,8 +116,9 @@ static inline int h_parse(struct hseg *out, const uint8_t *data, size_t len)
 	return 0;
 }
 
-static void h_output(void *ud, uint8_t *seg, size_t len)
+static void h_output(void *ud, uint8_t *seg, size_t len, uint32_t gso)
 {
+	(void)gso;
 	struct hnode *nd = ud;
 	struct hnet *net = nd->net;
 	struct hpkt *p;
