@@ -5,10 +5,12 @@
 #                   interop peers, Wireshark)
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
-pkgs=(cmake ninja-build gcc pkg-config libssl-dev libpcap-dev libcmocka-dev libcjson-dev libmnl-dev)
+# libpcap-dev: the tests read back the pcap files mpt writes (libmpt does not link it).
+pkgs=(cmake ninja-build gcc pkg-config libssl-dev libcmocka-dev libcjson-dev libmnl-dev scdoc
+      libpcap-dev)
 if [ "${1:-all}" != build ]; then
 	pkgs+=(clang libclang-rt-14-dev python3 clang-format valgrind iproute2 iperf3 mptcpize
-	       tshark iptables socat python3-scapy)
+	       tshark iptables socat python3-scapy man-db zsh bash-completion)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -27,6 +27,14 @@ if [ "$rc" = 77 ]; then
 elif [ "$rc" != 0 ]; then
 	exit "$rc"
 fi
+# ---- examples/ against the installed tree (issue 15) -------------------------
+# Install to a temporary prefix, move it, and build examples/ there with
+# pkg-config (shared and static); the simulator example runs.  The TUN
+# examples run against the kernel in tests/interop/examples_test.sh.
+echo "== examples against an installed tree (pkg-config)"
+bash tests/cli/install_test.sh build
+# ---- end of the examples section ---------------------------------------------
+
 echo "== interop tests (root, network namespaces, TUN; skip loudly otherwise)"
 bash tests/interop/run.sh build
 

@@ -62,6 +62,30 @@ struct mpt_path_cfg {
  */
 int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t errlen);
 
+/**
+ * Whether the host leaves path p's address to mpt, before its TUN device
+ * (dev: the name it will have) is brought up.  Refused, with the reason in
+ * err: an address configured on a kernel interface (the kernel would answer
+ * for it: mpt would never see its packets), an address already routed
+ * (host route in the main table) into another device (another mpt
+ * instance's TUN: taking its route over would cut that instance's peers
+ * off), or a TUN device attached by another process.  Needs no privilege.
+ * Returns 0, MPT_ERR_EXIST (refused) or MPT_ERR_UNSUPPORTED (netlink
+ * failed) or MPT_ERR_INVAL.
+ */
+int mpt_path_check_host(const struct mpt_path_cfg *p, const char *dev, char *err, size_t errlen);
+
+/**
+ * Would the kernel forward a packet from src, arriving on TUN device dev, to
+ * dst?  Asks for the input route (RTM_GETROUTE with iif, so policy rules by
+ * source apply) as the kernel will when the stack sends.  Returns 0 (routed,
+ * or the kernel cannot be asked), MPT_ERR_NOTFOUND with the reason in err
+ * ("Network is unreachable", forwarding disabled, a prohibit rule) or
+ * MPT_ERR_INVAL.
+ */
+int mpt_path_route_check(const char *dev, const struct mpt_addr *src, const struct mpt_addr *dst,
+			 char *err, size_t errlen);
+
 /** Backend configuration. */
 struct mpt_backend_cfg {
 	/**

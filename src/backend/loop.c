@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/virtio_net.h>
-#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include "backend/emu.h"
 #include "backend/tun.h"
+#include "base/pcap.h"
 #include "common.h"
 #include "mpt/backend.h"
 #include "wire/gso.h"
@@ -79,8 +79,7 @@ struct mpt_backend {
 	bool started; /* mpt_backend_run ran: remove_at deadlines are set */
 	int status;
 	int verbose;
-	pcap_t *pcap;
-	pcap_dumper_t *dump;
+	struct mpt_pcap_writer pcap; /* --pcap (closed: pcap.f == NULL) */
 	struct mpt_backend_stats stats;
 	bool offload; /* every device offloads: the stack makes super-segments */
 	uint8_t rxbuf[BE_VNET_LEN + BE_PKT_MAX]; /* virtio header, then buf */
@@ -149,16 +148,12 @@ static struct be_path *path_for(struct mpt_backend *b, const struct mpt_addr *a,
 
 static void pcap_write(struct mpt_backend *b, const uint8_t *pkt, size_t len)
 {
-	if (!b->dump)
+	if (!b->pcap.f)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct pcap_pkthdr h;
-	memset(&h, 0, sizeof(h));
-	h.ts.tv_sec = ts.tv_sec;
-	h.ts.tv_usec = (suseconds_t)(ts.tv_nsec / 1000);
-	h.caplen = h.len = (bpf_u_int32)len;
-	pcap_dump((u_char *)b->dump, &h, pkt);
+	mpt_pcap_write(&b->pcap, (uint64_t)ts.tv_sec * MPT_NS_PER_S + (uint64_t)ts.tv_nsec, pkt,
+		       len);
 }
 
 /* ---- writing to a TUN ---------------------------------------------------- */
@@ -726,15 +721,10 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		}
 	}
 
-	if (cfg->pcap) {
-		b->pcap = pcap_open_dead(DLT_RAW, (int)BE_PKT_MAX);
-		if (b->pcap)
-			b->dump = pcap_dump_open(b->pcap, cfg->pcap);
-		if (!b->dump) {
-			rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "cannot write pcap %s: %s",
-				  cfg->pcap, b->pcap ? pcap_geterr(b->pcap) : "libpcap failed");
-			goto fail;
-		}
+	if (cfg->pcap && mpt_pcap_open(&b->pcap, cfg->pcap, BE_PKT_MAX, false) < 0) {
+		rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "cannot write pcap %s: %s", cfg->pcap,
+			  strerror(errno));
+		goto fail;
 	}
 
 	/* Segmentation and checksum offload when every device takes it
@@ -818,12 +808,8 @@ void mpt_backend_destroy(struct mpt_backend *b)
 		mpt_free(b->mem, d->txq.pkt);
 		mpt_free(b->mem, d->txq.len);
 	}
-	if (b->dump) {
-		pcap_dump_flush(b->dump);
-		pcap_dump_close(b->dump);
-	}
-	if (b->pcap)
-		pcap_close(b->pcap);
+	if (mpt_pcap_close(&b->pcap) < 0)
+		fprintf(stderr, "mpt: writing the pcap file failed: %s\n", strerror(errno));
 	if (b->epfd >= 0)
 		close(b->epfd);
 	if (b->tfd >= 0)

@@ -1,10 +1,8 @@
 /*
  * Simulator core: seeded generators, the event heap, nodes, the run loop
- * and the pcap writer.  Links live in link.c, middleboxes in mbox.c.
+ * and pcap capture (base/pcap.c).  Links live in link.c, middleboxes in mbox.c.
  */
-/* libpcap's headers need the BSD u_int/u_char types, hidden in strict C11. */
 #define _DEFAULT_SOURCE 1
-#include <pcap/pcap.h>
 
 #include "sim/sim_int.h"
 
@@ -541,47 +539,24 @@ int mpt_sim_run(struct mpt_sim *sim, uint64_t until, bool (*stop)(void *arg), vo
 /* ---- pcap ---------------------------------------------------------------- */
 int mpt_sim_pcap_open(struct mpt_sim *sim, const char *path)
 {
-	pcap_t *p;
-	pcap_dumper_t *d;
-
 	if (!sim || !path)
 		return MPT_ERR_INVAL;
 	mpt_sim_pcap_close(sim);
-	/* LINKTYPE_RAW: each record is a bare IPv4 or IPv6 packet. */
-	p = pcap_open_dead_with_tstamp_precision(DLT_RAW, 262144, PCAP_TSTAMP_PRECISION_NANO);
-	if (!p)
-		return MPT_ERR_NOMEM;
-	d = pcap_dump_open(p, path);
-	if (!d) {
-		pcap_close(p);
+	/* LINKTYPE_RAW (each record a bare IPv4 or IPv6 packet), nanosecond
+	 * timestamps: simulated time since 0. */
+	if (mpt_pcap_open(&sim->pcap, path, 262144, true) < 0)
 		return MPT_ERR_NOTFOUND;
-	}
-	sim->pcap = p;
-	sim->pcap_dumper = d;
 	return 0;
 }
 
 void mpt_sim_pcap_close(struct mpt_sim *sim)
 {
-	if (!sim || !sim->pcap)
+	if (!sim || !sim->pcap.f)
 		return;
-	pcap_dump_close(sim->pcap_dumper);
-	pcap_close(sim->pcap);
-	sim->pcap = NULL;
-	sim->pcap_dumper = NULL;
+	(void)mpt_pcap_close(&sim->pcap);
 }
 
 void sim_pcap_write(struct mpt_sim *sim, const uint8_t *data, size_t len)
 {
-	struct pcap_pkthdr h;
-
-	if (!sim->pcap_dumper)
-		return;
-	memset(&h, 0, sizeof(h));
-	/* Nanosecond-precision file: tv_usec carries nanoseconds. */
-	h.ts.tv_sec = (time_t)(sim->now / MPT_NS_PER_S);
-	h.ts.tv_usec = (suseconds_t)(sim->now % MPT_NS_PER_S);
-	h.caplen = (bpf_u_int32)len;
-	h.len = (bpf_u_int32)len;
-	pcap_dump(sim->pcap_dumper, &h, data);
+	mpt_pcap_write(&sim->pcap, sim->now, data, len);
 }

@@ -2,6 +2,7 @@
 #ifndef MPT_SIM_INT_H
 #define MPT_SIM_INT_H
 
+#include "base/pcap.h"
 #include "common.h"
 #include "mpt/sim.h"
 
@@ -176,8 +177,7 @@ struct mpt_sim {
 	uint64_t max_pkts, max_bytes;
 	struct mpt_sim_stats st;
 	bool running;
-	void *pcap;        /* pcap_t * */
-	void *pcap_dumper; /* pcap_dumper_t * */
+	struct mpt_pcap_writer pcap; /* closed: pcap.f == NULL */
 };
 
 /** Write a packet to the pcap file (if open) at the current time. */

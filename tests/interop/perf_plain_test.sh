@@ -2,9 +2,9 @@
 # `mpt perf` (plain TCP, --no-mptcp) against stock iperf3 (issue 4).
 #
 # Cases: (a) mpt perf -c -t -> iperf3 -s; (b) -n; (c) -R; (d) iperf3 -c ->
-# mpt perf -s; (e) iperf3 -c -R -n -> mpt perf -s -J; (f) -P 2 is refused
-# clearly; (g) no server: non-zero exit.  Checks exit codes, the bytes
-# iperf3's own JSON (-J) reports, and that mpt's -J output parses and has the
+# mpt perf -s; (e) iperf3 -c -R -n -> mpt perf -s -J; (f) -P 3 streams
+# (refused before issue 15); (g) no server: non-zero exit.  Checks exit
+# codes, the bytes iperf3's own JSON (-J) reports, and that mpt's -J output parses and has the
 # "mptcp" object.  Every process runs under `timeout`.
 set -uo pipefail
 TEST_NAME=perf_plain
@@ -161,16 +161,14 @@ case_e() {
 case_e
 case_result "(e) iperf3 -c -R -n -> mpt perf -s -J" $?
 
-echo "-- (f) -P 2 is refused with a clear message"
+echo "-- (f) -P 3 (three streams; issue 15: was refused) -> iperf3 -s"
 case_f() {
-	local err="$WORK/f.err" rc
-	mpt_perf -c "$SRV4" -P 2 >/dev/null 2>"$err"
-	rc=$?
-	echo "  exit $rc: $(head -n 1 "$err")"
-	[ $rc != 0 ] && grep -q "only one data stream" "$err"
+	client_case f 5206 -t 2 -P 3 -J || return 1
+	json_check "$WORK/f/mpt.out" 'len(j["end"]["streams"]) == 3 and all(s["sender"]["bytes"] > 100000 for s in j["end"]["streams"]) and j["end"]["sum_sent"]["bytes"] == sum(s["sender"]["bytes"] for s in j["end"]["streams"])' || return 1
+	json_check "$WORK/f/iperf3.json" 'len(j["end"]["streams"]) == 3 and "error" not in j'
 }
 case_f
-case_result "(f) -P 2 refused" $?
+case_result "(f) -P 3" $?
 
 echo "-- (g) no server: non-zero exit, reason on stderr"
 case_g() {

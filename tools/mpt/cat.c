@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt cat`: netcat over the userspace stack on TUN devices.
  *
@@ -10,6 +11,10 @@
  * connection ends when both directions are finished and our FIN is
  * acknowledged.  Errors go to stderr; the exit status is 0 only when the
  * connection ended cleanly.
+ *
+ * SIGINT/SIGTERM/SIGHUP abort the connection (MP_FASTCLOSE for MPTCP, RST
+ * for TCP) so the peer is not left with established subflows, and exit 1.
+ * They are read from a signalfd in the loop, between stack calls.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,19 +26,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "opts.h"
 #include "svc.h"
 #include "tool.h"
+#include "toolloop.h"
 
-#define CAT_BUF          (64u * 1024u)
-#define CAT_LINGER_NS    (30 * MPT_NS_PER_S) /* wait for our FIN's ACK at most this long */
-#define MPT_CAT_MAX_SF   32
-#define CAT_SF_LINGER_NS (2 * MPT_NS_PER_S) /* then for the subflows' FINs at most */
-#define CAT_BACKLOG      16
+#define CAT_BUF            (64u * 1024u)
+#define CAT_LINGER_NS      (30 * MPT_NS_PER_S) /* TCP: wait for our FIN's ACK at most this long */
+#define MPT_CAT_MAX_SF     32
+/* MPTCP: once every byte we sent is DATA_ACKed and the peer's DATA_FIN is
+ * in, the close handshake (DATA_FIN ack, each subflow's FINs) gets at most
+ * this long.  A subflow on a dead path never finishes its FIN exchange, and
+ * the data is safe with the peer already: waiting longer only delays the
+ * exit (it took 3 to 9 s with the initial subflow's path down). */
+#define CAT_CLOSE_GRACE_NS (2 * MPT_NS_PER_S)
+/* After an abort (signal), run the loop this much longer (plus the paths'
+ * emulated delay) so that the RST / MP_FASTCLOSE really leaves. */
+#define CAT_DRAIN_NS       (100 * MPT_NS_PER_MS)
+#define CAT_BACKLOG        16
 
 struct cat_io {
 	int fd;
@@ -58,12 +74,21 @@ struct cat {
 	size_t olen, ooff;
 	bool net_eof;
 	bool connected, closed_ev;
-	int sock_err;           /* connection error seen (reported from idle) */
-	bool out_err;           /* stdout failed */
-	uint64_t linger_end;    /* 0: not lingering */
-	uint64_t sf_linger_end; /* subflows' FIN exchange, after the data level (0: not yet) */
+	int sock_err;        /* connection error seen (reported from idle) */
+	bool out_err;        /* stdout failed */
+	uint64_t linger_end; /* 0: not lingering */
+	uint64_t grace_end;  /* MPTCP close handshake deadline (0: not started) */
 	uint64_t bytes_in, bytes_out;
 	int status;
+	bool quiet;
+	/* signals, the wake-up timer, the drain after an abort */
+	struct tool_signals sig;
+	struct tool_timer timer;
+	uint64_t drain_end; /* 0: not draining */
+	uint32_t drain_ns;
+	/* progress (stdin a regular file of known size, stderr a terminal) */
+	struct tool_progress prog;
+	uint64_t in_size;
 };
 
 static const char *prog = "mpt cat";
@@ -78,7 +103,14 @@ static void cat_usage(FILE *f)
 		"  -l                listen for a connection on PORT (any local address)\n"
 		"  -k                with -l: keep listening, serve connections one after another\n"
 		"  -N                shut down the sending direction at end of stdin\n"
-		"  -h, --help        this text\n");
+		"  -q                no progress line (shown on a terminal when stdin is a file)\n"
+		"  --ctl PATH        control socket (default /run/mpt/cat.PID.sock; none: no\n"
+		"                    socket); see mpt ss, mpt nstat, mpt monitor\n"
+		"  --check           check the options and the host (addresses free,\n"
+		"                    forwarding, rp_filter), change nothing, exit 0 or 1\n"
+		"  -h, --help        this text\n"
+		"  Options may follow HOST PORT.  SIGINT/SIGTERM abort the connection\n"
+		"  (MP_FASTCLOSE) and exit 1.\n");
 	mpt_opts_usage(f);
 	fprintf(f, "example:\n"
 		   "  mpt cat --path 10.77.1.1/24 --no-mptcp 10.77.2.2 5001 < file\n");
@@ -256,11 +288,15 @@ static void start_conn(struct cat *c, struct mpt_sock *s)
 	c->sock_err = 0;
 	c->olen = c->ooff = 0;
 	c->linger_end = 0;
-	c->sf_linger_end = 0;
+	c->grace_end = 0;
+	c->bytes_in = c->bytes_out = 0;
 	if (c->verbose) {
+		/* "(MPTCP)" or "(TCP)" as negotiated; print_info says at the end
+		 * what it became (fallback, subflows). */
 		char r[96];
 		describe(s, true, r, sizeof(r));
-		fprintf(stderr, "%s: connection from %s\n", prog, r);
+		fprintf(stderr, "%s: connection from %s (%s)\n", prog, r,
+			mpt_sock_mptcp_enabled(s) ? "MPTCP" : "TCP");
 	}
 	pump_rx(c); /* data may have arrived before accept */
 	pump_tx(c);
@@ -269,6 +305,7 @@ static void start_conn(struct cat *c, struct mpt_sock *s)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct cat *c = ud;
+	ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
 	if (s == c->lsock) {
 		if ((ev & MPT_EV_ACCEPTABLE) && !c->sock) {
 			struct mpt_sock *n = mpt_accept(c->lsock);
@@ -302,16 +339,20 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 		pump_tx(c);
 }
 
-static void print_info(struct cat *c)
+/* What was transferred and what the connection became (at its end: a
+ * connection may have fallen back to TCP since it was set up).  always:
+ * print even without -v (an interrupted run says what it did). */
+static void print_info(struct cat *c, bool always)
 {
 	struct mpt_sock_info info;
-	if (!c->verbose || !c->sock || mpt_sock_info(c->sock, &info) < 0)
+	if ((!c->verbose && !always) || !c->sock || mpt_sock_info(c->sock, &info) < 0)
 		return;
+	char k[96];
 	fprintf(stderr,
-		"%s: sent %" PRIu64 " B, received %" PRIu64 " B; state %s, srtt %.2f ms, "
+		"%s: sent %" PRIu64 " B, received %" PRIu64 " B; %s; state %s, srtt %.2f ms, "
 		"retransmits %u (timeouts %u), cc %s\n",
-		prog, c->bytes_out, c->bytes_in, info.state, (double)info.srtt_ns / 1e6,
-		info.total_retrans, info.rto_count, info.cc);
+		prog, c->bytes_out, c->bytes_in, tool_conn_kind(c->sock, k, sizeof(k)), info.state,
+		(double)info.srtt_ns / 1e6, info.total_retrans, info.rto_count, info.cc);
 }
 
 /* The connection is over (status 0: cleanly).  Runs outside stack calls. */
@@ -330,10 +371,12 @@ static bool subflows_closed(const struct mpt_sock *s)
 
 static void end_conn(struct cat *c, int status)
 {
-	print_info(c);
+	tool_progress_clear(&c->prog);
+	print_info(c, false);
 	if (status)
 		c->status = status;
 	uint64_t now = mpt_backend_now();
+	ctl_server_sock_closing(c->sock);
 	if (status)
 		mpt_abort(c->sock, now);
 	else
@@ -352,6 +395,13 @@ static void end_conn(struct cat *c, int status)
 static bool on_idle(void *ud)
 {
 	struct cat *c = ud;
+	if (c->drain_end) {
+		if (mpt_backend_now() >= c->drain_end)
+			mpt_backend_stop(c->be, 1);
+		return false;
+	}
+	if (c->sock && c->prog.on && c->in_size)
+		tool_progress_update(&c->prog, "sent", c->bytes_out, c->in_size, mpt_backend_now());
 	if (c->sock) {
 		/* Regular files are never polled: drive them from here. */
 		if (!c->in.poll)
@@ -375,30 +425,98 @@ static bool on_idle(void *ud)
 		return false;
 	}
 	if (c->fin_sent && c->net_eof && c->ooff == c->olen) {
-		/* Both directions done: finished once our FIN is acknowledged. */
-		struct mpt_sock_info info;
-		bool acked = c->closed_ev;
-		if (!acked && mpt_sock_info(c->sock, &info) == 0)
-			acked = !strcmp(info.state, "TIME-WAIT") || !strcmp(info.state, "CLOSED");
 		uint64_t now = mpt_backend_now();
 		if (!c->linger_end)
 			c->linger_end = now + CAT_LINGER_NS;
-		if (acked) {
-			/* Data level done.  Give the subflows the time to finish
-			 * their own FIN exchange (until the linger deadline):
-			 * leaving now would have the peer retransmit FINs to
-			 * addresses that go away with us. */
-			if (!c->sf_linger_end)
-				c->sf_linger_end = now + CAT_SF_LINGER_NS;
-			if (!subflows_closed(c->sock) && now < c->sf_linger_end)
+		struct mpt_mptcp_info mi;
+		if (mpt_sock_mptcp_info(c->sock, &mi) == 0 && !mi.fallback) {
+			/* MPTCP: every byte DATA_ACKed (and the peer's DATA_FIN
+			 * in): the data is safe.  Give the close handshake
+			 * (DATA_FIN ack, the subflows' FINs, so the peer is not
+			 * left retransmitting) a bounded time. */
+			if (c->closed_ev || mi.mptcpi_snd_una == mi.mptcpi_write_seq) {
+				if (!c->grace_end) {
+					c->grace_end = now + CAT_CLOSE_GRACE_NS;
+					if (c->verbose)
+						fprintf(stderr,
+							"%s: all data acknowledged both ways; "
+							"closing (at most %.1f s)\n",
+							prog, (double)CAT_CLOSE_GRACE_NS / 1e9);
+				}
+				tool_timer_arm(&c->timer, c->grace_end);
+				if ((c->closed_ev && subflows_closed(c->sock)) ||
+				    now >= c->grace_end)
+					end_conn(c, 0);
 				return false;
-			end_conn(c, 0);
-		} else if (now >= c->linger_end) {
+			}
+		} else {
+			/* TCP: finished once our FIN is acknowledged. */
+			struct mpt_sock_info info;
+			bool acked = c->closed_ev;
+			if (!acked && mpt_sock_info(c->sock, &info) == 0)
+				acked = !strcmp(info.state, "TIME-WAIT") ||
+					!strcmp(info.state, "CLOSED");
+			if (acked) {
+				end_conn(c, 0);
+				return false;
+			}
+		}
+		tool_timer_arm(&c->timer, c->linger_end);
+		if (now >= c->linger_end) {
 			fprintf(stderr, "%s: peer did not acknowledge the end of our data\n", prog);
 			end_conn(c, 1);
 		}
 	}
 	return false;
+}
+
+/* A signal: SIGUSR1 prints the counters; the others abort the connection
+ * (MP_FASTCLOSE for MPTCP, a RST for TCP: the peer does not keep
+ * established subflows) and stop after a short drain. */
+static void on_signal(void *ud, int signo)
+{
+	struct cat *c = ud;
+	if (signo == SIGUSR1) {
+		int n = mpt_counter_count();
+		for (int i = 0; i < n; i++) {
+			uint64_t v = mpt_stack_counter(c->st, i);
+			if (v && mpt_counter_name(i))
+				fprintf(stderr, "%s: counter %s %" PRIu64 "\n", prog,
+					mpt_counter_name(i), v);
+		}
+		return;
+	}
+	if (c->drain_end)
+		return;
+	tool_progress_clear(&c->prog);
+	fprintf(stderr, "%s: interrupted by %s\n", prog, strsignal(signo));
+	uint64_t now = mpt_backend_now();
+	if (c->sock) {
+		print_info(c, true);
+		ctl_server_sock_closing(c->sock);
+		mpt_abort(c->sock, now);
+		c->sock = NULL;
+		c->connected = false;
+	}
+	if (c->lsock) {
+		mpt_close(c->lsock, now);
+		c->lsock = NULL;
+	}
+	c->status = 1;
+	c->drain_end = now + c->drain_ns;
+	tool_timer_arm(&c->timer, c->drain_end);
+}
+
+/* The control server's view of our connections (mpt ss). */
+static size_t list_socks(void *ud, struct mpt_sock **out, size_t max)
+{
+	struct cat *c = ud;
+	size_t n = 0;
+	if (c->lsock && n < max)
+		out[n++] = c->lsock;
+	if (c->sock && n < max)
+		out[n++] = c->sock;
+	return n;
 }
 
 /* ---- entry point --------------------------------------------------------- */
@@ -418,8 +536,13 @@ static int parse_port(const char *s, uint16_t *out)
 
 int mpt_cmd_cat(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-	    {"help", no_argument, NULL, 'h'}, MPT_STACK_LONGOPTS, {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
+					      {"ctl", required_argument, NULL, 'C'},
+					      {"check", no_argument, NULL, 'X'},
+					      MPT_STACK_LONGOPTS,
+					      {NULL, 0, NULL, 0}};
+	const char *ctl_path = NULL;
+	bool check_only = false;
 	struct mpt_tool_opts o;
 	mpt_opts_init(&o);
 	struct cat c;
@@ -428,7 +551,9 @@ int mpt_cmd_cat(int argc, char **argv)
 	c.out.fd = 1;
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+lkNh" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
+	/* No '+': GNU getopt permutes, so options may follow HOST PORT (as
+	 * with nc: `mpt cat -l 5000 --path ...`). */
+	while ((ch = getopt_long(argc, argv, "lkNqh" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			c.listen = true;
@@ -438,6 +563,15 @@ int mpt_cmd_cat(int argc, char **argv)
 			break;
 		case 'N':
 			c.half_close = true;
+			break;
+		case 'q':
+			c.quiet = true;
+			break;
+		case 'C':
+			ctl_path = optarg;
+			break;
+		case 'X':
+			check_only = true;
 			break;
 		case 'h':
 			cat_usage(stdout);
@@ -491,9 +625,24 @@ int mpt_cmd_cat(int argc, char **argv)
 		}
 	}
 
+	if (check_only)
+		return mpt_opts_check_setup(&o, prog) < 0 ? 1 : 0;
+	/* The kernel must leave our addresses to us (not configured on an
+	 * interface, not routed into another mpt instance's device). */
+	if (mpt_opts_check_host(&o, prog) < 0)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	o.be.stack.on_event = on_event;
 	o.be.stack.event_ud = &c;
+	c.sig.fd = c.timer.fd = -1;
+	uint32_t max_delay = 0;
+	for (size_t i = 0; i < o.be.n_paths; i++)
+		if (o.be.paths[i].delay_ms > max_delay)
+			max_delay = o.be.paths[i].delay_ms;
+	c.drain_ns = (uint32_t)(CAT_DRAIN_NS + (uint64_t)max_delay * MPT_NS_PER_MS);
+	struct stat in_st;
+	if (!c.listen && fstat(0, &in_st) == 0 && S_ISREG(in_st.st_mode) && in_st.st_size > 0)
+		c.in_size = (uint64_t)in_st.st_size;
 	char err[256];
 	int rc = mpt_backend_create(&o.be, &c.be, err, sizeof(err));
 	if (rc < 0) {
@@ -510,8 +659,16 @@ int mpt_cmd_cat(int argc, char **argv)
 	}
 	if (io_setup(&c, &c.in, 0, on_stdin) < 0 || io_setup(&c, &c.out, 1, on_stdout) < 0)
 		goto out;
+	if (tool_signals_open(&c.sig, c.be, on_signal, &c) < 0 ||
+	    tool_timer_open(&c.timer, c.be) < 0) {
+		fprintf(stderr, "%s: signals/timer: %s\n", prog, strerror(errno));
+		goto out;
+	}
+	if (ctl_server_open(c.be, c.st, "cat", ctl_path, list_socks, &c, prog) < 0)
+		goto out;
 	mpt_backend_set_idle(c.be, on_idle, &c);
 	uint64_t now = mpt_backend_now();
+	tool_progress_init(&c.prog, c.quiet, now);
 	if (c.listen) {
 		struct mpt_endpoint any = {.addr = {.family = 0}, .port = lport};
 		rc = mpt_listen(c.st, &any, CAT_BACKLOG, &c.lsock);
@@ -523,6 +680,10 @@ int mpt_cmd_cat(int argc, char **argv)
 		if (c.verbose)
 			fprintf(stderr, "%s: listening on port %u\n", prog, lport);
 	} else {
+		/* No route: fail now, as connect() on a kernel socket does
+		 * ("Network is unreachable"), not after 30 s of SYNs. */
+		if (mpt_opts_route_check(&o, local, &remote, prog) < 0)
+			goto out;
 		rc = mpt_connect(c.st, &remote, local, now, &c.sock);
 		if (rc < 0) {
 			fprintf(stderr, "%s: cannot connect to %s port %u: %s\n", prog,
@@ -531,7 +692,8 @@ int mpt_cmd_cat(int argc, char **argv)
 		}
 	}
 	rc = mpt_backend_run(c.be);
-	status = rc == 0 ? 0 : 1;
+	status = rc == 0 && c.status == 0 ? 0 : 1;
+	tool_progress_clear(&c.prog);
 	if (c.verbose) {
 		struct mpt_backend_stats bs;
 		mpt_backend_stats(c.be, &bs);
@@ -545,7 +707,11 @@ int mpt_cmd_cat(int argc, char **argv)
 out:
 	io_restore(&c, &c.in);
 	io_restore(&c, &c.out);
+	ctl_server_close();
+	tool_timer_close(&c.timer, c.be);
+	/* Counters (-vv) are printed by the destroy below, signals or not. */
 	mpt_backend_destroy(c.be); /* frees every socket */
+	tool_signals_close(&c.sig, NULL);
 	free(c.ibuf);
 	free(c.obuf);
 	return status;

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mpt: the command-line tool.  Subcommands live in their own files. */
 #include <stdio.h>
 #include <string.h>
 
 #include "mpt/mpt.h"
+#include "mpt/version.h"
 #include "tool.h"
 
 static void usage(FILE *f)
@@ -19,6 +21,12 @@ static void usage(FILE *f)
 		"  convert   RFC 8803 Transport Converter: MPTCP in, plain kernel TCP out\n"
 		"  onpath    transparent on-path converter: terminates MPTCP for servers without\n"
 		"            it, passes end-to-end MPTCP through\n"
+		"  analyze   MPTCP analysis of a pcap file: subflows, bytes, reinjections, RTT,\n"
+		"            SVG plots (any capture: mpt's --pcap, tcpdump, Wireshark)\n"
+		"  ss        connections and subflows of running mpt processes (like ss -M -i)\n"
+		"  nstat     counters of running mpt processes, kernel MIB names (like nstat)\n"
+		"  monitor   path-manager events of running mpt processes (like\n"
+		"            ip mptcp monitor)\n"
 		"\n"
 		"Run 'mpt COMMAND --help' for a command's options.\n");
 }
@@ -50,6 +58,14 @@ int main(int argc, char **argv)
 		return mpt_cmd_convert(argc - 1, argv + 1);
 	if (!strcmp(cmd, "onpath"))
 		return mpt_cmd_onpath(argc - 1, argv + 1);
+	if (!strcmp(cmd, "analyze"))
+		return mpt_cmd_analyze(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ss"))
+		return mpt_cmd_ss(argc - 1, argv + 1);
+	if (!strcmp(cmd, "nstat"))
+		return mpt_cmd_nstat(argc - 1, argv + 1);
+	if (!strcmp(cmd, "monitor"))
+		return mpt_cmd_monitor(argc - 1, argv + 1);
 	fprintf(stderr, "mpt: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stack options shared by the real-network subcommands (see opts.h). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -268,6 +269,105 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 		c->mptcp.ndiffports = (uint8_t)o->ndiffports;
 	c->mptcp.race = o->race;
 	return 0;
+}
+
+void mpt_opts_dev_name(const struct mpt_tool_opts *o, size_t i, char *buf, size_t len)
+{
+	if (i < o->be.n_paths && o->be.paths[i].dev[0])
+		snprintf(buf, len, "%s", o->be.paths[i].dev);
+	else /* the backend's default name (src/backend/loop.c) */
+		snprintf(buf, len, "mpttun%u", (unsigned)(uint8_t)i);
+}
+
+int mpt_opts_check_host(const struct mpt_tool_opts *o, const char *prog)
+{
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		char dev[MPT_DEV_NAME_LEN], err[320], a[64];
+		mpt_opts_dev_name(o, i, dev, sizeof(dev));
+		int rc = mpt_path_check_host(&o->be.paths[i], dev, err, sizeof(err));
+		if (rc == MPT_ERR_UNSUPPORTED && o->be.verbose) /* cannot tell: carry on */
+			fprintf(stderr, "%s: warning: %s\n", prog, err);
+		if (rc < 0 && rc != MPT_ERR_UNSUPPORTED) {
+			fprintf(stderr, "%s: --path %s: %s\n", prog,
+				mpt_addr_format(&o->be.paths[i].addr, a, sizeof(a)), err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int mpt_opts_route_check(const struct mpt_tool_opts *o, const struct mpt_addr *local,
+			 const struct mpt_endpoint *remote, const char *prog)
+{
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		if (!mpt_addr_equal(&o->be.paths[i].addr, local))
+			continue;
+		char dev[MPT_DEV_NAME_LEN], err[320], r[64];
+		mpt_opts_dev_name(o, i, dev, sizeof(dev));
+		if (mpt_path_route_check(dev, local, &remote->addr, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s: cannot connect to %s port %u: %s\n", prog,
+				mpt_addr_format(&remote->addr, r, sizeof(r)), remote->port, err);
+			return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static long read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long v = -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+int mpt_opts_check_setup(const struct mpt_tool_opts *o, const char *prog)
+{
+	int bad = 0;
+	bool v4 = false, v6 = false;
+	for (size_t i = 0; i < o->be.n_paths; i++) {
+		char dev[MPT_DEV_NAME_LEN], err[320], a[64];
+		mpt_opts_dev_name(o, i, dev, sizeof(dev));
+		mpt_addr_format(&o->be.paths[i].addr, a, sizeof(a));
+		v4 |= o->be.paths[i].addr.family == 4;
+		v6 |= o->be.paths[i].addr.family == 6;
+		int rc = mpt_path_check_host(&o->be.paths[i], dev, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "%s: check: --path %s: %s\n", prog, a, err);
+			bad |= rc != MPT_ERR_UNSUPPORTED;
+		} else {
+			fprintf(stderr, "%s: check: --path %s (dev %s): free for mpt\n", prog, a,
+				dev);
+		}
+	}
+	if (v4 && read_sysctl("/proc/sys/net/ipv4/ip_forward") != 1) {
+		fprintf(stderr,
+			"%s: check: net.ipv4.ip_forward is not 1: what mpt sends is "
+			"not forwarded\n",
+			prog);
+		bad = 1;
+	}
+	if (v6 && read_sysctl("/proc/sys/net/ipv6/conf/all/forwarding") != 1) {
+		fprintf(stderr,
+			"%s: check: net.ipv6.conf.all.forwarding is not 1: what mpt sends "
+			"is not forwarded\n",
+			prog);
+		bad = 1;
+	}
+	if (v4 && (read_sysctl("/proc/sys/net/ipv4/conf/all/rp_filter") == 1 ||
+		   read_sysctl("/proc/sys/net/ipv4/conf/default/rp_filter") == 1))
+		fprintf(stderr,
+			"%s: check: warning: strict reverse-path filtering (rp_filter=1): "
+			"answers that come back on another uplink than the main table's "
+			"are dropped; use 2 (loose) on the uplinks (docs/deployment.md)\n",
+			prog);
+	fprintf(stderr, "%s: check: %s\n", prog, bad ? "NOT ready" : "ready");
+	return bad ? -1 : 0;
 }
 
 void mpt_opts_usage(FILE *f)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stack options shared by the subcommands that run on real networks
  * (`mpt cat`, `mpt perf`): --path, --version, --checksum, --no-mptcp,
@@ -88,6 +89,33 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
  * problem to stderr.
  */
 int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog);
+/**
+ * Before mpt_backend_create: refuse paths whose address the host does not
+ * leave to mpt (configured on an interface, routed into another mpt
+ * instance's device: mpt_path_check_host).  Returns 0, or -1 after printing
+ * "PROG: --path ADDR: reason".
+ */
+int mpt_opts_check_host(const struct mpt_tool_opts *o, const char *prog);
+/** The TUN device name path i will have (dev= or the backend's default). */
+void mpt_opts_dev_name(const struct mpt_tool_opts *o, size_t i, char *buf, size_t len);
+/**
+ * Before connecting from local to remote: fail at once when the kernel has
+ * no route for what the stack would send (as connect() on a kernel socket
+ * says "Network is unreachable").  be is the running backend.  Returns 0, or
+ * -1 after printing "PROG: cannot connect to HOST port PORT: reason".
+ */
+int mpt_opts_route_check(const struct mpt_tool_opts *o, const struct mpt_addr *local,
+			 const struct mpt_endpoint *remote, const char *prog);
+/**
+ * --check: validate the host's side without changing anything: every path
+ * passes mpt_opts_check_host; forwarding is on for each family in use
+ * (what the stack sends comes in from a TUN and is forwarded); strict
+ * reverse-path filtering (net.ipv4.conf.{all,default}.rp_filter = 1) is
+ * reported (answers arriving on another uplink would be dropped).  Prints
+ * one "PROG: check: ..." line per finding and a verdict.  Returns 0 (ready)
+ * or -1.
+ */
+int mpt_opts_check_setup(const struct mpt_tool_opts *o, const char *prog);
 /** Help text of the shared options. */
 void mpt_opts_usage(FILE *f);
 

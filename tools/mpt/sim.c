@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt sim`: a bulk transfer between two simulated hosts joined by one or
  * more links, with the engine's real MPTCP (or plain TCP with --no-mptcp).
@@ -18,6 +19,7 @@
 #include "mpt/sim.h"
 #include "mpt/simhost.h"
 #include "tool.h"
+#include "toolloop.h"
 
 #define MAX_LINKS 4
 #define MAX_SF    16
@@ -44,16 +46,22 @@ struct sim_opts {
 	unsigned mss;
 	double interval_s;
 	double limit_s;
+	bool quiet;
 };
 
 static void sim_usage(FILE *f)
 {
-	fprintf(f, "usage: mpt sim [options]\n"
+	fprintf(f, "usage: mpt sim [SCENARIO] [options]\n"
 		   "  Two hosts joined by one or more links; the client sends SIZE MiB to the\n"
 		   "  server over Multipath TCP (one subflow per path pair, fullmesh).\n"
+		   "  SCENARIO          a file of options, one per line: the long option without\n"
+		   "                    its dashes and its value ('link rate=50,down=2-4'); '#'\n"
+		   "                    starts a comment; options given here override it\n"
 		   "  --size MIB        bytes to transfer, MiB (default 64)\n"
-		   "  --link SPEC       a path: rate=MBIT,rtt=MS,loss=PCT (repeatable, up to 4;\n"
-		   "                    default: two links of 100 Mbit/s, 20 ms)\n"
+		   "  --link SPEC       a path: rate=MBIT,rtt=MS,loss=PCT,down=START-END (any\n"
+		   "                    subset; down: an outage in both directions, seconds);\n"
+		   "                    repeatable, up to 4 (default: two links of 100 Mbit/s,\n"
+		   "                    20 ms)\n"
 		   "  --reorder PCT     data packets held back 2 ms, %% (default 0)\n"
 		   "  --no-mptcp        plain TCP over the first link\n"
 		   "  --version 0|1     MPTCP version to offer (default 1)\n"
@@ -68,8 +76,17 @@ static void sim_usage(FILE *f)
 		   "  --interval S      report interval, simulated seconds (default 1)\n"
 		   "  --limit S         give up after S simulated seconds (default 3600)\n"
 		   "  --pcap FILE       write every packet to FILE (raw IP pcap)\n"
-		   "  --csv FILE        write per-interval, per-subflow throughput to FILE\n");
+		   "  --csv FILE        write per-interval, per-subflow throughput to FILE\n"
+		   "  --svg FILE        plot per-subflow throughput over time to FILE (SVG)\n"
+		   "  -q, --quiet       no progress line (shown when stderr is a terminal)\n"
+		   "  -h, --help        this text\n"
+		   "  Exit status: 0 when the stream arrived intact, 1 when not or when an\n"
+		   "  output file could not be written, 2 for bad usage.\n");
 }
+
+/* Where a message about an option comes from: "" (the command line) or
+ * "FILE:LINE: " (a scenario line). */
+static char where[600];
 
 static int parse_double(const char *name, const char *s, double lo, double hi, double *out)
 {
@@ -77,7 +94,8 @@ static int parse_double(const char *name, const char *s, double lo, double hi, d
 	errno = 0;
 	double v = strtod(s, &end);
 	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "mpt sim: %s: '%s' is not a number in [%g, %g]\n", name, s, lo, hi);
+		fprintf(stderr, "mpt sim: %s%s: '%s' is not a number in [%g, %g]\n", where, name, s,
+			lo, hi);
 		return -1;
 	}
 	*out = v;
@@ -93,7 +111,7 @@ static int parse_link(const char *spec, struct link_opt *l)
 	l->down_s = l->up_s = 0;
 	char buf[128];
 	if (strlen(spec) >= sizeof(buf)) {
-		fprintf(stderr, "mpt sim: --link: '%s' is too long\n", spec);
+		fprintf(stderr, "mpt sim: %s--link: '%s' is too long\n", where, spec);
 		return -1;
 	}
 	strcpy(buf, spec);
@@ -101,7 +119,7 @@ static int parse_link(const char *spec, struct link_opt *l)
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq) {
-			fprintf(stderr, "mpt sim: --link: '%s' is not KEY=VALUE\n", tok);
+			fprintf(stderr, "mpt sim: %s--link: '%s' is not KEY=VALUE\n", where, tok);
 			return -1;
 		}
 		*eq = '\0';
@@ -118,7 +136,8 @@ static int parse_link(const char *spec, struct link_opt *l)
 			char a[32];
 			const char *dash = strchr(v, '-');
 			if (!dash || (size_t)(dash - v) >= sizeof(a)) {
-				fprintf(stderr, "mpt sim: --link down: '%s' is not START-END\n", v);
+				fprintf(stderr, "mpt sim: %s--link down: '%s' is not START-END\n",
+					where, v);
 				return -1;
 			}
 			memcpy(a, v, (size_t)(dash - v));
@@ -127,12 +146,14 @@ static int parse_link(const char *spec, struct link_opt *l)
 			if (!rc)
 				rc = parse_double("--link down end", dash + 1, 0, 1e6, &l->up_s);
 			if (!rc && l->up_s <= l->down_s) {
-				fprintf(stderr, "mpt sim: --link down: end must follow start\n");
+				fprintf(stderr, "mpt sim: %s--link down: end must follow start\n",
+					where);
 				rc = -1;
 			}
 		} else {
 			fprintf(stderr,
-				"mpt sim: --link: unknown key '%s' (rate, rtt, loss, down)\n", tok);
+				"mpt sim: %s--link: unknown key '%s' (rate, rtt, loss, down)\n",
+				where, tok);
 			return -1;
 		}
 		if (rc)
@@ -155,6 +176,7 @@ struct sf_prev {
 	uint8_t laddr[16], raddr[16];
 	uint64_t bytes;
 	int id;
+	bool join;
 };
 
 /* Throughput samples for the SVG plot: series 0 is [SUM], i is subflow i. */
@@ -169,11 +191,15 @@ struct reporter {
 	struct series series[MAX_SF + 1];
 	struct mpt_bulk *bulk;
 	uint64_t interval_ns;
+	uint64_t last_t; /* end of the last interval reported */
 	uint64_t last_bytes;
+	uint64_t total; /* bytes to transfer */
 	FILE *csv;
 	bool stopped;
 	struct sf_prev prev[MAX_SF];
 	int nprev;
+	struct tool_progress prog;
+	double wall0;
 };
 
 static void sample(struct series *se, double t, double mbit)
@@ -215,17 +241,19 @@ static struct sf_prev *sf_slot(struct reporter *r, const struct mpt_subflow_info
 	memcpy(p->laddr, i->local.addr.bytes, 16);
 	memcpy(p->raddr, i->remote.addr.bytes, 16);
 	p->id = ++r->nprev;
+	p->join = i->join;
 	return p;
 }
 
-static void report_tick(struct mpt_sim *sim, void *arg)
+/* One report: a row per subflow and [SUM] for [last_t, now]. */
+static void report_rows(struct reporter *r, uint64_t now)
 {
-	struct reporter *r = arg;
-	if (r->stopped)
+	if (now <= r->last_t)
 		return;
-	uint64_t now = mpt_sim_now(sim);
-	double secs = (double)r->interval_ns / 1e9;
-	double t0 = (double)(now - r->interval_ns) / 1e9, t1 = (double)now / 1e9;
+	tool_progress_clear(&r->prog);
+	double secs = (double)(now - r->last_t) / 1e9;
+	double t0 = (double)r->last_t / 1e9, t1 = (double)now / 1e9;
+	r->last_t = now;
 	struct mpt_sock *cs = mpt_bulk_client_sock(r->bulk);
 	struct mpt_subflow_info sf[MAX_SF];
 	int n = cs ? mpt_sock_subflows(cs, sf, MAX_SF) : 0;
@@ -262,12 +290,52 @@ static void report_tick(struct mpt_sim *sim, void *arg)
 	snprintf(r->series[0].label, sizeof(r->series[0].label), "[SUM] goodput");
 	sample(&r->series[0], t1, (double)(got - r->last_bytes) * 8 / secs / 1e6);
 	r->last_bytes = got;
+}
+
+static void report_tick(struct mpt_sim *sim, void *arg)
+{
+	struct reporter *r = arg;
+	if (r->stopped)
+		return;
+	uint64_t now = mpt_sim_now(sim);
+	report_rows(r, now);
 	if (!mpt_bulk_done(r->bulk))
 		(void)mpt_sim_at(sim, now + r->interval_ns, report_tick, r);
 }
 
-/* A small self-contained SVG line plot: one polyline per series. */
-static int write_svg(const char *path, const struct reporter *r, const char *title)
+/* The progress line (stderr on a terminal), redrawn from simulated-time
+ * events as wall time passes. */
+static void progress_tick(struct mpt_sim *sim, void *arg)
+{
+	struct reporter *r = arg;
+	if (r->stopped || !r->prog.on)
+		return;
+	uint64_t wall_ns = (uint64_t)((wall_s() - r->wall0) * 1e9);
+	char what[64];
+	snprintf(what, sizeof(what), "%.1f s simulated", (double)mpt_sim_now(sim) / 1e9);
+	tool_progress_update(&r->prog, what, mpt_bulk_received(r->bulk), r->total, wall_ns);
+	if (!mpt_bulk_done(r->bulk))
+		(void)mpt_sim_at(sim, mpt_sim_now(sim) + 50 * MPT_NS_PER_MS, progress_tick, r);
+}
+
+/* A "nice" tick step for an axis up to max with about n ticks: 1, 2 or 5
+ * times a power of ten (so ticks land on round values). */
+static double nice_step(double max, int n)
+{
+	double raw = max / n;
+	double p = 1;
+	while (p * 10 <= raw)
+		p *= 10;
+	while (p > raw)
+		p /= 10;
+	double m = raw / p;
+	return p * (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10);
+}
+
+/* A small self-contained SVG line plot: one polyline per series, the
+ * links' outages shaded. */
+static int write_svg(const char *path, const struct reporter *r, const struct sim_opts *o,
+		     const char *title)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -281,7 +349,9 @@ static int write_svg(const char *path, const struct reporter *r, const char *tit
 		}
 	if (tmax <= 0)
 		tmax = 1;
-	ymax *= 1.1;
+	double xstep = nice_step(tmax, 8), ystep = nice_step(ymax * 1.05, 5);
+	tmax = xstep * (double)(long)(tmax / xstep + 0.999);
+	ymax = ystep * (double)(long)(ymax * 1.05 / ystep + 0.999);
 	static const char *const colors[] = {"#000000", "#1f77b4", "#ff7f0e", "#2ca02c",
 					     "#d62728", "#9467bd", "#8c564b", "#e377c2",
 					     "#7f7f7f", "#bcbd22", "#17becf"};
@@ -290,23 +360,47 @@ static int write_svg(const char *path, const struct reporter *r, const char *tit
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 		"font-family=\"sans-serif\" font-size=\"12\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-		"<text x=\"%.0f\" y=\"22\" font-size=\"14\">%s</text>\n"
+		"<text x=\"%.0f\" y=\"22\" font-size=\"14\">%s</text>\n",
+		W, H, L, title);
+	/* Outages first, under everything: a shaded band per link down. */
+	int row = 0;
+	for (int i = 0; i < o->nlinks; i++) {
+		const struct link_opt *l = &o->links[i];
+		if (!(l->up_s > l->down_s) || l->down_s >= tmax)
+			continue;
+		double x0 = L + pw * l->down_s / tmax;
+		double x1 = L + pw * (l->up_s < tmax ? l->up_s : tmax) / tmax;
+		fprintf(f,
+			"<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%.0f\" "
+			"fill=\"#f2c6c6\" fill-opacity=\"0.6\"/>"
+			"<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" fill=\"#a33\">link %d "
+			"down</text>\n",
+			x0, T, x1 - x0, ph, x0 + 3, T + 12 + 13 * row++, i + 1);
+	}
+	fprintf(f,
 		"<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
 		"<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
 		"<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">simulated time (s)</text>\n"
 		"<text x=\"14\" y=\"%.0f\" transform=\"rotate(-90 14 %.0f)\" "
-		"text-anchor=\"middle\">Mbit/s</text>\n",
-		W, H, L, title, L, T + ph, L + pw, T + ph, L, T, L, T + ph, L + pw / 2, H - 12,
-		T + ph / 2, T + ph / 2);
-	for (int g = 0; g <= 4; g++) {
-		double y = T + ph - ph * g / 4, yv = ymax * g / 4, x = L + pw * g / 4;
+		"text-anchor=\"middle\">throughput (Mbit/s)</text>\n",
+		L, T + ph, L + pw, T + ph, L, T, L, T + ph, L + pw / 2, H - 12, T + ph / 2,
+		T + ph / 2);
+	/* Ticks at round values, with grid lines. */
+	for (double v = 0; v <= ymax + ystep / 2; v += ystep) {
+		double y = T + ph - ph * v / ymax;
 		fprintf(f,
 			"<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-			"<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n"
-			"<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.1f</text>\n",
-			L, y, L + pw, y, L - 4, y + 4, yv, x, T + ph + 16, tmax * g / 4);
+			"<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+			L, y, L + pw, y, L - 4, y + 4, v);
 	}
-	int row = 0;
+	for (double v = 0; v <= tmax + xstep / 2; v += xstep) {
+		double x = L + pw * v / tmax;
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"black\"/>"
+			"<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n",
+			x, T + ph, x, T + ph + 4, x, T + ph + 16, v);
+	}
+	row = 0;
 	for (int k = 0; k <= MAX_SF; k++) {
 		const struct series *se = &r->series[k];
 		if (se->n == 0)
@@ -325,7 +419,8 @@ static int write_svg(const char *path, const struct reporter *r, const char *tit
 		row++;
 	}
 	fprintf(f, "</svg>\n");
-	return fclose(f) == 0 ? 0 : -1;
+	bool ok = !ferror(f);
+	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 static void set_addr(struct mpt_addr *a, int link, int host)
@@ -441,20 +536,34 @@ static int run(const struct sim_opts *o)
 			printf(", down %.1f-%.1f s", o->links[i].down_s, o->links[i].up_s);
 		printf("\n");
 	}
-	struct reporter rep = {
-	    .bulk = bulk, .interval_ns = (uint64_t)(o->interval_s * 1e9), .csv = csv};
+	static struct reporter rep;
+	memset(&rep, 0, sizeof(rep));
+	rep.bulk = bulk;
+	rep.interval_ns = (uint64_t)(o->interval_s * 1e9);
+	rep.csv = csv;
+	rep.total = bc.bytes;
 	(void)mpt_sim_at(sim, rep.interval_ns, report_tick, &rep);
 	double w0 = wall_s();
+	rep.wall0 = w0;
+	tool_progress_init(&rep.prog, o->quiet, 0);
+	if (rep.prog.on)
+		(void)mpt_sim_at(sim, 50 * MPT_NS_PER_MS, progress_tick, &rep);
 	(void)mpt_sim_run(sim, (uint64_t)(o->limit_s * 1e9), mpt_bulk_done, bulk);
 	double wall = wall_s() - w0;
+	/* The last, partial interval (the transfer rarely ends on a tick). */
+	report_rows(&rep, mpt_sim_now(sim));
 	rep.stopped = true;
+	tool_progress_clear(&rep.prog);
+	int out_rc = 0;
 	if (o->svg) {
 		char title[160];
 		snprintf(title, sizeof(title),
 			 "mpt sim: %.1f MiB, %d link(s), cc %s, seed %" PRIu64, o->size_mib, nl,
 			 o->cc, o->seed);
-		if (write_svg(o->svg, &rep, title) < 0)
+		if (write_svg(o->svg, &rep, o, title) < 0) {
 			fprintf(stderr, "mpt sim: cannot write %s: %s\n", o->svg, strerror(errno));
+			out_rc = 1;
+		}
 	}
 	for (int k = 0; k <= MAX_SF; k++) {
 		free(rep.series[k].t);
@@ -478,11 +587,18 @@ static int run(const struct sim_opts *o)
 	       res.intact ? "OK" : "FAILED", res.intact ? "match" : "differ");
 	struct mpt_sock *cs = mpt_bulk_client_sock(bulk);
 	struct mpt_mptcp_info mi;
-	if (cs && mpt_sock_mptcp_info(cs, &mi) == 0)
-		printf("mptcp: version %u, %s, subflows %u, token %08x, reinjected %" PRIu64
-		       " bytes\n",
-		       mi.version, mi.fallback ? "fell back to TCP" : "multipath",
-		       mi.mptcpi_subflows, mi.mptcpi_token, mi.reinjected_bytes);
+	if (cs && mpt_sock_mptcp_info(cs, &mi) == 0) {
+		/* Every subflow the connection had (mptcpi_subflows_total counts
+		 * the established ones only). */
+		int nsf = rep.nprev, joins = 0;
+		for (int k = 0; k < rep.nprev; k++)
+			joins += rep.prev[k].join;
+		printf("mptcp: version %u, %s, %d subflow%s (%d join%s), token %08x, reinjected "
+		       "%" PRIu64 " bytes\n",
+		       mi.version, mi.fallback ? "fell back to TCP" : "multipath", nsf,
+		       nsf == 1 ? "" : "s", joins, joins == 1 ? "" : "s", mi.mptcpi_token,
+		       mi.reinjected_bytes);
+	}
 	printf("simulator: %.3f s simulated in %.3f s wall (%.1fx real time)\n",
 	       (double)mpt_sim_now(sim) / 1e9, wall,
 	       wall > 0 ? (double)mpt_sim_now(sim) / 1e9 / wall : 0);
@@ -490,13 +606,15 @@ static int run(const struct sim_opts *o)
 		printf("pcap: %s\n", o->pcap);
 	if (o->svg)
 		printf("svg: %s\n", o->svg);
-	if (csv)
-		fclose(csv);
+	if (csv && fclose(csv) != 0) {
+		fprintf(stderr, "mpt sim: writing %s failed\n", o->csv);
+		out_rc = 1;
+	}
 	mpt_bulk_destroy(bulk);
 	mpt_simhost_destroy(client);
 	mpt_simhost_destroy(server);
 	mpt_sim_destroy(sim);
-	return res.intact ? 0 : 1;
+	return res.intact && out_rc == 0 ? 0 : 1;
 }
 
 /*
@@ -506,29 +624,22 @@ static int run(const struct sim_opts *o)
 static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char **scenario)
 {
 	struct sim_opts o = *o_out;
-	static const struct option lopts[] = {{"size", required_argument, NULL, 's'},
-					      {"link", required_argument, NULL, 'k'},
-					      {"reorder", required_argument, NULL, 'o'},
-					      {"seed", required_argument, NULL, 'S'},
-					      {"cc", required_argument, NULL, 'c'},
-					      {"sched", required_argument, NULL, 'D'},
-					      {"pm", required_argument, NULL, 'M'},
-					      {"no-sack", no_argument, NULL, 'n'},
-					      {"no-mptcp", no_argument, NULL, 'P'},
-					      {"version", required_argument, NULL, 'V'},
-					      {"checksum", no_argument, NULL, 'K'},
-					      {"mss", required_argument, NULL, 'm'},
-					      {"interval", required_argument, NULL, 'i'},
-					      {"limit", required_argument, NULL, 'L'},
-					      {"pcap", required_argument, NULL, 'p'},
-					      {"csv", required_argument, NULL, 'C'},
-					      {"svg", required_argument, NULL, 'G'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {
+	    {"size", required_argument, NULL, 's'},     {"link", required_argument, NULL, 'k'},
+	    {"reorder", required_argument, NULL, 'o'},  {"seed", required_argument, NULL, 'S'},
+	    {"cc", required_argument, NULL, 'c'},       {"sched", required_argument, NULL, 'D'},
+	    {"pm", required_argument, NULL, 'M'},       {"no-sack", no_argument, NULL, 'n'},
+	    {"no-mptcp", no_argument, NULL, 'P'},       {"version", required_argument, NULL, 'V'},
+	    {"checksum", no_argument, NULL, 'K'},       {"mss", required_argument, NULL, 'm'},
+	    {"interval", required_argument, NULL, 'i'}, {"limit", required_argument, NULL, 'L'},
+	    {"pcap", required_argument, NULL, 'p'},     {"csv", required_argument, NULL, 'C'},
+	    {"svg", required_argument, NULL, 'G'},      {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
 	int c;
 	double v;
-	optind = 0; /* GNU getopt: full re-initialisation (we parse twice) */
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	optind = 0; /* GNU getopt: full re-initialisation (we parse more than once) */
+	opterr = 0; /* our own messages, with the scenario's FILE:LINE */
+	while ((c = getopt_long(argc, argv, ":hq", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_double("--size", optarg, 0.001, 1 << 20, &o.size_mib))
@@ -536,7 +647,7 @@ static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char 
 			break;
 		case 'k':
 			if (o.nlinks == MAX_LINKS) {
-				fprintf(stderr, "mpt sim: at most %d --link\n", MAX_LINKS);
+				fprintf(stderr, "mpt sim: %sat most %d --link\n", where, MAX_LINKS);
 				return 2;
 			}
 			if (parse_link(optarg, &o.links[o.nlinks]))
@@ -569,7 +680,8 @@ static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char 
 			break;
 		case 'V':
 			if (strcmp(optarg, "0") && strcmp(optarg, "1")) {
-				fprintf(stderr, "mpt sim: --version: '%s' is not 0 or 1\n", optarg);
+				fprintf(stderr, "mpt sim: %s--version: '%s' is not 0 or 1\n", where,
+					optarg);
 				return 2;
 			}
 			o.version = optarg[0] - '0';
@@ -599,19 +711,31 @@ static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char 
 		case 'G':
 			o.svg = optarg;
 			break;
+		case 'q':
+			o.quiet = true;
+			break;
 		case 'h':
 			sim_usage(stdout);
 			return 1;
+		case ':':
+			fprintf(stderr, "mpt sim: %s%s needs a value\n", where, argv[optind - 1]);
+			return 2;
 		default:
-			sim_usage(stderr);
+			fprintf(stderr,
+				"mpt sim: %sunknown option '%s' (mpt sim --help lists them)\n",
+				where, argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		if (optind + 1 < argc || !scenario) {
-			fprintf(stderr, "mpt sim: unexpected argument '%s'\n",
-				argv[optind + 1 < argc ? optind + 1 : optind]);
-			sim_usage(stderr);
+		if (!scenario) { /* a scenario line: "KEY VALUE" for a flag */
+			fprintf(stderr, "mpt sim: %s'%s' takes no value\n", where, argv[1] + 2);
+			return 2;
+		}
+		if (optind + 1 < argc) {
+			fprintf(stderr,
+				"mpt sim: unexpected argument '%s' (one SCENARIO at most)\n",
+				argv[optind + 1]);
 			return 2;
 		}
 		*scenario = argv[optind];
@@ -621,32 +745,36 @@ static int parse_args(struct sim_opts *o_out, int argc, char **argv, const char 
 }
 
 /*
- * Read a scenario file: one option per line, "key value" or "key" (the
- * long option without its dashes), '#' starts a comment.  Returns an argv
- * (argv[0] = "sim") or NULL with a message printed.  Strings live in *mem.
+ * Apply a scenario file to *o: one option per line, "key value" or "key"
+ * (the long option without its dashes); '#' starts a comment.  Each line is
+ * parsed on its own, so a bad one is reported as FILE:LINE.  Returns 0 or 2
+ * (message printed).
  */
-static char **load_scenario(const char *path, int *argc_out, char **mem)
+static int load_scenario(const char *path, struct sim_opts *o, char **mem)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "mpt sim: cannot read scenario %s: %s\n", path, strerror(errno));
-		return NULL;
+		return 2;
 	}
-	enum { MAX_ARGS = 128, MAX_BYTES = 16384 };
-	char **argv = calloc(MAX_ARGS + 1, sizeof(*argv));
+	/* Option values (file names, --cc) stay referenced by *o: they live in
+	 * one buffer the caller frees after the run. */
+	enum { MAX_LINES = 256, MAX_BYTES = 16384 };
 	char *buf = calloc(1, MAX_BYTES);
 	size_t used = 0;
-	int argc = 0, lineno = 0;
+	int lineno = 0, rc = buf ? 0 : 2;
 	char line[512];
-	bool ok = argv && buf;
-	static char prog[] = "sim";
-	if (ok)
-		argv[argc++] = prog;
-	while (ok && fgets(line, sizeof(line), f)) {
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		lineno++;
+		snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
 		if (!strchr(line, '\n') && !feof(f)) {
-			fprintf(stderr, "mpt sim: %s:%d: line too long\n", path, lineno);
-			ok = false;
+			fprintf(stderr, "mpt sim: %sline too long\n", where);
+			rc = 2;
+			break;
+		}
+		if (lineno > MAX_LINES) {
+			fprintf(stderr, "mpt sim: %stoo many lines\n", where);
+			rc = 2;
 			break;
 		}
 		char *hash = strchr(line, '#');
@@ -658,37 +786,40 @@ static char **load_scenario(const char *path, int *argc_out, char **mem)
 		char *val = strtok_r(NULL, " \t\r\n", &save);
 		char *extra = val ? strtok_r(NULL, " \t\r\n", &save) : NULL;
 		if (extra) {
-			fprintf(stderr, "mpt sim: %s:%d: '%s' takes one value\n", path, lineno,
-				key);
-			ok = false;
+			fprintf(stderr, "mpt sim: %s'%s' takes one value\n", where, key);
+			rc = 2;
 			break;
 		}
 		size_t need = strlen(key) + 3 + (val ? strlen(val) + 1 : 0);
-		if (argc + 2 > MAX_ARGS || used + need > MAX_BYTES) {
-			fprintf(stderr, "mpt sim: %s: too many lines\n", path);
-			ok = false;
+		if (used + need > MAX_BYTES) {
+			fprintf(stderr, "mpt sim: %sscenario too large\n", where);
+			rc = 2;
 			break;
 		}
-		argv[argc++] = buf + used;
+		static char prog[] = "sim";
+		char *argv[4] = {prog, buf + used, NULL, NULL};
 		used += (size_t)sprintf(buf + used, "--%s", key) + 1;
+		int argc = 2;
 		if (val) {
 			argv[argc++] = buf + used;
 			used += (size_t)sprintf(buf + used, "%s", val) + 1;
 		}
+		rc = parse_args(o, argc, argv, NULL);
+		if (rc == 1) { /* "help" in a scenario */
+			fprintf(stderr, "mpt sim: %s'%s' is not a scenario option\n", where, key);
+			rc = 2;
+		}
 	}
 	fclose(f);
-	if (!ok) {
-		free(argv);
-		free(buf);
-		return NULL;
-	}
-	*argc_out = argc;
+	where[0] = '\0';
 	*mem = buf;
-	return argv;
+	return rc;
 }
 
 int mpt_cmd_sim(int argc, char **argv)
 {
+	/* Rows as they come, also into a pipe or a file (tee, grep). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sim_opts o = {.size_mib = 64,
 			     .seed = 1,
 			     .cc = "cubic",
@@ -701,20 +832,13 @@ int mpt_cmd_sim(int argc, char **argv)
 	int rc = parse_args(&cli, argc, argv, &scenario);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	char **sargv = NULL, *smem = NULL;
+	char *smem = NULL;
 	if (scenario) {
-		int sargc = 0;
-		sargv = load_scenario(scenario, &sargc, &smem);
-		if (!sargv)
-			return 2;
-		rc = parse_args(&o, sargc, sargv, NULL);
+		rc = load_scenario(scenario, &o, &smem);
 		/* Then the command line on top of the scenario. */
 		if (rc == 0)
 			rc = parse_args(&o, argc, argv, &scenario);
 		if (rc) {
-			if (rc == 2)
-				fprintf(stderr, "mpt sim: in scenario %s\n", scenario);
-			free(sargv);
 			free(smem);
 			return rc == 1 ? 0 : rc;
 		}
@@ -726,7 +850,6 @@ int mpt_cmd_sim(int argc, char **argv)
 		o.links[0] = o.links[1] = (struct link_opt){100, 20, 0, 0, 0};
 	}
 	rc = run(&o);
-	free(sargv);
 	free(smem);
 	return rc;
 }

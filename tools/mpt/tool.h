@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Subcommand entry points of the mpt tool. */
 #ifndef MPT_TOOL_H
 #define MPT_TOOL_H
@@ -14,5 +15,13 @@ int mpt_cmd_convert(int argc, char **argv);
 int mpt_cmd_proxy(int argc, char **argv);
 /** `mpt onpath`: argv[0] is "onpath". Returns the process exit status. */
 int mpt_cmd_onpath(int argc, char **argv);
+/** `mpt ss`: connections of running mpt processes (control sockets). */
+int mpt_cmd_ss(int argc, char **argv);
+/** `mpt nstat`: counters of running mpt processes. */
+int mpt_cmd_nstat(int argc, char **argv);
+/** `mpt monitor`: path-manager events of running mpt processes. */
+int mpt_cmd_monitor(int argc, char **argv);
+/** `mpt analyze`: MPTCP analysis of a pcap file. */
+int mpt_cmd_analyze(int argc, char **argv);
 
 #endif

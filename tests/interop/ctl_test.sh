@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Live introspection against the kernel's MPTCP (issue 15): mpt ss,
+# mpt nstat and mpt monitor on a running `mpt perf -s` while a kernel
+# client (mptcpize run iperf3 -c) goes through a scripted scenario:
+#   join: the kernel client opens subflows from its second address, and to
+#         mpt's second address (mpt announces it);
+#   ADD_ADDR: the kernel announces its second address (endpoint "signal");
+#   backup switch: `ip mptcp endpoint change ID backup` (MP_PRIO);
+#   REMOVE_ADDR: `ip mptcp endpoint delete ID`;
+#   close: the test ends.
+# Checks: (a) the monitor shows every event of ip mptcp monitor's vocabulary
+# for the data connection (CREATED, ESTABLISHED, ANNOUNCED, SF_ESTABLISHED,
+# SF_PRIORITY backup=1, REMOVED, SF_CLOSED, CLOSED) with the right ids and
+# addresses; (b) mpt ss: the connection, MPTCP, its token (= the monitor's),
+# every subflow with addresses, ids, state, RTT, cwnd, bytes; (c) mpt nstat:
+# kernel MIB names, increments (reset, then the scenario's MP_PRIO and
+# REMOVE_ADDR counted), absolute values, and MPTcpExtMPJoinSynRx equal to
+# the kernel client's MPTcpExtMPJoinSynTx; (d) a server says whether a
+# connection became MPTCP or stayed TCP; (e) the control socket is 0600 and
+# others are refused; (f) counters survive SIGTERM (-vv).
+set -uo pipefail
+TEST_NAME=ctl
+. "$(dirname "$0")/lib.sh"
+interop_require
+command -v iperf3 >/dev/null || skip "iperf3 is not installed (scripts/deps.sh installs it)"
+command -v mptcpize >/dev/null || skip "mptcpize is not installed (scripts/deps.sh installs it)"
+command -v nstat >/dev/null || skip "nstat (iproute2) is not installed"
+[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "the kernel has no MPTCP (net.mptcp.enabled)"
+TOPO_RATE=50mbit topo_two_paths
+for ns in "$NS_C" "$NS_S"; do
+	ip netns exec "$ns" sysctl -qw net.mptcp.blackhole_timeout=0 2>/dev/null || true
+done
+CTL="$WORK/perf.sock"
+MPT=(--path "$MP_A/24,dev=mpttun0" --path "$MP_B/24,dev=mpttun1")
+mpt_in() { ip netns exec "$NS_C" "$MPT_BIN" "$@"; }
+
+# The kernel client's second address: joins from it, and announced (id 7).
+ip -n "$NS_S" mptcp endpoint add "$SRV_B" dev mpt-p2s id 7 signal subflow || die "endpoint add"
+# Its joins from SRV_B go out on path 2.
+ip -n "$NS_S" route add default via 10.79.0.1 dev mpt-p2s table 207
+ip -n "$NS_S" rule add from "$SRV_B" table 207 pref 207
+
+d="$WORK/run"
+mkdir -p "$d"
+ksnap "$NS_S" "$d/k0"
+mpt_in perf -s -1 -J --ctl "$CTL" "${MPT[@]}" >"$d/perf.json" 2>"$d/perf.err" &
+PERF=$!
+INTEROP_PIDS+=("$PERF")
+wait_file "$CTL" 10 || { show_log "$d/perf.err"; die "mpt perf -s made no control socket"; }
+mpt_in monitor --ctl "$CTL" >"$d/mon.txt" 2>"$d/mon.err" &
+MON=$!
+INTEROP_PIDS+=("$MON")
+mpt_in monitor -j --ctl "$CTL" >"$d/mon.json" 2>/dev/null &
+INTEROP_PIDS+=($!)
+sleep 0.5
+mpt_in nstat -r -n --ctl "$CTL" || echo "  mpt nstat -r -n failed"
+ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run iperf3 -c "$MP_A" -t 10 -J \
+	>"$d/kcli.json" 2>"$d/kcli.err" &
+KCLI=$!
+INTEROP_PIDS+=("$KCLI")
+sleep 2.5
+mpt_in ss -i --ctl "$CTL" >"$d/ss.txt" 2>&1
+mpt_in ss -j -i --ctl "$CTL" >"$d/ss.json" 2>&1
+ip -n "$NS_S" mptcp endpoint change id 7 backup || echo "  endpoint change failed"
+sleep 1
+ip -n "$NS_S" mptcp endpoint delete id 7 || echo "  endpoint delete failed"
+sleep 1
+mpt_in nstat -j --ctl "$CTL" >"$d/nstat.json" 2>&1
+mpt_in nstat -a -j --ctl "$CTL" >"$d/nstat_abs.json" 2>&1
+mpt_in nstat --ctl "$CTL" -s >"$d/nstat.txt" 2>&1
+ls -l "$CTL" >"$d/ls.txt"
+stat -c %a "$CTL" >"$d/mode.txt"
+# Another user may not read it.
+if id nobody >/dev/null 2>&1; then
+	ip netns exec "$NS_C" setpriv --reuid=nobody --regid=nogroup --clear-groups "$MPT_BIN" ss \
+		--ctl "$CTL" >"$d/nobody.txt" 2>&1
+	echo $? >"$d/nobody.rc"
+fi
+wait "$KCLI"
+KRC=$?
+wait "$PERF"
+PRC=$?
+for _ in $(seq 30); do kill -0 "$MON" 2>/dev/null || break; sleep 0.1; done
+kill "$MON" 2>/dev/null
+ksnap "$NS_S" "$d/k1"
+echo "  kernel iperf3 -c exit $KRC, mpt perf -s exit $PRC"
+sed 's/^/  | /' "$d/mon.txt"
+
+# The data connection's token: the one with the most bytes in mpt ss.
+TOKEN=$(python3 -c "
+import json
+j = json.load(open('$d/ss.json'))[0]
+c = max(j['connections'], key=lambda c: c.get('bytes_received', 0) + c.get('bytes_sent', 0))
+print(c.get('token', ''))" 2>/dev/null)
+echo "  data connection token (mpt ss): ${TOKEN:-none}"
+
+echo "-- (a) mpt monitor: the scenario's events in ip mptcp monitor's vocabulary"
+case_a() {
+	local rc=0 ev
+	[ $KRC = 0 ] && [ $PRC = 0 ] || { echo "  the test itself failed"; show_log "$d/perf.err"; show_log "$d/kcli.err"; rc=1; }
+	[ -n "$TOKEN" ] || return 1
+	for ev in CREATED ESTABLISHED ANNOUNCED SF_ESTABLISHED SF_PRIORITY REMOVED SF_CLOSED CLOSED; do
+		grep -Eq "^\[ *$ev\] token=$TOKEN( |$)" "$d/mon.txt" || { echo "  no $ev for token $TOKEN"; rc=1; }
+	done
+	grep -Eq "^\[ *ANNOUNCED\] token=$TOKEN remid=7 daddr4=$SRV_B" "$d/mon.txt" ||
+		{ echo "  ANNOUNCED does not name $SRV_B with id 7"; rc=1; }
+	grep -Eq "^\[ *REMOVED\] token=$TOKEN remid=7$" "$d/mon.txt" || { echo "  REMOVED lacks remid=7"; rc=1; }
+	grep -Eq "^\[ *SF_PRIORITY\] token=$TOKEN remid=7 .*daddr4=$SRV_B .*backup=1" "$d/mon.txt" ||
+		{ echo "  no SF_PRIORITY backup=1 on a subflow to $SRV_B"; rc=1; }
+	grep -Eq "^\[ *SF_ESTABLISHED\] token=$TOKEN .*saddr4=($MP_A|$MP_B) daddr4=$SRV_B " "$d/mon.txt" ||
+		{ echo "  no SF_ESTABLISHED from $SRV_B"; rc=1; }
+	grep -Eq "^\[ *CREATED\] token=$TOKEN remid=0 locid=0 saddr4=$MP_A daddr4=$SRV_A sport=[0-9]+ dport=[0-9]+" "$d/mon.txt" ||
+		{ echo "  CREATED lacks the initial subflow's addresses"; rc=1; }
+	# The JSON stream says the same.
+	python3 - "$d/mon.json" "$TOKEN" <<'PY' || rc=1
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+if not evs or not evs[0].get("ready"):
+    print("  the JSON monitor did not start with a ready line"); sys.exit(1)
+types = {e["type"] for e in evs[1:] if e.get("token") == sys.argv[2]}
+need = {"CREATED", "ESTABLISHED", "ANNOUNCED", "SF_ESTABLISHED", "SF_PRIORITY", "REMOVED", "SF_CLOSED", "CLOSED"}
+if need - types:
+    print("  JSON monitor lacks %s" % sorted(need - types)); sys.exit(1)
+print("  JSON monitor: %d events, all 8 types for the data connection" % (len(evs) - 1))
+PY
+	return $rc
+}
+case_a
+case_result "(a) mpt monitor: join, ADD_ADDR, backup switch, REMOVE_ADDR, close" $?
+
+echo "-- (b) mpt ss: connections, MPTCP, token, every subflow"
+case_b() {
+	sed 's/^/  | /' "$d/ss.txt"
+	python3 - "$d/ss.json" "$TOKEN" "$SRV_B" <<'PY' || return 1
+import json, sys
+j = json.load(open(sys.argv[1]))[0]
+ok = j["tool"] == "perf" and j["pid"] > 0
+c = [c for c in j["connections"] if c.get("token") == sys.argv[2]]
+if not ok or len(c) != 1:
+    print("  the data connection is not listed"); sys.exit(1)
+c = c[0]
+sf = c["subflows"]
+ok = c["mptcp"] and not c["fallback"] and c["state"] == "ESTABLISHED" and len(sf) >= 2
+ok = ok and all(s["rtt_us"] > 0 and s["cwnd"] > 0 and s["local_port"] > 0 and s["remote_port"] > 0 for s in sf)
+ok = ok and any(s["remote_host"] == sys.argv[3] and s["join"] for s in sf)
+ok = ok and sum(s["bytes_received"] for s in sf) > 1000000 and c["bytes_received"] > 1000000
+ids = sorted({(s["local_id"], s["remote_id"]) for s in sf})
+print("  %d subflows, ids (local, remote) %s, %d bytes received" % (len(sf), ids, c["bytes_received"]))
+sys.exit(0 if ok else 1)
+PY
+	grep -q "mptcp v1 token:$TOKEN subflows:" "$d/ss.txt" || { echo "  the text lacks the token line"; return 1; }
+	[ "$(grep -c "^	 subflow [0-9]*: " "$d/ss.txt")" -ge 4 ] || { echo "  the text lacks -i subflow lines"; return 1; }
+}
+case_b
+case_result "(b) mpt ss -i" $?
+
+echo "-- (c) mpt nstat: kernel MIB names, increments, absolute values, the kernel agrees"
+case_c() {
+	grep -E "MPTcpExt(MPPrioRx|RmAddr|MPJoinSynRx|AddAddr) " "$d/nstat.txt" | sed 's/^/  | /'
+	local kjoin kdone
+	kjoin=$(kdelta "$d/k0" "$d/k1" MPTcpExtMPJoinSynTx)
+	kdone=$(kdelta "$d/k0" "$d/k1" MPTcpExtMPJoinSynAckRx)
+	python3 - "$d/nstat.json" "$d/nstat_abs.json" "$kjoin" "$kdone" <<'PY'
+import json, sys
+d = list(json.load(open(sys.argv[1])).values())[0]
+a = list(json.load(open(sys.argv[2])).values())[0]
+kjoin, kdone = int(sys.argv[3]), int(sys.argv[4])
+ok = True
+for k in ("MPTcpExtMPPrioRx", "MPTcpExtRmAddr", "MPTcpExtAddAddr", "TcpInSegs", "MPTcpExtMPCapableSYNRX"):
+    if d.get(k, 0) < 1:
+        ok = False; print("  increment of %s is %s, expected >= 1" % (k, d.get(k)))
+for k, v in d.items():
+    if a.get(k, 0) < v:
+        ok = False; print("  %s: absolute %s < increment %s" % (k, a.get(k), v))
+# Joins the kernel client started (its SYNs; mpt also counts their
+# retransmissions) and completed (its SYN/ACKs received = mpt's third ACKs).
+# (The kernel's joins from its second address to mpt's first one do not
+# complete here: the kernel binds them to its path-2 device, and mpt's
+# SYN/ACK from its path-1 address comes back on path 1.)
+print("  mpt MPTcpExtMPJoinSynRx %s, MPTcpExtMPJoinAckRx %s; kernel client MPTcpExtMPJoinSynTx +%d, "
+      "MPTcpExtMPJoinSynAckRx +%d" % (a.get("MPTcpExtMPJoinSynRx"), a.get("MPTcpExtMPJoinAckRx"), kjoin, kdone))
+if a.get("MPTcpExtMPJoinSynRx", 0) < kjoin or kjoin < 1 or a.get("MPTcpExtMPJoinAckRx") != kdone or kdone < 1:
+    ok = False; print("  the join counts do not agree")
+if not any(k.startswith("TcpExt") for k in a) or not any(k.startswith("Ip") for k in a):
+    ok = False; print("  no TcpExt*/Ip* names")
+sys.exit(0 if ok else 1)
+PY
+}
+case_c
+case_result "(c) mpt nstat" $?
+
+echo "-- (d) a server says what each connection became"
+case_d() {
+	local rc=0
+	python3 -c "
+import json, sys
+j = json.load(open('$d/perf.json'))
+k = [c['mptcp'] for c in j['start']['connected']]
+print('  mpt perf -s (kernel MPTCP client):', k)
+sys.exit(0 if k and all(x.startswith('MPTCP v1') for x in k) else 1)" || rc=1
+	# A plain TCP client (no mptcpize): the server says TCP.
+	local s2="$WORK/perf2.sock"
+	mpt_in perf -s -1 -p 5202 --ctl "$s2" "${MPT[@]}" >"$d/perf2.out" 2>&1 &
+	local p2=$!
+	INTEROP_PIDS+=("$p2")
+	wait_file "$s2" 10 || return 1
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" iperf3 -c "$MP_A" -p 5202 -t 1 >/dev/null 2>&1 || rc=1
+	wait "$p2" || rc=1
+	grep "connected to" "$d/perf2.out" | sed 's/^/  | /'
+	grep -q "connected to .*(TCP (MPTCP not negotiated))" "$d/perf2.out" ||
+		{ echo "  the server did not say TCP"; rc=1; }
+	return $rc
+}
+case_d
+case_result "(d) servers report MPTCP or TCP" $?
+
+echo "-- (e) the control socket is its owner's only"
+case_e() {
+	local rc=0
+	echo "  $(cat "$d/ls.txt")"
+	[ "$(cat "$d/mode.txt")" = 600 ] || { echo "  mode $(cat "$d/mode.txt"), expected 600"; rc=1; }
+	if [ -f "$d/nobody.rc" ]; then
+		echo "  as nobody: exit $(cat "$d/nobody.rc"): $(head -n 1 "$d/nobody.txt")"
+		[ "$(cat "$d/nobody.rc")" != 0 ] && grep -q "Permission denied" "$d/nobody.txt" || rc=1
+	fi
+	[ ! -e "$CTL" ] || { echo "  the socket file stayed after the process ended"; rc=1; }
+	return $rc
+}
+case_e
+case_result "(e) control socket 0600, removed at exit" $?
+
+echo "-- (f) counters survive SIGTERM (-vv)"
+case_f() {
+	local f="$WORK/f"
+	mkdir -p "$f"
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run iperf3 -s -1 -p 5203 >/dev/null 2>&1 &
+	INTEROP_PIDS+=($!)
+	sleep 0.5
+	# (not through mpt_in: $! must be mpt's own pid)
+	ip netns exec "$NS_C" "$MPT_BIN" perf -c "$SRV_A" -p 5203 -t 20 -vv --ctl none "${MPT[@]}" \
+		>/dev/null 2>"$f/err" &
+	local m=$!
+	INTEROP_PIDS+=("$m")
+	sleep 2
+	kill -TERM "$m"
+	wait "$m"
+	local r=$?
+	echo "  exit $r; $(grep -c "counter " "$f/err") counter lines"
+	grep -E "counter (MPCapableSYNTX|TcpOutSegs) " "$f/err" | sed 's/^/  | /'
+	[ $r = 1 ] && grep -q "counter MPCapableSYNTX [1-9]" "$f/err" && grep -q "counter TcpOutSegs [1-9]" "$f/err"
+}
+case_f
+case_result "(f) counters printed on SIGTERM with -vv" $?
+
+[ $FAILED = 0 ] || exit 1
+echo "ctl: all cases passed"
