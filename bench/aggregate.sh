@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Aggregation benchmark (issue 4; a benchmark, not a test): goodput of mpt
 # against the Linux kernel's MPTCP over two real paths, side by side with the
 # kernel against itself over the SAME two paths, in the same run.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark (not a test): the converter and proxy attacks of issue 11, on
 # mpt before and after its service hardening, in one run, on the same
 # machine and topology.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Coupled congestion control benchmark (RFC 6356 goals): the shared-bottleneck
 # and resource-pooling scenarios of tests/sim/cc_scn.h over many simulator
 # seeds, every CC, against reno and cubic, with the references (a plain TCP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Benchmark (not a test): coupled congestion control against RFC 6356's
  * goals, over many simulator seeds (the scenarios of tests/sim/cc_scn.h,

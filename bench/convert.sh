@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark (not a test): `mpt convert` next to the Linux kernel doing the
 # same job, in one run, on the same machine and topology.
 #   bench/convert.sh [BUILD_DIR]     (root: network namespaces, TUN)

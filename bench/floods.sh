@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark (not a test): SYN floods against mpt's servers and against the
 # Linux kernel's own listeners, side by side in one run, on the same machine
 # and topology.

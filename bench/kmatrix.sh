@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole differential interop matrix against the Linux kernel (issue 10)
 # and the numbered bugs' regression cases; writes docs/kmatrix.md (pass/fail
 # per case, timings, failure classes).  Needs root (namespaces, TUN).

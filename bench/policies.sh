@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Policies benchmark (issue 5, "bench/policies"; issue 10): every scheduler x every
 # congestion control x 6 simulated bulk scenarios (equal paths, heterogeneous RTT,
 # lossy path, shared bottleneck, two receive-window-limited ones), request/response on

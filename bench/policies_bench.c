@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Benchmark (not a test): every scheduler x every congestion control x four
  * scenarios, in the simulator (issue 5, "bench/policies").

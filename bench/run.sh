@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmarks (not tests).  Writes docs/bench.md with:
 #  1. simulator speed: simulated time / wall time, 2 flows x 100 Mbit/s;
 #  2. engine cost: instructions per payload byte under callgrind: the self

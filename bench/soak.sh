@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Randomized simulator soak (issue 10): run tests/sim/soak_test over many
 # seeds (default 2000), attribute every failure (which single simplification
 # makes it pass), shrink the simplest failing seed of each class, time the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Line coverage of the engine by the committed corpora (clang source-based
 # coverage, llvm-14 tools).  Builds the fuzz targets with coverage in
 # build-cov/, runs each once over fuzz/corpus/<target>/ (-runs=0: every

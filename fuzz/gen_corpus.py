@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Hand-written starting inputs for the fuzz targets (fuzz/corpus/<target>/seed-*).
 
 Each seed is a short program in the target's input language (fuzz/harness.h:

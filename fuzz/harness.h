@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared fuzzing harness: two mpt stacks in one process (host 0 the
  * client, host 1 the server), a packet queue between them, an observer that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: hostile packets into established plain TCP
  * connections.  As mptcp_input_fuzz.c, with MPTCP off on both stacks; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Write docs/fuzzing.md from measurements, never by hand:
 #  - the long runs' statistics, read from fuzz/run.sh's logs (FUZZ_OUT=DIR);
 #  - executions per second before and after the snapshot harness: the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build the libFuzzer targets (clang, MPT_FUZZ=ON) and run each for SECONDS
 # (default 60) from its committed corpus fuzz/corpus/<target>/ (copied: the
 # committed corpus is not modified).  Prints libFuzzer's own final

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the SOCKS5 side of `mpt proxy --socks5` (RFC 1928).
  *

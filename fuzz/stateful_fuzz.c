@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: whole connections under an adversarial network and
  * adversarial applications, with invariants checked after every step.

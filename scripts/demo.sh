@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Build mpt and run the main demo: a simulated transfer (no root needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."

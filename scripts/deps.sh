@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages mpt needs, when missing.
 #   deps.sh build   what building the library, tests and tools needs (the demo)
 #   deps.sh         everything the full test run needs (fuzzers, format check,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # clang-format every C source; --check fails on any difference instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."

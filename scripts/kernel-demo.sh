@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The demo for real: mpt's MPTCP against the Linux kernel's MPTCP over two
 # paths in network namespaces (needs root; removes everything it creates).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The full test run (what CI runs): dependencies, -Werror build + all tests,
 # Wireshark check of a simulated MPTCP pcap, interop with the Linux kernel,
 # ASan+UBSan build + all tests, format check, a short fuzzing pass.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal helpers shared by every module. Not installed. */
 #ifndef MPT_COMMON_H
 #define MPT_COMMON_H

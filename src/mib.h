@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Named counters (MIB). One enum, names from mib_list.h. */
 #ifndef MPT_MIB_H
 #define MPT_MIB_H

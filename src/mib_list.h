@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Named counters, one X(name, "comment") per line.  Names follow the Linux
  * kernel's SNMP/MPTcpExt MIB where one exists.  Each module keeps its own

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The module boundaries of src/ hold (docs/architecture.md):
 #   - src/core's private header (core/stack_int.h) is included by src/core only;
 #   - src/mptcp reaches the stack through core/host.h and nothing else of src/core;

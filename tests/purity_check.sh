@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The engine never calls a clock, a socket, malloc, a random source, a file
 # or the terminal directly, and allocates nothing per packet (DEVELOPERS.md).
 # Check it on the compiled objects (nm -u: what each object calls):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run every reproducer in fuzz/repro/ (README.md says which target and
 # environment each needs) and say whether it still fails.  Exit status 0
 # when every one reproduced (the bugs are still there), 1 when one of them

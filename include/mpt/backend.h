@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The Linux TUN backend: runs one stack against real networks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mpt — a portable userspace Multipath TCP stack.
  *

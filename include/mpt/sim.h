@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mpt simulator — a deterministic in-process network of nodes and links.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Glue between the simulator (mpt/sim.h) and the stack (mpt/mpt.h): a sim
  * node that runs one stack, plus a bulk-transfer application used by the

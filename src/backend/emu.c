@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-direction link emulation: delay, seeded loss, token-bucket rate. */
 #include <math.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Link emulation for one direction of one path (the backend's stand-in for
  * netem): fixed added delay, seeded random loss and a token-bucket rate,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The backend's event loop: epoll over the TUN devices, a timerfd for the
  * stack's and the emulator's deadlines, and the application's descriptors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TUN devices: open /dev/net/tun, and configure the link and routes with
  * rtnetlink (hand-built messages: a handful of attributes does not need a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TUN devices and their kernel configuration (rtnetlink). Linux only. */
 #ifndef MPT_BACKEND_TUN_H
 #define MPT_BACKEND_TUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Default hooks for memory and randomness.  These are the only places the
  * library touches the C allocator or a random source; the engine itself

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error strings and address helpers. */
 #include <arpa/inet.h>
 #include <stdio.h>

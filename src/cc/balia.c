@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * BALIA, the Balanced Linked Adaptation algorithm for MPTCP subflows:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Congestion-control registry and helpers shared by the algorithms.
  */

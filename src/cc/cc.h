@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Congestion control as an ops table (one file per algorithm, chosen by
  * name).  The TCP engine owns a struct mpt_cc per connection, reads cwnd and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Coupling groups and the machinery shared by the coupled congestion
  * controls for MPTCP subflows (lia.c, olia.c, balia.c).

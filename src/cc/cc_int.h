@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers shared by the congestion-control algorithms (not part of the
  * engine contract in cc.h).

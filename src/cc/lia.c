@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * LIA, the Linked Increases Algorithm of RFC 6356 (coupled congestion
  * control for MPTCP subflows).

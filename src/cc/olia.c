@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * OLIA, the Opportunistic Linked-Increases Algorithm for MPTCP subflows:
  *

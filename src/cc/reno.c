@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * NewReno congestion control: RFC 5681 slow start / congestion avoidance,
  * RFC 6582 (NewReno) and RFC 6675 (SACK) recovery at the level of the cc

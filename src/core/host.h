@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one boundary between the stack (src/core) and its transports (today
  * the MPTCP layer, src/mptcp): what the stack offers a transport, and what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A simulator node running a stack, and a bulk-transfer application. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The socket API of mpt.h (RFC 6897's basic API for Multipath TCP): every
  * call on a connection goes through its table of operations (host.h),

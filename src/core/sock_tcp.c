@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Plain TCP behind the socket API: the operations of a socket whose
  * connection is one flow (RFC 9293), and that flow's engine events as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The stack: entry points and their lifetime rule, local addresses,
  * listeners and passive opens, the 4-tuple demultiplexer (flows), IP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The stack's own state, shared by the files of src/core (stack.c: entry
  * points, demultiplexing, timers, events; sock.c: the socket API;

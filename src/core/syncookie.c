@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SYN cookies (RFC 4987 §3.6) for plain TCP and for MPTCP (RFC 8684 §3.1).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP cryptography: keys, tokens, initial data sequence numbers, the
  * MP_JOIN and ADD_ADDR HMACs (RFC 8684 v1 and RFC 6824 v0), and RFC 6528

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP connections (RFC 8684 v1, RFC 6824 v0): creation (active, passive,
  * joins), keys and tokens, the data-level socket API (send, receive,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Data-level reassembly (RFC 8684 §3.3): subflows deliver bytes tagged with
  * their DSN in any order; this buffer puts them back in data sequence order.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP data-level building blocks (RFC 8684 §3.3): the connection's send
  * buffer and reassembly buffer in 64-bit data sequence space, per-subflow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Data-level send buffer (RFC 8684 §3.3): bytes the application wrote and
  * the peer has not yet DATA_ACKed, kept so that any subflow can (re)send

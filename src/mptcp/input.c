@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the MPTCP options of a received segment do (RFC 8684 §3, RFC 6824
  * §3): the handshake (MP_CAPABLE, MP_JOIN and their HMACs), DATA_ACKs and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Per-subflow DSS mapping lists (RFC 8684 §3.3.1): which data sequence
  * numbers the bytes of a subflow carry.  A bounded ring of mappings in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The MPTCP connection layer (RFC 8684 v1, RFC 6824 v0): connections,
  * subflows, the default path manager (fullmesh) and scheduler (minrtt).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP options of a subflow's segments (RFC 8684 §3, RFC 6824 §3): every
  * suboption of a received segment parsed once into one flat structure with

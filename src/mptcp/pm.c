@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The default path manager, "fullmesh" (RFC 8684 §3.4, §3.2): the initiator
  * opens one subflow from each local address to each known remote address

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The built-in path managers (policy.h).  Shared machinery (ADD_ADDR
  * send/receive, retry backoff, REMOVE_ADDR) is in pm.c; these decide which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP policies as ops tables chosen by name: schedulers (which subflow
  * carries the next data) and path managers (which subflows exist, which

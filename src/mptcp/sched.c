@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Scheduler machinery shared by every scheduler (the policies themselves
  * are in sched_*.c): the reinjection queue, the peer's data-level window

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * "ecf": Earliest Completion First (Y. Lim, E. M. Nahum, D. Towsley,
  * R. J. Gibbens, "ECF: An MPTCP Path Scheduler to Manage Heterogeneous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * "minrtt" (the default scheduler): each chunk goes to the subflow with
  * the lowest smoothed RTT that has congestion-window room; backup subflows

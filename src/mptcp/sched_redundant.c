@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * "redundant": every byte on every usable subflow, for latency and loss
  * resilience at the cost of capacity.  Each subflow has its own cursor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * "rr": round robin.  Chunks go to the usable subflows in turn, each
  * taking what its congestion window allows; a subflow without room is

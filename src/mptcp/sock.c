@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A Multipath TCP connection behind the socket API: its socket operations
  * (core/host.h), and those of a connection that fell back to TCP at the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP subflows: their life (creation, reset, engine events), received DSS
  * mappings, and draining subflow bytes into the data-level reassembly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Token table (RFC 8684 §3.2): an MP_JOIN SYN names the connection it
  * joins by the 32-bit token of the receiver's key, so the stack keeps a map

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the stack (src/core) sees of the MPTCP layer: its socket operations,
  * the entry points of a connection's life (active open, a SYN with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Link directions: middlebox chain, MTU, outages, droptail queue,
  * serialization, wire loss, delay/jitter/reordering/duplication and delivery.

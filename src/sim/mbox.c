@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Middleboxes on a link direction.  They operate on raw IP packets with
  * the wire codecs and keep TCP checksums valid: in-place rewrites use the

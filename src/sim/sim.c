@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Simulator core: seeded generators, the event heap, nodes, the run loop
  * and pcap capture (base/pcap.c).  Links live in link.c, middleboxes in mbox.c.

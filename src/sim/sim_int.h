@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulator internals shared by sim.c, link.c and mbox.c.  Not installed. */
 #ifndef MPT_SIM_INT_H
 #define MPT_SIM_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP engine: creation, configuration, the application-facing API (open,
  * send, receive, shutdown, close, abort), state bookkeeping and events.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The TCP engine: one connection (or one MPTCP subflow), sans-I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Buffers of the TCP engine: a byte ring (send and receive) and the
  * receiver's out-of-order reassembly (interval list over the receive ring,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Input processing of the TCP engine: RFC 9293 §3.10.7 "SEGMENT ARRIVES"
  * with the RFC 5961 hardening (RST / SYN / ACK checks with challenge ACKs),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Output side of the TCP engine: segment construction (options, window
  * field, extension hook), the send decision (cwnd / rwnd / RFC 6675 pipe,

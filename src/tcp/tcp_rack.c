@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RACK-TLP loss detection (RFC 8985) for SACK connections, D-SACK use on
  * the sender (RFC 2883 §4, RFC 8985 §6.2 step 4) and the undo of spurious

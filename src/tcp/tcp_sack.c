@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Sender-side SACK scoreboard (RFC 2018) and the RFC 6675 loss-recovery
  * helpers (IsLost, pipe, NextSeg), also used in a degenerate form for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Timers of the TCP engine, all as absolute deadlines: retransmission
  * (RFC 6298), RACK reordering and TLP probe (RFC 8985, in tcp_rack.c), persist (RFC 9293 §3.8.6.1), delayed ACK (RFC 5681 §4.2),

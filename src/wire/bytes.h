@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Big-endian loads/stores on byte buffers (no alignment assumptions). */
 #ifndef MPT_WIRE_BYTES_H
 #define MPT_WIRE_BYTES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RFC 8803 (0-RTT TCP Convert Protocol) message codec.  See convert.h.
  */

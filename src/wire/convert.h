@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * 0-RTT TCP Convert Protocol (RFC 8803) message codec.  Pure: no state, no
  * I/O, no allocation.  Parsed variable-length fields are views into the

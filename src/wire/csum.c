@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internet checksum (RFC 1071), incremental update (RFC 1624) and the TCP
  * pseudo-headers (RFC 9293 §3.1, RFC 8200 §8.1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internet checksum (RFC 1071) with incremental update (RFC 1624) and the
  * TCP pseudo-headers for IPv4 (RFC 9293 §3.1) and IPv6 (RFC 8200 §8.1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Software segmentation of a TCP super-segment (see gso.h). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Software segmentation of a TCP super-segment (what a device does for
  * segmentation offload, RFC-free: Linux's GSO): for a backend whose device

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * IPv4 (RFC 791) and IPv6 (RFC 8200) header codecs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP option codec (TCP option kind 30): RFC 8684 (v1) and RFC 6824 (v0).
  *

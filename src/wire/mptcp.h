@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP option codec: TCP option kind 30 for MPTCP v1 (RFC 8684) and v0
  * (RFC 6824), plus the DSS checksum (RFC 8684 §3.3.1) and 32->64-bit data

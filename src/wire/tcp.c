@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP header (RFC 9293 §3.1) and option (RFC 9293 §3.2, RFC 7323, RFC 2018,
  * RFC 7413, RFC 8684) codecs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A counting allocator for tests: every test can check that all memory came
  * back (live == 0) and can inject allocation failures.  Linked into every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt cat` over plain TCP against the Linux kernel's TCP (issue 4, phase 1).
 #
 # Cases: (a) mpt client -> kernel server, 16 MiB each way at once;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt convert --allow-any` is no open door into its own host (issue 11,
 # finding 3).  Three namespaces (svc_lib.sh): an independent RFC 8803
 # client in $NS_C, `mpt convert --allow-any --deny 10.82.0.2:7002` in $NS_V,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Slowloris on `mpt convert` (issue 11, finding 4): 2,000 connections from
 # one source, each sending 2 bytes of a Convert header and nothing more
 # (reopened whenever the converter closes one, up to $RATE new connections

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # RFC 8803 0-RTT: `mpt convert --tfo` takes the Convert message from the
 # SYN (TCP Fast Open data, RFC 7413) of an independent Linux TFO client
 # (python, sendto(MSG_FASTOPEN)), issue 6 must-show 3.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # MP_JOIN flood during a transfer (issue 11, finding 2): $N_JOIN spoofed
 # MP_JOIN SYNs carrying the connection's valid token, over $FLOOD_S s,
 # while a kernel MPTCP client sends $XFER_MIB MiB to `mpt cat -l`; a

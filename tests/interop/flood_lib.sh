@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers of the flood tests and of bench/floods.sh (sourced after lib.sh).
 #

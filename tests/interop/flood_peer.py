@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Attackers, legitimate clients and probes of the SYN / MP_JOIN flood tests
 (issue 11, findings 1 and 2).  Written independently of mpt's C code.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SYN floods against mpt's servers (issue 11, finding 1): $N_SYN spoofed
 # SYNs over $FLOOD_S s (plain, MP_CAPABLE v1 and MP_CAPABLE v0 taking turns,
 # from random addresses of 10.99.0.0/16 and random ports; laid out by scapy,

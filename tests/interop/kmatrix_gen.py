@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Generate tests/interop/kmatrix_cases.tsv, the table of the differential
 interop matrix (mpt against the Linux kernel), deterministically.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The differential interop matrix against the Linux kernel (issue 10):
 # topologies, the case runner and the checks shared by
 # tests/interop/kmatrix_test.sh (a deterministic sample, CI),

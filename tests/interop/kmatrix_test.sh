@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The differential interop matrix against the Linux kernel (issue 10), CI
 # sample: a deterministic random sample of tests/interop/kmatrix_cases.tsv
 # (seed $KMATRIX_SEED, default 1) whose estimated time fits $KMATRIX_BUDGET

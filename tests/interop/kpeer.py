@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """kpeer: the kernel side of the differential interop matrix (kmatrix).
 
 An application written against the Linux kernel's sockets only (standard

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regression cases for issue 10's numbered bugs that can be seen from
 # outside mpt, against the Linux kernel (kpeer.py, iperf3) in namespaces.
 # Each case is named after its bug ("(bN-...)"); the shared runner is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the interop tests (sourced, not run).
 #
 # Every name this suite creates starts with "mpt-" and carries the test's

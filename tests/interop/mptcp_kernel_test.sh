@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # mpt's MPTCP against the Linux kernel's MPTCP over two real paths (issue 4).
 #
 # Topology: topo_two_paths (lib.sh): mpt owns 10.78.1.1 (TUN mpttun0, path 1)

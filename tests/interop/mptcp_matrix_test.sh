@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # mpt's MPTCP against the Linux kernel: the configuration matrix of issue 4.
 #
 # Topology: topo_two_paths (lib.sh) plus IPv6 on both paths (added below):

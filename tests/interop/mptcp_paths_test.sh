@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # mpt's MPTCP against the Linux kernel: paths that change (issue 4, cases 4,
 # 5, 7, 9 and 10).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Wireshark's MPTCP analysis of a real mpt client -> kernel server transfer
 # (issue 4, case 11).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The transparent on-path converter (`mpt onpath`, issue 6 must-show 2).
 #
 # Topology (three namespaces):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt perf` (plain TCP, --no-mptcp) against stock iperf3 (issue 4).
 #
 # Cases: (a) mpt perf -c -t -> iperf3 -s; (b) -n; (c) -R; (d) iperf3 -c ->

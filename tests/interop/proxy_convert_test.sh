@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt proxy` + `mpt convert` (issue 6, first slice): plain TCP on both ends,
 # MPTCP over two paths in between, RFC 8803 in explicit mode.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Handover (issue 6, must-show 4): plain TCP client -> `mpt proxy --pm
 # mobility --watch ...` -> 2 paths -> `mpt convert` -> plain TCP server; the
 # active path's veth goes down mid-transfer.  The proxy sees the link go

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Peers for the proxy / converter interop tests (standard library only).
 
 echo-server  --port P [--ready F] [--count F]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt proxy --socks5` hardening (issue 11, finding 5): RFC 1929
 # username/password authentication, no unauthenticated SOCKS5 beyond
 # loopback unless --insecure, and a negotiation deadline.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `mpt proxy --tproxy`: a plain TCP client whose traffic is routed through
 # the proxy's namespace is intercepted there by an iptables TPROXY rule (no
 # NAT: the proxy reads the original destination from the accepted socket's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Run every tests/interop/*_test.sh against an mpt build.
 #   tests/interop/run.sh [BUILD_DIR]      (default: build)
 # Each test needs root, network namespaces and /dev/net/tun; without them it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Topology and helpers of the service hardening tests (issue 11), sourced
 # after lib.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Peers for the service hardening tests (issue 11; standard library only).
 
 Written independently of mpt's C code: its own RFC 8803 encoder/decoder and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Least privilege (issue 11, finding 6): the services carry their traffic
 # as an unprivileged user, in both modes, checked in /proc/PID/status while
 # a transfer runs.

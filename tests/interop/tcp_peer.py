@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Kernel TCP peer for the interop tests (standard library only).
 
 server: listen on PORT, accept one connection, then concurrently send the

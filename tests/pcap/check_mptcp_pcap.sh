@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Wireshark's MPTCP analysis of a simulated 2-path transfer (issue 3).
 #
 #   tests/pcap/check_mptcp_pcap.sh BUILD_DIR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Coupled congestion control scenarios (RFC 6356), shared by the test
  * (tests/sim/mptcp_cc_test.c, a few seeds, bounds) and the benchmark

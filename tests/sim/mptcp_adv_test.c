@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Adversarial inputs and middleboxes on a running 2-path MPTCP transfer.
  * A forwarding node between the hosts tampers with packets:

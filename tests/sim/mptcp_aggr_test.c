@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP bandwidth aggregation over several paths (fullmesh path manager,
  * minrtt scheduler).  Ideal for N x 100 Mbit/s: N x 100 Mbit/s of IP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Coupled congestion control on MPTCP subflows against RFC 6356 §2's goals,
  * in the scenarios of cc_scn.h (bench/cc.sh runs the same ones over 16

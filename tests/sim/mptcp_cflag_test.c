@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RFC 8684 §3.1 flag C: a listener that sets C in its MP_CAPABLE tells the
  * initiator not to open additional subflows to the connection's initial

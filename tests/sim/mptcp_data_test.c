@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP data integrity: one subflow with 1 % loss (v1 and v0, 64 MiB), and
  * a path outage in the middle of a two-path transfer (the dead path's

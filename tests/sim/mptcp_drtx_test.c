@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Data-level retransmission (RFC 8684 §3.3.6) and the data-level window
  * (§3.3.4), found by interop with the Linux kernel: its receiver ACKs a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * 64-bit data sequence numbers wrap (issue 10 bug 7): the IDSN is a hash
  * output (RFC 8684 §3.1), so a connection may cross 2^64 anywhere.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP mid-connection fallback and failure handling (RFC 8684 §3.7):
  * DSS checksum failure on the only subflow (MP_FAIL + infinite mapping)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Floods.  SYN cookies (RFC 4987 §3.6; RFC 8684 §3.1 for MPTCP): a listener that
  * answers statelessly still gets every byte across, for plain TCP, MPTCP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP handshake matrix over one path (RFC 8684 §3.1, §3.7; RFC 6824):
  * versions, downgrade, fallback both ways, checksum negotiation.  Each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MP_JOIN against a listener, driven by hand-made segments (RFC 8684
  * §3.2): a fake initiator opens an MPTCP connection to a real stack, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Segmentation offload (issue 13): the stacks emit super-segments of up to
  * 64000 bytes (cfg.tso_max) that the simulator host cuts in software

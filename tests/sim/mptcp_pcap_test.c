@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A 2-path MPTCP transfer written to a pcap for Wireshark's MPTCP analysis
  * (tests/pcap/check_mptcp_pcap.sh runs this and then tshark).  Writes

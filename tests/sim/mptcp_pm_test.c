@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP path management during a connection: MP_PRIO backup (RFC 8684
  * §3.3.8), REMOVE_ADDR when a local address goes (either end, §3.4.2),

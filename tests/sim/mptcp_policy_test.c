@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Schedulers and path managers chosen by name (issue 5 "must show"):
  * backup semantics, redundant under loss, minrtt/ecf request-response over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Re-entrancy of the application callback (mpt.h "Events and
  * re-entrancy"; issue 10 bug 1).  Applications written like mpt's relays:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Schedulers where they must differ (src/mptcp/sched_*.c).  In a bulk
  * transfer limited by the subflows' congestion windows every scheduler

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared scenario runner for the MPTCP simulator tests: a client and a
  * server node joined by up to four paths (path i: client 10.0.i.1 <->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Simulator packet duplication (mpt_sim_link_cfg.dup / dup_delay_ns), used
  * by the randomized soak: the share of copies, when they arrive, that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A router node for simulator tests: forwards IPv4 packets by destination
  * address (a host route table and a default interface), where the plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Plain TCP between two engines in the simulator: the foundation's
  * end-to-end scenarios.  Every scenario checks integrity (SHA-256 of both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Link emulation (src/backend/emu.c): delay, ordering, seeded loss, token bucket. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The shared stack options of the mpt tool (tools/mpt/opts.c).  The tool's
  * sources are not part of the library, so the parser is compiled in here.

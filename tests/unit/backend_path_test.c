@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* --path specifications (src/backend/path.c). */
 #include <setjmp.h>
 #include <stdarg.h>

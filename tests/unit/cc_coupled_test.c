@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Coupled congestion control for MPTCP subflows: coupling groups, LIA
  * (RFC 6356), OLIA (Khalili et al.) and BALIA (Peng et al.).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Congestion control: the registry, NewReno and CUBIC.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP crypto: checks src/crypto against the vectors written by the
  * independent Python implementation (tests/vectors/gen_crypto_vectors.py),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine allocates nothing per packet, and that includes what OpenSSL
  * allocates on its behalf (issue 11, finding 7): HMAC() and EVP_Digest()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internet checksum: RFC 1071 vectors, naive reference, RFC 1624 updates. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* IPv4 / IPv6 header codec: round trips and every rejection path. */
 #include <setjmp.h>
 #include <stdarg.h>

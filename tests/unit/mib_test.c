@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Counter names: every counter has a unique, non-empty name and comment. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP data-level reassembly (src/mptcp/drcv.c): in-order delivery, every
  * overlap pattern of out-of-order data (first copy wins), duplicates below

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP data-level send buffer (src/mptcp/dsnd.c): bounded writes, DATA_ACK
  * release, copies across the ring wrap, ignored out-of-range acks, and a

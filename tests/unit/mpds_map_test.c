@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP DSS mapping lists (src/mptcp/map.c): push with dedup of repeated
  * DSS options, overlap rejection, the capacity limit, find and drop_before,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP token table (src/mptcp/token.c): insert/lookup/remove, duplicate
  * tokens, key generation with forced token collisions (RFC 8684 §3.1: the

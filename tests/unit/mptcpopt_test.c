@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP option codec (src/wire/mptcp.c): exact bytes per RFC 8684 / RFC
  * 6824 figures, randomized round trips, the exact legal-length sets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Simulator: link timing, queueing, loss, outages, reordering, middleboxes,
  * determinism, pcap output, node timers and leak-free teardown.  Fake nodes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The stack: demux, listeners, RSTs for closed ports, IP-level input
  * validation with counters, socket lifetime, limits and allocation failure.

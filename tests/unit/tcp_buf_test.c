@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP engine buffers: bounded send/receive buffers, window advertisement,
  * overlapping and duplicate segments, the out-of-order interval bound,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TCP engine: data transfer between two engines, losses, recovery. */
 #include "tcp_harness.h"
 

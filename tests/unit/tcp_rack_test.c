@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP engine RACK-TLP (RFC 8985), D-SACK (RFC 2883) and undo (RFC 3708):
  * one engine against a crafted peer, 20 ms RTT, MSS 1000, no timestamps.

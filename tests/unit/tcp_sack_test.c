@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP engine SACK: receiver block generation (RFC 2018 §4), sender
  * scoreboard and RFC 6675 recovery, reneging, sequence wrap-around with

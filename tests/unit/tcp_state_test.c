@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP engine: RFC 9293 state machine and RFC 5961 checks, driven by crafted
  * segments against one engine whose output is captured.

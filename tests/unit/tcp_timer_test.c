@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TCP engine timers: SYN/data retransmission with backoff and give-up,
  * Karn's rule, delayed ACKs, persist (zero window), keep-alive, Nagle.

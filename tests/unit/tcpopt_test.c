@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TCP header and option codec: layouts, round trips, hostile input. */
 #include <setjmp.h>
 #include <stdarg.h>

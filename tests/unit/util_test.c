@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Base helpers: error strings, address parsing/formatting, default hooks. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 8803 Convert message codec: exact layouts, round trips, hostile input. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Generate tests/vectors/crypto_vectors.txt: MPTCP crypto test vectors.
 
 An implementation independent of src/crypto/crypto.c: it only uses the Python

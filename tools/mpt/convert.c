@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt convert`: an RFC 8803 Transport Converter (explicit mode).  MPTCP
  * comes in over mpt's stack on TUN paths; plain kernel TCP goes out.

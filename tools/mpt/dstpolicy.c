@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `mpt convert`'s destination policy (see dstpolicy.h). */
 #define _GNU_SOURCE
 #include "dstpolicy.h"

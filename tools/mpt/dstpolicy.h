@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt convert`'s destination policy (issue 11, finding 3): which
  * destinations a Connect TLV may name, decided before any connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Link and address watching over rtnetlink with libmnl (see nlwatch.h). */
 #define _GNU_SOURCE
 #include "nlwatch.h"

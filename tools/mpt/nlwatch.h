@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Link and address watching over rtnetlink (libmnl), for `mpt proxy
  * --watch ADDR=IFNAME`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt onpath`: the transparent, on-path converter (issue 6).  The box is a
  * router between clients and servers; the kernel sends every packet it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `mpt proxy`: plain TCP in, MPTCP out.
  *

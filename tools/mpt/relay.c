@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Relay between an mpt connection and a kernel TCP socket (see relay.h). */
 #define _GNU_SOURCE
 #include "relay.h"

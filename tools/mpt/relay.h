@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Relay between one connection of mpt's userspace stack and one kernel TCP
  * socket, inside the backend's epoll loop (used by `mpt proxy` and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of mpt's services and subcommands (see svc.h). */
 #define _GNU_SOURCE
 #include "svc.h"

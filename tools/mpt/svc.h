@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Pieces shared by mpt's long-running services (`mpt convert`, `mpt proxy`,
  * `mpt onpath`) and its other subcommands: option parsing with the tools'
