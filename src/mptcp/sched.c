@@ -53,7 +53,8 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 	uint32_t unsent = ti.sndbuf_used > ti.unacked ? ti.sndbuf_used - ti.unacked : 0;
 	if (unsent >= ti.snd_cwnd)
 		return 0;
-	size_t room = MPT_MIN((size_t)(ti.snd_cwnd - unsent), mpt_tcp_writable(sf->flow->tcp));
+	size_t writable = mpt_tcp_writable(sf->flow->tcp);
+	size_t room = MPT_MIN((size_t)(ti.snd_cwnd - unsent), writable);
 	/*
 	 * Avoid small mappings: wait for 16 segments of room (or a cwnd).
 	 * Every mapping sent on a subflow that later dies becomes a hole at
@@ -62,6 +63,12 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 	 * keep a path failure from exhausting them.
 	 */
 	size_t thr = MPT_MIN(want, MPT_MIN((size_t)16 * ti.snd_mss, (size_t)ti.snd_cwnd));
+	/* The threshold must be reachable: with a subflow send buffer
+	 * smaller than it (a small SO_SNDBUF), waiting for that much room
+	 * would wait forever with nothing in flight to free it.  Half the
+	 * buffer is always reachable once the subflow drains. */
+	size_t ring = writable + ti.sndbuf_used;
+	thr = MPT_MIN(thr, MPT_MAX(ring / 2, (size_t)1));
 	return room >= thr ? room : 0;
 }
 
