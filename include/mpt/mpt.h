@@ -133,7 +133,14 @@ struct mpt_stack;
 /** A connection or a listener. */
 struct mpt_sock;
 
-/** Readiness / state-change bits passed to mpt_stack_cfg.on_event. */
+/**
+ * Readiness / state-change bits passed to mpt_stack_cfg.on_event.  They are
+ * edge-triggered, like EPOLLET: READABLE is reported when data (or the end
+ * of stream) arrives, WRITABLE when send-buffer space frees up.  An
+ * application that stops reading or writing before the call returned
+ * MPT_ERR_AGAIN gets no new event for what is already there: it calls again
+ * on its own when it is ready (a relay whose buffer was full, say).
+ */
 enum mpt_event {
 	MPT_EV_CONNECTED = 1 << 0,  /**< handshake completed */
 	MPT_EV_READABLE = 1 << 1,   /**< data (or end of stream) to read */

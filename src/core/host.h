@@ -39,7 +39,9 @@ struct mpt_tnode {
 	uint64_t at;                    /* deadline in the heap */
 	size_t idx;                     /* heap slot, or SIZE_MAX when not in it */
 	struct mpt_tnode *touched_next; /* on the list to look at again */
+	struct mpt_tnode *due_next;     /* on the list of timers firing now */
 	bool touched;
+	bool due;
 	bool is_sock; /* embedded in a struct mpt_sock (else a struct mpt_flow) */
 };
 

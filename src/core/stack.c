@@ -300,6 +300,20 @@ static void untouch(struct mpt_stack *st, struct mpt_tnode *n)
 	n->touched = false;
 }
 
+/* Off the list of timers to fire this round (it is being freed). */
+static void undue(struct mpt_stack *st, struct mpt_tnode *n)
+{
+	if (!n->due)
+		return;
+	struct mpt_tnode **pp = &st->core->due;
+	while (*pp && *pp != n)
+		pp = &(*pp)->due_next;
+	if (*pp)
+		*pp = n->due_next;
+	n->due_next = NULL;
+	n->due = false;
+}
+
 static uint64_t tn_deadline(struct mpt_tnode *n)
 {
 	if (n->is_sock) {
@@ -489,6 +503,7 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
 	if (!f)
 		return;
 	untouch(st, &f->tn);
+	undue(st, &f->tn);
 	heap_remove(st->core, &f->tn);
 	flow_unlink(st, f);
 	mpt_tcp_destroy(f->tcp);
@@ -499,6 +514,7 @@ void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s)
 {
 	ev_unqueue(st, s);
 	untouch(st, &s->tn);
+	undue(st, &s->tn);
 	heap_remove(st->core, &s->tn);
 	if (s->parent) {
 		mpt_stack_queue_remove(s->parent, s);
@@ -1341,21 +1357,26 @@ void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now)
 			if (tn_deadline(&s->tn) <= now)
 				fire(st, &s->tn, now);
 	} else {
-		/* Take the due ones out first (firing reorders the heap), then
-		 * fire them; each is touched, so it goes back at the end. */
-		struct mpt_tnode *due = NULL;
+		/*
+		 * Take the due ones out first (firing reorders the heap), then
+		 * fire them; each is touched, so it goes back at the end.  The
+		 * due list has its own link: firing one node touches others
+		 * (a connection's timer sends on its subflows), and a node
+		 * freed meanwhile leaves the list (undue).
+		 */
 		while (c->heap_n > 0 && c->heap[0]->at <= now) {
 			struct mpt_tnode *n = c->heap[0];
 			heap_remove(c, n);
 			n->at = MPT_TIME_NEVER;
-			untouch(st, n);
-			n->touched_next = due;
-			due = n;
+			n->due = true;
+			n->due_next = c->due;
+			c->due = n;
 		}
-		while (due) {
-			struct mpt_tnode *n = due;
-			due = n->touched_next;
-			n->touched_next = NULL;
+		while (c->due) {
+			struct mpt_tnode *n = c->due;
+			c->due = n->due_next;
+			n->due_next = NULL;
+			n->due = false;
 			fire(st, n, now);
 		}
 	}

@@ -81,6 +81,7 @@ struct mpt_stack_core {
 	struct mpt_tnode **heap;
 	size_t heap_n, heap_cap;
 	struct mpt_tnode *touched; /* to look at again at the end of the entry point */
+	struct mpt_tnode *due;     /* taken out of the heap, to fire in this round */
 	bool heap_nomem;           /* the heap could not grow: scan instead */
 	uint8_t *obuf;             /* every engine's output buffer (struct mpt_tcp_cfg.obuf) */
 	size_t obuf_cap;

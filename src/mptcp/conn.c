@@ -1018,6 +1018,34 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 		mp->drtx_at = MPT_TIME_NEVER;
 		return;
 	}
+	/*
+	 * The byte at DATA_ACK still in flight on a live subflow (its mapping
+	 * not yet acknowledged there): that subflow's own recovery (RFC 6298,
+	 * RFC 8985) resends it, and a copy queued behind it on the same path
+	 * only doubles the load of a path already losing packets.  The
+	 * timer is for data a subflow delivered and the peer dropped.
+	 * rescue_head and the subflow-failure reinjection cover slow or dead
+	 * holders.
+	 */
+	const struct mpt_map *hm = NULL;
+	struct mpt_subflow *h = mpt_sched_holder(mp, mp->snd.una, &hm);
+	if (h && mpt_sf_usable(h)) {
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(h->flow->tcp, &ti);
+		/* With DSS checksums the receiver takes none of a mapping
+		 * before all of it arrived (§3.3.1): the whole mapping is in
+		 * flight, unless the window closed on it (then the hole may
+		 * be what keeps it closed). */
+		uint32_t una_rel = ti.snd_una - h->iss;
+		uint32_t pos = hm->ssn + (uint32_t)(mp->snd.una - hm->dsn);
+		bool flying = mpt_seq_geq(pos, una_rel) ||
+			      (mp->csum && ti.snd_wnd > 0 &&
+			       mpt_seq_gt(hm->ssn + hm->len, una_rel));
+		if (flying) {
+			mp->drtx_at = now + drtx_rto(mp);
+			return;
+		}
+	}
 	/* Re-send from DATA_ACK (new mappings, same DSNs; the scheduler
 	 * picks the best subflow), at most MP_DRTX_BURST bytes per firing
 	 * and never beyond the peer's window. */

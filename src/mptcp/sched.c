@@ -69,6 +69,21 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 	 * buffer is always reachable once the subflow drains. */
 	size_t ring = writable + ti.sndbuf_used;
 	thr = MPT_MIN(thr, MPT_MAX(ring / 2, (size_t)1));
+	/* What a full segment carries once the options took their room. */
+	size_t seg = ti.snd_payload ? ti.snd_payload : ti.snd_mss;
+	if (room < want && room > seg && seg > 0) {
+		/*
+		 * A chunk cut by the room (not the end of the data) ends on a
+		 * segment boundary: a runt in the middle of the stream would
+		 * wait behind Nagle (RFC 896) for everything before it to be
+		 * acknowledged, and the receiver's delayed ACK (RFC 1122
+		 * §4.2.3.2) for an odd segment count: a round trip plus a
+		 * delayed-ACK timeout per cwnd.
+		 */
+		room -= room % seg;
+		if (thr > seg)
+			thr -= thr % seg;
+	}
 	return room >= thr ? room : 0;
 }
 

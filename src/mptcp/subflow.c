@@ -251,6 +251,31 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
 			return progress;
 		}
+		if (!m && mp->fully_established) {
+			/*
+			 * In-order bytes no mapping covers, with a later mapping
+			 * held: a middlebox coalesced segments and kept one
+			 * DSS (RFC 8684 §3.3.1 sends the mapping with the
+			 * bytes, so nothing still in flight maps these).  They
+			 * are acknowledged at the subflow level already: drop
+			 * them; the sender's data-level retransmission (§3.3.6)
+			 * sends their DSNs again under a new mapping.
+			 */
+			const struct mpt_rmap *next = NULL;
+			for (size_t i = 0; i < sf->rx_n && !next; i++)
+				if (mpt_rel_cmp(sf->rx[i].ssn, rel) > 0)
+					next = &sf->rx[i];
+			if (next) {
+				size_t gap = MPT_MIN(n, (size_t)MPT_MIN((uint32_t)(next->ssn - rel),
+									(uint32_t)MPT_MP_MAP_MAX));
+				long rc = mpt_tcp_recv(tcp, mp->scratch, gap, now);
+				if (rc <= 0)
+					break;
+				mpt_mib_add(&mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
+				progress = true;
+				continue;
+			}
+		}
 		if (!m)
 			break; /* the mapping may still come with a later segment */
 		uint32_t off = rel - m->ssn;

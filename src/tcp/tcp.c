@@ -687,6 +687,7 @@ void mpt_tcp_get_info(const struct mpt_tcp *t, struct mpt_tcp_info *i)
 	i->undo_count = t->undo_count;
 	i->reo_wnd_ns = t->rack_on ? tcp_rack_reo_wnd(t) : 0;
 	i->sndbuf_used = t->sb.len;
+	i->snd_payload = t->last_maxpay;
 	i->rcvbuf_used = t->rb.len;
 	if (t->cfg.cc)
 		memcpy(i->cc_name, t->cfg.cc->name, sizeof(i->cc_name) - 1);

@@ -299,6 +299,10 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 			a.in_recovery = false;
 			a.app_limited = !t->cwnd_limited;
 			t->cc.ops->on_ack(&t->cc, &a);
+			/* That window is over: limited again only if the
+			 * sends that follow fill cwnd (tcp_mark_cwnd_limited). */
+			if (t->cwnd_limited && mpt_seq_geq(t->snd_una, t->cwnd_lim_end))
+				t->cwnd_limited = false;
 		}
 	} else if (ack == t->snd_una && t->snd_nxt != t->snd_una) {
 		/* RFC 5681 §2 duplicate ACK; RFC 6675 §2: or it SACKs new data. */

@@ -153,6 +153,8 @@ struct mpt_tcp {
 	uint32_t n_scb;
 	uint32_t sacked_bytes;
 	bool cwnd_limited;
+	uint32_t cwnd_lim_end; /* cwnd_limited holds until snd_una passes this */
+	uint32_t last_maxpay;  /* payload of a full data segment with its options */
 
 	struct mpt_cc cc;
 	bool cc_started;
@@ -309,6 +311,7 @@ bool tcp_can_send_data(enum mpt_tcp_state s);
  *  data was accepted (RFC 7413 §4.2.2: the server may send before the
  *  handshake completes). */
 bool tcp_may_send(const struct mpt_tcp *t);
+void tcp_mark_cwnd_limited(struct mpt_tcp *t);
 uint32_t tcp_data_end(const struct mpt_tcp *t);
 void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now);
 uint32_t tcp_retransmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint64_t now);

@@ -221,6 +221,8 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 	if (fin_ok)
 		flags |= MPT_TCP_FIN;
 	uint32_t gso = len > maxpay ? maxpay : 0;
+	if (len > 0 && !syn)
+		t->last_maxpay = maxpay; /* what a full segment carries now */
 
 	memset(&h, 0, sizeof(h));
 	h.sport = t->sport;
@@ -398,7 +400,7 @@ static bool cwnd_allows(struct mpt_tcp *t, uint32_t pipe, uint32_t len)
 		return true;
 	if (pipe < cwnd && cwnd - pipe >= len)
 		return true;
-	t->cwnd_limited = true;
+	tcp_mark_cwnd_limited(t);
 	return false;
 }
 
@@ -414,6 +416,20 @@ static uint32_t tso_budget(const struct mpt_tcp *t)
 	uint64_t b = (uint64_t)t->cc.cwnd * MPT_NS_PER_MS / MPT_MAX(srtt, (uint64_t)MPT_NS_PER_MS);
 	b = MPT_MAX(b, 2 * (uint64_t)t->snd_mss);
 	return (uint32_t)MPT_MIN(b, (uint64_t)t->cfg.tso_max);
+}
+
+/*
+ * The congestion window was the limit.  It stays "cwnd-limited" for the
+ * flight sent so far (until snd_una passes snd_nxt of now), as Linux's
+ * is_cwnd_limited does: an ACK that empties the queue of a sender fed in
+ * cwnd-sized pieces (an MPTCP subflow fed by the scheduler) is still the
+ * ACK of a window that was full (RFC 7661 §4.3: growth while the window
+ * is validated).
+ */
+void tcp_mark_cwnd_limited(struct mpt_tcp *t)
+{
+	t->cwnd_limited = true;
+	t->cwnd_lim_end = t->snd_nxt;
 }
 
 /* Send one segment if anything may be sent now. */
@@ -433,7 +449,7 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 			return tcp_retransmit(t, seq, MPT_MIN(len, mss), now) > 0;
 	}
 	if (pipe > 0 && pipe >= t->cc.cwnd) {
-		t->cwnd_limited = true;
+		tcp_mark_cwnd_limited(t);
 		return false;
 	}
 	/* RFC 6675 NextSeg (1): lost data first. */
@@ -509,7 +525,6 @@ void tcp_output(struct mpt_tcp *t, uint64_t now)
 			t->cc.ops->on_idle(&t->cc, now);
 			t->last_send = now;
 		}
-		t->cwnd_limited = false;
 		/* Bounded: each iteration sends a segment; the cap only guards
 		 * against a logic error turning into a hang. */
 		for (uint32_t i = 0; i < 1u << 20; i++) {

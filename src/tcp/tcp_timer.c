@@ -25,8 +25,14 @@ void tcp_rtt_sample(struct mpt_tcp *t, uint64_t rtt)
 	}
 	if (t->min_rtt == 0 || rtt < t->min_rtt)
 		t->min_rtt = rtt;
-	rto = t->srtt + MPT_MAX(TCP_CLOCK_G_NS, 4 * t->rttvar);
-	rto = MPT_MAX(rto, t->cfg.rto_min_ns);
+	/*
+	 * The floor applies to the variance term, not to the whole RTO (as
+	 * Linux does, keeping rttvar at least rto_min / 4): with a steady
+	 * long RTT, srtt + 4 * rttvar sits just above srtt and a delayed ACK
+	 * (RFC 1122 §4.2.3.2: up to 500 ms, 40-200 ms in practice) fires a
+	 * spurious timeout every window.  RFC 6298 §2.4 allows a larger RTO.
+	 */
+	rto = t->srtt + MPT_MAX(TCP_CLOCK_G_NS, MPT_MAX(4 * t->rttvar, t->cfg.rto_min_ns));
 	rto = MPT_MIN(rto, t->cfg.rto_max_ns);
 	t->rto = rto;
 	/* Karn: the backed-off RTO is kept until a valid sample arrives. */

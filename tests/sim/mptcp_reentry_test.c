@@ -229,7 +229,13 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 		pump_out(e);
 	if (ev & MPT_EV_READABLE) {
 		pump_in(e);
-		/* A fast consumer on the client side: relay pattern still. */
+		/* A fast consumer on the client side: relay pattern still.
+		 * Events are edge-triggered (mpt.h): read until the socket
+		 * says MPT_ERR_AGAIN, consuming whenever the ring is full. */
+		while (!e->server && e->fill == RING && !e->closed && !e->eof) {
+			consume(e, RING);
+			pump_in(e);
+		}
 		if (!e->server)
 			consume(e, RING);
 		pump_in(e);
