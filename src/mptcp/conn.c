@@ -776,6 +776,11 @@ static bool unread_data(const struct mpt_mpconn *mp)
 {
 	if (mp->keys_known && mpt_drcv_readable(&mp->rcv) > 0)
 		return true;
+	/* After the peer's DATA_FIN the whole stream is at the data level:
+	 * what a subflow still holds is no data of it (mpt_sf_drain discards
+	 * it on the next run), not unread data worth a reset. */
+	if (mp->peer_fin_done)
+		return false;
 	for (size_t i = 0; i < mp->nsf; i++) {
 		const struct mpt_subflow *sf = mp->sf[i];
 		if (sf->flow && !sf->closed && mpt_tcp_readable(sf->flow->tcp) > 0)

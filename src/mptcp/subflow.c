@@ -199,6 +199,20 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			break;
 		uint32_t rel = mpt_sf_rx_rel(sf);
 		rmap_drop(sf, rel);
+		if (mp->peer_fin_done) {
+			/* The peer's DATA_FIN is in with every byte before it:
+			 * the data stream is complete (RFC 8684 §3.3.3) and
+			 * nothing a subflow still holds belongs to it (copies
+			 * of delivered data, bytes whose mapping a middlebox
+			 * lost).  Discard, so that a close does not take them
+			 * for unread data and reset (RFC 9293 §3.10.4). */
+			long rc =
+			    mpt_tcp_recv(tcp, mp->scratch, MPT_MIN(n, (size_t)MPT_MP_SCRATCH), now);
+			if (rc <= 0)
+				break;
+			progress = true;
+			continue;
+		}
 		uint64_t lim = mp->rcv.read + mp->rcv.cap;
 		/* Past this no window we advertised reaches: the edge read +
 		 * cap never moves back, and a subflow's scaled window rounds
@@ -281,6 +295,23 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 		uint32_t off = rel - m->ssn;
 		uint64_t dsn = m->dsn + off;
 		size_t take = MPT_MIN(n, (size_t)(m->len - off));
+		if (mpt_dsn_leq(m->dsn + m->len, mp->rcv.nxt)) {
+			/* The whole mapping is below what the data level has
+			 * in order: a copy of delivered data (the same DSNs
+			 * reinjected or retransmitted at the data level came
+			 * in first, RFC 8684 §3.3.6).  Discard it as it
+			 * arrives: nothing of it is delivered, so there is no
+			 * checksum to wait for (§3.3.1), and bytes held back
+			 * would count as unread data when the application
+			 * closes (a reset, RFC 9293 §3.10.4) and shrink the
+			 * subflow's window. */
+			long rc = mpt_tcp_recv(tcp, mp->scratch,
+					       MPT_MIN(take, (size_t)MPT_MP_SCRATCH), now);
+			if (rc <= 0)
+				break;
+			progress = true;
+			continue;
+		}
 		if (mp->csum && m->has_csum) {
 			/* RFC 8684 §3.3.1: the checksum covers the whole mapping;
 			 * nothing of it is delivered before it verified. */
