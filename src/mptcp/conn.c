@@ -991,6 +991,20 @@ static uint64_t drtx_rto(const struct mpt_mpconn *mp)
 }
 
 /*
+ * RFC 8684 §3.3.3: a DATA_FIN that rode on a mapping is retransmitted
+ * until DATA_ACKed, like the data.  Once every byte before it is DATA_ACKed
+ * but it is not, nothing else sends it again: the peer dropped it (it
+ * arrived before its data fitted the window, and a receiver may ignore a
+ * DATA_FIN it cannot place), or it went on a subflow that then failed
+ * (reinjection only moves data bytes).
+ */
+static bool drtx_fin_only(const struct mpt_mpconn *mp)
+{
+	return mp->app_shutdown && mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
+	       mp->snd.una == mp->fin_dsn;
+}
+
+/*
  * RFC 8684 §3.3.6: a sender keeps data until it is DATA_ACKed and may
  * retransmit it at the data level.  A receiver may acknowledge a segment
  * at the subflow level and still drop its payload at the data level (the
@@ -1001,7 +1015,8 @@ static uint64_t drtx_rto(const struct mpt_mpconn *mp)
  */
 static void drtx_arm(struct mpt_mpconn *mp, uint64_t now)
 {
-	bool outstanding = mp->snd_ready && !mp->inf_tx && mp->snd_nxt != mp->snd.una;
+	bool outstanding =
+	    mp->snd_ready && !mp->inf_tx && (mp->snd_nxt != mp->snd.una || drtx_fin_only(mp));
 	if (!outstanding) {
 		mp->drtx_at = MPT_TIME_NEVER;
 		mp->drtx_n = 0;
@@ -1019,8 +1034,20 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (mp->drtx_at > now)
 		return;
-	if (!mp->snd_ready || mp->inf_tx || mp->snd_nxt == mp->snd.una || !any_usable(mp)) {
+	if (!mp->snd_ready || mp->inf_tx || !any_usable(mp) ||
+	    (mp->snd_nxt == mp->snd.una && !drtx_fin_only(mp))) {
 		mp->drtx_at = MPT_TIME_NEVER;
+		return;
+	}
+	if (drtx_fin_only(mp)) {
+		/* Only the DATA_FIN is missing: it leaves bare (SSN 0, length
+		 * 1) and from now on on the bare DATA_FIN's own timer
+		 * (phase_send, mpt_mp_on_timer) until DATA_ACKed. */
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataRtx);
+		mp->fin_mapped = false;
+		mp->fin_rtx_at = MPT_TIME_NEVER;
+		mp->drtx_at = MPT_TIME_NEVER;
+		mp->drtx_n = 0;
 		return;
 	}
 	/*
