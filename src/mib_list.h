@@ -110,6 +110,10 @@ X(InfiniteMapRx, "infinite mapping received (explicit, or implied by data withou
 X(InfiniteMapRxDrop, "infinite mapping with other subflows alive or a DSN past DATA_ACK: ignored")
 X(DSSFallback, "fell back mid-connection: MPTCP options missing on a single subflow")
 X(MPCapableSYNTXDrop, "SYN retransmitted without MP_CAPABLE (blackhole detection)")
+X(MPCapableSYNACKTXDrop,
+  "SYN/ACK retransmitted without MP_CAPABLE (listener blackhole detection, RFC 8684 §3.1)")
+X(MPCapableSYNRXDrop,
+  "listener: the initiator's SYN came again without MP_CAPABLE: SYN/ACKs go without it")
 X(RmAddr, "REMOVE_ADDR received")
 X(RmAddrTx, "REMOVE_ADDR sent")
 X(RmSubflow, "subflow closed because its address was removed")

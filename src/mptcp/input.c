@@ -118,6 +118,15 @@ struct in_seg {
 static void in_synack(struct in_seg *c)
 {
 	struct mpt_subflow *sf = c->sf;
+	if (sf->passive && !(c->fl & MPT_TCP_ACK) && sf->join == MPT_SF_INITIAL && sf->syn_tx > 0 &&
+	    !sf->mpc_off && c->seg->opts.n_mptcp == 0) {
+		/* The initiator's SYN again, now without MPTCP: it gave up on
+		 * MP_CAPABLE (RFC 8684 §3.1, blackhole detection), most likely
+		 * because our SYN/ACKs do not reach it.  Answer as plain TCP;
+		 * the third ACK still decides (§3.7). */
+		sf->mpc_off = true;
+		mpt_mib_inc(&c->st->mib, MPT_MIB_MPCapableSYNRXDrop);
+	}
 	if (!(c->fl & MPT_TCP_ACK) || sf->passive)
 		return; /* the listener handled the SYN already */
 	sf->irs = c->seg->hdr.seq;

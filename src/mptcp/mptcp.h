@@ -85,7 +85,8 @@ struct mpt_subflow {
 	struct mpt_maplist tx; /* sent mappings, subflow order */
 	struct mpt_rmap *rx;   /* received mappings, sorted by ssn */
 	size_t rx_n, rx_cap;
-	uint8_t syn_tx;       /* SYNs written (blackhole detection) */
+	uint8_t syn_tx;       /* SYNs (SYN/ACKs if passive) written with MP_CAPABLE */
+	bool mpc_off;         /* listener: SYN/ACKs go without MP_CAPABLE (blackhole) */
 	bool nomap;           /* data arrived without a DSS mapping (RFC 8684 §3.7) */
 	bool prio_pending;    /* MP_PRIO to write on the next pure ACK */
 	bool removed;         /* closed by REMOVE_ADDR / local address removal: no retry */

@@ -119,6 +119,36 @@ static uint8_t mpc_flags(const struct mpt_mpconn *mp, bool synack)
 	return f;
 }
 
+/*
+ * Listener side of blackhole detection: SYN/ACKs sent with MP_CAPABLE
+ * before the retransmissions go without it.  RFC 8684 §3.1 leaves the
+ * number of MP_CAPABLE attempts to local policy and expects a sender to
+ * fall back to plain TCP to get past middleboxes that drop segments with
+ * unknown options (RFC 6824bis §3.1 said the same of SYNs); a box that
+ * drops them only on the way back eats every SYN/ACK with MP_CAPABLE while
+ * the initiator's SYNs still pass.  Three transmissions (the first and two
+ * retransmissions, about 3 s with the 1 s initial RTO) match the Linux
+ * initiator's default of two MP_CAPABLE SYN retransmissions before plain
+ * TCP, so a lossy path rarely loses MPTCP (a 2 % loss takes all three with
+ * probability 1e-5) and the connection still opens long before the
+ * initiator's SYN retries run out.  Nothing is decided here: the third ACK
+ * says which SYN/ACK the initiator took (§3.1, §3.7).
+ */
+#define MPC_SYNACK_TRIES 3u
+
+/* MP_CAPABLE on an initial SYN/ACK (RFC 8684 §3.1), or nothing. */
+static bool synack_mpc(struct mpt_subflow *sf)
+{
+	struct mpt_mpconn *mp = sf->mp;
+	if (!sf->mpc_off && sf->syn_tx < MPC_SYNACK_TRIES) {
+		sf->syn_tx++;
+		return true;
+	}
+	sf->mpc_off = true;
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPCapableSYNACKTXDrop);
+	return false;
+}
+
 static size_t write_syn(struct mpt_subflow *sf, uint16_t fl, uint8_t *buf, size_t room)
 {
 	struct mpt_mpconn *mp = sf->mp;
@@ -133,6 +163,8 @@ static size_t write_syn(struct mpt_subflow *sf, uint16_t fl, uint8_t *buf, size_
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPCapableSYNTXDrop);
 			return 0;
 		}
+		if (synack && !synack_mpc(sf))
+			return 0;
 		o.subtype = MPT_MPTCP_MP_CAPABLE;
 		o.version = mp->version;
 		o.u.mpc.flags = mpc_flags(mp, synack);

@@ -481,6 +481,10 @@ static int input_sync(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t
 	if (t->state == MPT_TCP_SYN_RECEIVED && (flags & MPT_TCP_SYN) && !(flags & MPT_TCP_RST) &&
 	    seq == t->irs) {
 		if (!(flags & MPT_TCP_ACK)) {
+			/* The extension sees the retransmitted SYN too: its
+			 * options may have changed (MPTCP blackhole fallback). */
+			if (t->cb.ext_input)
+				t->cb.ext_input(t->cb.ud, seg);
 			tcp_send_syn(t, now);
 			return 0;
 		}

@@ -229,6 +229,154 @@ static void test_blackhole(void **state)
 	assert_true(o.res.t_connected >= 3 * SEC);
 }
 
+/* ---- segments with unknown options dropped (RFC 8684 §3.1, §3.7) ----------- */
+
+/* A firewall that drops every segment carrying an option other than EOL,
+ * NOP, MSS, window scale, SACK and timestamps (MPTCP is kind 30). */
+static void dropunk_cfg(struct mpt_sim_mbox_cfg *c)
+{
+	static const uint8_t ok[] = {0, 1, 2, 3, 4, 5, 8};
+	memset(c, 0, sizeof(*c));
+	c->kind = MPT_SIM_MBOX_DROP_UNKNOWN_OPT;
+	for (size_t i = 0; i < sizeof(ok); i++)
+		mpt_sim_opt_allow(c->allowed, ok[i]);
+}
+
+static void mpc_forever(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv)
+{
+	(void)sv;
+	cc->mptcp.mpc_syn_tries = 255; /* an initiator that never gives up on MP_CAPABLE */
+}
+
+static void test_blackhole_rev(void **state)
+{
+	(void)state;
+	/* The SYNs pass, every SYN/ACK with MP_CAPABLE is dropped on the way
+	 * back (soak seed 48).  The initiator's third SYN (3 s) has no
+	 * MP_CAPABLE: the listener answers it without MP_CAPABLE too. */
+	struct mscn sc = base("SYN/ACKs with MP_CAPABLE dropped", 1);
+	struct boxes b = {.has_rev = true, .path = 0};
+	dropunk_cfg(&b.rev);
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTX"), 2);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTXDrop"), 1);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNACKRX"), 0);
+	assert_int_equal(mcounter(&o, 0, "MPCapableFallbackSYNACK"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableSYNRX"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableSYNRXDrop"), 1);
+	assert_true(mcounter(&o, 1, "MPCapableSYNACKTXDrop") >= 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableFallbackACK"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableACKRX"), 0);
+	assert_true(o.ci.fallback);
+	assert_false(o.s_enabled);
+	/* The third SYN leaves at 3 s; one RTT later the connection is up. */
+	assert_true(o.res.t_connected >= 3 * SEC);
+	assert_true(o.res.t_connected <= 3 * SEC + 100 * MS);
+}
+
+static void test_blackhole_rev_sticky(void **state)
+{
+	(void)state;
+	/* As above with an initiator that keeps MP_CAPABLE on every SYN: the
+	 * listener's fourth SYN/ACK (on the SYN at 3 s) goes without it. */
+	struct mscn sc = base("SYN/ACKs dropped, MP_CAPABLE SYNs", 1);
+	struct boxes b = {.has_rev = true, .path = 0};
+	dropunk_cfg(&b.rev);
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	sc.tweak = mpc_forever;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTXDrop"), 0);
+	assert_true(mcounter(&o, 0, "MPCapableSYNTX") >= 3);
+	assert_int_equal(mcounter(&o, 0, "MPCapableFallbackSYNACK"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableSYNRXDrop"), 0);
+	assert_true(mcounter(&o, 1, "MPCapableSYNACKTXDrop") >= 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableFallbackACK"), 1);
+	assert_true(o.ci.fallback);
+	assert_false(o.s_enabled);
+	assert_true(o.res.t_connected >= 3 * SEC);
+	assert_true(o.res.t_connected <= 3 * SEC + 100 * MS);
+}
+
+static void test_blackhole_both(void **state)
+{
+	(void)state;
+	/* Both directions: the MP_CAPABLE SYNs never arrive, the plain third
+	 * SYN makes a plain TCP connection. */
+	struct mscn sc = base("unknown options dropped both ways", 1);
+	struct boxes b = {.has_fwd = true, .has_rev = true, .path = 0};
+	dropunk_cfg(&b.fwd);
+	dropunk_cfg(&b.rev);
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTX"), 2);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNTXDrop"), 1);
+	assert_int_equal(mcounter(&o, 0, "MPCapableFallbackSYNACK"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableSYNRX"), 0);
+	assert_true(o.ci.fallback);
+	assert_false(o.s_enabled);
+	assert_true(o.res.t_connected >= 3 * SEC);
+	assert_true(o.res.t_connected <= 3 * SEC + 100 * MS);
+}
+
+/* The second path drops segments with unknown options in one direction:
+ * its MP_JOIN handshake never completes, the connection stays MPTCP on the
+ * first path, delivers everything and closes (nothing left allocated). */
+static void join_blackhole(bool rev, const char *name)
+{
+	struct mscn sc = base(name, 2);
+	/* one path's worth of capacity: 16 MiB at 100 Mbit/s is 1.4 s */
+	struct boxes b = {.has_fwd = !rev, .has_rev = rev, .path = 1};
+	dropunk_cfg(rev ? &b.rev : &b.fwd);
+	sc.setup = add_boxes;
+	sc.setup_arg = &b;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_true(o.c_enabled);
+	assert_true(o.s_enabled);
+	assert_false(o.ci.fallback);
+	assert_int_equal(mcounter(&o, 0, "MPCapableSYNACKRX"), 1);
+	assert_int_equal(mcounter(&o, 1, "MPCapableACKRX"), 1);
+	/* Joins through the first path complete (fullmesh: client address 0
+	 * to server address 1 is routed over it); those through the second
+	 * never do.  "Lost" joins: SYNs sent minus SYN/ACKs accepted. */
+	uint64_t syn_tx = mcounter_end(&o, 0, "MPJoinSynTx");
+	uint64_t synack_rx = mcounter_end(&o, 0, "MPJoinSynAckRx");
+	printf("joins: SYN tx %llu, SYN rx %llu, SYN/ACK rx %llu, ACK rx %llu\n",
+	       (unsigned long long)syn_tx, (unsigned long long)mcounter_end(&o, 1, "MPJoinSynRx"),
+	       (unsigned long long)synack_rx,
+	       (unsigned long long)mcounter_end(&o, 1, "MPJoinAckRx"));
+	assert_true(synack_rx >= 1);
+	assert_true(syn_tx >= synack_rx + 2);
+	assert_int_equal(mcounter_end(&o, 1, "MPJoinAckRx"), synack_rx);
+	if (rev) /* the server saw the SYNs, its SYN/ACKs were dropped */
+		assert_true(mcounter_end(&o, 1, "MPJoinSynRx") >= synack_rx + 2);
+	else
+		assert_int_equal(mcounter_end(&o, 1, "MPJoinSynRx"), synack_rx);
+}
+
+static void test_join_blackhole_fwd(void **state)
+{
+	(void)state;
+	join_blackhole(false, "MP_JOIN SYNs dropped");
+}
+
+static void test_join_blackhole_rev(void **state)
+{
+	(void)state;
+	join_blackhole(true, "MP_JOIN SYN/ACKs dropped");
+}
+
 /* ---- v1: the third ACK and the first mapping lost -------------------------- */
 
 static void third_ack_setup(struct mctx *x, void *arg)
@@ -278,6 +426,11 @@ int main(void)
 	    cmocka_unit_test(test_strip_after_syn),
 	    cmocka_unit_test(test_strip_syn),
 	    cmocka_unit_test(test_blackhole),
+	    cmocka_unit_test(test_blackhole_rev),
+	    cmocka_unit_test(test_blackhole_rev_sticky),
+	    cmocka_unit_test(test_blackhole_both),
+	    cmocka_unit_test(test_join_blackhole_fwd),
+	    cmocka_unit_test(test_join_blackhole_rev),
 	    cmocka_unit_test(test_third_ack_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
