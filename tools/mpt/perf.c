@@ -538,17 +538,22 @@ static void report_interval(struct perf *p, uint64_t now)
  * data or lasted at least a tenth of -i.  So a transfer shorter than one
  * interval still has its interval (8 MiB in a few ms with offload), and only
  * a sliver with nothing in it (the end of the test queued behind the last
- * data) is left out.
+ * data) is left out.  A retransmission counts as moving data here (iperf3
+ * looks at bytes only), so the intervals' retransmissions always add up to
+ * the summary's.
  */
-static bool partial_interval_kept(const struct perf *p, uint64_t now)
+static bool partial_interval_kept(struct perf *p, uint64_t now)
 {
 	if (p->interval <= 0 || now <= p->iv_start)
 		return false;
 	if ((double)(now - p->iv_start) >= p->interval * 1e9 * 0.10)
 		return true;
-	for (int i = 0; i < p->nstreams; i++)
-		if (p->streams[i].bytes > p->streams[i].iv_bytes)
+	for (int i = 0; i < p->nstreams; i++) {
+		struct perf_stream *st = &p->streams[i];
+		perf_stream_poll(st);
+		if (st->bytes > st->iv_bytes || perf_stream_retr(st, true) > 0)
 			return true;
+	}
 	return false;
 }
 
