@@ -98,6 +98,12 @@ check grep -qx -- --path <(complete_words mpt cat --pa)
 check grep -qx -- --bitrate <(complete_words mpt perf --bit)
 check grep -qx olia <(complete_words mpt perf --cc ol)
 check grep -qx minrtt <(complete_words mpt cat -l 5000 --sched m)
+# The control socket and --no-offload on every tool on TUN paths.
+for c in perf cat proxy convert onpath; do
+	check grep -qx -- --ctl <(complete_words mpt "$c" --ct)
+	check grep -qx -- --no-offload <(complete_words mpt "$c" --no-of)
+done
+check grep -qx none <(complete_words mpt proxy --ctl n)
 echo "  mpt ca -> $(complete_words mpt ca | tr '\n' ' ')"
 echo "  mpt perf --bi -> $(complete_words mpt perf --bi | tr '\n' ' ')"
 

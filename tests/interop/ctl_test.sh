@@ -18,7 +18,11 @@
 # REMOVE_ADDR counted), absolute values, and MPTcpExtMPJoinSynRx equal to
 # the kernel client's MPTcpExtMPJoinSynTx; (d) a server says whether a
 # connection became MPTCP or stayed TCP; (e) the control socket is 0600 and
-# others are refused; (f) counters survive SIGTERM (-vv).
+# others are refused; (f) counters survive SIGTERM (-vv); (g) the same on a
+# running `mpt proxy` relaying to a kernel MPTCP server (mpt ss rows with
+# subflows during the transfer, nstat against the kernel's counters, monitor
+# up to CLOSED); (h) `mpt convert` (default socket path, --no-offload) and
+# `mpt onpath` serve it too.
 set -uo pipefail
 TEST_NAME=ctl
 . "$(dirname "$0")/lib.sh"
@@ -252,6 +256,183 @@ case_f() {
 }
 case_f
 case_result "(f) counters printed on SIGTERM with -vv" $?
+
+echo "-- (g) mpt proxy: mpt ss / nstat / monitor during a transfer to a kernel MPTCP server"
+# SOCKS5 client -> mpt proxy (both paths) -> MPTCP -> kernel echo server
+# (mptcpize; it keeps listening, so the proxy's joins are accepted).
+# mpt ss must list the relay's connection, MPTCP, with two or more
+# subflows moving bytes; mpt nstat the proxy's MP_CAPABLE SYN and joins, the
+# kernel agreeing; mpt monitor the connection from CREATED to the CLOSED the
+# relay reports when it closes the socket (relay.c).
+case_g() {
+	local g="$WORK/g" rc=0
+	mkdir -p "$g"
+	local pctl="$g/proxy.sock" PP="$INTEROP_DIR/proxy_peer.py"
+	head -c 16M /dev/urandom >"$g/data"
+	ksnap "$NS_S" "$g/k0"
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 "$PP" echo-server \
+		--port 5210 --ready "$g/ready" >/dev/null 2>"$g/srv.err" &
+	local spid=$!
+	INTEROP_PIDS+=("$spid")
+	ip netns exec "$NS_C" "$MPT_BIN" proxy --socks5 --ctl "$pctl" \
+		--path "10.78.1.5/24,dev=mpttun2" --path "10.79.1.5/24,dev=mpttun3" \
+		127.0.0.1:1090 2>"$g/proxy.err" &
+	local ppid=$!
+	INTEROP_PIDS+=("$ppid")
+	wait_file "$pctl" 10 || { show_log "$g/proxy.err"; echo "  mpt proxy made no control socket"; return 1; }
+	wait_file "$g/ready" 10 || { echo "  the kernel sink did not start"; return 1; }
+	mpt_in monitor -j --ctl "$pctl" >"$g/mon.json" 2>"$g/mon.err" &
+	local mon=$!
+	INTEROP_PIDS+=("$mon")
+	sleep 0.3
+	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" python3 "$PP" socks --proxy 127.0.0.1:1090 \
+		--dest "$SRV_A:5210" --send "$g/data" --recv-out "$g/got" >/dev/null 2>"$g/cli.err" &
+	local cpid=$!
+	INTEROP_PIDS+=("$cpid")
+	# During the transfer (16 MiB each way at 2 x 50 Mbit/s: 1.5 s or more):
+	# the first answer with two subflows that carried data (40 tries).
+	local i found=0
+	for i in $(seq 40); do
+		mpt_in ss -j -i --ctl "$pctl" >"$g/ss.json" 2>"$g/ss.err"
+		if python3 - "$g/ss.json" <<'PY'; then
+import json, sys
+try:
+    j = json.load(open(sys.argv[1]))[0]
+except Exception:
+    sys.exit(1)
+sys.exit(0 if any(len([s for s in c.get("subflows", []) if s["bytes_sent"] > 0]) >= 2
+                  for c in j["connections"]) else 1)
+PY
+			found=1
+			break
+		fi
+		sleep 0.1
+	done
+	mpt_in ss -i --ctl "$pctl" >"$g/ss.txt" 2>&1
+	mpt_in nstat -a -j --ctl "$pctl" >"$g/nstat.json" 2>&1
+	wait "$cpid" || { echo "  the SOCKS client failed"; show_log "$g/cli.err"; rc=1; }
+	kill "$spid" 2>/dev/null
+	same_file "16 MiB echoed through mpt proxy" "$g/data" "$g/got" || rc=1
+	sleep 0.5 # the relay's close reaches the monitor
+	ksnap "$NS_S" "$g/k1"
+	kill -TERM "$ppid"
+	wait "$ppid"
+	for _ in $(seq 30); do kill -0 "$mon" 2>/dev/null || break; sleep 0.1; done
+	kill "$mon" 2>/dev/null
+	sed 's/^/  | /' "$g/ss.txt"
+	[ $found = 1 ] || { echo "  mpt ss never showed a connection with 2 subflows carrying data"; rc=1; }
+	python3 - "$g/ss.json" "$g/nstat.json" "$g/mon.json" "$SRV_A" \
+		"$(kdelta "$g/k0" "$g/k1" MPTcpExtMPCapableSYNRX)" \
+		"$(kdelta "$g/k0" "$g/k1" MPTcpExtMPJoinSynRx)" <<'PY' || rc=1
+import json, sys
+ss = json.load(open(sys.argv[1]))[0]
+nsd = json.load(open(sys.argv[2]))
+label, ns = list(nsd.items())[0]
+srv, kcap, kjoin = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+ok = True
+conns = [c for c in ss["connections"] if c.get("remote_host") == srv and c.get("remote_port") == 5210]
+if len(conns) == 1:
+    conns[0]["subflows"] = [s for s in conns[0]["subflows"] if s["bytes_sent"] > 0]
+if ss["tool"] != "proxy" or len(conns) != 1:
+    print("  mpt ss: tool %r, %d connections to %s:5210" % (ss["tool"], len(conns), srv)); sys.exit(1)
+c = conns[0]
+sf = c["subflows"]
+print("  mpt ss: token %s, %s, %d subflows carrying data %s, %d bytes sent" % (c.get("token"), c["state"], len(sf),
+      [(s["local_host"], s["remote_host"], s["bytes_sent"]) for s in sf], c["bytes_sent"]))
+if not (c["mptcp"] and not c["fallback"] and c["state"] == "ESTABLISHED" and len(sf) >= 2):
+    ok = False; print("  the connection is not an established MPTCP one with 2+ subflows")
+if not all(s["rtt_us"] > 0 and s["cwnd"] > 0 and s["local_port"] > 0 for s in sf):
+    ok = False; print("  a subflow lacks RTT, cwnd or port")
+if not any(s["join"] for s in sf):
+    ok = False; print("  no join (MP_JOIN) subflow carries data")
+cap, join = ns.get("MPTcpExtMPCapableSYNTX", 0), ns.get("MPTcpExtMPJoinSynTx", 0)
+print("  mpt nstat (%s): MPCapableSYNTX %d, MPJoinSynTx %d, TunTxPackets %d; kernel sink MPCapableSYNRX +%d, "
+      "MPJoinSynRx +%d" % (label, cap, join, ns.get("TunTxPackets", 0), kcap, kjoin))
+if not label.startswith("proxy.") or cap < 1 or join < 1 or ns.get("TunTxPackets", 0) < 1:
+    ok = False; print("  mpt nstat lacks the proxy's handshakes or packets")
+if kcap < 1 or kjoin < 1 or kjoin > join:
+    ok = False; print("  the kernel does not agree with mpt nstat")
+evs = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+tok = c.get("token")
+types = [e["type"] for e in evs[1:] if e.get("token") == tok]
+print("  mpt monitor: %s" % " ".join(types))
+need = ["CREATED", "ESTABLISHED", "SF_ESTABLISHED", "CLOSED"]
+if not evs or not evs[0].get("ready") or any(t not in types for t in need):
+    ok = False; print("  mpt monitor lacks one of %s" % need)
+sys.exit(0 if ok else 1)
+PY
+	[ ! -e "$pctl" ] || { echo "  the control socket stayed after mpt proxy ended"; rc=1; }
+	[ $rc = 0 ] || { show_log "$g/proxy.err"; show_log "$g/ss.err"; }
+	return $rc
+}
+case_g
+case_result "(g) mpt ss/nstat/monitor on mpt proxy" $?
+
+echo "-- (h) mpt convert and mpt onpath serve the control socket too (default path)"
+# convert without --ctl: /run/mpt/convert.PID.sock (or the per-user
+# fallback), its listener in mpt ss, removed at exit; --no-offload turns the
+# TUN offload off (-v says so).  onpath with --ctl: its listener.
+case_h() {
+	local h="$WORK/h" rc=0
+	mkdir -p "$h"
+	ip netns exec "$NS_C" "$MPT_BIN" convert --allow-any --no-offload -v \
+		--path "10.78.1.6/24,dev=mpttun4" 5211 2>"$h/conv.err" &
+	local cpid=$!
+	INTEROP_PIDS+=("$cpid")
+	local sock="" f
+	for _ in $(seq 100); do
+		for f in /run/mpt/convert.$cpid.sock "${XDG_RUNTIME_DIR:-/nonexistent}/mpt/convert.$cpid.sock" \
+			"/tmp/mpt-$(id -u)/convert.$cpid.sock"; do
+			[ -S "$f" ] && sock=$f
+		done
+		[ -n "$sock" ] && break
+		sleep 0.1
+	done
+	[ -n "$sock" ] || { echo "  mpt convert made no control socket at the default path"; show_log "$h/conv.err"; return 1; }
+	mpt_in ss -j >"$h/all.json" 2>&1 # every process: convert is among them
+	mpt_in ss -j --ctl "$sock" >"$h/conv.json" 2>&1
+	mpt_in nstat -a -z -j --ctl "$sock" >"$h/conv_nstat.json" 2>&1
+	ip netns exec "$NS_C" "$MPT_BIN" onpath --ctl "$h/onpath.sock" --path "10.78.1.7/24,dev=mpttun5" \
+		2>"$h/onpath.err" &
+	local opid=$!
+	INTEROP_PIDS+=("$opid")
+	wait_file "$h/onpath.sock" 10 && mpt_in ss -j --ctl "$h/onpath.sock" >"$h/onpath.json" 2>&1
+	kill -TERM "$cpid" "$opid"
+	wait "$cpid"
+	wait "$opid"
+	echo "  mpt convert: control socket $sock"
+	python3 - "$h/conv.json" "$h/all.json" "$h/onpath.json" "$h/conv_nstat.json" "$cpid" <<'PY' || rc=1
+import json, sys
+ok = True
+def load(p):
+    try:
+        return json.load(open(p))
+    except Exception as e:
+        print("  %s: %s" % (p, e)); return []
+cv, every, op, ns = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3]), load(sys.argv[4])
+pid = int(sys.argv[5])
+if not cv or cv[0]["tool"] != "convert" or cv[0]["pid"] != pid or \
+        not any(c.get("state") == "LISTEN" and c["local_port"] == 5211 for c in cv[0]["connections"]):
+    ok = False; print("  mpt ss --ctl: no convert process listening on 5211: %r" % cv)
+if not any(p.get("tool") == "convert" and p.get("pid") == pid for p in every):
+    ok = False; print("  mpt ss (every process) does not list convert %d" % pid)
+if not op or op[0]["tool"] != "onpath" or not any(c.get("state") == "LISTEN" for c in op[0]["connections"]):
+    ok = False; print("  mpt ss --ctl: no onpath process with its listener: %r" % op)
+if not ns or list(ns) != ["convert.%d" % pid] or list(ns.values())[0].get("TunRxPackets") is None:
+    ok = False; print("  mpt nstat -a on convert: %r" % ns)
+print("  convert: %s; onpath: %s" % ([c.get("state") for c in cv[0]["connections"]] if cv else None,
+      [c.get("state") for c in op[0]["connections"]] if op else None))
+sys.exit(0 if ok else 1)
+PY
+	grep -q "segmentation/checksum offload off" "$h/conv.err" ||
+		{ echo "  --no-offload: mpt convert -v did not say the offload is off"; rc=1; }
+	[ ! -e "$sock" ] || { echo "  $sock stayed after mpt convert ended"; rc=1; }
+	[ ! -e "$h/onpath.sock" ] || { echo "  the onpath socket stayed after it ended"; rc=1; }
+	[ $rc = 0 ] || { show_log "$h/conv.err"; show_log "$h/onpath.err"; }
+	return $rc
+}
+case_h
+case_result "(h) mpt convert / onpath control sockets" $?
 
 [ $FAILED = 0 ] || exit 1
 echo "ctl: all cases passed"

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # `mpt perf` (plain TCP, --no-mptcp) against stock iperf3 (issue 4).
 #
-# Cases: (a) mpt perf -c -t -> iperf3 -s; (b) -n; (c) -R; (d) iperf3 -c ->
-# mpt perf -s; (e) iperf3 -c -R -n -> mpt perf -s -J; (f) -P 3 streams
+# Cases: (a) mpt perf -c -t -> iperf3 -s; (b) -n (the intervals, the last
+# partial one included, add up to the transfer); (b2) -n --no-offload; (c)
+# -R; (d) iperf3 -c -> mpt perf -s; (e) iperf3 -c -R -n -> mpt perf -s -J; (f) -P 3 streams
 # (refused before issue 15); (g) no server: non-zero exit.  Checks exit
 # codes, the bytes iperf3's own JSON (-J) reports, and that mpt's -J output parses and has the
 # "mptcp" object.  Every process runs under `timeout`.
@@ -82,17 +83,52 @@ case_result "(a) mpt perf -c -t -> iperf3 -s" $?
 
 echo "-- (b) mpt perf -c -n 8M -J -> iperf3 -s -J"
 case_b() {
-	client_case b 5202 -n 8M -J || return 1
+	client_case b 5202 -n 8M -J -v || return 1
 	local d="$WORK/b" rc=0
 	json_check "$d/mpt.out" 'j["end"]["sum_sent"]["bytes"] == 8388608 and "mptcp" in j and j["mptcp"]["enabled"] is False and len(j["intervals"]) >= 1 and j["start"]["test_start"]["bytes"] == 8388608' || rc=1
+	intervals_cover "$d/mpt.out" || rc=1
 	json_check "$d/iperf3.json" '0 < j["end"]["sum_received"]["bytes"] <= 8388608' || rc=1
 	python3 -c "
 import json; j = json.load(open('$d/iperf3.json'))
 print('  iperf3 -s received %d of 8388608 B' % j['end']['sum_received']['bytes'])"
+	grep -h "offload" "$d/mpt.err" | sed 's/^/  /'
 	return $rc
+}
+# As iperf3: the intervals, the last partial one included however short
+# (8 MiB may take a few ms with TUN offload), add up to the whole transfer
+# and end where the test ends.
+intervals_cover() {
+	python3 - "$1" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+iv = j["intervals"]
+total = sum(i["sum"]["bytes"] for i in iv)
+end = j["end"]["sum_sent"]
+print("  %d interval(s), %d B in them, the last ending at %.4f s; sum_sent %d B in %.4f s" %
+      (len(iv), total, iv[-1]["sum"]["end"] if iv else -1, end["bytes"], end["end"]))
+ok = iv and total == end["bytes"] and abs(iv[-1]["sum"]["end"] - end["end"]) < 1e-3 and \
+    all(i["sum"]["seconds"] > 0 for i in iv)
+if not ok:
+    print("  the intervals do not cover the transfer")
+sys.exit(0 if ok else 1)
+PY
 }
 case_b
 case_result "(b) mpt perf -c -n -> iperf3 -s; JSON" $?
+
+echo "-- (b2) --no-offload: mpt perf -c -n 8M -J -v --no-offload -> iperf3 -s"
+case_b2() {
+	client_case b2 5208 -n 8M -J -v --no-offload || return 1
+	local d="$WORK/b2" rc=0
+	grep -q "segmentation/checksum offload off" "$d/mpt.err" ||
+		{ echo "  -v does not say the offload is off"; show_log "$d/mpt.err"; rc=1; }
+	json_check "$d/mpt.out" 'j["end"]["sum_sent"]["bytes"] == 8388608' || rc=1
+	intervals_cover "$d/mpt.out" || rc=1
+	json_check "$d/iperf3.json" '0 < j["end"]["sum_received"]["bytes"] <= 8388608' || rc=1
+	return $rc
+}
+case_b2
+case_result "(b2) --no-offload" $?
 
 echo "-- (c) mpt perf -c -R -t 2 -J -> iperf3 -s -J"
 case_c() {

@@ -44,6 +44,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "dstpolicy.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
@@ -178,6 +179,8 @@ static void cv_usage(FILE *f)
 	    "  --config FILE                read options from FILE (one 'NAME VALUE' per line,\n"
 	    "                               NAME a long option; 'listen PORT' for PORT)\n"
 	    "  --check                      validate the configuration and the host, then exit\n"
+	    "  --ctl PATH                   control socket (default /run/mpt/convert.PID.sock;\n"
+	    "                               none: no socket); see mpt ss, mpt nstat, mpt monitor\n"
 	    "  -q, --quiet                  no per-connection log lines\n"
 	    "  -h, --help                   this text\n",
 	    SVC_DEFAULT_MAX_CONNS, CV_PER_SOURCE_TOTAL_DEF, CV_PER_SOURCE_HS_DEF,
@@ -254,6 +257,7 @@ static void conn_drop(struct cv_conn *c, bool rst)
 		c->fd = -1;
 	}
 	if (c->ms) {
+		ctl_server_sock_closing(c->ms);
 		if (rst)
 			mpt_abort(c->ms, now);
 		else
@@ -708,6 +712,7 @@ static void accept_all(struct cv *cv)
 		struct cv_conn *c = src ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
 			svc_src_release(&cv->srcs, src);
+			ctl_server_sock_closing(s);
 			mpt_abort(s, mpt_backend_now());
 			cv->ctr.local_errors++;
 			continue;
@@ -766,6 +771,7 @@ static void accept_all(struct cv *cv)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct cv *cv = ud;
+	ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
 	if (s == cv->lsock) {
 		if (ev & MPT_EV_ACCEPTABLE)
 			accept_all(cv);
@@ -803,6 +809,22 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 	case CV_DONE:
 		break;
 	}
+}
+
+/* The control server's view of our connections (mpt ss): the listener and
+ * every MPTCP side still open (the destinations' side is kernel TCP). */
+static size_t list_socks(void *ud, struct mpt_sock **out, size_t max)
+{
+	const struct cv *cv = ud;
+	size_t n = 0;
+	if (cv->lsock && n < max)
+		out[n++] = cv->lsock;
+	for (const struct cv_conn *c = cv->conns; c && n < max; c = c->next) {
+		struct mpt_sock *s = c->state == CV_RELAY ? c->relay.ms : c->ms;
+		if (s && c->state != CV_DONE)
+			out[n++] = s;
+	}
+	return n;
 }
 
 /* Stack counters worth a line next to ours: SYN data accepted / refused
@@ -1141,6 +1163,9 @@ int mpt_cmd_convert(int argc, char **argv)
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
+	/* Before the privileges go: /run/mpt is root's. */
+	if (ctl_server_open(cv.be, cv.st, "convert", cv.conf.ctl_path, list_socks, &cv, prog) < 0)
+		goto out;
 	mpt_backend_set_idle(cv.be, on_idle, &cv);
 	struct mpt_endpoint any = {.addr = {.family = 0}, .port = (uint16_t)port};
 	rc = mpt_listen(cv.st, &any, CV_BACKLOG, &cv.lsock);
@@ -1184,6 +1209,7 @@ out:
 	if (dp_fd(&cv.policy) >= 0)
 		relay_poller_del(dp_fd(&cv.policy));
 	svc_timer_close(&cv.timer);
+	ctl_server_close();
 	relay_poller_fini(cv.be);
 	mpt_backend_destroy(cv.be);
 	svc_signals_close(&cv.sig);

@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
 #include "opts.h"
@@ -111,7 +112,10 @@ static void op_usage(FILE *f)
 		"  --buf BYTES       relay buffer per direction (default %u)\n"
 		"  --user NAME       once the TUN device and routes exist, run as NAME with\n"
 		"                    no capabilities\n"
-		"  -q                no per-connection log lines\n",
+		"  --ctl PATH        control socket (default /run/mpt/onpath.PID.sock; none: no\n"
+		"                    socket); see mpt ss, mpt nstat, mpt monitor\n"
+		"  -q                no per-connection log lines\n"
+		"  -h, --help        this text\n",
 		OP_FLOWS_DEF, RELAY_BUF_DEFAULT);
 	mpt_opts_usage(f);
 }
@@ -347,6 +351,13 @@ static enum mpt_backend_verdict filter(void *ud, size_t dev, const uint8_t *pkt,
 
 /* ---- converted connections -------------------------------------------------- */
 
+/* Reset the client's side (mpt monitor hears of it first). */
+static void abort_ms(struct mpt_sock *s)
+{
+	ctl_server_sock_closing(s);
+	mpt_abort(s, mpt_backend_now());
+}
+
 static void conn_free(struct op_conn *c)
 {
 	if (c->fd >= 0) {
@@ -354,7 +365,7 @@ static void conn_free(struct op_conn *c)
 		close(c->fd);
 	}
 	if (c->ms)
-		mpt_abort(c->ms, mpt_backend_now());
+		abort_ms(c->ms);
 	free(c);
 }
 
@@ -365,7 +376,7 @@ static void start_relay(struct op_conn *c)
 	c->watch.fn = NULL;
 	if (relay_init(&c->relay, op->be, c->ms, c->fd, op->bufsize) < 0) {
 		op->ctr.local_errors++;
-		mpt_abort(c->ms, mpt_backend_now());
+		abort_ms(c->ms);
 		c->ms = NULL;
 		close(c->fd);
 		c->fd = -1;
@@ -401,7 +412,7 @@ static void on_connect_fd(void *ud, uint32_t events)
 	relay_poller_del(c->fd);
 	close(c->fd);
 	c->fd = -1;
-	mpt_abort(c->ms, mpt_backend_now());
+	abort_ms(c->ms);
 	c->ms = NULL;
 }
 
@@ -412,7 +423,7 @@ static void accept_all(struct op *op)
 		op->ctr.accepted++;
 		struct op_conn *c = calloc(1, sizeof(*c));
 		if (!c) {
-			mpt_abort(s, mpt_backend_now());
+			abort_ms(s);
 			op->ctr.local_errors++;
 			continue;
 		}
@@ -431,7 +442,7 @@ static void accept_all(struct op *op)
 			if (fd >= 0)
 				close(fd);
 			op->ctr.local_errors++;
-			mpt_abort(s, mpt_backend_now());
+			abort_ms(s);
 			c->ms = NULL;
 			continue;
 		}
@@ -448,6 +459,7 @@ static void accept_all(struct op *op)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct op *op = ud;
+	ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
 	if (s == op->lsock) {
 		if (ev & MPT_EV_ACCEPTABLE)
 			accept_all(op);
@@ -460,7 +472,7 @@ static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 		relay_on_mpt_event(&c->relay, ev);
 	else if (c->connecting && (ev & MPT_EV_ERROR)) {
 		c->connecting = false;
-		mpt_abort(c->ms, mpt_backend_now());
+		abort_ms(c->ms);
 		c->ms = NULL;
 	}
 }
@@ -500,6 +512,23 @@ static bool on_idle(void *ud)
 	return false;
 }
 
+/* The control server's view of our connections (mpt ss): the listener and
+ * every converted connection's MPTCP side still open (passthrough flows are
+ * forwarded, not terminated: they have no socket here). */
+static size_t list_socks(void *ud, struct mpt_sock **out, size_t max)
+{
+	const struct op *op = ud;
+	size_t n = 0;
+	if (op->lsock && n < max)
+		out[n++] = op->lsock;
+	for (const struct op_conn *c = op->conns; c && n < max; c = c->next) {
+		struct mpt_sock *s = c->relaying ? c->relay.ms : c->ms;
+		if (s)
+			out[n++] = s;
+	}
+	return n;
+}
+
 static void op_counters_print(void *ud)
 {
 	const struct op *op = ud;
@@ -521,6 +550,7 @@ int mpt_cmd_onpath(int argc, char **argv)
 					      {"buf", required_argument, NULL, 'B'},
 					      {"help", no_argument, NULL, 'h'},
 					      {"user", required_argument, NULL, 'U'},
+					      {"ctl", required_argument, NULL, 'C'},
 					      MPT_STACK_LONGOPTS,
 					      {NULL, 0, NULL, 0}};
 	struct mpt_tool_opts o;
@@ -532,6 +562,7 @@ int mpt_cmd_onpath(int argc, char **argv)
 	op.bufsize = RELAY_BUF_DEFAULT;
 	op.sig.fd = -1;
 	struct svc_user user = {0};
+	const char *ctl_path = NULL;
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
@@ -561,6 +592,9 @@ int mpt_cmd_onpath(int argc, char **argv)
 		case 'U':
 			if (svc_user_parse(prog, optarg, &user) < 0)
 				return 2;
+			break;
+		case 'C':
+			ctl_path = optarg;
 			break;
 		case 'h':
 			op_usage(stdout);
@@ -617,6 +651,9 @@ int mpt_cmd_onpath(int argc, char **argv)
 		fprintf(stderr, "%s: signalfd: %s\n", prog, strerror(errno));
 		goto out;
 	}
+	/* Before the privileges go: /run/mpt is root's. */
+	if (ctl_server_open(op.be, op.st, "onpath", ctl_path, list_socks, &op, prog) < 0)
+		goto out;
 	/* The TUN device, its routes and every descriptor exist: the box
 	 * forwards and terminates through them without any privilege. */
 	if (svc_drop_privileges(prog, &user, 0) < 0)
@@ -640,6 +677,7 @@ out:
 	for (size_t i = 0; i < op.max_flows; i++)
 		free(op.flows[i].syn);
 	free(op.flows);
+	ctl_server_close();
 	relay_poller_fini(op.be);
 	svc_signals_close(&op.sig);
 	mpt_backend_destroy(op.be);

@@ -151,6 +151,9 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
 	case MPT_OPT_RACE:
 		o->race = true;
 		return 0;
+	case MPT_OPT_NO_OFFLOAD:
+		o->be.no_offload = true;
+		return 0;
 	case MPT_OPT_MAX_SUBFLOWS:
 		if (!parse_uint(arg, 1, 255, &v)) {
 			fprintf(stderr, "%s: --max-subflows: '%s' is not an integer in [1, 255]\n",
@@ -401,6 +404,8 @@ void mpt_opts_usage(FILE *f)
 		"                    no answer within the initial RTO (happy eyeballs)\n"
 		"  --cc NAME         congestion control: cubic (default), reno, lia, olia, balia\n"
 		"  --pcap FILE       write what the stack sends and receives (raw IP pcap)\n"
+		"  --no-offload      one packet per TUN read and write (no 64 KB\n"
+		"                    segmentation/checksum offload super-packets)\n"
 		"  --seed N          seed of the emulated loss (default 1)\n"
 		"  -v, --verbose     diagnostics on stderr (repeat for more)\n");
 }

@@ -2,7 +2,8 @@
 /*
  * Stack options shared by the subcommands that run on real networks
  * (`mpt cat`, `mpt perf`): --path, --version, --checksum, --no-mptcp,
- * --sched, --cc, --pm, --max-subflows, --pcap, --seed, --remove-path-after, -v.
+ * --sched, --cc, --pm, --max-subflows, --pcap, --seed, --remove-path-after,
+ * --no-offload, -v.
  *
  * A subcommand appends MPT_STACK_LONGOPTS to its getopt_long table, passes
  * every option it does not know itself to mpt_opts_handle(), and calls
@@ -31,6 +32,7 @@ enum {
 	MPT_OPT_SEED,
 	MPT_OPT_REMOVE_PATH_AFTER,
 	MPT_OPT_RACE,
+	MPT_OPT_NO_OFFLOAD,
 	MPT_OPT_VERBOSE = 'v',
 };
 
@@ -49,6 +51,7 @@ enum {
 	{"remove-path-after", required_argument, NULL,                    \
 	 MPT_OPT_REMOVE_PATH_AFTER},                                      \
 	{"race", no_argument, NULL, MPT_OPT_RACE},                        \
+	{"no-offload", no_argument, NULL, MPT_OPT_NO_OFFLOAD},            \
 	{"verbose", no_argument, NULL, MPT_OPT_VERBOSE}
 /* clang-format on */
 

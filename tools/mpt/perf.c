@@ -532,6 +532,31 @@ static void report_interval(struct perf *p, uint64_t now)
 	p->iv_start = now;
 }
 
+/*
+ * Whether the interval that ends early (at the end of the test, or of -O)
+ * is reported: as iperf3 decides (iperf_print_intermediate), when it moved
+ * data or lasted at least a tenth of -i.  So a transfer shorter than one
+ * interval still has its interval (8 MiB in a few ms with offload), and only
+ * a sliver with nothing in it (the end of the test queued behind the last
+ * data) is left out.  A retransmission counts as moving data here (iperf3
+ * looks at bytes only), so the intervals' retransmissions always add up to
+ * the summary's.
+ */
+static bool partial_interval_kept(struct perf *p, uint64_t now)
+{
+	if (p->interval <= 0 || now <= p->iv_start)
+		return false;
+	if ((double)(now - p->iv_start) >= p->interval * 1e9 * 0.10)
+		return true;
+	for (int i = 0; i < p->nstreams; i++) {
+		struct perf_stream *st = &p->streams[i];
+		perf_stream_poll(st);
+		if (st->bytes > st->iv_bytes || perf_stream_retr(st, true) > 0)
+			return true;
+	}
+	return false;
+}
+
 static void start_counting(struct perf *p, uint64_t now)
 {
 	p->omitting = false;
@@ -570,7 +595,7 @@ static void end_test(struct perf *p, uint64_t now)
 	p->t_stop = now;
 	for (int i = 0; i < p->nstreams; i++)
 		perf_stream_poll(&p->streams[i]);
-	if (p->interval > 0 && now > p->iv_start + 10 * MPT_NS_PER_MS)
+	if (partial_interval_kept(p, now))
 		report_interval(p, now);
 	cpu_end(p, secs_between(p->t_start, now));
 }
@@ -580,7 +605,7 @@ static void run_timers(struct perf *p, uint64_t now)
 	if (!p->running || p->ended)
 		return;
 	if (p->omitting && now >= p->omit_end) {
-		if (p->interval > 0 && now > p->iv_start + 10 * MPT_NS_PER_MS)
+		if (partial_interval_kept(p, now))
 			report_interval(p, now);
 		start_counting(p, now);
 		return;

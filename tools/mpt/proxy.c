@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "dstpolicy.h"
 #include "mpt/backend.h"
 #include "mpt/mpt.h"
@@ -206,6 +207,8 @@ static void px_usage(FILE *f)
 	    "  --config FILE          read options from FILE (one 'NAME VALUE' per line, NAME\n"
 	    "                         a long option; 'listen [ADDR:]PORT' for the operand)\n"
 	    "  --check                validate the configuration and the host, then exit\n"
+	    "  --ctl PATH             control socket (default /run/mpt/proxy.PID.sock; none:\n"
+	    "                         no socket); see mpt ss, mpt nstat, mpt monitor\n"
 	    "  -q, --quiet            no per-connection log lines\n"
 	    "  -h, --help             this text\n",
 	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
@@ -267,6 +270,7 @@ static void conn_fail(struct px_conn *c, uint8_t socks_rep, const char *why)
 	}
 	conn_close_client(c, rst);
 	if (c->ms) {
+		ctl_server_sock_closing(c->ms);
 		mpt_abort(c->ms, mpt_backend_now());
 		c->ms = NULL;
 	}
@@ -771,6 +775,7 @@ static void on_listen(void *ud, uint32_t events)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	(void)ud;
+	ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
 	struct px_conn *c = mpt_sock_get_user(s);
 	if (!c)
 		return;
@@ -826,6 +831,20 @@ static struct mpt_sock *conn_sock(const struct px_conn *c)
 	if (c->state == PX_CONNECTING || c->state == PX_ANSWER)
 		return c->ms;
 	return NULL;
+}
+
+/* The control server's view of our connections (mpt ss): every MPTCP side
+ * still open (the clients' side is kernel TCP, in ss(8)). */
+static size_t list_socks(void *ud, struct mpt_sock **out, size_t max)
+{
+	const struct px *px = ud;
+	size_t n = 0;
+	for (const struct px_conn *c = px->conns; c && n < max; c = c->next) {
+		struct mpt_sock *s = conn_sock(c);
+		if (s)
+			out[n++] = s;
+	}
+	return n;
 }
 
 /* A path address still usable for new subflows, other than `gone`. */
@@ -1488,6 +1507,9 @@ int mpt_cmd_proxy(int argc, char **argv)
 	}
 	if (start_watch(&px) < 0)
 		goto out;
+	/* Before the privileges go: /run/mpt is root's. */
+	if (ctl_server_open(px.be, px.st, "proxy", px.conf.ctl_path, list_socks, &px, prog) < 0)
+		goto out;
 	if (px.socks && !px.have_convert) {
 		px.policy.allow_any = true;
 		for (size_t k = 0; k < o->be.n_paths; k++)
@@ -1544,6 +1566,7 @@ out:
 	if (dp_fd(&px.policy) >= 0)
 		relay_poller_del(dp_fd(&px.policy));
 	dp_close(&px.policy);
+	ctl_server_close();
 	relay_poller_fini(px.be);
 	mpt_backend_destroy(px.be);
 	close(px.lfd);

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "wire/convert.h"
 
 /* ---- the poller: one nested epoll set for every kernel socket ------------ */
@@ -234,6 +235,8 @@ static void finish(struct relay *r, enum relay_end end)
 	r->watch.fn = NULL;
 	uint64_t now = mpt_backend_now();
 	sample_subflows(r, now, true);
+	/* mpt monitor: the connection's events up to the close, CLOSED included. */
+	ctl_server_sock_closing(r->ms);
 	switch (end) {
 	case RELAY_END_CLEAN:
 		/* Both FINs are exchanged on the kernel side; the stack finishes

@@ -124,6 +124,13 @@ int svc_conf_opt(struct svc_conf *c, struct mpt_tool_opts *o, const char *prog, 
 	case SVC_OPT_CHECK:
 		c->check = true;
 		return 0;
+	case SVC_OPT_CTL:
+		if (!arg || !*arg) {
+			fprintf(stderr, "%s: --ctl needs a path (or none)\n", prog);
+			return 2;
+		}
+		c->ctl_path = arg;
+		return 0;
 	default:
 		return svc_stack_opt(o, prog, ch, arg, usage);
 	}

@@ -72,6 +72,7 @@ enum {
 	SVC_OPT_USER,
 	SVC_OPT_CONFIG,
 	SVC_OPT_CHECK,
+	SVC_OPT_CTL,
 };
 
 /** getopt_long entries of the shared service options. */
@@ -86,7 +87,8 @@ enum {
 	 SVC_OPT_HANDSHAKE_TIMEOUT},                                            \
 	{"user", required_argument, NULL, SVC_OPT_USER},                        \
 	{"config", required_argument, NULL, SVC_OPT_CONFIG},                    \
-	{"check", no_argument, NULL, SVC_OPT_CHECK}
+	{"check", no_argument, NULL, SVC_OPT_CHECK},                            \
+	{"ctl", required_argument, NULL, SVC_OPT_CTL}
 /* clang-format on */
 
 /** What the shared service options set (--msl goes to the stack options). */
@@ -100,6 +102,7 @@ struct svc_conf {
 				    message, SOCKS negotiation) must be complete by then */
 	struct svc_user user;  /**< --user */
 	bool check;            /**< --check: validate, report, exit */
+	const char *ctl_path;  /**< --ctl: control socket (NULL: the default, "none": none) */
 };
 
 /** Defaults: 512 connections, RELAY_BUF_DEFAULT, 10 s to connect, 10 s for
