@@ -465,8 +465,12 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 		uint32_t wnd_end = t->snd_una + t->snd_wnd;
 		uint32_t wavail = mpt_seq_gt(wnd_end, t->snd_nxt) ? wnd_end - t->snd_nxt : 0;
 		uint32_t n = MPT_MIN(MPT_MIN(unsent, mss), wavail);
+		/* Full-sized is what a segment carries after its options
+		 * (RFC 9293 §3.7.1: the effective send MSS): a segment of
+		 * exactly that is no runt for Nagle or SWS avoidance. */
+		uint32_t full = t->last_maxpay > 0 && t->last_maxpay < mss ? t->last_maxpay : mss;
 
-		if (n > 0 && n < mss) {
+		if (n > 0 && n < full) {
 			if (n == unsent) {
 				/* Nagle (RFC 9293 §3.7.4): hold a small segment while
 				 * data is unacknowledged, unless closing. */
