@@ -198,7 +198,9 @@ static bool in_establish(struct in_seg *c)
 
 /*
  * RFC 8684 §3.7: an ACK of new data without any MPTCP option: a middlebox
- * strips them (the peer writes a DATA_ACK on every segment).  One subflow
+ * strips them (the peer writes a DATA_ACK on every segment), or the peer
+ * fell back to TCP (it lost our options) and this may be its FIN: that FIN
+ * ends its stream, not the subflow under ours.  One subflow
  * with all data on it: fall back to TCP; else this subflow cannot be used.
  */
 static bool in_stripped(struct in_seg *c)
@@ -206,7 +208,7 @@ static bool in_stripped(struct in_seg *c)
 	struct mpt_subflow *sf = c->sf;
 	struct mpt_mpconn *mp = c->mp;
 	if (c->seg->opts.n_mptcp != 0 || mp->inf_tx || !sf->established || !(c->fl & MPT_TCP_ACK) ||
-	    !mp->snd_ready || mp->closed || sf->fin_sent || (c->fl & MPT_TCP_FIN) ||
+	    !mp->snd_ready || mp->closed || sf->fin_sent ||
 	    (sf->join != MPT_SF_INITIAL && sf->join != MPT_SF_JOIN_DONE))
 		return true;
 	struct mpt_tcp_info ti;
