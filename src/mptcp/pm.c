@@ -353,6 +353,15 @@ void mpt_pm_retry_later(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uin
 		mp->retry_n[li][ri] = (uint8_t)(n + 1);
 }
 
+/* Never again for this connection: the pair's slot stays busy. */
+static void retry_never(struct mpt_mpconn *mp, const struct mpt_subflow *sf)
+{
+	int li = mpt_stack_local_index(mp->st, &sf->flow->local.addr);
+	int ri = raddr_slot(mp, &sf->flow->remote);
+	if (li >= 0 && ri >= 0)
+		mp->retry_at[li][ri] = MPT_TIME_NEVER;
+}
+
 void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint64_t now)
 {
 	/* Nothing to re-establish when the connection is ending, when the
@@ -361,13 +370,19 @@ void mpt_pm_sf_failed(struct mpt_mpconn *mp, const struct mpt_subflow *sf, uint6
 	if (!sf || mp->passive || mp->closed || mp->fin_acked || mp->app_closed || !mp->sock ||
 	    mpt_mp_is_fallback(mp) || mp->fastclose || sf->removed || !sf->flow || sf->fin_sent)
 		return;
-	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T))
+	/* Refused for good: the policies must not open the same pair again
+	 * at once either (a refusal loop is a SYN storm at the peer). */
+	if (sf->rst_opt_rx && !(sf->rst_rx_flags & MPT_TCPRST_F_T)) {
+		retry_never(mp, sf);
 		return;
+	}
 	/* A peer that sent its DATA_FIN is closing: Linux refuses joins once
 	 * its connection left ESTABLISHED (MPJoinRejected), so a retry only
 	 * adds a RST exchange per backoff step. */
-	if (mp->peer_fin && !sf->was_done)
+	if (mp->peer_fin && !sf->was_done) {
+		retry_never(mp, sf);
 		return;
+	}
 	mp->pm->sf_failed(mp, sf, now);
 }
 
