@@ -8,15 +8,23 @@
  * segments the fuzzer forges (SYNs carrying the Convert message as TCP Fast
  * Open data, RFC 8803 §3), and its own code reads the message as it comes
  * (hello_pump: any split), parses it, applies the direction rule, the
- * cookie, the TCP-option and allow-list checks, and answers.  connect() to
+ * cookie, the TCP-option checks and the destination policy
+ * (tools/mpt/dstpolicy.c: built-in refusals, the converter's own addresses,
+ * --allow/--deny rules in order, --allow-any), the per-source and
+ * --max-conns limits with eviction, and answers.  connect() to
  * the destination is the one thing replaced (-Wl,--wrap=svc_connect): it
  * fails with an errno the input picks, so the converter's error mapping
  * runs and no packet ever leaves the process; mpt_backend_now() is the
  * harness's simulated clock (-Wl,--wrap=mpt_backend_now).
  *
- * Variants (first byte): TFO without cookie + allow-list; TFO with cookies
- * + a converter cookie required + --allow-any; no TFO + --max-conns 2;
- * IPv6.  Operations: open a client connection (MPTCP or not), write part of
+ * Variants (first byte), configured through the converter's own option
+ * parser (cv_opt): TFO without cookie + --deny/--allow rules; TFO with
+ * cookies + a converter cookie required + --deny + --allow-any; no TFO +
+ * --max-conns 2 (eviction); IPv6 + the rules of the first + tight
+ * per-source limits.  The host-address layer of the policy (netlink,
+ * dp_open) is left out: the fuzzed destinations are documentation
+ * addresses no host has.
+ * Operations: open a client connection (MPTCP or not), write part of
  * a message on one, shut down / close / abort it, read the answers, forge a
  * segment to the converter, let time pass (the converter's deadlines
  * run), lose / duplicate / reorder packets (no bit flips, no forged
@@ -28,14 +36,15 @@
  * Supported TCP Extensions TLV) - a client can always parse the refusal;
  * the converter never has more connections than it accepted; and after
  * the input nothing of either stack is left (arena leak check) and every
- * converter connection object is accounted for.
+ * converter connection object is accounted for: once the connections
+ * left are released, the global and per-source counts are back at zero
+ * and no source entry is left.
  */
 #include "../tools/mpt/convert.c"
 
 #include "harness.h"
 
 static struct cv g_cv;
-static struct cv g_cv_snap;
 static int g_connect_err = ECONNREFUSED;
 
 int __wrap_svc_connect(const struct mpt_endpoint *dst, bool nodelay, int *fd);
@@ -56,13 +65,17 @@ uint64_t __wrap_mpt_backend_now(void)
 
 #define CV_PORT 5000
 
-static const struct fz_variant vars[] = {
+#define N_VARS 4
+static const struct fz_variant vars[N_VARS] = {
     {.mptcp = true, .version = 1, .arg = 0},
     {.mptcp = true, .version = 1, .arg = 1},
     {.mptcp = true, .version = 0, .arg = 2},
-    {.mptcp = true, .version = 1, .v6 = true, .arg = 0},
+    {.mptcp = true, .version = 1, .v6 = true, .arg = 3},
 };
-static struct fz_snap snaps[sizeof(vars) / sizeof(vars[0])];
+static struct fz_snap snaps[N_VARS];
+/* The converter of each variant as built: its stack, listener and
+ * source table belong to that variant's world. */
+static struct cv g_cv_snap[N_VARS];
 
 static void cv_event(int host, struct mpt_sock *s, unsigned ev)
 {
@@ -70,39 +83,67 @@ static void cv_event(int host, struct mpt_sock *s, unsigned ev)
 		on_event(&g_cv, s, ev);
 }
 
+/* One option as `mpt convert` would read it from its command line. */
+static void opt(int ch, const char *arg)
+{
+	if (cv_opt(&g_cv, "convert_server_fuzz", ch, arg) != 0)
+		abort();
+}
+
 static void build(const struct fz_variant *v)
 {
-	static const uint8_t tfo[] = {MPT_TFO_NO_COOKIE, MPT_TFO_COOKIE, MPT_TFO_OFF};
+	static const uint8_t tfo[] = {MPT_TFO_NO_COOKIE, MPT_TFO_COOKIE, MPT_TFO_OFF,
+				      MPT_TFO_NO_COOKIE};
 	fz_make_stacks(v, tfo[v->arg]);
 	W.port = CV_PORT;
+	/* As mpt_cmd_convert sets it up, minus what needs the host (TUN
+	 * devices, netlink, epoll, signals, timerfd, control socket). */
 	memset(&g_cv, 0, sizeof(g_cv));
+	svc_conf_init(&g_cv.conf);
+	g_cv.max_hs_per_source = CV_PER_SOURCE_HS_DEF;
+	g_cv.max_total_per_source = CV_PER_SOURCE_TOTAL_DEF;
+	g_cv.sig.fd = -1;
+	g_cv.timer.fd = -1;
 	g_cv.st = W.st[1];
 	g_cv.quiet = true;
-	g_cv.handshake_ns = CV_HANDSHAKE_NS;
 	g_cv.tfo = tfo[v->arg];
-	svc_conf_init(&g_cv.conf);
-	static const char *const allow[] = {"192.0.2.0/24:80", "2001:db8:99::/48", "198.51.100.7"};
 	switch (v->arg) {
 	case 0:
-		for (size_t i = 0; i < 2; i++)
-			if (parse_allow(allow[i], &g_cv.allow[g_cv.n_allow++]) < 0)
-				abort();
+	case 3:
+		/* First match wins: the upper half of 192.0.2.0/24 stays
+		 * refused although the next rule allows the /24. */
+		opt(OPT_DENY, "192.0.2.128/25");
+		opt(OPT_ALLOW, "192.0.2.0/24:80");
+		opt(OPT_ALLOW, "2001:db8:99::/48");
+		if (v->arg == 3) {
+			g_cv.conf.max_conns = 8;
+			opt(OPT_HS_PER_SOURCE, "2");
+			opt(OPT_PER_SOURCE, "3");
+		}
 		break;
 	case 1:
-		g_cv.allow_any = true;
+		opt(OPT_DENY, "203.0.113.0/24");
+		opt(OPT_ALLOW_ANY, NULL);
 		g_cv.conf.cookie_len = 8;
 		memcpy(g_cv.conf.cookie, "cookie!!", 8);
 		break;
 	default:
 		g_cv.conf.max_conns = 2;
-		if (parse_allow(allow[2], &g_cv.allow[g_cv.n_allow++]) < 0)
-			abort();
+		opt(OPT_ALLOW, "198.51.100.7");
+		opt(OPT_ALLOW, "192.0.2.0/24:80-443");
 		break;
 	}
+	/* The converter's own addresses (its --path addresses) are refused. */
+	for (size_t p = 0; p < W.cfg[1].n_local; p++)
+		g_cv.policy.own[g_cv.policy.n_own++] = W.cfg[1].local[p];
+	/* The source table stays allocated from one input to the next: every
+	 * input leaves it empty (checked in release_all). */
+	if (svc_srcs_init(&g_cv.srcs, g_cv.conf.max_conns) < 0)
+		abort();
 	struct mpt_endpoint l = {.port = CV_PORT};
 	if (mpt_listen(W.st[1], &l, CV_BACKLOG, &g_cv.lsock) < 0)
 		abort();
-	g_cv_snap = g_cv;
+	g_cv_snap[v - vars] = g_cv;
 }
 
 /* What each client connection got back, to be parsed as it completes. */
@@ -141,14 +182,54 @@ static void read_answers(int i)
 	}
 }
 
+/* After on_idle (finished connections freed): the global and per-source
+ * counts agree with the states of the connections listed. */
 static void idle(void)
 {
 	(void)on_idle(&g_cv);
-	size_t n = 0;
-	for (struct cv_conn *c = g_cv.conns; c; c = c->next)
+	size_t n = 0, hs = 0;
+	for (struct cv_conn *c = g_cv.conns; c; c = c->next) {
 		n++;
-	if (n != g_cv.n_conns)
-		FZ_ABORT("converter: %zu connections listed, n_conns %zu", n, g_cv.n_conns);
+		hs += c->state == CV_HELLO;
+		if (c->state == CV_INIT || c->state == CV_DONE)
+			FZ_ABORT("converter: connection in state %d after on_idle", (int)c->state);
+		uint32_t total = 0, src_hs = 0;
+		for (struct cv_conn *d = g_cv.conns; d; d = d->next)
+			if (d->src == c->src) {
+				total++;
+				src_hs += d->state == CV_HELLO;
+			}
+		if (c->src->total != total || c->src->handshakes != src_hs)
+			FZ_ABORT("converter: source counts %u/%u, connections %u/%u", c->src->total,
+				 c->src->handshakes, total, src_hs);
+	}
+	if (n != g_cv.n_active + g_cv.n_refusing || hs != g_cv.n_handshakes ||
+	    n > g_cv.ctr.accepted)
+		FZ_ABORT("converter: %zu connections listed (%zu handshaking), counts: active "
+			 "%zu, refusing %zu, handshaking %zu, accepted %" PRIu64,
+			 n, hs, g_cv.n_active, g_cv.n_refusing, g_cv.n_handshakes,
+			 (uint64_t)g_cv.ctr.accepted);
+	if (g_cv.n_active > g_cv.conf.max_conns)
+		FZ_ABORT("converter: %zu active connections, --max-conns %zu", g_cv.n_active,
+			 g_cv.conf.max_conns);
+}
+
+/* End of an input: release what the converter still holds the way on_idle
+ * does for a finished connection; every count must come back to zero. */
+static void release_all(void)
+{
+	while (g_cv.conns) {
+		struct cv_conn *c = g_cv.conns;
+		g_cv.conns = c->next;
+		set_state(c, CV_DONE);
+		c->src->total--;
+		svc_src_release(&g_cv.srcs, c->src);
+		free(c);
+	}
+	if (g_cv.n_active || g_cv.n_handshakes || g_cv.n_refusing || g_cv.srcs.n)
+		FZ_ABORT("converter: counts not zero once every connection is released "
+			 "(active %zu, handshaking %zu, refusing %zu, sources %zu)",
+			 g_cv.n_active, g_cv.n_handshakes, g_cv.n_refusing, g_cv.srcs.n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -159,12 +240,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_build_hook = build;
 	fz_forge_to_server_only = true;
 	fz_event_hook = cv_event;
-	size_t v = in_u8(&in) % (sizeof(vars) / sizeof(vars[0]));
-	bool fresh = !snaps[v].built;
+	size_t v = in_u8(&in) % N_VARS;
 	fz_begin(snaps, vars, v);
-	if (fresh)
-		g_cv_snap = g_cv;
-	g_cv = g_cv_snap;
+	g_cv = g_cv_snap[v];
 	memset(g_ans, 0, sizeof(g_ans));
 	g_connect_err = ECONNREFUSED;
 	for (int ops = 0; in.n && ops < FZ_MAX_OPS; ops++) {
@@ -231,11 +309,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	idle();
 	/* The converter's connection objects live outside the arena. */
-	while (g_cv.conns) {
-		struct cv_conn *c = g_cv.conns;
-		g_cv.conns = c->next;
-		free(c);
-	}
+	release_all();
 	fz_end();
 	return 0;
 }

@@ -263,9 +263,15 @@ static void nlq_put(uint8_t *buf, unsigned short type, const void *data, size_t 
  * with NLMSG_DONE; a single request with its answer or an error).  fn
  * returns non-zero to stop early with that value.  Returns 0, fn's value, or
  * -errno (a netlink error answer included).
+ *
+ * The answer is walked through non-const pointers on purpose: the
+ * <linux/netlink.h> and <linux/rtnetlink.h> macros (NLMSG_NEXT, NLMSG_DATA,
+ * RTA_NEXT, RTA_DATA, IFA_RTA, RTM_RTA) cast their argument to char *, which
+ * drops a const qualifier (-Wcast-qual under clang, which unlike GCC warns
+ * inside system-header macros).  The buffer is our own and writable.
  */
-static int nlq_talk(struct nlq *q, uint8_t *buf, bool dump,
-		    int (*fn)(void *ud, const struct nlmsghdr *h), void *ud)
+static int nlq_talk(struct nlq *q, uint8_t *buf, bool dump, int (*fn)(void *ud, struct nlmsghdr *h),
+		    void *ud)
 {
 	struct nlmsghdr *nh = (struct nlmsghdr *)(void *)buf;
 	nh->nlmsg_flags |= NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
@@ -282,8 +288,8 @@ static int nlq_talk(struct nlq *q, uint8_t *buf, bool dump,
 			return -errno;
 		}
 		size_t left = (size_t)n;
-		for (const struct nlmsghdr *h = (const struct nlmsghdr *)(void *)ans;
-		     NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)ans; NLMSG_OK(h, left);
+		     h = NLMSG_NEXT(h, left)) {
 			if (h->nlmsg_seq != q->seq)
 				continue;
 			if (h->nlmsg_type == NLMSG_DONE)
@@ -311,21 +317,21 @@ struct host_q {
 	bool found;
 };
 
-static bool attr_is_addr(const struct rtattr *a, const struct mpt_addr *addr)
+static bool attr_is_addr(struct rtattr *a, const struct mpt_addr *addr)
 {
 	size_t alen = addr->family == 4 ? 4 : 16;
 	return RTA_PAYLOAD(a) == alen && !memcmp(RTA_DATA(a), addr->bytes, alen);
 }
 
 /* RTM_NEWADDR of a dump: the address on some interface? */
-static int on_addr(void *ud, const struct nlmsghdr *h)
+static int on_addr(void *ud, struct nlmsghdr *h)
 {
 	struct host_q *q = ud;
 	if (h->nlmsg_type != RTM_NEWADDR || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 		return 0;
-	const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+	struct ifaddrmsg *ifa = NLMSG_DATA(h);
 	size_t len = IFA_PAYLOAD(h);
-	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+	for (struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		/* IFA_LOCAL is the address itself on point-to-point links;
 		 * IFA_ADDRESS elsewhere (and always for IPv6). */
 		if ((a->rta_type == IFA_LOCAL || a->rta_type == IFA_ADDRESS) &&
@@ -340,12 +346,12 @@ static int on_addr(void *ud, const struct nlmsghdr *h)
 
 /* RTM_NEWROUTE of a dump: a host route to the address in the main table,
  * through another device than ours? */
-static int on_route(void *ud, const struct nlmsghdr *h)
+static int on_route(void *ud, struct nlmsghdr *h)
 {
 	struct host_q *q = ud;
 	if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
 		return 0;
-	const struct rtmsg *rt = NLMSG_DATA(h);
+	struct rtmsg *rt = NLMSG_DATA(h);
 	unsigned full = q->addr->family == 4 ? 32 : 128;
 	if (rt->rtm_dst_len != full)
 		return 0;
@@ -353,7 +359,7 @@ static int on_route(void *ud, const struct nlmsghdr *h)
 	bool dst = false;
 	int oif = 0;
 	size_t len = RTM_PAYLOAD(h);
-	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+	for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == RTA_DST && attr_is_addr(a, q->addr))
 			dst = true;
 		else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= 4)
@@ -369,7 +375,7 @@ static int on_route(void *ud, const struct nlmsghdr *h)
 }
 
 static int dump(struct nlq *n, uint16_t type, uint8_t family, struct host_q *q,
-		int (*fn)(void *ud, const struct nlmsghdr *h))
+		int (*fn)(void *ud, struct nlmsghdr *h))
 {
 	static uint8_t buf[256] __attribute__((aligned(4)));
 	memset(buf, 0, sizeof(buf));
@@ -457,7 +463,7 @@ int mpt_path_check_host(const struct mpt_path_cfg *p, const char *dev, char *err
 }
 
 /* The answer to RTM_GETROUTE: routed, fine. */
-static int on_getroute(void *ud, const struct nlmsghdr *h)
+static int on_getroute(void *ud, struct nlmsghdr *h)
 {
 	(void)ud;
 	(void)h;

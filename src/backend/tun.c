@@ -204,11 +204,12 @@ static int route_oif(const struct mpt_addr *addr)
 			if (h->nlmsg_type != RTM_NEWROUTE ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
 				continue;
-			const struct rtmsg *m = NLMSG_DATA(h);
+			/* Non-const: RTM_RTA and RTA_NEXT (<linux/rtnetlink.h>) cast to
+			 * char *, which would drop a const (-Wcast-qual, clang). */
+			struct rtmsg *m = NLMSG_DATA(h);
 			rc = 0;
 			size_t alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
-			for (const struct rtattr *a = RTM_RTA(m); RTA_OK(a, alen);
-			     a = RTA_NEXT(a, alen))
+			for (struct rtattr *a = RTM_RTA(m); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
 				if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(uint32_t) &&
 				    m->rtm_type == RTN_UNICAST) {
 					uint32_t oif;
