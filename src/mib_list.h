@@ -88,7 +88,8 @@ X(MPJoinRejected, "MP_JOIN SYN refused: subflow or half-open join limit reached"
 X(MPJoinSynTx, "MP_JOIN SYN sent")
 X(DSSNotMatching, "DSS mapping changed for bytes already mapped: subflow reset")
 X(DSSNoMatchTCP, "data without a DSS mapping on an MPTCP subflow")
-X(DSSOrphanDrop, "subflow bytes no mapping can cover any more (a later mapping starts after them): discarded, resent at the data level")
+X(DSSOrphanDrop, "subflow bytes no mapping can cover any more (a later mapping starts after them): "
+		 "discarded, resent at the data level")
 X(DSSNoWindow, "mapped data beyond every data-level window we offered: dropped")
 X(DataCsumErr, "DSS checksum mismatch: subflow reset")
 X(AddAddr, "ADD_ADDR received and accepted")

@@ -1070,9 +1070,8 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 		 * be what keeps it closed). */
 		uint32_t una_rel = ti.snd_una - h->iss;
 		uint32_t pos = hm->ssn + (uint32_t)(mp->snd.una - hm->dsn);
-		bool flying = mpt_seq_geq(pos, una_rel) ||
-			      (mp->csum && ti.snd_wnd > 0 &&
-			       mpt_seq_gt(hm->ssn + hm->len, una_rel));
+		bool flying = mpt_seq_geq(pos, una_rel) || (mp->csum && ti.snd_wnd > 0 &&
+							    mpt_seq_gt(hm->ssn + hm->len, una_rel));
 		if (flying) {
 			mp->drtx_at = now + drtx_rto(mp);
 			return;

@@ -211,7 +211,8 @@ struct mpt_tcp_info {
 	uint32_t dup_acks_in;
 	uint32_t ofo_segs; /**< out-of-order ranges (merged segments) currently held */
 	uint32_t sndbuf_used, rcvbuf_used;
-	uint32_t snd_payload; /**< payload of a full data segment after options (0: none sent yet) */
+	uint32_t
+	    snd_payload; /**< payload of a full data segment after options (0: none sent yet) */
 	char cc_name[16];
 	/* RACK-TLP (RFC 8985) and D-SACK (RFC 2883), SACK connections only */
 	uint32_t reord_seen;  /**< reordered deliveries detected (RFC 8985 §6.2 step 3) */
