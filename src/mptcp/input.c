@@ -215,12 +215,9 @@ static bool in_stripped(struct in_seg *c)
 	mpt_tcp_get_info(c->f->tcp, &ti);
 	if (!mpt_seq_gt(c->seg->hdr.ack, ti.snd_una))
 		return true;
-	if (mpt_mp_live_subflows(mp, NULL) == 1) {
-		/* Data of closed subflows still to resend: the infinite
-		 * mapping starts at DATA_ACK (what the peer may lack; it
-		 * drops what it has), else after what this subflow sent. */
+	if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->n_reinj == 0) {
 		mpt_mib_inc(&c->st->mib, MPT_MIB_DSSFallback);
-		mpt_mp_inf_tx(mp, sf, mp->n_reinj ? mp->snd.una : mp->snd_nxt);
+		mpt_mp_inf_tx(mp, sf, mp->snd_nxt);
 		return true;
 	}
 	mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
