@@ -84,6 +84,11 @@ struct mpt_subflow {
 	uint64_t bytes_received;
 	struct mpt_maplist tx; /* sent mappings, subflow order */
 	struct mpt_rmap *rx;   /* received mappings, sorted by ssn */
+	/* Where the last mapped bytes taken from this subflow ended, in
+	 * subflow (relative) and data sequence space (rx_last_ok: any). */
+	uint32_t rx_last_ssn;
+	uint64_t rx_last_dsn;
+	bool rx_last_ok;
 	size_t rx_n, rx_cap;
 	uint8_t syn_tx;       /* SYNs (SYN/ACKs if passive) written with MP_CAPABLE */
 	bool mpc_off;         /* listener: SYN/ACKs go without MP_CAPABLE (blackhole) */

@@ -256,8 +256,14 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			 * missing at the data level the stream continues as
 			 * TCP: an implied infinite mapping from here.  Else
 			 * the subflow must go. */
+			/* Only where the stream visibly continues: the last
+			 * mapped bytes of this subflow ended right here and at
+			 * DATA_ACK.  Anything else (a reinjection, data of a
+			 * closed subflow) would be taken as the wrong bytes. */
+			bool contiguous = sf->rx_last_ok && sf->rx_last_ssn == rel &&
+					  sf->rx_last_dsn == mp->rcv.nxt;
 			if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->rcv.nranges == 0 &&
-			    sf->rx_n == 0) {
+			    sf->rx_n == 0 && contiguous) {
 				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSFallback);
 				mpt_mp_inf_rx(mp, sf, rel, mp->rcv.nxt);
 				continue;
@@ -372,6 +378,9 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			}
 			(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, m->len);
 			sf->bytes_received += m->len;
+			sf->rx_last_ssn = rel + m->len;
+			sf->rx_last_dsn = dsn + m->len;
+			sf->rx_last_ok = true;
 			progress = true;
 			continue;
 		}
@@ -396,6 +405,9 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			break;
 		(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, (size_t)rc);
 		sf->bytes_received += (uint64_t)rc;
+		sf->rx_last_ssn = rel + (uint32_t)rc;
+		sf->rx_last_dsn = dsn + (uint64_t)rc;
+		sf->rx_last_ok = true;
 		progress = true;
 	}
 	return progress;
