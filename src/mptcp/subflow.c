@@ -260,8 +260,14 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			 * mapped bytes of this subflow ended right here and at
 			 * DATA_ACK.  Anything else (a reinjection, data of a
 			 * closed subflow) would be taken as the wrong bytes. */
-			bool contiguous = sf->rx_last_ok && sf->rx_last_ssn == rel &&
-					  sf->rx_last_dsn == mp->rcv.nxt;
+			/* (Subflow byte 1 is the first: the SYN took 0.  After
+			 * our MP_FAIL the peer resends from DATA_ACK, §3.7.) */
+			bool contiguous =
+			    mp->fail_pending ? true
+			    : sf->rx_last_ok
+				? sf->rx_last_ssn == rel && sf->rx_last_dsn == mp->rcv.nxt
+				: sf->join == MPT_SF_INITIAL && rel == 1 &&
+				      mp->rcv.nxt == mp->idsn_remote + 1;
 			if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->rcv.nranges == 0 &&
 			    sf->rx_n == 0 && contiguous) {
 				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSFallback);
