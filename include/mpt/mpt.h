@@ -432,6 +432,9 @@ int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
  */
 struct mpt_conn_opts {
 	struct mpt_mptcp_knobs mptcp;
+	/** Local port of the connection (its initial subflow); 0: an
+	 *  ephemeral one.  A port whose 4-tuple is in use: MPT_ERR_EXIST. */
+	uint16_t local_port;
 };
 
 /** Fill o with st's defaults. */

@@ -75,9 +75,19 @@ int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
 	    local_addr ? local_addr : mpt_stack_pick_local(st, remote->addr.family);
 	if (!la || la->family != remote->addr.family || !mpt_stack_is_local(st, la))
 		return MPT_ERR_INVAL;
-	uint16_t port = mpt_stack_pick_port(st, la, remote);
-	if (port == 0)
-		return MPT_ERR_LIMIT;
+	uint16_t port;
+	if (opts && opts->local_port) {
+		/* A chosen port (iperf3's --cport): refused if the 4-tuple is
+		 * taken, never silently replaced. */
+		struct mpt_endpoint l = {.addr = *la, .port = opts->local_port};
+		if (mpt_stack_lookup(st, &l, remote))
+			return MPT_ERR_EXIST;
+		port = opts->local_port;
+	} else {
+		port = mpt_stack_pick_port(st, la, remote);
+		if (port == 0)
+			return MPT_ERR_LIMIT;
+	}
 	struct mpt_sock *s = mpt_stack_sock_new(st);
 	if (!s)
 		return st->core->nsocks >= st->cfg.max_socks ? MPT_ERR_LIMIT : MPT_ERR_NOMEM;

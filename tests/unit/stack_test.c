@@ -244,6 +244,37 @@ static void test_connect_echo_close(void **state)
 	}
 }
 
+/* mpt_conn_opts.local_port (iperf3's --cport): the connection uses that
+ * port; the same 4-tuple again is refused (MPT_ERR_EXIST), never replaced. */
+static void test_connect_local_port(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(0);
+	long base = p->mem.live;
+	struct mpt_sock *l, *c, *c2 = NULL, *s;
+	struct mpt_endpoint any = ep(NULL, 80), dst = ep("10.0.0.2", 80);
+	assert_int_equal(mpt_listen(p->st[1], &any, 8, &l), 0);
+	struct mpt_conn_opts o;
+	mpt_conn_opts_init(p->st[0], &o);
+	o.local_port = 40001;
+	assert_int_equal(mpt_connect_ex(p->st[0], &dst, NULL, &o, p->now, &c), 0);
+	assert_int_equal(mpt_connect_ex(p->st[0], &dst, NULL, &o, p->now, &c2), MPT_ERR_EXIST);
+	assert_null(c2);
+	pump(p);
+	s = mpt_accept(l);
+	assert_non_null(s);
+	struct mpt_endpoint le, re;
+	mpt_sock_endpoints(s, &le, &re);
+	assert_int_equal(re.port, 40001);
+	mpt_close(c, p->now);
+	mpt_close(s, p->now);
+	pump(p);
+	mpt_close(l, p->now);
+	advance(p, 10 * SEC);
+	assert_int_equal(p->mem.live, base);
+	pair_free(p);
+}
+
 /* Transparent mode: the stack answers for any destination address, and a
  * port-0 listener takes every port (an on-path converter). */
 static void test_transparent(void **state)
@@ -693,6 +724,7 @@ int main(void)
 	    cmocka_unit_test(test_tfo_server),
 	    cmocka_unit_test(test_transparent),
 	    cmocka_unit_test(test_connect_echo_close),
+	    cmocka_unit_test(test_connect_local_port),
 	    cmocka_unit_test(test_closed_port_rst),
 	    cmocka_unit_test(test_bad_input_counted),
 	    cmocka_unit_test(test_listen_errors_and_backlog),

@@ -125,6 +125,7 @@ static void perf_usage(FILE *f)
 		"  -4, --version4          IPv4 only\n"
 		"  -6, --version6          IPv6 only\n"
 		"  -B, --bind ADDR         client: connect from ADDR; server: listen on ADDR\n"
+		"      --cport PORT        client: data streams from local port PORT on\n"
 		"      --connect-timeout MS  client: give up connecting after MS ms (default\n"
 		"                          30000)\n"
 		"  -N, --no-delay          Nagle is always off here (accepted)\n"
@@ -134,7 +135,7 @@ static void perf_usage(FILE *f)
 		"      --check             check the options and the host, change nothing\n"
 		"  -h, --help              this text\n"
 		"  Not supported (one line says so): -u --udp --sctp -X --nstreams -Z -S --dscp\n"
-		"  -L -A -D -I -F --cport --fq-rate --pacing-timer --bind-dev --rcv-timeout\n"
+		"  -L -A -D -I -F --fq-rate --pacing-timer --bind-dev --rcv-timeout\n"
 		"  --snd-timeout --dont-fragment --repeating-payload --udp-counters-64bit\n"
 		"  --username --rsa-public-key-path --rsa-private-key-path\n"
 		"  --authorized-users-path --time-skew-threshold --server-bitrate-limit\n"
@@ -772,7 +773,19 @@ static void client_create_streams(struct perf *p, uint64_t now)
 		bool sender = p->prm.bidir ? dir == 0 : !p->prm.reverse;
 		for (int i = 0; i < per_dir; i++) {
 			struct mpt_sock *s;
-			int rc = mpt_connect(p->st, &p->remote, p->local, now, &s);
+			/* --cport: the data streams from that port on (the
+			 * control connection keeps an ephemeral one). */
+			struct mpt_conn_opts o;
+			mpt_conn_opts_init(p->st, &o);
+			if (p->cport) {
+				if ((unsigned)p->cport + (unsigned)p->nstreams > 65535u) {
+					fail(p, "--cport %u: no port left for data stream %d",
+					     (unsigned)p->cport, p->nstreams + 1);
+					return;
+				}
+				o.local_port = (uint16_t)(p->cport + p->nstreams);
+			}
+			int rc = mpt_connect_ex(p->st, &p->remote, p->local, &o, now, &s);
 			if (rc < 0) {
 				fail(p, "cannot open data stream %d: %s", p->nstreams + 1,
 				     mpt_strerror(rc));
@@ -1537,6 +1550,7 @@ enum {
 	OPT_GSO,
 	OPT_EXTRA,
 	OPT_CTIMEOUT,
+	OPT_CPORT,
 	OPT_CTL,
 	OPT_CHECK,
 	OPT_UNSUPPORTED, /* + index into unsupported[] */
@@ -1561,7 +1575,6 @@ static const struct {
     {"daemon", 'D', no_argument, "daemon mode: use a service manager (docs/deployment.md)"},
     {"pidfile", 'I', required_argument, "pid files: use a service manager"},
     {"file", 'F', required_argument, "file transfer: use mpt cat"},
-    {"cport", 0, required_argument, "the stack has no API to choose a client port yet"},
     {"fq-rate", 0, required_argument, "fair-queue pacing: use -b"},
     {"pacing-timer", 0, required_argument, "-b paces every millisecond"},
     {"bind-dev", 0, required_argument, "paths choose their devices (--path ...,dev=NAME)"},
@@ -1616,6 +1629,7 @@ int mpt_cmd_perf(int argc, char **argv)
 	    {"version6", no_argument, NULL, '6'},
 	    {"bind", required_argument, NULL, 'B'},
 	    {"connect-timeout", required_argument, NULL, OPT_CTIMEOUT},
+	    {"cport", required_argument, NULL, OPT_CPORT},
 	    {"no-delay", no_argument, NULL, 'N'},
 	    {"ctl", required_argument, NULL, OPT_CTL},
 	    {"check", no_argument, NULL, OPT_CHECK},
@@ -1811,6 +1825,13 @@ int mpt_cmd_perf(int argc, char **argv)
 			break;
 		case 'B':
 			bind_arg = optarg;
+			break;
+		case OPT_CPORT:
+			if (!parse_num(optarg, 1, 65535, &v)) {
+				rc = bad_arg("--cport", optarg, "a port (1-65535)");
+				goto out;
+			}
+			p->cport = (uint16_t)v;
 			break;
 		case OPT_CTIMEOUT:
 			if (!parse_num(optarg, 1, 3600000, &v)) {

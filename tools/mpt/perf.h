@@ -162,6 +162,7 @@ struct perf {
 	const struct mpt_addr *bind;  /* -B */
 	int family;                   /* -4 / -6 (0: both) */
 	uint64_t connect_ns;          /* --connect-timeout */
+	uint16_t cport;               /* --cport: first data stream's local port (0: any) */
 	uint32_t stack_sndbuf, stack_rcvbuf;
 	int phase;
 	/* control connection */
