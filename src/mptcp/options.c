@@ -257,9 +257,18 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 		need = mpt_mptcp_opt_len(&o);
 	}
 	if (need > room && map) {
+		/* A 32-bit DSN (RFC 8684 §3.3: the receiver expands it near
+		 * its own): 4 bytes less, enough beside a third ACK. */
+		d->flags &= (uint8_t)~MPT_DSS_F_DSN64;
+		d->dsn &= 0xffffffffu;
+		need = mpt_mptcp_opt_len(&o);
+	}
+	if (need > room && map) {
 		d->flags &= (uint8_t) ~(MPT_DSS_F_MAP | MPT_DSS_F_DSN64 | MPT_DSS_F_FIN);
 		d->has_csum = false;
 		need = mpt_mptcp_opt_len(&o);
+		if (info->len == 0)
+			mp->fin_bare_due = true; /* not this time: the next ACK */
 	}
 	if (need > room || !d->flags)
 		return 0;
@@ -460,7 +469,14 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			o.u.mpc.csum = m->csum;
 			return emit(buf, room, &o);
 		}
-		if (info->len == 0) {
+		if (info->len == 0 && mp->version == MPT_MPTCP_V0 && mp->fin_bare_due) {
+			/* RFC 6824 §3.1: a v0 listener has both keys from the
+			 * SYN and its own SYN/ACK already; repeating the third
+			 * ACK here would leave no room for the bare DATA_FIN
+			 * (MP_CAPABLE 20 bytes beside timestamps leaves 8),
+			 * which then never leaves.  A DSS from us makes the
+			 * peer fully established as well. */
+		} else if (info->len == 0) {
 			/* Third ACK (repeated on pure ACKs until the peer's
 			 * first DSS shows it has our key), plus a DATA_ACK
 			 * when room is left. */
