@@ -560,7 +560,7 @@ km_relay() {
 		# itself; km_stop ends them (and interop_cleanup on the way out).
 		ip netns exec "$KM_V" "$MPT_BIN" convert --msl 1 \
 			--path 10.78.2.1/24,dev=mpttun0 --path 10.79.2.1/24,dev=mpttun1 \
-			--allow 10.90.0.1/32 ${KM_RELAY_EXTRA:-} 5124 2>"$d/convert.err" &
+			--allow-local 10.90.0.1/32 ${KM_RELAY_EXTRA:-} 5124 2>"$d/convert.err" &
 		tool_pids+=($!)
 		INTEROP_PIDS+=($!)
 		ip netns exec "$KM_P" "$MPT_BIN" proxy --socks5 --msl 1 \
