@@ -76,13 +76,35 @@ void mpt_pm_announce_locals(struct mpt_mpconn *mp, uint8_t flags)
 	}
 }
 
+/*
+ * v1: one announcement in flight at a time.  The peer echoes each
+ * (RFC 8684 §3.4.1); a Linux peer processes one ADD_ADDR at a time and
+ * drops one that arrives while it is busy (MPTcpExtAddAddrDrop), so a burst
+ * of them loses addresses.  The next goes once the echo came (or its
+ * retransmissions gave up).
+ */
+static bool ann_in_flight(const struct mpt_mpconn *mp)
+{
+	for (size_t i = 0; i < mp->nann && mp->version == MPT_MPTCP_V1; i++)
+		if (mp->ann[i].tries > 0 && !mp->ann[i].echoed &&
+		    (mp->ann[i].pending || mp->ann[i].rtx_at != MPT_TIME_NEVER))
+			return true;
+	return false;
+}
+
+static bool ann_sendable(const struct mpt_ann *a, bool in_flight)
+{
+	return a->pending && (!in_flight || a->tries > 0);
+}
+
 void mpt_pm_flush(struct mpt_mpconn *mp)
 {
 	/* REMOVE_ADDRs too: one queued while no subflow could carry it
 	 * (the last one went with the address) leaves on the next. */
 	bool want = mp->necho > 0 || mp->nrm > 0;
+	bool in_flight = ann_in_flight(mp);
 	for (size_t i = 0; i < mp->nann && !want; i++)
-		want = mp->ann[i].pending;
+		want = ann_sendable(&mp->ann[i], in_flight);
 	if (!want)
 		return;
 	/* Carried by the next pure ACK: make one now. */
@@ -197,6 +219,7 @@ void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr 
 				mpt_mib_inc(&st->mib, MPT_MIB_EchoAdd);
 			}
 		}
+		mpt_pm_flush(mp); /* the next announcement, if one waits */
 		return;
 	}
 	if (mp->version == MPT_MPTCP_V1) {
@@ -261,9 +284,10 @@ size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t n
 		memmove(mp->echo, mp->echo + 1, mp->necho * sizeof(mp->echo[0]));
 		return (size_t)n;
 	}
+	bool in_flight = ann_in_flight(mp);
 	for (size_t i = 0; i < mp->nann; i++) {
 		struct mpt_ann *a = &mp->ann[i];
-		if (!a->pending)
+		if (!ann_sendable(a, in_flight))
 			continue;
 		o.u.add_addr.addr_id = a->id;
 		o.u.add_addr.addr = a->addr;
