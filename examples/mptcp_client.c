@@ -108,8 +108,12 @@ static bool on_idle(void *ud)
 		c->next_print = now + MPT_NS_PER_S;
 	}
 	if (c->eof && c->fin_sent && c->sent == c->to_send) {
-		if (!c->done_at)
+		if (!c->done_at) {
 			c->done_at = now;
+			/* Now, before the FIN exchanges: a subflow the peer
+			 * closes is freed once CLOSED and leaves the list. */
+			print_subflows(c, "done");
+		}
 		if (subflows_closed(c) || now - c->done_at > 2 * MPT_NS_PER_S)
 			mpt_backend_stop(c->be, 0);
 	}
