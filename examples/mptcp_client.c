@@ -4,7 +4,9 @@
  * HOST PORT from the first ADDR, opens subflows from the others (the
  * default "fullmesh" path manager), sends BYTES, reads whatever the server
  * sends until it closes, and prints every subflow once a second and at the
- * end.  Needs CAP_NET_ADMIN.
+ * end, then every subflow it saw with its last byte counts ("seen": a
+ * subflow the peer closes first is freed once CLOSED and leaves the live
+ * list).  Needs CAP_NET_ADMIN.
  *
  *   cc mptcp_client.c $(pkg-config --cflags --libs mpt) -o mptcp_client
  *   sudo ./mptcp_client HOST PORT BYTES ADDR/PLEN[,dev=NAME] [ADDR/PLEN...]
@@ -24,8 +26,38 @@ struct client {
 	bool fin_sent, eof, failed;
 	uint64_t next_print;
 	uint64_t done_at; /* both directions finished (0: not yet) */
+	struct seen {
+		char name[160]; /* "LOCAL:PORT -> REMOTE:PORT" */
+		uint64_t sent, received;
+	} seen[32];
+	int nseen;
 	uint8_t buf[65536];
 };
+
+/* Remember every subflow's latest counts (called on every loop turn). */
+static void remember_subflows(struct client *c)
+{
+	struct mpt_subflow_info sf[16];
+	int n = mpt_sock_subflows(c->s, sf, 16);
+	for (int i = 0; i < n && i < 16; i++) {
+		char la[64], ra[64], name[160];
+		mpt_addr_format(&sf[i].local.addr, la, sizeof(la));
+		mpt_addr_format(&sf[i].remote.addr, ra, sizeof(ra));
+		snprintf(name, sizeof(name), "%s:%u -> %s:%u", la, sf[i].local.port, ra,
+			 sf[i].remote.port);
+		int k = 0;
+		while (k < c->nseen && strcmp(c->seen[k].name, name) != 0)
+			k++;
+		if (k == c->nseen) {
+			if (c->nseen == 32)
+				continue;
+			snprintf(c->seen[k].name, sizeof(c->seen[k].name), "%s", name);
+			c->nseen++;
+		}
+		c->seen[k].sent = sf[i].bytes_sent;
+		c->seen[k].received = sf[i].bytes_received;
+	}
+}
 
 static void print_subflows(const struct client *c, const char *when)
 {
@@ -103,17 +135,14 @@ static bool on_idle(void *ud)
 {
 	struct client *c = ud;
 	uint64_t now = mpt_backend_now();
+	remember_subflows(c);
 	if (now >= c->next_print) {
 		print_subflows(c, "now");
 		c->next_print = now + MPT_NS_PER_S;
 	}
 	if (c->eof && c->fin_sent && c->sent == c->to_send) {
-		if (!c->done_at) {
+		if (!c->done_at)
 			c->done_at = now;
-			/* Now, before the FIN exchanges: a subflow the peer
-			 * closes is freed once CLOSED and leaves the list. */
-			print_subflows(c, "done");
-		}
 		if (subflows_closed(c) || now - c->done_at > 2 * MPT_NS_PER_S)
 			mpt_backend_stop(c->be, 0);
 	}
@@ -163,6 +192,10 @@ int main(int argc, char **argv)
 	c.next_print = mpt_backend_now() + MPT_NS_PER_S;
 	rc = mpt_backend_run(c.be);
 	print_subflows(&c, "end");
+	printf("seen: %d subflow(s)\n", c.nseen);
+	for (int i = 0; i < c.nseen; i++)
+		printf("  [%d] %s sent %" PRIu64 " recv %" PRIu64 "\n", i, c.seen[i].name,
+		       c.seen[i].sent, c.seen[i].received);
 	mpt_close(c.s, mpt_backend_now());
 	mpt_backend_destroy(c.be);
 	return rc == 0 && !c.failed ? 0 : 1;
