@@ -221,7 +221,7 @@ km_dir_class() {
 # Record one case: km_record ID VERDICT MPT_S KERNEL_S CLASS DETAILS
 # Known failures, "ID:reason" per line (MPT_KMATRIX_KNOWN overrides): such a
 # row prints XFAIL (or XPASS once it passes) and does not fail the run; each
-# is a bug under investigation, listed in docs/kmatrix.md.
+# is a bug under investigation (the reason says what is known).
 KM_KNOWN=${MPT_KMATRIX_KNOWN-"r086:kernel client -> mpt onpath (passthrough) -> kernel server: the client resets its join (MPRstTx+1, no join accepted); also with the build of 8539ee1, so not today's engine changes"}
 km_known() { printf '%s\n' "$KM_KNOWN" | awk -F: -v id="$1" '$1 == id { sub(/^[^:]*:/, ""); print; exit }'; }
 
