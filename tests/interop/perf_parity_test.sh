@@ -271,7 +271,7 @@ case_result "(e) SIGINT: partial summary, CLIENT_TERMINATE, MP_FASTCLOSE, exit 1
 echo "-- (f) iperf3 options without meaning here: one line, exit 2"
 case_f() {
 	local rc=0 o out
-	for o in "-u" "--sctp" "-Z" "--cport 5000" "-S 16"; do
+	for o in "-u" "--sctp" "-Z" "--fq-rate 1M" "-S 16"; do
 		# shellcheck disable=SC2086
 		out=$("$MPT_BIN" perf -c 10.0.0.1 $o --path 10.99.0.1/24 2>&1)
 		local r=$?
