@@ -42,12 +42,18 @@ bash tests/interop/run.sh build
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMPT_ASAN=ON >/dev/null
 ninja -C build-asan
-echo "== tests under ASan + UBSan"
+# Under ASan + UBSan everything runs again except two long runs that the
+# normal pass covers and that test timing and numbers, not memory: the
+# coupled-CC figures (mptcp_cc_test, 70 s normally, 450 s instrumented) and
+# the kernel differential matrix (kmatrix, kregress: liveness bounds
+# calibrated for release builds; relays 3-10x slower under ASan).  Keeps the
+# whole run near 45 minutes on 2 cores.
+echo "== tests under ASan + UBSan (all but mptcp_cc_test, run above)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	ctest --test-dir build-asan --output-on-failure -j "$jobs"
-echo "== interop tests under ASan + UBSan"
+	ctest --test-dir build-asan --output-on-failure -j "$jobs" -E '^mptcp_cc_test$'
+echo "== interop tests under ASan + UBSan (all but the kernel matrix, run above)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	bash tests/interop/run.sh build-asan
+	MPT_INTEROP_EXCLUDE="kmatrix_test kregress_test" bash tests/interop/run.sh build-asan
 
 echo "== format check"
 bash scripts/format.sh --check
