@@ -228,7 +228,8 @@ r067:onpath passthrough, 1 byte, the server closes at once: the kernel server re
 r045:onpath converting, 1 MiB: the kernel client's join to mpt's stack is not accepted before the end (join lateness, see b6-join)
 r064:both peers write 32 MiB before reading (kread=late, both directions): a deadlock for any transport once the buffers are full; the row is invalid and the generator must not draw it
 b1-4:onpath converting: the kernel client resets its join to mpt's stack (MPRstTx+1, no join accepted; join lateness, see b6-join)
-b5-6:IPv6, 4 MiB each way in 0.4 s: intermittent, the kernel client's join SYN comes after the transfer ended and mpt refuses it (passed in the CI-like run; join lateness, see b6-join)
+b5-6:intermittent: the kernel client's join to mpt's announced address fails (MPRstTx+1, no join accepted; join handling, see b6-join)
+b5-4:intermittent: the kernel client's join to mpt's announced address fails (MPRstTx+1, no join accepted; join handling, see b6-join)
 b6-join:mpt's first join is late and the kernel refuses it (mpt's third ACK of a join leaves 20-32 ms after the SYN/ACK on a second TUN device; under investigation)"}
 km_known() { printf '%s\n' "$KM_KNOWN" | awk -F: -v id="$1" '$1 == id { sub(/^[^:]*:/, ""); print; exit }'; }
 
