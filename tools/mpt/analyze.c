@@ -55,6 +55,17 @@
 #define ANZ_BIN_NS     (10 * MPT_NS_PER_MS)
 #define ANZ_MAX_BINS   (1u << 20) /* 10 ms bins: ~3 hours */
 #define ANZ_MAX_EVENTS 256        /* per connection */
+/*
+ * A capture of several interfaces (dumpcap -i A -i B, pcapng) is written
+ * in the order the capturer drained each interface's buffer, not in time
+ * order: a join's SYN on one interface can come in the file before the
+ * MP_CAPABLE handshake it refers to on the other, and the join would then
+ * be left without its connection.  Records go through a reorder buffer
+ * sorted by timestamp, bounded in records and bytes; what arrives later
+ * than the buffer can hold is still analysed, and counted.
+ */
+#define ANZ_REORDER_PKTS  65536
+#define ANZ_REORDER_BYTES (64u * 1024u * 1024u)
 
 static const char *prog = "mpt analyze";
 
@@ -155,6 +166,112 @@ struct anz {
 	uint64_t packets, tcp_packets, bad, t0;
 	bool have_t0;
 };
+
+/* ---- the reorder buffer: a min-heap on (timestamp, file order) ------------------------ */
+
+struct rec {
+	uint64_t ts, seq;
+	size_t len;
+	uint8_t *data;
+};
+
+struct reorder {
+	struct rec *h;
+	size_t n, cap, bytes;
+	uint64_t seq;
+	uint64_t last_ts; /* of the last record released */
+	bool released;
+	uint64_t late; /* released records older than one released before */
+};
+
+static bool rec_lt(const struct rec *x, const struct rec *y)
+{
+	return x->ts < y->ts || (x->ts == y->ts && x->seq < y->seq);
+}
+
+static void heap_up(struct reorder *r, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!rec_lt(&r->h[i], &r->h[p]))
+			break;
+		struct rec t = r->h[i];
+		r->h[i] = r->h[p];
+		r->h[p] = t;
+		i = p;
+	}
+}
+
+static void heap_down(struct reorder *r, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < r->n && rec_lt(&r->h[l], &r->h[m]))
+			m = l;
+		if (l + 1 < r->n && rec_lt(&r->h[l + 1], &r->h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct rec t = r->h[i];
+		r->h[i] = r->h[m];
+		r->h[m] = t;
+		i = m;
+	}
+}
+
+static void packet(struct anz *z, const uint8_t *pkt, size_t len, uint64_t t);
+
+/* Release the earliest record to the analysis. */
+static void reorder_pop(struct reorder *r, struct anz *z)
+{
+	struct rec top = r->h[0];
+	r->h[0] = r->h[--r->n];
+	heap_down(r, 0);
+	r->bytes -= top.len;
+	if (r->released && top.ts < r->last_ts)
+		r->late++;
+	if (!r->released || top.ts > r->last_ts)
+		r->last_ts = top.ts;
+	r->released = true;
+	packet(z, top.data, top.len, top.ts);
+	free(top.data);
+}
+
+/* Add a record; returns -1 when out of memory (it is then analysed at once). */
+static int reorder_push(struct reorder *r, struct anz *z, const uint8_t *pkt, size_t len,
+			uint64_t ts)
+{
+	while (r->n && (r->n >= ANZ_REORDER_PKTS || r->bytes + len > ANZ_REORDER_BYTES))
+		reorder_pop(r, z);
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 1024;
+		struct rec *h = realloc(r->h, cap * sizeof(*h));
+		if (!h)
+			goto direct;
+		r->h = h;
+		r->cap = cap;
+	}
+	uint8_t *d = malloc(len ? len : 1);
+	if (!d)
+		goto direct;
+	memcpy(d, pkt, len);
+	r->h[r->n] = (struct rec){.ts = ts, .seq = r->seq++, .len = len, .data = d};
+	r->bytes += len;
+	heap_up(r, r->n++);
+	return 0;
+direct:
+	packet(z, pkt, len, ts);
+	return -1;
+}
+
+static void reorder_drain(struct reorder *r, struct anz *z)
+{
+	while (r->n)
+		reorder_pop(r, z);
+	free(r->h);
+	r->h = NULL;
+	r->cap = 0;
+}
 
 /* ---- small helpers -------------------------------------------------------------- */
 
@@ -1085,8 +1202,10 @@ int mpt_cmd_analyze(int argc, char **argv)
 	size_t len;
 	uint64_t ts;
 	int rc, status = 0;
+	struct reorder ro = {0};
 	while ((rc = pcapr_next_ip(&rd, &ip, &len, &ts)) == 1)
-		packet(z, ip, len, ts);
+		reorder_push(&ro, z, ip, len, ts);
+	reorder_drain(&ro, z);
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s: %s; what was read is reported\n", prog, path, rd.err);
 		status = 1;
@@ -1101,6 +1220,8 @@ int mpt_cmd_analyze(int argc, char **argv)
 	cJSON_AddNumberToObject(doc, "records", (double)rd.records);
 	cJSON_AddNumberToObject(doc, "tcp_packets", (double)z->tcp_packets);
 	cJSON_AddNumberToObject(doc, "undecoded", (double)z->bad);
+	/* Records further out of time order than the reorder buffer holds. */
+	cJSON_AddNumberToObject(doc, "out_of_order_records", (double)ro.late);
 	if (z->flows_dropped)
 		cJSON_AddNumberToObject(doc, "flows_not_tracked", (double)z->flows_dropped);
 	cJSON *conns = cJSON_AddArrayToObject(doc, "connections");
@@ -1155,6 +1276,10 @@ int mpt_cmd_analyze(int argc, char **argv)
 				   cJSON_GetObjectItem(t, "client_bytes")->valuedouble,
 				   cJSON_GetObjectItem(t, "server_bytes")->valuedouble);
 		}
+		if (ro.late)
+			printf("%" PRIu64 " records further out of time order than the analysis "
+			       "reorders (%u records, %u MiB): results may be off\n",
+			       ro.late, ANZ_REORDER_PKTS, ANZ_REORDER_BYTES >> 20);
 		if (n_join_orphan)
 			printf("%zu MP_JOIN subflow%s of connections whose start is not in the "
 			       "capture\n",
