@@ -46,15 +46,15 @@
 #include "wire/mptcp.h"
 #include "wire/tcp.h"
 
-#define ANZ_MAX_FLOWS  65536
-#define ANZ_MAX_CONNS  16384
-#define ANZ_MAX_RANGES 1000000 /* per connection and direction */
-#define ANZ_MAPS       64      /* DSS mappings remembered per subflow direction */
-#define ANZ_PENDING    4096    /* segments awaiting their ACK (RTT), per direction */
-#define ANZ_POINTS     20000   /* DSN plot points per subflow direction */
-#define ANZ_BIN_NS     (10 * MPT_NS_PER_MS)
-#define ANZ_MAX_BINS   (1u << 20) /* 10 ms bins: ~3 hours */
-#define ANZ_MAX_EVENTS 256        /* per connection */
+#define ANZ_MAX_FLOWS     65536
+#define ANZ_MAX_CONNS     16384
+#define ANZ_MAX_RANGES    1000000 /* per connection and direction */
+#define ANZ_MAPS          64      /* DSS mappings remembered per subflow direction */
+#define ANZ_PENDING       4096    /* segments awaiting their ACK (RTT), per direction */
+#define ANZ_POINTS        20000   /* DSN plot points per subflow direction */
+#define ANZ_BIN_NS        (10 * MPT_NS_PER_MS)
+#define ANZ_MAX_BINS      (1u << 20) /* 10 ms bins: ~3 hours */
+#define ANZ_MAX_EVENTS    256        /* per connection */
 /*
  * A capture of several interfaces (dumpcap -i A -i B, pcapng) is written
  * in the order the capturer drained each interface's buffer, not in time
