@@ -27,7 +27,19 @@
 
 #define BE_PKT_MAX      65536u /* largest IP packet a TUN hands us */
 #define BE_VNET_LEN     sizeof(struct virtio_net_hdr)
-#define BE_RX_BATCH     64 /* reads per device per wake-up (fairness) */
+/*
+ * Reads per device per wake-up, bounded in packets and in bytes, so one
+ * busy device cannot starve another: with receive offload a read can be a
+ * 64 KiB super-packet, and 64 of them are a whole 4 MiB transfer, during
+ * which a join's SYN/ACK waited on the second device for 40 ms and the
+ * kernel peer, its data sent and its DATA_FIN out by then, refused the
+ * join (MPJoinRejected).  Time bounds it too: what a read sets off (ACK
+ * processing, new data written to a TUN, which runs the kernel's forwarding
+ * in the write) costs far more than the read.
+ */
+#define BE_RX_BATCH     64
+#define BE_RX_BUDGET    (256u * 1024u)
+#define BE_RX_TIME_NS   (500u * 1000u)
 #define BE_MAX_APP_FDS  16
 #define BE_QUEUE_PKTS   4096u
 #define BE_EPOLL_EVENTS 32
@@ -340,7 +352,11 @@ static void dev_read(struct mpt_backend *b, size_t i)
 	struct be_dev *d = &b->devs[i];
 	size_t hlen = d->tun.vnet ? BE_VNET_LEN : 0;
 	uint8_t *rd = b->buf - hlen;
-	for (int k = 0; k < BE_RX_BATCH; k++) {
+	size_t budget = BE_RX_BUDGET;
+	uint64_t until = mpt_backend_now() + BE_RX_TIME_NS;
+	for (int k = 0; k < BE_RX_BATCH && budget; k++) {
+		if (k && mpt_backend_now() > until)
+			return;
 		ssize_t n = read(d->tun.fd, rd, hlen + BE_PKT_MAX);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -350,6 +366,7 @@ static void dev_read(struct mpt_backend *b, size_t i)
 		if ((size_t)n <= hlen)
 			return;
 		size_t len = (size_t)n - hlen;
+		budget -= MPT_MIN(budget, len);
 		struct virtio_net_hdr vh;
 		memset(&vh, 0, sizeof(vh));
 		if (hlen)
