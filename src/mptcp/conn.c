@@ -538,6 +538,18 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		mpt_sf_reset(old, MPT_TCPRST_RESOURCES);
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinPendingEvict);
 	}
+	if (mp->passive && !mp->dack_sent) {
+		/* The peer's first join can come before we sent anything after
+		 * the third ACK (an upload that has not started, no ADD_ADDR).
+		 * The peer is fully established only once our DSS has reached
+		 * it (RFC 8684 §3.1), and Linux resets its own join whose
+		 * SYN/ACK finds the connection not fully established
+		 * (MP_TCPRST "MPTCP-specific error", no counter).  A DATA_ACK
+		 * on the initial subflow goes out first. */
+		for (size_t i = 0; i < mp->nsf; i++)
+			if (mp->sf[i]->join == MPT_SF_INITIAL)
+				mpt_mp_send_ack(mp->sf[i], now);
+	}
 	struct mpt_subflow *sf = mpt_sf_new(mp);
 	if (!sf)
 		return MPT_ERR_NOMEM;

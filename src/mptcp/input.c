@@ -164,6 +164,19 @@ static bool in_establish(struct in_seg *c)
 			}
 			mpt_mib_inc(&c->st->mib, MPT_MIB_MPCapableACKRX);
 			mp->fully_established = true;
+			if (mpc->u.mpc.form == MPT_MPC_TWOKEYS && !mp->dack_sent) {
+				/* Our DATA_ACK at once: the peer is fully
+				 * established only on our first DSS (§3.1), and
+				 * Linux resets its own join whose SYN/ACK comes
+				 * before that.  A client that starts writing at
+				 * once holds its subflow's lock, so our ACKs of
+				 * its data wait in the socket backlog while the
+				 * join's SYN/ACK on another subflow does not
+				 * (kregress b1-4).  No data is in flight yet, so
+				 * this ACK is no duplicate. */
+				sf->ack_due = true;
+				mpt_mp_dirty(mp);
+			}
 		} else if (has_dss && mp->keys_known) {
 			mp->fully_established = true;
 		} else {

@@ -147,6 +147,7 @@ struct mpt_mpconn {
 	bool fallback;          /* plain TCP on subflows[0] */
 	bool keys_known;        /* both keys known */
 	bool fully_established; /* RFC 8684 §3.1: the peer is known to have our keys */
+	bool dack_sent;         /* a DSS with a DATA_ACK went out (see mpt_mp_join_syn) */
 	bool established;       /* initial subflow established (reported CONNECTED) */
 	bool closed;            /* data-level close done / aborted: notified CLOSED */
 	bool error_notified;

@@ -272,7 +272,10 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 	}
 	if (need > room || !d->flags)
 		return 0;
-	return emit(buf, room, &o);
+	size_t n = emit(buf, room, &o);
+	if (n > 0 && (d->flags & MPT_DSS_F_ACK))
+		mp->dack_sent = true;
+	return n;
 }
 
 /* Fallen back mid-connection (RFC 8684 §3.7): the infinite mapping (data

@@ -278,6 +278,15 @@ static enum mpt_backend_verdict filter(void *ud, size_t dev, const uint8_t *pkt,
 			if (f->syn) {
 				memcpy(f->syn, pkt, len);
 				f->syn_len = len;
+				/* Kept for the stack, which may get it later through
+				 * mpt_backend_deliver, without this read's offload
+				 * flags: a SYN forwarded from a veth comes with a
+				 * partial checksum (the kernel left it to the
+				 * device), which the stack would drop as corrupt and
+				 * answer only the client's retransmission a second
+				 * later.  Complete it now. */
+				mpt_tcp_csum_fill(f->syn + p.ip.hdr_len, p.ip.payload_len, &p.ip.src,
+						  &p.ip.dst);
 				op->probes++;
 			} else {
 				flow_del(op, f);
