@@ -285,8 +285,8 @@ static enum mpt_backend_verdict filter(void *ud, size_t dev, const uint8_t *pkt,
 				 * device), which the stack would drop as corrupt and
 				 * answer only the client's retransmission a second
 				 * later.  Complete it now. */
-				mpt_tcp_csum_fill(f->syn + p.ip.hdr_len, p.ip.payload_len, &p.ip.src,
-						  &p.ip.dst);
+				mpt_tcp_csum_fill(f->syn + p.ip.hdr_len, p.ip.payload_len,
+						  &p.ip.src, &p.ip.dst);
 				op->probes++;
 			} else {
 				flow_del(op, f);
