@@ -447,9 +447,12 @@ uint32_t mpt_sf_rcv_space(void *ud)
 	if (!sf || !sf->mp)
 		return UINT32_MAX;
 	const struct mpt_mpconn *mp = sf->mp;
-	/* Plain TCP after fallback (the engine's buffer is the stream's), or
-	 * no data-level buffer yet: the engine's own space. */
-	if (!mp->keys_known || mpt_mp_is_fallback(mp))
+	/* Plain TCP after fallback (the engine's buffer is the stream's), no
+	 * data-level buffer yet, or none any more (the peer's data stream is
+	 * complete and read, or the connection closed: what still comes is
+	 * discarded): the engine's own space.  A zero window there would
+	 * only make crossing FINs unacceptable to each other. */
+	if (!mp->keys_known || mpt_mp_is_fallback(mp) || !mp->rcv.buf)
 		return UINT32_MAX;
 	/* RFC 8684 §3.3.4: the window is relative to DATA_ACK and covers the
 	 * connection-level buffer: what it can still hold beyond DATA_ACK. */

@@ -392,6 +392,7 @@ int mpt_tcp_accept_tfo(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_
 	t->rcv_nxt = t->irs + 1;
 	t->read_seq = t->rcv_nxt;
 	t->rcv_adv = t->rcv_nxt;
+	t->rcv_sent = t->rcv_adv;
 	t->last_ack_sent = t->rcv_nxt;
 	tcp_negotiate(t, &syn->opts);
 	t->ts_recent_stamp = now;

@@ -425,6 +425,7 @@ static int input_syn_sent(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint
 	t->read_seq = t->rcv_nxt;
 	/* Our SYN offered an unscaled window of min(buffer, 65535). */
 	t->rcv_adv = t->rcv_nxt + MPT_MIN(t->rb.cap, 65535u);
+	t->rcv_sent = t->rcv_adv;
 	t->last_ack_sent = t->rcv_nxt;
 	t->last_rcv = now;
 	tcp_negotiate(t, &seg->opts);

@@ -19,7 +19,9 @@
  * Receive side: the receive ring holds in-order bytes [read_seq, rcv_nxt)
  * and out-of-order bytes at their offset from read_seq, with a sorted list
  * of out-of-order intervals (bounded).  The right edge we advertised is
- * rcv_adv; it never moves left.
+ * rcv_adv; it never moves left, and data up to it is accepted.  rcv_sent is
+ * the edge of the last window sent: below rcv_adv only when the owner's
+ * space (ext_rcv_space: MPTCP's data level) made the window shrink.
  */
 #ifndef MPT_TCP_TCP_INTERNAL_H
 #define MPT_TCP_TCP_INTERNAL_H
@@ -103,7 +105,7 @@ struct mpt_tcp {
 	uint32_t sb_seq; /* sequence number of the first byte in sb */
 
 	/* --- receive sequence space --- */
-	uint32_t irs, rcv_nxt, rcv_adv, read_seq, last_ack_sent;
+	uint32_t irs, rcv_nxt, rcv_adv, rcv_sent, read_seq, last_ack_sent;
 	struct tcp_ring rb;
 	bool fin_rcvd;
 	bool ofo_fin; /* a FIN beyond rcv_nxt was seen at ofo_fin_seq */

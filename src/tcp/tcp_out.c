@@ -47,20 +47,47 @@ static uint32_t adv_space(const struct mpt_tcp *t)
 	return space;
 }
 
+/*
+ * The window offered now, from which a new one must grow by enough (SWS).
+ * With an owner's limit it is the last one sent, which may be below rcv_adv
+ * (see select_window); else rcv_adv, which never moves left.
+ */
+static uint32_t cur_window(const struct mpt_tcp *t)
+{
+	uint32_t edge = t->cb.ext_rcv_space ? t->rcv_sent : t->rcv_adv;
+	return mpt_seq_gt(edge, t->rcv_nxt) ? edge - t->rcv_nxt : 0;
+}
+
 static uint16_t select_window(struct mpt_tcp *t, bool syn)
 {
 	uint32_t space = adv_space(t);
-	uint32_t cur = mpt_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t cur = cur_window(t);
 	uint32_t thresh = MPT_MIN(t->rb.cap / 2, t->mss_cap);
 	uint32_t win = cur, field, s = t->rcv_wscale, edge;
 
 	if (space > cur && space - cur >= thresh)
 		win = space;
+	if (t->cb.ext_rcv_space && win > space) {
+		/*
+		 * The owner's limit is an edge relative to another sequence
+		 * space: an MPTCP subflow's window is read relative to the
+		 * DATA_ACK (RFC 8684 §3.3.4), which data on the other subflows
+		 * moves.  Keeping this subflow's own edge would offer the peer
+		 * more than the connection holds; what it sends past that is
+		 * dropped (DSSNoWindow) and waits for its data-level
+		 * retransmission (200 ms and more on Linux).  The subflow's
+		 * window shrinks instead (Linux's does too); the connection's
+		 * edge, read + buffer, never moves left, and rcv_adv, up to
+		 * which segments are accepted, stays.
+		 */
+		win = space;
+	}
 	if (syn) {
 		field = MPT_MIN(win, 65535u);
 		edge = t->rcv_nxt + field;
 		if (mpt_seq_gt(edge, t->rcv_adv))
 			t->rcv_adv = edge;
+		t->rcv_sent = edge;
 		return (uint16_t)field;
 	}
 	win = MPT_MIN(win, (uint32_t)65535 << s);
@@ -70,6 +97,7 @@ static uint16_t select_window(struct mpt_tcp *t, bool syn)
 	edge = t->rcv_nxt + (field << s);
 	if (mpt_seq_gt(edge, t->rcv_adv))
 		t->rcv_adv = edge;
+	t->rcv_sent = edge;
 	return (uint16_t)field;
 }
 
@@ -551,7 +579,7 @@ void tcp_maybe_window_update(struct mpt_tcp *t, uint64_t now)
 	    t->state != MPT_TCP_FIN_WAIT_2)
 		return;
 	space = adv_space(t);
-	cur = mpt_seq_gt(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	cur = cur_window(t);
 	if (space <= cur)
 		return;
 	inc = space - cur;

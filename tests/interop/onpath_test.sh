@@ -97,9 +97,12 @@ run_case() {
 	INTEROP_PIDS+=("$spid")
 	wait_file "$d/ready" 10 || { show_log "$d/srv.err"; return 1; }
 	# The server's view while the transfer runs: keep the first sample
-	# that shows the MPTCP connection (ss -M lists MPTCP sockets).
-	( for _ in $(seq 1 40); do
+	# that shows the MPTCP connection (ss -M lists MPTCP sockets).  Until
+	# the client is done, not for a fixed time: on a loaded CI machine
+	# the connection once came up after the 4 s this loop used to give.
+	( for _ in $(seq 1 600); do
 		sleep 0.1
+		[ -e "$d/cli_done" ] && break
 		ip netns exec "$NS_S" ss -Mni >"$d/ss_try.txt" 2>&1
 		if grep -q "10.60" "$d/ss_try.txt"; then
 			mv "$d/ss_try.txt" "$d/ss_srv.txt"
@@ -112,6 +115,7 @@ run_case() {
 	ip netns exec "$NS_C" timeout 60 mptcpize run python3 "$PEER" client --host 10.61.0.2 \
 		--port "$port" --send "$d/up" --recv-out "$d/cli_got" 2>"$d/cli.err"
 	local crc=$?
+	touch "$d/cli_done"
 	wait "$spid"
 	local src=$?
 	wait "$sspid"
