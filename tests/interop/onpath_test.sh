@@ -16,9 +16,9 @@
 #     MP_CAPABLE SYN/ACK and its joins, the server sees plain TCP from the
 #     box's address, onpath counts one conversion;
 # (p) the same client -> a kernel MPTCP server (mptcpize): passthrough: the
-#     server's own `ss -M` shows the MPTCP connection from the client's
-#     address with its subflows, onpath counts one passthrough and no
-#     conversion.
+#     server's kernel counts the MP_CAPABLE SYN and the join, its peer is
+#     the client's address (not the box's; `ss -M` sampled as an
+#     illustration), onpath counts one passthrough and no conversion.
 set -uo pipefail
 TEST_NAME=onpath
 . "$(dirname "$0")/lib.sh"
@@ -178,11 +178,14 @@ if [ $rc = 0 ]; then
 	srv_join=$(kdelta "$d/s0" "$d/s1" MPTcpExtMPJoinAckRx)
 	echo "  onpath passthroughs $pass conversions $conv; server MPCapableSYNRX +$srv_mpc," \
 		"MPJoinAckRx +$srv_join"
-	echo "  server's ss -M during the transfer:"
+	peer=$(sed -n 's/^tcp_peer: connection from //p' "$d/srv.err")
+	echo "  server's peer $peer; server's ss -M during the transfer (a sample, when one came):"
 	sed 's/^/    | /' "$d/ss_srv.txt" | head -8
-	# The server's own view: an MPTCP connection from the client's address
-	# (not the box's), with subflows.
-	grep -q "10.60.1.2" "$d/ss_srv.txt" && grep -q "subflows:[1-9]" "$d/ss_srv.txt" || rc=1
+	# The server's own view: an MPTCP connection (its kernel counted the
+	# MP_CAPABLE SYN and the join) from the client's address, not the
+	# box's.  The ss sample only illustrates it: a 1 s transfer can end
+	# between two samples on a loaded machine.
+	[ "$peer" = 10.60.1.2 ] || rc=1
 	[ "$pass" -ge 1 ] && [ "$conv" = "$(want c && echo 1 || echo 0)" ] && [ "$srv_mpc" -ge 1 ] && [ "$srv_join" -ge 1 ] || rc=1
 fi
 case_result "(p) kernel MPTCP client -> on-path box -> kernel MPTCP server (passthrough)" "$rc"
