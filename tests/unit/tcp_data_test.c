@@ -169,12 +169,89 @@ static void test_rto_backoff(void **state)
 	free(cfg.mib);
 }
 
+/*
+ * An owner's limit below the window already offered: an MPTCP subflow's
+ * window is read relative to the DATA_ACK (RFC 8684 §3.3.4), which data on
+ * other subflows moves, so the connection-level space (ext_rcv_space) can
+ * fall below this subflow's own edge.  The window sent must follow it down
+ * (it kept the old edge, and Linux senders overran the connection's buffer);
+ * data up to the edge offered before is still accepted, and the window opens
+ * again with the owner's space.
+ */
+static uint32_t owner_space = UINT32_MAX;
+
+static uint32_t owner_space_cb(void *ud)
+{
+	(void)ud;
+	return owner_space;
+}
+
+static uint32_t sent_window(struct hnet *net, const struct mpt_tcp_info *i)
+{
+	struct hseg last;
+
+	hcap_clear(net);
+	net->capture = true;
+	mpt_tcp_send_ack(net->n[0].tcp, net->now);
+	hcap_last(net, &last);
+	net->capture = false;
+	hcap_clear(net);
+	return (uint32_t)last.s.hdr.window << i->rcv_wscale;
+}
+
+static void test_owner_limit_shrinks_window(void **state)
+{
+	struct hnet net;
+	struct mpt_tcp_info i;
+	struct mpt_tcp_cfg cfg = {0};
+	struct mpt_tcp_cb cb = {0};
+	struct mpt_tcp_seg s;
+	static uint8_t data[12000];
+
+	(void)state;
+	cfg.no_timestamps = true; /* crafted segments below carry none */
+	hnet_init(&net, &cfg, NULL, 5 * H_MS);
+	mpt_tcp_destroy(net.n[0].tcp);
+	cb.output = h_output;
+	cb.on_event = h_event;
+	cb.ud = &net.n[0];
+	cb.ext_rcv_space = owner_space_cb;
+	owner_space = UINT32_MAX;
+	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &net.n[0].cfg, &cb, &net.n[0].tcp), 0);
+	mpt_tcp_set_ports(net.n[0].tcp, 40000, 80);
+	hnet_handshake(&net);
+	hnet_run(&net, net.now + 100 * H_MS);
+	mpt_tcp_get_info(net.n[0].tcp, &i);
+	uint32_t w0 = sent_window(&net, &i);
+	assert_true(w0 > 64 * 1024);
+
+	owner_space = 8000;
+	uint32_t w1 = sent_window(&net, &i);
+	assert_true(w1 <= 8000);
+	assert_true(w1 + (1u << i.rcv_wscale) > 8000);
+
+	/* 12000 bytes in order: past the new edge, within the old one. */
+	net.n[0].auto_read = false;
+	hcraft(&s, MPT_TCP_ACK | MPT_TCP_PSH, i.rcv_nxt, i.snd_nxt, 65535, data, sizeof(data));
+	assert_int_equal(hin(&net, &s), 0);
+	struct mpt_tcp_info j;
+	mpt_tcp_get_info(net.n[0].tcp, &j);
+	assert_int_equal(j.rcv_nxt - i.rcv_nxt, sizeof(data));
+
+	/* The owner's space is back: the window opens again. */
+	owner_space = UINT32_MAX;
+	hnet_run(&net, net.now + 10 * H_MS);
+	mpt_tcp_get_info(net.n[0].tcp, &i);
+	assert_true(sent_window(&net, &i) > 64 * 1024);
+	hnet_free(&net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_basic_transfer),   cmocka_unit_test(test_sack_recovery),
 	    cmocka_unit_test(test_newreno_recovery), cmocka_unit_test(test_random_loss),
-	    cmocka_unit_test(test_rto_backoff),
+	    cmocka_unit_test(test_rto_backoff),      cmocka_unit_test(test_owner_limit_shrinks_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
