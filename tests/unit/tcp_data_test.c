@@ -249,9 +249,12 @@ static void test_owner_limit_shrinks_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_basic_transfer),   cmocka_unit_test(test_sack_recovery),
-	    cmocka_unit_test(test_newreno_recovery), cmocka_unit_test(test_random_loss),
-	    cmocka_unit_test(test_rto_backoff),      cmocka_unit_test(test_owner_limit_shrinks_window),
+	    cmocka_unit_test(test_basic_transfer),
+	    cmocka_unit_test(test_sack_recovery),
+	    cmocka_unit_test(test_newreno_recovery),
+	    cmocka_unit_test(test_random_loss),
+	    cmocka_unit_test(test_rto_backoff),
+	    cmocka_unit_test(test_owner_limit_shrinks_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
