@@ -327,7 +327,24 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 		if (mp->csum && m->has_csum) {
 			/* RFC 8684 §3.3.1: the checksum covers the whole mapping;
 			 * nothing of it is delivered before it verified. */
-			if (off != 0 || n < m->len)
+			if (off != 0) {
+				/* Its head is gone: bytes dropped as orphans
+				 * before this mapping came (a coalescing
+				 * middlebox carried it on a later segment).  Its
+				 * checksum can never verify: discard the rest as
+				 * it arrives; the sender's data-level
+				 * retransmission (§3.3.6) sends these DSNs again
+				 * under a new mapping.  Waiting for it filled the
+				 * subflow's buffer for good (soak seed 1862). */
+				long rc = mpt_tcp_recv(tcp, mp->scratch,
+						       MPT_MIN(take, (size_t)MPT_MP_SCRATCH), now);
+				if (rc <= 0)
+					break;
+				mpt_mib_add(&mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
+				progress = true;
+				continue;
+			}
+			if (n < m->len)
 				break;
 			if (m->len > MPT_MP_SCRATCH) {
 				/* Cannot come from a 16-bit length; never overrun. */
