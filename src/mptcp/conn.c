@@ -910,6 +910,12 @@ static void reap_subflows(struct mpt_mpconn *mp)
 		mp->orphan_ok = sf->local_gone;
 		if (sf == mp->inf_sf)
 			mp->inf_sf = NULL;
+		if (sf == mp->fail_sf) {
+			/* Its data is reinjected on the others: no MP_FAIL
+			 * is owed any more. */
+			mp->fail_sf = NULL;
+			mp->fail_pending = false;
+		}
 		if (sf == mp->fc_sf)
 			mp->fc_sf = NULL;
 		if (sf == mp->fin_sf)

@@ -224,7 +224,8 @@ struct mpt_mpconn {
 	bool inf_tx_acked;
 	uint32_t inf_tx_ssn, inf_rx_ssn;
 	uint64_t inf_tx_dsn, inf_rx_dsn;
-	bool fail_pending; /* MP_FAIL to write (until the infinite mapping arrives) */
+	bool fail_pending;           /* MP_FAIL to write (until the infinite mapping arrives) */
+	struct mpt_subflow *fail_sf; /* the subflow it is written on (where the checksum failed) */
 	uint64_t fail_dsn;
 	/* REMOVE_ADDR ids to send */
 	uint8_t rm_ids[MPT_MAX_LOCAL_ADDRS];

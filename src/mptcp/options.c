@@ -314,7 +314,12 @@ static size_t write_signals(struct mpt_subflow *sf, uint8_t *buf, size_t room)
 	struct mpt_mpconn *mp = sf->mp;
 	struct mpt_mptcp_opt o;
 	size_t n = 0;
-	if (mp->fail_pending && !mp->inf_rx) {
+	if (mp->fail_pending && !mp->inf_rx && sf == mp->fail_sf) {
+		/* Only where the checksum failed: the peer answers with an
+		 * infinite mapping on the subflow MP_FAIL came on and resets
+		 * the others (§3.7); on a join that completed meanwhile it
+		 * would pick that one and reset the subflow in question (soak
+		 * seed 763). */
 		memset(&o, 0, sizeof(o));
 		o.subtype = MPT_MPTCP_MP_FAIL;
 		o.version = mp->version;

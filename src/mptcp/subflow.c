@@ -384,6 +384,7 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 					 * mapping from that DSN. */
 					if (!mp->fail_pending) {
 						mp->fail_pending = true;
+						mp->fail_sf = sf;
 						mp->fail_dsn = mpt_dsn_min(m->dsn, mp->rcv.nxt);
 						mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFailTx);
 					}
