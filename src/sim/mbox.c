@@ -581,8 +581,23 @@ static int attach(struct mpt_sim *sim, struct mpt_sim_mbox *mb, struct mpt_sim_l
 	a->mb = mb;
 	a->link = l;
 	a->rev = rev;
-	a->pos = l->n_att;
-	l->att[l->n_att++] = a;
+	if (rev) {
+		/* The way back crosses the boxes in the opposite order: the
+		 * reverse half of a two-way box goes first on its link, so
+		 * that two NATs in a row undo their translations in the
+		 * right order (a double NAT once answered the client's
+		 * inner port: soak seed 1228). */
+		for (size_t i = l->n_att; i > 0; i--) {
+			l->att[i] = l->att[i - 1];
+			l->att[i]->pos = i;
+		}
+		a->pos = 0;
+		l->att[0] = a;
+		l->n_att++;
+	} else {
+		a->pos = l->n_att;
+		l->att[l->n_att++] = a;
+	}
 	mb->att[rev ? 1 : 0] = a;
 	return 0;
 }
@@ -591,9 +606,17 @@ static void detach(struct mpt_sim *sim, struct sim_mbox_att *a)
 {
 	struct mpt_sim_link *l = a->link;
 
-	/* Only the last attachment of a link can be undone (creation failure). */
-	if (l->n_att > 0 && l->att[l->n_att - 1] == a)
+	/* Only the last attachment made can be undone (creation failure):
+	 * at the end of its link, or at the front for a reverse half. */
+	if (l->n_att > 0 && l->att[l->n_att - 1] == a) {
 		l->n_att--;
+	} else if (l->n_att > 0 && l->att[0] == a) {
+		for (size_t i = 1; i < l->n_att; i++) {
+			l->att[i - 1] = l->att[i];
+			l->att[i - 1]->pos = i - 1;
+		}
+		l->n_att--;
+	}
 	mpt_free(sim->mem, a);
 }
 
