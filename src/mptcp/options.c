@@ -362,6 +362,13 @@ size_t mpt_mp_write_tcprst(uint8_t *buf, size_t room, uint8_t reason)
 	o.subtype = MPT_MPTCP_MP_TCPRST;
 	o.version = MPT_MPTCP_V1;
 	o.u.tcprst.reason = reason;
+	/* RFC 8684 §3.6: "lack of resources" here is a subflow or half-open
+	 * join budget that frees up as subflows close: transient (T), so the
+	 * peer may try again later.  Without it an mpt peer never retried the
+	 * pair and lost the connection when its other paths went (soak seed
+	 * 410). */
+	if (reason == MPT_TCPRST_RESOURCES)
+		o.u.tcprst.flags |= MPT_TCPRST_F_T;
 	return emit(buf, room, &o);
 }
 
