@@ -549,6 +549,7 @@ struct mpt_subflow_info {
 	uint32_t cwnd; /**< bytes */
 	uint64_t bytes_sent, bytes_acked, bytes_received, bytes_retrans;
 	uint32_t retransmits;
+	bool peer_backup; /**< the peer's B flag: its MP_JOIN or MP_PRIO (RFC 8684 §3.3.8) */
 };
 
 /**

@@ -1751,6 +1751,7 @@ int mpt_mp_subflows(const struct mpt_mpconn *mp, struct mpt_subflow_info *out, s
 			o->local_id = sf->local_id;
 			o->remote_id = sf->remote_id;
 			o->backup = sf->backup;
+			o->peer_backup = sf->peer_backup;
 			o->join = sf->join != MPT_SF_INITIAL;
 			o->active = mpt_sf_usable(sf);
 			snprintf(o->state, sizeof(o->state), "%s", mpt_tcp_state_name(ti.state));

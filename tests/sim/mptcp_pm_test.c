@@ -134,6 +134,15 @@ static void backup(bool server, const char *name)
 		assert_int_equal(o.pmev[side][MPT_PM_EV_SF_PRIORITY], 2);
 		assert_true(o.pm_last[side][MPT_PM_EV_SF_PRIORITY].backup);
 	}
+	/* The client's mpt_subflow_info: its own B flag, and the peer's from
+	 * the MP_PRIO it received (the last sample, near the end). */
+	int ours = 0, peers = 0;
+	for (int i = 0; i < o.nsub_last && i < 16; i++) {
+		ours += o.sub[i].backup;
+		peers += o.sub[i].peer_backup;
+	}
+	assert_int_equal(ours, server ? 0 : 2);
+	assert_int_equal(peers, server ? 2 : 0);
 }
 
 static void test_backup_local(void **state)

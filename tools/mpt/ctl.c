@@ -279,6 +279,7 @@ static cJSON *conn_json(struct mpt_sock *s)
 		cJSON_AddNumberToObject(f, "remote_id", sf[i].remote_id);
 		cJSON_AddStringToObject(f, "state", sf[i].state);
 		cJSON_AddBoolToObject(f, "backup", sf[i].backup);
+		cJSON_AddBoolToObject(f, "peer_backup", sf[i].peer_backup);
 		cJSON_AddBoolToObject(f, "join", sf[i].join);
 		cJSON_AddBoolToObject(f, "active", sf[i].active);
 		cJSON_AddNumberToObject(f, "rtt_us", (double)(sf[i].srtt_ns / 1000u));
