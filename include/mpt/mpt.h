@@ -237,11 +237,10 @@ struct mpt_mptcp_knobs {
 	bool c_flag;             /**< send flag C: do not open subflows to our address */
 	uint8_t max_subflows;    /**< established subflows per connection (default 8) */
 	/**
-	 * Half-open MP_JOINs per connection (default 8), a budget of their
-	 * own: when it is full a new join SYN resets the oldest half-open one
-	 * received (spoofed joins never complete; a real one does within one
-	 * RTT), and a received half-open join lives through two SYN-ACK
-	 * retransmissions only.
+	 * Half-open MP_JOINs we opened per connection (default 8): the path
+	 * manager opens no more joins while that many wait for their SYN/ACK.
+	 * Joins we receive are not counted here: until their third ACK they
+	 * are records of the stack's table (mpt_stack_cfg.max_join_records).
 	 */
 	uint8_t max_join_pending;
 	bool no_pm;                   /**< no path manager: no joins opened, no ADD_ADDR sent */
@@ -360,6 +359,18 @@ struct mpt_stack_cfg {
 	 */
 	bool transparent;
 	struct mpt_mptcp_knobs mptcp; /**< Multipath TCP defaults */
+	/**
+	 * Half-open MP_JOINs received, for every connection of the stack
+	 * (default 4096, at most 65536; allocated once by mpt_stack_create
+	 * when mptcp.enable, 120 bytes each).  A join SYN with a valid
+	 * token takes a record and is answered statelessly; the subflow is
+	 * created at a third ACK whose HMAC checks out (RFC 8684 §3.2).  A
+	 * full table replaces its oldest record only when that one is older
+	 * than 1 s, else drops the SYN (MPJoinRecFull): a flood of spoofed
+	 * joins (RFC 7430 §2.2) cannot push out a real join before its third
+	 * ACK unless it sends more than max_join_records per second.
+	 */
+	uint32_t max_join_records;
 };
 
 /** Fill cfg with defaults (no addresses, no callbacks). */

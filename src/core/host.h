@@ -86,6 +86,70 @@ struct mpt_stack {
 	struct mpt_stack_core *core; /* the stack's own state (stack_int.h) */
 };
 
+/*
+ * A half-open MP_JOIN we answered (RFC 8684 §3.2): a small fixed-size
+ * record in a per-stack table allocated once (mpt_stack_cfg.max_join_records),
+ * instead of a subflow with a TCP engine.  Anyone who saw the handshake can
+ * send join SYNs with the right token (RFC 7430 §2.2); a record costs no
+ * allocation, and the subflow is created only once the third ACK's HMAC-A
+ * checks out.  The stack fills the TCP part (mpt_stack_joinrec_new), the
+ * MPTCP layer the rest.
+ */
+struct mpt_join_rec {
+	struct mpt_endpoint local, remote;
+	uint64_t created_at; /* when the first SYN arrived */
+	uint64_t synack_at;  /* when our last SYN/ACK left */
+	uint8_t synacks;     /* SYN/ACKs sent (Karn: one RTT sample only if 1) */
+	uint32_t token;      /* our token: the connection is looked up again at the third ACK */
+	uint32_t nonce_remote, nonce_local; /* R_A, R_B */
+	uint32_t iss, irs;                  /* our ISN, the peer's */
+	uint32_t ts_offset;                 /* our timestamp clock's offset (RFC 7323 §5.4) */
+	uint32_t peer_tsval;                /* the SYN's TSval */
+	uint16_t mss;                       /* the peer's MSS option (0: none) */
+	uint8_t wscale;                     /* the peer's window scale (0xff: none) */
+	bool sack;                          /* SACK-permitted */
+	bool ts;                            /* timestamps */
+	uint16_t window;                    /* the SYN's window */
+	uint8_t remote_id, local_id;        /* address ids */
+	bool peer_backup, backup;           /* B flags: the peer's, ours */
+	/* the table's (core) */
+	bool used;
+	uint32_t hnext, older, newer;
+};
+
+/**
+ * The join record of (local, remote), or NULL (none, or expired: freed).
+ */
+struct mpt_join_rec *mpt_stack_joinrec_find(struct mpt_stack *st, const struct mpt_endpoint *local,
+					    const struct mpt_endpoint *remote, uint64_t now);
+/**
+ * A new join record for SYN seg (received with ip): the 4-tuple, our ISN
+ * and timestamp offset, the peer's ISN and TCP options filled in; the
+ * MPTCP fields are the caller's.  NULL when the table is full of records
+ * younger than the eviction age (counted: MPJoinRecFull).
+ */
+struct mpt_join_rec *mpt_stack_joinrec_new(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+					   const struct mpt_tcp_seg *seg, uint64_t now);
+void mpt_stack_joinrec_free(struct mpt_stack *st, struct mpt_join_rec *r);
+/** Send the SYN/ACK of record r with ext_len bytes of MPTCP options. */
+int mpt_stack_joinrec_synack(struct mpt_stack *st, const struct mpt_join_rec *r, const uint8_t *ext,
+			     size_t ext_len, uint64_t now);
+/**
+ * The SYN record r stands for (its TCP options as the peer sent them, no
+ * MPTCP option), parsed into *syn over raw (cap bytes): what the engine
+ * created at the third ACK accepts.
+ */
+int mpt_stack_joinrec_syn(const struct mpt_join_rec *r, uint8_t *raw, size_t cap,
+			  struct mpt_tcp_seg *syn);
+/**
+ * The MPTCP layer's: an ACK (no SYN, no RST) with MPTCP options found no
+ * flow.  When it is the third ACK of a join record, or carries MP_JOIN,
+ * it is handled (*handled set: the subflow is created, or the ACK refused
+ * with a RST and counted); else the caller answers as for any stray ACK.
+ */
+int mpt_mp_join_ack(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		    const struct mpt_tcp_seg *seg, uint64_t now, bool *handled);
+
 /* ---- the socket layer's operations ------------------------------------- */
 
 /** What a Multipath TCP connection adds to a socket (RFC 6897). */

@@ -977,6 +977,15 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
 	}
+	/* Received half-open joins: one table, allocated now (syncookie.c). */
+	if (mpt_joinrec_init(st) < 0) {
+		mpt_token_table_free(&st->tokens);
+		mpt_free(mem, st->core->heap);
+		mpt_free(mem, st->core->htab);
+		mpt_free(mem, st->core->obuf);
+		mpt_free(mem, st);
+		return MPT_ERR_NOMEM;
+	}
 	*out = st;
 	return 0;
 }
@@ -998,6 +1007,7 @@ void mpt_stack_destroy(struct mpt_stack *st)
 		mpt_tcp_destroy(f->tcp);
 		mpt_free(st->mem, f);
 	}
+	mpt_joinrec_fini(st);
 	mpt_token_table_free(&st->tokens);
 	mpt_free(st->mem, st->core->heap);
 	mpt_free(st->mem, st->core->htab);
@@ -1266,6 +1276,14 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uns
 		if (lis)
 			return passive_open(st, lis, &ip, &seg, now);
 	} else if ((fl & (MPT_TCP_ACK | MPT_TCP_SYN | MPT_TCP_RST)) == MPT_TCP_ACK && !f) {
+		/* RFC 8684 §3.2: the third ACK of a join we answered from a
+		 * join record (no flow until its HMAC-A checks out). */
+		if (st->cfg.mptcp.enable && seg.opts.n_mptcp > 0) {
+			bool handled = false;
+			rc = mpt_mp_join_ack(st, &ip, &seg, now, &handled);
+			if (handled)
+				return rc;
+		}
 		/* RFC 4987 §3.6: the ACK of a SYN cookie finds no state; the
 		 * listener recognises it (checked only while it has been
 		 * sending cookies: an ACK flood costs no MAC otherwise). */

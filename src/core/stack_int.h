@@ -85,6 +85,14 @@ struct mpt_stack_core {
 	bool heap_nomem;           /* the heap could not grow: scan instead */
 	uint8_t *obuf;             /* every engine's output buffer (struct mpt_tcp_cfg.obuf) */
 	size_t obuf_cap;
+	/* Half-open MP_JOINs received (host.h struct mpt_join_rec;
+	 * syncookie.c): cap records allocated at creation, a 4-tuple hash
+	 * (jr_hash: first index of each chain), a free list and a list by
+	 * age (jr_oldest .. jr_newest) for expiry and eviction. */
+	struct mpt_join_rec *jr;
+	uint32_t *jr_hash;
+	uint32_t jr_cap, jr_hmask, jr_n;
+	uint32_t jr_free, jr_oldest, jr_newest;
 };
 
 /* ---- stack.c ----------------------------------------------------------- */
@@ -146,5 +154,13 @@ int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mp
  */
 int mpt_syncookie_ack(struct mpt_stack *st, struct mpt_sock *l, const struct mpt_ip_hdr *ip,
 		      const struct mpt_tcp_seg *seg, uint64_t now);
+
+/* ---- join records (syncookie.c) ---------------------------------------- */
+
+/** Allocate the join-record table (cfg.max_join_records); 0 or MPT_ERR_NOMEM. */
+int mpt_joinrec_init(struct mpt_stack *st);
+void mpt_joinrec_fini(struct mpt_stack *st);
+/** Records in use (the ACK dispatch looks for one only then). */
+uint32_t mpt_joinrec_count(const struct mpt_stack *st);
 
 #endif /* MPT_CORE_STACK_INT_H */

@@ -35,6 +35,7 @@
 #include "mib.h"
 #include "mptcp/transport.h"
 #include "tcp/tcp.h"
+#include "wire/bytes.h"
 #include "wire/mptcp.h"
 #include "wire/tcp.h"
 
@@ -327,5 +328,286 @@ int mpt_syncookie_ack(struct mpt_stack *st, struct mpt_sock *l, const struct mpt
 	(void)mpt_tcp_input(f->tcp, seg, now);
 	if (f->sf)
 		mpt_sf_kick(f);
+	return 0;
+}
+
+/* ---- join records ----------------------------------------------------------
+ *
+ * The MP_JOIN counterpart of the cookies above.  A join SYN with a valid
+ * token gets a record (host.h struct mpt_join_rec) in a table allocated
+ * once with the stack, and a SYN/ACK built from it; no subflow and no TCP
+ * engine exist until a third ACK with a valid HMAC-A (RFC 8684 §3.2)
+ * arrives (mpt_mp_join_ack).  A join cannot be a plain cookie: the third
+ * ACK does not echo R_B (only an HMAC over it), so R_B must be kept.
+ *
+ * Records have no timers.  Our SYN/ACK is not retransmitted: as with SYN
+ * cookies (RFC 4987 §3.6) the initiator's SYN retransmission brings
+ * another copy of it (the same one, from the record).  A record older than
+ * JR_LIFE is dead and is freed when a lookup or an insertion meets it.
+ */
+
+#define JR_NONE      UINT32_MAX
+#define JR_DEFAULT   4096u
+#define JR_MAX       65536u
+/* As long as a received half-open join lived when it was a subflow (a
+ * SYN/ACK and two retransmissions, 1 + 2 + 4 s): an initiator's third ACK
+ * comes one RTT after any of our SYN/ACKs, which follow its SYNs. */
+#define JR_LIFE      (7 * MPT_NS_PER_S)
+/* A full table replaces its oldest record only when that one is at least
+ * this old: a real join completes one RTT after our SYN/ACK (RFC 6298
+ * §2.1: 1 s is the initial RTO; a path slower than that also has its SYN
+ * retransmitted), so a flood of spoofed joins (RFC 7430 §2.2) has to
+ * send more than the table holds per second to push out a real one.
+ * Below that rate a new SYN is dropped, and the initiator retries. */
+#define JR_EVICT_AGE (1 * MPT_NS_PER_S)
+#define JR_NO_WS     0xffu
+
+int mpt_joinrec_init(struct mpt_stack *st)
+{
+	struct mpt_stack_core *c = st->core;
+	c->jr_free = c->jr_oldest = c->jr_newest = JR_NONE;
+	if (!st->cfg.mptcp.enable)
+		return 0; /* no joins are answered: no table */
+	uint32_t cap = st->cfg.max_join_records ? st->cfg.max_join_records : JR_DEFAULT;
+	cap = MPT_MIN(cap, JR_MAX);
+	st->cfg.max_join_records = cap;
+	uint32_t buckets = 16;
+	while (buckets < cap)
+		buckets <<= 1;
+	c->jr = mpt_calloc(st->mem, cap, sizeof(*c->jr));
+	c->jr_hash = mpt_malloc(st->mem, (size_t)buckets * sizeof(*c->jr_hash));
+	if (!c->jr || !c->jr_hash) {
+		mpt_joinrec_fini(st);
+		return MPT_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < buckets; i++)
+		c->jr_hash[i] = JR_NONE;
+	for (uint32_t i = 0; i < cap; i++)
+		c->jr[i].hnext = i + 1 < cap ? i + 1 : JR_NONE;
+	c->jr_free = 0;
+	c->jr_cap = cap;
+	c->jr_hmask = buckets - 1;
+	return 0;
+}
+
+void mpt_joinrec_fini(struct mpt_stack *st)
+{
+	struct mpt_stack_core *c = st->core;
+	mpt_free(st->mem, c->jr);
+	mpt_free(st->mem, c->jr_hash);
+	c->jr = NULL;
+	c->jr_hash = NULL;
+	c->jr_cap = c->jr_n = 0;
+}
+
+uint32_t mpt_joinrec_count(const struct mpt_stack *st)
+{
+	return st->core->jr_n;
+}
+
+/* Keyed by the stack's random hash seed, so that a sender cannot aim its
+ * 4-tuples at one chain. */
+static uint32_t jr_bucket(const struct mpt_stack *st, const struct mpt_endpoint *l,
+			  const struct mpt_endpoint *r)
+{
+	uint64_t h = st->core->hash_seed;
+	const struct mpt_endpoint *e[2] = {l, r};
+	for (int k = 0; k < 2; k++) {
+		size_t n = e[k]->addr.family == 6 ? 16 : 4;
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ e[k]->addr.bytes[i]) * UINT64_C(0x100000001b3);
+		h = (h ^ e[k]->port) * UINT64_C(0x100000001b3);
+	}
+	h ^= h >> 31;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	h ^= h >> 29;
+	return (uint32_t)h & st->core->jr_hmask;
+}
+
+static bool jr_match(const struct mpt_join_rec *r, const struct mpt_endpoint *l,
+		     const struct mpt_endpoint *rm)
+{
+	return r->local.port == l->port && r->remote.port == rm->port &&
+	       mpt_addr_equal(&r->local.addr, &l->addr) &&
+	       mpt_addr_equal(&r->remote.addr, &rm->addr);
+}
+
+static uint32_t jr_index(const struct mpt_stack *st, const struct mpt_join_rec *r)
+{
+	return (uint32_t)(r - st->core->jr);
+}
+
+static void jr_unlink(struct mpt_stack *st, uint32_t i)
+{
+	struct mpt_stack_core *c = st->core;
+	struct mpt_join_rec *r = &c->jr[i];
+	uint32_t *pp = &c->jr_hash[jr_bucket(st, &r->local, &r->remote)];
+	while (*pp != JR_NONE && *pp != i)
+		pp = &c->jr[*pp].hnext;
+	if (*pp == i)
+		*pp = r->hnext;
+	if (r->older != JR_NONE)
+		c->jr[r->older].newer = r->newer;
+	else
+		c->jr_oldest = r->newer;
+	if (r->newer != JR_NONE)
+		c->jr[r->newer].older = r->older;
+	else
+		c->jr_newest = r->older;
+	memset(r, 0, sizeof(*r));
+	r->hnext = c->jr_free;
+	c->jr_free = i;
+	c->jr_n--;
+}
+
+void mpt_stack_joinrec_free(struct mpt_stack *st, struct mpt_join_rec *r)
+{
+	if (r && r->used)
+		jr_unlink(st, jr_index(st, r));
+}
+
+struct mpt_join_rec *mpt_stack_joinrec_find(struct mpt_stack *st, const struct mpt_endpoint *local,
+					    const struct mpt_endpoint *remote, uint64_t now)
+{
+	struct mpt_stack_core *c = st->core;
+	if (c->jr_n == 0)
+		return NULL;
+	for (uint32_t i = c->jr_hash[jr_bucket(st, local, remote)]; i != JR_NONE;
+	     i = c->jr[i].hnext) {
+		struct mpt_join_rec *r = &c->jr[i];
+		if (!jr_match(r, local, remote))
+			continue;
+		if (now - r->created_at >= JR_LIFE) {
+			mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRecExpired);
+			jr_unlink(st, i);
+			return NULL;
+		}
+		return r;
+	}
+	return NULL;
+}
+
+struct mpt_join_rec *mpt_stack_joinrec_new(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+					   const struct mpt_tcp_seg *seg, uint64_t now)
+{
+	struct mpt_stack_core *c = st->core;
+	if (c->jr_cap == 0)
+		return NULL;
+	/* Lazy expiry: the list by age starts with the oldest. */
+	while (c->jr_oldest != JR_NONE && now - c->jr[c->jr_oldest].created_at >= JR_LIFE) {
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRecExpired);
+		jr_unlink(st, c->jr_oldest);
+	}
+	if (c->jr_free == JR_NONE) {
+		if (now - c->jr[c->jr_oldest].created_at < JR_EVICT_AGE) {
+			mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRecFull);
+			return NULL;
+		}
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinPendingEvict);
+		jr_unlink(st, c->jr_oldest);
+	}
+	uint32_t i = c->jr_free;
+	struct mpt_join_rec *r = &c->jr[i];
+	c->jr_free = r->hnext;
+	memset(r, 0, sizeof(*r));
+	r->used = true;
+	endpoints(ip, seg, &r->local, &r->remote);
+	r->created_at = now;
+	r->irs = seg->hdr.seq;
+	r->window = seg->hdr.window;
+	/* RFC 6528 ISN and RFC 7323 §5.4 random timestamp offset, as for an
+	 * engine's passive open (stack.c). */
+	(void)mpt_isn_rfc6528(c->isn_secret, &r->local.addr, r->local.port, &r->remote.addr,
+			      r->remote.port, now, &r->iss);
+	uint8_t off[4];
+	st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
+	r->ts_offset = mpt_get32(off);
+	const struct mpt_tcp_opts *in = &seg->opts;
+	r->mss = (in->present & MPT_TCPOPT_F_MSS) ? in->mss : 0;
+	r->wscale = (in->present & MPT_TCPOPT_F_WSCALE) ? in->wscale : JR_NO_WS;
+	r->sack = (in->present & MPT_TCPOPT_F_SACK_PERM) != 0;
+	r->ts = (in->present & MPT_TCPOPT_F_TS) != 0;
+	r->peer_tsval = in->tsval;
+	/* newest end of the age list, head of its hash chain */
+	r->newer = JR_NONE;
+	r->older = c->jr_newest;
+	if (c->jr_newest != JR_NONE)
+		c->jr[c->jr_newest].newer = i;
+	else
+		c->jr_oldest = i;
+	c->jr_newest = i;
+	uint32_t *b = &c->jr_hash[jr_bucket(st, &r->local, &r->remote)];
+	r->hnext = *b;
+	*b = i;
+	c->jr_n++;
+	return r;
+}
+
+int mpt_stack_joinrec_syn(const struct mpt_join_rec *r, uint8_t *raw, size_t cap,
+			  struct mpt_tcp_seg *syn)
+{
+	struct mpt_tcp_opts_out o;
+	memset(&o, 0, sizeof(o));
+	if (r->mss) {
+		o.present |= MPT_TCPOPT_F_MSS;
+		o.mss = r->mss;
+	}
+	if (r->wscale != JR_NO_WS) {
+		o.present |= MPT_TCPOPT_F_WSCALE;
+		o.wscale = r->wscale;
+	}
+	if (r->sack)
+		o.present |= MPT_TCPOPT_F_SACK_PERM;
+	if (r->ts) {
+		o.present |= MPT_TCPOPT_F_TS;
+		o.tsval = r->peer_tsval;
+	}
+	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
+	int n = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
+	if (n < 0)
+		return n;
+	size_t olen = (size_t)n;
+	while (olen % 4)
+		opt[olen++] = MPT_TCPOPT_EOL;
+	struct mpt_tcp_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.sport = r->remote.port;
+	h.dport = r->local.port;
+	h.seq = r->irs;
+	h.flags = MPT_TCP_SYN;
+	h.window = r->window;
+	int len = mpt_tcp_hdr_emit(raw, cap, &h, opt, olen);
+	if (len < 0)
+		return len;
+	memset(syn, 0, sizeof(*syn));
+	int rc = mpt_tcp_hdr_parse(&syn->hdr, raw, (size_t)len);
+	if (rc == 0)
+		rc = mpt_tcp_opts_parse(&syn->opts, syn->hdr.opt, syn->hdr.opt_len);
+	syn->payload = raw + len;
+	syn->len = 0;
+	return rc < 0 ? rc : 0;
+}
+
+int mpt_stack_joinrec_synack(struct mpt_stack *st, const struct mpt_join_rec *r, const uint8_t *ext,
+			     size_t ext_len, uint64_t now)
+{
+	uint8_t raw[MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+	struct mpt_tcp_seg syn;
+	int rc = mpt_stack_joinrec_syn(r, raw, sizeof(raw), &syn);
+	if (rc < 0)
+		return rc;
+	/* What the subflow's engine would send (stack.c flow_create for
+	 * MPTCP): the same receive buffer, so the same window scale. */
+	struct mpt_tcp_cfg cfg = st->tcpcfg;
+	cfg.rcvbuf = (uint32_t)mpt_mp_rcvbuf_size(cfg.rcvbuf);
+	cfg.ts_offset = r->ts_offset;
+	uint32_t tsval = (uint32_t)(now / MPT_NS_PER_MS) + r->ts_offset;
+	uint8_t *tcp = st->core->scratch + MPT_TCP_HEADROOM;
+	int n = mpt_tcp_synack_build(&cfg, &syn, r->iss, tsval, ext, ext_len, tcp,
+				     MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN);
+	if (n < 0)
+		return n;
+	mpt_mib_inc(&st->mib, MPT_MIB_TcpOutSegs);
+	mpt_stack_emit(st, &r->local.addr, &r->remote.addr, tcp, (size_t)n);
 	return 0;
 }

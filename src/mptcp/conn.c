@@ -484,8 +484,6 @@ size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 	return n;
 }
 
-#define MP_JOIN_SYNACK_RETRIES 2u
-
 /* A stateless reset with MP_TCPRST (RFC 8684 §3.6). */
 static void send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		     const struct mpt_tcp_seg *seg, uint8_t reason)
@@ -497,47 +495,87 @@ static void send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	mpt_stack_send_rst(st, ip, seg, opt, n);
 }
 
+/* The connection a join may attach to, or NULL. */
+static struct mpt_mpconn *join_conn(struct mpt_stack *st, uint32_t token)
+{
+	struct mpt_mpconn *mp = mpt_token_lookup(&st->tokens, token);
+	if (!mp || mpt_mp_is_fallback(mp) || mp->closed || !mp->keys_known || mp->app_closed ||
+	    mp->fastclose)
+		return NULL;
+	return mp;
+}
+
+/* Established subflows (and joins we opened still half-open) against
+ * max_subflows: a received join counts only once its third ACK came. */
+static bool join_room(const struct mpt_mpconn *mp)
+{
+	size_t pending = 0;
+	size_t live = mpt_mp_live_subflows(mp, &pending);
+	return live - pending < mp->k.max_subflows && mp->nsf < MPT_MP_MAX_SF;
+}
+
+/* Our SYN/ACK for join record r: MP_JOIN with our B flag, address id,
+ * R_B and HMAC-B = HMAC(Key-B||Key-A, R-B||R-A), leftmost 64 bits
+ * (RFC 8684 §3.2; RFC 6824 §3.2 for v0, same layout). */
+static int join_synack(struct mpt_mpconn *mp, struct mpt_join_rec *r, uint64_t now)
+{
+	r->synack_at = now;
+	if (r->synacks < UINT8_MAX)
+		r->synacks++;
+	struct mpt_mptcp_opt o;
+	memset(&o, 0, sizeof(o));
+	o.subtype = MPT_MPTCP_MP_JOIN;
+	o.version = mp->version;
+	o.u.join.form = MPT_JOIN_SYNACK;
+	o.u.join.backup = r->backup;
+	o.u.join.addr_id = r->local_id;
+	o.u.join.nonce = r->nonce_local;
+	uint64_t h = 0;
+	int rc = mpt_hmac_join_trunc64(mp->version, mp->key_local, mp->key_remote, r->nonce_local,
+				       r->nonce_remote, &h);
+	if (rc < 0)
+		return rc;
+	mpt_put64(o.u.join.hmac, h);
+	uint8_t ext[MPT_TCP_MAX_OPT_LEN];
+	int n = mpt_mptcp_emit(ext, sizeof(ext), &o);
+	if (n <= 0)
+		return MPT_ERR_NOSPACE;
+	return mpt_stack_joinrec_synack(mp->st, r, ext, (size_t)n, now);
+}
+
 int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		    const struct mpt_tcp_seg *seg, const struct mpt_mptcp_opt *join, uint64_t now)
 {
 	mpt_mib_inc(&st->mib, MPT_MIB_MPJoinSynRx);
-	struct mpt_mpconn *mp = mpt_token_lookup(&st->tokens, join->u.join.token);
-	if (!mp || mpt_mp_is_fallback(mp) || mp->closed || !mp->keys_known || mp->app_closed ||
-	    mp->fastclose) {
+	struct mpt_mpconn *mp = join_conn(st, join->u.join.token);
+	if (!mp) {
 		/* RFC 8684 §3.2: an unknown token gets a RST. */
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinNoTokenFound);
 		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
 		return MPT_ERR_NOTFOUND;
 	}
-	size_t pending = 0;
-	size_t live = mpt_mp_live_subflows(mp, &pending);
-	/* Established subflows and half-open joins have separate budgets: a
-	 * half-open join never takes an established subflow's place. */
-	if (live - pending >= mp->k.max_subflows) {
+	/* Nothing to offer when the connection is at its limit already (it
+	 * is checked again at the third ACK, which is what counts). */
+	if (!join_room(mp)) {
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
 		send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
 		return MPT_ERR_LIMIT;
 	}
-	if (pending >= mp->k.max_join_pending || mp->nsf >= MPT_MP_MAX_SF) {
-		/* Half-open joins full: the oldest passive one goes.  Anyone
-		 * who saw the handshake can send SYNs with the right token
-		 * (RFC 7430 §2.2); they never complete, a real join does
-		 * within one RTT, so the newest ones are worth keeping. */
-		struct mpt_subflow *old = NULL;
-		for (size_t i = 0; i < mp->nsf; i++) {
-			struct mpt_subflow *c = mp->sf[i];
-			if (c->passive && c->join == MPT_SF_JOIN_SYN && !c->closed && !c->dead &&
-			    !c->reset_pending && (!old || c->created_at < old->created_at))
-				old = c;
-		}
-		if (!old || mp->nsf >= MPT_MP_MAX_SF) {
-			mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
-			send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
-			return MPT_ERR_LIMIT;
-		}
-		mpt_sf_reset(old, MPT_TCPRST_RESOURCES);
-		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinPendingEvict);
+	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
+	struct mpt_endpoint rm = {.addr = ip->src, .port = seg->hdr.sport};
+	struct mpt_join_rec *r = mpt_stack_joinrec_find(st, &l, &rm, now);
+	if (r && r->irs == seg->hdr.seq && r->token == join->u.join.token &&
+	    r->nonce_remote == join->u.join.nonce) {
+		/* The initiator's SYN again: our SYN/ACK (or its answer) was
+		 * lost.  The same SYN/ACK again, from the record; records
+		 * never retransmit on their own (RFC 4987 §3.6, as cookies). */
+		return join_synack(mp, r, now);
 	}
+	if (r) /* another SYN on this 4-tuple: it starts over */
+		mpt_stack_joinrec_free(st, r);
+	r = mpt_stack_joinrec_new(st, ip, seg, now);
+	if (!r)
+		return MPT_ERR_LIMIT; /* counted (MPJoinRecFull); the peer retries */
 	if (mp->passive && !mp->dack_sent) {
 		/* The peer's first join can come before we sent anything after
 		 * the third ACK (an upload that has not started, no ADD_ADDR).
@@ -550,43 +588,146 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 			if (mp->sf[i]->join == MPT_SF_INITIAL)
 				mpt_mp_send_ack(mp->sf[i], now);
 	}
+	r->token = join->u.join.token;
+	r->remote_id = join->u.join.addr_id;
+	r->peer_backup = join->u.join.backup;
+	r->nonce_remote = join->u.join.nonce;
+	r->nonce_local = rand32(st);
+	int li = mpt_stack_local_index(st, &ip->dst);
+	r->local_id = mpt_addr_equal(&ip->dst, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
+	/* Our B flag in the SYN/ACK (RFC 8684 §3.2): a backup address. */
+	r->backup = li >= 0 && (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
+	int rc = join_synack(mp, r, now);
+	if (rc < 0)
+		mpt_stack_joinrec_free(st, r);
+	return rc;
+}
+
+/* The subflow of join record r, whose third ACK seg checked out: an
+ * engine in SYN-RECEIVED as if it had answered the SYN (its own SYN/ACK
+ * is not sent: the record's went), then handed the third ACK. */
+static int join_create(struct mpt_mpconn *mp, const struct mpt_join_rec *r,
+		       const struct mpt_tcp_seg *seg, uint64_t now)
+{
+	struct mpt_stack *st = mp->st;
+	uint8_t raw[MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+	struct mpt_tcp_seg syn;
+	int rc = mpt_stack_joinrec_syn(r, raw, sizeof(raw), &syn);
+	if (rc < 0)
+		return rc;
 	struct mpt_subflow *sf = mpt_sf_new(mp);
 	if (!sf)
 		return MPT_ERR_NOMEM;
 	sf->passive = true;
 	sf->join = MPT_SF_JOIN_SYN;
-	sf->remote_id = join->u.join.addr_id;
-	sf->peer_backup = join->u.join.backup;
-	sf->nonce_remote = join->u.join.nonce;
-	sf->nonce_local = rand32(st);
-	int li = mpt_stack_local_index(st, &ip->dst);
-	sf->local_id = mpt_addr_equal(&ip->dst, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
-	/* Our B flag in the SYN/ACK (RFC 8684 §3.2): a backup address. */
-	sf->backup = li >= 0 && (st->cfg.local_flags[li] & MPT_LOCAL_BACKUP) != 0;
-	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
-	struct mpt_endpoint r = {.addr = ip->src, .port = seg->hdr.sport};
-	sf->created_at = now;
-	/* A short life while half-open: two SYN-ACK retransmissions (about
-	 * 7 s), not the connection default (about two minutes). */
-	st->pctx.syn_retries = MP_JOIN_SYNACK_RETRIES;
-	int rc = mpt_sf_flow_new(sf, &l, &r);
-	st->pctx.syn_retries = 0;
+	sf->remote_id = r->remote_id;
+	sf->peer_backup = r->peer_backup;
+	sf->nonce_remote = r->nonce_remote;
+	sf->nonce_local = r->nonce_local;
+	sf->local_id = r->local_id;
+	sf->backup = r->backup;
+	sf->created_at = r->created_at;
+	memset(&st->pctx, 0, sizeof(st->pctx));
+	st->pctx.cookie = true; /* ISN and timestamp clock: the record's */
+	st->pctx.mute = true;
+	st->pctx.iss = r->iss;
+	st->pctx.ts_offset = r->ts_offset;
+	rc = mpt_sf_flow_new(sf, &r->local, &r->remote);
 	if (rc == 0) {
-		sf->flow->iss = mpt_stack_flow_isn(st, sf->flow, now);
-		sf->iss = sf->flow->iss;
-		sf->irs = seg->hdr.seq;
-		rc = mpt_tcp_accept(sf->flow->tcp, seg, sf->iss, now);
+		sf->flow->iss = r->iss;
+		sf->iss = r->iss;
+		sf->irs = r->irs;
+		/* As if the engine had sent the record's SYN/ACK: the third
+		 * ACK is then its RTT sample (RFC 6298 §2), unless several
+		 * SYN/ACKs went out (Karn's rule: then none is taken). */
+		rc = mpt_tcp_accept(sf->flow->tcp, &syn, sf->iss,
+				    r->synacks == 1 ? r->synack_at : now);
 	}
+	memset(&st->pctx, 0, sizeof(st->pctx));
 	if (rc < 0) {
 		/* Never reached an engine callback: drop it now. */
-		mpt_sf_flow_free(sf);
+		if (sf->flow)
+			mpt_sf_flow_free(sf);
 		sf->closed = true;
 		sf->dead = true;
 		mpt_mp_dirty(mp);
 		return rc;
 	}
+	struct mpt_flow *f = sf->flow;
+	if (r->synacks != 1)
+		mpt_tcp_skip_handshake_rtt(f->tcp);
+	(void)mpt_tcp_input(f->tcp, seg, now); /* HMAC-A checked again, fourth ACK */
+	mpt_sf_kick(f);
 	mpt_mp_dirty(mp);
 	return 0;
+}
+
+int mpt_mp_join_ack(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		    const struct mpt_tcp_seg *seg, uint64_t now, bool *handled)
+{
+	*handled = false;
+	struct mpt_endpoint l = {.addr = ip->dst, .port = seg->hdr.dport};
+	struct mpt_endpoint rm = {.addr = ip->src, .port = seg->hdr.sport};
+	struct mpt_join_rec *r = mpt_stack_joinrec_find(st, &l, &rm, now);
+	struct mpt_mptcp_opt j;
+	bool has = mpt_mp_find_opt(seg, MPT_MPTCP_MP_JOIN, MPT_MPTCP_V1, &j) == 0 &&
+		   j.u.join.form == MPT_JOIN_ACK;
+	if (!r) {
+		if (!has)
+			return MPT_ERR_NOTFOUND; /* not ours: a stray ACK */
+		/* A third ACK for a join we never answered, or answered too
+		 * long ago: refused as the subflow it names does not exist. */
+		*handled = true;
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinAckNoRecord);
+		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
+		return MPT_ERR_NOTFOUND;
+	}
+	*handled = true;
+	if (seg->hdr.ack != r->iss + 1) {
+		/* RFC 9293 §3.10.7.4 (SYN-RECEIVED): an unacceptable ACK gets
+		 * a RST; the record stays for the real initiator. */
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinAckBadSeq);
+		mpt_stack_send_rst(st, ip, seg, NULL, 0);
+		return MPT_ERR_PROTO;
+	}
+	struct mpt_mpconn *mp = join_conn(st, r->token);
+	if (!mp) {
+		/* The connection went (or can no longer take joins) since
+		 * the SYN. */
+		mpt_stack_joinrec_free(st, r);
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinNoTokenFound);
+		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
+		return MPT_ERR_NOTFOUND;
+	}
+	/* RFC 8684 §3.2: HMAC-A = HMAC(Key-A||Key-B, R-A||R-B), all 160
+	 * bits; "If the HMAC does not match, the subflow MUST be closed
+	 * with a RST": here nothing was created for it. */
+	uint8_t want[MPT_CRYPTO_JOIN_ACK_LEN];
+	if (!has ||
+	    mpt_hmac_join_160(mp->version, mp->key_remote, mp->key_local, r->nonce_remote,
+			      r->nonce_local, want) < 0 ||
+	    !mpt_crypto_memeq(want, j.u.join.hmac, sizeof(want))) {
+		mpt_stack_joinrec_free(st, r);
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinAckHMacFailure);
+		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
+		return MPT_ERR_PROTO;
+	}
+	/* The subflow limit applies now: only a join that completes takes
+	 * an established subflow's place. */
+	if (!join_room(mp)) {
+		mpt_stack_joinrec_free(st, r);
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
+		send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+		return MPT_ERR_LIMIT;
+	}
+	struct mpt_join_rec copy = *r;
+	mpt_stack_joinrec_free(st, r);
+	int rc = join_create(mp, &copy, seg, now);
+	if (rc < 0) {
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPMemoryDrop);
+		send_rst(st, ip, seg, MPT_TCPRST_RESOURCES);
+	}
+	return rc;
 }
 
 /* Open an MP_JOIN subflow from local address index li to remote slot ri. */

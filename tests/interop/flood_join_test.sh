@@ -4,8 +4,9 @@
 # MP_JOIN SYNs carrying the connection's valid token, over $FLOOD_S s,
 # while a kernel MPTCP client sends $XFER_MIB MiB to `mpt cat -l`; a
 # legitimate join from a new path, started in the middle of the flood, must
-# still succeed, and the transfer must be intact.  Before the fix, spoofed
-# joins held the connection's subflow slots for about two minutes.
+# still succeed, and the transfer must be intact.  Before the first fix,
+# spoofed joins held the connection's subflow slots for about two minutes;
+# before the second, each was a half-open subflow from a budget of 8.
 #
 # Topology: lib.sh's topo_two_paths; mpt (the server) in $NS_C at 10.78.1.1
 # only; the kernel client in $NS_S starts on path 1 (10.78.0.2).  Its join
@@ -26,30 +27,31 @@
 #  - the token was valid: mpt counted at least $MIN_REACH_PCT % of the joins
 #    as MP_JOIN SYNs of the connection (MPJoinSynRx; the others were dropped
 #    by the kernel at the TUN queue, printed), none as unknown tokens, and
-#    evicted older half-open joins to make room (MPJoinPendingEvict);
+#    replaced join records older than 1 s to make room (MPJoinPendingEvict:
+#    the table of 4096 is full after ~4 s at 1,000 joins/s);
 #  - the transfer is intact (SHA-256) and was not a fallback to TCP;
 #  - mpt's RSS: peak at most $RSS_BOUND_KB KiB above its value before the
 #    connection: the connection itself with its two subflows touches about
 #    4 MiB of buffers (measured with N_JOIN=8: 7132 -> 11108 KiB), the
-#    half-open joins are at most max_join_pending = 8 (each a subflow with
-#    rings, at most ~256 KiB resident), plus 2 MiB of slack; 10,000 joins
-#    holding state would take hundreds of MiB.  Not asserted under
-#    AddressSanitizer (its quarantine keeps freed memory).
+#    half-open joins are records of a table allocated at start (4096 x 120
+#    bytes, 480 KiB, resident as they are used; docs/mptcp-design.md "Join
+#    records"), plus slack; 10,000 joins holding subflows would take
+#    hundreds of MiB.  Not asserted under AddressSanitizer (its quarantine
+#    keeps freed memory).
 # (a2)/(b2) the legitimate join succeeded: the kernel received mpt's SYN-ACK
 #    with a valid HMAC (MPTcpExtMPJoinSynAckRx), mpt the third ACK
 #    (MPJoinAckRx >= 1), the client's connection ends with its added
 #    subflow (MPTCP_INFO), and the rest of the transfer used it (at least
 #    $MIN_PATH2_KIB KiB left on path 2 after the join).
 #
-# Known engine bug (KNOWN_BUGS, XFAIL): a half-open join is reset when
-# max_join_pending (8) newer ones arrive before its third ACK, whatever its
-# age.  At 1,000 spoofed joins/s a real join must complete within ~8 ms:
-# with a 40 ms RTT it never does (b2, deterministic); on the veth it fails
-# whenever the attacker's packets come in a burst of 8 or more between the
-# real join's SYN and its third ACK (a2, intermittent; a sender on a busy
-# machine sends in bursts).  mpt's own pcap shows the SYN-ACK, the eviction
-# RST ~10 ms later after 8 spoofed joins, then the third ACK at 40 ms
-# answered by a RST.
+# Formerly a known engine bug (a2 intermittent, b2 deterministic): a
+# half-open join was a subflow, reset when max_join_pending (8) newer ones
+# arrived before its third ACK, whatever its age; at 1,000 spoofed joins/s a
+# real join had to complete within ~8 ms, never the case with a 40 ms RTT.
+# Received joins are now join records (a table of 4096 per stack; the
+# oldest is replaced only when older than 1 s), and the subflow is created
+# at a third ACK with a valid HMAC: a2 and b2 pass (3 runs in a row when
+# they left KNOWN_BUGS).
 set -uo pipefail
 TEST_NAME=flood_join
 . "$(dirname "$0")/lib.sh"
@@ -71,9 +73,8 @@ fi
 MIN_PATH2_KIB=${MIN_PATH2_KIB:-1024}
 RSS_BOUND_KB=${RSS_BOUND_KB:-8192}
 # Known engine bugs: "case-letter:reason" lines (MPT_KNOWN_BUGS overrides;
-# "" shows them as failures).  See the header.
-KNOWN_BUGS=${MPT_KNOWN_BUGS-"a2:half-open joins evicted oldest-first from a budget of 8: a burst of 8 spoofed joins between a real join's SYN and its third ACK resets it (intermittent on a 0.2 ms veth)
-b2:half-open joins evicted oldest-first from a budget of 8: at 1,000 spoofed joins/s a real join needs its third ACK within ~8 ms; with a 40 ms RTT it is always evicted"}
+# "" shows them as failures).  None today: see the header (a2, b2).
+KNOWN_BUGS=${MPT_KNOWN_BUGS-""}
 XFAILED=0
 
 topo_two_paths
