@@ -505,6 +505,18 @@ static struct mpt_mpconn *join_conn(struct mpt_stack *st, uint32_t token)
 	return mp;
 }
 
+/*
+ * RFC 8684 §3.7: once a checksum failed on the only subflow (our MP_FAIL
+ * is out) or an infinite mapping is under way, the connection goes on as
+ * plain TCP on that subflow: no new subflow.  A join accepted meanwhile
+ * got the MP_FAIL too and the peer took it for its infinite mapping
+ * (soak seed 763).  Refused for good (no T flag).
+ */
+static bool join_single_path(const struct mpt_mpconn *mp)
+{
+	return mp->fail_pending || mp->inf_tx || mp->inf_rx;
+}
+
 /* Established subflows (and joins we opened still half-open) against
  * max_subflows: a received join counts only once its third ACK came. */
 static bool join_room(const struct mpt_mpconn *mp)
@@ -553,6 +565,11 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinNoTokenFound);
 		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
 		return MPT_ERR_NOTFOUND;
+	}
+	if (join_single_path(mp)) {
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
+		send_rst(st, ip, seg, MPT_TCPRST_ADMIN);
+		return MPT_ERR_STATE;
 	}
 	/* Nothing to offer when the connection is at its limit already (it
 	 * is checked again at the third ACK, which is what counts). */
@@ -711,6 +728,12 @@ int mpt_mp_join_ack(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinAckHMacFailure);
 		send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
 		return MPT_ERR_PROTO;
+	}
+	if (join_single_path(mp)) {
+		mpt_stack_joinrec_free(st, r);
+		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
+		send_rst(st, ip, seg, MPT_TCPRST_ADMIN);
+		return MPT_ERR_STATE;
 	}
 	/* The subflow limit applies now: only a join that completes takes
 	 * an established subflow's place. */
