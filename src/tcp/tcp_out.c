@@ -67,7 +67,8 @@ static uint16_t select_window(struct mpt_tcp *t, bool syn)
 
 	if (space > cur && space - cur >= thresh)
 		win = space;
-	if (t->cb.ext_rcv_space && win > space) {
+	uint32_t ext = t->cb.ext_rcv_space ? t->cb.ext_rcv_space(t->cb.ud) : UINT32_MAX;
+	if (win > ext) {
 		/*
 		 * The owner's limit is an edge relative to another sequence
 		 * space: an MPTCP subflow's window is read relative to the
@@ -78,9 +79,10 @@ static uint16_t select_window(struct mpt_tcp *t, bool syn)
 		 * retransmission (200 ms and more on Linux).  The subflow's
 		 * window shrinks instead (Linux's does too); the connection's
 		 * edge, read + buffer, never moves left, and rcv_adv, up to
-		 * which segments are accepted, stays.
+		 * which segments are accepted, stays.  (Our own buffer's space
+		 * does not shrink it: data up to rcv_adv still fits.)
 		 */
-		win = space;
+		win = ext;
 	}
 	if (syn) {
 		field = MPT_MIN(win, 65535u);
