@@ -94,6 +94,7 @@ struct mpt_subflow {
 	bool mpc_off;         /* listener: SYN/ACKs go without MP_CAPABLE (blackhole) */
 	bool nomap;           /* data arrived without a DSS mapping (RFC 8684 §3.7) */
 	bool prio_pending;    /* MP_PRIO to write on the next pure ACK */
+	bool fin_turn;        /* next pure ACK: the bare DATA_FIN, not the repeated third ACK */
 	bool removed;         /* closed by REMOVE_ADDR / local address removal: no retry */
 	bool rst_rx;          /* the peer reset it */
 	uint8_t rst_rx_flags; /* MP_TCPRST flags the peer sent (T: transient) */

@@ -491,7 +491,7 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			 * (MP_CAPABLE 20 bytes beside timestamps leaves 8),
 			 * which then never leaves.  A DSS from us makes the
 			 * peer fully established as well. */
-		} else if (info->len == 0) {
+		} else if (info->len == 0 && !(sf->fin_turn && mp->fin_bare_due)) {
 			/* Third ACK (repeated on pure ACKs until the peer's
 			 * first DSS shows it has our key), plus a DATA_ACK
 			 * when room is left. */
@@ -499,8 +499,20 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			size_t n = emit(buf, room, &o);
 			if (n > 0 && room - n >= 8 && mp->keys_known)
 				n += write_dss(sf, info, buf + n, room - n);
+			if (n > 0 && mp->fin_bare_due && !(info->flags & MPT_TCP_FIN)) {
+				/* A bare DATA_FIN did not fit beside it (with
+				 * checksums it needs 16 bytes; 8 are left): it
+				 * goes alone on the next pure ACK, sent at once.
+				 * A peer with nothing to send never sends the
+				 * DSS that ends the repetition, and waited for
+				 * a DATA_FIN that never came (kmatrix c011). */
+				sf->fin_turn = true;
+				sf->ack_due = true;
+				mpt_mp_dirty(mp);
+			}
 			return n;
 		}
+		sf->fin_turn = false; /* this pure ACK carries the bare DATA_FIN */
 	}
 	if (!mp->keys_known)
 		return 0;

@@ -158,12 +158,54 @@ static void test_no_spurious(void **state)
 	assert_int_equal(mcounter(&o, 1, "MPTCPDataFinRx"), 1);
 }
 
+/*
+ * A bare DATA_FIN beside the repeated third ACK (kmatrix c011, Linux as the
+ * server): with DSS checksums it needs 16 option bytes, and MP_CAPABLE with
+ * timestamps leaves 8.  The client repeats the third ACK until the server's
+ * first DSS; a server with nothing to send that waits for EOF before it
+ * closes never sends one.  Here the node drops the server's pure ACKs for
+ * the first 300 ms, the way Linux stays silent: the DATA_FIN must still go
+ * (alone, on its own pure ACK) and the connection end.
+ */
+static bool quiet_server(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *len,
+			 size_t cap, uint64_t now)
+{
+	(void)x;
+	(void)path;
+	(void)cap;
+	struct mpt_ip_hdr ip;
+	if (dir != 1 || now >= 300 * MS || mpt_ip_parse(&ip, pkt, *len, false) < 0 ||
+	    ip.proto != MPT_IPPROTO_TCP)
+		return true;
+	const uint8_t *tcp = pkt + ip.hdr_len;
+	size_t thl = (size_t)(tcp[12] >> 4) * 4;
+	bool syn = tcp[13] & 0x02;
+	return syn || ip.payload_len > thl; /* drop pure ACKs */
+}
+
+static void test_bare_fin_beside_third_ack(void **state)
+{
+	(void)state;
+	struct mscn sc = base("bare DATA_FIN with checksums, server silent", 1);
+	sc.bytes = 0;
+	sc.cli_csum = true;
+	sc.tamper = quiet_server;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_true(o.c_enabled);
+	assert_true(o.ci.mptcpi_csum_enabled);
+	assert_int_equal(mcounter(&o, 1, "MPTCPDataFinRx"), 1);
+	assert_true(o.res.t_done - o.res.t_connected <= 2 * SEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lost_fin_one_path),
 	    cmocka_unit_test(test_lost_fin_two_paths),
 	    cmocka_unit_test(test_no_spurious),
+	    cmocka_unit_test(test_bare_fin_beside_third_ack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
