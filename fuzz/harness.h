@@ -789,6 +789,12 @@ static void fz_make_stacks(const struct fz_variant *v, uint8_t tfo)
 		if (env && atoi(env) > 0)
 			c->tcp.sndbuf = c->tcp.rcvbuf = (uint32_t)atoi(env);
 		c->max_socks = 16;
+		/* The join-record table holds state (records, free list, hash
+		 * chains): kept below FZ_BUF_MIN (16 x 120 bytes, 16 buckets)
+		 * so that a snapshot restores it with the structures.  At the
+		 * default 4096 it counted as a byte buffer, was not restored,
+		 * and its chains went stale across inputs (timeouts). */
+		c->max_join_records = 16;
 		c->mptcp.enable = v->mptcp;
 		c->mptcp.version = v->version;
 		c->mptcp.checksum = v->csum;

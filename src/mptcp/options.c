@@ -275,6 +275,8 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 	size_t n = emit(buf, room, &o);
 	if (n > 0 && (d->flags & MPT_DSS_F_ACK))
 		mp->dack_sent = true;
+	if (n > 0 && info->len == 0 && (d->flags & MPT_DSS_F_FIN))
+		sf->fin_turn = false; /* the bare DATA_FIN went: the third ACK may repeat */
 	return n;
 }
 
@@ -499,7 +501,8 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			size_t n = emit(buf, room, &o);
 			if (n > 0 && room - n >= 8 && mp->keys_known)
 				n += write_dss(sf, info, buf + n, room - n);
-			if (n > 0 && mp->fin_bare_due && !(info->flags & MPT_TCP_FIN)) {
+			if (n > 0 && mp->fin_bare_due && !(info->flags & MPT_TCP_FIN) &&
+			    !sf->fin_turn) {
 				/* A bare DATA_FIN did not fit beside it (with
 				 * checksums it needs 16 bytes; 8 are left): it
 				 * goes alone on the next pure ACK, sent at once.
@@ -512,7 +515,6 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			}
 			return n;
 		}
-		sf->fin_turn = false; /* this pure ACK carries the bare DATA_FIN */
 	}
 	if (!mp->keys_known)
 		return 0;
