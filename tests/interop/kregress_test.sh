@@ -178,10 +178,21 @@ b6_case() { # b6_case NAME mpt|kernel
 }
 if want b6; then
 	echo "-- (b6) kernel server half-closing right after accept: join timing, mpt vs the kernel's PM"
-	b6_case b6-kernel kernel
-	krc=$?
-	b6_case b6-mpt mpt
-	rc=$?
+	# A round judges mpt only when the kernel's own client got its join
+	# in: the server half-closes at once, and Linux refuses every join once
+	# its connection left ESTABLISHED, so on a loaded machine the kernel's
+	# own join was refused too (CI, 2026-12-04: MPJoinRejected +1 for both).
+	# Up to 3 rounds; none with a valid reference is a failure.
+	for b6_round in 1 2 3; do
+		b6_case "b6-kernel$b6_round" kernel
+		krc=$?
+		b6_case "b6-mpt$b6_round" mpt
+		rc=$?
+		[ $krc = 0 ] && [ "$B6_kernel_rej" = 0 ] && [ "$B6_kernel_acc" -ge 1 ] && break
+		echo "  round $b6_round: the kernel's own join was refused too (rejected +$B6_kernel_rej," \
+			"accepted +$B6_kernel_acc): no reference, round repeated"
+		rc=1
+	done
 	[ $krc = 0 ] || echo "  (the kernel's own client failed: reference missing)"
 	# mpt's join must be accepted like the kernel's, not be retried after a
 	# refusal, and the second path must carry a real share of the upload.
