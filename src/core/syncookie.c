@@ -187,32 +187,46 @@ int mpt_syncookie_send(struct mpt_stack *st, struct mpt_sock *l, const struct mp
 	return 0;
 }
 
-/* The SYN the cookie stands for, as raw bytes parsed into *syn. */
-static int rebuild_syn(const struct mpt_tcp_seg *ack, uint32_t peer_isn, uint16_t mss, uint32_t ws,
-		       bool sack, bool ts, const struct mpt_mptcp_opt *mpc, uint8_t *raw,
-		       size_t cap, struct mpt_tcp_seg *syn)
+/* What a rebuilt SYN carries (a cookie's, or a join record's). */
+struct syn_fields {
+	uint16_t sport, dport;
+	uint32_t seq;
+	uint16_t window;
+	uint16_t mss; /* 0: no MSS option */
+	bool ws_ok;   /* window scale option, shift ws */
+	uint8_t ws;
+	bool sack, ts; /* SACK-permitted; timestamps with tsval */
+	uint32_t tsval;
+	const struct mpt_mptcp_opt *mpc; /* or NULL */
+};
+
+/* A SYN that was answered statelessly, as raw bytes parsed into *syn: what
+ * the engine accepts when the handshake completes (RFC 4987 §3.6). */
+static int build_syn(const struct syn_fields *f, uint8_t *raw, size_t cap, struct mpt_tcp_seg *syn)
 {
 	struct mpt_tcp_opts_out o;
 	memset(&o, 0, sizeof(o));
-	o.present = MPT_TCPOPT_F_MSS;
-	o.mss = mss;
-	if (ws != CK_WS_NONE) {
-		o.present |= MPT_TCPOPT_F_WSCALE;
-		o.wscale = (uint8_t)ws;
+	if (f->mss) {
+		o.present |= MPT_TCPOPT_F_MSS;
+		o.mss = f->mss;
 	}
-	if (sack)
+	if (f->ws_ok) {
+		o.present |= MPT_TCPOPT_F_WSCALE;
+		o.wscale = f->ws;
+	}
+	if (f->sack)
 		o.present |= MPT_TCPOPT_F_SACK_PERM;
-	if (ts) {
+	if (f->ts) {
 		o.present |= MPT_TCPOPT_F_TS;
-		o.tsval = ack->opts.tsval;
+		o.tsval = f->tsval;
 	}
 	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
 	int r = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
 	if (r < 0)
 		return r;
 	size_t olen = (size_t)r;
-	if (mpc) {
-		int n = mpt_mptcp_emit(opt + olen, sizeof(opt) - olen, mpc);
+	if (f->mpc) {
+		int n = mpt_mptcp_emit(opt + olen, sizeof(opt) - olen, f->mpc);
 		if (n <= 0)
 			return MPT_ERR_NOSPACE;
 		olen += (size_t)n;
@@ -221,11 +235,11 @@ static int rebuild_syn(const struct mpt_tcp_seg *ack, uint32_t peer_isn, uint16_
 		opt[olen++] = MPT_TCPOPT_EOL;
 	struct mpt_tcp_hdr h;
 	memset(&h, 0, sizeof(h));
-	h.sport = ack->hdr.sport;
-	h.dport = ack->hdr.dport;
-	h.seq = peer_isn;
+	h.sport = f->sport;
+	h.dport = f->dport;
+	h.seq = f->seq;
 	h.flags = MPT_TCP_SYN;
-	h.window = ack->hdr.window;
+	h.window = f->window;
 	int len = mpt_tcp_hdr_emit(raw, cap, &h, opt, olen);
 	if (len < 0)
 		return len;
@@ -236,6 +250,25 @@ static int rebuild_syn(const struct mpt_tcp_seg *ack, uint32_t peer_isn, uint16_
 	syn->payload = raw + len;
 	syn->len = 0;
 	return rc < 0 ? rc : 0;
+}
+
+/* The SYN the cookie stands for. */
+static int rebuild_syn(const struct mpt_tcp_seg *ack, uint32_t peer_isn, uint16_t mss, uint32_t ws,
+		       bool sack, bool ts, const struct mpt_mptcp_opt *mpc, uint8_t *raw,
+		       size_t cap, struct mpt_tcp_seg *syn)
+{
+	struct syn_fields f = {.sport = ack->hdr.sport,
+			       .dport = ack->hdr.dport,
+			       .seq = peer_isn,
+			       .window = ack->hdr.window,
+			       .mss = mss,
+			       .ws_ok = ws != CK_WS_NONE,
+			       .ws = (uint8_t)ws,
+			       .sack = sack,
+			       .ts = ts,
+			       .tsval = ack->opts.tsval,
+			       .mpc = mpc};
+	return build_syn(&f, raw, cap, syn);
 }
 
 static int fail(struct mpt_stack *st)
@@ -546,46 +579,17 @@ struct mpt_join_rec *mpt_stack_joinrec_new(struct mpt_stack *st, const struct mp
 int mpt_stack_joinrec_syn(const struct mpt_join_rec *r, uint8_t *raw, size_t cap,
 			  struct mpt_tcp_seg *syn)
 {
-	struct mpt_tcp_opts_out o;
-	memset(&o, 0, sizeof(o));
-	if (r->mss) {
-		o.present |= MPT_TCPOPT_F_MSS;
-		o.mss = r->mss;
-	}
-	if (r->wscale != JR_NO_WS) {
-		o.present |= MPT_TCPOPT_F_WSCALE;
-		o.wscale = r->wscale;
-	}
-	if (r->sack)
-		o.present |= MPT_TCPOPT_F_SACK_PERM;
-	if (r->ts) {
-		o.present |= MPT_TCPOPT_F_TS;
-		o.tsval = r->peer_tsval;
-	}
-	uint8_t opt[MPT_TCP_MAX_OPT_LEN];
-	int n = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
-	if (n < 0)
-		return n;
-	size_t olen = (size_t)n;
-	while (olen % 4)
-		opt[olen++] = MPT_TCPOPT_EOL;
-	struct mpt_tcp_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.sport = r->remote.port;
-	h.dport = r->local.port;
-	h.seq = r->irs;
-	h.flags = MPT_TCP_SYN;
-	h.window = r->window;
-	int len = mpt_tcp_hdr_emit(raw, cap, &h, opt, olen);
-	if (len < 0)
-		return len;
-	memset(syn, 0, sizeof(*syn));
-	int rc = mpt_tcp_hdr_parse(&syn->hdr, raw, (size_t)len);
-	if (rc == 0)
-		rc = mpt_tcp_opts_parse(&syn->opts, syn->hdr.opt, syn->hdr.opt_len);
-	syn->payload = raw + len;
-	syn->len = 0;
-	return rc < 0 ? rc : 0;
+	struct syn_fields f = {.sport = r->remote.port,
+			       .dport = r->local.port,
+			       .seq = r->irs,
+			       .window = r->window,
+			       .mss = r->mss,
+			       .ws_ok = r->wscale != JR_NO_WS,
+			       .ws = r->wscale,
+			       .sack = r->sack,
+			       .ts = r->ts,
+			       .tsval = r->peer_tsval};
+	return build_syn(&f, raw, cap, syn);
 }
 
 int mpt_stack_joinrec_synack(struct mpt_stack *st, const struct mpt_join_rec *r, const uint8_t *ext,
