@@ -355,8 +355,6 @@ static void dev_read(struct mpt_backend *b, size_t i)
 	size_t budget = BE_RX_BUDGET;
 	uint64_t until = mpt_backend_now() + BE_RX_TIME_NS;
 	for (int k = 0; k < BE_RX_BATCH && budget; k++) {
-		if (k && mpt_backend_now() > until)
-			return;
 		ssize_t n = read(d->tun.fd, rd, hlen + BE_PKT_MAX);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -377,6 +375,11 @@ static void dev_read(struct mpt_backend *b, size_t i)
 		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 			flags |= MPT_INPUT_CSUM_OK;
 		uint64_t now = mpt_backend_now();
+		if (k && now > until) {
+			/* Over this wake-up's time: the packet just read is
+			 * handled, the rest waits for the next turn. */
+			budget = 0;
+		}
 		b->stats.rx_pkts++;
 		b->stats.rx_bytes += len;
 		if (b->filter) {

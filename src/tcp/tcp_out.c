@@ -60,14 +60,14 @@ static uint32_t cur_window(const struct mpt_tcp *t)
 
 static uint16_t select_window(struct mpt_tcp *t, bool syn)
 {
-	uint32_t space = adv_space(t);
+	uint32_t ext = t->cb.ext_rcv_space ? t->cb.ext_rcv_space(t->cb.ud) : UINT32_MAX;
+	uint32_t space = MPT_MIN(tcp_rcv_space(t), ext); /* as adv_space, one call */
 	uint32_t cur = cur_window(t);
 	uint32_t thresh = MPT_MIN(t->rb.cap / 2, t->mss_cap);
 	uint32_t win = cur, field, s = t->rcv_wscale, edge;
 
 	if (space > cur && space - cur >= thresh)
 		win = space;
-	uint32_t ext = t->cb.ext_rcv_space ? t->cb.ext_rcv_space(t->cb.ud) : UINT32_MAX;
 	if (win > ext) {
 		/*
 		 * The owner's limit is an edge relative to another sequence
