@@ -116,13 +116,9 @@ static bool pass(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *len
 	return true;
 }
 
-/* A SYN (or, with ack set, a bare ACK) from 10.0.0.<host>:<port> to the
- * server's 10.0.0.2:5001. */
-static size_t spoof(uint8_t *out, uint32_t host, uint16_t port, uint32_t seq, bool mpc,
-		    uint32_t ack)
+/* The TCP options of a spoofed SYN (none on a bare ACK), into opt. */
+static size_t spoof_tcp_opts(uint8_t *opt, size_t cap, uint32_t seq, uint32_t ack)
 {
-	uint8_t opt[40];
-	size_t ol = 0;
 	struct mpt_tcp_opts_out o;
 	memset(&o, 0, sizeof(o));
 	if (!ack) {
@@ -132,20 +128,17 @@ static size_t spoof(uint8_t *out, uint32_t host, uint16_t port, uint32_t seq, bo
 		o.wscale = 7;
 		o.tsval = seq;
 	}
-	int r = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
+	int r = mpt_tcp_opts_emit(opt, cap, &o, NULL);
 	assert_true(r >= 0);
-	ol = (size_t)r;
-	if (mpc && !ack) {
-		struct mpt_mptcp_opt m;
-		memset(&m, 0, sizeof(m));
-		m.subtype = MPT_MPTCP_MP_CAPABLE;
-		m.version = 1;
-		m.u.mpc.form = MPT_MPC_NOKEY;
-		m.u.mpc.flags = MPT_MPC_F_H;
-		int n = mpt_mptcp_emit(opt + ol, sizeof(opt) - ol, &m);
-		assert_true(n > 0);
-		ol += (size_t)n;
-	}
+	return (size_t)r;
+}
+
+/* The IPv4 packet from 10.0.<100+host>:<port> to 10.0.0.2:5001 with these
+ * options (padded here; opt has room for it): a SYN, or an ACK when ack != 0.
+ * Returns its length. */
+static size_t spoof_pkt(uint8_t *out, size_t tcp_cap, uint32_t host, uint16_t port, uint32_t seq,
+			uint32_t ack, uint8_t *opt, size_t ol)
+{
 	while (ol % 4)
 		opt[ol++] = 1;
 	struct mpt_tcp_hdr h;
@@ -164,12 +157,34 @@ static size_t spoof(uint8_t *out, uint32_t host, uint16_t port, uint32_t seq, bo
 	assert_int_equal(mpt_addr_parse(&ip.dst, "10.0.0.2"), 0);
 	ip.proto = MPT_IPPROTO_TCP;
 	ip.ttl = 64;
-	int n = mpt_tcp_hdr_emit(out + 20, 100, &h, opt, ol);
+	int n = mpt_tcp_hdr_emit(out + 20, tcp_cap, &h, opt, ol);
 	assert_true(n > 0);
 	mpt_tcp_csum_fill(out + 20, (size_t)n, &ip.src, &ip.dst);
 	ip.payload_len = (size_t)n;
 	assert_int_equal(mpt_ip_emit(out, 20, &ip), 20);
 	return 20 + (size_t)n;
+}
+
+/* A SYN (or, with ack set, a bare ACK) from 10.0.0.<host>:<port> to the
+ * server's 10.0.0.2:5001. */
+static size_t spoof(uint8_t *out, uint32_t host, uint16_t port, uint32_t seq, bool mpc,
+		    uint32_t ack)
+{
+	uint8_t opt[40];
+	size_t ol = 0;
+	ol = spoof_tcp_opts(opt, sizeof(opt), seq, ack);
+	if (mpc && !ack) {
+		struct mpt_mptcp_opt m;
+		memset(&m, 0, sizeof(m));
+		m.subtype = MPT_MPTCP_MP_CAPABLE;
+		m.version = 1;
+		m.u.mpc.form = MPT_MPC_NOKEY;
+		m.u.mpc.flags = MPT_MPC_F_H;
+		int n = mpt_mptcp_emit(opt + ol, sizeof(opt) - ol, &m);
+		assert_true(n > 0);
+		ol += (size_t)n;
+	}
+	return spoof_pkt(out, 100, host, port, seq, ack, opt, ol);
 }
 
 static struct mctx *g_x;
@@ -389,18 +404,7 @@ static size_t join_seg(uint8_t *out, uint32_t host, uint16_t port, uint32_t seq,
 		       uint32_t tok, uint32_t nonce, const uint8_t *hmac)
 {
 	uint8_t opt[60];
-	struct mpt_tcp_opts_out o;
-	memset(&o, 0, sizeof(o));
-	if (!ack) {
-		o.present = MPT_TCPOPT_F_MSS | MPT_TCPOPT_F_SACK_PERM | MPT_TCPOPT_F_WSCALE |
-			    MPT_TCPOPT_F_TS;
-		o.mss = 1460;
-		o.wscale = 7;
-		o.tsval = seq;
-	}
-	int r = mpt_tcp_opts_emit(opt, sizeof(opt), &o, NULL);
-	assert_true(r >= 0);
-	size_t ol = (size_t)r;
+	size_t ol = spoof_tcp_opts(opt, sizeof(opt), seq, ack);
 	struct mpt_mptcp_opt m;
 	memset(&m, 0, sizeof(m));
 	m.subtype = MPT_MPTCP_MP_JOIN;
@@ -420,30 +424,7 @@ static size_t join_seg(uint8_t *out, uint32_t host, uint16_t port, uint32_t seq,
 		assert_true(n > 0);
 		ol += (size_t)n;
 	}
-	while (ol % 4)
-		opt[ol++] = 1;
-	struct mpt_tcp_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.sport = port;
-	h.dport = 5001;
-	h.seq = seq;
-	h.ack = ack;
-	h.flags = ack ? MPT_TCP_ACK : MPT_TCP_SYN;
-	h.window = 65535;
-	struct mpt_ip_hdr ip;
-	memset(&ip, 0, sizeof(ip));
-	char a[32];
-	snprintf(a, sizeof(a), "10.0.%u.%u", 100 + (host >> 8 & 0x7f), host & 0xff);
-	assert_int_equal(mpt_addr_parse(&ip.src, a), 0);
-	assert_int_equal(mpt_addr_parse(&ip.dst, "10.0.0.2"), 0);
-	ip.proto = MPT_IPPROTO_TCP;
-	ip.ttl = 64;
-	int n = mpt_tcp_hdr_emit(out + 20, 120, &h, opt, ol);
-	assert_true(n > 0);
-	mpt_tcp_csum_fill(out + 20, (size_t)n, &ip.src, &ip.dst);
-	ip.payload_len = (size_t)n;
-	assert_int_equal(mpt_ip_emit(out, 20, &ip), 20);
-	return 20 + (size_t)n;
+	return spoof_pkt(out, 120, host, port, seq, ack, opt, ol);
 }
 
 static uint32_t srv_token(void)
