@@ -237,7 +237,7 @@ case_h
 case_result "(h) existing TUN + -l -k" $?
 
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -225,7 +225,7 @@ if [ $crc != 0 ] || grep -q "Sanitizer\|runtime error" "$WORK/conv.err"; then
 fi
 if [ "$FAILED" != 0 ]; then
 	show_log "$WORK/conv.err"
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -119,7 +119,7 @@ case_b
 case_result "(b) no per-source limits: deadline scaled to load keeps conversions going" $?
 
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

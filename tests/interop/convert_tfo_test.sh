@@ -194,7 +194,7 @@ echo "-- converter counters at exit"
 grep -h "counter \(conversions\|relay-ended-clean\|stack-TCPFastOpen\)" "$WORK/cv1.err" "$WORK/cv2.err" |
 	tail -n 8 | sed 's/^/  /'
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -335,7 +335,7 @@ fi
 
 echo "-- $TEST_NAME: $((SECONDS - T0)) s"
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED check(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED check(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -16,6 +16,7 @@ INTEROP_PIDS=()
 INTEROP_NS=()
 WORK=""
 FAILED=0
+FAILED_CASES=""
 
 skip() {
 	echo "=================================================================="
@@ -147,6 +148,8 @@ case_result() {
 	else
 		echo "FAIL $TEST_NAME: $1"
 		FAILED=$((FAILED + 1))
+		# Kept for a last line: CI excerpts show a log's tail.
+		FAILED_CASES+="${FAILED_CASES:+; }$1"
 	fi
 }
 

@@ -270,7 +270,7 @@ if [ "$XFAILED" != 0 ]; then
 	echo "NOTE: $TEST_NAME: $XFAILED case(s) XFAIL (known MPTCP-layer bugs, see above)"
 fi
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

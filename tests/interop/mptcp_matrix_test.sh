@@ -229,7 +229,7 @@ if [ "$XFAILED" != 0 ]; then
 	echo "NOTE: $TEST_NAME: $XFAILED case(s) XFAIL (known mpt bugs, see above)"
 fi
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

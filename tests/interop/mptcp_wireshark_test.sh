@@ -197,7 +197,7 @@ case_result "(mpt) mpt --pcap passes Wireshark's MPTCP analysis, tokens match" $
 
 if [ "$FAILED" != 0 ]; then
 	[ "${MPT_INTEROP_KEEP:-0}" = 1 ] && echo "  captures kept in $d"
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -351,7 +351,7 @@ grep -q "mpt convert: counter conversions [1-9]" "$WORK/conv.err" ||
 	{ echo "  no conversions counted"; FAILED=$((FAILED + 1)); }
 
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -151,7 +151,7 @@ echo "-- counters at exit"
 awk '/: exiting/ { n = NR } { l[NR] = $0 } END { for (i = n + 1; i <= NR; i++) print l[i] }' \
 	"$WORK/proxy.err" | grep "counter" | grep -v " 0$" | sed 's/^/  /'
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -224,7 +224,7 @@ case_result "(g) counters" $?
 
 if [ "$FAILED" != 0 ]; then
 	show_log "$WORK/proxy.err"
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

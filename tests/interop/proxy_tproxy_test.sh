@@ -132,7 +132,7 @@ grep -q "mpt proxy: counter conversions 1$" "$WORK/proxy.err" ||
 	{ echo "  expected exactly 1 conversion"; FAILED=$((FAILED + 1)); }
 
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"

@@ -13,6 +13,9 @@ failed=()
 # MPT_INTEROP_EXCLUDE="a_test b_test": not run in this pass (scripts/test.sh
 # runs them in its other pass); said loudly, never counted as passed.
 excluded=()
+# The failing cases with the lines just before them, repeated at the end:
+# a CI excerpt shows the tail of the log.
+recap=$(mktemp /tmp/mpt-interop-recap.XXXXXX)
 for t in "$here"/*_test.sh; do
 	name=$(basename "$t" .sh)
 	case " ${MPT_INTEROP_EXCLUDE:-} " in
@@ -28,6 +31,7 @@ for t in "$here"/*_test.sh; do
 	if [ "$rc" != 0 ]; then
 		fail=$((fail + 1))
 		failed+=("$name")
+		{ echo "-- $name"; grep -B4 -E "^FAIL " "$out" | grep -v "^--$" | cut -c1-300; } >>"$recap"
 	elif grep -q "^SKIP: " "$out"; then
 		skip=$((skip + 1))
 	else
@@ -37,4 +41,11 @@ for t in "$here"/*_test.sh; do
 done
 echo "== interop: $pass passed, $fail failed, $skip skipped${excluded[*]:+, not run in this pass: ${excluded[*]}}"
 [ "$skip" = 0 ] || echo "== interop: WARNING: $skip test(s) SKIPPED (see the reasons above)"
-[ "$fail" = 0 ] || { echo "== interop: FAILED: ${failed[*]}"; exit 1; }
+if [ "$fail" != 0 ]; then
+	echo "== interop: the failing cases and the lines before them:"
+	cat "$recap"
+	rm -f "$recap"
+	echo "== interop: FAILED: ${failed[*]}"
+	exit 1
+fi
+rm -f "$recap"

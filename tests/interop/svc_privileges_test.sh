@@ -202,7 +202,7 @@ case_d
 case_result "(d) bad --user refused" $?
 
 if [ "$FAILED" != 0 ]; then
-	echo "FAIL: $TEST_NAME: $FAILED case(s) failed"
+	echo "FAIL: $TEST_NAME: $FAILED case(s) failed: $FAILED_CASES"
 	exit 1
 fi
 echo "PASS: $TEST_NAME"
