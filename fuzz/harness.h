@@ -517,6 +517,9 @@ static void fz_learn_key(int h, uint64_t key)
 	}
 }
 
+/* FZ_TRACE=1 in the environment: print every packet (debugging). */
+static int fz_trace = -1;
+
 static void fz_observe_mptcp(struct fz_flow *f, int h, const uint8_t *opt, size_t len,
 			     uint16_t flags)
 {
@@ -525,6 +528,21 @@ static void fz_observe_mptcp(struct fz_flow *f, int h, const uint8_t *opt, size_
 	struct mpt_mptcp_opt o;
 	if (mpt_mptcp_parse(&o, opt, len, &ctx) != 0 || o.unknown)
 		return;
+	if (fz_trace > 0) {
+		fprintf(stderr, "    %s", mpt_mptcp_subtype_str(o.subtype));
+		if (o.subtype == MPT_MPTCP_DSS) {
+			const struct mpt_mptcp_dss *d = &o.u.dss;
+			if (d->flags & MPT_DSS_F_ACK)
+				fprintf(stderr, " dack %llu", (unsigned long long)d->data_ack);
+			if (d->flags & MPT_DSS_F_MAP)
+				fprintf(stderr, " dsn %llu ssn %u len %u%s",
+					(unsigned long long)d->dsn, d->ssn, d->data_len,
+					d->has_csum ? " csum" : "");
+			if (d->flags & MPT_DSS_F_FIN)
+				fprintf(stderr, " DATA_FIN");
+		}
+		fputc('\n', stderr);
+	}
 	switch (o.subtype) {
 	case MPT_MPTCP_MP_CAPABLE:
 		W.tr.version = o.version;
@@ -559,9 +577,6 @@ static void fz_observe_mptcp(struct fz_flow *f, int h, const uint8_t *opt, size_
 		break;
 	}
 }
-
-/* FZ_TRACE=1 in the environment: print every packet (debugging). */
-static int fz_trace = -1;
 
 /* A packet host h sent; returns its flow (NULL: not followed). */
 static struct fz_flow *fz_observe(int h, const uint8_t *p, size_t len)

@@ -126,6 +126,13 @@ static void check_liveness(void)
 		return; /* still busy after 20,000 steps: no verdict */
 	if (mpt_sock_error(W.sk[0]) || mpt_sock_error(W.sk[1]))
 		return; /* e.g. too many retransmissions while the network was cut */
+	if (fz_trace > 0)
+		for (int h = 0; h < 2; h++)
+			for (int i = 0; i < mpt_counter_count(); i++)
+				if (mpt_stack_counter(W.st[h], i))
+					fprintf(stderr, "host %d: %s %llu\n", h,
+						mpt_counter_name(i),
+						(unsigned long long)mpt_stack_counter(W.st[h], i));
 	for (int h = 0; h < 2; h++) {
 		if (W.s[h].read != W.s[h].written)
 			FZ_ABORT("stalled: host %d wrote %llu bytes, host %d read %llu after the "

@@ -90,6 +90,8 @@ X(DSSNotMatching, "DSS mapping changed for bytes already mapped: subflow reset")
 X(DSSNoMatchTCP, "data without a DSS mapping on an MPTCP subflow")
 X(DSSOrphanDrop, "subflow bytes no mapping can cover any more (a later mapping starts after them): "
 		 "discarded, resent at the data level")
+X(DSSMapNoRoom, "DSS mapping not held: no memory for it (its bytes are discarded and resent at "
+		"the data level)")
 X(DSSNoWindow, "mapped data beyond every data-level window we offered: dropped")
 X(DataCsumErr, "DSS checksum mismatch: subflow reset")
 X(AddAddr, "ADD_ADDR received and accepted")

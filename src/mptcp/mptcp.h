@@ -90,6 +90,10 @@ struct mpt_subflow {
 	uint64_t rx_last_dsn;
 	bool rx_last_ok;
 	size_t rx_n, rx_cap;
+	/* A mapping found no room (mpt_sf_rmap_add): its bytes, up to
+	 * rx_lost_end (relative), are discarded as they are read. */
+	uint32_t rx_lost_end;
+	bool rx_lost;
 	uint8_t syn_tx;       /* SYNs (SYN/ACKs if passive) written with MP_CAPABLE */
 	bool mpc_off;         /* listener: SYN/ACKs go without MP_CAPABLE (blackhole) */
 	bool nomap;           /* data arrived without a DSS mapping (RFC 8684 §3.7) */

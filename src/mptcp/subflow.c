@@ -16,9 +16,10 @@
 #include "mptcp/mptcp.h"
 #include "wire/bytes.h"
 
-#define SF_TX_MAPS   4096 /* sent mappings held per subflow */
-#define SF_RX_MAPMAX 8192 /* received mappings held per subflow */
-#define SF_WND_SLACK 65536u
+#define SF_TX_MAPS    4096 /* sent mappings held per subflow */
+#define SF_RX_MAPINIT 64   /* received mappings room from the start */
+#define SF_RX_MAPMAX  8192 /* received mappings held per subflow */
+#define SF_WND_SLACK  65536u
 
 struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp)
 {
@@ -31,6 +32,18 @@ struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp)
 		mpt_free(mp->st->mem, sf);
 		return NULL;
 	}
+	/* Room for received mappings is taken with the subflow: a subflow
+	 * that could not store the mapping of bytes its TCP already
+	 * acknowledged would hold them for good (stateful fuzz
+	 * stall-d2d3cd48: out of memory, every mapping lost, the data level
+	 * stuck).  Growth beyond it may still fail; see mpt_sf_rmap_add. */
+	sf->rx = mpt_calloc(mp->st->mem, SF_RX_MAPINIT, sizeof(*sf->rx));
+	if (!sf->rx) {
+		mpt_maplist_free(&sf->tx);
+		mpt_free(mp->st->mem, sf);
+		return NULL;
+	}
+	sf->rx_cap = SF_RX_MAPINIT;
 	sf->mp = mp;
 	sf->idx = (uint8_t)mp->nsf;
 	mp->sf[mp->nsf++] = sf;
@@ -158,12 +171,23 @@ void mpt_sf_rmap_add(struct mpt_subflow *sf, const struct mpt_rmap *m)
 		}
 	}
 	if (sf->rx_n == sf->rx_cap) {
-		if (sf->rx_cap >= SF_RX_MAPMAX)
+		size_t ncap = sf->rx_cap * 2;
+		struct mpt_rmap *n = sf->rx_cap < SF_RX_MAPMAX
+					 ? mpt_realloc(st->mem, sf->rx, ncap * sizeof(*n))
+					 : NULL;
+		if (!n) {
+			/* No room for it: its bytes, already acknowledged by
+			 * TCP, can never be delivered.  Remember how far it
+			 * reached so that mpt_sf_drain discards them as they
+			 * come instead of waiting for a mapping; the DATA_ACK
+			 * does not cover them and the sender's data-level
+			 * retransmission (RFC 8684 §3.3.6) brings them again. */
+			mpt_mib_inc(&st->mib, MPT_MIB_DSSMapNoRoom);
+			if (!sf->rx_lost || mpt_rel_cmp(m->ssn + m->len, sf->rx_lost_end) > 0)
+				sf->rx_lost_end = m->ssn + m->len;
+			sf->rx_lost = true;
 			return;
-		size_t ncap = sf->rx_cap ? sf->rx_cap * 2 : 64;
-		struct mpt_rmap *n = mpt_realloc(st->mem, sf->rx, ncap * sizeof(*n));
-		if (!n)
-			return;
+		}
 		sf->rx = n;
 		sf->rx_cap = ncap;
 	}
@@ -238,6 +262,27 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			continue;
 		}
 		const struct mpt_rmap *m = mpt_sf_rmap_find(sf, rel);
+		if (sf->rx_lost && mpt_rel_cmp(rel, sf->rx_lost_end) >= 0)
+			sf->rx_lost = false;
+		if (!m && sf->rx_lost) {
+			/* Bytes whose mapping had no room (mpt_sf_rmap_add):
+			 * discarded up to where that mapping ended or the next
+			 * held one starts. */
+			uint32_t upto = sf->rx_lost_end - rel;
+			for (size_t i = 0; i < sf->rx_n; i++)
+				if (mpt_rel_cmp(sf->rx[i].ssn, rel) > 0) {
+					upto = MPT_MIN(upto, sf->rx[i].ssn - rel);
+					break;
+				}
+			long rc =
+			    mpt_tcp_recv(tcp, mp->scratch,
+					 MPT_MIN(n, (size_t)MPT_MIN(upto, MPT_MP_MAP_MAX)), now);
+			if (rc <= 0)
+				break;
+			mpt_mib_add(&mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
+			progress = true;
+			continue;
+		}
 		if (!m && mp->inf_rx && sf == mp->inf_sf) {
 			/* Unmapped bytes before the infinite mapping: the
 			 * sender resends their data after it; discard. */

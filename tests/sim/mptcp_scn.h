@@ -129,6 +129,7 @@ struct mctx {
 	bool sampled;
 	const struct mscn *sc;
 	struct mpt_sim_node *mid; /* forwarding node (tamper scenarios) */
+	struct mpt_test_mem *mem; /* both stacks' allocator (inject failures) */
 };
 
 /* Send a packet from the forwarding node on path `path` in direction dir. */
@@ -198,14 +199,17 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->ci_rc = out->si_rc = -100;
-	struct mpt_test_mem cm;
+	/* The simulator and the stacks count their memory apart: a test can
+	 * make the stacks' allocations fail without cutting the network. */
+	struct mpt_test_mem cm, hm;
 	mpt_test_mem_init(&cm);
-	const struct mpt_mem mem = cm.mem;
-	struct mctx x = {.out = out, .sc = sc};
+	mpt_test_mem_init(&hm);
+	const struct mpt_mem mem = cm.mem, hmem = hm.mem;
+	struct mctx x = {.out = out, .sc = sc, .mem = &hm};
 	assert_int_equal(mpt_sim_create(&mem, sc->seed, &x.sim), 0);
 	struct mpt_stack_cfg cc, sv;
 	mpt_stack_cfg_init(&cc);
-	cc.mem = &mem;
+	cc.mem = &hmem;
 	double bdp = 0;
 	for (size_t i = 0; i < sc->npaths; i++) {
 		addr_for(&cc.local[i], sc->v6, i, 1);
@@ -315,7 +319,7 @@ static inline void run_mscn(const struct mscn *sc, struct mout *out)
 	mpt_simhost_destroy(x.c);
 	mpt_simhost_destroy(x.s);
 	mpt_sim_destroy(x.sim);
-	out->live_after = cm.live;
+	out->live_after = cm.live + hm.live;
 }
 
 static inline void mcheck(const struct mscn *sc, const struct mout *o)
