@@ -13,11 +13,12 @@
 #include "mptcp/mptcp.h"
 #include "wire/bytes.h"
 
-#define MP_BUF_MIN     (256u * 1024u)
-#define MP_FIN_RTO_MIN (200 * MPT_NS_PER_MS)
-#define MP_FIN_RTO_MAX (60 * MPT_NS_PER_S)
-#define MP_DRTX_MIN    (200 * MPT_NS_PER_MS)
-#define MP_DRTX_BURST  (256u * 1024u) /* bytes re-sent per data-level timeout */
+#define MP_BUF_MIN       (256u * 1024u)
+#define MP_FIN_RTO_MIN   (200 * MPT_NS_PER_MS)
+#define MP_FIN_RTO_MAX   (60 * MPT_NS_PER_S)
+#define MP_DRTX_MIN      (200 * MPT_NS_PER_MS)
+#define MP_STALE_BACKOFF 4              /* RTOs in a row without progress: a stale subflow */
+#define MP_DRTX_BURST    (256u * 1024u) /* bytes re-sent per data-level timeout */
 
 int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 {
@@ -1154,7 +1155,12 @@ static void inf_step(struct mpt_mpconn *mp, uint64_t now)
 }
 
 /* The data-level RTO: the largest subflow RTO (the data may sit behind
- * the slowest path), at least MP_DRTX_MIN; doubled per firing. */
+ * the slowest path), at least MP_DRTX_MIN; doubled per firing.  The
+ * subflows' RTOs before their backoff: a path whose retransmissions keep
+ * failing backs off towards a minute, and the data level, which exists to
+ * route around it, would wait as long (soak seed 747: a 66-byte
+ * resegmenting path held DATA_ACK for 60 s at a time while two healthy
+ * paths idled). */
 static uint64_t drtx_rto(const struct mpt_mpconn *mp)
 {
 	uint64_t rto = MP_DRTX_MIN;
@@ -1164,7 +1170,7 @@ static uint64_t drtx_rto(const struct mpt_mpconn *mp)
 			continue;
 		struct mpt_tcp_info ti;
 		mpt_tcp_get_info(sf->flow->tcp, &ti);
-		rto = MPT_MAX(rto, ti.rto_ns);
+		rto = MPT_MAX(rto, ti.rto_base_ns);
 	}
 	rto = MPT_MIN(rto, MP_FIN_RTO_MAX);
 	for (uint8_t i = 0; i < mp->drtx_n && rto < MP_FIN_RTO_MAX; i++)
@@ -1239,13 +1245,14 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 	 * only doubles the load of a path already losing packets.  The
 	 * timer is for data a subflow delivered and the peer dropped.
 	 * rescue_head and the subflow-failure reinjection cover slow or dead
-	 * holders.
+	 * holders.  Not a holder in retransmission backoff: its own recovery
+	 * already failed at least once and its next try may be a minute
+	 * away; the data goes elsewhere now (§3.3.6).
 	 */
 	const struct mpt_map *hm = NULL;
 	struct mpt_subflow *h = mpt_sched_holder(mp, mp->snd.una, &hm);
-	if (h && mpt_sf_usable(h)) {
-		struct mpt_tcp_info ti;
-		mpt_tcp_get_info(h->flow->tcp, &ti);
+	struct mpt_tcp_info ti;
+	if (h && mpt_sf_usable(h) && (mpt_tcp_get_info(h->flow->tcp, &ti), ti.backoff == 0)) {
 		/* With DSS checksums the receiver takes none of a mapping
 		 * before all of it arrived (§3.3.1): the whole mapping is in
 		 * flight, unless the window closed on it (then the hole may
@@ -1498,6 +1505,19 @@ static void phase_health(struct mpt_mpconn *mp, uint64_t now)
 		       mpt_seq_leq(m->ssn + m->len, una_rel) &&
 		       mpt_dsn_leq(m->dsn + m->len, mp->snd.una))
 			mpt_maplist_drop_before(&sf->tx, m->ssn + m->len);
+		/* Retransmission timeouts in a row without progress: stale
+		 * even though the peer's segments still arrive (duplicate
+		 * ACKs of a path that delivers nothing new; Linux's
+		 * net.mptcp.stale_loss_cnt, 4 by default).  Its data and new
+		 * data may then go to the backups (RFC 8684 §3.3.8): soak
+		 * seed 747's regular path, cut into 66-byte pieces, held
+		 * DATA_ACK for a minute at a time while two backups idled. */
+		if (ti.backoff >= MP_STALE_BACKOFF && ti.unacked > 0 && sf->established &&
+		    !sf->stale) {
+			sf->stale = true;
+			if (!sf->reinjected)
+				mpt_sched_reinject_sf(sf);
+		}
 		if (ti.rto_count > sf->last_rto_count) {
 			sf->last_rto_count = ti.rto_count;
 			/* Its outstanding data may go elsewhere at once (the

@@ -658,6 +658,8 @@ void mpt_tcp_get_info(const struct mpt_tcp *t, struct mpt_tcp_info *i)
 	i->srtt_ns = t->srtt;
 	i->rttvar_ns = t->rttvar;
 	i->rto_ns = tcp_rto_cur(t);
+	i->rto_base_ns = t->rto;
+	i->backoff = t->backoff;
 	i->min_rtt_ns = t->min_rtt;
 	i->snd_cwnd = t->cc.cwnd;
 	i->snd_ssthresh = t->cc.ssthresh;

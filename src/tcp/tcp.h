@@ -196,6 +196,8 @@ struct mpt_tcp_info {
 	uint8_t rcv_wscale; /**< our shift */
 	bool sack_ok, ts_ok;
 	uint64_t srtt_ns, rttvar_ns, rto_ns, min_rtt_ns;
+	uint64_t rto_base_ns;  /**< the RTO before backoff (RFC 6298 §2) */
+	uint32_t backoff;      /**< RTO doublings since the last new ACK (RFC 6298 §5.5) */
 	uint32_t snd_cwnd;     /**< bytes */
 	uint32_t snd_ssthresh; /**< bytes */
 	uint32_t snd_wnd;      /**< peer's window, bytes */
