@@ -270,11 +270,27 @@ static bool in_infinite(struct in_seg *c)
 		return true;
 	uint64_t dsn =
 	    (d->flags & MPT_DSS_F_DSN64) ? d->dsn : mpt_dsn_expand(mp->rcv.nxt, (uint32_t)d->dsn);
-	if (mpt_mp_live_subflows(mp, NULL) == 1 && mpt_dsn_leq(dsn, mp->rcv.nxt) &&
-	    mp->rcv.nxt - dsn <= mp->rcv.cap)
+	/* RFC 8684 §3.7: an infinite mapping is taken on the only subflow
+	 * that carries data.  Our joins still in their handshake do not
+	 * count: the peer never saw them complete, so they carry nothing,
+	 * and a single-path connection cannot keep them (reset below).
+	 * Counting them refused the fallback of a peer whose options a
+	 * middlebox stripped while our joins were out (soak seed 410). */
+	size_t pending = 0;
+	size_t live = mpt_mp_live_subflows(mp, &pending);
+	bool mine_pending = c->sf->join == MPT_SF_JOIN_SYN || c->sf->join == MPT_SF_JOIN_ACK;
+	if (live - pending == 1 && !mine_pending && mpt_dsn_leq(dsn, mp->rcv.nxt) &&
+	    mp->rcv.nxt - dsn <= mp->rcv.cap) {
+		for (size_t i = 0; i < mp->nsf && pending > 0; i++) {
+			struct mpt_subflow *o = mp->sf[i];
+			if (o != c->sf && !o->closed && !o->dead && !o->reset_pending &&
+			    (o->join == MPT_SF_JOIN_SYN || o->join == MPT_SF_JOIN_ACK))
+				mpt_sf_reset(o, MPT_TCPRST_ADMIN);
+		}
 		mpt_mp_inf_rx(mp, c->sf, d->ssn, dsn);
-	else
+	} else {
 		mpt_mib_inc(&c->st->mib, MPT_MIB_InfiniteMapRxDrop);
+	}
 	return false;
 }
 
