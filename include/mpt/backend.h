@@ -61,7 +61,7 @@ struct mpt_path_cfg {
  * the bad part into err (when errlen > 0).
  * Returns 0 or MPT_ERR_INVAL.
  */
-int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t errlen);
+MPT_API int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t errlen);
 
 /**
  * Whether the host leaves path p's address to mpt, before its TUN device
@@ -74,7 +74,8 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
  * Returns 0, MPT_ERR_EXIST (refused) or MPT_ERR_UNSUPPORTED (netlink
  * failed) or MPT_ERR_INVAL.
  */
-int mpt_path_check_host(const struct mpt_path_cfg *p, const char *dev, char *err, size_t errlen);
+MPT_API int mpt_path_check_host(const struct mpt_path_cfg *p, const char *dev, char *err,
+				size_t errlen);
 
 /**
  * Would the kernel forward a packet from src, arriving on TUN device dev, to
@@ -84,8 +85,8 @@ int mpt_path_check_host(const struct mpt_path_cfg *p, const char *dev, char *err
  * ("Network is unreachable", forwarding disabled, a prohibit rule) or
  * MPT_ERR_INVAL.
  */
-int mpt_path_route_check(const char *dev, const struct mpt_addr *src, const struct mpt_addr *dst,
-			 char *err, size_t errlen);
+MPT_API int mpt_path_route_check(const char *dev, const struct mpt_addr *src,
+				 const struct mpt_addr *dst, char *err, size_t errlen);
 
 /** Backend configuration. */
 struct mpt_backend_cfg {
@@ -133,16 +134,16 @@ struct mpt_backend;
  * MPT_ERR_UNSUPPORTED (a system call failed: no /dev/net/tun, no
  * permission, netlink refused the route, pcap not writable).
  */
-int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **out, char *err,
-		       size_t errlen);
+MPT_API int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **out,
+			       char *err, size_t errlen);
 /** Destroy the stack, close devices (created ones disappear), flush the pcap. */
-void mpt_backend_destroy(struct mpt_backend *b);
-struct mpt_stack *mpt_backend_stack(const struct mpt_backend *b);
+MPT_API void mpt_backend_destroy(struct mpt_backend *b);
+MPT_API struct mpt_stack *mpt_backend_stack(const struct mpt_backend *b);
 /** CLOCK_MONOTONIC in nanoseconds (the clock the stack runs on). */
-uint64_t mpt_backend_now(void);
+MPT_API uint64_t mpt_backend_now(void);
 /** Name of path i's device (NULL when out of range). */
-const char *mpt_backend_dev_name(const struct mpt_backend *b, size_t i);
-void mpt_backend_stats(const struct mpt_backend *b, struct mpt_backend_stats *out);
+MPT_API const char *mpt_backend_dev_name(const struct mpt_backend *b, size_t i);
+MPT_API void mpt_backend_stats(const struct mpt_backend *b, struct mpt_backend_stats *out);
 
 /** Callback for an application descriptor: events are EPOLL* bits. */
 typedef void (*mpt_backend_fd_fn)(void *ud, int fd, uint32_t events);
@@ -153,12 +154,12 @@ typedef void (*mpt_backend_fd_fn)(void *ud, int fd, uint32_t events);
  * MPT_ERR_EXIST, or MPT_ERR_UNSUPPORTED when fd cannot be polled (a regular
  * file: it is always ready, drive it from the idle callback).
  */
-int mpt_backend_watch(struct mpt_backend *b, int fd, uint32_t events, mpt_backend_fd_fn fn,
-		      void *ud);
+MPT_API int mpt_backend_watch(struct mpt_backend *b, int fd, uint32_t events, mpt_backend_fd_fn fn,
+			      void *ud);
 /** Change the events of a watched fd.  Returns 0 or MPT_ERR_NOTFOUND. */
-int mpt_backend_watch_mod(struct mpt_backend *b, int fd, uint32_t events);
+MPT_API int mpt_backend_watch_mod(struct mpt_backend *b, int fd, uint32_t events);
 /** Stop watching fd (does not close it). */
-void mpt_backend_unwatch(struct mpt_backend *b, int fd);
+MPT_API void mpt_backend_unwatch(struct mpt_backend *b, int fd);
 
 /**
  * Called once per loop iteration after packets, timers and descriptors were
@@ -166,7 +167,7 @@ void mpt_backend_unwatch(struct mpt_backend *b, int fd);
  * sleeping.
  */
 typedef bool (*mpt_backend_idle_fn)(void *ud);
-void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud);
+MPT_API void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud);
 
 /** What an input filter decides for a packet read from a device. */
 enum mpt_backend_verdict {
@@ -183,19 +184,20 @@ enum mpt_backend_verdict {
  */
 typedef enum mpt_backend_verdict (*mpt_backend_filter_fn)(void *ud, size_t dev, const uint8_t *pkt,
 							  size_t len, uint64_t now);
-void mpt_backend_set_filter(struct mpt_backend *b, mpt_backend_filter_fn fn, void *ud);
+MPT_API void mpt_backend_set_filter(struct mpt_backend *b, mpt_backend_filter_fn fn, void *ud);
 /** Write a raw IP packet to device dev (the kernel routes it as received). */
-void mpt_backend_send_raw(struct mpt_backend *b, size_t dev, const uint8_t *pkt, size_t len);
+MPT_API void mpt_backend_send_raw(struct mpt_backend *b, size_t dev, const uint8_t *pkt,
+				  size_t len);
 /** Hand a packet to the stack now (e.g. one a filter held back), with pcap. */
-void mpt_backend_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len);
+MPT_API void mpt_backend_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len);
 
 /**
  * Run until mpt_backend_stop().  Returns the status given to stop, or
  * MPT_ERR_UNSUPPORTED when epoll fails.
  */
-int mpt_backend_run(struct mpt_backend *b);
+MPT_API int mpt_backend_run(struct mpt_backend *b);
 /** Make mpt_backend_run return status after the current iteration. */
-void mpt_backend_stop(struct mpt_backend *b, int status);
+MPT_API void mpt_backend_stop(struct mpt_backend *b, int status);
 
 #ifdef __cplusplus
 }

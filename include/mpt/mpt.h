@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpt/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,7 +55,7 @@ enum mpt_err {
 };
 
 /** Human-readable text for an error code (never NULL). */
-const char *mpt_strerror(int err);
+MPT_API const char *mpt_strerror(int err);
 
 /**
  * Allocator hooks. Every allocation the engine makes goes through these.
@@ -68,7 +70,7 @@ struct mpt_mem {
 };
 
 /** The C library allocator (the only place the library calls malloc). */
-const struct mpt_mem *mpt_mem_default(void);
+MPT_API const struct mpt_mem *mpt_mem_default(void);
 
 /**
  * Randomness callback: fill buf with len random bytes.  Simulations pass a
@@ -78,7 +80,7 @@ const struct mpt_mem *mpt_mem_default(void);
 typedef void (*mpt_rand_fn)(uint8_t *buf, size_t len, void *user_data);
 
 /** OpenSSL RAND_bytes; aborts if the CSPRNG fails (it never should). */
-void mpt_rand_default(uint8_t *buf, size_t len, void *user_data);
+MPT_API void mpt_rand_default(uint8_t *buf, size_t len, void *user_data);
 
 /** An IPv4 or IPv6 address (network byte order in bytes[]). */
 struct mpt_addr {
@@ -93,11 +95,11 @@ struct mpt_endpoint {
 };
 
 /** Parse "1.2.3.4" or "2001:db8::1" (no port). Returns 0 or MPT_ERR_INVAL. */
-int mpt_addr_parse(struct mpt_addr *out, const char *text);
+MPT_API int mpt_addr_parse(struct mpt_addr *out, const char *text);
 /** Format an address; buf should hold 46 bytes. Returns buf. */
-char *mpt_addr_format(const struct mpt_addr *a, char *buf, size_t len);
+MPT_API char *mpt_addr_format(const struct mpt_addr *a, char *buf, size_t len);
 /** True when both addresses are equal (family and bytes). */
-bool mpt_addr_equal(const struct mpt_addr *a, const struct mpt_addr *b);
+MPT_API bool mpt_addr_equal(const struct mpt_addr *a, const struct mpt_addr *b);
 
 /* ------------------------------------------------------------------------
  * The stack: addresses, listeners, connections, counters.
@@ -374,15 +376,15 @@ struct mpt_stack_cfg {
 };
 
 /** Fill cfg with defaults (no addresses, no callbacks). */
-void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg);
+MPT_API void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg);
 
 /**
  * Create a stack.  Returns 0, MPT_ERR_INVAL (missing output/rand, bad
  * address, unknown cc name) or MPT_ERR_NOMEM.
  */
-int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out);
+MPT_API int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out);
 /** Free the stack and every socket (nothing is sent). */
-void mpt_stack_destroy(struct mpt_stack *st);
+MPT_API void mpt_stack_destroy(struct mpt_stack *st);
 
 /**
  * Feed one received IP packet.  Malformed, misaddressed or unwanted packets
@@ -390,29 +392,30 @@ void mpt_stack_destroy(struct mpt_stack *st);
  * handed to a connection or listener, or the negative reason it was dropped
  * (MPT_ERR_STATE: called from a callback of this stack).
  */
-int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now);
+MPT_API int mpt_stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uint64_t now);
 /**
  * mpt_stack_input for a packet from a device with offloads: flags
  * MPT_INPUT_CSUM_OK when the device verified the TCP checksum (or the packet
  * is locally generated with a partial one).  The packet may hold a TCP
  * payload of up to 64 KiB (coalesced segments: receive offload).
  */
-int mpt_stack_input_ex(struct mpt_stack *st, const uint8_t *pkt, size_t len, unsigned flags,
-		       uint64_t now);
+MPT_API int mpt_stack_input_ex(struct mpt_stack *st, const uint8_t *pkt, size_t len, unsigned flags,
+			       uint64_t now);
 /** Earliest timer deadline over all sockets (a time already passed when
  *  events are waiting for delivery), or MPT_TIME_NEVER. */
-uint64_t mpt_stack_next_deadline(struct mpt_stack *st);
+MPT_API uint64_t mpt_stack_next_deadline(struct mpt_stack *st);
 /** Run all timers due at or before now, then deliver queued events. */
-void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now);
+MPT_API void mpt_stack_on_timer(struct mpt_stack *st, uint64_t now);
 
 /** Number of named counters. */
-int mpt_counter_count(void);
+MPT_API int mpt_counter_count(void);
 /** Name of counter i (kernel MIB name where one exists) or NULL. */
-const char *mpt_counter_name(int i);
+MPT_API const char *mpt_counter_name(int i);
 /** Value of counter i in this stack (0 when out of range). */
-uint64_t mpt_stack_counter(const struct mpt_stack *st, int i);
+MPT_API uint64_t mpt_stack_counter(const struct mpt_stack *st, int i);
 /** Value of a counter by name; returns MPT_ERR_NOTFOUND for unknown names. */
-int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint64_t *value);
+MPT_API int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name,
+				      uint64_t *value);
 
 /**
  * Listen on local->port (local->addr.family 0 = every local address; in a
@@ -424,18 +427,18 @@ int mpt_stack_counter_by_name(const struct mpt_stack *st, const char *name, uint
  * once half of them are taken.  Returns 0, MPT_ERR_INVAL, MPT_ERR_EXIST
  * (port in use), MPT_ERR_LIMIT or MPT_ERR_NOMEM.
  */
-int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,
-	       struct mpt_sock **out);
+MPT_API int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t backlog,
+		       struct mpt_sock **out);
 /** Next established connection from a listener, or NULL when none. */
-struct mpt_sock *mpt_accept(struct mpt_sock *listener);
+MPT_API struct mpt_sock *mpt_accept(struct mpt_sock *listener);
 
 /**
  * Open a connection to remote from local_addr (NULL: the first local
  * address of the remote's family).  The SYN leaves immediately.  Returns 0,
  * MPT_ERR_INVAL, MPT_ERR_LIMIT (no port / too many sockets) or MPT_ERR_NOMEM.
  */
-int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
-		const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out);
+MPT_API int mpt_connect(struct mpt_stack *st, const struct mpt_endpoint *remote,
+			const struct mpt_addr *local_addr, uint64_t now, struct mpt_sock **out);
 
 /**
  * Per-connection options (RFC 6897 §5.3 "enable/disable before connect").
@@ -449,44 +452,44 @@ struct mpt_conn_opts {
 };
 
 /** Fill o with st's defaults. */
-void mpt_conn_opts_init(const struct mpt_stack *st, struct mpt_conn_opts *o);
+MPT_API void mpt_conn_opts_init(const struct mpt_stack *st, struct mpt_conn_opts *o);
 
 /**
  * mpt_connect with per-connection options (opts NULL: the stack's
  * defaults).  Returns the errors of mpt_connect; MPT_ERR_INVAL also for an
  * MPTCP version other than 0/1.
  */
-int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
-		   const struct mpt_addr *local_addr, const struct mpt_conn_opts *opts,
-		   uint64_t now, struct mpt_sock **out);
+MPT_API int mpt_connect_ex(struct mpt_stack *st, const struct mpt_endpoint *remote,
+			   const struct mpt_addr *local_addr, const struct mpt_conn_opts *opts,
+			   uint64_t now, struct mpt_sock **out);
 
 /** Send: bytes accepted, or MPT_ERR_AGAIN / _CLOSED / _STATE / the socket error. */
-long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now);
+MPT_API long mpt_send(struct mpt_sock *s, const void *data, size_t len, uint64_t now);
 /** Receive: bytes read, 0 at end of stream, or MPT_ERR_AGAIN / the socket error. */
-long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now);
+MPT_API long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now);
 /** Half-close the sending direction (FIN after queued data). */
-int mpt_shutdown(struct mpt_sock *s, uint64_t now);
+MPT_API int mpt_shutdown(struct mpt_sock *s, uint64_t now);
 /**
  * Close: the handle is invalid afterwards.  Queued data is still delivered
  * and the connection finishes its close sequence inside the stack.
  * Closing a listener also aborts its not-yet-accepted connections.
  */
-void mpt_close(struct mpt_sock *s, uint64_t now);
+MPT_API void mpt_close(struct mpt_sock *s, uint64_t now);
 /** Abort with RST; the handle is invalid afterwards. */
-void mpt_abort(struct mpt_sock *s, uint64_t now);
+MPT_API void mpt_abort(struct mpt_sock *s, uint64_t now);
 
 /** Current readiness (enum mpt_event bits). */
-unsigned mpt_sock_events(const struct mpt_sock *s);
+MPT_API unsigned mpt_sock_events(const struct mpt_sock *s);
 /** 0 or the error that ended the connection. */
-int mpt_sock_error(const struct mpt_sock *s);
+MPT_API int mpt_sock_error(const struct mpt_sock *s);
 /** True for a listener. */
-bool mpt_sock_is_listener(const struct mpt_sock *s);
+MPT_API bool mpt_sock_is_listener(const struct mpt_sock *s);
 /** Application pointer. */
-void mpt_sock_set_user(struct mpt_sock *s, void *user);
-void *mpt_sock_get_user(const struct mpt_sock *s);
+MPT_API void mpt_sock_set_user(struct mpt_sock *s, void *user);
+MPT_API void *mpt_sock_get_user(const struct mpt_sock *s);
 /** Local and remote endpoints. */
-void mpt_sock_endpoints(const struct mpt_sock *s, struct mpt_endpoint *local,
-			struct mpt_endpoint *remote);
+MPT_API void mpt_sock_endpoints(const struct mpt_sock *s, struct mpt_endpoint *local,
+				struct mpt_endpoint *remote);
 
 /** Per-connection transport information (cf. Linux struct tcp_info). */
 struct mpt_sock_info {
@@ -500,7 +503,7 @@ struct mpt_sock_info {
 	char cc[MPT_CC_NAME_LEN];
 };
 /** Fill info for a connection. Returns 0 or MPT_ERR_STATE for a listener. */
-int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info);
+MPT_API int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info);
 
 /* ---- Multipath TCP (RFC 8684 / RFC 6824; RFC 6897 basic API) ---------- */
 
@@ -509,10 +512,10 @@ int mpt_sock_info(const struct mpt_sock *s, struct mpt_sock_info *info);
  * has not fallen back to plain TCP (RFC 6897 §5.3 "get MPTCP enabled").
  * Before the handshake completes: true when MPTCP is being attempted.
  */
-bool mpt_sock_mptcp_enabled(const struct mpt_sock *s);
+MPT_API bool mpt_sock_mptcp_enabled(const struct mpt_sock *s);
 
 /** Connection identifier (RFC 6897 §5.3): the local token, 0 for plain TCP. */
-uint32_t mpt_sock_conn_id(const struct mpt_sock *s);
+MPT_API uint32_t mpt_sock_conn_id(const struct mpt_sock *s);
 
 #define MPT_MPTCP_INFO_FLAG_FALLBACK            0x1u /**< fell back to TCP */
 #define MPT_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED 0x2u /**< peer's key known */
@@ -546,7 +549,7 @@ struct mpt_mptcp_info {
  * Fill info.  Returns 0, MPT_ERR_INVAL, or MPT_ERR_STATE for a listener or
  * a socket that never attempted MPTCP.
  */
-int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info);
+MPT_API int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info);
 
 /** One subflow of a connection. */
 struct mpt_subflow_info {
@@ -568,7 +571,7 @@ struct mpt_subflow_info {
  * subflows the connection has (may exceed max), or MPT_ERR_INVAL /
  * MPT_ERR_STATE (listener).  A plain TCP socket reports its one flow.
  */
-int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max);
+MPT_API int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max);
 
 /**
  * Add a local address while the stack runs (RFC 6897 §5.3): MPTCP
@@ -576,7 +579,7 @@ int mpt_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, si
  * ADD_ADDR, initiators open MP_JOINs from it).  Returns 0, MPT_ERR_INVAL,
  * MPT_ERR_EXIST (already configured) or MPT_ERR_LIMIT (MPT_MAX_LOCAL_ADDRS).
  */
-int mpt_stack_add_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now);
+MPT_API int mpt_stack_add_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now);
 
 /**
  * Remove a local address (RFC 6897 §5.3; RFC 8684 §3.4.2): every MPTCP
@@ -585,7 +588,8 @@ int mpt_stack_add_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uin
  * are left alone.  Its address id is not reused.  Returns 0, MPT_ERR_INVAL
  * or MPT_ERR_NOTFOUND.
  */
-int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, uint64_t now);
+MPT_API int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a,
+					uint64_t now);
 
 /**
  * Mark the subflows of an MPTCP connection that use local address `local`
@@ -595,8 +599,8 @@ int mpt_stack_remove_local_addr(struct mpt_stack *st, const struct mpt_addr *a, 
  * subflow is available.  Returns the number of subflows using that address,
  * MPT_ERR_INVAL or MPT_ERR_STATE (not an MPTCP connection / fallen back).
  */
-int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
-			uint64_t now);
+MPT_API int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
+				uint64_t now);
 
 /* ---- path-manager events (what an MPT_EV_PM says) ----------------------- */
 
@@ -628,14 +632,14 @@ struct mpt_pm_event {
  * connection keeps the last 32; older ones are dropped and counted
  * (PMEventDrop).  Returns 1 (ev filled), 0 (none) or MPT_ERR_INVAL.
  */
-int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev);
+MPT_API int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev);
 
 /* ---- policies (schedulers, path managers) ------------------------------ */
 
 /** Name of built-in scheduler i (0: the default), NULL past the last. */
-const char *mpt_sched_name(size_t i);
+MPT_API const char *mpt_sched_name(size_t i);
 /** Name of built-in path manager i (0: the default), NULL past the last. */
-const char *mpt_pm_name(size_t i);
+MPT_API const char *mpt_pm_name(size_t i);
 
 /*
  * An external path manager (knob pm = "none", or alongside any other):
@@ -652,35 +656,35 @@ const char *mpt_pm_name(size_t i);
  * connection cannot open subflows), MPT_ERR_LIMIT (subflow limits) or
  * MPT_ERR_NOMEM.
  */
-int mpt_pm_subflow_open(struct mpt_sock *s, const struct mpt_addr *local,
-			const struct mpt_endpoint *remote, bool backup, uint64_t now);
+MPT_API int mpt_pm_subflow_open(struct mpt_sock *s, const struct mpt_addr *local,
+				const struct mpt_endpoint *remote, bool backup, uint64_t now);
 /**
  * Close the subflows between local and remote (remote port 0: any) with a
  * reset (MP_TCPRST "administratively prohibited"); their data goes to the
  * other subflows.  Returns the number closed, MPT_ERR_INVAL, MPT_ERR_STATE
  * or MPT_ERR_NOTFOUND.
  */
-int mpt_pm_subflow_close(struct mpt_sock *s, const struct mpt_addr *local,
-			 const struct mpt_endpoint *remote, uint64_t now);
+MPT_API int mpt_pm_subflow_close(struct mpt_sock *s, const struct mpt_addr *local,
+				 const struct mpt_endpoint *remote, uint64_t now);
 /**
  * Announce one of the stack's local addresses to the peer (ADD_ADDR).
  * Returns 0, MPT_ERR_INVAL (not a local address), MPT_ERR_STATE,
  * MPT_ERR_EXIST (already announced) or MPT_ERR_LIMIT.
  */
-int mpt_pm_announce(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now);
+MPT_API int mpt_pm_announce(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now);
 /**
  * Withdraw a local address on this connection only (REMOVE_ADDR; its
  * subflows are closed).  Returns 0, MPT_ERR_INVAL, MPT_ERR_STATE or
  * MPT_ERR_NOTFOUND.
  */
-int mpt_pm_withdraw(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now);
+MPT_API int mpt_pm_withdraw(struct mpt_sock *s, const struct mpt_addr *local, uint64_t now);
 /**
  * The peer's known addresses (initial, then ADD_ADDRs still valid), with
  * their address ids in ids (may be NULL).  Returns how many there are (may
  * exceed max), MPT_ERR_INVAL or MPT_ERR_STATE.
  */
-int mpt_pm_remote_addrs(const struct mpt_sock *s, struct mpt_endpoint *out, uint8_t *ids,
-			size_t max);
+MPT_API int mpt_pm_remote_addrs(const struct mpt_sock *s, struct mpt_endpoint *out, uint8_t *ids,
+				size_t max);
 
 #ifdef __cplusplus
 }

@@ -178,46 +178,48 @@ struct mpt_sim_stats {
  * Create a simulator at virtual time 0.  mem may be NULL (libc hooks).
  * Returns 0, MPT_ERR_INVAL (out NULL) or MPT_ERR_NOMEM.
  */
-int mpt_sim_create(const struct mpt_mem *mem, uint64_t seed, struct mpt_sim **out);
+MPT_API int mpt_sim_create(const struct mpt_mem *mem, uint64_t seed, struct mpt_sim **out);
 
 /**
  * Free the simulator, all nodes' bookkeeping, links, middleboxes, packets
  * and pending events, and close the pcap file.  Does not touch node ud
  * pointers.  NULL is a no-op.
  */
-void mpt_sim_destroy(struct mpt_sim *sim);
+MPT_API void mpt_sim_destroy(struct mpt_sim *sim);
 
 /** Current virtual time (ns). */
-uint64_t mpt_sim_now(const struct mpt_sim *sim);
+MPT_API uint64_t mpt_sim_now(const struct mpt_sim *sim);
 
 /**
  * mpt_rand_fn over the simulator's node stream (pass the sim as user_data).
  * Deterministic for a given seed and call sequence; independent of the
  * link streams.
  */
-void mpt_sim_rand(uint8_t *buf, size_t len, void *sim);
+MPT_API void mpt_sim_rand(uint8_t *buf, size_t len, void *sim);
 
 /**
  * Bound packets in flight across the whole simulator (0 keeps the current
  * value).  Packets beyond are dropped with MPT_SIM_DROP_LIMIT.
  */
-void mpt_sim_set_limits(struct mpt_sim *sim, uint64_t max_pkts, uint64_t max_bytes);
+MPT_API void mpt_sim_set_limits(struct mpt_sim *sim, uint64_t max_pkts, uint64_t max_bytes);
 
 /**
  * Add a node.  name is copied (may be NULL); ops must outlive the sim.
  * Returns 0, MPT_ERR_INVAL (ops/input/out NULL) or MPT_ERR_NOMEM.
  */
-int mpt_sim_add_node(struct mpt_sim *sim, const char *name, const struct mpt_sim_node_ops *ops,
-		     void *ud, struct mpt_sim_node **out);
+MPT_API int mpt_sim_add_node(struct mpt_sim *sim, const char *name,
+			     const struct mpt_sim_node_ops *ops, void *ud,
+			     struct mpt_sim_node **out);
 
 /** Node name ("" when none). */
-const char *mpt_sim_node_name(const struct mpt_sim_node *node);
+MPT_API const char *mpt_sim_node_name(const struct mpt_sim_node *node);
 /** Number of interfaces of a node. */
-unsigned mpt_sim_node_n_ifaces(const struct mpt_sim_node *node);
+MPT_API unsigned mpt_sim_node_n_ifaces(const struct mpt_sim_node *node);
 /** Address of interface ifindex; MPT_ERR_NOTFOUND if there is none. */
-int mpt_sim_node_ifaddr(const struct mpt_sim_node *node, unsigned ifindex, struct mpt_addr *out);
+MPT_API int mpt_sim_node_ifaddr(const struct mpt_sim_node *node, unsigned ifindex,
+				struct mpt_addr *out);
 /** Outgoing link direction of interface ifindex, or NULL. */
-struct mpt_sim_link *mpt_sim_node_iflink(const struct mpt_sim_node *node, unsigned ifindex);
+MPT_API struct mpt_sim_link *mpt_sim_node_iflink(const struct mpt_sim_node *node, unsigned ifindex);
 
 /**
  * Re-read the node's next_deadline (call after changing the node's state
@@ -225,7 +227,7 @@ struct mpt_sim_link *mpt_sim_node_iflink(const struct mpt_sim_node *node, unsign
  * simulator also re-reads every node's deadline when mpt_sim_run starts and
  * after each mpt_sim_at callback.
  */
-void mpt_sim_node_kick(struct mpt_sim *sim, struct mpt_sim_node *node);
+MPT_API void mpt_sim_node_kick(struct mpt_sim *sim, struct mpt_sim_node *node);
 
 /**
  * Connect node a and node b: adds one interface to each (addresses addr_a,
@@ -236,10 +238,11 @@ void mpt_sim_node_kick(struct mpt_sim *sim, struct mpt_sim_node *node);
  * only with distinct addresses), MPT_ERR_LIMIT (list longer than
  * MPT_SIM_MAX_LIST) or MPT_ERR_NOMEM.
  */
-int mpt_sim_connect(struct mpt_sim *sim, struct mpt_sim_node *a, const struct mpt_addr *addr_a,
-		    struct mpt_sim_node *b, const struct mpt_addr *addr_b,
-		    const struct mpt_sim_link_cfg *ab, const struct mpt_sim_link_cfg *ba,
-		    struct mpt_sim_link **ab_out, struct mpt_sim_link **ba_out);
+MPT_API int mpt_sim_connect(struct mpt_sim *sim, struct mpt_sim_node *a,
+			    const struct mpt_addr *addr_a, struct mpt_sim_node *b,
+			    const struct mpt_addr *addr_b, const struct mpt_sim_link_cfg *ab,
+			    const struct mpt_sim_link_cfg *ba, struct mpt_sim_link **ab_out,
+			    struct mpt_sim_link **ba_out);
 
 /**
  * Replace a direction's configuration.  Applies to packets sent from now
@@ -247,22 +250,23 @@ int mpt_sim_connect(struct mpt_sim *sim, struct mpt_sim_node *a, const struct mp
  * counter used by the loss mask / drop list keeps counting.
  * Returns 0, MPT_ERR_INVAL, MPT_ERR_LIMIT or MPT_ERR_NOMEM (old cfg kept).
  */
-int mpt_sim_link_set_cfg(struct mpt_sim_link *link, const struct mpt_sim_link_cfg *cfg);
+MPT_API int mpt_sim_link_set_cfg(struct mpt_sim_link *link, const struct mpt_sim_link_cfg *cfg);
 
 /**
  * Administratively bring a direction up or down.  While down, packets sent
  * are dropped and packets arriving are dropped (MPT_SIM_DROP_OUTAGE).
  */
-void mpt_sim_link_set_up(struct mpt_sim_link *link, bool up);
+MPT_API void mpt_sim_link_set_up(struct mpt_sim_link *link, bool up);
 
 /** True when the direction is up at time t (admin state and outages). */
-bool mpt_sim_link_is_up(const struct mpt_sim_link *link, uint64_t t);
+MPT_API bool mpt_sim_link_is_up(const struct mpt_sim_link *link, uint64_t t);
 
 /** Copy a direction's counters. */
-void mpt_sim_link_get_stats(const struct mpt_sim_link *link, struct mpt_sim_link_stats *out);
+MPT_API void mpt_sim_link_get_stats(const struct mpt_sim_link *link,
+				    struct mpt_sim_link_stats *out);
 
 /** Copy the sim-wide counters. */
-void mpt_sim_get_stats(const struct mpt_sim *sim, struct mpt_sim_stats *out);
+MPT_API void mpt_sim_get_stats(const struct mpt_sim *sim, struct mpt_sim_stats *out);
 
 /**
  * Send a raw IP packet from node.  The interface is chosen by the packet's
@@ -274,11 +278,12 @@ void mpt_sim_get_stats(const struct mpt_sim *sim, struct mpt_sim_stats *out);
  * counted in no_route), MPT_ERR_INVAL (len 0 or > MPT_SIM_MAX_PKT) or
  * MPT_ERR_NOMEM (counted as a MPT_SIM_DROP_LIMIT drop).
  */
-int mpt_sim_send(struct mpt_sim *sim, struct mpt_sim_node *node, const uint8_t *pkt, size_t len);
+MPT_API int mpt_sim_send(struct mpt_sim *sim, struct mpt_sim_node *node, const uint8_t *pkt,
+			 size_t len);
 
 /** Like mpt_sim_send on a given interface (MPT_ERR_NOTFOUND if none). */
-int mpt_sim_send_if(struct mpt_sim *sim, struct mpt_sim_node *node, unsigned ifindex,
-		    const uint8_t *pkt, size_t len);
+MPT_API int mpt_sim_send_if(struct mpt_sim *sim, struct mpt_sim_node *node, unsigned ifindex,
+			    const uint8_t *pkt, size_t len);
 
 /** Callback of a scheduled user event. */
 typedef void (*mpt_sim_event_fn)(struct mpt_sim *sim, void *arg);
@@ -288,7 +293,7 @@ typedef void (*mpt_sim_event_fn)(struct mpt_sim *sim, void *arg);
  * the same time run in scheduling order.  Returns 0, MPT_ERR_INVAL or
  * MPT_ERR_NOMEM.
  */
-int mpt_sim_at(struct mpt_sim *sim, uint64_t t, mpt_sim_event_fn fn, void *arg);
+MPT_API int mpt_sim_at(struct mpt_sim *sim, uint64_t t, mpt_sim_event_fn fn, void *arg);
 
 /** Why mpt_sim_run returned. */
 enum mpt_sim_run_result {
@@ -306,7 +311,7 @@ enum mpt_sim_run_result {
  * user events, middlebox flushes.  Returns an enum mpt_sim_run_result or
  * MPT_ERR_STATE when called from inside a simulator callback.
  */
-int mpt_sim_run(struct mpt_sim *sim, uint64_t until, bool (*stop)(void *arg), void *arg);
+MPT_API int mpt_sim_run(struct mpt_sim *sim, uint64_t until, bool (*stop)(void *arg), void *arg);
 
 /**
  * Write every packet that gets onto any link's wire (step 5) to a pcap
@@ -314,10 +319,10 @@ int mpt_sim_run(struct mpt_sim *sim, uint64_t until, bool (*stop)(void *arg), vo
  * time.  Replaces a previously open file.
  * Returns 0, MPT_ERR_INVAL (path NULL) or MPT_ERR_NOTFOUND (cannot open).
  */
-int mpt_sim_pcap_open(struct mpt_sim *sim, const char *path);
+MPT_API int mpt_sim_pcap_open(struct mpt_sim *sim, const char *path);
 
 /** Flush and close the pcap file (no-op when none is open). */
-void mpt_sim_pcap_close(struct mpt_sim *sim);
+MPT_API void mpt_sim_pcap_close(struct mpt_sim *sim);
 
 /* ---- middleboxes --------------------------------------------------------- */
 
@@ -424,11 +429,11 @@ struct mpt_sim_mbox_stats {
  * Returns 0, MPT_ERR_INVAL (bad config, fwd NULL, rev of another sim) or
  * MPT_ERR_NOMEM.
  */
-int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
-		     const struct mpt_sim_mbox_cfg *cfg, struct mpt_sim_mbox **out);
+MPT_API int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
+			     const struct mpt_sim_mbox_cfg *cfg, struct mpt_sim_mbox **out);
 
 /** Copy a middlebox's counters. */
-void mpt_sim_mbox_get_stats(const struct mpt_sim_mbox *mb, struct mpt_sim_mbox_stats *out);
+MPT_API void mpt_sim_mbox_get_stats(const struct mpt_sim_mbox *mb, struct mpt_sim_mbox_stats *out);
 
 /** Set bit `kind` in a DROP_UNKNOWN_OPT allowed set. */
 static inline void mpt_sim_opt_allow(uint64_t allowed[4], uint8_t kind)

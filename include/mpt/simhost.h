@@ -27,15 +27,16 @@ struct mpt_simhost;
  * with mpt_sim_connect using the addresses in cfg->local.
  * Returns 0, MPT_ERR_INVAL or MPT_ERR_NOMEM.
  */
-int mpt_simhost_create(struct mpt_sim *sim, const char *name, const struct mpt_stack_cfg *cfg,
-		       struct mpt_simhost **out);
-void mpt_simhost_destroy(struct mpt_simhost *h);
-struct mpt_stack *mpt_simhost_stack(const struct mpt_simhost *h);
-struct mpt_sim_node *mpt_simhost_node(const struct mpt_simhost *h);
-struct mpt_sim *mpt_simhost_sim(const struct mpt_simhost *h);
+MPT_API int mpt_simhost_create(struct mpt_sim *sim, const char *name,
+			       const struct mpt_stack_cfg *cfg, struct mpt_simhost **out);
+MPT_API void mpt_simhost_destroy(struct mpt_simhost *h);
+MPT_API struct mpt_stack *mpt_simhost_stack(const struct mpt_simhost *h);
+MPT_API struct mpt_sim_node *mpt_simhost_node(const struct mpt_simhost *h);
+MPT_API struct mpt_sim *mpt_simhost_sim(const struct mpt_simhost *h);
 /** Route the stack's socket events to fn (one application per host). */
-void mpt_simhost_set_app(struct mpt_simhost *h,
-			 void (*fn)(void *ud, struct mpt_sock *s, unsigned events), void *ud);
+MPT_API void mpt_simhost_set_app(struct mpt_simhost *h,
+				 void (*fn)(void *ud, struct mpt_sock *s, unsigned events),
+				 void *ud);
 
 /* ---- bulk transfer ----------------------------------------------------- */
 
@@ -70,24 +71,24 @@ struct mpt_bulk_result {
  * Takes over both hosts' application callbacks.
  * Returns 0 or a negative mpt_err.
  */
-int mpt_bulk_start(struct mpt_simhost *client, struct mpt_simhost *server,
-		   const struct mpt_endpoint *dst, const struct mpt_bulk_cfg *cfg,
-		   struct mpt_bulk **out);
+MPT_API int mpt_bulk_start(struct mpt_simhost *client, struct mpt_simhost *server,
+			   const struct mpt_endpoint *dst, const struct mpt_bulk_cfg *cfg,
+			   struct mpt_bulk **out);
 /** True once the server has read the whole stream (usable as a sim stop fn). */
-bool mpt_bulk_done(void *bulk);
+MPT_API bool mpt_bulk_done(void *bulk);
 /** Bytes read by the server so far. */
-uint64_t mpt_bulk_received(const struct mpt_bulk *b);
-void mpt_bulk_result(const struct mpt_bulk *b, struct mpt_bulk_result *out);
+MPT_API uint64_t mpt_bulk_received(const struct mpt_bulk *b);
+MPT_API void mpt_bulk_result(const struct mpt_bulk *b, struct mpt_bulk_result *out);
 /** Client-side connection (NULL once closed) for mpt_sock_info. */
-struct mpt_sock *mpt_bulk_client_sock(const struct mpt_bulk *b);
+MPT_API struct mpt_sock *mpt_bulk_client_sock(const struct mpt_bulk *b);
 /** Server-side connection (NULL before accept and once closed). */
-struct mpt_sock *mpt_bulk_server_sock(const struct mpt_bulk *b);
+MPT_API struct mpt_sock *mpt_bulk_server_sock(const struct mpt_bulk *b);
 /**
  * Abort one side's connection (mpt_abort: MP_FASTCLOSE for MPTCP) now.
  * The transfer then counts as done once the other side saw the error.
  */
-void mpt_bulk_abort(struct mpt_bulk *b, bool server, uint64_t now);
-void mpt_bulk_destroy(struct mpt_bulk *b);
+MPT_API void mpt_bulk_abort(struct mpt_bulk *b, bool server, uint64_t now);
+MPT_API void mpt_bulk_destroy(struct mpt_bulk *b);
 
 #ifdef __cplusplus
 }
