@@ -152,7 +152,8 @@ static int parse_mpc(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, i
 	out->version = ver;
 	if (ver > MPT_MPTCP_V1)
 		return fail(out, MPT_MPTCP_R_VERSION);
-	if (extkey && ver == MPT_MPTCP_V1 && (p[3] & MPT_EXTKEY_MPC_FLAG))
+	/* olen first: a 3-byte option has no flags byte to look at. */
+	if (extkey && ver == MPT_MPTCP_V1 && olen >= MPC_LEN_NOKEY && (p[3] & MPT_EXTKEY_MPC_FLAG))
 		return parse_mpc_ext(out, p, olen, seg);
 	switch (olen) {
 	case MPC_LEN_NOKEY:

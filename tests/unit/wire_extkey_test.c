@@ -89,7 +89,8 @@ static void check_lengths(const uint8_t tmpl[40], const struct mpt_mptcp_parse_c
 			legal |= want[k] == L;
 		int rc = mpt_mptcp_parse(&o, b, n, ctx);
 		if (legal != (rc == 0)) {
-			fprintf(stderr, "byte2 %02x byte3 %02x v%d seg %d ext %d len %d: rc %d (%s)\n",
+			fprintf(stderr,
+				"byte2 %02x byte3 %02x v%d seg %d ext %d len %d: rc %d (%s)\n",
 				tmpl[2], tmpl[3], ctx->version, ctx->seg, ctx->ext, L, rc,
 				mpt_mptcp_reason_str(o.reason));
 			fail();
@@ -114,8 +115,8 @@ static void test_codepoints(void **state)
 	/* §6: flag E of MP_CAPABLE (RFC 8684 §3.1: A=0x80 ... H=0x01; D-G
 	 * unassigned), subtype 0x9; Figures 5-8: where K sits. */
 	assert_int_equal(MPT_EXTKEY_MPC_FLAG, 0x08);
-	assert_int_equal(MPT_EXTKEY_MPC_FLAG & (MPT_MPC_F_A | MPT_MPC_F_B | MPT_MPC_F_C | MPT_MPC_F_H),
-			 0);
+	assert_int_equal(
+	    MPT_EXTKEY_MPC_FLAG & (MPT_MPC_F_A | MPT_MPC_F_B | MPT_MPC_F_C | MPT_MPC_F_H), 0);
 	assert_int_equal(MPT_EXTKEY_SUBTYPE, 0x9);
 	assert_int_equal(MPT_EXTKEY_K_NEW_KEY, 0x01);
 	assert_int_equal(MPT_EXTKEY_K_JOIN, 0x02);
@@ -244,6 +245,16 @@ static void test_mpc_lengths(void **state)
 		check_lengths(t, &sa, LENS(12));
 		check_lengths(t, &ak, LENS(20, 22, 24));
 	}
+	/* A 3-byte MP_CAPABLE has no flags byte: the parser must not look past
+	 * it for E (exact-size buffer, so ASan sees an over-read). */
+	uint8_t *three = malloc(3);
+	memcpy(three, (const uint8_t[]){30, 3, 0x01}, 3);
+	struct mpt_mptcp_parse_ctx c3 = ctx_of(1, MPT_MPTCP_SEG_ANY, EXT);
+	struct mpt_mptcp_opt o3;
+	assert_int_equal(mpt_mptcp_parse(&o3, three, 3, &c3), MPT_ERR_BADLEN);
+	assert_int_equal(o3.reason, MPT_MPTCP_R_LEN);
+	free(three);
+
 	/* v0 with E: RFC 6824's lengths, extension or not. */
 	t[2] = 0x00;
 	t[3] = 0x09;
@@ -433,8 +444,8 @@ static void test_join_k(void **state)
 			assert_int_equal(o.key_id, k ? 1 : 0);
 			if (f != 2)
 				assert_int_equal(o.u.join.backup, bk);
-			canon[2] = (uint8_t)(0x10 | (k ? MPT_EXTKEY_K_JOIN : 0) |
-					     (f != 2 && bk ? 1 : 0));
+			canon[2] =
+			    (uint8_t)(0x10 | (k ? MPT_EXTKEY_K_JOIN : 0) | (f != 2 && bk ? 1 : 0));
 			uint8_t out[40];
 			assert_int_equal(mpt_mptcp_emit(out, sizeof(out), &o), (int)n);
 			assert_memory_equal(out, canon, n);
@@ -598,7 +609,7 @@ static void test_random_ext_vs_plain(void **state)
 		int rp = mpt_mptcp_parse(&p, b, L, &cp);
 		int re = mpt_mptcp_parse(&e, b, L, &ce);
 		int st = b[2] >> 4;
-		bool mpc_ext = st == MPT_MPTCP_MP_CAPABLE && (b[2] & 0x0f) == 1 &&
+		bool mpc_ext = st == MPT_MPTCP_MP_CAPABLE && (b[2] & 0x0f) == 1 && L >= 4 &&
 			       (b[3] & MPT_MPC_F_E);
 		bool new_key = st == MPT_EXTKEY_SUBTYPE && version == 1;
 
