@@ -238,6 +238,48 @@ def mptcp_seeds():
     s["keepalive_idle"] = time(31, 6) + time(31, 6) + app(CLI, 14)
     s["nomem"] = app(CLI, 15, 1) + seg(SRV, NEW, SYN, tpl=[tpl_mpc(0)], new=(0x00, 23, 0))
     s["raw_garbage"] = raw(1, bytes([0x45, 0, 0, 40]) + bytes(36))
+    # External keys (draft-baerts-tcpm-mptcpext-00): the engine does not
+    # negotiate them yet, so a NEW_KEY is an unknown subtype to it and an E
+    # flag in a SYN is a plain v1 SYN (docs/external-keys.md).
+    s["extkey_new_key"] = seg(SRV, 0, ACK, tpl=[tpl_raw(opt_new_key(1, bytes(range(8))))])
+    s["extkey_mpc_syn"] = seg(SRV, NEW, SYN, tpl=[tpl_mpc(0, flags=0x09)], new=(0x00, 24, 0))
+    return s
+
+
+# ---- opt_fuzz: byte 0 = version (bit 0) and segment kind (bits 1-2), then
+# an options area; every MPTCP option in it is parsed with and without
+# external keys understood (fuzz/opt_fuzz.c).
+
+def opt_new_key(k, hmac):
+    """NEW_KEY (draft-baerts-tcpm-mptcpext-00 Figure 5): subtype 9, K bit."""
+    return bytes([30, 12, 0x90 | k, 0]) + hmac
+
+
+def opt_seeds():
+    SEG_SYN, SEG_SYNACK, SEG_ACK = 1, 2, 3
+    ctx = lambda seg: bytes([1 | (seg << 1)])  # v1
+    tok_a, tok_b = u32(0x01020304), u32(0xA1B2C3D4)
+    s = {
+        "extkey_mpc_syn": ctx(SEG_SYN) + bytes([30, 4, 0x01, 0x09]),
+        "extkey_mpc_synack": ctx(SEG_SYNACK) + bytes([30, 8, 0x01, 0x09]) + tok_b,
+        "extkey_mpc_ack": ctx(SEG_ACK) + bytes([30, 12, 0x01, 0x09]) + tok_a + tok_b,
+        "extkey_mpc_data": ctx(SEG_ACK) + bytes([30, 14, 0x01, 0x09]) + tok_a + tok_b +
+        u16(100),
+        "extkey_mpc_data_csum": ctx(SEG_ACK) + bytes([30, 16, 0x01, 0x89]) + tok_a + tok_b +
+        u16(100) + u16(0xBEEF),
+        "extkey_new_key0": ctx(SEG_ACK) + opt_new_key(0, bytes(range(8))),
+        "extkey_new_key1": ctx(SEG_ACK) + opt_new_key(1, bytes(range(8, 16))),
+        "extkey_join_syn_k": ctx(SEG_SYN) + bytes([30, 12, 0x13, 5]) + tok_b + u32(7),
+        "extkey_join_synack_k": ctx(SEG_SYNACK) + bytes([30, 16, 0x13, 5]) + bytes(8) + u32(9),
+        "extkey_join_ack_k": ctx(SEG_ACK) + bytes([30, 24, 0x12, 0]) + bytes(range(20)),
+        "extkey_add_addr_k": ctx(SEG_ACK) + bytes([30, 16, 0x32, 3, 10, 0, 0, 2]) + bytes(8),
+        "extkey_add_addr_echo_k": ctx(SEG_ACK) + bytes([30, 8, 0x33, 3, 10, 0, 0, 2]),
+        "extkey_fastclose_k": ctx(SEG_ACK) + bytes([30, 12, 0x71, 0]) + bytes(range(8)),
+        # a DSS next to a NEW_KEY in one options area, and NEW_KEY in v0
+        "extkey_new_key_dss": ctx(SEG_ACK) + bytes([30, 8, 0x20, 0x01]) + u32(1000) +
+        opt_new_key(1, bytes(8)),
+        "extkey_new_key_v0": bytes([0 | (SEG_ACK << 1)]) + opt_new_key(0, bytes(8)),
+    }
     return s
 
 
@@ -444,6 +486,7 @@ def main():
     write("stateful_fuzz", stateful_seeds())
     write("convert_server_fuzz", convert_seeds())
     write("socks5_fuzz", socks5_seeds())
+    write("opt_fuzz", opt_seeds())
 
 
 if __name__ == "__main__":

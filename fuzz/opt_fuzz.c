@@ -7,6 +7,12 @@
  * accepts must re-emit to exactly the bytes it was parsed from (modulo
  * reserved bits, so we compare parse(emit(parse(x))) instead), and TCP
  * options must survive emit/parse.
+ *
+ * Every MPTCP option is also parsed with external keys understood
+ * (draft-baerts-tcpm-mptcpext-00, docs/external-keys.md), with the same
+ * round-trip check, and the two parses must agree on everything the
+ * extension does not change: only a v1 MP_CAPABLE with flag E and NEW_KEY
+ * (subtype 9, v1) may differ, elsewhere at most the key id.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,7 +23,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check_mptcp(const uint8_t *opt, size_t len, const struct mpt_mptcp_parse_ctx *ctx)
+static void check_mptcp_one(const uint8_t *opt, size_t len, const struct mpt_mptcp_parse_ctx *ctx)
 {
 	struct mpt_mptcp_opt o, o2;
 	if (mpt_mptcp_parse(&o, opt, len, ctx) != 0)
@@ -33,6 +39,32 @@ static void check_mptcp(const uint8_t *opt, size_t len, const struct mpt_mptcp_p
 	uint8_t buf2[64];
 	int n2 = mpt_mptcp_emit(buf2, sizeof(buf2), &o2);
 	if (n2 != n || memcmp(buf, buf2, (size_t)n) != 0)
+		abort();
+}
+
+static void check_mptcp(const uint8_t *opt, size_t len, const struct mpt_mptcp_parse_ctx *ctx)
+{
+	struct mpt_mptcp_parse_ctx cx = *ctx;
+	cx.ext = MPT_MPTCP_EXT_EXTKEY;
+	check_mptcp_one(opt, len, ctx);
+	check_mptcp_one(opt, len, &cx);
+
+	struct mpt_mptcp_opt p, e;
+	int rp = mpt_mptcp_parse(&p, opt, len, ctx);
+	int re = mpt_mptcp_parse(&e, opt, len, &cx);
+	if (p.key_id != 0)
+		abort(); /* no key id without the extension */
+	if (len >= 3 && opt[0] == MPT_MPTCP_KIND && opt[1] >= 3 && opt[1] <= len) {
+		int st = opt[2] >> 4;
+		if (st == MPT_EXTKEY_SUBTYPE && ctx->version == MPT_MPTCP_V1)
+			return;
+		if (st == MPT_MPTCP_MP_CAPABLE && (opt[2] & 0x0f) == MPT_MPTCP_V1 && opt[1] >= 4 &&
+		    (opt[3] & MPT_EXTKEY_MPC_FLAG))
+			return;
+	}
+	/* parse zeroes the whole struct first, so memcmp is exact */
+	e.key_id = 0;
+	if (rp != re || memcmp(&p, &e, sizeof(p)) != 0)
 		abort();
 }
 

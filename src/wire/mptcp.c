@@ -19,6 +19,13 @@
  *   MP_TCPRST   8    4                              (unassigned: unknown)
  *   others           any 3..40, returned raw        same
  *
+ * With external keys understood (ctx->ext & MPT_MPTCP_EXT_EXTKEY, v1 only,
+ * draft-baerts-tcpm-mptcpext-00; docs/external-keys.md):
+ *   MP_CAPABLE, E set  SYN 4, SYN/ACK 8, ACK 12, ACK+data 14 / 16 (checksum)
+ *   MP_CAPABLE, E clear  unchanged
+ *   NEW_KEY     9    12 (instead of "any 3..40, raw")
+ *   MP_JOIN, ADD_ADDR, MP_FASTCLOSE: same lengths, K bit decoded
+ *
  * The codec is deliberately strict on lengths (as Linux' mptcp_parse_option
  * is): an option whose length does not match its content cannot be trusted,
  * and the connection layer decides what to do (count, ignore, reset).
@@ -46,6 +53,12 @@
 #define PRIO_LEN_V0_ID    4
 #define ADD_ADDR_HMAC_LEN 8
 #define ADD_ADDR_V1_E     0x01u
+
+/* External keys (draft-baerts-tcpm-mptcpext-00 Figure 4): 32-bit tokens. */
+#define MPC_LEN_EXT_ONETOKEN  8
+#define MPC_LEN_EXT_TWOTOKENS 12
+#define MPC_LEN_EXT_DATA      14
+#define MPC_LEN_EXT_DATA_CSUM 16
 
 enum mpt_mptcp_seg mpt_mptcp_seg_from_flags(uint16_t tcp_flags)
 {
@@ -82,8 +95,56 @@ static int fail(struct mpt_mptcp_opt *out, enum mpt_mptcp_reason r)
 	return MPT_ERR_INVAL;
 }
 
+/*
+ * External keys (draft-baerts-tcpm-mptcpext-00 §4.1, Figure 4): with E set
+ * the SYN is the v1 SYN, and the SYN/ACK and third ACK carry 32-bit tokens
+ * where v1 carries 64-bit keys.  A keyed length with E set is refused: the
+ * two say different things about the same bytes.
+ */
+static int parse_mpc_ext(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int seg)
+{
+	struct mpt_mptcp_mpc *m = &out->u.mpc;
+	int want;
+
+	switch (olen) {
+	case MPC_LEN_NOKEY:
+		m->form = MPT_MPC_NOKEY;
+		want = MPT_MPTCP_SEG_SYN;
+		break;
+	case MPC_LEN_EXT_ONETOKEN:
+		m->form = MPT_MPC_EXT_ONETOKEN;
+		want = MPT_MPTCP_SEG_SYNACK;
+		break;
+	case MPC_LEN_EXT_TWOTOKENS:
+		m->form = MPT_MPC_EXT_TWOTOKENS;
+		want = MPT_MPTCP_SEG_ACK;
+		break;
+	case MPC_LEN_EXT_DATA:
+	case MPC_LEN_EXT_DATA_CSUM:
+		m->form = MPT_MPC_EXT_DATA;
+		want = MPT_MPTCP_SEG_ACK;
+		break;
+	default:
+		return fail(out, MPT_MPTCP_R_LEN);
+	}
+	if (seg != MPT_MPTCP_SEG_ANY && seg != want)
+		return fail(out, MPT_MPTCP_R_LEN_SEG);
+	m->flags = p[3];
+	if (olen >= MPC_LEN_EXT_ONETOKEN)
+		m->snd_token = mpt_get32(p + 4);
+	if (olen >= MPC_LEN_EXT_TWOTOKENS)
+		m->rcv_token = mpt_get32(p + 8);
+	if (olen >= MPC_LEN_EXT_DATA)
+		m->data_len = mpt_get16(p + 12);
+	if (olen == MPC_LEN_EXT_DATA_CSUM) {
+		m->has_csum = true;
+		m->csum = mpt_get16(p + 14);
+	}
+	return 0;
+}
+
 /* RFC 8684 §3.1: the version nibble of the option itself decides the format. */
-static int parse_mpc(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int seg)
+static int parse_mpc(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int seg, bool extkey)
 {
 	struct mpt_mptcp_mpc *m = &out->u.mpc;
 	uint8_t ver = p[2] & 0x0f;
@@ -91,6 +152,9 @@ static int parse_mpc(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, i
 	out->version = ver;
 	if (ver > MPT_MPTCP_V1)
 		return fail(out, MPT_MPTCP_R_VERSION);
+	/* olen first: a 3-byte option has no flags byte to look at. */
+	if (extkey && ver == MPT_MPTCP_V1 && olen >= MPC_LEN_NOKEY && (p[3] & MPT_EXTKEY_MPC_FLAG))
+		return parse_mpc_ext(out, p, olen, seg);
 	switch (olen) {
 	case MPC_LEN_NOKEY:
 		/* v1 SYN carries no key (RFC 8684 §3.1); v0 had none this short. */
@@ -145,7 +209,8 @@ static int parse_mpc(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, i
 }
 
 /* RFC 8684 §3.2: the form follows the carrying segment (SYN, SYN/ACK, ACK). */
-static int parse_join(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int seg)
+static int parse_join(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int seg,
+		      bool extkey)
 {
 	struct mpt_mptcp_join *j = &out->u.join;
 	int want;
@@ -168,6 +233,10 @@ static int parse_join(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, 
 	}
 	if (seg != MPT_MPTCP_SEG_ANY && seg != want)
 		return fail(out, MPT_MPTCP_R_LEN_SEG);
+	/* External keys: K names the key of the HMACs, in every form (decision
+	 * 5 of docs/external-keys.md); a reserved bit otherwise. */
+	if (extkey)
+		out->key_id = (p[2] & MPT_EXTKEY_K_JOIN) ? 1 : 0;
 	switch (j->form) {
 	case MPT_JOIN_SYN:
 		j->backup = p[2] & 1;
@@ -252,7 +321,8 @@ static int parse_dss(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen)
  * whether the 8-byte truncated HMAC follows the optional port.
  * v0 (RFC 6824 §3.4.1): explicit IPVer nibble, no HMAC, no echo.
  */
-static int parse_add_addr(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int version)
+static int parse_add_addr(struct mpt_mptcp_opt *out, const uint8_t *p, size_t olen, int version,
+			  bool extkey)
 {
 	struct mpt_mptcp_add_addr *a = &out->u.add_addr;
 	size_t rest;
@@ -285,6 +355,8 @@ static int parse_add_addr(struct mpt_mptcp_opt *out, const uint8_t *p, size_t ol
 		if (rest != alen && rest != alen + 2)
 			return fail(out, MPT_MPTCP_R_IPVER_LEN);
 	}
+	if (extkey)
+		out->key_id = (p[2] & MPT_EXTKEY_K_ADD_ADDR) ? 1 : 0;
 	a->addr_id = p[3];
 	a->addr.family = alen == 4 ? 4 : 6;
 	memcpy(a->addr.bytes, p + 4, alen);
@@ -309,6 +381,10 @@ int mpt_mptcp_parse(struct mpt_mptcp_opt *out, const uint8_t *opt, size_t len,
 {
 	int version = ctx ? ctx->version : MPT_MPTCP_V1;
 	int seg = ctx ? ctx->seg : MPT_MPTCP_SEG_ANY;
+	unsigned ext = ctx ? ctx->ext : 0u;
+	/* External keys exist in v1 only (MP_CAPABLE checks its own nibble). */
+	bool extkey = (ext & MPT_MPTCP_EXT_EXTKEY) != 0;
+	bool extkey_v1 = extkey && version == MPT_MPTCP_V1;
 	size_t olen;
 
 	memset(out, 0, sizeof(*out));
@@ -316,6 +392,8 @@ int mpt_mptcp_parse(struct mpt_mptcp_opt *out, const uint8_t *opt, size_t len,
 	if (version != MPT_MPTCP_V0 && version != MPT_MPTCP_V1)
 		return fail(out, MPT_MPTCP_R_BAD_CTX);
 	if (seg < MPT_MPTCP_SEG_ANY || seg > MPT_MPTCP_SEG_ACK)
+		return fail(out, MPT_MPTCP_R_BAD_CTX);
+	if (ext & ~MPT_MPTCP_EXT_MASK)
 		return fail(out, MPT_MPTCP_R_BAD_CTX);
 	if (!opt || len < 2)
 		return fail(out, MPT_MPTCP_R_TRUNCATED);
@@ -332,13 +410,13 @@ int mpt_mptcp_parse(struct mpt_mptcp_opt *out, const uint8_t *opt, size_t len,
 
 	switch (out->subtype) {
 	case MPT_MPTCP_MP_CAPABLE:
-		return parse_mpc(out, opt, olen, seg);
+		return parse_mpc(out, opt, olen, seg, extkey);
 	case MPT_MPTCP_MP_JOIN:
-		return parse_join(out, opt, olen, seg);
+		return parse_join(out, opt, olen, seg, extkey_v1);
 	case MPT_MPTCP_DSS:
 		return parse_dss(out, opt, olen);
 	case MPT_MPTCP_ADD_ADDR:
-		return parse_add_addr(out, opt, olen, version);
+		return parse_add_addr(out, opt, olen, version, extkey_v1);
 	case MPT_MPTCP_REMOVE_ADDR:
 		/* RFC 8684 §3.4.2: one or more address ids. */
 		if (olen < 4)
@@ -364,6 +442,9 @@ int mpt_mptcp_parse(struct mpt_mptcp_opt *out, const uint8_t *opt, size_t len,
 	case MPT_MPTCP_MP_FASTCLOSE:
 		if (olen != FASTCLOSE_LEN)
 			return fail(out, MPT_MPTCP_R_LEN);
+		/* External keys: K, then a truncated HMAC where the key was. */
+		if (extkey_v1)
+			out->key_id = (opt[2] & MPT_EXTKEY_K_FASTCLOSE) ? 1 : 0;
 		out->u.fastclose_key = mpt_get64(opt + 4);
 		return 0;
 	case MPT_MPTCP_MP_TCPRST:
@@ -374,6 +455,15 @@ int mpt_mptcp_parse(struct mpt_mptcp_opt *out, const uint8_t *opt, size_t len,
 			return fail(out, MPT_MPTCP_R_LEN);
 		out->u.tcprst.flags = opt[2] & 0x0f;
 		out->u.tcprst.reason = opt[3];
+		return 0;
+	case MPT_EXTKEY_SUBTYPE:
+		/* NEW_KEY (draft §4.2, Figure 5); an unknown subtype otherwise. */
+		if (!extkey_v1)
+			break;
+		if (olen != MPT_EXTKEY_NEW_KEY_LEN)
+			return fail(out, MPT_MPTCP_R_LEN);
+		out->key_id = (opt[2] & MPT_EXTKEY_K_NEW_KEY) ? 1 : 0;
+		memcpy(out->u.new_key.hmac, opt + 4, MPT_EXTKEY_HMAC_LEN);
 		return 0;
 	default:
 		break;
@@ -388,8 +478,9 @@ int mpt_mptcp_parse(struct mpt_mptcp_opt *out, const uint8_t *opt, size_t len,
 static size_t mpc_len(const struct mpt_mptcp_opt *o)
 {
 	const struct mpt_mptcp_mpc *m = &o->u.mpc;
+	bool ext_ok = o->version == MPT_MPTCP_V1 && (m->flags & MPT_EXTKEY_MPC_FLAG);
 
-	if (m->has_csum && m->form != MPT_MPC_DATA)
+	if (m->has_csum && m->form != MPT_MPC_DATA && m->form != MPT_MPC_EXT_DATA)
 		return 0;
 	switch (m->form) {
 	case MPT_MPC_NOKEY:
@@ -402,8 +493,36 @@ static size_t mpc_len(const struct mpt_mptcp_opt *o)
 		if (o->version != MPT_MPTCP_V1)
 			return 0;
 		return m->has_csum ? MPC_LEN_DATA_CSUM : MPC_LEN_DATA;
+	/* Token forms only with E, or they would not parse back as tokens. */
+	case MPT_MPC_EXT_ONETOKEN:
+		return ext_ok ? MPC_LEN_EXT_ONETOKEN : 0;
+	case MPT_MPC_EXT_TWOTOKENS:
+		return ext_ok ? MPC_LEN_EXT_TWOTOKENS : 0;
+	case MPT_MPC_EXT_DATA:
+		if (!ext_ok)
+			return 0;
+		return m->has_csum ? MPC_LEN_EXT_DATA_CSUM : MPC_LEN_EXT_DATA;
 	default:
 		return 0;
+	}
+}
+
+/* Only the options that carry a K bit may have a key id, and only 0 or 1. */
+static bool key_id_ok(const struct mpt_mptcp_opt *o)
+{
+	if (o->key_id == 0)
+		return true;
+	if (o->key_id > 1 || o->unknown)
+		return false;
+	switch (o->subtype) {
+	case MPT_MPTCP_MP_JOIN:
+	case MPT_MPTCP_MP_FASTCLOSE:
+	case MPT_EXTKEY_SUBTYPE:
+		return true;
+	case MPT_MPTCP_ADD_ADDR:
+		return o->version == MPT_MPTCP_V1; /* v0: the nibble is IPVer */
+	default:
+		return false;
 	}
 }
 
@@ -445,6 +564,8 @@ static size_t add_addr_len(const struct mpt_mptcp_opt *o)
 size_t mpt_mptcp_opt_len(const struct mpt_mptcp_opt *o)
 {
 	if (!o)
+		return 0;
+	if (!key_id_ok(o))
 		return 0;
 	if (o->unknown) {
 		const struct mpt_mptcp_unknown *u = &o->u.unknown;
@@ -489,6 +610,8 @@ size_t mpt_mptcp_opt_len(const struct mpt_mptcp_opt *o)
 		if (o->version != MPT_MPTCP_V1 || o->u.tcprst.flags > 0x0f)
 			return 0;
 		return TCPRST_LEN;
+	case MPT_EXTKEY_SUBTYPE:
+		return o->version == MPT_MPTCP_V1 ? MPT_EXTKEY_NEW_KEY_LEN : 0;
 	default:
 		return 0; /* other subtypes only as raw (unknown) bytes */
 	}
@@ -500,6 +623,17 @@ static void emit_mpc(uint8_t *p, const struct mpt_mptcp_opt *o, size_t n)
 
 	p[2] = (uint8_t)(MPT_MPTCP_MP_CAPABLE << 4 | o->version);
 	p[3] = m->flags;
+	if (m->form >= MPT_MPC_EXT_ONETOKEN) {
+		if (n >= MPC_LEN_EXT_ONETOKEN)
+			mpt_put32(p + 4, m->snd_token);
+		if (n >= MPC_LEN_EXT_TWOTOKENS)
+			mpt_put32(p + 8, m->rcv_token);
+		if (n >= MPC_LEN_EXT_DATA)
+			mpt_put16(p + 12, m->data_len);
+		if (n == MPC_LEN_EXT_DATA_CSUM)
+			mpt_put16(p + 14, m->csum);
+		return;
+	}
 	if (n >= MPC_LEN_ONEKEY)
 		mpt_put64(p + 4, m->snd_key);
 	if (n >= MPC_LEN_TWOKEYS)
@@ -510,9 +644,9 @@ static void emit_mpc(uint8_t *p, const struct mpt_mptcp_opt *o, size_t n)
 		mpt_put16(p + 22, m->csum);
 }
 
-static void emit_join(uint8_t *p, const struct mpt_mptcp_join *j)
+static void emit_join(uint8_t *p, const struct mpt_mptcp_join *j, uint8_t key_id)
 {
-	p[2] = MPT_MPTCP_MP_JOIN << 4;
+	p[2] = (uint8_t)(MPT_MPTCP_MP_JOIN << 4 | (key_id ? MPT_EXTKEY_K_JOIN : 0));
 	switch (j->form) {
 	case MPT_JOIN_SYN:
 		p[2] |= j->backup ? 1 : 0;
@@ -573,7 +707,8 @@ static void emit_add_addr(uint8_t *p, const struct mpt_mptcp_opt *o)
 	if (o->version == MPT_MPTCP_V0)
 		p[2] = (uint8_t)(MPT_MPTCP_ADD_ADDR << 4 | a->addr.family);
 	else
-		p[2] = (uint8_t)(MPT_MPTCP_ADD_ADDR << 4 | (a->echo ? ADD_ADDR_V1_E : 0));
+		p[2] = (uint8_t)(MPT_MPTCP_ADD_ADDR << 4 | (a->echo ? ADD_ADDR_V1_E : 0) |
+				 (o->key_id ? MPT_EXTKEY_K_ADD_ADDR : 0));
 	p[3] = a->addr_id;
 	memcpy(p + 4, a->addr.bytes, alen);
 	if (a->has_port) {
@@ -603,7 +738,7 @@ int mpt_mptcp_emit(uint8_t *buf, size_t cap, const struct mpt_mptcp_opt *o)
 		emit_mpc(buf, o, n);
 		break;
 	case MPT_MPTCP_MP_JOIN:
-		emit_join(buf, &o->u.join);
+		emit_join(buf, &o->u.join, o->key_id);
 		break;
 	case MPT_MPTCP_DSS:
 		emit_dss(buf, &o->u.dss);
@@ -626,13 +761,20 @@ int mpt_mptcp_emit(uint8_t *buf, size_t cap, const struct mpt_mptcp_opt *o)
 		mpt_put64(buf + 4, o->u.fail_dsn);
 		break;
 	case MPT_MPTCP_MP_FASTCLOSE:
-		buf[2] = MPT_MPTCP_MP_FASTCLOSE << 4;
+		buf[2] = (uint8_t)(MPT_MPTCP_MP_FASTCLOSE << 4 |
+				   (o->key_id ? MPT_EXTKEY_K_FASTCLOSE : 0));
 		buf[3] = 0;
 		mpt_put64(buf + 4, o->u.fastclose_key);
 		break;
 	case MPT_MPTCP_MP_TCPRST:
 		buf[2] = (uint8_t)(MPT_MPTCP_MP_TCPRST << 4 | o->u.tcprst.flags);
 		buf[3] = o->u.tcprst.reason;
+		break;
+	case MPT_EXTKEY_SUBTYPE:
+		buf[2] =
+		    (uint8_t)(MPT_EXTKEY_SUBTYPE << 4 | (o->key_id ? MPT_EXTKEY_K_NEW_KEY : 0));
+		buf[3] = 0; /* Figure 5: "0" */
+		memcpy(buf + 4, o->u.new_key.hmac, MPT_EXTKEY_HMAC_LEN);
 		break;
 	default:
 		return MPT_ERR_INVAL; /* unreachable: opt_len returned 0 */

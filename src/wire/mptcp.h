@@ -14,6 +14,10 @@
  * reserved bits are zero (reserved bits are ignored on input and written
  * as zero, RFC 8684 §3: "MUST be set to zero by the sender and ignored by
  * the receiver"), and parse(emit(x)) == x for every x emit accepts.
+ *
+ * External keys (draft-baerts-tcpm-mptcpext-00, docs/external-keys.md) are
+ * understood only when the parse context asks for them (ctx->ext); without
+ * it every byte is parsed exactly as RFC 8684 / RFC 6824 say, as before.
  */
 #ifndef MPT_WIRE_MPTCP_H
 #define MPT_WIRE_MPTCP_H
@@ -63,6 +67,11 @@ struct mpt_mptcp_parse_ctx {
 	 */
 	uint8_t version;
 	uint8_t seg; /* enum mpt_mptcp_seg */
+	/*
+	 * Extensions this parser understands (MPT_MPTCP_EXT_* bits); 0 (what
+	 * a zero-initialised context holds) is plain RFC 8684 / RFC 6824.
+	 */
+	uint8_t ext;
 };
 
 /** Why a parse failed (out->reason).  See mpt_mptcp_reason_str(). */
@@ -81,6 +90,35 @@ enum mpt_mptcp_reason {
 	MPT_MPTCP_R_MAX
 };
 
+/*
+ * ---- External keys: draft-baerts-tcpm-mptcpext-00 ----
+ *
+ * The draft leaves its codepoints "TBD" and only proposes them (its §6); this
+ * block is the one place that holds them, so that a later revision (or the
+ * IANA assignment) is a change here.  Decisions where the draft is open:
+ * docs/external-keys.md.  All of it is v1 only: in v0 (RFC 6824) the E bit
+ * of MP_CAPABLE is a crypto-algorithm bit and keeps that meaning.
+ *
+ * With MPT_MPTCP_EXT_EXTKEY in ctx->ext (and version 1):
+ *   MP_CAPABLE with E set: tokens instead of keys (forms MPT_MPC_EXT_*);
+ *   NEW_KEY (subtype MPT_EXTKEY_SUBTYPE): decoded, length 12 only;
+ *   MP_JOIN (every form), v1 ADD_ADDR, MP_FASTCLOSE: the K bit (key id)
+ *     is decoded into mpt_mptcp_opt.key_id.
+ * Without it: E is just a bit of mpc.flags, subtype 9 is an unknown
+ * subtype (kept raw), K is a reserved bit (ignored, key_id stays 0).
+ */
+#define MPT_MPTCP_EXT_EXTKEY 0x01u /* ctx->ext: understand external keys */
+#define MPT_MPTCP_EXT_MASK   0x01u /* every ctx->ext bit this codec knows */
+
+#define MPT_EXTKEY_MPC_FLAG    0x08u /* MP_CAPABLE flag E (draft §6 proposes E) */
+#define MPT_EXTKEY_SUBTYPE     0x9   /* NEW_KEY (draft §6 suggests 0x9) */
+#define MPT_EXTKEY_K_NEW_KEY   0x01u /* K in NEW_KEY's subtype byte (Figure 5) */
+#define MPT_EXTKEY_K_JOIN      0x02u /* K in MP_JOIN's subtype byte (Figure 6; B is 0x01) */
+#define MPT_EXTKEY_K_ADD_ADDR  0x02u /* K in ADD_ADDR's subtype byte (Figure 7; E is 0x01) */
+#define MPT_EXTKEY_K_FASTCLOSE 0x01u /* K in MP_FASTCLOSE's subtype byte (Figure 8) */
+#define MPT_EXTKEY_NEW_KEY_LEN 12    /* kind, length, subtype|K, 0, 64-bit HMAC */
+#define MPT_EXTKEY_HMAC_LEN    8     /* NEW_KEY: low-order 64 bits of the HMAC */
+
 /* ---- MP_CAPABLE (RFC 8684 §3.1, RFC 6824 §3.1) ---- */
 
 /* Flags byte, A is the most significant bit. */
@@ -89,27 +127,41 @@ enum mpt_mptcp_reason {
 #define MPT_MPC_F_C 0x20u /* v1: do not open subflows to the source address */
 #define MPT_MPC_F_H 0x01u /* v1: HMAC-SHA256; v0: HMAC-SHA1 */
 
+#define MPT_MPC_F_E MPT_EXTKEY_MPC_FLAG /* v1 + external keys: tokens, no keys */
+
 /*
  * Wire form, determined by the length (and the version):
  *   v1: SYN 4 (NOKEY), SYN/ACK 12 (ONEKEY), ACK 20 (TWOKEYS),
  *       ACK with data 22/24 (DATA, without/with checksum);
  *   v0: SYN and SYN/ACK 12 (ONEKEY), ACK 20 (TWOKEYS).
+ *   v1 with external keys understood and E set (draft Figure 4): SYN 4
+ *       (NOKEY, as in v1), SYN/ACK 8 (EXT_ONETOKEN), ACK 12 (EXT_TWOTOKENS),
+ *       ACK with data 14/16 (EXT_DATA); the keyed lengths 12/20/22/24 with
+ *       E set are refused there (E says tokens, the length says keys).
+ * The emitter writes what the struct says: an EXT_* form needs version 1
+ * and E in flags; a keyed form with E set is still written (it parses
+ * back only with external keys not understood).
  */
 enum mpt_mpc_form {
-	MPT_MPC_NOKEY = 0, /* v1 SYN */
-	MPT_MPC_ONEKEY,    /* v1 SYN/ACK; v0 SYN and SYN/ACK: sender's key */
-	MPT_MPC_TWOKEYS,   /* third ACK: sender's and receiver's keys */
-	MPT_MPC_DATA,      /* v1 ACK with data: keys + data-level length (+ checksum) */
+	MPT_MPC_NOKEY = 0,     /* v1 SYN */
+	MPT_MPC_ONEKEY,        /* v1 SYN/ACK; v0 SYN and SYN/ACK: sender's key */
+	MPT_MPC_TWOKEYS,       /* third ACK: sender's and receiver's keys */
+	MPT_MPC_DATA,          /* v1 ACK with data: keys + data-level length (+ checksum) */
+	MPT_MPC_EXT_ONETOKEN,  /* extkey SYN/ACK: sender's token */
+	MPT_MPC_EXT_TWOTOKENS, /* extkey third ACK: sender's and receiver's tokens */
+	MPT_MPC_EXT_DATA,      /* extkey ACK with data: tokens + data-level length (+ csum) */
 };
 
 struct mpt_mptcp_mpc {
-	uint8_t form;      /* enum mpt_mpc_form */
-	uint8_t flags;     /* raw A..H byte (MPT_MPC_F_*) */
-	uint64_t snd_key;  /* Option Sender's Key (ONEKEY, TWOKEYS, DATA) */
-	uint64_t rcv_key;  /* Option Receiver's Key (TWOKEYS, DATA) */
-	uint16_t data_len; /* Data-Level Length (DATA) */
-	bool has_csum;     /* DATA: checksum present (length 24) */
-	uint16_t csum;     /* DATA with has_csum: DSS checksum */
+	uint8_t form;       /* enum mpt_mpc_form */
+	uint8_t flags;      /* raw A..H byte (MPT_MPC_F_*) */
+	uint64_t snd_key;   /* Option Sender's Key (ONEKEY, TWOKEYS, DATA) */
+	uint64_t rcv_key;   /* Option Receiver's Key (TWOKEYS, DATA) */
+	uint16_t data_len;  /* Data-Level Length (DATA, EXT_DATA) */
+	bool has_csum;      /* DATA, EXT_DATA: checksum present (length 24 / 16) */
+	uint16_t csum;      /* DATA or EXT_DATA with has_csum: DSS checksum */
+	uint32_t snd_token; /* Option Sender's Token (EXT_ONETOKEN, EXT_TWOTOKENS, EXT_DATA) */
+	uint32_t rcv_token; /* Option Receiver's Token (EXT_TWOTOKENS, EXT_DATA) */
 };
 
 /* ---- MP_JOIN (RFC 8684 §3.2) ---- */
@@ -198,6 +250,12 @@ struct mpt_mptcp_tcprst {
 	uint8_t reason; /* enum mpt_tcprst_reason (other values kept as is) */
 };
 
+/* ---- NEW_KEY (draft-baerts-tcpm-mptcpext-00 §4.2; key id in opt.key_id) ---- */
+
+struct mpt_mptcp_new_key {
+	uint8_t hmac[MPT_EXTKEY_HMAC_LEN]; /* low-order 64 bits of the HMAC of the key */
+};
+
 /* ---- unknown subtypes (incl. MP_EXPERIMENTAL): kept raw ---- */
 
 struct mpt_mptcp_unknown {
@@ -211,6 +269,12 @@ struct mpt_mptcp_opt {
 	bool unknown;    /* true: not decoded, see u.unknown */
 	uint8_t version; /* MP_CAPABLE: its version nibble; others: ctx->version */
 	uint8_t reason;  /* parse: enum mpt_mptcp_reason (R_OK on success) */
+	/*
+	 * External keys: the K bit (0 or 1) of MP_JOIN, v1 ADD_ADDR,
+	 * MP_FASTCLOSE and NEW_KEY when ctx->ext understands them; 0 otherwise.
+	 * Emit refuses a non-zero key_id on any other option.
+	 */
+	uint8_t key_id;
 	union {
 		struct mpt_mptcp_mpc mpc;
 		struct mpt_mptcp_join join;
@@ -219,8 +283,10 @@ struct mpt_mptcp_opt {
 		struct mpt_mptcp_rm_addr rm_addr;
 		struct mpt_mptcp_prio prio;
 		uint64_t fail_dsn;      /* MP_FAIL: 64-bit DSN */
-		uint64_t fastclose_key; /* MP_FASTCLOSE: Option Receiver's Key */
+		uint64_t fastclose_key; /* MP_FASTCLOSE: Option Receiver's Key
+					 * (external keys: the truncated HMAC) */
 		struct mpt_mptcp_tcprst tcprst;
+		struct mpt_mptcp_new_key new_key; /* subtype MPT_EXTKEY_SUBTYPE, decoded */
 		struct mpt_mptcp_unknown unknown;
 	} u;
 };
@@ -234,11 +300,12 @@ enum mpt_mptcp_seg mpt_mptcp_seg_from_flags(uint16_t tcp_flags);
  * is fine, only opt[1] bytes are used).  ctx may be NULL (version 1, any
  * segment).  Only legal lengths are accepted: each subtype's exact set for
  * the version (and segment kind when ctx->seg is not ANY) - see the table in
- * mptcp.c.  Unknown subtypes (and subtype 8 in v0) succeed with
- * out->unknown set.  out is fully overwritten; on failure out->reason says
+ * mptcp.c.  Unknown subtypes (and subtype 8 in v0; subtype 9 unless
+ * ctx->ext understands external keys in v1) succeed with out->unknown set.  out is fully overwritten; on failure out->reason says
  * why, and out->subtype/out->version are still filled in when the header
  * could be read (so that an MP_CAPABLE SYN with a newer version can be
- * answered with ours, RFC 8684 §3.1).
+ * answered with ours, RFC 8684 §3.1).  ctx->ext bits this codec does not
+ * know are a bad context.
  * Returns 0, MPT_ERR_INVAL (not kind 30, bad ctx), MPT_ERR_TRUNCATED,
  * MPT_ERR_BADLEN, MPT_ERR_UNSUPPORTED (MP_CAPABLE version > 1) or
  * MPT_ERR_PROTO (bad v0 ADD_ADDR IPVer).
