@@ -103,14 +103,16 @@ install_deps() {
 
 # Run one target; writes build-cross/$a/cross-result (key=value lines).
 run_target() {
+	set -o pipefail
 	local a=$1 b=build-cross/$1 emu=() t0 t1 t2 rc=0 summary run failed passed excl
 	local tc=cmake/toolchain-$a.cmake
 	rm -f "$b/cross-result"
 	if [ "$a" = i386 ]; then
 		# IA32 emulation in the host kernel runs i386 code natively; else qemu.
+		emu=(-DMPT_I386_QEMU=OFF)
 		if ! printf 'int main(void){return 0;}\n' | i686-linux-gnu-gcc -x c - -o "/tmp/cross-i386-$$" ||
 			! /usr/i686-linux-gnu/lib/ld-linux.so.2 --library-path /usr/i686-linux-gnu/lib \
-				"/tmp/cross-i386-$$"; then
+				"/tmp/cross-i386-$$" 2>/dev/null; then
 			emu=(-DMPT_I386_QEMU=ON)
 		fi
 		rm -f "/tmp/cross-i386-$$"
@@ -122,7 +124,26 @@ run_target() {
 			cat "$b.configure.log"
 			return 1
 		}
-	ninja -C "$b" -j "$jobs"
+	if ! ninja -C "$b" -j "$jobs" 2>&1 | tee "$b/build.log"; then
+		t1=$(date +%s)
+		# A target that does not build is a result too (docs/portability.md):
+		# its first compiler error is recorded.
+		{
+			echo "arch=$a"
+			echo "run=0"
+			echo "passed=0"
+			echo "failed=0"
+			echo "build_s=$((t1 - t0))"
+			echo "test_s=0"
+			echo "build_error=$(grep -m1 -E ': error: ' "$b/build.log" | sed "s|$PWD/||g; s/'//g")"
+			echo "cc=$("$(triplet "$a")-gcc" --version | head -1)"
+			echo "runner=none (did not build)"
+			echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include tests CMakeLists.txt cmake || echo +dirty)"
+			echo "date=$(date -u +%Y-%m-%d)"
+		} >"$b/cross-result"
+		echo "cross: $a: BUILD FAILED ($((t1 - t0)) s)"
+		return 1
+	fi
 	t1=$(date +%s)
 	local -n extra=excluded_$a
 	excl=$(
@@ -156,7 +177,6 @@ run_target() {
 		else
 			echo "runner=native: the x86-64 kernel $(uname -r) runs i386 code (IA32 emulation)"
 		fi
-		echo "libs=$(grep -E '^(libssl3|libcmocka0|libpcap0.8) ' "build-cross/sysroot-$a/.packages" | paste -sd, | sed 's/,/, /g')"
 		echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src include tests CMakeLists.txt cmake || echo +dirty)"
 		echo "date=$(date -u +%Y-%m-%d)"
 	} >"$b/cross-result"
@@ -170,7 +190,7 @@ write_results() {
 	{
 		echo "<!-- results: written by scripts/cross.sh --write-doc; do not edit by hand -->"
 		echo
-		echo "| target | tests run | passed | failed | build (s) | ctest wall (s) | commit | date |"
+		echo "| target | tests run | passed | failed | build (s; incremental if built before) | ctest wall (s) | commit | date |"
 		echo "|---|---|---|---|---|---|---|---|"
 		for a in s390x i386; do
 			b=build-cross/$a/cross-result
@@ -186,7 +206,9 @@ write_results() {
 			[ -f "$b" ] || continue
 			(
 				. <(sed -E "s/^([a-z_]+)=(.*)$/\1='\2'/" "$b")
-				echo "- $arch: compiler \`$cc\`; tests run by \`$runner\`; libraries $libs${failed_names:+; failed: $failed_names}"
+				libs=$(tail -n +2 "build-cross/sysroot-$arch/.packages" | grep -E '^(libssl3|libcmocka0|libpcap0.8) ' |
+					paste -sd, | sed 's/,/, /g')
+				echo "- $arch: compiler \`$cc\`; tests run by \`$runner\`; target libraries $libs${failed_names:+; failed: $failed_names}${build_error:+; **did not build**: \`$build_error\`}"
 			)
 		done
 		echo
@@ -229,7 +251,7 @@ for a in "${targets[@]}"; do
 	if [ -f "$f" ]; then
 		(
 			. <(sed -E "s/^([a-z_]+)=(.*)$/\1='\2'/" "$f")
-			echo "cross: $arch: $run run, $passed passed, $failed failed; build ${build_s} s, ctest ${test_s} s${failed_names:+ (failed: $failed_names)}"
+			echo "cross: $arch: $run run, $passed passed, $failed failed; build ${build_s} s, ctest ${test_s} s${failed_names:+ (failed: $failed_names)}${build_error:+ BUILD FAILED: $build_error}"
 		)
 	else
 		echo "cross: $a: did not build or run"
