@@ -46,7 +46,7 @@ declare -A excluded=(
 )
 # Left out on one target only.
 declare -A excluded_s390x=(
-	[mptcp_cc_test]="the coupled-CC figures take 79 s natively and more than their 900 s ctest TIMEOUT under qemu-user (~20x slower on this shared 2-core host): a timeout, not a result; it runs on i386 and natively"
+	[mptcp_cc_test]="the coupled-CC figures take 79 s natively and more than their 900 s ctest TIMEOUT under qemu-user (~20x slower on this shared 2-core host): a timeout, not a result; scripts/test.sh runs it natively"
 )
 declare -A excluded_i386=()
 
@@ -95,7 +95,7 @@ install_deps() {
 		for p in build-cross/debs-"$a"/*.deb; do dpkg-deb -x "$p" "$s"; done
 		{
 			echo "${sysroot_pkgs[*]}"
-			for p in build-cross/debs-"$a"/*.deb; do dpkg-deb -f "$p" Package Version | paste -sd' '; done
+			for p in build-cross/debs-"$a"/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$p"; done
 		} >"$s/.packages"
 		rm -rf "build-cross/debs-$a"
 	done
@@ -197,7 +197,11 @@ write_results() {
 			[ -f "$b" ] || continue
 			(
 				. <(sed -E "s/^([a-z_]+)=(.*)$/\1='\2'/" "$b")
-				echo "| $arch | $run | $passed | $failed | $build_s | $test_s | $commit | $date |"
+				if [ -n "${build_error:-}" ]; then
+					echo "| $arch | did not build | - | - | $build_s | - | $commit | $date |"
+				else
+					echo "| $arch | $run | $passed | $failed | $build_s | $test_s | $commit | $date |"
+				fi
 			)
 		done
 		echo
@@ -206,8 +210,8 @@ write_results() {
 			[ -f "$b" ] || continue
 			(
 				. <(sed -E "s/^([a-z_]+)=(.*)$/\1='\2'/" "$b")
-				libs=$(tail -n +2 "build-cross/sysroot-$arch/.packages" | grep -E '^(libssl3|libcmocka0|libpcap0.8) ' |
-					paste -sd, | sed 's/,/, /g')
+				libs=$(tail -n +2 "build-cross/sysroot-$arch/.packages" | sed 's/^Package: //; s/ Version: / /' |
+					grep -E '^(libssl3|libcmocka0|libpcap0.8) ' | paste -sd, | sed 's/,/, /g' || true)
 				echo "- $arch: compiler \`$cc\`; tests run by \`$runner\`; target libraries $libs${failed_names:+; failed: $failed_names}${build_error:+; **did not build**: \`$build_error\`}"
 			)
 		done
