@@ -230,10 +230,21 @@ r071:onpath passthrough, 16 KiB, the server closes at once: as r067 (the kernel 
 r067:onpath passthrough, 1 byte, the server closes at once: the kernel server refuses the kernel client's join on a closing connection (MPJoinRejected, Linux's rule) and the client answers with MP_TCPRST
 r045:onpath converting, 1 MiB down in 0.1-0.2 s: the transfer can be over before the kernel client's join completes (a race of the row's size, data intact; passes 2 of 3)"}
 km_known() { printf '%s\n' "$KM_KNOWN" | awk -F: -v id="$1" '$1 == id { sub(/^[^:]*:/, ""); print; exit }'; }
+# Known failures of one exact class only, "ID|CLASS|reason" per line: the row
+# is XFAIL when its failure class is exactly CLASS (everything else checked
+# passed: data intact, both ends finished in time, joins); any other failure
+# of the row still fails the run.
+KM_KNOWN_SIG=${MPT_KMATRIX_KNOWN_SIG-"b5-4|counters:MPRstTx+1|the kernel resets subflow 0 at the close with MP_TCPRST 'middlebox interference': after the data-level close mpt retransmits 1-byte zero-window probe bytes without their DSS mapping (the subflow's sent-mapping list is empty by then; cause not found yet); intermittent, ~3 of 40 runs, data intact; also b5-6
+b5-6|counters:MPRstTx+1|as b5-4"}
+km_known_sig() {
+	printf '%s\n' "$KM_KNOWN_SIG" | awk -F'|' -v id="$1" -v cls="$2" \
+		'$1 == id && $2 == cls { print $3; exit }'
+}
 
 km_record() {
 	local known
 	known=$(km_known "$1")
+	[ -z "$known" ] && [ "$2" != pass ] && known=$(km_known_sig "$1" "$(echo "$5" | xargs)")
 	if [ "$2" = pass ]; then
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$KM_RESULTS"
 		if [ -n "$known" ]; then
