@@ -470,8 +470,11 @@ MPT_API long mpt_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now);
 /** Half-close the sending direction (FIN after queued data). */
 MPT_API int mpt_shutdown(struct mpt_sock *s, uint64_t now);
 /**
- * Close: the handle is invalid afterwards.  Queued data is still delivered
- * and the connection finishes its close sequence inside the stack.
+ * Close: the handle is invalid afterwards, and no event of this socket
+ * reaches the application any more (its outcome is not reported: use
+ * mpt_shutdown and wait for MPT_EV_CLOSED to learn it).  Queued data is
+ * still delivered and the connection finishes its close sequence inside
+ * the stack.
  * Closing a listener also aborts its not-yet-accepted connections.
  */
 MPT_API void mpt_close(struct mpt_sock *s, uint64_t now);
