@@ -562,6 +562,26 @@ static int input_sync(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t
 	/* A FIN right at the window edge needs no buffer space: accept it. */
 	if (!ok && (flags & MPT_TCP_FIN) && seq + len == t->rcv_nxt && len == 0)
 		ok = true;
+	/*
+	 * An ACK just behind RCV.NXT: the peer's zero-window probe byte was
+	 * taken here (our window had opened) before it learnt so, and its ACKs
+	 * still carry the probe's sequence number (ack_seq() in tcp_out.c stays
+	 * at the right edge it knows).  Strictly (§3.10.7.4) they are
+	 * unacceptable; dropping their ACK and window fields can deadlock two
+	 * peers that probed each other (fuzz finding stall-7501b40f).  Like
+	 * 4.4BSD, which "keeps on processing for RST or ACK" after trimming a
+	 * duplicate, take the ACK fields of a bare ACK no older than one
+	 * receive buffer (the RFC 5961 §5.2 check on SEG.ACK below still
+	 * applies, so a blind attacker gains only a window's width of
+	 * sequence space), and answer it so the peer resynchronises.
+	 */
+	bool old_ack = !ok && seglen == 0 && mpt_seq_lt(seq, t->rcv_nxt) &&
+		       mpt_seq_geq(seq, t->rcv_nxt - t->rb.cap);
+	if (old_ack) {
+		ok = true;
+		if (tcp_ack_budget(t, now))
+			t->ack_now = true;
+	}
 	if (!ok) {
 		if (wnd == 0 && seq == t->rcv_nxt) {
 			/* RFC 9293: with a zero window still process the ACK;
@@ -581,21 +601,16 @@ static int input_sync(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t
 			} else {
 				/* Keep-alives and stale ACKs: answer, rate limited
 				 * so two confused peers cannot ACK each other forever. */
-				if (now - t->chal_start >= MPT_NS_PER_S || now < t->chal_start) {
-					t->chal_start = now;
-					t->chal_count = 0;
-				}
-				if (t->chal_count < TCP_CHALLENGE_PER_S) {
-					t->chal_count++;
+				if (tcp_ack_budget(t, now))
 					tcp_send_ack(t, now);
-				}
 			}
 			return MPT_ERR_PROTO;
 		}
 	}
 
-	/* Trim the text to [RCV.NXT, right edge). */
-	if (mpt_seq_lt(seq, t->rcv_nxt)) {
+	/* Trim the text to [RCV.NXT, right edge).  An old bare ACK keeps its
+	 * own sequence number for the window update's SND.WL1 test. */
+	if (!old_ack && mpt_seq_lt(seq, t->rcv_nxt)) {
 		uint32_t d = t->rcv_nxt - seq;
 
 		if (d >= len) {

@@ -304,6 +304,7 @@ void tcp_rack_react(struct mpt_tcp *t, uint64_t now);
 uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags, bool fin_ok,
 		  uint64_t now);
 void tcp_send_ack(struct mpt_tcp *t, uint64_t now);
+bool tcp_ack_budget(struct mpt_tcp *t, uint64_t now);
 void tcp_send_challenge_ack(struct mpt_tcp *t, uint64_t now);
 void tcp_send_rst(struct mpt_tcp *t, uint32_t seq, uint32_t ack, bool with_ack, uint64_t now);
 void tcp_send_syn(struct mpt_tcp *t, uint64_t now);

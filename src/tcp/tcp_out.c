@@ -329,16 +329,27 @@ void tcp_send_ack(struct mpt_tcp *t, uint64_t now)
 	tcp_xmit(t, ack_seq(t), 0, MPT_TCP_ACK, false, now);
 }
 
-/* RFC 5961 §7: challenge ACKs are rate limited (per connection here). */
-void tcp_send_challenge_ack(struct mpt_tcp *t, uint64_t now)
+/*
+ * One ACK from the per-connection budget for ACKs answering unacceptable
+ * segments (RFC 5961 §7 for challenge ACKs; also stale ACKs, so two
+ * confused peers cannot ACK each other forever).  False when it is spent.
+ */
+bool tcp_ack_budget(struct mpt_tcp *t, uint64_t now)
 {
 	if (now - t->chal_start >= MPT_NS_PER_S || now < t->chal_start) {
 		t->chal_start = now;
 		t->chal_count = 0;
 	}
 	if (t->chal_count >= TCP_CHALLENGE_PER_S)
-		return;
+		return false;
 	t->chal_count++;
+	return true;
+}
+
+void tcp_send_challenge_ack(struct mpt_tcp *t, uint64_t now)
+{
+	if (!tcp_ack_budget(t, now))
+		return;
 	mpt_mib_inc(t->cfg.mib, MPT_MIB_TCPChallengeACK);
 	tcp_send_ack(t, now);
 }

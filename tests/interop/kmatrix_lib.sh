@@ -265,9 +265,9 @@ km_record() {
 # ---- a cat case ---------------------------------------------------------------
 # km_cat ID MROLE FAM PATHS DIR SIZE KREADER KWRITER CLOSE STDOUT CSUM EMU
 # Extra knobs (environment): KM_KEXTRA (more kpeer args), KM_MEXTRA (more
-# mpt args), KM_DURING (a command run in the background once mpt started),
-# KM_EXPECT_JOINS (1: joins required, 0: not, default: when >= 2 paths and
-# >= 1 MiB moves).
+# mpt args), KM_PCAP_DIR (mpt's capture per case), KM_DURING (a command run
+# in the background once mpt started), KM_EXPECT_JOINS (1: joins required,
+# 0: not, default: when >= 2 paths and >= 1 MiB moves).
 km_cat() {
 	local id=$1 mrole=$2 fam=$3 np=$4 dir=$5 size=$6 kreader=$7 kwriter=$8 close=$9
 	local stdout=${10} csum=${11} emu=${12}
@@ -303,6 +303,8 @@ km_cat() {
 		for pth in $KM_PATHS_OVERRIDE; do KM_PATHS+=(--path "$pth"); done
 	fi
 	local margs=(-v "${mN[@]}" "${KM_PATHS[@]}" --seed "$((10#${id//[!0-9]/} + 1))" ${KM_MEXTRA:-})
+	# KM_PCAP_DIR: mpt writes its packets to DIR/ID.pcap (one file per case).
+	[ -n "${KM_PCAP_DIR:-}" ] && mkdir -p "$KM_PCAP_DIR" && margs+=(--pcap "$KM_PCAP_DIR/$id.pcap")
 	[ "$csum" = mpt ] || [ "$csum" = both ] && margs+=(--checksum)
 	local sink="" # stdout=file: none
 	case $stdout in

@@ -267,6 +267,48 @@ static void test_persist_ack_seq(void **state)
 	hnet_free(&net);
 }
 
+/*
+ * Crossed probes (fuzz finding stall-7501b40f): both sides probed a zero
+ * window and each took the other's probe byte once its window opened.
+ * Each side's ACKs then carry a sequence number one below the other's
+ * RCV.NXT; dropping them (with their ACK and window fields) left both
+ * waiting forever.  A bare ACK just behind RCV.NXT is processed (4.4BSD
+ * does the same); one far behind still is not.
+ */
+static void test_persist_crossed_probes(void **state)
+{
+	struct mpt_tcp_cfg cfg = {.no_timestamps = true, .no_delack = true};
+	static uint8_t buf[5000];
+	struct mpt_tcp_info ti;
+
+	(void)state;
+	est(&cfg, 0);
+	assert_int_equal(mpt_tcp_send(T(), buf, sizeof(buf), net.now), 5000);
+	fire(); /* our probe: one byte at ISS + 1 */
+	hcap_last(&net, &hs);
+	assert_int_equal(hs.s.len, 1);
+	/* the peer's probe byte: our window is open, we take it */
+	assert_int_equal(peer(MPT_TCP_ACK, PISS + 1, ISS + 1, 0, "x", 1), 0);
+	hcap_last(&net, &hs);
+	assert_int_equal(hs.s.hdr.ack, PISS + 2);
+	/* a bare ACK from long ago is still refused */
+	assert_int_equal(peer(MPT_TCP_ACK, PISS + 2 - 0x40000000u, ISS + 2, 65535, NULL, 0),
+			 MPT_ERR_PROTO);
+	mpt_tcp_get_info(T(), &ti);
+	assert_int_equal(ti.snd_una, ISS + 1);
+	/* the peer took our byte and opened its window, but its ACK carries
+	 * its own probe's sequence number: one below our RCV.NXT */
+	hcap_clear(&net);
+	assert_int_equal(peer(MPT_TCP_ACK, PISS + 1, ISS + 2, 65535, NULL, 0), 0);
+	mpt_tcp_get_info(T(), &ti);
+	assert_int_equal(ti.snd_una, ISS + 2);
+	assert_true(hcap_count(&net) >= 2);
+	hcap_get(&net, 0, &hs);
+	assert_int_equal(hs.s.hdr.seq, ISS + 2);
+	assert_true(hs.s.len > 1);
+	hnet_free(&net);
+}
+
 static void test_persist(void **state)
 {
 	struct mpt_tcp_cfg cfg = {.no_timestamps = true};
@@ -394,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_delayed_ack),
 	    cmocka_unit_test(test_persist),
 	    cmocka_unit_test(test_persist_ack_seq),
+	    cmocka_unit_test(test_persist_crossed_probes),
 	    cmocka_unit_test(test_keepalive),
 	    cmocka_unit_test(test_nagle),
 	    cmocka_unit_test(test_idle_deadlines),
