@@ -1252,7 +1252,12 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 	const struct mpt_map *hm = NULL;
 	struct mpt_subflow *h = mpt_sched_holder(mp, mp->snd.una, &hm);
 	struct mpt_tcp_info ti;
-	if (h && mpt_sf_usable(h) && (mpt_tcp_get_info(h->flow->tcp, &ti), ti.backoff == 0)) {
+	bool live_holder = false;
+	if (h && mpt_sf_usable(h)) {
+		mpt_tcp_get_info(h->flow->tcp, &ti);
+		live_holder = ti.backoff == 0;
+	}
+	if (live_holder) {
 		/* With DSS checksums the receiver takes none of a mapping
 		 * before all of it arrived (§3.3.1): the whole mapping is in
 		 * flight, unless the window closed on it (then the hole may

@@ -175,6 +175,9 @@ void mpt_maplist_free(struct mpt_maplist *ml);
  * MPT_ERR_LIMIT when full, MPT_ERR_INVAL for NULL m.
  */
 int mpt_maplist_push(struct mpt_maplist *ml, const struct mpt_map *m);
+/** Replace the newest mapping with m (same start, a shorter length), or
+ * drop it when m is NULL.  Nothing when the list is empty. */
+void mpt_maplist_replace_last(struct mpt_maplist *ml, const struct mpt_map *m);
 /** The mapping covering subflow byte ssn (wrap-safe), or NULL. */
 const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ssn);
 /** Drop mappings that end at or before ssn (wrap-safe); never an infinite one. */

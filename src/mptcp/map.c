@@ -122,6 +122,20 @@ int mpt_maplist_push(struct mpt_maplist *ml, const struct mpt_map *m)
 	return 0;
 }
 
+void mpt_maplist_replace_last(struct mpt_maplist *ml, const struct mpt_map *m)
+{
+	if (ml->n == 0)
+		return;
+	if (!m) {
+		ml->n--;
+		return;
+	}
+	size_t pos = ml->head + ml->n - 1;
+	if (pos >= ml->cap)
+		pos -= ml->cap;
+	ml->v[pos] = *m;
+}
+
 const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ssn)
 {
 	const struct mpt_map *first = mpt_maplist_first(ml);

@@ -144,9 +144,19 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 		return 0;
 	long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);
 	if (n != (long)len) {
-		/* Cannot happen (room was checked); never leave a mapping for
-		 * bytes the engine did not take. */
-		return n > 0 ? (size_t)n : 0;
+		/* Not expected (room was checked), but never leave a mapping
+		 * for bytes the engine did not take: the next mapping would
+		 * overlap it and be refused, and TCP would send bytes it
+		 * does not describe.  The mapping shrinks to what was taken
+		 * (without the DATA_FIN, which the caller then does not mark
+		 * as mapped). */
+		size_t took = n > 0 ? (size_t)n : 0;
+		m.len = (uint32_t)took;
+		m.data_fin = false;
+		if (mp->csum)
+			m.csum = mpt_dss_csum(dsn, m.ssn, (uint16_t)took, mp->scratch, took);
+		mpt_maplist_replace_last(&sf->tx, took > 0 ? &m : NULL);
+		return took;
 	}
 	return len;
 }

@@ -130,6 +130,16 @@ static void rmap_drop(struct mpt_subflow *sf, uint32_t rel)
 	}
 }
 
+/* The first held mapping that starts after subflow byte rel (the end of a
+ * run of unmapped bytes), or NULL. */
+static const struct mpt_rmap *rmap_next_after(const struct mpt_subflow *sf, uint32_t rel)
+{
+	for (size_t i = 0; i < sf->rx_n; i++)
+		if (mpt_rel_cmp(sf->rx[i].ssn, rel) > 0)
+			return &sf->rx[i];
+	return NULL;
+}
+
 const struct mpt_rmap *mpt_sf_rmap_find(const struct mpt_subflow *sf, uint32_t rel)
 {
 	for (size_t i = 0; i < sf->rx_n; i++) {
@@ -269,11 +279,9 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			 * discarded up to where that mapping ended or the next
 			 * held one starts. */
 			uint32_t upto = sf->rx_lost_end - rel;
-			for (size_t i = 0; i < sf->rx_n; i++)
-				if (mpt_rel_cmp(sf->rx[i].ssn, rel) > 0) {
-					upto = MPT_MIN(upto, sf->rx[i].ssn - rel);
-					break;
-				}
+			const struct mpt_rmap *next = rmap_next_after(sf, rel);
+			if (next)
+				upto = MPT_MIN(upto, next->ssn - rel);
 			long rc =
 			    mpt_tcp_recv(tcp, mp->scratch,
 					 MPT_MIN(n, (size_t)MPT_MIN(upto, MPT_MP_MAP_MAX)), now);
@@ -332,10 +340,7 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 			 * them; the sender's data-level retransmission (§3.3.6)
 			 * sends their DSNs again under a new mapping.
 			 */
-			const struct mpt_rmap *next = NULL;
-			for (size_t i = 0; i < sf->rx_n && !next; i++)
-				if (mpt_rel_cmp(sf->rx[i].ssn, rel) > 0)
-					next = &sf->rx[i];
+			const struct mpt_rmap *next = rmap_next_after(sf, rel);
 			if (next) {
 				size_t gap = MPT_MIN(n, (size_t)MPT_MIN((uint32_t)(next->ssn - rel),
 									(uint32_t)MPT_MP_MAP_MAX));

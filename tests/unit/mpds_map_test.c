@@ -138,6 +138,34 @@ static void test_overlap_rejected(void **state)
 	mpt_maplist_free(&ml);
 }
 
+/* A mapping pushed before its bytes went out shrinks to what TCP took, or
+ * goes (sched.c send_chunk): the next one then starts right after it. */
+static void test_replace_last(void **state)
+{
+	struct mpt_maplist ml;
+	struct mpt_map m;
+
+	(void)state;
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 4), 0);
+	mpt_maplist_replace_last(&ml, NULL); /* empty: nothing */
+	assert_int_equal(mpt_maplist_count(&ml), 0);
+	m = M(1000, 100, 100);
+	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
+	m = M(1100, 200, 100);
+	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
+	m = M(1100, 200, 40); /* TCP took 40 of 100 */
+	mpt_maplist_replace_last(&ml, &m);
+	assert_int_equal(mpt_maplist_count(&ml), 2);
+	assert_null(mpt_maplist_find(&ml, 240));
+	assert_int_equal(mpt_maplist_find(&ml, 239)->dsn, 1100);
+	m = M(1140, 240, 10); /* the next chunk starts where TCP's bytes end */
+	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
+	mpt_maplist_replace_last(&ml, NULL); /* TCP took none of it */
+	assert_int_equal(mpt_maplist_count(&ml), 2);
+	assert_null(mpt_maplist_find(&ml, 245));
+	mpt_maplist_free(&ml);
+}
+
 static void test_limit(void **state)
 {
 	struct mpt_maplist ml;
@@ -334,6 +362,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_init_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_push_dedup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replace_last, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find_drop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_infinite, setup, teardown),
