@@ -84,8 +84,14 @@ if want b5; then
 	echo "-- (b5) kernel client -> mpt cat -l with two addresses: ADD_ADDR + join (IPv6; IPv4 control)"
 	# A slow kernel reader: the transfer lasts over a second, so a join that
 	# is not accepted is a failure, not a race with the end of the transfer.
-	KM_EXPECT_JOINS=1 km_cat b5-6 server 6 2 both $((4 * MIB)) slow large both file off none
-	KM_EXPECT_JOINS=1 km_cat b5-4 server 4 2 both $((4 * MIB)) slow large both file off none
+	# The kernel half-closes only at the end of what it reads (close=mpt):
+	# its path manager opens no subflow once the connection left
+	# ESTABLISHED, and with close=both its 4 MiB upload (done in ~20 ms)
+	# and DATA_FIN sometimes beat its path manager's handling of our
+	# ADD_ADDR (1 of 21 runs: the ADD_ADDR echo and the DATA_FIN in the
+	# same millisecond, no join SYN).
+	KM_EXPECT_JOINS=1 km_cat b5-6 server 6 2 both $((4 * MIB)) slow large mpt file off none
+	KM_EXPECT_JOINS=1 km_cat b5-4 server 4 2 both $((4 * MIB)) slow large mpt file off none
 fi
 
 # ---- b6 ---------------------------------------------------------------------
