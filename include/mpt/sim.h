@@ -384,7 +384,26 @@ enum mpt_sim_mbox_kind {
 	 * allowed.  Segments with a malformed options area are dropped too.
 	 */
 	MPT_SIM_MBOX_DROP_UNKNOWN_OPT,
+	/**
+	 * On-path MPTCP attacker (RFC 6181 §3, RFC 7430 §2; issue 12, see
+	 * docs/external-keys.md "The attacker element").  Needs both
+	 * directions of one path (fwd and rev, either way round).  Records
+	 * the first MPTCP handshake that crosses it (roles, 4-tuple,
+	 * version, both keys - or, with external keys, the tokens) and the
+	 * sequence state of that subflow; passes every packet unchanged.
+	 * At atk_join_at it forges an MP_JOIN to the listener from
+	 * atk_join_addr:atk_join_port and completes the join handshake with
+	 * HMACs computed from the recorded keys; at atk_fastclose_at it
+	 * sends the listener an in-window ACK with MP_FASTCLOSE carrying the
+	 * listener's key on the recorded subflow.  Packets to the forged
+	 * subflow are taken off the path (counted as dropped).  Results:
+	 * mpt_sim_attack_get_stats.
+	 */
+	MPT_SIM_MBOX_MPTCP_ATTACK,
 };
+
+/** MPTCP_ATTACK: source port of the forged join when atk_join_port is 0. */
+#define MPT_SIM_ATTACK_PORT 33333u
 
 /** Largest number of NAT mappings. */
 #define MPT_SIM_NAT_MAX 256u
@@ -410,6 +429,13 @@ struct mpt_sim_mbox_cfg {
 	double corrupt_prob;  /**< CORRUPT: per data segment probability */
 	uint8_t corrupt_xor;  /**< CORRUPT: XOR value (0 = 0xff) */
 	uint64_t allowed[4];  /**< DROP_UNKNOWN_OPT: allowed option kinds */
+
+	/* MPTCP_ATTACK */
+	uint64_t atk_join_at;      /**< time of the forged MP_JOIN (0 = never) */
+	uint64_t atk_fastclose_at; /**< time of the forged MP_FASTCLOSE (0 = never) */
+	/** Source address of the forged join (family 0: the initiator's). */
+	struct mpt_addr atk_join_addr;
+	uint16_t atk_join_port; /**< its source port (0: MPT_SIM_ATTACK_PORT) */
 };
 
 /** What a middlebox did. */
@@ -417,23 +443,58 @@ struct mpt_sim_mbox_stats {
 	uint64_t seen;     /**< packets offered */
 	uint64_t modified; /**< packets changed (or merged into another) */
 	uint64_t dropped;  /**< packets dropped */
-	uint64_t created;  /**< packets produced beyond the input (resegment pieces) */
+	uint64_t created;  /**< packets produced beyond the input (resegment pieces, forgeries) */
 	uint64_t passed;   /**< packets left untouched */
 };
 
 /**
  * Create a middlebox and attach it to fwd (and, for two-way boxes, rev:
- * SEQ_OFFSET and NAT use rev for the return direction; other kinds ignore
- * rev).  The box runs after the boxes already attached to the same
- * direction.  Owned by the sim; *out (may be NULL) receives the handle.
- * Returns 0, MPT_ERR_INVAL (bad config, fwd NULL, rev of another sim) or
- * MPT_ERR_NOMEM.
+ * SEQ_OFFSET and NAT use rev for the return direction, MPTCP_ATTACK
+ * requires it; other kinds ignore rev).  The box runs after the boxes
+ * already attached to the same direction.  Owned by the sim; *out (may be
+ * NULL) receives the handle.
+ * Returns 0, MPT_ERR_INVAL (bad config, fwd NULL, rev of another sim,
+ * MPTCP_ATTACK without rev) or MPT_ERR_NOMEM.
  */
 MPT_API int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 			     const struct mpt_sim_mbox_cfg *cfg, struct mpt_sim_mbox **out);
 
 /** Copy a middlebox's counters. */
 MPT_API void mpt_sim_mbox_get_stats(const struct mpt_sim_mbox *mb, struct mpt_sim_mbox_stats *out);
+
+/**
+ * What an MPTCP_ATTACK box learnt and did.  "Initiator" and "listener" are
+ * the two ends of the recorded MP_CAPABLE handshake (sender of the SYN and
+ * of the SYN/ACK).
+ */
+struct mpt_sim_attack_stats {
+	bool handshake;  /**< MP_CAPABLE SYN and SYN/ACK seen: roles and 4-tuple known */
+	bool keys;       /**< both 64-bit keys recorded (RFC 8684 / RFC 6824 handshake) */
+	bool ext;        /**< the handshake carried flag E (external keys): tokens, no keys */
+	uint8_t version; /**< MPTCP version of the SYN/ACK */
+	uint64_t key_initiator;   /**< when keys */
+	uint64_t key_listener;    /**< when keys */
+	uint32_t token_initiator; /**< from its key (RFC 8684 §3.1), or as carried with E */
+	uint32_t token_listener;
+	uint64_t idsn_initiator; /**< from its key; 0 with E */
+	uint64_t idsn_listener;
+	uint64_t join_syn_tx;         /**< forged MP_JOIN SYNs sent */
+	uint64_t join_synack_rx;      /**< SYN/ACKs with MP_JOIN answering them */
+	uint64_t join_synack_hmac_ok; /**< ... whose truncated HMAC matched the recorded keys */
+	uint64_t join_ack_tx;         /**< third ACKs sent (full HMAC from the recorded keys) */
+	uint64_t join_established;    /**< the listener acknowledged the third ACK */
+	uint64_t join_rst_rx;         /**< RSTs from the listener on the forged subflow */
+	uint64_t join_rx;             /**< packets to the forged subflow (taken off the path) */
+	uint64_t fastclose_tx;        /**< forged MP_FASTCLOSE segments sent */
+	uint64_t not_ready;           /**< triggers that found no handshake to forge from */
+};
+
+/**
+ * Copy an MPTCP_ATTACK box's record and counters.  Returns 0 or
+ * MPT_ERR_INVAL (NULL argument, or a box of another kind).
+ */
+MPT_API int mpt_sim_attack_get_stats(const struct mpt_sim_mbox *mb,
+				     struct mpt_sim_attack_stats *out);
 
 /** Set bit `kind` in a DROP_UNKNOWN_OPT allowed set. */
 static inline void mpt_sim_opt_allow(uint64_t allowed[4], uint8_t kind)

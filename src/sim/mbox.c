@@ -6,12 +6,16 @@
  * checksum still has a bad one), segments built anew (resegment, coalesce)
  * get a full checksum.  RFC 8684 §6 lists these behaviours as the ones
  * MPTCP must survive (option stripping, sequence rewriting, NAT,
- * resegmentation/coalescing, payload modification).
+ * resegmentation/coalescing, payload modification).  One box is of another
+ * kind: MPTCP_ATTACK, the on-path attacker of RFC 6181 / RFC 7430, which
+ * records the handshake and forges MP_JOIN and MP_FASTCLOSE (issue 12).
  */
+#include "crypto/crypto.h"
 #include "sim/sim_int.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
 #include "wire/ip.h"
+#include "wire/mptcp.h"
 #include "wire/tcp.h"
 
 #define TCP_OFF_SEQ   4
@@ -400,11 +404,17 @@ static bool coalescable(const struct tcp_view *v)
 	return v->pay_len > 0 && !(v->th.flags & COALESCE_BAD_FLAGS);
 }
 
+static void atk_fire(struct mpt_sim *sim, struct mpt_sim_mbox *mb);
+
 void sim_mbox_flush(struct mpt_sim *sim, struct sim_mbox_att *a)
 {
 	struct sim_pkt *h = a->held;
 
 	sim_ev_cancel(sim, &a->flush);
+	if (a->mb->cfg.kind == MPT_SIM_MBOX_MPTCP_ATTACK) {
+		atk_fire(sim, a->mb);
+		return;
+	}
 	if (!h)
 		return;
 	a->held = NULL;
@@ -517,6 +527,511 @@ static enum sim_mbox_verdict do_drop_unknown(struct mpt_sim_mbox *mb, struct tcp
 	return SIM_MBOX_PASS;
 }
 
+/* ---- MPTCP_ATTACK ----------------------------------------------------------------- */
+/*
+ * The on-path attacker of RFC 6181 §3 and RFC 7430 §2: it sees the
+ * MP_CAPABLE exchange, in which both hosts send their 64-bit keys in the
+ * clear (RFC 8684 §3.1), and from the keys it computes what authenticates
+ * everything else: the tokens (an MP_JOIN SYN names the connection by the
+ * listener's token), the MP_JOIN HMACs (§3.2) and the MP_FASTCLOSE key
+ * (§3.5).  It never changes a packet of the connection it watches; it only
+ * adds packets of its own at the configured times.
+ *
+ * With external keys (draft-baerts-tcpm-mptcpext-00, docs/external-keys.md)
+ * the handshake carries tokens instead of keys: the attacker still knows
+ * the listener's token (so its join SYN names the connection) but no key,
+ * and forges with what it has: HMACs over zero keys, and for MP_FASTCLOSE
+ * the HMAC of the last NEW_KEY the initiator sent (the replay that
+ * decision 12 of docs/external-keys.md is about).  A host with external
+ * keys must refuse both.
+ */
+
+/* Address id of the forged join's MP_JOIN SYN: any value works (RFC 8684
+ * §3.2: the listener only records it); mpt's path managers hand out small
+ * ids, so this one stands out in a capture. */
+#define ATK_JOIN_ADDR_ID 0x64u
+#define ATK_MSS          1460u
+
+enum atk_join_state {
+	ATK_J_IDLE = 0, /* not started */
+	ATK_J_SYN_SENT, /* MP_JOIN SYN out, waiting for the SYN/ACK */
+	ATK_J_ACK_SENT, /* third ACK out, waiting for the listener's ACK of it */
+	ATK_J_DONE,     /* established, or reset */
+};
+
+/* Sequence state of one direction of the recorded subflow, as last sent. */
+struct atk_dir {
+	bool known;
+	uint32_t snd_nxt; /* highest seq + length (+ SYN, FIN) sent */
+	uint16_t win;     /* last raw window field */
+	bool has_ts;
+	uint32_t tsval, tsecr;
+};
+
+struct sim_attack {
+	struct mpt_sim_attack_stats st;
+	bool syn_seen;               /* an MP_CAPABLE SYN was recorded */
+	unsigned to_l;               /* mb->att[] index of the direction towards the listener */
+	struct mpt_endpoint ini;     /* initiator of the recorded subflow */
+	struct mpt_endpoint lis;     /* listener */
+	bool have_key_i, have_key_l; /* keys seen so far */
+	struct atk_dir d[2];         /* 0: initiator -> listener, 1: back */
+	/* External keys: the last NEW_KEY the initiator sent. */
+	bool nk_seen;
+	uint8_t nk_id;
+	uint64_t nk_hmac;
+	bool join_done, fc_done; /* triggers that have fired */
+	/* The forged join: a TCP endpoint for one subflow, minimal (no data,
+	 * no retransmission). */
+	enum atk_join_state js;
+	struct mpt_endpoint jsrc;
+	uint32_t j_iss, j_irs;
+	uint32_t j_nonce, j_nonce_l; /* R-A (ours), R-B (the listener's) */
+	uint8_t j_key_id;
+};
+
+static bool ep_equal(const struct mpt_endpoint *a, const struct mpt_addr *addr, uint16_t port)
+{
+	return a->port == port && mpt_addr_equal(&a->addr, addr);
+}
+
+/* Both keys known: what RFC 8684 §3.1 derives from them. */
+static void atk_derive(struct sim_attack *k)
+{
+	struct mpt_sim_attack_stats *st = &k->st;
+
+	if (st->keys || !k->have_key_i || !k->have_key_l)
+		return;
+	if (mpt_key_token_idsn(st->version, st->key_initiator, &st->token_initiator,
+			       &st->idsn_initiator) < 0 ||
+	    mpt_key_token_idsn(st->version, st->key_listener, &st->token_listener,
+			       &st->idsn_listener) < 0)
+		return;
+	st->keys = true;
+}
+
+/* One MP_CAPABLE of the watched handshake (dir: the att index it crossed). */
+static void atk_mpc(struct sim_attack *k, unsigned dir, const struct tcp_view *v,
+		    const struct mpt_mptcp_opt *o)
+{
+	const struct mpt_mptcp_mpc *c = &o->u.mpc;
+	bool syn = (v->th.flags & MPT_TCP_SYN) != 0, ack = (v->th.flags & MPT_TCP_ACK) != 0;
+	bool from_i = k->syn_seen && ep_equal(&k->ini, &v->ip.src, v->th.sport) &&
+		      ep_equal(&k->lis, &v->ip.dst, v->th.dport);
+	bool from_l = k->syn_seen && ep_equal(&k->lis, &v->ip.src, v->th.sport) &&
+		      ep_equal(&k->ini, &v->ip.dst, v->th.dport);
+
+	if (syn && !ack) {
+		/* The first MPTCP connection that crosses the box (its SYN
+		 * again is the same connection). */
+		if (k->syn_seen && !from_i)
+			return;
+		k->syn_seen = true;
+		k->to_l = dir;
+		k->ini = (struct mpt_endpoint){v->ip.src, v->th.sport};
+		k->lis = (struct mpt_endpoint){v->ip.dst, v->th.dport};
+		k->st.version = o->version;
+		/* v1: the SYN carries no key (RFC 8684 §3.1); v0 (RFC 6824
+		 * §3.1): the initiator's key is in it already. */
+		if (c->form == MPT_MPC_ONEKEY) {
+			k->st.key_initiator = c->snd_key;
+			k->have_key_i = true;
+		}
+		k->st.ext = c->form == MPT_MPC_NOKEY && (c->flags & MPT_MPC_F_E) != 0;
+		return;
+	}
+	if (syn && from_l) {
+		/* The SYN/ACK: the listener's key (or, with E, its token);
+		 * its version is the connection's (it may be lower). */
+		k->st.version = o->version;
+		k->st.handshake = true;
+		if (c->form == MPT_MPC_ONEKEY) {
+			k->st.key_listener = c->snd_key;
+			k->have_key_l = true;
+			k->st.ext = false;
+		} else if (c->form == MPT_MPC_EXT_ONETOKEN) {
+			k->st.token_listener = c->snd_token;
+			k->st.ext = true;
+		}
+	} else if (!syn && from_i) {
+		/* Third ACK or first data: both keys (or both tokens). */
+		if (c->form == MPT_MPC_TWOKEYS || c->form == MPT_MPC_DATA) {
+			k->st.key_initiator = c->snd_key;
+			k->have_key_i = true;
+			if (!k->have_key_l) {
+				k->st.key_listener = c->rcv_key;
+				k->have_key_l = true;
+			}
+		} else if (c->form == MPT_MPC_EXT_TWOTOKENS || c->form == MPT_MPC_EXT_DATA) {
+			k->st.token_initiator = c->snd_token;
+			k->st.token_listener = c->rcv_token;
+		}
+	}
+	atk_derive(k);
+}
+
+/* Every MPTCP option of a packet of the watched connection. */
+static void atk_options(struct sim_attack *k, unsigned dir, const struct tcp_view *v,
+			const struct mpt_tcp_opts *opts)
+{
+	for (unsigned i = 0; i < opts->n_mptcp && i < MPT_TCP_MAX_MPTCP; i++) {
+		const uint8_t *b = v->th.opt + opts->mptcp[i].off;
+		size_t len = opts->mptcp[i].len;
+		bool mpc = len >= 3 && (b[2] >> 4) == MPT_MPTCP_MP_CAPABLE;
+		/* MP_CAPABLE is read with the extension understood (flag E
+		 * tells which handshake it is); the rest as negotiated. */
+		struct mpt_mptcp_parse_ctx ctx = {
+		    .version = k->syn_seen ? k->st.version : MPT_MPTCP_V1,
+		    .seg = (uint8_t)mpt_mptcp_seg_from_flags(v->th.flags),
+		    .ext = (uint8_t)((mpc || k->st.ext) ? MPT_MPTCP_EXT_EXTKEY : 0u)};
+		struct mpt_mptcp_opt o;
+
+		if (ctx.version > MPT_MPTCP_V1)
+			ctx.version = MPT_MPTCP_V1;
+		if (mpt_mptcp_parse(&o, b, len, &ctx) < 0 || o.unknown)
+			continue;
+		if (o.subtype == MPT_MPTCP_MP_CAPABLE) {
+			atk_mpc(k, dir, v, &o);
+		} else if (o.subtype == MPT_EXTKEY_SUBTYPE && k->syn_seen && dir == k->to_l) {
+			k->nk_seen = true;
+			k->nk_id = o.key_id;
+			k->nk_hmac = mpt_get64(o.u.new_key.hmac);
+		}
+	}
+}
+
+/* Sequence state of the recorded subflow, from a packet as it is sent. */
+static void atk_track(struct sim_attack *k, const struct tcp_view *v,
+		      const struct mpt_tcp_opts *opts, bool opts_ok)
+{
+	unsigned d;
+	struct atk_dir *s;
+	uint32_t end;
+
+	if (!k->syn_seen)
+		return;
+	if (ep_equal(&k->ini, &v->ip.src, v->th.sport) &&
+	    ep_equal(&k->lis, &v->ip.dst, v->th.dport))
+		d = 0;
+	else if (ep_equal(&k->lis, &v->ip.src, v->th.sport) &&
+		 ep_equal(&k->ini, &v->ip.dst, v->th.dport))
+		d = 1;
+	else
+		return;
+	s = &k->d[d];
+	if (v->th.flags & MPT_TCP_RST)
+		return;
+	end = v->th.seq + (uint32_t)v->pay_len + ((v->th.flags & MPT_TCP_SYN) ? 1u : 0u) +
+	      ((v->th.flags & MPT_TCP_FIN) ? 1u : 0u);
+	if (!s->known || mpt_seq_gt(end, s->snd_nxt))
+		s->snd_nxt = end;
+	s->known = true;
+	s->win = v->th.window;
+	s->has_ts = opts_ok && (opts->present & MPT_TCPOPT_F_TS);
+	if (s->has_ts) {
+		s->tsval = opts->tsval;
+		s->tsecr = opts->tsecr;
+	}
+}
+
+/* What a forged segment carries. */
+struct atk_seg {
+	const struct mpt_endpoint *src, *dst;
+	uint32_t seq, ack;
+	uint16_t flags, win;
+	bool mss;
+	const struct atk_dir *ts; /* TSval / TSecr of this direction (NULL: none) */
+	const struct mpt_mptcp_opt *opt;
+};
+
+/* Build a forged segment and send it towards the listener (dir to_l) or
+ * back (the other att), after this box on that link. */
+static bool atk_send(struct mpt_sim *sim, struct mpt_sim_mbox *mb, unsigned dir,
+		     const struct atk_seg *g)
+{
+	uint8_t buf[MPT_IP6_HDR_LEN + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN];
+	uint8_t mopt[MPT_MPTCP_MAX_LEN], topt[MPT_TCP_MAX_OPT_LEN];
+	struct mpt_tcp_opts_out oo;
+	struct mpt_tcp_hdr h;
+	struct mpt_ip_hdr ip;
+	struct sim_mbox_att *a = mb->att[dir];
+	size_t hl = mpt_ip_hdr_len(g->src->addr.family);
+	struct sim_pkt *p;
+	int ml, tl, n;
+
+	ml = mpt_mptcp_emit(mopt, sizeof(mopt), g->opt);
+	if (ml < 0 || !a || hl == 0)
+		return false;
+	memset(&oo, 0, sizeof(oo));
+	if (g->mss) {
+		oo.present |= MPT_TCPOPT_F_MSS;
+		oo.mss = ATK_MSS;
+	}
+	if (g->ts && g->ts->has_ts) {
+		/* The spoofed sender's latest timestamps pass RFC 7323 PAWS. */
+		oo.present |= MPT_TCPOPT_F_TS;
+		oo.tsval = g->ts->tsval;
+		oo.tsecr = g->ts->tsecr;
+	}
+	oo.extra = mopt;
+	oo.extra_len = (uint8_t)ml;
+	tl = mpt_tcp_opts_emit(topt, sizeof(topt), &oo, NULL);
+	if (tl < 0)
+		return false;
+	memset(&h, 0, sizeof(h));
+	h.sport = g->src->port;
+	h.dport = g->dst->port;
+	h.seq = g->seq;
+	h.ack = g->ack;
+	h.flags = g->flags;
+	h.window = g->win;
+	n = mpt_tcp_hdr_emit(buf + hl, sizeof(buf) - hl, &h, topt, (size_t)tl);
+	if (n < 0)
+		return false;
+	mpt_tcp_csum_fill(buf + hl, (size_t)n, &g->src->addr, &g->dst->addr);
+	memset(&ip, 0, sizeof(ip));
+	ip.src = g->src->addr;
+	ip.dst = g->dst->addr;
+	ip.proto = MPT_IPPROTO_TCP;
+	ip.ttl = 64;
+	ip.payload_len = (size_t)n;
+	if (mpt_ip_emit(buf, hl, &ip) < 0)
+		return false;
+	p = sim_pkt_new(sim, buf, hl + (size_t)n);
+	if (!p)
+		return false;
+	mb->st.created++;
+	sim_link_chain(sim, a->link, a->pos + 1, p);
+	return true;
+}
+
+/* Key id for the forgeries: external keys name a key by K (the
+ * initiator's latest NEW_KEY tells the current one); 0 otherwise. */
+static uint8_t atk_key_id(const struct sim_attack *k)
+{
+	return k->st.ext && k->nk_seen ? k->nk_id : 0;
+}
+
+/* (a) MP_JOIN SYN to the listener with its token (RFC 8684 §3.2). */
+static void atk_join_start(struct mpt_sim *sim, struct mpt_sim_mbox *mb)
+{
+	struct sim_attack *k = mb->atk;
+	struct mpt_mptcp_opt o;
+	struct atk_seg g;
+
+	if (!k->st.handshake || (!k->st.keys && !k->st.ext)) {
+		k->st.not_ready++;
+		return;
+	}
+	k->jsrc.addr = mb->cfg.atk_join_addr.family ? mb->cfg.atk_join_addr : k->ini.addr;
+	k->jsrc.port = mb->cfg.atk_join_port ? mb->cfg.atk_join_port : MPT_SIM_ATTACK_PORT;
+	if (k->jsrc.addr.family != k->lis.addr.family) {
+		k->st.not_ready++;
+		return;
+	}
+	k->j_iss = (uint32_t)sim_rng_next(&mb->rng);
+	k->j_nonce = (uint32_t)sim_rng_next(&mb->rng);
+	k->j_key_id = atk_key_id(k);
+	memset(&o, 0, sizeof(o));
+	o.subtype = MPT_MPTCP_MP_JOIN;
+	o.version = k->st.version;
+	o.key_id = k->j_key_id;
+	o.u.join.form = MPT_JOIN_SYN;
+	o.u.join.addr_id = ATK_JOIN_ADDR_ID;
+	o.u.join.token = k->st.token_listener;
+	o.u.join.nonce = k->j_nonce;
+	g = (struct atk_seg){.src = &k->jsrc,
+			     .dst = &k->lis,
+			     .seq = k->j_iss,
+			     .flags = MPT_TCP_SYN,
+			     .win = UINT16_MAX,
+			     .mss = true,
+			     .opt = &o};
+	if (!atk_send(sim, mb, k->to_l, &g))
+		return;
+	k->js = ATK_J_SYN_SENT;
+	k->st.join_syn_tx++;
+}
+
+/* The listener's SYN/ACK: check HMAC-B, answer the third ACK with HMAC-A. */
+static void atk_join_synack(struct mpt_sim *sim, struct mpt_sim_mbox *mb, const struct tcp_view *v)
+{
+	struct sim_attack *k = mb->atk;
+	struct mpt_tcp_opts opts;
+	struct mpt_mptcp_opt j, o;
+	struct mpt_mptcp_parse_ctx ctx = {.version = k->st.version,
+					  .seg = MPT_MPTCP_SEG_SYNACK,
+					  .ext = (uint8_t)(k->st.ext ? MPT_MPTCP_EXT_EXTKEY : 0u)};
+	bool found = false;
+	uint8_t want[8];
+	uint64_t h = 0;
+	struct atk_seg g;
+
+	if (v->th.ack != k->j_iss + 1 || mpt_tcp_opts_parse(&opts, v->th.opt, v->th.opt_len) < 0)
+		return;
+	for (unsigned i = 0; i < opts.n_mptcp && i < MPT_TCP_MAX_MPTCP && !found; i++)
+		found = mpt_mptcp_parse(&j, v->th.opt + opts.mptcp[i].off, opts.mptcp[i].len,
+					&ctx) == 0 &&
+			!j.unknown && j.subtype == MPT_MPTCP_MP_JOIN &&
+			j.u.join.form == MPT_JOIN_SYNACK;
+	if (!found)
+		return;
+	k->st.join_synack_rx++;
+	k->j_irs = v->th.seq;
+	k->j_nonce_l = j.u.join.nonce;
+	/* HMAC-B = HMAC(Key-B || Key-A, R-B || R-A), leftmost 64 bits: the
+	 * listener proves it knows both keys, and so do we. */
+	if (k->st.keys &&
+	    mpt_hmac_join_trunc64(k->st.version, k->st.key_listener, k->st.key_initiator,
+				  k->j_nonce_l, k->j_nonce, &h) == 0) {
+		mpt_put64(want, h);
+		if (memcmp(want, j.u.join.hmac, sizeof(want)) == 0)
+			k->st.join_synack_hmac_ok++;
+	}
+	/* HMAC-A = HMAC(Key-A || Key-B, R-A || R-B), leftmost 160 bits
+	 * (without keys: over zero keys, which a host must refuse). */
+	memset(&o, 0, sizeof(o));
+	o.subtype = MPT_MPTCP_MP_JOIN;
+	o.version = k->st.version;
+	o.key_id = k->j_key_id;
+	o.u.join.form = MPT_JOIN_ACK;
+	if (mpt_hmac_join_160(k->st.version, k->st.keys ? k->st.key_initiator : 0,
+			      k->st.keys ? k->st.key_listener : 0, k->j_nonce, k->j_nonce_l,
+			      o.u.join.hmac) < 0)
+		return;
+	g = (struct atk_seg){.src = &k->jsrc,
+			     .dst = &k->lis,
+			     .seq = k->j_iss + 1,
+			     .ack = k->j_irs + 1,
+			     .flags = MPT_TCP_ACK,
+			     .win = UINT16_MAX,
+			     .opt = &o};
+	if (!atk_send(sim, mb, k->to_l, &g))
+		return;
+	k->js = ATK_J_ACK_SENT;
+	k->st.join_ack_tx++;
+}
+
+/* A packet from the listener to the forged subflow: taken off the path. */
+static void atk_join_input(struct mpt_sim *sim, struct mpt_sim_mbox *mb, const struct tcp_view *v)
+{
+	struct sim_attack *k = mb->atk;
+	uint16_t fl = v->th.flags;
+
+	k->st.join_rx++;
+	if (fl & MPT_TCP_RST) {
+		k->st.join_rst_rx++;
+		k->js = ATK_J_DONE;
+		return;
+	}
+	if (k->js == ATK_J_SYN_SENT && (fl & MPT_TCP_SYN) && (fl & MPT_TCP_ACK)) {
+		atk_join_synack(sim, mb, v);
+		return;
+	}
+	/* RFC 8684 §3.2: the listener acknowledges the third ACK (the
+	 * "fourth ACK"); only then is the subflow established on both
+	 * sides. */
+	if (k->js == ATK_J_ACK_SENT && !(fl & MPT_TCP_SYN) && (fl & MPT_TCP_ACK) &&
+	    v->th.ack == k->j_iss + 1) {
+		k->st.join_established++;
+		k->js = ATK_J_DONE;
+	}
+}
+
+/* (b) MP_FASTCLOSE to the listener on the recorded subflow (RFC 8684
+ * §3.5, the ACK form): from the initiator's address and port, at the
+ * initiator's next sequence number (in the listener's window once the
+ * segments sent before it have arrived: same link, FIFO), acknowledging
+ * what the listener last sent (RFC 5961 §5.2 accepts it). */
+static void atk_fastclose(struct mpt_sim *sim, struct mpt_sim_mbox *mb)
+{
+	struct sim_attack *k = mb->atk;
+	struct mpt_mptcp_opt o;
+	struct atk_seg g;
+
+	if (!k->st.handshake || !k->d[0].known || !k->d[1].known || (!k->st.keys && !k->st.ext)) {
+		k->st.not_ready++;
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.subtype = MPT_MPTCP_MP_FASTCLOSE;
+	o.version = k->st.version;
+	o.key_id = atk_key_id(k);
+	/* The Option Receiver's Key: the listener's.  With external keys the
+	 * field is a truncated HMAC: replay the initiator's NEW_KEY one. */
+	o.u.fastclose_key = k->st.keys ? k->st.key_listener : k->nk_seen ? k->nk_hmac : 0;
+	g = (struct atk_seg){.src = &k->ini,
+			     .dst = &k->lis,
+			     .seq = k->d[0].snd_nxt,
+			     .ack = k->d[1].snd_nxt,
+			     .flags = MPT_TCP_ACK,
+			     .win = k->d[0].win,
+			     .ts = &k->d[0],
+			     .opt = &o};
+	if (atk_send(sim, mb, k->to_l, &g))
+		k->st.fastclose_tx++;
+}
+
+/* Arm the box's event for the next trigger not yet fired. */
+static void atk_arm(struct mpt_sim *sim, struct mpt_sim_mbox *mb)
+{
+	struct sim_attack *k = mb->atk;
+	uint64_t t = MPT_TIME_NEVER;
+
+	if (!k->join_done && mb->cfg.atk_join_at)
+		t = MPT_MIN(t, mb->cfg.atk_join_at);
+	if (!k->fc_done && mb->cfg.atk_fastclose_at)
+		t = MPT_MIN(t, mb->cfg.atk_fastclose_at);
+	if (t == MPT_TIME_NEVER)
+		sim_ev_cancel(sim, &mb->att[0]->flush);
+	else
+		(void)sim_ev_schedule(sim, &mb->att[0]->flush, t);
+}
+
+static void atk_fire(struct mpt_sim *sim, struct mpt_sim_mbox *mb)
+{
+	struct sim_attack *k = mb->atk;
+
+	if (!k->join_done && mb->cfg.atk_join_at && mb->cfg.atk_join_at <= sim->now) {
+		k->join_done = true;
+		atk_join_start(sim, mb);
+	}
+	if (!k->fc_done && mb->cfg.atk_fastclose_at && mb->cfg.atk_fastclose_at <= sim->now) {
+		k->fc_done = true;
+		atk_fastclose(sim, mb);
+	}
+	atk_arm(sim, mb);
+}
+
+static enum sim_mbox_verdict do_attack(struct sim_mbox_att *a, struct tcp_view *v)
+{
+	struct mpt_sim_mbox *mb = a->mb;
+	struct sim_attack *k = mb->atk;
+	unsigned dir = a == mb->att[0] ? 0u : 1u;
+	struct mpt_tcp_opts opts;
+	bool opts_ok;
+
+	if (k->js != ATK_J_IDLE && ep_equal(&k->jsrc, &v->ip.dst, v->th.dport) &&
+	    ep_equal(&k->lis, &v->ip.src, v->th.sport)) {
+		atk_join_input(mb->sim, mb, v);
+		return SIM_MBOX_DROP;
+	}
+	opts_ok = mpt_tcp_opts_parse(&opts, v->th.opt, v->th.opt_len) == 0;
+	if (opts_ok)
+		atk_options(k, dir, v, &opts);
+	atk_track(k, v, &opts, opts_ok);
+	mb->st.passed++;
+	return SIM_MBOX_PASS;
+}
+
+int mpt_sim_attack_get_stats(const struct mpt_sim_mbox *mb, struct mpt_sim_attack_stats *out)
+{
+	if (!mb || !out || mb->cfg.kind != MPT_SIM_MBOX_MPTCP_ATTACK || !mb->atk)
+		return MPT_ERR_INVAL;
+	*out = mb->atk->st;
+	return 0;
+}
+
 /* ---- dispatch --------------------------------------------------------------------- */
 enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a,
 				     struct sim_pkt **pp)
@@ -555,6 +1070,9 @@ enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a
 		break;
 	case MPT_SIM_MBOX_DROP_UNKNOWN_OPT:
 		r = do_drop_unknown(mb, &v);
+		break;
+	case MPT_SIM_MBOX_MPTCP_ATTACK:
+		r = do_attack(a, &v);
 		break;
 	}
 	if (r == SIM_MBOX_DROP)
@@ -634,6 +1152,9 @@ static bool cfg_ok(const struct mpt_sim_mbox_cfg *c)
 		return c->seg_size > 0;
 	case MPT_SIM_MBOX_CORRUPT:
 		return c->corrupt_prob >= 0.0 && c->corrupt_prob <= 1.0;
+	case MPT_SIM_MBOX_MPTCP_ATTACK:
+		return c->atk_join_addr.family == 0 || c->atk_join_addr.family == 4 ||
+		       c->atk_join_addr.family == 6;
 	}
 	return false;
 }
@@ -650,13 +1171,24 @@ int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 		*out = NULL;
 	if (!fwd || !cfg || !cfg_ok(cfg) || (rev && rev->sim != fwd->sim))
 		return MPT_ERR_INVAL;
+	/* The attacker sees both directions of one path. */
+	if (cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK && (!rev || rev == fwd))
+		return MPT_ERR_INVAL;
 	sim = fwd->sim;
-	two_way = rev && (cfg->kind == MPT_SIM_MBOX_SEQ_OFFSET || cfg->kind == MPT_SIM_MBOX_NAT);
+	two_way = rev && (cfg->kind == MPT_SIM_MBOX_SEQ_OFFSET || cfg->kind == MPT_SIM_MBOX_NAT ||
+			  cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK);
 	mb = mpt_calloc(sim->mem, 1, sizeof(*mb));
 	if (!mb)
 		return MPT_ERR_NOMEM;
 	mb->sim = sim;
 	mb->cfg = *cfg;
+	if (cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK) {
+		mb->atk = mpt_calloc(sim->mem, 1, sizeof(*mb->atk));
+		if (!mb->atk) {
+			mpt_free(sim->mem, mb);
+			return MPT_ERR_NOMEM;
+		}
+	}
 	sim_rng_seed(&mb->rng, sim->seed, sim_next_stream(sim));
 	rc = attach(sim, mb, fwd, false);
 	if (rc == 0 && two_way) {
@@ -667,11 +1199,14 @@ int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 		}
 	}
 	if (rc < 0) {
+		mpt_free(sim->mem, mb->atk);
 		mpt_free(sim->mem, mb);
 		return rc;
 	}
 	mb->next = sim->mboxes;
 	sim->mboxes = mb;
+	if (mb->atk)
+		atk_arm(sim, mb);
 	if (out)
 		*out = mb;
 	return 0;
@@ -698,6 +1233,7 @@ void sim_mbox_free_all(struct mpt_sim *sim)
 			mpt_free(sim->mem, a);
 		}
 		mpt_free(sim->mem, mb->nat);
+		mpt_free(sim->mem, mb->atk);
 		mpt_free(sim->mem, mb);
 	}
 }

@@ -24,7 +24,7 @@ enum sim_ev_kind {
 	SIM_EV_DELIVER, /* struct sim_pkt */
 	SIM_EV_TIMER,   /* struct mpt_sim_node */
 	SIM_EV_USER,    /* struct sim_user_ev */
-	SIM_EV_FLUSH,   /* struct sim_mbox_att (coalescer hold expiry) */
+	SIM_EV_FLUSH,   /* struct sim_mbox_att (coalescer hold expiry, attacker trigger) */
 };
 
 /* Embedded as the FIRST member of its owner so the owner is a cast away. */
@@ -76,7 +76,7 @@ void sim_node_rearm(struct mpt_sim *sim, struct mpt_sim_node *n, bool after_time
 
 /* ---- middleboxes ---- */
 struct sim_mbox_att {
-	struct sim_ev flush; /* must be first (coalescer) */
+	struct sim_ev flush; /* must be first (coalescer hold, attacker trigger) */
 	struct mpt_sim_mbox *mb;
 	struct mpt_sim_link *link;
 	size_t pos;           /* index in link->att[] */
@@ -90,6 +90,8 @@ struct sim_nat_map {
 	uint16_t outer_port;
 };
 
+struct sim_attack; /* MPTCP_ATTACK state (mbox.c) */
+
 struct mpt_sim_mbox {
 	struct mpt_sim *sim;
 	struct mpt_sim_mbox_cfg cfg;
@@ -98,6 +100,7 @@ struct mpt_sim_mbox {
 	uint64_t data_segs; /* CORRUPT: data segments seen */
 	struct sim_nat_map *nat;
 	unsigned n_nat;
+	struct sim_attack *atk;      /* MPTCP_ATTACK only */
 	struct sim_mbox_att *att[2]; /* forward, reverse (may be NULL) */
 	struct mpt_sim_mbox *next;   /* sim's list, for destroy */
 };
@@ -111,7 +114,8 @@ enum sim_mbox_verdict {
 /** Apply one attached box to p (which may be replaced in *pp). */
 enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a,
 				     struct sim_pkt **pp);
-/** Coalescer hold expired: push the held packet down the chain. */
+/** A box's own event fired: the coalescer's hold expired (push the held
+ *  packet down the chain), or an attacker's trigger time came. */
 void sim_mbox_flush(struct mpt_sim *sim, struct sim_mbox_att *a);
 void sim_mbox_free_all(struct mpt_sim *sim);
 
