@@ -32,7 +32,11 @@ struct mpt_cc {
 	uint32_t mss;        /**< sender MSS (SMSS), bytes */
 	uint64_t srtt_ns;    /**< smoothed RTT as the engine sees it (0 = none yet) */
 	uint64_t min_rtt_ns; /**< smallest RTT sample seen (0 = none yet) */
-	void *coupling;      /**< for coupled algorithms (MPTCP): the connection group */
+	/** When new data was last cumulatively acknowledged (0 = never); set
+	 * by the engine.  Coupled algorithms count only members acknowledged
+	 * lately (an idle backup subflow takes no capacity). */
+	uint64_t last_ack_ns;
+	void *coupling; /**< for coupled algorithms (MPTCP): the connection group */
 	uint64_t priv[MPT_CC_PRIV_WORDS]; /**< algorithm-private state */
 };
 

@@ -149,10 +149,29 @@ bool mpt_cc_view_get(const struct mpt_cc *cc, struct mpt_cc_view *v)
 	if (!g || cc->srtt_ns == 0 || cc->cwnd == 0)
 		return false;
 	uint32_t n = MPT_MIN(g->n, (uint32_t)MPT_CC_GROUP_MAX);
+	/*
+	 * Only members that carry data count.  RFC 6356's first goal is that
+	 * the connection does at least as well as one TCP on its best path; an
+	 * idle subflow (a backup never used, a path gone silent) takes no
+	 * capacity, yet its window and short RTT in the sums throttled the
+	 * one path in use to a third of a TCP's rate (soak seed 1099: 0.25
+	 * Mbit/s on a 2.35 Mbit/s path, one idle backup).  Idle: no new data
+	 * acknowledged for 4 of its RTTs plus a minimum RTO, measured from the
+	 * group's latest acknowledgment (the engines' clock).
+	 */
+	uint64_t ref = cc->last_ack_ns;
+	for (uint32_t i = 0; i < n; i++)
+		if (g->member[i] && g->member[i]->last_ack_ns > ref)
+			ref = g->member[i]->last_ack_ns;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct mpt_cc *m = g->member[i];
 		/* Self is added last, even if the group lost track of it. */
 		if (!m || m == cc || m->srtt_ns == 0 || m->cwnd == 0)
+			continue;
+		uint64_t idle_after = m->srtt_ns > (UINT64_MAX - MPT_CC_IDLE_SLACK_NS) / 4
+					  ? UINT64_MAX
+					  : 4 * m->srtt_ns + MPT_CC_IDLE_SLACK_NS;
+		if (m->last_ack_ns == 0 || ref - m->last_ack_ns > idle_after)
 			continue;
 		if (v->n == MPT_CC_GROUP_MAX - 1)
 			break;

@@ -80,6 +80,10 @@ struct mpt_cc_coupled {
  * The group as one member sees it: the members that count (srtt_ns and cwnd
  * non-zero, self always last), RTTs in µs.
  */
+/* A coupled member acknowledged nothing for 4 RTTs plus this is idle and
+ * left out of the coupling (mpt_cc_view_get): RFC 6298's minimum RTO. */
+#define MPT_CC_IDLE_SLACK_NS (200 * MPT_NS_PER_MS)
+
 struct mpt_cc_view {
 	uint32_t n;    /* members counted, self included */
 	uint32_t self; /* index of the calling member (n - 1) */

@@ -240,6 +240,7 @@ static bool process_ack(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint32
 		if (t->fin_sent && mpt_seq_gt(ack, t->fin_seq))
 			fin_acked = true;
 		t->snd_una = ack;
+		t->cc.last_ack_ns = now;
 		if (mpt_seq_lt(t->rxt_high, ack))
 			t->rxt_high = ack;
 		if (t->rack_on) {

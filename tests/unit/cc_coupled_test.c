@@ -49,6 +49,7 @@ static void start(struct mpt_cc *cc, const struct mpt_cc_ops *ops, uint32_t mss,
 	memset(cc, 0, sizeof(*cc));
 	cc->srtt_ns = rtt;
 	cc->min_rtt_ns = rtt;
+	cc->last_ack_ns = 1; /* carrying data (mpt_cc_view_get counts it) */
 	mpt_cc_start(cc, ops, mss, 0);
 }
 
@@ -187,6 +188,15 @@ static void test_group_leave_stops_counting(void **state)
 	w = mpt_cc_lia_total_over_alpha(&a, &tot);
 	assert_int_equal(tot, 10 * MSS);
 	b.srtt_ns = 20 * MS;
+	/* An idle member (nothing acknowledged for 4 RTTs + 200 ms while a
+	 * acks) does not count either: soak seed 1099's idle backup. */
+	a.last_ack_ns = 1 + 4 * 20 * MS + 200 * MS + 1;
+	w = mpt_cc_lia_total_over_alpha(&a, &tot);
+	assert_int_equal(tot, 10 * MSS);
+	a.last_ack_ns = 1 + 4 * 20 * MS + 200 * MS; /* just not idle yet */
+	w = mpt_cc_lia_total_over_alpha(&a, &tot);
+	assert_int_equal(tot, 50 * MSS);
+	a.last_ack_ns = 1;
 	mpt_cc_group_leave(&g, &b);
 	w = mpt_cc_lia_total_over_alpha(&a, &tot);
 	assert_int_equal(tot, 10 * MSS);
