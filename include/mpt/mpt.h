@@ -161,8 +161,12 @@ enum mpt_event {
 #define MPT_POLICY_NAME_LEN 16
 
 /**
- * Transport knobs (per stack; zero means the default).  Versioned by size so
- * it can grow: set .size = sizeof(struct mpt_tcp_knobs).
+ * Transport knobs (per stack; zero means the default: zero-initialise the
+ * struct and set what you need).  The configuration structs carry no size
+ * field: a release that adds a field changes the library's SONAME (while
+ * the major version is 0, every minor release: CHANGELOG.md, "Versions"),
+ * so a program never runs against a library whose structs differ from the
+ * ones it was compiled with.
  */
 struct mpt_tcp_knobs {
 	uint16_t mss;       /**< MSS to advertise (default 1460) */
