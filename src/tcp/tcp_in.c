@@ -550,8 +550,17 @@ static int input_sync(struct mpt_tcp *t, const struct mpt_tcp_seg *seg, uint64_t
 	/* First step: sequence number acceptability (RFC 9293 §3.10.7.4). */
 	seglen = len + ((flags & MPT_TCP_FIN) ? 1u : 0u);
 	if (seglen == 0) {
+		/*
+		 * A bare segment at the right edge is taken too (RFC 9293 says
+		 * "< RCV.NXT + RCV.WND"; Linux's tcp_sequence takes "<="): a
+		 * peer that sent up to our edge and lost that data sends its
+		 * ACKs at SND.NXT == our edge, and dropping them with their
+		 * ACK fields let two such peers wait for each other forever
+		 * (fuzz finding stall-517c8017: each retransmitted a segment
+		 * the other had acknowledged, a minute apart).
+		 */
 		ok = wnd == 0 ? seq == t->rcv_nxt
-			      : mpt_seq_geq(seq, t->rcv_nxt) && mpt_seq_lt(seq, t->rcv_nxt + wnd);
+			      : mpt_seq_geq(seq, t->rcv_nxt) && mpt_seq_leq(seq, t->rcv_nxt + wnd);
 	} else if (wnd == 0) {
 		ok = false;
 	} else {

@@ -309,6 +309,35 @@ static void test_persist_crossed_probes(void **state)
 	hnet_free(&net);
 }
 
+/*
+ * A bare ACK at the right edge of our window (SEG.SEQ == RCV.NXT +
+ * RCV.WND): the peer sent up to our edge and that data was lost, so its
+ * ACKs carry SND.NXT == our edge.  RFC 9293's "<" would drop them with
+ * their ACK fields (fuzz finding stall-517c8017: two such peers waited for
+ * each other forever); Linux takes "<=", and so do we.  One beyond is
+ * still refused.
+ */
+static void test_ack_at_right_edge(void **state)
+{
+	struct mpt_tcp_cfg cfg = {.no_timestamps = true, .no_delack = true};
+	static uint8_t buf[3000];
+	struct mpt_tcp_info ti;
+
+	(void)state;
+	est(&cfg, 65535);
+	assert_int_equal(mpt_tcp_send(T(), buf, sizeof(buf), net.now), 3000);
+	mpt_tcp_get_info(T(), &ti);
+	assert_true(ti.rcv_wnd > 0);
+	uint32_t edge = PISS + 1 + ti.rcv_wnd;
+	assert_int_equal(peer(MPT_TCP_ACK, edge + 1, ISS + 1001, 65535, NULL, 0), MPT_ERR_PROTO);
+	mpt_tcp_get_info(T(), &ti);
+	assert_int_equal(ti.snd_una, ISS + 1);
+	assert_int_equal(peer(MPT_TCP_ACK, edge, ISS + 1001, 65535, NULL, 0), 0);
+	mpt_tcp_get_info(T(), &ti);
+	assert_int_equal(ti.snd_una, ISS + 1001);
+	hnet_free(&net);
+}
+
 static void test_persist(void **state)
 {
 	struct mpt_tcp_cfg cfg = {.no_timestamps = true};
@@ -437,6 +466,7 @@ int main(void)
 	    cmocka_unit_test(test_persist),
 	    cmocka_unit_test(test_persist_ack_seq),
 	    cmocka_unit_test(test_persist_crossed_probes),
+	    cmocka_unit_test(test_ack_at_right_edge),
 	    cmocka_unit_test(test_keepalive),
 	    cmocka_unit_test(test_nagle),
 	    cmocka_unit_test(test_idle_deadlines),
