@@ -426,8 +426,9 @@ static void ecf_wait_or_slow(void **state)
 	push(&mpt_sched_ecf);
 }
 
-/* Little data queued: k / C * rtt_s < 2 rtt_f, s finishes it before f
- * could even start: no wait. */
+/* Little data queued behind a full fast subflow: k / C * rtt_s < 2 rtt_f
+ * (the second condition fails although the first holds): s finishes it
+ * before f could even start, no wait. */
 static void ecf_small_k_uses_slow(void **state)
 {
 	(void)state;
@@ -438,16 +439,29 @@ static void ecf_small_k_uses_slow(void **state)
 	set_rtt(s, 100);
 	uint32_t mss = tcp_of(f)->snd_mss;
 	uint32_t C = 20 * mss;
+	tcp_of(f)->cc.cwnd = C;
 	tcp_of(s)->cc.cwnd = C;
-	tcp_of(f)->cc.cwnd = 0; /* full */
-	queue(1000);            /* k = 1000: 1000 / C * 100 ms = 3.5 ms < 20 ms */
+	queue(2 * C); /* f fills up (what rounding leaves may go to s) */
+	push(&mpt_sched_ecf);
+	assert_true(took(0) >= C);
+	assert_int_equal(mpt_sched_sf_room(f, MPT_MP_MAP_MAX), 0);
+	/* k = 1000: (1 + 0) * 10 ms < 100 ms, but 1000 / C * 100 ms = 3.5 ms
+	 * < 20 ms. */
+	queue(1000);
 	push(&mpt_sched_ecf);
 	assert_int_equal(took(0), 0);
 	assert_int_equal(took(1), 1000);
 	assert_false(S.x.mp->sched_wait);
-	/* f's window closed (cwnd 0, taken as 1 byte): n * rtt_f is then
-	 * far beyond rtt_s, waiting never pays, s is used for any k. */
+	/* k = 3 C on the same state: both conditions hold, wait. */
 	queue(3 * C);
+	push(&mpt_sched_ecf);
+	assert_int_equal(took(0), 0);
+	assert_int_equal(took(1), 0);
+	assert_true(S.x.mp->sched_wait);
+	/* f's window closed (cwnd 0, taken as 1 byte): n * rtt_f is then far
+	 * beyond rtt_s, waiting never pays, s is used. */
+	tcp_of(f)->cc.cwnd = 0;
+	snapshot();
 	push(&mpt_sched_ecf);
 	assert_int_equal(took(0), 0);
 	assert_true(took(1) >= C / 2);
