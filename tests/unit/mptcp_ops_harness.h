@@ -42,7 +42,8 @@ struct opsx {
 	struct mpt_sim *sim;
 	struct mpt_simhost *c, *s;
 	struct mpt_sock *ls, *cs;
-	struct mpt_mpconn *mp; /* the client's connection */
+	struct mpt_mpconn *mp;              /* the client's connection */
+	struct mpt_sim_link *lf[4], *lr[4]; /* path i: client -> server, back */
 	size_t npaths;
 };
 
@@ -109,8 +110,8 @@ static inline void opsx_start(struct opsx *x, const struct opsx_cfg *cfg)
 		l.delay_ns = 5 * OPS_MS;
 		l.queue_bytes = 1u << 20;
 		assert_int_equal(mpt_sim_connect(x->sim, mpt_simhost_node(x->c), &cc.local[i],
-						 mpt_simhost_node(x->s), &sv.local[i], &l, &l, NULL,
-						 NULL),
+						 mpt_simhost_node(x->s), &sv.local[i], &l, &l,
+						 &x->lf[i], &x->lr[i]),
 				 0);
 	}
 	struct mpt_endpoint any = {.port = 5001};
@@ -123,6 +124,19 @@ static inline void opsx_start(struct opsx *x, const struct opsx_cfg *cfg)
 	assert_true(mpt_sock_mptcp_enabled(x->cs));
 	x->mp = mpt_stack_sock_conn(x->cs);
 	assert_non_null(x->mp);
+}
+
+/* Path i stops carrying anything, both ways (a link down). */
+static inline void opsx_path_down(struct opsx *x, size_t i)
+{
+	struct mpt_sim_link_cfg l;
+	memset(&l, 0, sizeof(l));
+	l.rate_bps = 100000000;
+	l.delay_ns = 5 * OPS_MS;
+	l.queue_bytes = 1u << 20;
+	l.loss = 1.0;
+	assert_int_equal(mpt_sim_link_set_cfg(x->lf[i], &l), 0);
+	assert_int_equal(mpt_sim_link_set_cfg(x->lr[i], &l), 0);
 }
 
 static inline void opsx_run(struct opsx *x, uint64_t ns)

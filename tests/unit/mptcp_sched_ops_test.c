@@ -268,6 +268,68 @@ static void minrtt_room(void **state)
 	reset_flags();
 }
 
+/*
+ * Head-of-line guard (docs/mptcp-design.md, minrtt): f (10 ms) full, s
+ * (100 ms, over 1.5x) with room.  In one RTT of s, f sends about
+ * x = cwnd_f * 10 = 290 kB; the shared window is far larger here, so s is
+ * skipped only while f alone would send everything queued before s
+ * delivers anything (queued <= x).
+ */
+static void minrtt_hol_guard(void **state)
+{
+	(void)state;
+	reset_flags();
+	struct mpt_subflow *f = S.sf[0], *s = S.sf[1];
+	S.stale[2] = true;
+	set_rtt(f, 10);
+	set_rtt(s, 100);
+	uint32_t C = 20 * tcp_of(f)->snd_mss;
+	tcp_of(f)->cc.cwnd = C;
+	tcp_of(s)->cc.cwnd = C;
+	queue(2 * C);
+	push(&mpt_sched_minrtt);
+	assert_true(took(0) >= C);
+	assert_int_equal(took(1), 0);
+	assert_int_equal(mpt_sched_sf_room(f, MPT_MP_MAP_MAX), 0);
+	/* 100 kB queued < x: wait for f. */
+	uint64_t holw = counter("MPTCPSchedHolWait");
+	queue(100000);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(took(0), 0);
+	assert_int_equal(took(1), 0);
+	assert_true(counter("MPTCPSchedHolWait") > holw);
+	/* 400 kB queued > x: s helps and is used. */
+	queue(300000);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(took(0), 0);
+	assert_true(took(1) > 0);
+	reset_flags();
+	push(&mpt_sched_minrtt);
+}
+
+/* Within 1.5x (s at 14 ms) the guard stays out even for little data (x
+ * would be 1.4 C > 3000 bytes). */
+static void minrtt_no_guard_similar_rtts(void **state)
+{
+	(void)state;
+	reset_flags();
+	struct mpt_subflow *f = S.sf[0], *s = S.sf[1];
+	S.stale[2] = true;
+	set_rtt(f, 10);
+	set_rtt(s, 14);
+	uint32_t C = 20 * tcp_of(f)->snd_mss;
+	tcp_of(f)->cc.cwnd = C;
+	queue(2 * C);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(mpt_sched_sf_room(f, MPT_MP_MAP_MAX), 0);
+	queue(3000);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(took(0), 0);
+	assert_int_equal(took(1), 3000);
+	reset_flags();
+	push(&mpt_sched_minrtt);
+}
+
 /* ---- rr ----------------------------------------------------------------- */
 
 struct mapref {
@@ -415,13 +477,24 @@ static void ecf_wait_or_slow(void **state)
 	assert_int_equal(took(1), 0);
 	assert_true(S.x.mp->sched_wait);
 	assert_int_equal(counter("MPTCPSchedEcfWait"), waits + 1);
-	/* The slow path gets faster: 40 ms >= 30 ms, s now completes sooner. */
-	set_rtt(s, 30);
+	/* rtt_s 35 ms: 40 ms < (1 + 1/4) * 35 ms while waiting (w = 1, the
+	 * hysteresis): still wait. */
+	set_rtt(s, 35);
 	snapshot();
 	push(&mpt_sched_ecf);
+	assert_int_equal(took(1), 0);
+	assert_true(S.x.mp->sched_wait);
+	/* The same state without the wait bit: 40 ms >= 35 ms, s completes
+	 * sooner and takes a chunk (at most its window).  The rule is
+	 * judged per chunk: with k down to about 2 C, (1 + 2) * 10 ms < 35 ms
+	 * and ECF waits for f again. */
+	S.x.mp->sched_wait = false;
+	push(&mpt_sched_ecf);
 	assert_true(took(1) > 0);
+	assert_true(took(1) <= C);
 	assert_int_equal(took(0), 0);
-	assert_false(S.x.mp->sched_wait);
+	assert_true(S.x.mp->snd_nxt != S.x.mp->snd.end);
+	assert_true(S.x.mp->sched_wait);
 	reset_flags();
 	push(&mpt_sched_ecf);
 }
@@ -478,6 +551,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(minrtt_backup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(minrtt_backup_not_when_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(minrtt_room, setup, teardown),
+	    cmocka_unit_test_setup_teardown(minrtt_hol_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(minrtt_no_guard_similar_rtts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rr_alternates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rr_skips_backup_and_stale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(redundant_every_subflow, setup, teardown),
