@@ -166,6 +166,38 @@ static void fullmesh_retry_after_failure(void **state)
 	assert_true(X.mp->retry_at[1][1] > opsx_now(&X));
 }
 
+/* Listener side: fullmesh announces every other local address (and
+ * opens nothing); the client learns them from the ADD_ADDRs. */
+static void fullmesh_listener_announces(void **state)
+{
+	(void)state;
+	struct opsx_cfg cfg = {.npaths = 3, .cli_pm = "none", .srv_pm = "none"};
+	opsx_start(&X, &cfg);
+	X.mp->pm = &pm_hold;
+	assert_int_equal(X.mp->nraddr, 1); /* the server announced nothing */
+	struct mpt_sock *ss = mpt_accept(X.ls);
+	assert_non_null(ss);
+	struct mpt_mpconn *smp = mpt_stack_sock_conn(ss);
+	assert_non_null(smp);
+	assert_true(smp->passive);
+	assert_int_equal(smp->nann, 0);
+	size_t nsf = smp->nsf;
+	mpt_pm_fullmesh.run(smp, opsx_now(&X));
+	assert_int_equal(smp->nann, 2);
+	assert_int_equal(smp->nsf, nsf);
+	for (size_t k = 0; k < 2; k++) {
+		struct mpt_addr a;
+		opsx_addr(&a, k + 1, 2);
+		assert_true(mpt_addr_equal(&smp->ann[k].addr, &a));
+	}
+	/* The op ran outside the stack's entry points: the flush it asked
+	 * for is written when the connection runs next (here: a write). */
+	assert_int_equal(mpt_send(ss, "x", 1, opsx_now(&X)), 1);
+	opsx_run(&X, 1 * OPS_SEC);
+	assert_int_equal(X.mp->nraddr, 3);
+	assert_int_equal(live(), 1); /* the client's held PM opened nothing */
+}
+
 /* ---- ndiffports --------------------------------------------------------- */
 
 static void ndiffports_same_pair(void **state)
@@ -415,6 +447,7 @@ int main(void)
 	    cmocka_unit_test_teardown(fullmesh_every_pair, teardown),
 	    cmocka_unit_test_teardown(fullmesh_limit_fresh_first, teardown),
 	    cmocka_unit_test_teardown(fullmesh_retry_after_failure, teardown),
+	    cmocka_unit_test_teardown(fullmesh_listener_announces, teardown),
 	    cmocka_unit_test_teardown(ndiffports_same_pair, teardown),
 	    cmocka_unit_test_teardown(endpoints_flags, teardown),
 	    cmocka_unit_test_teardown(endpoints_accept_max, teardown),

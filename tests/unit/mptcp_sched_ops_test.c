@@ -445,6 +445,38 @@ static void redundant_every_subflow(void **state)
 	push(&mpt_sched_redundant);
 }
 
+/* A subflow that lagged (stale while the others delivered) restarts from
+ * DATA_ACK, not from its own cursor: delivered bytes are not sent again. */
+static void redundant_cursor_jumps_to_data_ack(void **state)
+{
+	(void)state;
+	reset_flags();
+	for (size_t i = 0; i < NSF; i++) {
+		S.sf[i]->sched_dsn = S.x.mp->snd_nxt;
+		S.sf[i]->sched_dsn_set = true;
+	}
+	uint64_t start = S.x.mp->snd_nxt;
+	S.stale[0] = true;
+	queue(20000);
+	push(&mpt_sched_redundant);
+	assert_int_equal(took(0), 0);
+	assert_int_equal(took(1), 20000);
+	assert_int_equal(took(2), 20000);
+	/* The others deliver it: DATA_ACK passes sf[0]'s cursor. */
+	opsx_run(&S.x, 500 * OPS_MS);
+	assert_true(S.x.mp->snd.una == start + 20000);
+	assert_true(S.sf[0]->sched_dsn == start);
+	reset_flags();
+	queue(2000);
+	push(&mpt_sched_redundant);
+	for (size_t i = 0; i < NSF; i++) {
+		assert_int_equal(took(i), 2000);
+		const struct mpt_map *m =
+		    mpt_maplist_at(&S.sf[i]->tx, mpt_maplist_count(&S.sf[i]->tx) - 1);
+		assert_true(m->dsn == start + 20000);
+	}
+}
+
 /* ---- ecf ---------------------------------------------------------------- */
 
 /*
@@ -556,6 +588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(rr_alternates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rr_skips_backup_and_stale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(redundant_every_subflow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(redundant_cursor_jumps_to_data_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_wait_or_slow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_small_k_uses_slow, setup, teardown),
 	};
