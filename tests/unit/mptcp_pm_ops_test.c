@@ -4,10 +4,12 @@
  * tables (policy.h) on an established connection.  The client's
  * connection runs the "none" path manager while the simulator brings it
  * up (one subflow, 10.0.0.1 -> 10.0.0.2; the server's fullmesh announces
- * its other addresses, which the client remembers), so that the subflows
- * that appear afterwards are the ones the test's own ops->run call opened:
- * joins are created (SYN sent) inside that call, and the simulator is not
- * run before the checks unless a test says so.
+ * its other addresses, which the client remembers), then a no-op one
+ * (pm_hold), so that the subflows that appear afterwards are the ones the
+ * test's own ops->run call opened: joins are created (SYN sent) inside
+ * that call, and the simulator is not run before the checks unless a test
+ * says so.  fullmesh's listener role is called on the server's
+ * connection.
  *
  * What is asserted is what docs/mptcp-design.md ("Policies") and the
  * header of pm_policies.c promise: fullmesh opens one subflow per
