@@ -160,7 +160,9 @@ for d in blocks:
                                          size(per * int(d["size"])), d["cat"], d["what"]))
 p("")
 p("Blocks are labelled by size from what the engine allocates per connection "
-  "(src/tcp/tcp.c, tcp_rack.c; src/mptcp/conn.c, subflow.c, dsnd.c, drcv.c); blocks of the "
+  "(src/tcp/tcp.c, tcp_rack.c; src/mptcp/conn.c, subflow.c, dsnd.c, drcv.c); the stack's "
+  "own socket record (`struct mpt_sock`) is private to src/core, so its size is not known "
+  "here and its block is not labelled; blocks of the "
   "stack's shared tables that grew with the connection count are left out of this list "
   "(they are in section 1's figures).\n")
 
@@ -278,7 +280,7 @@ p("- **Buffers are allocated eagerly and the MPTCP ones have a floor.**  An idle
   "connection with 2 subflows allocates %s per end with default knobs, of which %.0f %% are "
   "byte rings and the scratch buffer.  With 4 KiB knobs it still allocates %s (1 subflow: "
   "%s), against %s for plain TCP: the data-level send and receive buffers and each subflow's "
-  "receive ring are 4 x max(knob, 256 KiB) = 1 MiB whatever the knob (src/mptcp/conn.c, "
+  "receive ring are 4 x max(knob, 256 KiB), never less than 1 MiB (src/mptcp/conn.c, "
   "`MP_BUF_MIN`), taken when the connection is set up.  Engine change (not made here: "
   "src/ is not this task's): take rings on first data and free them when empty (as "
   "`tcp_release_buffers` already does in TIME-WAIT), and let the knob lower the floor; an "
