@@ -1136,6 +1136,18 @@ int mpt_cmd_convert(int argc, char **argv)
 		goto early;
 	}
 	cv.o.be.stack.tcp.tfo_server = cv.tfo;
+	/* The stack's socket table must hold what --max-conns admits: up to
+	 * max_conns connections relaying or negotiating, as many being
+	 * refused, the listener's backlog (half-open and not yet accepted),
+	 * with room for those closing.  Its default (4096, counting the
+	 * listener) silently capped the converter at 4095 connections
+	 * whatever --max-conns said: further SYNs were dropped
+	 * (TCPListenOverflows) and clients timed out (bench/memory.sh). */
+	{
+		size_t socks = 2 * cv.conf.max_conns + 2 * CV_BACKLOG + 1;
+		if (socks > cv.o.be.stack.max_socks)
+			cv.o.be.stack.max_socks = (uint32_t)socks;
+	}
 	cv.o.be.stack.mem = relay_counting_mem();
 	cv.o.be.stack.on_event = on_event;
 	cv.o.be.stack.event_ud = &cv;
