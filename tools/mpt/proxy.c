@@ -1485,6 +1485,15 @@ int mpt_cmd_proxy(int argc, char **argv)
 		svc_signals_close(&px.sig);
 		goto early;
 	}
+	/* The stack's socket table must hold what --max-conns admits (one
+	 * outgoing MPTCP socket per relayed connection, as many closing):
+	 * its default (4096) silently capped mpt convert the same way
+	 * (bench/memory.sh). */
+	{
+		size_t socks = 2 * (size_t)px.conf.max_conns + 1;
+		if (socks > o->be.stack.max_socks)
+			o->be.stack.max_socks = (uint32_t)socks;
+	}
 	o->be.stack.mem = relay_counting_mem();
 	o->be.stack.on_event = on_event;
 	o->be.stack.event_ud = &px;
