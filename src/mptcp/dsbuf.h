@@ -158,10 +158,19 @@ struct mpt_maplist {
 	const struct mpt_mem *mem;
 	struct mpt_map *v;
 	size_t cap, head, n;
+	size_t max_cap; /* mpt_maplist_reserve grows cap up to this */
 };
 
-/** Returns 0, MPT_ERR_INVAL (NULL argument, cap 0) or MPT_ERR_NOMEM. */
+/** Room for cap mappings, which is also the most it grows to (see
+ * mpt_maplist_set_max).  Returns 0, MPT_ERR_INVAL (NULL argument, cap 0)
+ * or MPT_ERR_NOMEM. */
 int mpt_maplist_init(struct mpt_maplist *ml, const struct mpt_mem *mem, size_t cap);
+/** Let mpt_maplist_reserve grow the room up to max (never below cap). */
+void mpt_maplist_set_max(struct mpt_maplist *ml, size_t max);
+/** Room for at least want mappings: grows by doubling, up to the maximum;
+ * the held mappings are kept in order.  Returns 0, MPT_ERR_LIMIT (beyond
+ * the maximum) or MPT_ERR_NOMEM (the list is unchanged then). */
+int mpt_maplist_reserve(struct mpt_maplist *ml, size_t want);
 void mpt_maplist_free(struct mpt_maplist *ml);
 /**
  * Append a mapping.  If it equals the newest one (a repeated DSS), nothing

@@ -25,6 +25,34 @@ int mpt_maplist_init(struct mpt_maplist *ml, const struct mpt_mem *mem, size_t c
 		return MPT_ERR_NOMEM;
 	ml->mem = mem;
 	ml->cap = cap;
+	ml->max_cap = cap;
+	return 0;
+}
+
+void mpt_maplist_set_max(struct mpt_maplist *ml, size_t max)
+{
+	ml->max_cap = MPT_MAX(max, ml->cap);
+}
+
+int mpt_maplist_reserve(struct mpt_maplist *ml, size_t want)
+{
+	if (want <= ml->cap)
+		return 0;
+	if (want > ml->max_cap)
+		return MPT_ERR_LIMIT;
+	size_t ncap = ml->cap;
+	while (ncap < want)
+		ncap *= 2;
+	ncap = MPT_MIN(ncap, ml->max_cap);
+	struct mpt_map *v = mpt_calloc(ml->mem, ncap, sizeof(*v));
+	if (!v)
+		return MPT_ERR_NOMEM;
+	for (size_t i = 0; i < ml->n; i++)
+		v[i] = *mpt_maplist_at(ml, i);
+	mpt_free(ml->mem, ml->v);
+	ml->v = v;
+	ml->cap = ncap;
+	ml->head = 0;
 	return 0;
 }
 

@@ -45,7 +45,8 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 {
 	struct mpt_tcp_info ti;
 	mpt_tcp_get_info(sf->flow->tcp, &ti);
-	if (mpt_maplist_count(&sf->tx) + 1 >= sf->tx.cap)
+	/* (A full table grows in send_chunk, up to its maximum.) */
+	if (mpt_maplist_count(&sf->tx) + 1 >= sf->tx.max_cap)
 		return 0;
 	/* Each subflow keeps only about one cwnd of unsent data queued in
 	 * its engine, so a slow subflow cannot hoard data the fast ones
@@ -140,6 +141,11 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 		m.csum =
 		    mpt_dss_csum(dsn, m.ssn, (uint16_t)(len + (fin ? 1u : 0u)), mp->scratch, len);
 	}
+	/* One free entry kept, as mpt_sched_sf_room counts; growth is
+	 * amortised (at most six doublings per subflow). */
+	if (mpt_maplist_count(&sf->tx) + 1 >= sf->tx.cap &&
+	    mpt_maplist_reserve(&sf->tx, sf->tx.cap + 1) < 0)
+		return 0; /* out of memory: nothing sent here, no byte lost */
 	if (mpt_maplist_push(&sf->tx, &m) < 0)
 		return 0;
 	long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);

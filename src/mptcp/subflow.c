@@ -16,7 +16,8 @@
 #include "mptcp/mptcp.h"
 #include "wire/bytes.h"
 
-#define SF_TX_MAPS    4096 /* sent mappings held per subflow */
+#define SF_TX_MAPS    4096 /* sent mappings held per subflow, at most */
+#define SF_TX_MAPINIT 64   /* ... from the start (grows by doubling) */
 #define SF_RX_MAPINIT 64   /* received mappings room from the start */
 #define SF_RX_MAPMAX  8192 /* received mappings held per subflow */
 #define SF_WND_SLACK  65536u
@@ -28,10 +29,14 @@ struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp)
 	struct mpt_subflow *sf = mpt_calloc(mp->st->mem, 1, sizeof(*sf));
 	if (!sf)
 		return NULL;
-	if (mpt_maplist_init(&sf->tx, mp->st->mem, SF_TX_MAPS) < 0) {
+	/* The sent-mappings table grows with what is in flight: taken at
+	 * its full 4096 entries it was 96 KiB per subflow, zeroed, most of
+	 * an idle connection's resident memory (docs/memory.md). */
+	if (mpt_maplist_init(&sf->tx, mp->st->mem, SF_TX_MAPINIT) < 0) {
 		mpt_free(mp->st->mem, sf);
 		return NULL;
 	}
+	mpt_maplist_set_max(&sf->tx, SF_TX_MAPS);
 	/* Room for received mappings is taken with the subflow: a subflow
 	 * that could not store the mapping of bytes its TCP already
 	 * acknowledged would hold them for good (stateful fuzz

@@ -166,6 +166,44 @@ static void test_replace_last(void **state)
 	mpt_maplist_free(&ml);
 }
 
+/* Room grows by doubling up to the maximum, keeping order across the
+ * ring's wrap; beyond it MPT_ERR_LIMIT; out of memory leaves it as it was. */
+static void test_reserve(void **state)
+{
+	struct mpt_maplist ml;
+	struct mpt_map m;
+
+	(void)state;
+	assert_int_equal(mpt_maplist_init(&ml, &tm.mem, 4), 0);
+	mpt_maplist_set_max(&ml, 16);
+	for (uint32_t i = 0; i < 4; i++) {
+		m = M(1000 + 10 * i, 100 + 10 * i, 10);
+		assert_int_equal(mpt_maplist_push(&ml, &m), 0);
+	}
+	mpt_maplist_drop_before(&ml, 120); /* head moves: the ring wraps below */
+	m = M(1040, 140, 10);
+	assert_int_equal(mpt_maplist_push(&ml, &m), 0);
+	assert_int_equal(
+	    mpt_maplist_push(&ml, &(struct mpt_map){.dsn = 1050, .ssn = 150, .len = 10}), 0);
+	assert_int_equal(mpt_maplist_count(&ml), 4);
+	assert_int_equal(
+	    mpt_maplist_push(&ml, &(struct mpt_map){.dsn = 1060, .ssn = 160, .len = 10}),
+	    MPT_ERR_LIMIT);
+	tm.fail_at = tm.allocs; /* the next allocation fails */
+	assert_int_equal(mpt_maplist_reserve(&ml, 5), MPT_ERR_NOMEM);
+	tm.fail_at = -1;
+	assert_int_equal(ml.cap, 4);
+	assert_int_equal(mpt_maplist_reserve(&ml, 5), 0);
+	assert_int_equal(ml.cap, 8);
+	for (uint32_t i = 0; i < 4; i++)
+		assert_int_equal(mpt_maplist_at(&ml, i)->ssn, 120 + 10 * i);
+	assert_int_equal(mpt_maplist_find(&ml, 155)->dsn, 1050);
+	assert_int_equal(mpt_maplist_reserve(&ml, 17), MPT_ERR_LIMIT);
+	assert_int_equal(mpt_maplist_reserve(&ml, 16), 0);
+	assert_int_equal(ml.cap, 16);
+	mpt_maplist_free(&ml);
+}
+
 static void test_limit(void **state)
 {
 	struct mpt_maplist ml;
@@ -363,6 +401,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_push_dedup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_rejected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replace_last, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_find_drop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_infinite, setup, teardown),
