@@ -595,15 +595,22 @@ static double olia_inc_ref(size_t n, const uint32_t *w, const uint64_t *r, const
 			   size_t self, double *scale)
 {
 	double sx = 0, best = -1, mw = 0;
+	double lr2[4];
 	size_t nm = 0, nbm = 0;
 	for (size_t i = 0; i < n; i++) {
 		sx += w[i] / (double)r[i];
-		best = fmax(best, (double)l[i] / ((double)r[i] * r[i]));
+		/*
+		 * Stored, then compared: recomputed, the quotient may carry
+		 * excess precision (x87 on i386, FLT_EVAL_METHOD 2) and then
+		 * never equals the stored best.
+		 */
+		lr2[i] = (double)l[i] / ((double)r[i] * r[i]);
+		best = fmax(best, lr2[i]);
 		mw = fmax(mw, w[i]);
 	}
 	bool bm[4];
 	for (size_t i = 0; i < n; i++) {
-		bool isbest = (double)l[i] / ((double)r[i] * r[i]) == best;
+		bool isbest = lr2[i] == best;
 		bm[i] = w[i] != mw && isbest;
 		nm += w[i] == mw;
 		nbm += bm[i];
