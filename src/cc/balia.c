@@ -43,46 +43,46 @@
 #define ALPHA_CAP (3 * (UINT64_C(1) << 31)) /* 1.5 */
 
 /* Y, y_r and T of the view. */
-static void sums(const struct mpt_cc_view *v, mpt_cc_u128 *y_sum, mpt_cc_u128 *y_r, mpt_cc_u128 *t)
+static void sums(const struct mpt_cc_view *v, mpt_u128 *y_sum, mpt_u128 *y_r, mpt_u128 *t)
 {
-	*y_sum = 0;
-	*t = 0;
+	*y_sum = mpt_u128_of(0);
+	*t = mpt_u128_of(0);
 	for (uint32_t i = 0; i < v->n; i++) {
-		mpt_cc_u128 y = mpt_cc_view_y(v, i);
-		*y_sum += y;
-		*t = MPT_MAX(*t, y);
+		mpt_u128 y = mpt_cc_view_y(v, i);
+		*y_sum = mpt_u128_add(*y_sum, y);
+		*t = mpt_u128_max(*t, y);
 	}
 	*y_r = mpt_cc_view_y(v, v->self);
 }
 
-int mpt_cc_balia_div(const struct mpt_cc *cc, mpt_cc_u128 *d)
+int mpt_cc_balia_div(const struct mpt_cc *cc, mpt_u128 *d)
 {
 	struct mpt_cc_view v;
-	mpt_cc_u128 y_sum, y_r, t;
+	mpt_u128 y_sum, y_r, t;
 
 	if (!mpt_cc_view_get(cc, &v)) {
-		*d = (mpt_cc_u128)cc->cwnd << MPT_CC_FP_SHIFT;
+		*d = mpt_u128_shl(mpt_u128_of(cc->cwnd), MPT_CC_FP_SHIFT);
 		return 1;
 	}
 	sums(&v, &y_sum, &y_r, &t);
-	mpt_cc_u128 num = (mpt_cc_u128)(10 * v.cwnd[v.self]) << MPT_CC_FP_SHIFT;
-	mpt_cc_u128 den = (y_r + t) * (4 * y_r + t);
-	*d = mpt_cc_muldiv(y_sum * y_sum, num, den);
-	return *d == MPT_CC_U128_MAX || *d == 0 ? 0 : 1;
+	mpt_u128 num = mpt_u128_shl(mpt_u128_of(10 * v.cwnd[v.self]), MPT_CC_FP_SHIFT);
+	mpt_u128 den = mpt_u128_mul(mpt_u128_add(y_r, t), mpt_u128_add(mpt_u128_shl(y_r, 2), t));
+	*d = mpt_cc_muldiv(mpt_u128_mul(y_sum, y_sum), num, den);
+	return mpt_u128_eq(*d, MPT_U128_MAX) || mpt_u128_is_zero(*d) ? 0 : 1;
 }
 
 uint64_t mpt_cc_balia_alpha_fp32(const struct mpt_cc *cc)
 {
 	struct mpt_cc_view v;
-	mpt_cc_u128 y_sum, y_r, t;
+	mpt_u128 y_sum, y_r, t;
 
 	if (!cc || !mpt_cc_view_get(cc, &v))
 		return ALPHA_ONE;
 	sums(&v, &y_sum, &y_r, &t);
-	if (y_r == 0)
+	if (mpt_u128_is_zero(y_r))
 		return ALPHA_CAP; /* a rate below 2^-24 bytes per rtt_min: alpha huge */
-	mpt_cc_u128 a = (t << 32) / y_r;
-	return a > ALPHA_CAP ? ALPHA_CAP : (uint64_t)a;
+	mpt_u128 a = mpt_u128_div(mpt_u128_shl(t, 32), y_r);
+	return mpt_u128_lt(mpt_u128_of(ALPHA_CAP), a) ? ALPHA_CAP : mpt_u128_lo64(a);
 }
 
 static void balia_on_ack(struct mpt_cc *cc, const struct mpt_cc_ack *ack)
@@ -95,9 +95,9 @@ static void balia_on_loss(struct mpt_cc *cc, uint32_t in_flight, uint64_t now)
 	MPT_UNUSED(now);
 	uint64_t a = mpt_cc_balia_alpha_fp32(cc);
 	/* flight - flight/2 * min(alpha, 1.5) = flight * (2 - alpha) / 2. */
-	mpt_cc_u128 keep = ((mpt_cc_u128)in_flight * (2 * ALPHA_ONE - a)) >> 33;
+	mpt_u128 keep = mpt_u128_shr(mpt_u128_mul64(in_flight, 2 * ALPHA_ONE - a), 33);
 	uint64_t two = 2 * (uint64_t)mpt_cc_smss(cc);
-	mpt_cc_coupled_on_loss(cc, mpt_cc_clamp(MPT_MAX((uint64_t)keep, two)));
+	mpt_cc_coupled_on_loss(cc, mpt_cc_clamp(MPT_MAX(mpt_u128_lo64(keep), two)));
 }
 
 const struct mpt_cc_ops mpt_cc_balia = {

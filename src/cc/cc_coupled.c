@@ -23,6 +23,9 @@
  *     256-bit intermediate that saturates at 2^128 - 1;
  *   - D is kept in 2^-24 byte units in 128 bits, and so is the byte
  *     counter: acc < D + 2^56.
+ * The 128-bit values are u128.h's two 64-bit halves on every target (no
+ * __int128 on 32-bit ones); its operations give the bits that unsigned
+ * __int128 gives (tests/unit/cc_u128_test.c).
  */
 #include <assert.h>
 #include <string.h>
@@ -89,33 +92,41 @@ void mpt_cc_group_leave(struct mpt_cc_group *g, struct mpt_cc *cc)
 
 /* ---- arithmetic --------------------------------------------------------- */
 
-mpt_cc_u128 mpt_cc_muldiv(mpt_cc_u128 a, mpt_cc_u128 b, mpt_cc_u128 d)
+mpt_u128 mpt_cc_muldiv(mpt_u128 a, mpt_u128 b, mpt_u128 d)
 {
-	if (d == 0)
-		return MPT_CC_U128_MAX;
-	if (a == 0 || b == 0)
-		return 0;
-	if (a <= MPT_CC_U128_MAX / b)
-		return a * b / d;
+	if (mpt_u128_is_zero(d))
+		return MPT_U128_MAX;
+	if (mpt_u128_is_zero(a) || mpt_u128_is_zero(b))
+		return mpt_u128_of(0);
 
 	/* 256-bit product hi:lo from 64-bit limbs. */
-	const mpt_cc_u128 m64 = UINT64_MAX;
-	mpt_cc_u128 a0 = a & m64, a1 = a >> 64, b0 = b & m64, b1 = b >> 64;
-	mpt_cc_u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
-	mpt_cc_u128 mid = (p00 >> 64) + (p01 & m64) + (p10 & m64); /* < 3 * 2^64 */
-	mpt_cc_u128 lo = (p00 & m64) | (mid << 64);
-	mpt_cc_u128 hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
-	if (hi >= d)
-		return MPT_CC_U128_MAX; /* quotient >= 2^128 */
+	mpt_u128 p00 = mpt_u128_mul64(a.lo, b.lo), p01 = mpt_u128_mul64(a.lo, b.hi);
+	mpt_u128 p10 = mpt_u128_mul64(a.hi, b.lo), p11 = mpt_u128_mul64(a.hi, b.hi);
+	/* Bits 64..191: < 3 * 2^64. */
+	mpt_u128 mid = mpt_u128_add(mpt_u128_add(mpt_u128_of(p00.hi), mpt_u128_of(p01.lo)),
+				    mpt_u128_of(p10.lo));
+	mpt_u128 lo = mpt_u128_make(mid.lo, p00.lo);
+	mpt_u128 hi = mpt_u128_add(mpt_u128_add(p11, mpt_u128_of(p01.hi)),
+				   mpt_u128_add(mpt_u128_of(p10.hi), mpt_u128_of(mid.hi)));
+	if (mpt_u128_is_zero(hi))
+		return mpt_u128_div(lo, d);
+	if (!mpt_u128_lt(hi, d))
+		return MPT_U128_MAX; /* quotient >= 2^128 */
 
-	/* Restoring division of hi:lo by d; the remainder stays below d. */
-	mpt_cc_u128 r = hi, q = 0;
-	for (int i = 127; i >= 0; i--) {
-		bool carry = (r >> 127) != 0;
-		r = (r << 1) | ((lo >> i) & 1);
-		if (carry || r >= d) {
-			r -= d;
-			q |= (mpt_cc_u128)1 << i;
+	/*
+	 * Restoring division of hi:lo by d, one bit of lo shifted in at a
+	 * time; the remainder r stays below d.
+	 */
+	mpt_u128 r = hi, q = mpt_u128_of(0);
+	for (int i = 0; i < 128; i++) {
+		bool carry = (r.hi >> 63) != 0;
+		r = mpt_u128_shl(r, 1);
+		r.lo |= lo.hi >> 63;
+		lo = mpt_u128_shl(lo, 1);
+		q = mpt_u128_shl(q, 1);
+		if (carry || !mpt_u128_lt(r, d)) {
+			r = mpt_u128_sub(r, d);
+			q.lo |= 1;
 		}
 	}
 	return q;
@@ -182,11 +193,11 @@ bool mpt_cc_view_get(const struct mpt_cc *cc, struct mpt_cc_view *v)
 	return true;
 }
 
-mpt_cc_u128 mpt_cc_view_y(const struct mpt_cc_view *v, uint32_t i)
+mpt_u128 mpt_cc_view_y(const struct mpt_cc_view *v, uint32_t i)
 {
 	/* cwnd * rtt_min < 2^57, shifted < 2^81; the quotient is <= cwnd. */
-	mpt_cc_u128 num = (mpt_cc_u128)v->cwnd[i] * v->rtt_min_us;
-	return (num << MPT_CC_FP_SHIFT) / v->rtt_us[i];
+	mpt_u128 num = mpt_u128_mul64(v->cwnd[i], v->rtt_min_us);
+	return mpt_u128_div(mpt_u128_shl(num, MPT_CC_FP_SHIFT), mpt_u128_of(v->rtt_us[i]));
 }
 
 /* ---- reno-shaped skeleton ----------------------------------------------- */
@@ -220,11 +231,11 @@ void mpt_cc_coupled_init(struct mpt_cc *cc, uint64_t now)
 }
 
 /* Apply n whole SMSS steps in direction dir. */
-static void step(struct mpt_cc *cc, mpt_cc_u128 n, int dir)
+static void step(struct mpt_cc *cc, mpt_u128 n, int dir)
 {
 	uint64_t smss = mpt_cc_smss(cc);
 	/* Anything beyond 2^32 steps is past MPT_CC_CWND_MAX either way. */
-	uint64_t delta = (uint64_t)MPT_MIN(n, (mpt_cc_u128)UINT32_MAX) * smss;
+	uint64_t delta = mpt_u128_lo64(mpt_u128_min(n, mpt_u128_of(UINT32_MAX))) * smss;
 
 	if (dir > 0) {
 		cc->cwnd = mpt_cc_clamp((uint64_t)cc->cwnd + delta);
@@ -265,21 +276,21 @@ void mpt_cc_coupled_on_ack(struct mpt_cc *cc, const struct mpt_cc_ack *ack, mpt_
 	if (cc->cwnd < cc->ssthresh) {
 		mpt_cc_slow_start(cc, ack->acked,
 				  s.ss_after_rto ? MPT_CC_ABC_L_AFTER_RTO : MPT_CC_ABC_L);
-		s.acc = 0;
+		s.acc = mpt_u128_of(0);
 		store(cc, &s);
 		return;
 	}
 	s.ss_after_rto = false;
 
-	mpt_cc_u128 d = 0;
+	mpt_u128 d = mpt_u128_of(0);
 	int dir = div(cc, &d);
-	if (dir == 0 || d == 0) {
+	if (dir == 0 || mpt_u128_is_zero(d)) {
 		store(cc, &s);
 		return;
 	}
 	if (dir != s.acc_dir) {
 		/* Progress towards the other direction does not carry over. */
-		s.acc = 0;
+		s.acc = mpt_u128_of(0);
 		s.acc_dir = (int8_t)dir;
 	}
 	/*
@@ -288,11 +299,11 @@ void mpt_cc_coupled_on_ack(struct mpt_cc *cc, const struct mpt_cc_ack *ack, mpt_
 	 * may move several SMSS).  acc < D + 2^56; saturating anyway, for
 	 * a D near 2^128 (an effectively frozen OLIA path).
 	 */
-	mpt_cc_u128 inc = (mpt_cc_u128)ack->acked << MPT_CC_FP_SHIFT;
-	s.acc = s.acc > MPT_CC_U128_MAX - inc ? MPT_CC_U128_MAX : s.acc + inc;
-	if (s.acc >= d) {
-		mpt_cc_u128 n = s.acc / d;
-		s.acc -= n * d;
+	mpt_u128 inc = mpt_u128_shl(mpt_u128_of(ack->acked), MPT_CC_FP_SHIFT);
+	s.acc = mpt_u128_add_sat(s.acc, inc);
+	if (!mpt_u128_lt(s.acc, d)) {
+		/* n steps, and acc keeps what is left: acc - n * d. */
+		mpt_u128 n = mpt_u128_divmod(s.acc, d, &s.acc);
 		step(cc, n, dir);
 	}
 	store(cc, &s);
@@ -314,7 +325,7 @@ void mpt_cc_coupled_on_loss(struct mpt_cc *cc, uint32_t ssthresh)
 	/* RFC 6356 §3: the decrease is TCP's (cwnd = ssthresh, no inflation). */
 	cc->ssthresh = ssthresh;
 	cc->cwnd = ssthresh;
-	s.acc = 0;
+	s.acc = mpt_u128_of(0);
 	s.ss_after_rto = false;
 	close_interval(&s);
 	store(cc, &s);
@@ -328,7 +339,7 @@ void mpt_cc_coupled_on_recovery_exit(struct mpt_cc *cc, uint64_t now)
 	/* RFC 6582 §3.2 step 3 option (2): cwnd = ssthresh ("deflate"). */
 	uint64_t two = 2 * (uint64_t)mpt_cc_smss(cc);
 	cc->cwnd = mpt_cc_clamp(MPT_MAX((uint64_t)cc->ssthresh, two));
-	s.acc = 0;
+	s.acc = mpt_u128_of(0);
 	store(cc, &s);
 }
 
@@ -348,7 +359,7 @@ void mpt_cc_coupled_on_rto(struct mpt_cc *cc, uint32_t in_flight, uint64_t now)
 	cc->cwnd = mpt_cc_smss(cc);
 	s.rto_backoff = true;
 	s.ss_after_rto = true;
-	s.acc = 0;
+	s.acc = mpt_u128_of(0);
 	store(cc, &s);
 }
 
@@ -361,6 +372,6 @@ void mpt_cc_coupled_on_idle(struct mpt_cc *cc, uint64_t now)
 	uint32_t iw = mpt_cc_initial_window(mpt_cc_smss(cc));
 	if (cc->cwnd > iw)
 		cc->cwnd = iw;
-	s.acc = 0;
+	s.acc = mpt_u128_of(0);
 	store(cc, &s);
 }

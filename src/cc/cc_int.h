@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cc/cc.h"
+#include "cc/u128.h"
 
 /*
  * RFC 3465 §2.2 appropriate byte counting limit L, in SMSS, for slow start.
@@ -50,11 +51,9 @@ void mpt_cc_slow_start(struct mpt_cc *cc, uint32_t acked, uint32_t l_segs);
 /* ---- coupled congestion control (cc_coupled.c, lia.c, olia.c, balia.c) ---- */
 
 /*
- * 128-bit unsigned arithmetic (a gcc/clang extension on 64-bit targets) for
- * the intermediates of the coupled increase; see cc_coupled.c for bounds.
+ * Their intermediates are 128-bit unsigned integers (mpt_u128, u128.h: the
+ * same portable type on every target; bounds in cc_coupled.c).
  */
-__extension__ typedef unsigned __int128 mpt_cc_u128;
-#define MPT_CC_U128_MAX (~(mpt_cc_u128)0)
 
 /* Fixed-point fraction bits of the coupled computations (2^-24 bytes). */
 #define MPT_CC_FP_SHIFT   24
@@ -68,7 +67,7 @@ struct mpt_cc_coupled {
 	 * of cwnd, in 2^-24 byte units (RFC 3465 byte counting generalised
 	 * to a coupled divisor).
 	 */
-	mpt_cc_u128 acc;
+	mpt_u128 acc;
 	uint64_t l_prev; /* OLIA l_1r: bytes ACKed between the last two losses */
 	uint64_t l_cur;  /* OLIA l_2r: bytes ACKed since the last loss */
 	int8_t acc_dir;  /* +1: acc counts towards growth, -1: towards shrink */
@@ -99,9 +98,9 @@ struct mpt_cc_view {
  */
 bool mpt_cc_view_get(const struct mpt_cc *cc, struct mpt_cc_view *v);
 /* y_i = cwnd_i * rtt_min / rtt_i, in 2^-24 bytes (< 2^55). */
-mpt_cc_u128 mpt_cc_view_y(const struct mpt_cc_view *v, uint32_t i);
-/* floor(a * b / d), exact; MPT_CC_U128_MAX when d == 0 or on overflow. */
-mpt_cc_u128 mpt_cc_muldiv(mpt_cc_u128 a, mpt_cc_u128 b, mpt_cc_u128 d);
+mpt_u128 mpt_cc_view_y(const struct mpt_cc_view *v, uint32_t i);
+/* floor(a * b / d), exact; MPT_U128_MAX when d == 0 or on overflow. */
+mpt_u128 mpt_cc_muldiv(mpt_u128 a, mpt_u128 b, mpt_u128 d);
 
 /*
  * A coupled congestion-avoidance increase, expressed as the number of
@@ -109,15 +108,15 @@ mpt_cc_u128 mpt_cc_muldiv(mpt_cc_u128 a, mpt_cc_u128 b, mpt_cc_u128 d);
  * Returns +1 (grow), -1 (shrink, OLIA only) or 0 (no change).  Uncoupled
  * or without RTT: *d = cwnd (reno) and +1.
  */
-typedef int (*mpt_cc_div_fn)(const struct mpt_cc *cc, mpt_cc_u128 *d);
-int mpt_cc_lia_div(const struct mpt_cc *cc, mpt_cc_u128 *d);
+typedef int (*mpt_cc_div_fn)(const struct mpt_cc *cc, mpt_u128 *d);
+int mpt_cc_lia_div(const struct mpt_cc *cc, mpt_u128 *d);
 /*
  * LIA: cwnd_total / alpha in 2^-24 bytes (so alpha = cwnd_total * 2^24 /
  * result), and cwnd_total in bytes via *total.  0 when uncoupled.
  */
-mpt_cc_u128 mpt_cc_lia_total_over_alpha(const struct mpt_cc *cc, uint64_t *total);
-int mpt_cc_olia_div(const struct mpt_cc *cc, mpt_cc_u128 *d);
-int mpt_cc_balia_div(const struct mpt_cc *cc, mpt_cc_u128 *d);
+mpt_u128 mpt_cc_lia_total_over_alpha(const struct mpt_cc *cc, uint64_t *total);
+int mpt_cc_olia_div(const struct mpt_cc *cc, mpt_u128 *d);
+int mpt_cc_balia_div(const struct mpt_cc *cc, mpt_u128 *d);
 /* BALIA min(alpha_r, 1.5) in 2^-32 units (1.0 when uncoupled). */
 uint64_t mpt_cc_balia_alpha_fp32(const struct mpt_cc *cc);
 

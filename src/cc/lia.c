@@ -35,39 +35,40 @@
 #include "cc/cc_int.h"
 #include "common.h"
 
-mpt_cc_u128 mpt_cc_lia_total_over_alpha(const struct mpt_cc *cc, uint64_t *total)
+mpt_u128 mpt_cc_lia_total_over_alpha(const struct mpt_cc *cc, uint64_t *total)
 {
 	struct mpt_cc_view v;
-	mpt_cc_u128 sum_y = 0, max_z = 0;
+	mpt_u128 sum_y = mpt_u128_of(0), max_z = mpt_u128_of(0);
 	uint64_t tot = 0;
 
 	if (total)
 		*total = 0;
 	if (!cc || !mpt_cc_view_get(cc, &v))
-		return 0;
-	mpt_cc_u128 rmin2 = (mpt_cc_u128)v.rtt_min_us * v.rtt_min_us;
+		return mpt_u128_of(0);
+	mpt_u128 rmin2 = mpt_u128_mul64(v.rtt_min_us, v.rtt_min_us);
 	for (uint32_t i = 0; i < v.n; i++) {
-		mpt_cc_u128 r2 = (mpt_cc_u128)v.rtt_us[i] * v.rtt_us[i];
-		mpt_cc_u128 z = (((mpt_cc_u128)v.cwnd[i] * rmin2) << MPT_CC_FP_SHIFT) / r2;
-		sum_y += mpt_cc_view_y(&v, i);
-		max_z = MPT_MAX(max_z, z);
+		mpt_u128 r2 = mpt_u128_mul64(v.rtt_us[i], v.rtt_us[i]);
+		mpt_u128 z = mpt_u128_div(
+		    mpt_u128_shl(mpt_u128_mul(mpt_u128_of(v.cwnd[i]), rmin2), MPT_CC_FP_SHIFT), r2);
+		sum_y = mpt_u128_add(sum_y, mpt_cc_view_y(&v, i));
+		max_z = mpt_u128_max(max_z, z);
 		tot += v.cwnd[i];
 	}
 	if (total)
 		*total = tot;
 	/* max_z >= 2^24 (the rtt_min member's own window); guard anyway. */
-	if (max_z == 0)
-		return 0;
-	return sum_y * sum_y / max_z;
+	if (mpt_u128_is_zero(max_z))
+		return mpt_u128_of(0);
+	return mpt_u128_div(mpt_u128_mul(sum_y, sum_y), max_z);
 }
 
-int mpt_cc_lia_div(const struct mpt_cc *cc, mpt_cc_u128 *d)
+int mpt_cc_lia_div(const struct mpt_cc *cc, mpt_u128 *d)
 {
-	mpt_cc_u128 own = (mpt_cc_u128)cc->cwnd << MPT_CC_FP_SHIFT;
-	mpt_cc_u128 w = mpt_cc_lia_total_over_alpha(cc, NULL);
+	mpt_u128 own = mpt_u128_shl(mpt_u128_of(cc->cwnd), MPT_CC_FP_SHIFT);
+	mpt_u128 w = mpt_cc_lia_total_over_alpha(cc, NULL);
 
 	/* Uncoupled (or no RTT yet): reno's D = cwnd. */
-	*d = MPT_MAX(w, own);
+	*d = mpt_u128_max(w, own);
 	return 1;
 }
 

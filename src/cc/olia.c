@@ -61,29 +61,31 @@ static uint64_t loss_interval(const struct mpt_cc *m)
 	return MPT_MAX(s.l_prev, s.l_cur);
 }
 
-int mpt_cc_olia_div(const struct mpt_cc *cc, mpt_cc_u128 *d)
+int mpt_cc_olia_div(const struct mpt_cc *cc, mpt_u128 *d)
 {
 	struct mpt_cc_view v;
 	uint64_t l[MPT_CC_GROUP_MAX];
-	mpt_cc_u128 r2[MPT_CC_GROUP_MAX];
+	mpt_u128 r2[MPT_CC_GROUP_MAX];
 	uint64_t max_w = 0;
 	uint32_t best = 0, n_m = 0, n_bm = 0;
 	bool in_bm[MPT_CC_GROUP_MAX] = {false};
 
 	if (!mpt_cc_view_get(cc, &v)) {
-		*d = (mpt_cc_u128)cc->cwnd << MPT_CC_FP_SHIFT;
+		*d = mpt_u128_shl(mpt_u128_of(cc->cwnd), MPT_CC_FP_SHIFT);
 		return 1;
 	}
 	for (uint32_t i = 0; i < v.n; i++) {
 		l[i] = loss_interval(v.cc[i]);
-		r2[i] = (mpt_cc_u128)v.rtt_us[i] * v.rtt_us[i];
+		r2[i] = mpt_u128_mul64(v.rtt_us[i], v.rtt_us[i]);
 		max_w = MPT_MAX(max_w, v.cwnd[i]);
 		/* Best path: largest l / rtt^2, compared by cross-multiplying. */
-		if ((mpt_cc_u128)l[i] * r2[best] > (mpt_cc_u128)l[best] * r2[i])
+		if (mpt_u128_lt(mpt_u128_mul(mpt_u128_of(l[best]), r2[i]),
+				mpt_u128_mul(mpt_u128_of(l[i]), r2[best])))
 			best = i;
 	}
 	for (uint32_t i = 0; i < v.n; i++) {
-		bool is_best = (mpt_cc_u128)l[i] * r2[best] == (mpt_cc_u128)l[best] * r2[i];
+		bool is_best = mpt_u128_eq(mpt_u128_mul(mpt_u128_of(l[i]), r2[best]),
+					   mpt_u128_mul(mpt_u128_of(l[best]), r2[i]));
 		in_bm[i] = false;
 		if (v.cwnd[i] == max_w)
 			n_m++;
@@ -103,35 +105,39 @@ int mpt_cc_olia_div(const struct mpt_cc *cc, mpt_cc_u128 *d)
 		k = (uint64_t)v.n * n_m;
 	}
 
-	mpt_cc_u128 sum_y = 0;
+	mpt_u128 sum_y = mpt_u128_of(0);
 	for (uint32_t i = 0; i < v.n; i++)
-		sum_y += mpt_cc_view_y(&v, i);
-	mpt_cc_u128 yr = mpt_cc_view_y(&v, r);
-	mpt_cc_u128 cw = (mpt_cc_u128)v.cwnd[r] << MPT_CC_FP_SHIFT;
+		sum_y = mpt_u128_add(sum_y, mpt_cc_view_y(&v, i));
+	mpt_u128 yr = mpt_cc_view_y(&v, r);
+	mpt_u128 cw = mpt_u128_shl(mpt_u128_of(v.cwnd[r]), MPT_CC_FP_SHIFT);
 	/* First term: D1 = cwnd_r * Y^2 / y_r^2 (y_r == 0: no growth from it). */
-	mpt_cc_u128 d1 = mpt_cc_muldiv(sum_y * sum_y, cw, yr * yr);
+	mpt_u128 d1 = mpt_cc_muldiv(mpt_u128_mul(sum_y, sum_y), cw, mpt_u128_mul(yr, yr));
+	bool d1_inf = mpt_u128_eq(d1, MPT_U128_MAX);
 
 	if (sign == 0) {
 		*d = d1;
-		return d1 == MPT_CC_U128_MAX ? 0 : 1;
+		return d1_inf ? 0 : 1;
 	}
-	mpt_cc_u128 e = k * cw;
-	if (d1 == MPT_CC_U128_MAX) {
+	mpt_u128 e = mpt_u128_mul(mpt_u128_of(k), cw);
+	if (d1_inf) {
 		/* The first term vanishes: the alpha term alone. */
 		*d = e;
 		return sign;
 	}
 	if (sign > 0) {
 		/* d1 + e would not fit: d1 > 2^127, so D = e within 2^-64. */
-		*d = d1 > MPT_CC_U128_MAX - e ? e : mpt_cc_muldiv(d1, e, d1 + e);
+		*d = mpt_u128_lt(mpt_u128_sub(MPT_U128_MAX, e), d1)
+			 ? e
+			 : mpt_cc_muldiv(d1, e, mpt_u128_add(d1, e));
 		return 1;
 	}
-	if (e == d1)
+	if (mpt_u128_eq(e, d1))
 		return 0;
-	*d = mpt_cc_muldiv(d1, e, e > d1 ? e - d1 : d1 - e);
-	if (*d == MPT_CC_U128_MAX)
+	bool grow = mpt_u128_lt(d1, e);
+	*d = mpt_cc_muldiv(d1, e, grow ? mpt_u128_sub(e, d1) : mpt_u128_sub(d1, e));
+	if (mpt_u128_eq(*d, MPT_U128_MAX))
 		return 0;
-	return e > d1 ? 1 : -1;
+	return grow ? 1 : -1;
 }
 
 static void olia_on_ack(struct mpt_cc *cc, const struct mpt_cc_ack *ack)

@@ -44,6 +44,17 @@ static uint64_t rnd(uint64_t *seed, uint64_t n)
 	return splitmix64(seed) % n;
 }
 
+/* x * 2^-24 (fixed point to bytes), as a double. */
+static double fp_bytes(mpt_u128 x)
+{
+	return ldexp((double)x.hi, 64 - MPT_CC_FP_SHIFT) + ldexp((double)x.lo, -MPT_CC_FP_SHIFT);
+}
+
+static mpt_u128 fp_of(uint64_t bytes)
+{
+	return mpt_u128_shl(mpt_u128_of(bytes), MPT_CC_FP_SHIFT);
+}
+
 static void start(struct mpt_cc *cc, const struct mpt_cc_ops *ops, uint32_t mss, uint64_t rtt)
 {
 	memset(cc, 0, sizeof(*cc));
@@ -180,9 +191,9 @@ static void test_group_leave_stops_counting(void **state)
 	assert_int_equal(mpt_cc_group_join(&g, &a), 0);
 	assert_int_equal(mpt_cc_group_join(&g, &b), 0);
 	/* Equal RTTs: cwnd_total / alpha = total^2 / max cwnd = 62.5 MSS. */
-	mpt_cc_u128 w = mpt_cc_lia_total_over_alpha(&a, &tot);
+	mpt_u128 w = mpt_cc_lia_total_over_alpha(&a, &tot);
 	assert_int_equal(tot, 50 * MSS);
-	assert_true(w == ((mpt_cc_u128)62500 << MPT_CC_FP_SHIFT));
+	assert_true(mpt_u128_eq(w, fp_of(62500)));
 	/* A member without an RTT sample does not count. */
 	b.srtt_ns = 0;
 	w = mpt_cc_lia_total_over_alpha(&a, &tot);
@@ -200,17 +211,17 @@ static void test_group_leave_stops_counting(void **state)
 	mpt_cc_group_leave(&g, &b);
 	w = mpt_cc_lia_total_over_alpha(&a, &tot);
 	assert_int_equal(tot, 10 * MSS);
-	assert_true(w == ((mpt_cc_u128)(10 * MSS) << MPT_CC_FP_SHIFT));
+	assert_true(mpt_u128_eq(w, fp_of(10 * MSS)));
 	/* b is uncoupled now. */
-	assert_true(mpt_cc_lia_total_over_alpha(&b, &tot) == 0);
+	assert_true(mpt_u128_is_zero(mpt_cc_lia_total_over_alpha(&b, &tot)));
 	for (size_t k = 0; k < 3; k++) {
-		mpt_cc_u128 d;
+		mpt_u128 d;
 		b.ops = coupled[k];
 		assert_int_equal(b.ops == &mpt_cc_lia    ? mpt_cc_lia_div(&b, &d)
 				 : b.ops == &mpt_cc_olia ? mpt_cc_olia_div(&b, &d)
 							 : mpt_cc_balia_div(&b, &d),
 				 1);
-		assert_true(d == ((mpt_cc_u128)b.cwnd << MPT_CC_FP_SHIFT));
+		assert_true(mpt_u128_eq(d, fp_of(b.cwnd)));
 	}
 }
 
@@ -490,18 +501,19 @@ static void check_lia(size_t n, const uint32_t *w, const uint64_t *r)
 	setup(f, &g, n, &mpt_cc_lia, w, r);
 	double ref = lia_alpha_ref(n, w, r, &tot_ref);
 	for (size_t i = 0; i < n; i++) {
-		mpt_cc_u128 q = mpt_cc_lia_total_over_alpha(&f[i], &tot);
-		assert_true(q > 0 && q < ((mpt_cc_u128)1 << 63));
+		mpt_u128 q = mpt_cc_lia_total_over_alpha(&f[i], &tot);
+		assert_true(!mpt_u128_is_zero(q) &&
+			    mpt_u128_lt(q, mpt_u128_make(0, UINT64_C(1) << 63)));
 		assert_true((double)tot == tot_ref);
-		double alpha = (double)tot * (double)(1u << MPT_CC_FP_SHIFT) / (double)q;
+		double alpha = (double)tot / fp_bytes(q);
 		if (rel(alpha, ref) >= 1e-3)
 			printf("lia alpha %g ref %g\n", alpha, ref);
 		assert_true(rel(alpha, ref) < 1e-3);
 		/* The divisor is max(cwnd_total / alpha, cwnd_i). */
-		mpt_cc_u128 d;
+		mpt_u128 d;
 		assert_int_equal(mpt_cc_lia_div(&f[i], &d), 1);
 		double dref = fmax(tot_ref / ref, (double)w[i]);
-		assert_true(rel((double)d / (1u << MPT_CC_FP_SHIFT), dref) < 1e-3);
+		assert_true(rel(fp_bytes(d), dref) < 1e-3);
 	}
 }
 
@@ -565,11 +577,11 @@ static void test_balia_grid(void **state)
 		}
 		setup(f, &g, n, &mpt_cc_balia, w, r);
 		for (size_t i = 0; i < n; i++) {
-			mpt_cc_u128 d;
+			mpt_u128 d;
 			int dir = mpt_cc_balia_div(&f[i], &d);
 			double ref = balia_d_ref(n, w, r, i);
 			assert_int_equal(dir, 1);
-			double got = (double)d / (1u << MPT_CC_FP_SHIFT);
+			double got = fp_bytes(d);
 			/* Bounds from the header comment: cwnd <= D <= 10 n^2 cwnd. */
 			assert_true(got >= w[i] * (1 - 1e-6) && got <= 10.0 * n * n * w[i]);
 			if (rel(got, ref) >= 1e-3)
@@ -593,15 +605,22 @@ static double olia_inc_ref(size_t n, const uint32_t *w, const uint64_t *r, const
 			   size_t self, double *scale)
 {
 	double sx = 0, best = -1, mw = 0;
+	double lr2[4];
 	size_t nm = 0, nbm = 0;
 	for (size_t i = 0; i < n; i++) {
 		sx += w[i] / (double)r[i];
-		best = fmax(best, (double)l[i] / ((double)r[i] * r[i]));
+		/*
+		 * Stored, then compared: recomputed, the quotient may carry
+		 * excess precision (x87 on i386, FLT_EVAL_METHOD 2) and then
+		 * never equals the stored best.
+		 */
+		lr2[i] = (double)l[i] / ((double)r[i] * r[i]);
+		best = fmax(best, lr2[i]);
 		mw = fmax(mw, w[i]);
 	}
 	bool bm[4];
 	for (size_t i = 0; i < n; i++) {
-		bool isbest = (double)l[i] / ((double)r[i] * r[i]) == best;
+		bool isbest = lr2[i] == best;
 		bm[i] = w[i] != mw && isbest;
 		nm += w[i] == mw;
 		nbm += bm[i];
@@ -660,11 +679,11 @@ static void test_olia_grid(void **state)
 				set_l(&f[i], l[i] / 2, l[i]);
 		}
 		for (size_t i = 0; i < n; i++) {
-			mpt_cc_u128 d;
+			mpt_u128 d;
 			double scale;
 			double ref = olia_inc_ref(n, w, r, l, i, &scale);
 			int dir = mpt_cc_olia_div(&f[i], &d);
-			double got = dir == 0 ? 0 : dir / ((double)d / (1u << MPT_CC_FP_SHIFT));
+			double got = dir == 0 ? 0 : dir / fp_bytes(d);
 			signs[dir + 1]++;
 			/* Relative to the size of the terms (the sum may cancel). */
 			if (fabs(got - ref) >= scale)
@@ -809,27 +828,38 @@ static void test_no_overflow_extremes(void **state)
 	}
 }
 
+static mpt_u128 pow2(unsigned n)
+{
+	return mpt_u128_shl(mpt_u128_of(1), n);
+}
+
 static void test_muldiv(void **state)
 {
 	(void)state;
-	const mpt_cc_u128 one = 1;
-	assert_true(mpt_cc_muldiv(6, 7, 4) == 10);
-	assert_true(mpt_cc_muldiv(5, 0, 3) == 0);
-	assert_true(mpt_cc_muldiv(5, 5, 0) == MPT_CC_U128_MAX);
+	const mpt_u128 max = MPT_U128_MAX;
+	assert_true(mpt_u128_eq(mpt_cc_muldiv(mpt_u128_of(6), mpt_u128_of(7), mpt_u128_of(4)),
+				mpt_u128_of(10)));
+	assert_true(
+	    mpt_u128_is_zero(mpt_cc_muldiv(mpt_u128_of(5), mpt_u128_of(0), mpt_u128_of(3))));
+	assert_true(
+	    mpt_u128_eq(mpt_cc_muldiv(mpt_u128_of(5), mpt_u128_of(5), mpt_u128_of(0)), max));
 	/* (2^100 * 2^100) / 2^90 = 2^110, through the 256-bit path. */
-	assert_true(mpt_cc_muldiv(one << 100, one << 100, one << 90) == one << 110);
+	assert_true(mpt_u128_eq(mpt_cc_muldiv(pow2(100), pow2(100), pow2(90)), pow2(110)));
 	/* Exact floor of a product that does not fit: (2^127 + 1) * 3 / 3. */
-	assert_true(mpt_cc_muldiv((one << 127) + 1, 3, 3) == (one << 127) + 1);
-	assert_true(mpt_cc_muldiv(MPT_CC_U128_MAX, MPT_CC_U128_MAX, MPT_CC_U128_MAX) ==
-		    MPT_CC_U128_MAX);
-	assert_true(mpt_cc_muldiv(MPT_CC_U128_MAX, 2, 1) == MPT_CC_U128_MAX); /* saturates */
+	mpt_u128 big = mpt_u128_add(pow2(127), mpt_u128_of(1));
+	assert_true(mpt_u128_eq(mpt_cc_muldiv(big, mpt_u128_of(3), mpt_u128_of(3)), big));
+	assert_true(mpt_u128_eq(mpt_cc_muldiv(max, max, max), max));
+	/* Saturates. */
+	assert_true(mpt_u128_eq(mpt_cc_muldiv(max, mpt_u128_of(2), mpt_u128_of(1)), max));
 	/* Random checks against a split computation: a * b / b == a. */
 	uint64_t seed = 1;
 	for (int i = 0; i < 1000; i++) {
-		mpt_cc_u128 a = ((mpt_cc_u128)splitmix64(&seed) << 64) | splitmix64(&seed);
-		mpt_cc_u128 b = ((mpt_cc_u128)splitmix64(&seed) << (i % 64)) | 1;
-		assert_true(mpt_cc_muldiv(a, b, b) == a);
-		assert_true(mpt_cc_muldiv(a, b, a) == b);
+		uint64_t hi = splitmix64(&seed);
+		mpt_u128 a = mpt_u128_make(hi, splitmix64(&seed));
+		mpt_u128 b = mpt_u128_shl(mpt_u128_of(splitmix64(&seed)), (unsigned)(i % 64));
+		b.lo |= 1;
+		assert_true(mpt_u128_eq(mpt_cc_muldiv(a, b, b), a));
+		assert_true(mpt_u128_eq(mpt_cc_muldiv(a, b, a), b));
 	}
 }
 
