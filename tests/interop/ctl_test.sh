@@ -22,7 +22,8 @@
 # running `mpt proxy` relaying to a kernel MPTCP server (mpt ss rows with
 # subflows during the transfer, nstat against the kernel's counters, monitor
 # up to CLOSED); (h) `mpt convert` (default socket path, --no-offload) and
-# `mpt onpath` serve it too.
+# `mpt onpath` serve it too, with 80 sockets of gone processes in /run/mpt
+# (skipped by mpt ss, and swept).
 set -uo pipefail
 TEST_NAME=ctl
 . "$(dirname "$0")/lib.sh"
@@ -375,6 +376,32 @@ echo "-- (h) mpt convert and mpt onpath serve the control socket too (default pa
 case_h() {
 	local h="$WORK/h" rc=0
 	mkdir -p "$h"
+	# 80 sockets of gone processes (what a killed tool, or one that dropped
+	# its privileges, leaves in /run/mpt): more than mpt ss asks at once.
+	# They must not hide the live ones, and are swept.
+	mkdir -p /run/mpt
+	python3 - >"$h/stale.txt" <<'PY'
+import os, socket
+made = 0
+for pid in range(2, 4194304):
+    if made == 80:
+        break
+    try:
+        os.kill(pid, 0)
+        continue
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        continue
+    path = "/run/mpt/stale.%d.sock" % pid
+    if os.path.exists(path):
+        os.unlink(path)
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.close()
+    made += 1
+print(made)
+PY
 	ip netns exec "$NS_C" "$MPT_BIN" convert --allow-any --no-offload -v \
 		--path "10.78.1.6/24,dev=mpttun4" 5211 2>"$h/conv.err" &
 	local cpid=$!
@@ -426,6 +453,11 @@ sys.exit(0 if ok else 1)
 PY
 	grep -q "segmentation/checksum offload off" "$h/conv.err" ||
 		{ echo "  --no-offload: mpt convert -v did not say the offload is off"; rc=1; }
+	local left
+	left=$(find /run/mpt -name 'stale.*.sock' | wc -l)
+	echo "  stale sockets made: $(cat "$h/stale.txt"), left after mpt ss: $left"
+	[ "$(cat "$h/stale.txt")" = 80 ] && [ "$left" = 0 ] ||
+		{ echo "  the sockets of gone processes were not swept"; rc=1; }
 	[ ! -e "$sock" ] || { echo "  $sock stayed after mpt convert ended"; rc=1; }
 	[ ! -e "$h/onpath.sock" ] || { echo "  the onpath socket stayed after it ended"; rc=1; }
 	[ $rc = 0 ] || { show_log "$h/conv.err"; show_log "$h/onpath.err"; }

@@ -16,6 +16,22 @@ excluded=()
 # The failing cases with the lines just before them, repeated at the end:
 # a CI excerpt shows the tail of the log.
 recap=$(mktemp /tmp/mpt-interop-recap.XXXXXX)
+# For each FAIL line: the case's own lines since its header (its reasons;
+# the "|" lines are logs it shows, often long, so only the last 3 of them),
+# then the FAIL line.  Reasons printed before a long log stay visible.
+recap_case() {
+	awk '
+	/^(ok|FAIL|SKIP|PASS)[ :]/ || /^-- / {
+		if ($0 ~ /^FAIL /) {
+			for (i = (nr > 12 ? nr - 12 : 0); i < nr; i++) print r[i % 12]
+			for (i = (nl > 3 ? nl - 3 : 0); i < nl; i++) print l[i % 3]
+			print
+		}
+		nr = 0; nl = 0; next
+	}
+	/^ *\|/ { l[nl % 3] = $0; nl++; next }
+	{ r[nr % 12] = $0; nr++ }' "$1"
+}
 for t in "$here"/*_test.sh; do
 	name=$(basename "$t" .sh)
 	case " ${MPT_INTEROP_EXCLUDE:-} " in
@@ -31,7 +47,7 @@ for t in "$here"/*_test.sh; do
 	if [ "$rc" != 0 ]; then
 		fail=$((fail + 1))
 		failed+=("$name")
-		{ echo "-- $name"; grep -B4 -E "^FAIL " "$out" | grep -v "^--$" | cut -c1-300; } >>"$recap"
+		{ echo "-- $name"; recap_case "$out" | cut -c1-300; } >>"$recap"
 	elif grep -q "^SKIP: " "$out"; then
 		skip=$((skip + 1))
 	else

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -664,6 +667,10 @@ int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *to
 		}
 		snprintf(srv.path, sizeof(srv.path), "%.200s/%.31s.%d.sock", dirs[i], tool,
 			 (int)getpid());
+		/* While we may still unlink in it: sweep the sockets of gone
+		 * processes, so a directory shared for years stays small. */
+		static char seen[64][300];
+		(void)ctl_find_sockets(seen, 64, NULL);
 	}
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(srv.path) >= sizeof(sa.sun_path)) {
@@ -781,19 +788,57 @@ static int cmp_paths(const void *a, const void *b)
 	return strcmp((const char *)a, (const char *)b);
 }
 
-size_t ctl_find_sockets(char paths[][300], size_t max)
+/* A socket named TOOL.PID.sock whose process no longer exists: left by a
+ * process that was killed, or that dropped its privileges (--user) and so
+ * may not unlink from root's /run/mpt.  Nobody listens on it any more. */
+static bool stale_socket(const char *dir, const char *name)
+{
+	const char *dot = strrchr(name, '.'), *p = dot;
+	while (p > name && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (!dot || p == dot || p == name || p[-1] != '.' || dot - p > 9)
+		return false;
+	pid_t pid = (pid_t)strtol(p, NULL, 10);
+	if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		return false;
+	/* The pid is gone, so a connect is refused: unlink when we may
+	 * (root, or the owner), so they do not pile up; skip it either way. */
+	char path[300];
+	snprintf(path, sizeof(path), "%.200s/%.95s", dir, name);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) < sizeof(sa.sun_path)) {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool refused = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+			       errno == ECONNREFUSED;
+		if (fd >= 0)
+			close(fd);
+		if (refused)
+			(void)unlink(path);
+	}
+	return true;
+}
+
+size_t ctl_find_sockets(char paths[][300], size_t max, bool *truncated)
 {
 	char dirs[3][256];
 	size_t nd = ctl_socket_dirs(dirs, 3), n = 0;
+	bool more = false;
 	for (size_t i = 0; i < nd; i++) {
 		DIR *d = opendir(dirs[i]);
 		if (!d)
 			continue;
 		struct dirent *de;
-		while ((de = readdir(d)) != NULL && n < max) {
+		while ((de = readdir(d)) != NULL) {
 			size_t l = strlen(de->d_name);
 			if (l < 6 || strcmp(de->d_name + l - 5, ".sock"))
 				continue;
+			if (stale_socket(dirs[i], de->d_name))
+				continue;
+			if (n == max) {
+				more = true; /* read on: the sweep goes on */
+				continue;
+			}
 			snprintf(paths[n], 300, "%.200s/%.95s", dirs[i], de->d_name);
 			bool dup = false;
 			for (size_t k = 0; k < n && !dup; k++)
@@ -803,6 +848,8 @@ size_t ctl_find_sockets(char paths[][300], size_t max)
 		}
 		closedir(d);
 	}
+	if (truncated)
+		*truncated = more;
 	qsort(paths, n, 300, cmp_paths);
 	return n;
 }

@@ -81,7 +81,9 @@ size_t ctl_socket_dirs(char dirs[][256], size_t max);
  * connected fd or -1 with a message in err.
  */
 int ctl_connect(const char *path, char *err, size_t errlen);
-/** Every control socket found (sorted); returns how many. */
-size_t ctl_find_sockets(char paths[][300], size_t max);
+/** Every live control socket found (sorted), up to max; returns how many,
+ * *truncated (when not NULL) says there were more.  Sockets of processes
+ * that are gone are skipped, and unlinked where the caller may. */
+size_t ctl_find_sockets(char paths[][300], size_t max, bool *truncated);
 
 #endif /* MPT_TOOL_CTL_H */

@@ -84,7 +84,11 @@ static size_t targets(const char *path, long pid, char out[][300], const char *p
 		return 1;
 	}
 	static char all[MAX_TARGETS][300];
-	size_t n = ctl_find_sockets(all, MAX_TARGETS), k = 0;
+	bool more = false;
+	size_t n = ctl_find_sockets(all, MAX_TARGETS, &more), k = 0;
+	if (more)
+		fprintf(stderr, "%s: more than %d mpt processes: only %d are asked\n", prog,
+			MAX_TARGETS, MAX_TARGETS);
 	for (size_t i = 0; i < n; i++) {
 		if (pid > 0) {
 			char suffix[32];
