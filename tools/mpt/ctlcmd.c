@@ -97,7 +97,7 @@ static size_t targets(const char *path, long pid, char out[][300], const char *p
 			if (l < sl || strcmp(all[i] + l - sl, suffix))
 				continue;
 		}
-		snprintf(out[k++], 300, "%s", all[i]);
+		snprintf(out[k++], 300, "%.299s", all[i]);
 	}
 	if (k == 0)
 		fprintf(stderr,
