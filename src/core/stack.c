@@ -990,15 +990,58 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	return 0;
 }
 
+/*
+ * Forget every pending-work list and the timer heap without touching what
+ * they point to.  mpt_stack_destroy frees sockets one by one, and releasing
+ * one (its flows: mpt_stack_flow_free -> heap_remove) must not move or
+ * read the heap node of a socket already freed: a heap removal moves the
+ * last entry into the hole, whatever socket that is.
+ */
+static void detach_all(struct mpt_stack_core *c)
+{
+	for (size_t i = 0; i < c->heap_n; i++)
+		c->heap[i]->idx = TN_NONE;
+	c->heap_n = 0;
+	while (c->touched) {
+		struct mpt_tnode *n = c->touched;
+		c->touched = n->touched_next;
+		n->touched = false;
+	}
+	while (c->due) {
+		struct mpt_tnode *n = c->due;
+		c->due = n->due_next;
+		n->due_next = NULL;
+		n->due = false;
+	}
+	while (c->dirty) {
+		struct mpt_sock *s = c->dirty;
+		c->dirty = s->dirty_next;
+		s->dirty_next = NULL;
+		s->on_dirty = false;
+	}
+	while (c->ev_head) {
+		struct mpt_sock *s = c->ev_head;
+		c->ev_head = s->ev_next;
+		s->ev_next = NULL;
+		s->ev_queued = false;
+		s->ev_pending = 0;
+	}
+	c->ev_tail = NULL;
+}
+
 void mpt_stack_destroy(struct mpt_stack *st)
 {
 	if (!st)
 		return;
+	detach_all(st->core);
 	while (st->core->all) {
 		struct mpt_sock *s = st->core->all;
 		st->core->all = s->next;
 		if (s->ops)
 			s->ops->release(s);
+		/* What the release put on a list refers to sockets and flows
+		 * that are freed next. */
+		detach_all(st->core);
 		mpt_free(st->mem, s);
 	}
 	while (st->core->flows) {
