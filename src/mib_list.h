@@ -145,3 +145,6 @@ X(MPJoinRecFull,
 X(MPJoinRecExpired, "half-open MP_JOIN record expired without its third ACK (7 s)")
 X(MPJoinAckNoRecord, "ACK with MP_JOIN matching no half-open join (unknown or expired): RST sent")
 X(MPJoinAckBadSeq, "third ACK of a half-open join acknowledging the wrong sequence number: RST")
+X(DirtyDeferred,
+  "connections still marked after the stack's 64 run rounds: run at once (next timer is now)")
+X(MPTCPRunDeferred, "connection work left after one run's 16 rounds: runs in the next round")

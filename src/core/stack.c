@@ -60,10 +60,12 @@ void mpt_stack_enter(struct mpt_stack *st, uint64_t now)
 		st->now = now;
 }
 
+#define DIRTY_ROUNDS 64
 static void run_dirty(struct mpt_stack *st)
 {
 	/* Bounded: a connection re-marks itself only when it made progress. */
-	for (int guard = 0; st->core->dirty && guard < 64; guard++) {
+	int guard;
+	for (guard = 0; st->core->dirty && guard < DIRTY_ROUNDS; guard++) {
 		struct mpt_sock *s = st->core->dirty;
 		st->core->dirty = NULL;
 		while (s) {
@@ -76,6 +78,10 @@ static void run_dirty(struct mpt_stack *st)
 			s = next;
 		}
 	}
+	/* Connections still marked stay marked: their work is due at once
+	 * (mpt_stack_next_deadline), never left for the next packet. */
+	if (st->core->dirty)
+		mpt_mib_inc(&st->mib, MPT_MIB_DirtyDeferred);
 }
 
 /*
@@ -1377,8 +1383,9 @@ static uint64_t scan_deadline(struct mpt_stack *st)
 uint64_t mpt_stack_next_deadline(struct mpt_stack *st)
 {
 	/* Events queued by socket calls (or left over by a delivery round)
-	 * are due now: mpt_stack_on_timer delivers them. */
-	if (st->core->ev_head)
+	 * and connections left marked by run_dirty's budget are due now:
+	 * mpt_stack_on_timer delivers and runs them. */
+	if (st->core->ev_head || st->core->dirty)
 		return st->now;
 	if (st->core->heap_nomem)
 		return scan_deadline(st);

@@ -1648,6 +1648,10 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	phase_send(mp, now);
 }
 
+/* Rounds of one mpt_mp_run call: each round's work can ask for another
+ * (mp->again); a connection that keeps asking must not hold the caller. */
+#define MP_RUN_ROUNDS 16
+
 void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (mp->in_run) {
@@ -1655,7 +1659,8 @@ void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
 		return;
 	}
 	mp->in_run = true;
-	for (int iter = 0; iter < 16; iter++) {
+	int iter;
+	for (iter = 0; iter < MP_RUN_ROUNDS; iter++) {
 		mp->again = false;
 		conn_step(mp, now);
 		conn_release(mp);
@@ -1672,6 +1677,12 @@ void mpt_mp_run(struct mpt_mpconn *mp, uint64_t now)
 			break;
 	}
 	mp->in_run = false;
+	if (iter == MP_RUN_ROUNDS) {
+		/* Still work to do after the round budget: not dropped, it
+		 * runs in the stack's next round (which is due at once). */
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPRunDeferred);
+		mpt_mp_dirty(mp);
+	}
 }
 
 uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)

@@ -575,6 +575,64 @@ static void ecf_small_k_uses_slow(void **state)
 	push(&mpt_sched_ecf);
 }
 
+/* ---- the run loop's budgets ------------------------------------------- */
+
+/*
+ * A scheduler that asks for another round (mpt_mp_dirty) until it has been
+ * called `greedy_want` times, handing nothing to any subflow.  One
+ * mpt_mp_run does 16 rounds and the stack's run_dirty 64 runs per entry
+ * point: work beyond either budget must be deferred and counted, never
+ * dropped.  Before, mpt_mp_run's 17th round was dropped silently (the
+ * connection waited for its next packet), and so was everything still
+ * marked after run_dirty's 64th.
+ */
+static unsigned greedy_calls, greedy_want;
+static void greedy_push(struct mpt_mpconn *mp, uint64_t now)
+{
+	(void)now;
+	if (++greedy_calls < greedy_want)
+		mpt_mp_dirty(mp);
+}
+static const struct mpt_sched_ops greedy = {.name = "greedy", .push = greedy_push};
+
+static void run_rounds(unsigned want)
+{
+	greedy_calls = 0;
+	greedy_want = want;
+	S.x.mp->sched = &greedy;
+	uint64_t run0 = counter("MPTCPRunDeferred"), dirty0 = counter("DirtyDeferred");
+	/* A socket call runs the connection when it leaves the stack. */
+	assert_int_equal(mpt_send(S.x.cs, S.buf, 100, opsx_now(&S.x)), 100);
+	unsigned in_call = greedy_calls;
+	uint64_t run1 = counter("MPTCPRunDeferred"), dirty1 = counter("DirtyDeferred");
+	if (want <= 64 * 16) {
+		/* One socket call did it all, 16 rounds per run. */
+		assert_int_equal(in_call, want);
+		assert_int_equal(run1 - run0, (want - 1) / 16);
+		assert_int_equal(dirty1, dirty0);
+	} else {
+		/* The stack's 64 runs of 16 rounds, then the rest is due now. */
+		assert_int_equal(in_call, 64 * 16);
+		assert_int_equal(dirty1 - dirty0, 1);
+		assert_true(mpt_stack_next_deadline(mpt_simhost_stack(S.x.c)) <= opsx_now(&S.x));
+		(void)mpt_sim_run(S.x.sim, opsx_now(&S.x) + OPS_MS, NULL, NULL);
+		assert_int_equal(greedy_calls, want);
+	}
+	S.x.mp->sched = &mpt_sched_minrtt;
+}
+
+static void run_round_budget(void **state)
+{
+	(void)state;
+	run_rounds(40);
+}
+
+static void run_stack_budget(void **state)
+{
+	(void)state;
+	run_rounds(3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +649,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(redundant_cursor_jumps_to_data_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_wait_or_slow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_small_k_uses_slow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(run_round_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(run_stack_budget, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
