@@ -994,7 +994,7 @@ struct side {
 	bool pm_ok[MAXP];
 	unsigned pm_tries;
 	/* integrity */
-	bool err_expected; /* the peer had aborted */
+	bool err_expected; /* the peer had aborted, or strip_mid_every_path */
 	bool eof_plain;    /* the connection was plain TCP when EOF was read */
 	bool mismatch;
 	uint64_t bad_off;
@@ -1177,13 +1177,44 @@ static void side_close(struct side *sd)
 	API_VOID(sd->h, "mpt_close", mpt_close(s, know(sd->k)));
 }
 
+/*
+ * A box that starts stripping MPTCP's option in the middle of the
+ * connection on every path: every subflow then carries data without
+ * mappings.  RFC 8684 §3.7 allows falling back to TCP only on a connection
+ * with one subflow and no data out of sequence; with more, each subflow
+ * that loses its mappings is reset, and once all are gone so is the
+ * connection (Linux does the same: it falls back only when no subflow was
+ * ever joined).  A reset is then a correct outcome, a completed transfer
+ * too (the box came before any join); a hang, a corrupted or truncated
+ * stream never are.
+ */
+static bool strip_mid_every_path(const struct draw *d)
+{
+	bool mid = false;
+
+	for (size_t p = 0; p < d->npaths; p++) {
+		bool stripped = false;
+
+		for (size_t i = 0; i < d->nbox; i++) {
+			if (d->box[i].kind != B_STRIP_MPTCP || d->box[i].path != p)
+				continue;
+			stripped = true;
+			mid |= d->box[i].at > 0;
+		}
+		if (!stripped)
+			return false;
+	}
+	return mid;
+}
+
 static void side_error(struct side *sd, int err)
 {
 	struct soak *k = sd->k;
 
 	if (!sd->err) {
 		sd->err = err;
-		sd->err_expected = sd->k->side[!sd->idx].aborted;
+		sd->err_expected = sd->k->side[!sd->idx].aborted ||
+				   (err == MPT_ERR_RESET && strip_mid_every_path(k->d));
 		vlog(k, "%s error %d (%s) tx %" PRIu64 " rx %" PRIu64, side_name(sd->idx), err,
 		     mpt_strerror(err), sd->tx_off, sd->rx_off);
 	}
