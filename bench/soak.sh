@@ -220,6 +220,13 @@ w('')
 pct = math.floor(1000.0 * npass / n) / 10.0 if n else 0.0
 w(f'**{npass} / {n} seeds pass ({pct:.1f} %)**, {len(fails)} fail.')
 w('')
+resets = [r['seed'] for r in rows if r['result'] == 'PASS' and r['class'] == 'pass-reset']
+w(f'Of the passes, {len(resets)} ended in a connection reset that RFC 8684 §3.7 requires: '
+  'a box starts stripping the MPTCP option in the middle of the connection on every path '
+  'after subflows were joined, so no fallback to TCP is allowed (Linux resets too); '
+  'the oracle accepts the reset there and nothing else (no hang, no corrupted or '
+  f'truncated stream){": seeds " + " ".join(resets[:20]) + (" ..." if len(resets) > 20 else "") if resets else ""}.')
+w('')
 for name, label in (('ci.tsv', 'RelWithDebInfo'), ('ci-asan.tsv', 'ASan + UBSan (Debug)')):
     ci = tsv(name)
     if ci is None:
