@@ -8,7 +8,7 @@
 #     allocate (SHA-1/SHA-256 block functions, CRYPTO_memcmp,
 #     OPENSSL_cleanse): EVP_*, HMAC*, CRYPTO_malloc & co. allocate inside
 #     libcrypto on every call, outside cfg.mem (issue 11, finding 7).
-#     tests/unit/cryptoalloc_test.c checks the same at run time with a
+#     tests/unit/crypto_alloc_test.c checks the same at run time with a
 #     counting CRYPTO_set_mem_functions hook over whole transfers.
 # Engine objects: src/{wire,tcp,cc,mptcp,crypto}, src/core except simhost.c,
 # src/base/{mib,util}.c.  Backends (sim, simhost, backend/) and the default

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend/emu.h"
+#include "base/splitmix.h"
 #include "common.h"
 
 #define EMU_QUEUE_PKTS_DEFAULT 4096u
@@ -29,14 +30,6 @@ struct mpt_emu {
 	double tokens;
 	struct mpt_emu_stats stats;
 };
-
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
 
 int mpt_emu_create(const struct mpt_mem *mem, const struct mpt_emu_cfg *cfg, struct mpt_emu **out)
 {
@@ -121,7 +114,7 @@ int mpt_emu_push(struct mpt_emu *e, const uint8_t *pkt, size_t len, uint64_t now
 	e->stats.in++;
 	if (e->cfg.loss > 0) {
 		/* 53 random bits -> uniform [0, 1). */
-		double u = (double)(splitmix64(&e->rng) >> 11) * 0x1.0p-53;
+		double u = (double)(mpt_splitmix64(&e->rng) >> 11) * 0x1.0p-53;
 		if (u < e->cfg.loss) {
 			e->stats.lost++;
 			return MPT_EMU_LOST;

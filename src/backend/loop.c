@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/virtio_net.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "backend/emu.h"
+#include "backend/fail.h"
 #include "backend/tun.h"
 #include "base/pcap.h"
 #include "common.h"
@@ -99,20 +99,6 @@ struct mpt_backend {
 	uint8_t *buf;                            /* = rxbuf + BE_VNET_LEN */
 	uint8_t segbuf[BE_PKT_MAX];              /* software segmentation */
 };
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 uint64_t mpt_backend_now(void)
 {
@@ -647,10 +633,11 @@ static int dev_open(struct mpt_backend *b, const struct mpt_path_cfg *pc, size_t
 	d->txq.pkt = mpt_calloc(b->mem, queue_pkts, sizeof(*d->txq.pkt));
 	d->txq.len = mpt_calloc(b->mem, queue_pkts, sizeof(*d->txq.len));
 	if (!d->txq.pkt || !d->txq.len)
-		return fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
+		return mpt_backend_fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(BE_DEV, di)};
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, d->tun.fd, &ev) < 0)
-		return fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s", strerror(errno));
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s",
+					strerror(errno));
 	if (b->verbose)
 		fprintf(stderr, "mpt: %s TUN %s (ifindex %d)\n",
 			d->tun.created ? "created" : "attached to", d->tun.name, d->tun.ifindex);
@@ -678,19 +665,19 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	if (err && errlen)
 		err[0] = '\0';
 	if (!cfg || !out)
-		return fail(err, errlen, MPT_ERR_INVAL, "no configuration");
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "no configuration");
 	if (cfg->n_paths == 0 || cfg->n_paths > MPT_BACKEND_MAX_PATHS)
-		return fail(err, errlen, MPT_ERR_INVAL, "need 1 to %d paths (--path)",
-			    MPT_BACKEND_MAX_PATHS);
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "need 1 to %d paths (--path)",
+					MPT_BACKEND_MAX_PATHS);
 	for (size_t i = 0; i < cfg->n_paths; i++)
 		for (size_t j = 0; j < i; j++)
 			if (mpt_addr_equal(&cfg->paths[i].addr, &cfg->paths[j].addr))
-				return fail(err, errlen, MPT_ERR_INVAL,
-					    "two paths have the same address");
+				return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+							"two paths have the same address");
 	const struct mpt_mem *mem = cfg->stack.mem ? cfg->stack.mem : mpt_mem_default();
 	struct mpt_backend *b = mpt_calloc(mem, 1, sizeof(*b));
 	if (!b)
-		return fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
+		return mpt_backend_fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
 	b->buf = b->rxbuf + BE_VNET_LEN;
 	b->mem = mem;
 	b->epfd = b->tfd = -1;
@@ -702,12 +689,14 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (b->epfd < 0 || b->tfd < 0) {
-		rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll/timerfd: %s", strerror(errno));
+		rc = mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll/timerfd: %s",
+				      strerror(errno));
 		goto fail;
 	}
 	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = tag(BE_TIMER, 0)};
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->tfd, &tev) < 0) {
-		rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s", strerror(errno));
+		rc = mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s",
+				      strerror(errno));
 		goto fail;
 	}
 
@@ -728,7 +717,7 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		uint64_t s = seed * UINT64_C(0x9e3779b97f4a7c15) + i * 2;
 		if ((rc = emu_make(b, &p->cfg, s, queue_pkts, &p->tx)) < 0 ||
 		    (rc = emu_make(b, &p->cfg, s + 1, queue_pkts, &p->rx)) < 0) {
-			fail(err, errlen, rc, "link emulation: %s", mpt_strerror(rc));
+			mpt_backend_fail(err, errlen, rc, "link emulation: %s", mpt_strerror(rc));
 			goto fail;
 		}
 		if (b->verbose) {
@@ -743,8 +732,8 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	}
 
 	if (cfg->pcap && mpt_pcap_open(&b->pcap, cfg->pcap, BE_PKT_MAX, false) < 0) {
-		rc = fail(err, errlen, MPT_ERR_UNSUPPORTED, "cannot write pcap %s: %s", cfg->pcap,
-			  strerror(errno));
+		rc = mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "cannot write pcap %s: %s",
+				      cfg->pcap, strerror(errno));
 		goto fail;
 	}
 
@@ -783,9 +772,9 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	sc.tcp.mss = mss_for_paths(cfg);
 	rc = mpt_stack_create(&sc, &b->st);
 	if (rc < 0) {
-		fail(err, errlen, rc,
-		     "cannot create the stack: %s (unknown congestion control '%s'?)",
-		     mpt_strerror(rc), sc.tcp.cc);
+		mpt_backend_fail(err, errlen, rc,
+				 "cannot create the stack: %s (unknown congestion control '%s'?)",
+				 mpt_strerror(rc), sc.tcp.cc);
 		goto fail;
 	}
 	*out = b;

@@ -11,7 +11,6 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,24 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend/fail.h"
 #include "common.h"
 #include "mpt/backend.h"
 
 #define PATH_SPEC_MAX 256
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return MPT_ERR_INVAL;
-}
 
 /* A finite decimal number in [lo, hi] with nothing after it. */
 static bool parse_num(const char *s, double lo, double hi, double *out)
@@ -87,9 +73,9 @@ static bool valid_dev(const char *s)
 int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t errlen)
 {
 	if (!spec || !out)
-		return fail(err, errlen, "no path given");
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "no path given");
 	if (strlen(spec) >= PATH_SPEC_MAX)
-		return fail(err, errlen, "path specification too long");
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "path specification too long");
 	char buf[PATH_SPEC_MAX];
 	snprintf(buf, sizeof(buf), "%s", spec);
 	struct mpt_path_cfg p;
@@ -98,19 +84,22 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 	char *save = NULL;
 	char *tok = strtok_r(buf, ",", &save);
 	if (!tok || tok != buf)
-		return fail(err, errlen, "'%s': expected ADDR/PLEN first", spec);
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+					"'%s': expected ADDR/PLEN first", spec);
 	char *slash = strchr(tok, '/');
 	if (slash)
 		*slash = '\0';
 	if (mpt_addr_parse(&p.addr, tok) < 0)
-		return fail(err, errlen, "'%s' is not an IPv4 or IPv6 address", tok);
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+					"'%s' is not an IPv4 or IPv6 address", tok);
 	unsigned maxlen = p.addr.family == 4 ? 32 : 128;
 	p.plen = (uint8_t)maxlen;
 	if (slash) {
 		unsigned long v;
 		if (!parse_int(slash + 1, 0, maxlen, &v))
-			return fail(err, errlen, "prefix length '%s' is not an integer in [0, %u]",
-				    slash + 1, maxlen);
+			return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+						"prefix length '%s' is not an integer in [0, %u]",
+						slash + 1, maxlen);
 		p.plen = (uint8_t)v;
 	}
 
@@ -126,36 +115,41 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 			if (!strcmp(tok, keys[k]))
 				break;
 		if (k == MPT_ARRAY_SIZE(keys))
-			return fail(
-			    err, errlen,
+			return mpt_backend_fail(
+			    err, errlen, MPT_ERR_INVAL,
 			    "unknown path option '%s' (known: gw, dev, backup, delay, loss, "
 			    "rate, mtu, signal, subflow, fullmesh)",
 			    tok);
 		if (seen & (1u << k))
-			return fail(err, errlen, "path option '%s' given twice", tok);
+			return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+						"path option '%s' given twice", tok);
 		seen |= 1u << k;
 		bool is_flag = k == 2 || k >= 7;
 		if (is_flag && val)
-			return fail(err, errlen, "path option '%s' takes no value", tok);
+			return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+						"path option '%s' takes no value", tok);
 		if (!is_flag && (!val || !*val))
-			return fail(err, errlen, "path option '%s' needs a value (%s=...)", tok,
-				    tok);
+			return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+						"path option '%s' needs a value (%s=...)", tok,
+						tok);
 		unsigned long v = 0;
 		switch (k) {
 		case 0:
 			if (mpt_addr_parse(&p.gw, val) < 0)
-				return fail(err, errlen, "gateway '%s' is not an address", val);
+				return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+							"gateway '%s' is not an address", val);
 			if (p.gw.family != p.addr.family)
-				return fail(err, errlen,
-					    "gateway '%s' is not of the path address's family",
-					    val);
+				return mpt_backend_fail(
+				    err, errlen, MPT_ERR_INVAL,
+				    "gateway '%s' is not of the path address's family", val);
 			break;
 		case 1:
 			if (!valid_dev(val))
-				return fail(err, errlen,
-					    "device name '%s' is invalid (1-15 characters, no "
-					    "'/', ':' or spaces)",
-					    val);
+				return mpt_backend_fail(
+				    err, errlen, MPT_ERR_INVAL,
+				    "device name '%s' is invalid (1-15 characters, no "
+				    "'/', ':' or spaces)",
+				    val);
 			snprintf(p.dev, sizeof(p.dev), "%s", val);
 			break;
 		case 2:
@@ -172,28 +166,31 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
 			break;
 		case 3:
 			if (!parse_int(val, 0, 60000, &v))
-				return fail(err, errlen,
-					    "delay '%s' is not an integer (ms) in [0, 60000]", val);
+				return mpt_backend_fail(
+				    err, errlen, MPT_ERR_INVAL,
+				    "delay '%s' is not an integer (ms) in [0, 60000]", val);
 			p.delay_ms = (uint32_t)v;
 			break;
 		case 4:
 			if (!parse_num(val, 0, 100, &p.loss_pct))
-				return fail(err, errlen,
-					    "loss '%s' is not a percentage in [0, 100]", val);
+				return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+							"loss '%s' is not a percentage in [0, 100]",
+							val);
 			break;
 		case 5:
 			if (!parse_num(val, 0.001, 1e6, &p.rate_mbit))
-				return fail(err, errlen,
-					    "rate '%s' is not a number of Mbit/s in [0.001, 1e6]",
-					    val);
+				return mpt_backend_fail(
+				    err, errlen, MPT_ERR_INVAL,
+				    "rate '%s' is not a number of Mbit/s in [0.001, 1e6]", val);
 			break;
 		case 6: {
 			/* IPv6 links carry at least 1280 bytes (RFC 8200 §5); every
 			 * IPv4 host accepts 576-byte datagrams (RFC 791). */
 			unsigned long lo = p.addr.family == 6 ? 1280 : 576;
 			if (!parse_int(val, lo, 65535, &v))
-				return fail(err, errlen,
-					    "mtu '%s' is not an integer in [%lu, 65535]", val, lo);
+				return mpt_backend_fail(
+				    err, errlen, MPT_ERR_INVAL,
+				    "mtu '%s' is not an integer in [%lu, 65535]", val, lo);
 			p.mtu = (uint16_t)v;
 			break;
 		}
@@ -214,19 +211,6 @@ int mpt_path_parse(const char *spec, struct mpt_path_cfg *out, char *err, size_t
  */
 
 #define NLQ_BUF 16384
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-}
 
 struct nlq {
 	int fd;
@@ -415,49 +399,51 @@ static bool tun_busy(const char *name)
 int mpt_path_check_host(const struct mpt_path_cfg *p, const char *dev, char *err, size_t errlen)
 {
 	if (!p || !dev || !*dev || (p->addr.family != 4 && p->addr.family != 6))
-		return fail(err, errlen, "bad path");
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "bad path");
 	char a[64], name[IF_NAMESIZE];
 	mpt_addr_format(&p->addr, a, sizeof(a));
 	struct host_q q = {.addr = &p->addr, .our_ifindex = (int)if_nametoindex(dev)};
 	/* A TUN device only exists while a process holds it (or when made
 	 * persistent): attached already means another program runs on it. */
 	if (q.our_ifindex > 0 && tun_busy(dev)) {
-		say(err, errlen,
+		return mpt_backend_fail(
+		    err, errlen, MPT_ERR_EXIST,
 		    "TUN device %s is in use by another process (another mpt instance?): "
 		    "each instance needs its own devices (dev=NAME) and addresses",
 		    dev);
-		return MPT_ERR_EXIST;
 	}
 	struct nlq n;
 	int rc = nlq_open(&n);
 	if (rc < 0) {
-		say(err, errlen, "cannot ask the kernel about %s: netlink: %s", a, strerror(-rc));
-		return MPT_ERR_UNSUPPORTED;
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED,
+					"cannot ask the kernel about %s: netlink: %s", a,
+					strerror(-rc));
 	}
 	uint8_t fam = p->addr.family == 4 ? AF_INET : AF_INET6;
 	rc = dump(&n, RTM_GETADDR, fam, &q, on_addr);
 	if (rc == 0 && q.found) {
 		nlq_close(&n);
-		say(err, errlen,
+		return mpt_backend_fail(
+		    err, errlen, MPT_ERR_EXIST,
 		    "%s is configured on interface %s: the kernel owns it, answers for it "
 		    "and would never hand its packets to mpt's TUN device; use an address "
 		    "no interface has (and route it to this host)",
 		    a, ifname(q.found_ifindex, name));
-		return MPT_ERR_EXIST;
 	}
 	if (rc == 0)
 		rc = dump(&n, RTM_GETROUTE, fam, &q, on_route);
 	nlq_close(&n);
 	if (rc < 0) {
-		say(err, errlen, "cannot ask the kernel about %s: netlink: %s", a, strerror(-rc));
-		return MPT_ERR_UNSUPPORTED;
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED,
+					"cannot ask the kernel about %s: netlink: %s", a,
+					strerror(-rc));
 	}
 	if (q.found) {
-		say(err, errlen,
+		return mpt_backend_fail(
+		    err, errlen, MPT_ERR_EXIST,
 		    "%s is already routed to device %s (another mpt instance uses this "
 		    "address?); refusing to take its route over",
 		    a, ifname(q.found_ifindex, name));
-		return MPT_ERR_EXIST;
 	}
 	return 0;
 }
@@ -475,10 +461,10 @@ int mpt_path_route_check(const char *dev, const struct mpt_addr *src, const stru
 {
 	if (!dev || !src || !dst || src->family != dst->family ||
 	    (src->family != 4 && src->family != 6))
-		return fail(err, errlen, "bad route query");
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "bad route query");
 	int ifindex = (int)if_nametoindex(dev);
 	if (ifindex <= 0)
-		return fail(err, errlen, "no device %s", dev);
+		return mpt_backend_fail(err, errlen, MPT_ERR_INVAL, "no device %s", dev);
 	struct nlq n;
 	int rc = nlq_open(&n);
 	if (rc < 0)
@@ -508,22 +494,21 @@ int mpt_path_route_check(const char *dev, const struct mpt_addr *src, const stru
 	case 0:
 		return 0;
 	case ENETUNREACH:
-		say(err, errlen,
-		    "Network is unreachable (the kernel has no route to %s for "
-		    "packets from %s)",
-		    d, s);
-		return MPT_ERR_NOTFOUND;
+		return mpt_backend_fail(err, errlen, MPT_ERR_NOTFOUND,
+					"Network is unreachable (the kernel has no route to %s for "
+					"packets from %s)",
+					d, s);
 	case EHOSTUNREACH:
-		say(err, errlen,
+		return mpt_backend_fail(
+		    err, errlen, MPT_ERR_NOTFOUND,
 		    "No route to host: the kernel does not forward packets arriving on %s "
 		    "(sysctl net.ipv%c.%s)",
 		    dev, v4 ? '4' : '6', v4 ? "ip_forward=1" : "conf.all.forwarding=1");
-		return MPT_ERR_NOTFOUND;
 	case EACCES:
 	case EPERM:
-		say(err, errlen, "the kernel's routing policy forbids %s -> %s (%s)", s, d,
-		    strerror(-rc));
-		return MPT_ERR_NOTFOUND;
+		return mpt_backend_fail(err, errlen, MPT_ERR_NOTFOUND,
+					"the kernel's routing policy forbids %s -> %s (%s)", s, d,
+					strerror(-rc));
 	default:
 		/* EXDEV (reverse-path filter) or others: say it, do not fail. */
 		return 0;

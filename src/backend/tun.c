@@ -17,29 +17,15 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend/fail.h"
 #include "backend/tun.h"
 #include "common.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return MPT_ERR_UNSUPPORTED;
-}
 
 /* ---- rtnetlink requests ------------------------------------------------- */
 
@@ -228,7 +214,7 @@ int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char
 		      size_t errlen)
 {
 	if (!t || !addr || (addr->family != 4 && addr->family != 6))
-		return fail(err, errlen, "bad route request");
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "bad route request");
 	struct nl_req r;
 	memset(&r, 0, sizeof(r));
 	r.u.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
@@ -252,9 +238,9 @@ int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char
 		rc = 0;
 	if (rc < 0) {
 		char a[64];
-		return fail(err, errlen, "cannot add route %s/%d dev %s: %s",
-			    mpt_addr_format(addr, a, sizeof(a)), v4 ? 32 : 128, t->name,
-			    strerror(-rc));
+		return mpt_backend_fail(
+		    err, errlen, MPT_ERR_UNSUPPORTED, "cannot add route %s/%d dev %s: %s",
+		    mpt_addr_format(addr, a, sizeof(a)), v4 ? 32 : 128, t->name, strerror(-rc));
 	}
 	return 0;
 }
@@ -262,14 +248,15 @@ int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char
 int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err, size_t errlen)
 {
 	if (!name || !*name || strlen(name) >= IFNAMSIZ || !out)
-		return fail(err, errlen, "bad device name");
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "bad device name");
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	/* Whether it exists decides "attach" vs "create" (and who configures). */
 	bool existed = if_nametoindex(name) != 0;
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED,
+					"cannot open /dev/net/tun: %s", strerror(errno));
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	/* With the virtio header when the kernel takes it (segmentation and
@@ -283,10 +270,10 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 			int e = errno;
 			close(fd);
-			return fail(err, errlen, "cannot %s TUN device %s: %s%s",
-				    existed ? "attach to" : "create", name, strerror(e),
-				    existed ? " (is it a TUN device without packet information?)"
-					    : "");
+			return mpt_backend_fail(
+			    err, errlen, MPT_ERR_UNSUPPORTED, "cannot %s TUN device %s: %s%s",
+			    existed ? "attach to" : "create", name, strerror(e),
+			    existed ? " (is it a TUN device without packet information?)" : "");
 		}
 	}
 	int hdrsz = (int)sizeof(struct virtio_net_hdr);
@@ -300,7 +287,8 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 	out->fd = fd;
 	if (out->ifindex <= 0) {
 		mpt_tun_close(out);
-		return fail(err, errlen, "TUN device %s vanished", name);
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "TUN device %s vanished",
+					name);
 	}
 	if (!mtu && !existed)
 		mtu = 1500;
@@ -332,7 +320,8 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 				 IFF_UP | (existed ? 0u : (unsigned)IFF_MULTICAST));
 	if (rc < 0) {
 		mpt_tun_close(out);
-		return fail(err, errlen, "cannot set %s up (mtu %u): %s", name, mtu, strerror(-rc));
+		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED,
+					"cannot set %s up (mtu %u): %s", name, mtu, strerror(-rc));
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/splitmix.h"
 #include "common.h"
 #include "mpt/simhost.h"
 #include "wire/bytes.h"
@@ -155,21 +156,21 @@ struct mpt_bulk {
 	size_t tx_len;
 };
 
-/* Pattern byte stream: 8-byte block i is splitmix64(seed + i), so any
- * offset can be regenerated when a write was only partly accepted. */
-static uint64_t splitmix(uint64_t x)
+/* Pattern byte stream: 8-byte block i is the first splitmix64 output from
+ * state seed + i, so any offset can be regenerated when a write was only
+ * partly accepted. */
+static uint64_t pattern_block(uint64_t seed, uint64_t i)
 {
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
+	uint64_t state = seed + i;
+
+	return mpt_splitmix64(&state);
 }
 
 static void pattern(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
 {
 	while (len > 0) {
 		uint8_t blk[8];
-		mpt_put64(blk, splitmix(seed + off / 8));
+		mpt_put64(blk, pattern_block(seed, off / 8));
 		size_t skip = (size_t)(off % 8), n = MPT_MIN(len, 8 - skip);
 		memcpy(buf, blk + skip, n);
 		buf += n;

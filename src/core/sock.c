@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The socket API of mpt.h (RFC 6897's basic API for Multipath TCP): every
- * call on a connection goes through its table of operations (host.h),
- * plain TCP (sock_tcp.c) or a transport's (Multipath TCP, src/mptcp);
- * listeners and their accept queues are the stack's own.
+ * The socket API of mpt.h (RFC 6897's basic API for Multipath TCP) and its
+ * external path-manager calls (mpt_pm_*): every call on a connection goes
+ * through its table of operations (host.h), plain TCP (sock_tcp.c) or a
+ * transport's (Multipath TCP, src/mptcp); listeners and their accept
+ * queues are the stack's own.
  */
 #include <stdio.h>
 #include <string.h>

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/splitmix.h"
 #include "cc/cc.h"
 #include "common.h"
 #include "core/stack_int.h"
@@ -353,21 +354,12 @@ static void flow_touched(void *ud)
 
 /* ---- hashing ------------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x)
-{
-	/* splitmix64 finaliser: a good avalanche for table indexing. */
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
+/* Table indices go through splitmix64's finaliser (base/splitmix.h): every
+ * bit of the key moves every bit of the index. */
 static uint64_t addr_fold(const struct mpt_addr *a)
 {
 	uint64_t hi = mpt_get64(a->bytes), lo = mpt_get64(a->bytes + 8);
-	return mix64(hi ^ mix64(lo ^ a->family));
+	return mpt_splitmix64_mix(hi ^ mpt_splitmix64_mix(lo ^ a->family));
 }
 
 static size_t tuple_hash(const struct mpt_stack *st, const struct mpt_endpoint *l,
@@ -375,9 +367,9 @@ static size_t tuple_hash(const struct mpt_stack *st, const struct mpt_endpoint *
 {
 	/* Keyed with a random seed so remote peers cannot aim for one chain. */
 	uint64_t h = st->core->hash_seed;
-	h = mix64(h ^ addr_fold(&l->addr));
-	h = mix64(h ^ addr_fold(&r->addr));
-	h = mix64(h ^ ((uint64_t)l->port << 16 | r->port));
+	h = mpt_splitmix64_mix(h ^ addr_fold(&l->addr));
+	h = mpt_splitmix64_mix(h ^ addr_fold(&r->addr));
+	h = mpt_splitmix64_mix(h ^ ((uint64_t)l->port << 16 | r->port));
 	return (size_t)h & st->core->hmask;
 }
 

@@ -13,7 +13,7 @@
  *
  * Lifetime: nothing is freed inside engine callbacks or while a public
  * entry point is running below another one.  Every public entry point
- * brackets its work with stack_enter()/stack_leave(); the outermost leave
+ * brackets its work with mpt_stack_enter()/mpt_stack_leave(); the outermost leave
  * runs the sockets marked dirty and then reaps dead objects.
  */
 #ifndef MPT_CORE_STACK_INT_H

@@ -18,7 +18,7 @@
  * SHA_CTX / SHA256_CTX structures live on our stack and the block functions
  * never allocate; they are deprecated in 3.0 but present in every 3.x
  * build with deprecated APIs (the default, Debian's included).
- * tests/unit/cryptoalloc_test.c fails if any function here, or a whole
+ * tests/unit/crypto_alloc_test.c fails if any function here, or a whole
  * simulated transfer, makes libcrypto allocate.
  *
  * HMAC (RFC 2104 §2) is the textbook composition of that hash; the results

@@ -8,7 +8,7 @@
  * not EVP, which allocates on every call: see crypto.c); HMAC is RFC 2104
  * over them.  The functions are pure: no static mutable state, no clock, no
  * random source other than the mpt_rand_fn the caller passes in, and no
- * allocation, not even inside OpenSSL (tests/unit/cryptoalloc_test.c).
+ * allocation, not even inside OpenSSL (tests/unit/crypto_alloc_test.c).
  * They are safe to call from any thread.
  *
  * Byte order: a 64-bit key or 32-bit nonce given as an integer is the value

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * MPTCP connections (RFC 8684 v1, RFC 6824 v0): creation (active, passive,
- * joins), keys and tokens, the data-level socket API (send, receive,
- * shutdown, close), DATA_ACK and DATA_FIN, fallback, the run loop that
- * drives subflows, timers and information.
+ * MPTCP connections (RFC 8684 v1, RFC 6824 v0): creation (active open with
+ * its racing initial SYNs, passive open, joins), keys and tokens, the
+ * data-level calls behind the socket operations (send, receive, shutdown,
+ * close; the operations tables are in sock.c), DATA_ACK and DATA_FIN,
+ * data-level retransmission, fallback and the infinite mapping,
+ * MP_FASTCLOSE, the run loop that drives subflows in named phases, timers,
+ * local addresses that come and go during the connection, path-manager
+ * events and information.
  */
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,8 @@
  * MPTCP data-level building blocks (RFC 8684 §3.3): the connection's send
  * buffer and reassembly buffer in 64-bit data sequence space, per-subflow
  * mapping lists, and the token table.  Pure data structures: no I/O, no
- * clock; memory only through struct mpt_mem.  Tests: tests/unit/mpds_*_test.c.
+ * clock; memory only through struct mpt_mem.  Tests:
+ * tests/unit/mptcp_{drcv,dsnd,map,token}_test.c.
  */
 #ifndef MPT_MPTCP_DSBUF_H
 #define MPT_MPTCP_DSBUF_H

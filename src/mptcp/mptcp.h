@@ -17,6 +17,8 @@
  *   sched.c       scheduler machinery: chunks, reinjection, window edge
  *   sched_*.c     the schedulers by name (minrtt, rr, redundant, ecf)
  *   policy.c      the registry of schedulers and path managers
+ *   sock.c        the socket operations of a connection, and of one that
+ *                 fell back to TCP at the handshake
  *   drcv.c dsnd.c map.c token.c   data-level buffers, mapping lists, tokens
  *
  * Design notes: docs/mptcp-design.md.

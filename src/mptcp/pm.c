@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The default path manager, "fullmesh" (RFC 8684 §3.4, §3.2): the initiator
- * opens one subflow from each local address to each known remote address
- * (the initial one unless the peer set flag C, plus every ADD_ADDR), up to
- * max_subflows; the listener announces its other local addresses with
- * ADD_ADDR (v1: HMAC, echo, retransmission; v0: no HMAC, no echo).
+ * Path-manager machinery shared by every path manager (RFC 8684 §3.2,
+ * §3.4); the path managers themselves (fullmesh, the default, and the
+ * others) are in pm_policies.c and decide which subflows to open and which
+ * addresses to announce.  Here: the peer's addresses (ADD_ADDR and
+ * REMOVE_ADDR received, the subflows to a removed address closed), our
+ * announcements (ADD_ADDR on pure ACKs; v1: HMAC, echo, retransmission;
+ * v0: no HMAC, no echo), opening joins over (local, remote) address pairs
+ * up to max_subflows, re-trying failed subflows after an exponential
+ * backoff, and the external path-manager API of mpt.h (mpt_pm_*).
  */
 #include <string.h>
 

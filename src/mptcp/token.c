@@ -6,6 +6,7 @@
  * seed with the token so that a peer sending chosen tokens in MP_JOINs
  * cannot predict which bucket it probes.
  */
+#include "base/splitmix.h"
 #include "common.h"
 #include "crypto/crypto.h"
 #include "mptcp/dsbuf.h"
@@ -16,14 +17,9 @@
 /* splitmix64 finaliser over seed ^ token: a cheap keyed mix, not a MAC. */
 static size_t token_bucket(const struct mpt_token_table *t, uint32_t token)
 {
-	uint64_t x = t->seed ^ ((uint64_t)token * 0x9e3779b97f4a7c15ULL);
+	uint64_t x = t->seed ^ ((uint64_t)token * MPT_SPLITMIX64_GAMMA);
 
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return (size_t)x & t->mask;
+	return (size_t)mpt_splitmix64_mix(x) & t->mask;
 }
 
 static struct mpt_token_ent *token_find(const struct mpt_token_table *t, uint32_t token)

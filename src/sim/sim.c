@@ -5,6 +5,7 @@
  */
 #define _DEFAULT_SOURCE 1
 
+#include "base/splitmix.h"
 #include "sim/sim_int.h"
 
 /* ---- PRNG ----------------------------------------------------------------
@@ -12,23 +13,14 @@
  * that draws random numbers gets its own stream number at creation, so the
  * decisions of one object do not depend on how often another one drew.
  */
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 void sim_rng_seed(struct sim_rng *r, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * UINT64_C(0xd1342543de82ef95));
 
 	/* Mix the stream number in twice so nearby streams diverge at once. */
-	x = splitmix64(&x) ^ stream;
+	x = mpt_splitmix64(&x) ^ stream;
 	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
+		r->s[i] = mpt_splitmix64(&x);
 }
 
 static uint64_t rotl(uint64_t x, int k)

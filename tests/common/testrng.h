@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A small deterministic generator for tests that draw random inputs
- * (splitmix64): each test sets rng_state to a fixed seed, so a failure
+ * (splitmix64, base/splitmix.h): each test sets rng_state to a fixed seed, so a failure
  * reproduces.  Header-only; every including file has its own state.
  */
 #ifndef MPT_TESTRNG_H
@@ -10,14 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/splitmix.h"
+
 static uint64_t rng_state;
 
 static inline uint64_t rnd(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mpt_splitmix64(&rng_state);
 }
 
 /* Uniform enough below n (n > 0) for test inputs. */

@@ -60,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/splitmix.h"
 #include "mpt/mpt.h"
 #include "mpt/sim.h"
 #include "testmem.h"
@@ -90,11 +91,7 @@ struct rng {
 
 static uint64_t rnext(struct rng *r)
 {
-	uint64_t z = (r->x += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return mpt_splitmix64(&r->x);
 }
 
 /* Uniform in [lo, hi]. */
@@ -139,13 +136,11 @@ static int rpick(struct rng *r, const double *w, int n)
 	return n - 1;
 }
 
-/* Pattern streams: byte i of a stream is a function of (seed, i). */
+/* Pattern streams: byte i of a stream is a function of (seed, i): 8-byte
+ * block k is the first splitmix64 output from state seed + k. */
 static uint64_t mix(uint64_t x)
 {
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
+	return mpt_splitmix64(&x);
 }
 
 static uint8_t *make_stream(uint64_t seed, uint64_t len)

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "base/splitmix.h"
 #include "cc/cc.h"
 #include "cc/cc_int.h"
 #include "mpt/mpt.h"
@@ -31,17 +32,9 @@ static const struct mpt_cc_ops *const coupled[] = {&mpt_cc_lia, &mpt_cc_olia, &m
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
 static uint64_t rnd(uint64_t *seed, uint64_t n)
 {
-	return splitmix64(seed) % n;
+	return mpt_splitmix64(seed) % n;
 }
 
 /* x * 2^-24 (fixed point to bytes), as a double. */
@@ -854,9 +847,9 @@ static void test_muldiv(void **state)
 	/* Random checks against a split computation: a * b / b == a. */
 	uint64_t seed = 1;
 	for (int i = 0; i < 1000; i++) {
-		uint64_t hi = splitmix64(&seed);
-		mpt_u128 a = mpt_u128_make(hi, splitmix64(&seed));
-		mpt_u128 b = mpt_u128_shl(mpt_u128_of(splitmix64(&seed)), (unsigned)(i % 64));
+		uint64_t hi = mpt_splitmix64(&seed);
+		mpt_u128 a = mpt_u128_make(hi, mpt_splitmix64(&seed));
+		mpt_u128 b = mpt_u128_shl(mpt_u128_of(mpt_splitmix64(&seed)), (unsigned)(i % 64));
 		b.lo |= 1;
 		assert_true(mpt_u128_eq(mpt_cc_muldiv(a, b, b), a));
 		assert_true(mpt_u128_eq(mpt_cc_muldiv(a, b, a), b));

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "base/splitmix.h"
 #include "cc/cc.h"
 #include "mpt/mpt.h"
 
@@ -72,14 +73,6 @@ static void sim_loss_at(struct sim *s, uint32_t cwnd)
 	s->cc.cwnd = cwnd;
 	s->cc.ops->on_loss(&s->cc, cwnd, s->now);
 	s->cc.ops->on_recovery_exit(&s->cc, s->now);
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
 }
 
 static void nop_init(struct mpt_cc *cc, uint64_t now)
@@ -659,7 +652,7 @@ static void run_random(const struct mpt_cc_ops *ops, uint64_t seed, struct mpt_c
 	uint64_t x = seed;
 	sim_start(&s, ops, MSS, 20 * MS);
 	for (int i = 0; i < 20000; i++) {
-		uint64_t r = splitmix64(&x);
+		uint64_t r = mpt_splitmix64(&x);
 		s.now += r % (50 * MS);
 		switch ((r >> 32) % 16) {
 		case 0: {

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base/splitmix.h"
 #include "common.h"
 #include "crypto/crypto.h"
 #include "wire/bytes.h"
@@ -379,21 +380,13 @@ struct fake_rand {
 	size_t calls, bytes;
 };
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
 static void fake_rand_fn(uint8_t *buf, size_t len, void *ud)
 {
 	struct fake_rand *r = ud;
 	r->calls++;
 	r->bytes += len;
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)splitmix64(&r->state);
+		buf[i] = (uint8_t)mpt_splitmix64(&r->state);
 }
 
 static void counting_rand_fn(uint8_t *buf, size_t len, void *ud)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
+#include "base/splitmix.h"
 #include "mpt/sim.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
@@ -1252,10 +1253,7 @@ static void test_mbox_chain(void **state)
 static uint64_t t_rng = 12345;
 static uint64_t t_rand(void)
 {
-	uint64_t z = (t_rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mpt_splitmix64(&t_rng);
 }
 
 /* Mutated and random packets through every box: no crash, no leak, and

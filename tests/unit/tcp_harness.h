@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "base/splitmix.h"
 #include "common.h"
 #include "mib.h"
 #include "tcp/tcp.h"
@@ -89,12 +90,7 @@ struct hnet {
 
 static inline uint64_t h_rand(uint64_t *s)
 {
-	/* splitmix64 */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mpt_splitmix64(s);
 }
 
 static inline int h_parse(struct hseg *out, const uint8_t *data, size_t len)

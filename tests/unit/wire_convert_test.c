@@ -9,17 +9,8 @@
 
 #include <cmocka.h>
 
+#include "testrng.h"
 #include "wire/convert.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* Parse from an exactly-sized heap copy so ASan flags any over-read. */
 static int parse_exact(struct mpt_convert_msg *m, const uint8_t *buf, size_t len, size_t *consumed)

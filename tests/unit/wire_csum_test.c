@@ -8,19 +8,9 @@
 
 #include <cmocka.h>
 
+#include "testrng.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
-
-static uint64_t rng_state;
-
-/* splitmix64: fixed seed so runs are reproducible. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static void fill_random(uint8_t *p, size_t n)
 {

@@ -9,19 +9,10 @@
 
 #include <cmocka.h>
 
+#include "testrng.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
 #include "wire/ip.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static struct mpt_ip_hdr v4_hdr(size_t payload_len)
 {

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "base/splitmix.h"
 #include "mptcp/dsbuf.h"
 #include "testmem.h"
 
@@ -502,11 +503,7 @@ static uint64_t rng;
 
 static uint64_t splitmix64(void)
 {
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return mpt_splitmix64(&rng);
 }
 
 static size_t rnd(size_t n) /* uniform-ish in [0, n) */

@@ -19,7 +19,7 @@
  *    same counter does see the harness's own EVP_MD_CTX_new (so a broken
  *    hook cannot pass the test).
  *
- * The figures are printed: `ctest -R cryptoalloc -V`.
+ * The figures are printed: `ctest -R crypto_alloc -V`.
  */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
