@@ -473,6 +473,38 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	return 0;
 }
 
+/*
+ * An ADD_ADDR invites the peer to join; Linux completes a join only while
+ * its connection is ESTABLISHED (mptcp_finish_join), and our DATA_FIN
+ * takes it out of that state: a join whose SYN/ACK arrives after our
+ * DATA_FIN is reset by the peer with MP_TCPRST, and a peer that uploads
+ * after we closed our direction then stays on one path.  So the DATA_FIN
+ * waits (the data does not) until the join had time to complete: the
+ * ADD_ADDR's way out, the peer's path manager, its SYN back and our
+ * SYN/ACK out take about 1.5 round trips plus the peer's scheduling; we
+ * hold for two of the slowest subflow's smoothed RTTs plus FIN_HOLD_SLACK
+ * after our last ADD_ADDR left, never more than FIN_HOLD_MAX.  Returns the
+ * end of the hold when it is still running at now, else 0.
+ */
+#define FIN_HOLD_SLACK (10 * MPT_NS_PER_MS)
+#define FIN_HOLD_MAX   (1000 * MPT_NS_PER_MS)
+uint64_t mpt_mp_fin_hold(const struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->ann_tx_at == 0 || now >= mp->ann_tx_at + FIN_HOLD_MAX)
+		return 0;
+	uint64_t srtt = 0;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed || !sf->established)
+			continue;
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		srtt = MPT_MAX(srtt, ti.srtt_ns);
+	}
+	uint64_t until = mp->ann_tx_at + MPT_MIN(2 * srtt + FIN_HOLD_SLACK, FIN_HOLD_MAX);
+	return now < until ? until : 0;
+}
+
 size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 {
 	size_t n = 0, p = 0;
@@ -1611,7 +1643,8 @@ static void phase_send(struct mpt_mpconn *mp, uint64_t now)
 	mpt_sched_push(mp, now);
 	drtx_arm(mp, now);
 	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && mp->snd_nxt == mp->fin_dsn &&
-	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx) {
+	    mp->n_reinj == 0 && mp->fin_rtx_at == MPT_TIME_NEVER && !mp->inf_tx &&
+	    mpt_mp_fin_hold(mp, now) == 0) {
 		struct mpt_subflow *sf = any_usable(mp);
 		if (sf) {
 			struct mpt_tcp_info ti;
@@ -1697,6 +1730,12 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 		return MPT_TIME_NEVER;
 	uint64_t d = mp->fin_rtx_at, p = mpt_pm_deadline(mp);
 	d = p < d ? p : d;
+	if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked) {
+		/* the end of the DATA_FIN's hold (the connection's clock) */
+		uint64_t h = mpt_mp_fin_hold(mp, mp->st->now);
+		if (h != 0 && h < d)
+			d = h;
+	}
 	d = mp->race_at < d ? mp->race_at : d;
 	if (mp->nsf == 0 && mp->orphan_until != 0 && mp->orphan_until < d)
 		d = mp->orphan_until;

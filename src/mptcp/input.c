@@ -198,7 +198,8 @@ static bool in_establish(struct in_seg *c)
 	}
 	if (!sf->passive && !mp->fully_established && has_dss) {
 		mp->fully_established = true; /* the peer's DSS: it has our key */
-		if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked) {
+		if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked &&
+		    mpt_mp_fin_hold(mp, mp->st->now) == 0) {
 			/* A DATA_FIN kept off the MP_CAPABLE mapping (sched.c)
 			 * leaves now rather than at its retransmission timer. */
 			mp->fin_bare_due = true;

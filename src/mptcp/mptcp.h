@@ -207,6 +207,7 @@ struct mpt_mpconn {
 	struct mpt_ann ann[MPT_MAX_LOCAL_ADDRS];
 	size_t nann;
 	bool pm_announced;
+	uint64_t ann_tx_at; /* first transmission of our latest ADD_ADDR (0: none) */
 	uint8_t add_addr_accepted, add_addr_signal;
 	/* pending ADD_ADDR echoes to send (v1) */
 	struct {
@@ -413,6 +414,11 @@ void mpt_mp_inf_tx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn);
 void mpt_mp_inf_rx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint32_t ssn, uint64_t dsn);
 /** Received MP_FASTCLOSE with key: reset everything (RFC 8684 §3.5). */
 void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint64_t now);
+/**
+ * While our DATA_FIN is held back (0: it is not): until the joins our
+ * ADD_ADDRs invite could complete (conn.c, fin_hold).
+ */
+uint64_t mpt_mp_fin_hold(const struct mpt_mpconn *mp, uint64_t now);
 /** Live subflows (not closed, dead or being reset); joins half-open in *pending. */
 size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending);
 /** Local address removed from the stack: close its subflows, send REMOVE_ADDR. */

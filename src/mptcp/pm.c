@@ -307,6 +307,7 @@ size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t n
 			return 0;
 		a->pending = false;
 		if (a->tries == 0) {
+			mp->ann_tx_at = now; /* mpt_mp_fin_hold */
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_AddAddrTx);
 			if (mp->add_addr_signal < 255)
 				mp->add_addr_signal++;

@@ -224,7 +224,8 @@ size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
 {
 	if (len == 0 || len > mpt_dsn_span(c->dsn, c->end))
 		return 0;
-	bool fin = mp->app_shutdown && c->dsn + len == mp->fin_dsn;
+	/* A held DATA_FIN (mpt_mp_fin_hold) leaves bare later (conn.c). */
+	bool fin = mp->app_shutdown && c->dsn + len == mp->fin_dsn && mpt_mp_fin_hold(mp, now) == 0;
 	if (fin && mp->version == MPT_MPTCP_V1 && !mp->fully_established &&
 	    c->dsn == mp->idsn_local + 1) {
 		/* RFC 8684 §3.1: this first mapping rides on MP_CAPABLE,

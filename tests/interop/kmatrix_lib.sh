@@ -225,7 +225,6 @@ km_dir_class() {
 KM_KNOWN=${MPT_KMATRIX_KNOWN-"r086:kernel client -> mpt onpath (passthrough) -> kernel server: the client resets its join (MPRstTx+1, no join accepted); intermittent, kernel to kernel through the box
 r089:kernel client -> mpt onpath (passthrough) -> kernel server, 32 MiB in 0.2 s: no join accepted before the end (kernel to kernel through the box; data intact)
 r085:kernel client -> mpt onpath (passthrough) -> kernel server, 32 MiB up in 0.3 s: the client resets its join (MPRstTx+1; kernel to kernel through the box, as r086; fails with the build of ee797f2 too)
-c024:kernel client -> mpt cat -l (3 addresses), 1 byte each way, both close at once: the kernel client resets its join to an announced address (MPRstTx+1, no join SYN/ACK accepted), likely because its connection is already closing (Linux resets a join whose SYN/ACK finds the connection not ESTABLISHED); intermittent, also with the build of ee797f2
 r071:onpath passthrough, 16 KiB, the server closes at once: as r067 (the kernel server refuses the kernel client's join on a closing connection, MPJoinRejected; the client answers with MP_TCPRST); intermittent
 r067:onpath passthrough, 1 byte, the server closes at once: the kernel server refuses the kernel client's join on a closing connection (MPJoinRejected, Linux's rule) and the client answers with MP_TCPRST
 r045:onpath converting, 1 MiB down in 0.1-0.2 s: the transfer can be over before the kernel client's join completes (a race of the row's size, data intact; passes 2 of 3)"}

@@ -27,6 +27,11 @@
 #  b10 a dead path (veth down mid-upload, mid-download, and from the start)
 #      must not delay `mpt cat`'s exit by more than 2.5 s after the kernel
 #      closed (the 2 s subflow linger + 0.5 s; a healthy close takes ~0.1 s)
+#  b11 kernel client -> mpt cat -l with 2-4 addresses, a few bytes, mpt
+#      closes first: mpt's DATA_FIN reached the kernel before the SYN/ACK
+#      of the join its ADD_ADDR had invited, and Linux resets a join whose
+#      SYN/ACK finds its connection not ESTABLISHED (MPRstTx +1, no join):
+#      the kernel's joins must now complete (kmatrix c016 c018 c057 ...)
 # Not here: b7 (IDSN near 2^64 needs a forced IDSN, simulator soak) and b8
 # (a forged DATA_FIN: packet injection).
 set -uo pipefail
@@ -38,7 +43,7 @@ km_require
 for t in dumpcap tshark iperf3 mptcpize; do
 	command -v "$t" >/dev/null || skip "$t is not installed (scripts/deps.sh installs it)"
 done
-CASES=${KREGRESS_CASES:-"b1 b2 b3 b4 b5 b6 b9 b10"}
+CASES=${KREGRESS_CASES:-"b1 b2 b3 b4 b5 b6 b9 b10 b11"}
 want() { [[ " $CASES " == *" $1 "* ]]; }
 km_topo_cat
 want b1 && { km_topo_relay; km_topo_onpath; }
@@ -337,6 +342,15 @@ if want b10; then
 		km_cat b10-down client 4 2 down $((8 * MIB)) prompt large both file off none
 	ip -n "$KM_C" link set mpt-kc2 up
 	ip -n "$KM_C" route replace default via 10.79.0.2 dev mpt-kc2 table 102
+fi
+
+# ---- b11 --------------------------------------------------------------------
+if want b11; then
+	echo "-- (b11) mpt closes first after announcing addresses: the kernel client's joins complete"
+	KM_EXPECT_JOINS=1 KM_BOUND=10 km_cat b11-1 server 4 4 up 1 late large mpt slow mpt none
+	KM_EXPECT_JOINS=1 KM_BOUND=10 km_cat b11-2 server 6 3 down 1 slow one mpt slow kernel none
+	KM_EXPECT_JOINS=1 KM_BOUND=10 km_cat b11-3 server 6 3 both 16383 prompt tiny both pipe off none
+	KM_EXPECT_JOINS=1 KM_BOUND=10 km_cat b11-4 server 4 2 up 0 slow large mpt file mpt l1
 fi
 
 echo "-- $TEST_NAME: $((SECONDS - T0)) s"
