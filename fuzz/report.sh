@@ -107,9 +107,9 @@ EOF
 
 ## Long runs
 
-`FUZZ_OUT=DIR nice bash fuzz/run.sh 3600 TARGET` for every target, two at a
-time (the rest of the machine busy with other builds), figures from
-libFuzzer's final statistics:
+`FUZZ_OUT=DIR nice bash fuzz/run.sh 3600 TARGET`, two targets at a time
+(the rest of the machine busy with other work), figures from libFuzzer's
+final statistics; a target without a long run in DIR is listed as such:
 
 | target | seconds | executions | exec/s | exec per CPU s | new units | result |
 |---|---:|---:|---:|---:|---:|---|
@@ -130,6 +130,10 @@ EOF
 			res="0 crashes, 0 leaks, 0 hangs"
 		fi
 		echo "| $t | ${secs_run:--} | ${runs:--} | ${eps:--} | $epc | ${new:--} | $res |"
+	done
+	for src in fuzz/*_fuzz.c; do
+		t=$(basename "$src" .c)
+		[ -e "$dir/$t/log" ] || echo "| $t | - | - | - | - | - | no long run recorded here yet |"
 	done
 	cat <<'EOF'
 
