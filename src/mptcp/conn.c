@@ -479,29 +479,44 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
  * takes it out of that state: a join whose SYN/ACK arrives after our
  * DATA_FIN is reset by the peer with MP_TCPRST, and a peer that uploads
  * after we closed our direction then stays on one path.  So the DATA_FIN
- * waits (the data does not) until the join had time to complete: the
- * ADD_ADDR's way out, the peer's path manager, its SYN back and our
- * SYN/ACK out take about 1.5 round trips plus the peer's scheduling; we
- * hold for two of the slowest subflow's smoothed RTTs plus FIN_HOLD_SLACK
- * after our last ADD_ADDR left, never more than FIN_HOLD_MAX.  Returns the
- * end of the hold when it is still running at now, else 0.
+ * waits (the data does not) until such a join had time to complete.  The
+ * peer echoes an ADD_ADDR (v1) when its path manager takes it, which is
+ * when it sends the join's SYN: the echo's round trip measures the path
+ * the SYN/ACK must travel too, and needs no RTT sample (a server that only
+ * receives has none).  Held until every announcement is echoed, then one
+ * more announcement round trip plus FIN_HOLD_SLACK; v0 has no echo: two
+ * of the slowest subflow's smoothed RTTs (FIN_HOLD_NO_RTT without a
+ * sample) plus the slack.  Never more than FIN_HOLD_MAX after the last
+ * ADD_ADDR.  Returns the end of the hold when it still runs at now, else 0.
  */
-#define FIN_HOLD_SLACK (10 * MPT_NS_PER_MS)
-#define FIN_HOLD_MAX   (1000 * MPT_NS_PER_MS)
+#define FIN_HOLD_SLACK  (10 * MPT_NS_PER_MS)
+#define FIN_HOLD_NO_RTT (100 * MPT_NS_PER_MS)
+#define FIN_HOLD_MAX    (1000 * MPT_NS_PER_MS)
 uint64_t mpt_mp_fin_hold(const struct mpt_mpconn *mp, uint64_t now)
 {
 	if (mp->ann_tx_at == 0 || now >= mp->ann_tx_at + FIN_HOLD_MAX)
 		return 0;
-	uint64_t srtt = 0;
-	for (size_t i = 0; i < mp->nsf; i++) {
-		const struct mpt_subflow *sf = mp->sf[i];
-		if (!sf->flow || sf->closed || !sf->established)
-			continue;
-		struct mpt_tcp_info ti;
-		mpt_tcp_get_info(sf->flow->tcp, &ti);
-		srtt = MPT_MAX(srtt, ti.srtt_ns);
+	uint64_t until;
+	if (mp->version == MPT_MPTCP_V1) {
+		for (size_t i = 0; i < mp->nann; i++)
+			if (mp->ann[i].tries > 0 && !mp->ann[i].echoed)
+				return mp->ann_tx_at + FIN_HOLD_MAX;
+		uint64_t rtt =
+		    mp->ann_echo_at > mp->ann_tx_at ? mp->ann_echo_at - mp->ann_tx_at : 0;
+		until = MPT_MAX(mp->ann_echo_at, mp->ann_tx_at) + rtt + FIN_HOLD_SLACK;
+	} else {
+		uint64_t srtt = 0;
+		for (size_t i = 0; i < mp->nsf; i++) {
+			const struct mpt_subflow *sf = mp->sf[i];
+			if (!sf->flow || sf->closed || !sf->established)
+				continue;
+			struct mpt_tcp_info ti;
+			mpt_tcp_get_info(sf->flow->tcp, &ti);
+			srtt = MPT_MAX(srtt, ti.srtt_ns);
+		}
+		until = mp->ann_tx_at + (srtt ? 2 * srtt : FIN_HOLD_NO_RTT) + FIN_HOLD_SLACK;
 	}
-	uint64_t until = mp->ann_tx_at + MPT_MIN(2 * srtt + FIN_HOLD_SLACK, FIN_HOLD_MAX);
+	until = MPT_MIN(until, mp->ann_tx_at + FIN_HOLD_MAX);
 	return now < until ? until : 0;
 }
 

@@ -207,7 +207,8 @@ struct mpt_mpconn {
 	struct mpt_ann ann[MPT_MAX_LOCAL_ADDRS];
 	size_t nann;
 	bool pm_announced;
-	uint64_t ann_tx_at; /* first transmission of our latest ADD_ADDR (0: none) */
+	uint64_t ann_tx_at;   /* first transmission of our latest ADD_ADDR (0: none) */
+	uint64_t ann_echo_at; /* the latest echo of one of ours */
 	uint8_t add_addr_accepted, add_addr_signal;
 	/* pending ADD_ADDR echoes to send (v1) */
 	struct {

@@ -220,6 +220,7 @@ void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr 
 			if (mp->ann[i].id == a->addr_id && !mp->ann[i].echoed) {
 				mp->ann[i].echoed = true;
 				mp->ann[i].rtx_at = MPT_TIME_NEVER;
+				mp->ann_echo_at = st->now; /* mpt_mp_fin_hold */
 				mpt_mib_inc(&st->mib, MPT_MIB_EchoAdd);
 			}
 		}
