@@ -41,7 +41,7 @@ def hostport(s):
 
 # RFC 8803 §4: header (version 1, length in 32-bit words, magic 0x2263),
 # then TLVs (type, length in 32-bit words, value).  Written independently
-# of src/wire/convert.c.
+# of tools/mpt/convert_codec.c.
 def convert_message(host, port):
     a = b"\0" * 10 + b"\xff\xff" + socket.inet_pton(socket.AF_INET, host)
     value = struct.pack("!H", port) + a  # Connect TLV: port, IPv4-mapped address

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/convert.h"
+#include "convert_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

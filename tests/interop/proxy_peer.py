@@ -288,7 +288,7 @@ def many(args):
     return 0 if bad == 0 else 1
 
 
-# ---- RFC 8803, written independently of src/wire/convert.c ------------------
+# ---- RFC 8803, written independently of tools/mpt/convert_codec.c ------------
 
 MAGIC = 0x2263
 T_INFO, T_CONNECT, T_EXT, T_SUPP, T_COOKIE, T_ERROR = 0x01, 0x0A, 0x14, 0x15, 0x16, 0x1E

@@ -44,6 +44,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "convert_codec.h"
 #include "ctl.h"
 #include "dstpolicy.h"
 #include "mpt/backend.h"
@@ -52,7 +53,6 @@
 #include "relay.h"
 #include "svc.h"
 #include "tool.h"
-#include "wire/convert.h"
 
 #define CV_BACKLOG              128
 #define CV_ERR_LINGER_NS        (2 * MPT_NS_PER_S)

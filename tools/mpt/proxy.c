@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "convert_codec.h"
 #include "ctl.h"
 #include "dstpolicy.h"
 #include "mpt/backend.h"
@@ -58,7 +59,6 @@
 #include "relay.h"
 #include "svc.h"
 #include "tool.h"
-#include "wire/convert.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80 /* <linux/netfilter_ipv4.h> */

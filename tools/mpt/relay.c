@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "convert_codec.h"
 #include "ctl.h"
-#include "wire/convert.h"
 
 /* ---- the poller: one nested epoll set for every kernel socket ------------ */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * RFC 8803 (0-RTT TCP Convert Protocol) message codec.  See convert.h.
+ * RFC 8803 (0-RTT TCP Convert Protocol) message codec.  See convert_codec.h.
  */
-#include "wire/convert.h"
+#include "convert_codec.h"
 
 #include <string.h>
 

@@ -14,8 +14,8 @@
  * RST payload (TFO data); bytes after Total Length are application data.
  * The largest message is 255 words = 1020 bytes.
  */
-#ifndef MPT_WIRE_CONVERT_H
-#define MPT_WIRE_CONVERT_H
+#ifndef MPT_TOOLS_CONVERT_CODEC_H
+#define MPT_TOOLS_CONVERT_CODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -184,4 +184,4 @@ int mpt_convert_emit(uint8_t *buf, size_t cap, const struct mpt_convert_msg *m);
 int mpt_convert_emit_error_msg(uint8_t *buf, size_t cap, uint8_t code, const uint8_t *data,
 			       size_t data_len);
 
-#endif /* MPT_WIRE_CONVERT_H */
+#endif /* MPT_TOOLS_CONVERT_CODEC_H */

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
+#include "convert_codec.h"
 #include "testrng.h"
-#include "wire/convert.h"
 
 /* Parse from an exactly-sized heap copy so ASan flags any over-read. */
 static int parse_exact(struct mpt_convert_msg *m, const uint8_t *buf, size_t len, size_t *consumed)
