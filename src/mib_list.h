@@ -148,3 +148,4 @@ X(MPJoinAckBadSeq, "third ACK of a half-open join acknowledging the wrong sequen
 X(DirtyDeferred,
   "connections still marked after the stack's 64 run rounds: run at once (next timer is now)")
 X(MPTCPRunDeferred, "connection work left after one run's 16 rounds: runs in the next round")
+X(MPTCPDataNoMapTx, "data segments sent on a subflow without a mapping covering them (a bug)")

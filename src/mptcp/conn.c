@@ -1364,9 +1364,9 @@ static bool orphan_wait(struct mpt_mpconn *mp, uint64_t now)
 /*
  * Buffers a finished direction no longer needs go at once rather than
  * when the last subflow leaves TIME-WAIT (2 MSL later): the data-level
- * send buffer once everything is DATA_ACKed (or the connection is gone),
- * with every subflow's list of sent mappings; the receive buffer once the
- * peer's DATA_FIN is in and the application read everything (or closed).
+ * send buffer once everything is DATA_ACKed (or the connection is gone);
+ * the receive buffer once the peer's DATA_FIN is in and the application
+ * read everything (or closed).
  */
 static void conn_release(struct mpt_mpconn *mp)
 {
@@ -1377,8 +1377,14 @@ static void conn_release(struct mpt_mpconn *mp)
 		mpt_dsnd_free(&mp->snd);
 		mp->snd_nxt = mp->snd.end;
 		mp->n_reinj = 0;
-		for (size_t i = 0; i < mp->nsf; i++)
-			mpt_maplist_free(&mp->sf[i]->tx);
+		/* Not the subflows' lists of sent mappings: a subflow may still
+		 * hold bytes its peer has not acknowledged at the TCP level (data
+		 * reinjected and DATA_ACKed elsewhere, a zero-window probe byte),
+		 * and TCP sends them again until it has; each such segment must
+		 * carry its mapping (RFC 8684 §3.3.1), or Linux resets the subflow
+		 * (MP_TCPRST) and Wireshark flags "No mapping available".  They
+		 * go as TCP acknowledges them (phase_health) or with the
+		 * subflow. */
 	}
 	if (mp->keys_known && mp->rcv.buf &&
 	    ((mp->peer_fin_done && mp->rcv.read == mp->rcv.nxt) ||

@@ -231,6 +231,10 @@ static size_t write_dss(struct mpt_subflow *sf, struct mpt_tcp_out_info *info, u
 			d->has_csum = mp->csum;
 			d->csum = m->csum;
 			map = true;
+		} else {
+			/* Data no mapping covers: the peer cannot place it
+			 * (RFC 8684 §3.3.1); must never happen, so counted. */
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataNoMapTx);
 		}
 	} else if (mp->app_shutdown && !mp->fin_mapped && !mp->fin_acked && !mp->inf_tx &&
 		   mp->fin_bare_due && mp->snd_nxt == mp->fin_dsn && !(info->flags & MPT_TCP_FIN)) {

@@ -228,6 +228,46 @@ static void test_destroy_mid_transfer(void **state)
 	assert_int_equal(sm.live, 0);
 }
 
+/*
+ * A subflow that still holds bytes when the data level is done: path 1
+ * goes down at 0.3 s with data in flight, the data level sends it again
+ * on path 0, the transfer completes and both sides close; path 1 comes
+ * back at 2.5 s and its subflow sends its old bytes again (TCP must
+ * deliver them before its FIN).  Each of those segments must carry its
+ * mapping (RFC 8684 §3.3.1).  The lists of sent mappings were freed with
+ * the data-level send buffer once everything was DATA_ACKed, so these
+ * retransmissions left without one: Linux resets such a subflow
+ * (MP_TCPRST), Wireshark flags "No mapping available" (a CI run of
+ * mptcp_wireshark_test, kmatrix's b5 signature); here the receiver counts
+ * DSSNoMatchTCP.
+ */
+static void test_mappings_outlive_data_level(void **state)
+{
+	(void)state;
+	static const struct mpt_sim_outage down = {.down_at = 300 * MS, .up_at = 2500 * MS};
+	struct mscn sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.name = "path 1 down 0.3-2.5 s, transfer over on path 0";
+	sc.bytes = 4u * MIB;
+	sc.seed = 59;
+	sc.npaths = 2;
+	for (int i = 0; i < 2; i++) {
+		sc.path[i].rate_bps = 50000000;
+		sc.path[i].rtt_ns = 20 * MS;
+	}
+	sc.path[1].outage = &down;
+	/* ~0.3 s on both paths, the RTO that finds path 1 down, the rest
+	 * (about 3 MiB) on path 0 at 50 Mbit/s: ~0.9 s. */
+	sc.budget_ns = 3 * SEC;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	assert_true(mcounter(&o, 0, "MPTCPReinject") > 0);
+	assert_int_equal(mcounter_end(&o, 0, "MPTCPDataNoMapTx"), 0);
+	assert_int_equal(mcounter_end(&o, 1, "DSSNoMatchTCP"), 0);
+	assert_int_equal(mcounter_end(&o, 1, "MPRstTx"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_lossy_v1),
 	    cmocka_unit_test(test_lossy_v0),
 	    cmocka_unit_test(test_destroy_mid_transfer),
+	    cmocka_unit_test(test_mappings_outlive_data_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

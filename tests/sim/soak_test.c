@@ -999,7 +999,8 @@ struct side {
 };
 
 struct failure {
-	bool reentry, corrupt, truncated, overrun, error, hang, slow, teardown, leak, spin, storm;
+	bool reentry, corrupt, truncated, overrun, error, hang, slow, teardown, leak, spin, storm,
+	    nomap;
 	char reentry_what[96];
 	char detail[600];
 	char hang_class[32];
@@ -2025,7 +2026,7 @@ static void run_seed(const struct draw *d, bool verbose, const char *pcap, struc
 		    {f->spin, "spin"},       {f->corrupt, "corrupt"},     {f->reentry, "reentry"},
 		    {f->overrun, "overrun"}, {f->truncated, "truncated"}, {f->error, "error"},
 		    {f->hang, NULL},         {f->slow, "slow"},           {f->teardown, "teardown"},
-		    {f->leak, "leak"},       {f->storm, "storm"},
+		    {f->leak, "leak"},       {f->storm, "storm"},         {f->nomap, "nomap"},
 		};
 		char hang[48];
 
@@ -2228,6 +2229,16 @@ static void run_checks_done(struct soak *k)
 			f->storm = true;
 			addf(f, "%s sent %" PRIu64 " MP_JOIN SYNs in %.1f s (bound %" PRIu64 ")",
 			     side_name(i), joins, (double)k->sim_end / 1e9, bound);
+		}
+		/* RFC 8684 §3.3.1: every data segment of an MPTCP subflow
+		 * carries (or lies inside) a mapping; Linux resets a subflow
+		 * that sends data without one. */
+		uint64_t nomap = counter(k, i, "MPTCPDataNoMapTx");
+
+		if (nomap > 0) {
+			f->nomap = true;
+			addf(f, "%s sent %" PRIu64 " data segment(s) without a mapping",
+			     side_name(i), nomap);
 		}
 	}
 	if (k->verbose) {
