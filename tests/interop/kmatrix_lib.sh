@@ -228,9 +228,7 @@ km_known() { printf '%s\n' "$KM_KNOWN" | awk -F: -v id="$1" '$1 == id { sub(/^[^
 # is XFAIL when its failure class is exactly CLASS (everything else checked
 # passed: data intact, both ends finished in time, joins); any other failure
 # of the row still fails the run.
-KM_KNOWN_SIG=${MPT_KMATRIX_KNOWN_SIG-"b5-4|counters:MPRstTx+1|the kernel resets subflow 0 at the close with MP_TCPRST 'middlebox interference': after the data-level close mpt retransmits 1-byte zero-window probe bytes without their DSS mapping (the subflow's sent-mapping list is empty by then; cause not found yet); intermittent, ~3 of 40 runs, data intact; also b5-6
-b5-6|counters:MPRstTx+1|as b5-4
-c072|counters:MPRstTx+1|the emulated 1 % loss took mpt's subflow FIN at the close (simultaneous close of a join subflow, captured): the kernel, whose MPTCP connection had just closed, reset that subflow (MP_TCPRST 'unspecified') 0.35 ms later, before mpt's FIN could be sent again; data intact; intermittent (2 of 3)"}
+KM_KNOWN_SIG=${MPT_KMATRIX_KNOWN_SIG-""}
 km_known_sig() {
 	printf '%s\n' "$KM_KNOWN_SIG" | awk -F'|' -v id="$1" -v cls="$2" \
 		'$1 == id && $2 == cls { print $3; exit }'
