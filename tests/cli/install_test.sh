@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The installed tree, as a library user meets it:
-#   1. `cmake --install BUILD --prefix P` installs the library (shared and
-#      static), the public headers with version.h, mpt.pc, the tool, its man
-#      pages and shell completions, LICENSE and CHANGELOG.md;
+#   1. `cmake --install BUILD --prefix P` installs the three libraries
+#      (libmpt, libmpt-sim, libmpt-backend; shared and static), the public
+#      headers with version.h, their .pc files, the tool, its man pages and
+#      shell completions, LICENSE and CHANGELOG.md;
 #   2. the tree is MOVED to another directory: pkg-config must still point
 #      into it (mpt.pc's prefix comes from ${pcfiledir});
 #   3. examples/ builds there with pkg-config (shared, with rpath, and
@@ -43,8 +44,11 @@ echo "-- installed files"
 check test -f "$incdir/mpt/mpt.h"
 check test -f "$incdir/mpt/backend.h"
 check test -f "$incdir/mpt/version.h"
-check test -f "$libdir/libmpt.a"
-check test -e "$libdir/libmpt.so"
+for l in mpt mpt-sim mpt-backend; do
+	check test -f "$libdir/lib$l.a"
+	check test -e "$libdir/lib$l.so"
+	check test -f "$pcdir/$l.pc"
+done
 check test -x "$P/bin/mpt"
 check test -f "$P/share/doc/mpt/LICENSE"
 check test -f "$P/share/doc/mpt/CHANGELOG.md"
@@ -95,13 +99,19 @@ for prog in "$work/ex/sim_transfer" "$work/ex-static/sim_transfer"; do
 	check grep -q "received 4194304 of 4194304 bytes" <<<"$out"
 	check grep -Eq "MPTCP, [2-9] subflow" <<<"$out"
 done
-# The shared build resolves libmpt from the moved tree (rpath), not the build.
+# The shared build resolves its libraries from the moved tree (rpath), not
+# the build: the simulator example needs libmpt-sim and, through it, libmpt.
 if [ -x "$work/ex/sim_transfer" ]; then
+	check grep -q "$libdir/libmpt-sim.so" <(ldd "$work/ex/sim_transfer")
 	check grep -q "$libdir/libmpt.so" <(ldd "$work/ex/sim_transfer")
+fi
+if [ -x "$work/ex/tun_echo" ]; then
+	check grep -q "$libdir/libmpt-backend.so" <(ldd "$work/ex/tun_echo")
 fi
 
 echo "-- no libpcap anywhere"
-for f in "$libdir/libmpt.so" "$P/bin/mpt" "$work/ex/tun_echo"; do
+for f in "$libdir/libmpt.so" "$libdir/libmpt-sim.so" "$libdir/libmpt-backend.so" "$P/bin/mpt" \
+	"$work/ex/tun_echo"; do
 	[ -e "$f" ] || continue
 	if objdump -p "$f" | grep NEEDED | grep -q pcap; then
 		echo "FAIL: $f needs libpcap"
@@ -152,7 +162,10 @@ fi
 echo "-- one version everywhere ($version)"
 check grep -q "#define MPT_VERSION_STRING \"$version\"" "$incdir/mpt/version.h"
 check [ "$("$P/bin/mpt" --version)" = "mpt $version" ]
-check test -f "$libdir/libmpt.so.$version"
+for l in mpt mpt-sim mpt-backend; do
+	check test -f "$libdir/lib$l.so.$version"
+	check [ "$(pkg-config --modversion "$l")" = "$version" ]
+done
 # mpt.h still carries its own copy until it includes version.h: they agree.
 hv=$(sed -n 's/^#define MPT_VERSION_STRING "\(.*\)"/\1/p' "$incdir/mpt/mpt.h")
 if [ -n "$hv" ]; then

@@ -590,6 +590,13 @@ km_relay() {
 	[ "$close" = server ] && cclose=eof
 	local common=(--port "$port" --reader "$kreader" --writer "$kwriter" --timeout "$bound")
 	local tool_pids=() cns sns caddr sproto=tcp cproto=tcp logs=()
+	# KM_KEEP_RECV=1: both ends keep what they received ($d/{c,s}.recv),
+	# to locate a corruption (compare with cmp against the sent file).
+	local crecv=() srecv=()
+	if [ "${KM_KEEP_RECV:-0}" = 1 ]; then
+		crecv=(--recv-out "$d/c.recv")
+		srecv=(--recv-out "$d/s.recv")
+	fi
 	if [ "$kind" = proxy ]; then
 		cns=$KM_P sns=$KM_V caddr=10.90.0.1
 		km_paths 4 2 "$emu"
@@ -627,7 +634,7 @@ km_relay() {
 	local sbind=()
 	[ "$kind" = proxy ] && sbind=(--bind 10.90.0.1)
 	ip netns exec "$sns" timeout "$((bound + 5))" "$KM_PY" "$KPEER" server "${common[@]}" \
-		--proto "$sproto" "${sbind[@]}" --close "$sclose" --send "$down" --result "$d/s.json" \
+		--proto "$sproto" "${sbind[@]}" "${srecv[@]}" --close "$sclose" --send "$down" --result "$d/s.json" \
 		--ready "$d/ready" 2>"$d/s.err" &
 	local spid=$!
 	INTEROP_PIDS+=("$spid")
@@ -636,7 +643,7 @@ km_relay() {
 	[ "$kind" = proxy ] && cargs=(--socks5 127.0.0.1:1080)
 	t0=$(km_ts)
 	ip netns exec "$cns" timeout "$((bound + 5))" "$KM_PY" "$KPEER" client "${common[@]}" \
-		--proto "$cproto" "${cargs[@]}" --host "$caddr" --close "$cclose" --send "$up" \
+		--proto "$cproto" "${cargs[@]}" "${crecv[@]}" --host "$caddr" --close "$cclose" --send "$up" \
 		--result "$d/c.json" --retry 3 2>"$d/c.err"
 	local crc=$?
 	wait "$spid"
