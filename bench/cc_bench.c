@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Benchmark (not a test): coupled congestion control against RFC 6356's
- * goals, over many simulator seeds (the scenarios of tests/sim/cc_scn.h,
+ * goals, over many simulator seeds (the scenarios of tests/common/cc_scn.c,
  * which tests/sim/mptcp_cc_test.c runs for its first few seeds).
  *
  *   cc_bench OUT.md [SEEDS [TEST_SEEDS]]
@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tests/sim/cc_scn.h"
+#include "cc_scn.h"
 
 #define MAX_SEEDS 64
 
@@ -178,15 +178,16 @@ int main(int argc, char **argv)
 	if (src && *src)
 		fprintf(f, "  Source: %s.", src);
 	fprintf(f, "\n\n");
-	fprintf(f,
-		"The scenarios are in tests/sim/cc_scn.h; tests/sim/mptcp_cc_test.c runs the first "
-		"%d seeds and bounds their mean (column \"seeds 1-%d\").  RFC 6356 §2, in short: "
-		"goal 1 (improve throughput), a multipath flow does at least as well as a "
-		"single-path flow would on the best of its paths; goal 2 (do no harm), it takes "
-		"no more capacity from any resource its paths share than a single flow using one "
-		"of those paths would; goal 3 (balance congestion), it moves traffic off its "
-		"most congested paths.\n\n",
-		ktest, ktest);
+	fprintf(
+	    f,
+	    "The scenarios are in tests/common/cc_scn.c; tests/sim/mptcp_cc_test.c runs the first "
+	    "%d seeds and bounds their mean (column \"seeds 1-%d\").  RFC 6356 §2, in short: "
+	    "goal 1 (improve throughput), a multipath flow does at least as well as a "
+	    "single-path flow would on the best of its paths; goal 2 (do no harm), it takes "
+	    "no more capacity from any resource its paths share than a single flow using one "
+	    "of those paths would; goal 3 (balance congestion), it moves traffic off its "
+	    "most congested paths.\n\n",
+	    ktest, ktest);
 	fprintf(f, "## Shared bottleneck (goal 2)\n\n");
 	fprintf(
 	    f,

@@ -440,7 +440,7 @@ static void run_two_paths(const struct scen *s, const char *sched, const char *c
 /* ---- (d) shared bottleneck: a router forwarding by destination --------- */
 
 /* The router of the simulator tests (forwards IPv4 by destination). */
-#include "../tests/sim/simrouter.h"
+#include "simrouter.h"
 
 static void run_shared(const struct scen *s, const char *sched, const char *cc, struct res *o)
 {

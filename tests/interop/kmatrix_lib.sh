@@ -189,6 +189,31 @@ MPTcpExtMPRstTx MPTcpExtMPRstRx MPTcpExtMPFailTx MPTcpExtMPFailRx MPTcpExtMPFast
 MPTcpExtMPFastcloseRx MPTcpExtMPJoinRejected MPTcpExtMPJoinSynAckHMacFailure
 MPTcpExtMPJoinAckHMacFailure MPTcpExtMPJoinNoTokenFound MPTcpExtAddAddrDrop MPTcpExtRmAddrDrop"
 
+# A kernel client that half-closes at once (< 100 ms after the handshake: it
+# has nothing to send) leaves ESTABLISHED while its own join is in its
+# handshake; when the join's SYN/ACK arrives Linux refuses to complete it
+# (the connection no longer accepts subflows) and resets it with MP_TCPRST
+# (MPRstTx) before counting the SYN/ACK (MPJoinSynAckRx).  That is the
+# client's decision about its own join, not something the peer did: prints
+# MPTcpExtMPRstTx (the counter to tolerate) when the client half-closed at
+# once and every MP_TCPRST it sent can be such a join (no more resets than
+# joins it started and never completed), and nothing otherwise.  A reset of
+# the initial subflow, or of a join that had completed, still fails.
+km_join_resets_own() { # km_join_resets_own BEFORE AFTER KPEER_JSON
+	local rst syn ack
+	rst=$(kdelta "$1" "$2" MPTcpExtMPRstTx)
+	[ "$rst" -gt 0 ] || return 0
+	"$KM_PY" -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(0 if r.get('t_shut', 1e18) - r.get('t_established', 0) < 0.1 else 1)" "$3" 2>/dev/null ||
+		return 0
+	syn=$(kdelta "$1" "$2" MPTcpExtMPJoinSynTx)
+	ack=$(kdelta "$1" "$2" MPTcpExtMPJoinSynAckRx)
+	[ "$rst" -le $((syn - ack)) ] && echo MPTcpExtMPRstTx
+	return 0
+}
+
 # km_counters_check BEFORE AFTER: prints the bad counters that moved.
 km_counters_bad() {
 	local c v out=""
@@ -425,9 +450,13 @@ sys.exit(0 if r.get('t_shut', 1e18) - r.get('t_established', 0) >= 0.1 else 1)" 
 		skip_c=MPTcpExtMPJoinRejected
 		det+="join-refused-closing+$rej "
 	fi
+	# mpt is the server: the kernel client may reset its own join (above).
+	local own=""
+	[ "$mrole" = server ] && own=$(km_join_resets_own "$d/k0" "$d/k1" "$d/k.json")
+	[ -n "$own" ] && det+="own-join-reset-by-closing-client+$(kdelta "$d/k0" "$d/k1" MPTcpExtMPRstTx) "
 	local bad
-	bad=$(KM_BAD_COUNTERS=$(printf '%s\n' $KM_BAD_COUNTERS | grep -vx "${skip_c:-none}") \
-		km_counters_bad "$d/k0" "$d/k1")
+	bad=$(KM_BAD_COUNTERS=$(printf '%s\n' $KM_BAD_COUNTERS | grep -vx "${skip_c:-none}" |
+		grep -vx "${own:-none}") km_counters_bad "$d/k0" "$d/k1")
 	[ -n "$bad" ] && cls+="counters:$bad"
 	# MPTCP really used: the kernel counted MP_CAPABLE and mpt says MPTCP.
 	local mpc
@@ -693,7 +722,11 @@ km_relay() {
 		fi
 	fi
 	if [ "$kind" != proxy ]; then
-		if [ "$pass_ok" = 1 ]; then
+		local own
+		own=$(km_join_resets_own "$d/c0" "$d/c1" "$d/c.json")
+		[ -n "$own" ] && [ "$pass_ok" != 1 ] &&
+			det+="own-join-reset-by-closing-client+$(kdelta "$d/c0" "$d/c1" MPTcpExtMPRstTx) "
+		if [ "$pass_ok" = 1 ] || [ -n "$own" ]; then
 			bad=$(KM_BAD_COUNTERS=$(printf '%s\n' $KM_BAD_COUNTERS | grep -vx MPTcpExtMPRstTx) \
 				km_counters_bad "$d/c0" "$d/c1")
 		else

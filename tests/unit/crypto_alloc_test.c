@@ -24,8 +24,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "../sim/mptcp_scn.h"
 #include "crypto/crypto.h"
+#include "mptcp_scn.h"
 
 static long g_ossl_allocs; /* CRYPTO_malloc / CRYPTO_realloc calls seen */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The shared stack options of the mpt tool (tools/mpt/opts.c).  The tool's
- * sources are not part of the library, so the parser is compiled in here.
+ * The shared stack options of the mpt tool (tools/mpt/opts.c, linked from
+ * the static library mpt_toolopts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,9 @@
 
 #include <cmocka.h>
 
-#include "../../tools/mpt/opts.c"
+#include <getopt.h>
+
+#include "opts.h"
 
 /* Parse argv the way a subcommand does: getopt_long with the shared table. */
 static int parse(struct mpt_tool_opts *o, int argc, char **argv)
