@@ -4,7 +4,7 @@
  * number of connections (issue 13: "timer cost per packet flat from 10 to
  * 10,000 connections").
  *
- *   timer_bench KIND N [WINDOW_MS]
+ *   timer_bench KIND N [WINDOW_MS [KEEPALIVE]]
  *
  * KIND is tcp (plain TCP, one path) or mptcp2 (MPTCP, two paths, two
  * subflows per connection).  Two simulated stacks (client and server) open
@@ -15,7 +15,9 @@
  * per path, 10 ms RTT, a 100-packet droptail queue) for a warm-up second;
  * then random loss (LOSS) is switched on (recoveries: retransmission, RACK
  * and probe timers fire) and WINDOWS windows of WINDOW_MS of virtual time
- * each (default 2000) are measured.
+ * each (default 2000) are measured.  KEEPALIVE 0 turns keep-alive off: the
+ * idle connections then hold no timer, and the heap only the bulk
+ * connection's (what the heap's size costs is the difference).
  *
  * The nodes of the simulator are this program's own glue (not
  * mpt/simhost.h) so that each call into the stacks can be timed:
@@ -363,8 +365,8 @@ static int subflows_of(struct mpt_sock *s)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: timer_bench tcp|mptcp2 N [WINDOW_MS]\n");
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: timer_bench tcp|mptcp2 N [WINDOW_MS [KEEPALIVE 1|0]]\n");
 		return 2;
 	}
 	bool mptcp = strcmp(argv[1], "mptcp2") == 0;
@@ -374,6 +376,7 @@ int main(int argc, char **argv)
 	}
 	long nl = atol(argv[2]);
 	long win_ms = argc > 3 ? atol(argv[3]) : 2000;
+	bool keepalive = argc > 4 ? atoi(argv[4]) != 0 : true;
 	if (nl < 1 || nl > 100000 || win_ms < 1) {
 		fprintf(stderr, "timer_bench: N in 1..100000, WINDOW_MS > 0\n");
 		return 2;
@@ -391,7 +394,7 @@ int main(int argc, char **argv)
 	cc.max_socks = (uint32_t)n + 16;
 	cc.mptcp.enable = mptcp;
 	cc.mptcp.max_subflows = (uint8_t)paths;
-	cc.tcp.keepalive = true; /* every idle connection keeps a timer in the heap */
+	cc.tcp.keepalive = keepalive; /* on: every idle connection has a timer in the heap */
 	sv = cc;
 	/* One server address: the client's second address opens the join. */
 	sv.n_local = 1;
@@ -528,13 +531,14 @@ int main(int argc, char **argv)
 	qsort(g_tsamples, g_tsamples_n, sizeof(g_tsamples[0]), dbl_cmp);
 	double tmr_med = g_tsamples_n ? g_tsamples[g_tsamples_n / 2] : 0.0;
 	uint64_t due_max = ch.due_max > sh.due_max ? ch.due_max : sh.due_max;
-	printf("result kind=%s n=%zu windows=%d window_ms=%ld packets=%llu bulk_mbit=%.1f "
+	printf("result kind=%s keepalive=%d n=%zu windows=%d window_ms=%ld packets=%llu "
+	       "bulk_mbit=%.1f "
 	       "ns_per_packet=%.1f timer_calls=%llu ns_per_timer=%.1f ns_per_timer_median=%.1f "
 	       "due_per_timer=%.3f "
 	       "due_max=%llu deadline_calls=%llu ns_per_deadline=%.2f heap_idle=%zu+%zu "
 	       "heap_bulk=%zu+%zu window_cpu_ns_per_packet=%.1f window_wall_over_cpu=%.3f "
 	       "setup_us_per_conn=%.1f clock_ns=%.1f\n",
-	       argv[1], n, WINDOWS, win_ms, (unsigned long long)pkts,
+	       argv[1], keepalive, n, WINDOWS, win_ms, (unsigned long long)pkts,
 	       (double)bytes * 8 / ((double)win_ms * WINDOWS * 1e3), median(w_in),
 	       (unsigned long long)tcalls, tcalls ? tmr_ns / (double)tcalls : 0.0, tmr_med,
 	       tcalls ? (double)due / (double)tcalls : 0.0, (unsigned long long)due_max,
