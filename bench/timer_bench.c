@@ -36,7 +36,9 @@
  * off every timed call; the time other processes had the CPU is taken out
  * with the window's thread CPU time over its wall time.  Each window also
  * reports its thread CPU time per packet (engine, simulator and
- * application together), free of per-call clock reads.  Figures are
+ * application together), free of per-call clock reads, and the CPU time
+ * of CONTROL_LOOP rounds of register arithmetic: the machine is shared,
+ * and a run it slowed down shows there, apart from the stack.  Figures are
  * medians over the windows (a window in which the machine was busy does
  * not move them); on_timer's is the median over all its calls.
  *
@@ -63,14 +65,15 @@
 #define MS  UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 
-#define PORT       5201
-#define REQ_LEN    100
-#define CHUNK      (64u * 1024u)
-#define NDL_LOOP   2000000
-#define CAL_ROUNDS 15
-#define CAL_READS  20000
-#define LOSS       0.02
-#define WINDOWS    31
+#define PORT         5201
+#define REQ_LEN      100
+#define CHUNK        (64u * 1024u)
+#define NDL_LOOP     2000000
+#define CONTROL_LOOP 1000000
+#define CAL_ROUNDS   15
+#define CAL_READS    20000
+#define LOSS         0.02
+#define WINDOWS      31
 
 /* ---- clocks ------------------------------------------------------------------- */
 
@@ -345,6 +348,25 @@ static bool all_connected(void *arg)
 	       ab[1]->received + (size_t)ab[1]->errors >= ab[1]->cap;
 }
 
+/* A fixed amount of arithmetic on registers only, in CPU time: how fast
+ * the (shared) machine ran this window, to tell the stack's growth from
+ * the machine's.  Microseconds for CONTROL_LOOP rounds. */
+static double control_us(void)
+{
+	volatile uint64_t sink;
+	uint64_t x = 88172645463325252u;
+	uint64_t t0 = cpu_ns();
+	for (int i = 0; i < CONTROL_LOOP; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+	}
+	uint64_t t1 = cpu_ns();
+	sink = x;
+	(void)sink;
+	return (double)(t1 - t0) / 1e3;
+}
+
 /* next_deadline, NDL_LOOP times: ns per call (clock reads are outside). */
 static double ndl_loop_ns(struct mpt_stack *st)
 {
@@ -482,7 +504,8 @@ int main(int argc, char **argv)
 	/* WINDOWS windows one after the other; each figure is the median
 	 * over them (a window in which another process took the CPU does not
 	 * move it), on_timer's over all windows (few calls per window). */
-	static double w_in[WINDOWS], w_cpu[WINDOWS], w_wall[WINDOWS], w_ndl[WINDOWS];
+	static double w_in[WINDOWS], w_cpu[WINDOWS], w_wall[WINDOWS], w_ndl[WINDOWS],
+	    w_ctl[WINDOWS];
 	double tmr_ns = 0;
 	uint64_t pkts = 0, tcalls = 0, due = 0, ndl_calls = 0, b0 = sa.bulk_bytes;
 	for (int w = 0; w < WINDOWS; w++) {
@@ -518,6 +541,7 @@ int main(int argc, char **argv)
 		tcalls += t;
 		/* Same heap, same state as the window left them. */
 		w_ndl[w] = (ndl_loop_ns(ch.st) + ndl_loop_ns(sh.st)) / 2;
+		w_ctl[w] = control_us();
 	}
 	due = ch.due_sum + sh.due_sum;
 	ndl_calls = ch.ndl_calls + sh.ndl_calls;
@@ -537,13 +561,14 @@ int main(int argc, char **argv)
 	       "due_per_timer=%.3f "
 	       "due_max=%llu deadline_calls=%llu ns_per_deadline=%.2f heap_idle=%zu+%zu "
 	       "heap_bulk=%zu+%zu window_cpu_ns_per_packet=%.1f window_wall_over_cpu=%.3f "
-	       "setup_us_per_conn=%.1f clock_ns=%.1f\n",
+	       "setup_us_per_conn=%.1f clock_ns=%.1f control_us=%.1f\n",
 	       argv[1], keepalive, n, WINDOWS, win_ms, (unsigned long long)pkts,
 	       (double)bytes * 8 / ((double)win_ms * WINDOWS * 1e3), median(w_in),
 	       (unsigned long long)tcalls, tcalls ? tmr_ns / (double)tcalls : 0.0, tmr_med,
 	       tcalls ? (double)due / (double)tcalls : 0.0, (unsigned long long)due_max,
 	       (unsigned long long)ndl_calls, median(w_ndl), heap_idle[0], heap_idle[1],
-	       heap_bulk[0], heap_bulk[1], median(w_cpu), median(w_wall), setup_ns / 1e3, clk);
+	       heap_bulk[0], heap_bulk[1], median(w_cpu), median(w_wall), setup_ns / 1e3, clk,
+	       median(w_ctl));
 
 	mpt_stack_destroy(ch.st);
 	mpt_stack_destroy(sh.st);
