@@ -84,5 +84,9 @@ print("\n## Memory\n")
 print("Per-connection memory of idle connections (simulator, with and without buffers) and "
       "10,000 idle connections through `mpt convert`, next to the kernel: "
       "[memory.md](memory.md), written by `bash bench/memory.sh`.")
+print("\n## Timers\n")
+print("Cost per packet, per `mpt_stack_on_timer` and per `mpt_stack_next_deadline` call with "
+      "10 to 10,000 idle connections beside one bulk connection (simulator): "
+      "[timers.md](timers.md), written by `bash bench/timers.sh`.")
 PY
 cat "$out"

@@ -21,8 +21,8 @@ int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t 
 		return MPT_ERR_INVAL;
 	if (local->addr.family != 0 && !mpt_stack_is_local(st, &local->addr))
 		return MPT_ERR_INVAL;
-	for (struct mpt_sock *s = st->core->all; s; s = s->next) {
-		if (!s->listener || s->app_closed || s->local.port != local->port)
+	for (struct mpt_sock *s = st->core->listeners; s; s = s->lnext) {
+		if (s->app_closed || s->local.port != local->port)
 			continue;
 		if (s->local.addr.family == 0 || local->addr.family == 0 ||
 		    mpt_addr_equal(&s->local.addr, &local->addr))
@@ -31,7 +31,7 @@ int mpt_listen(struct mpt_stack *st, const struct mpt_endpoint *local, uint32_t 
 	struct mpt_sock *s = mpt_stack_sock_new(st);
 	if (!s)
 		return st->core->nsocks >= st->cfg.max_socks ? MPT_ERR_LIMIT : MPT_ERR_NOMEM;
-	s->listener = true;
+	mpt_stack_listener_add(st, s);
 	s->app_owned = true;
 	s->local = *local;
 	s->backlog = backlog;
@@ -50,8 +50,10 @@ struct mpt_sock *mpt_accept(struct mpt_sock *l)
 	l->nchildren--;
 	s->parent = NULL;
 	s->app_owned = true;
-	/* It may have finished (or failed) while queued. */
-	mpt_stack_reap_later(l->st);
+	/* No reaping to ask for: a child that finished while queued had no
+	 * owner and went then (stack_reap frees it off the queue); now it has
+	 * one, and the listener is open.  Asking would walk every socket of
+	 * the stack once per accept (issue 13). */
 	return s;
 }
 

@@ -411,8 +411,8 @@ static struct mpt_sock *find_listener(const struct mpt_stack *st, const struct m
 				      uint16_t port)
 {
 	struct mpt_sock *wild = NULL, *any = NULL;
-	for (struct mpt_sock *s = st->core->all; s; s = s->next) {
-		if (!s->listener || s->app_closed)
+	for (struct mpt_sock *s = st->core->listeners; s; s = s->lnext) {
+		if (s->app_closed)
 			continue;
 		if (s->local.port == 0 && st->cfg.transparent) {
 			any = s; /* every address, every port */
@@ -466,6 +466,22 @@ struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st)
 	st->core->all = s;
 	st->core->nsocks++;
 	return s;
+}
+
+void mpt_stack_listener_add(struct mpt_stack *st, struct mpt_sock *s)
+{
+	s->listener = true;
+	s->lnext = st->core->listeners;
+	st->core->listeners = s;
+}
+
+static void listener_remove(struct mpt_stack *st, struct mpt_sock *s)
+{
+	struct mpt_sock **pp = &st->core->listeners;
+	while (*pp && *pp != s)
+		pp = &(*pp)->lnext;
+	if (*pp)
+		*pp = s->lnext;
 }
 
 void mpt_stack_queue_remove(struct mpt_sock *l, struct mpt_sock *s)
@@ -525,6 +541,8 @@ void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s)
 		st->core->all = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	if (s->listener)
+		listener_remove(st, s);
 	dirty_remove(st, s);
 	if (s->flow)
 		mpt_stack_flow_free(st, s->flow);

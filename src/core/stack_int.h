@@ -38,6 +38,7 @@ struct mpt_sock {
 	bool queued;      /* passive: put on the listener's accept queue */
 	struct mpt_sock *parent;      /* listener, while not yet accepted */
 	struct mpt_sock *prev, *next; /* all sockets */
+	struct mpt_sock *lnext;       /* listeners: the stack's list of them */
 	struct mpt_sock *qnext;       /* listener accept queue */
 	struct mpt_tnode tn;          /* the connection's own next deadline (ops->deadline) */
 	/* marked for ops->run at the end of the entry point */
@@ -60,7 +61,10 @@ struct mpt_stack_core {
 	uint64_t hash_seed;
 	struct mpt_flow **htab;
 	size_t hmask;
-	struct mpt_sock *all;   /* sockets */
+	struct mpt_sock *all; /* sockets */
+	/* Listeners apart: a SYN (or an ACK for no connection) looks for its
+	 * listener without walking every connection (issue 13). */
+	struct mpt_sock *listeners;
 	struct mpt_flow *flows; /* flows */
 	uint32_t nsocks;
 	uint16_t ip_id;
@@ -103,6 +107,8 @@ void mpt_stack_leave(struct mpt_stack *st);
 /* A new socket, counted against cfg.max_socks (NULL when over it). */
 struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st);
 void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s);
+/* Make s (fresh from mpt_stack_sock_new) a listener. */
+void mpt_stack_listener_add(struct mpt_stack *st, struct mpt_sock *s);
 /* Take s off its listener's accept queue. */
 void mpt_stack_queue_remove(struct mpt_sock *l, struct mpt_sock *s);
 /* Create and hash a plain TCP flow for socket s. */

@@ -500,6 +500,92 @@ static void test_listen_errors_and_backlog(void **state)
 	pair_free(p);
 }
 
+/*
+ * Listeners are kept in a list of their own (issue 13): a SYN finds the
+ * right one among several; one closed leaves the list (its port refuses
+ * again) and the port can be listened on anew.  Accepting asks for no
+ * reaping: a connection the peer reset while it was queued went at once
+ * (nothing to accept), one the peer finished while queued is accepted
+ * and released when the application closes it.
+ */
+static void test_listener_list(void **state)
+{
+	(void)state;
+	struct pair *p = pair_new(0);
+	long base = p->mem.live;
+	struct mpt_sock *l80, *l81, *l82, *c, *s;
+	struct mpt_endpoint s80 = ep("10.0.0.2", 80), w81 = ep(NULL, 81), w82 = ep(NULL, 82);
+	assert_int_equal(mpt_listen(p->st[1], &s80, 8, &l80), 0);
+	assert_int_equal(mpt_listen(p->st[1], &w81, 8, &l81), 0);
+	assert_int_equal(mpt_listen(p->st[1], &w82, 8, &l82), 0);
+	assert_int_equal(mpt_listen(p->st[1], &w81, 8, &s), MPT_ERR_EXIST);
+	struct mpt_sock *ls[3] = {l80, l81, l82};
+	struct mpt_sock *cs[3], *ss[3];
+	for (int i = 0; i < 3; i++) {
+		struct mpt_endpoint dst = ep("10.0.0.2", (uint16_t)(80 + i));
+		assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &cs[i]), 0);
+		pump(p);
+		for (int k = 0; k < 3; k++)
+			if (k != i)
+				assert_null(mpt_accept(ls[k]));
+		ss[i] = mpt_accept(ls[i]);
+		assert_non_null(ss[i]);
+	}
+	/* The address-bound listener does not take the other family. */
+	struct mpt_endpoint v6 = ep("fd00::2", 80);
+	assert_int_equal(mpt_connect(p->st[0], &v6, NULL, p->now, &c), 0);
+	pump(p);
+	assert_int_equal(mpt_sock_error(c), MPT_ERR_REFUSED);
+	mpt_close(c, p->now);
+
+	/* The one in the middle of the list goes; its port refuses. */
+	mpt_close(l81, p->now);
+	pump(p);
+	struct mpt_endpoint d81 = ep("10.0.0.2", 81);
+	assert_int_equal(mpt_connect(p->st[0], &d81, NULL, p->now, &c), 0);
+	pump(p);
+	assert_int_equal(mpt_sock_error(c), MPT_ERR_REFUSED);
+	mpt_close(c, p->now);
+	assert_int_equal(mpt_listen(p->st[1], &w81, 8, &l81), 0);
+	assert_int_equal(mpt_connect(p->st[0], &d81, NULL, p->now, &c), 0);
+	pump(p);
+	s = mpt_accept(l81);
+	assert_non_null(s);
+	mpt_close(c, p->now);
+	mpt_close(s, p->now);
+
+	/* Reset while queued: gone before the application looked. */
+	struct mpt_endpoint d82 = ep("10.0.0.2", 82);
+	assert_int_equal(mpt_connect(p->st[0], &d82, NULL, p->now, &c), 0);
+	pump(p);
+	mpt_abort(c, p->now);
+	pump(p);
+	assert_null(mpt_accept(l82));
+	/* Finished by the peer while queued: accepted, end of stream, and
+	 * released once closed. */
+	assert_int_equal(mpt_connect(p->st[0], &d82, NULL, p->now, &c), 0);
+	pump(p);
+	mpt_close(c, p->now);
+	pump(p);
+	s = mpt_accept(l82);
+	assert_non_null(s);
+	char b[4];
+	assert_int_equal(mpt_recv(s, b, sizeof(b), p->now), 0);
+	mpt_close(s, p->now);
+	pump(p);
+
+	for (int i = 0; i < 3; i++) {
+		mpt_close(cs[i], p->now);
+		mpt_close(ss[i], p->now);
+	}
+	mpt_close(l80, p->now);
+	mpt_close(l81, p->now);
+	mpt_close(l82, p->now);
+	advance(p, 10 * SEC);
+	assert_int_equal(p->mem.live, base);
+	pair_free(p);
+}
+
 /* SYN cookies off: a SYN beyond the half-open table is dropped (counted)
  * and its retransmission gets in once there is room. */
 static void test_backlog_no_cookies(void **state)
@@ -728,6 +814,7 @@ int main(void)
 	    cmocka_unit_test(test_closed_port_rst),
 	    cmocka_unit_test(test_bad_input_counted),
 	    cmocka_unit_test(test_listen_errors_and_backlog),
+	    cmocka_unit_test(test_listener_list),
 	    cmocka_unit_test(test_backlog_no_cookies),
 	    cmocka_unit_test(test_socket_limit),
 	    cmocka_unit_test(test_alloc_failure),
