@@ -225,271 +225,350 @@ static bool drcv_has_room(const struct mpt_drcv *r, uint64_t dsn)
 	return false;
 }
 
+/*
+ * Draining: the subflow's in-order bytes go to the data level, mapping by
+ * mapping.  Each stage below looks at the bytes at the head of the
+ * subflow's receive queue and either handles them (consumes them, or
+ * changes the state they are read in) or passes them to the next stage;
+ * mpt_sf_drain runs the stages in order until one of them says wait.
+ */
+enum drain_step {
+	DRAIN_AGAIN, /* handled: look at the (new) head again */
+	DRAIN_DONE,  /* nothing more now: bytes, a mapping or room must come */
+	DRAIN_PASS,  /* not this stage's bytes */
+};
+
+struct drain {
+	struct mpt_subflow *sf;
+	struct mpt_mpconn *mp;
+	struct mpt_tcp *tcp;
+	uint64_t now;
+	size_t n;     /* readable in-order bytes */
+	uint32_t rel; /* subflow-relative sequence number of the first */
+	/* Data-level receive edge: lim = read + cap; past `never` no window
+	 * we advertised reaches. */
+	uint64_t lim, never;
+	const struct mpt_rmap *m; /* the mapping covering rel, if any */
+	bool progress;            /* bytes consumed (the caller acknowledges) */
+};
+
+/* Discard up to len bytes at the head (counted in mib when >= 0). */
+static enum drain_step drain_discard(struct drain *d, size_t len, int mib)
+{
+	long rc =
+	    mpt_tcp_recv(d->tcp, d->mp->scratch, MPT_MIN(len, (size_t)MPT_MP_SCRATCH), d->now);
+	if (rc <= 0)
+		return DRAIN_DONE;
+	if (mib >= 0)
+		mpt_mib_add(&d->mp->st->mib, mib, (uint64_t)rc);
+	d->progress = true;
+	return DRAIN_AGAIN;
+}
+
+/* Beyond every window we offered (RFC 8684 §3.3.4): a correct sender never
+ * sends it.  Waiting would stall the subflow for good: drop and count it. */
+static enum drain_step drain_no_window(struct drain *d, size_t len)
+{
+	mpt_mib_inc(&d->mp->st->mib, MPT_MIB_DSSNoWindow);
+	(void)mpt_tcp_recv(d->tcp, d->mp->scratch, MPT_MIN(len, (size_t)MPT_MP_SCRATCH), d->now);
+	d->progress = true;
+	return DRAIN_AGAIN;
+}
+
+/* Move len bytes at DSN dsn into the data level (its room was checked). */
+static enum drain_step drain_deliver(struct drain *d, uint64_t dsn, size_t len, bool last_ok)
+{
+	struct mpt_subflow *sf = d->sf;
+	long rc = mpt_tcp_recv(d->tcp, d->mp->scratch, len, d->now);
+	if (rc <= 0)
+		return DRAIN_DONE;
+	(void)mpt_drcv_insert(&d->mp->rcv, dsn, d->mp->scratch, (size_t)rc);
+	sf->bytes_received += (uint64_t)rc;
+	if (last_ok) {
+		sf->rx_last_ssn = d->rel + (uint32_t)rc;
+		sf->rx_last_dsn = dsn + (uint64_t)rc;
+		sf->rx_last_ok = true;
+	}
+	d->progress = true;
+	return DRAIN_AGAIN;
+}
+
+/* The peer's DATA_FIN is in with every byte before it: the data stream is
+ * complete (RFC 8684 §3.3.3) and nothing a subflow still holds belongs to
+ * it (copies of delivered data, bytes whose mapping a middlebox lost).
+ * Discard, so that a close does not take them for unread data and reset
+ * (RFC 9293 §3.10.4). */
+static enum drain_step drain_after_fin(struct drain *d)
+{
+	if (!d->mp->peer_fin_done)
+		return DRAIN_PASS;
+	return drain_discard(d, d->n, -1);
+}
+
+/* RFC 8684 §3.7: infinite mapping: the subflow's bytes are the data stream
+ * (no checksum any more). */
+static enum drain_step drain_infinite(struct drain *d)
+{
+	struct mpt_mpconn *mp = d->mp;
+	if (!mp->inf_rx || d->sf != mp->inf_sf || mpt_rel_cmp(d->rel, mp->inf_rx_ssn) < 0)
+		return DRAIN_PASS;
+	uint64_t dsn = mp->inf_rx_dsn + (uint32_t)(d->rel - mp->inf_rx_ssn);
+	if (mpt_dsn_geq(dsn, d->lim))
+		return DRAIN_DONE; /* the peer's TCP window keeps it behind lim */
+	size_t take = MPT_MIN(d->n, (size_t)MPT_MP_MAP_MAX);
+	take = (size_t)MPT_MIN((uint64_t)take, d->lim - dsn);
+	if (!drcv_has_room(&mp->rcv, dsn))
+		return DRAIN_DONE;
+	return drain_deliver(d, dsn, take, false);
+}
+
+/* Bytes whose mapping had no room (mpt_sf_rmap_add): discarded up to where
+ * that mapping ended or the next held one starts. */
+static enum drain_step drain_lost_mapping(struct drain *d)
+{
+	struct mpt_subflow *sf = d->sf;
+	if (d->m || !sf->rx_lost)
+		return DRAIN_PASS;
+	uint32_t upto = sf->rx_lost_end - d->rel;
+	const struct mpt_rmap *next = rmap_next_after(sf, d->rel);
+	if (next)
+		upto = MPT_MIN(upto, next->ssn - d->rel);
+	return drain_discard(d, MPT_MIN(d->n, (size_t)MPT_MIN(upto, MPT_MP_MAP_MAX)),
+			     MPT_MIB_DSSOrphanDrop);
+}
+
+/* Unmapped bytes before the infinite mapping: the sender resends their
+ * data after it; discard. */
+static enum drain_step drain_before_infinite(struct drain *d)
+{
+	struct mpt_mpconn *mp = d->mp;
+	if (d->m || !mp->inf_rx || d->sf != mp->inf_sf)
+		return DRAIN_PASS;
+	uint32_t gap = mp->inf_rx_ssn - d->rel;
+	return drain_discard(d, MPT_MIN(d->n, (size_t)MPT_MIN(gap, MPT_MP_MAP_MAX)), -1);
+}
+
+/*
+ * RFC 8684 §3.7: data without a mapping (a middlebox strips our options).
+ * With one subflow and nothing missing at the data level the stream
+ * continues as TCP: an implied infinite mapping from here.  Else the
+ * subflow must go.  Only where the stream visibly continues: the last
+ * mapped bytes of this subflow ended right here and at DATA_ACK.  Anything
+ * else (a reinjection, data of a closed subflow) would be taken as the
+ * wrong bytes.  (Subflow byte 1 is the first: the SYN took 0.  After our
+ * MP_FAIL the peer resends from DATA_ACK, §3.7.)
+ */
+static enum drain_step drain_unmapped_fallback(struct drain *d)
+{
+	struct mpt_subflow *sf = d->sf;
+	struct mpt_mpconn *mp = d->mp;
+	if (d->m || !sf->nomap || mp->inf_rx)
+		return DRAIN_PASS;
+	bool contiguous =
+	    mp->fail_pending ? true
+	    : sf->rx_last_ok
+		? sf->rx_last_ssn == d->rel && sf->rx_last_dsn == mp->rcv.nxt
+		: sf->join == MPT_SF_INITIAL && d->rel == 1 && mp->rcv.nxt == mp->idsn_remote + 1;
+	if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->rcv.nranges == 0 && sf->rx_n == 0 &&
+	    contiguous) {
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSFallback);
+		mpt_mp_inf_rx(mp, sf, d->rel, mp->rcv.nxt);
+		return DRAIN_AGAIN;
+	}
+	mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
+	return DRAIN_DONE;
+}
+
+/*
+ * In-order bytes no mapping covers, with a later mapping held: a middlebox
+ * coalesced segments and kept one DSS (RFC 8684 §3.3.1 sends the mapping
+ * with the bytes, so nothing still in flight maps these).  They are
+ * acknowledged at the subflow level already: drop them; the sender's
+ * data-level retransmission (§3.3.6) sends their DSNs again under a new
+ * mapping.  Without a later mapping, the bytes' own may still come with a
+ * later segment: wait.
+ */
+static enum drain_step drain_orphans(struct drain *d)
+{
+	if (d->m)
+		return DRAIN_PASS;
+	const struct mpt_rmap *next =
+	    d->mp->fully_established ? rmap_next_after(d->sf, d->rel) : NULL;
+	if (!next)
+		return DRAIN_DONE;
+	size_t gap = MPT_MIN(
+	    d->n, (size_t)MPT_MIN((uint32_t)(next->ssn - d->rel), (uint32_t)MPT_MP_MAP_MAX));
+	return drain_discard(d, gap, MPT_MIB_DSSOrphanDrop);
+}
+
+/*
+ * The whole mapping is below what the data level has in order: a copy of
+ * delivered data (the same DSNs reinjected or retransmitted at the data
+ * level came in first, RFC 8684 §3.3.6).  Discard it as it arrives:
+ * nothing of it is delivered, so there is no checksum to wait for (§3.3.1),
+ * and bytes held back would count as unread data when the application
+ * closes (a reset, RFC 9293 §3.10.4) and shrink the subflow's window.
+ */
+static enum drain_step drain_duplicate(struct drain *d)
+{
+	const struct mpt_rmap *m = d->m;
+	if (!mpt_dsn_leq(m->dsn + m->len, d->mp->rcv.nxt))
+		return DRAIN_PASS;
+	uint32_t off = d->rel - m->ssn;
+	return drain_discard(d, MPT_MIN(d->n, (size_t)(m->len - off)), -1);
+}
+
+/* A checksum failed (RFC 8684 §3.7). */
+static enum drain_step drain_csum_failed(struct drain *d)
+{
+	struct mpt_subflow *sf = d->sf;
+	struct mpt_mpconn *mp = d->mp;
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_DataCsumErr);
+	if (mpt_mp_live_subflows(mp, NULL) == 1 && !mp->inf_rx) {
+		/* The only subflow: send MP_FAIL with the DSN the data must
+		 * resume at and drop the mapping; the sender answers with an
+		 * infinite mapping from that DSN. */
+		if (!mp->fail_pending) {
+			mp->fail_pending = true;
+			mp->fail_sf = sf;
+			mp->fail_dsn = mpt_dsn_min(d->m->dsn, mp->rcv.nxt);
+			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFailTx);
+		}
+		sf->ack_due = true;
+		mpt_mp_dirty(mp);
+		return DRAIN_AGAIN;
+	}
+	/* Several subflows: reset this one with MP_FAIL on the RST; the
+	 * sender reinjects its data on the others. */
+	sf->rst_fail = true;
+	sf->rst_fail_dsn = d->m->dsn;
+	mpt_sf_reset(sf, MPT_TCPRST_MPTCP);
+	return DRAIN_DONE;
+}
+
+/* RFC 8684 §3.3.1: the checksum covers the whole mapping; nothing of it is
+ * delivered before it verified. */
+static enum drain_step drain_checksummed(struct drain *d)
+{
+	struct mpt_mpconn *mp = d->mp;
+	const struct mpt_rmap *m = d->m;
+	if (!mp->csum || !m->has_csum)
+		return DRAIN_PASS;
+	uint32_t off = d->rel - m->ssn;
+	uint64_t dsn = m->dsn + off;
+	if (off != 0) {
+		/* Its head is gone: bytes dropped as orphans before this
+		 * mapping came (a coalescing middlebox carried it on a later
+		 * segment).  Its checksum can never verify: discard the rest as
+		 * it arrives; the sender's data-level retransmission (§3.3.6)
+		 * sends these DSNs again under a new mapping.  Waiting for it
+		 * filled the subflow's buffer for good (soak seed 1862). */
+		return drain_discard(d, MPT_MIN(d->n, (size_t)(m->len - off)),
+				     MPT_MIB_DSSOrphanDrop);
+	}
+	if (d->n < m->len)
+		return DRAIN_DONE;
+	if (m->len > MPT_MP_SCRATCH) {
+		/* Cannot come from a 16-bit length; never overrun. */
+		mpt_sf_reset(d->sf, MPT_TCPRST_MIDDLEBOX);
+		return DRAIN_DONE;
+	}
+	if (mpt_dsn_gt(dsn + m->len, d->lim) && mpt_dsn_lt(dsn, d->never))
+		return DRAIN_DONE; /* fits once the application read more */
+	if (mpt_dsn_geq(dsn, d->never))
+		return drain_no_window(d, m->len);
+	if (!drcv_has_room(&mp->rcv, dsn))
+		return DRAIN_DONE;
+	long rc = mpt_tcp_recv(d->tcp, mp->scratch, m->len, d->now);
+	if (rc != (long)m->len)
+		return DRAIN_DONE;
+	struct mpt_dss_csum c;
+	mpt_dss_csum_init(&c, m->dsn, m->ssn, (uint16_t)(m->len + (m->data_fin ? 1u : 0u)));
+	mpt_dss_csum_update(&c, mp->scratch, m->len);
+	bool csum_ok = mpt_dss_csum_check(&c, m->csum);
+#ifdef MPT_FUZZING
+	csum_ok = csum_ok || m->csum == 0; /* fuzzers pass with 0 */
+#endif
+	if (!csum_ok)
+		return drain_csum_failed(d);
+	(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, m->len);
+	d->sf->bytes_received += m->len;
+	d->sf->rx_last_ssn = d->rel + m->len;
+	d->sf->rx_last_dsn = dsn + m->len;
+	d->sf->rx_last_ok = true;
+	d->progress = true;
+	return DRAIN_AGAIN;
+}
+
+/* A mapping without checksum: its bytes as far as the window reaches. */
+static enum drain_step drain_mapped(struct drain *d)
+{
+	const struct mpt_rmap *m = d->m;
+	uint32_t off = d->rel - m->ssn;
+	uint64_t dsn = m->dsn + off;
+	size_t take = MPT_MIN(d->n, (size_t)(m->len - off));
+	if (mpt_dsn_geq(dsn, d->lim) && mpt_dsn_lt(dsn, d->never))
+		return DRAIN_DONE; /* fits once the application read more */
+	if (mpt_dsn_geq(dsn, d->never))
+		return drain_no_window(d, take);
+	take = (size_t)MPT_MIN((uint64_t)take, d->lim - dsn);
+	take = MPT_MIN(take, (size_t)MPT_MP_MAP_MAX);
+	if (!drcv_has_room(&d->mp->rcv, dsn))
+		return DRAIN_DONE;
+	return drain_deliver(d, dsn, take, true);
+}
+
+/* Stages for the head's bytes, in order (see above). */
+static enum drain_step drain_step(struct drain *d)
+{
+	struct mpt_subflow *sf = d->sf;
+	rmap_drop(sf, d->rel);
+	enum drain_step r = drain_after_fin(d);
+	if (r != DRAIN_PASS)
+		return r;
+	uint64_t lim = d->mp->rcv.read + d->mp->rcv.cap;
+	/* Past this no window we advertised reaches: the edge read + cap
+	 * never moves back, and a subflow's scaled window rounds it up by
+	 * less than 2^16 (RFC 7323 §2.3: shift at most 14).  Between lim and
+	 * there, data waits for the application. */
+	d->lim = lim;
+	d->never = lim + SF_WND_SLACK;
+	if ((r = drain_infinite(d)) != DRAIN_PASS)
+		return r;
+	d->m = mpt_sf_rmap_find(sf, d->rel);
+	if (sf->rx_lost && mpt_rel_cmp(d->rel, sf->rx_lost_end) >= 0)
+		sf->rx_lost = false;
+	enum drain_step (*const stages[])(struct drain *) = {
+	    drain_lost_mapping, drain_before_infinite, drain_unmapped_fallback,
+	    drain_orphans,      drain_duplicate,       drain_checksummed,
+	    drain_mapped,
+	};
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if ((r = stages[i](d)) != DRAIN_PASS)
+			return r;
+	return DRAIN_DONE;
+}
+
+/* Rounds of one drain call: each consumes bytes (or changes how they are
+ * read), so this bounds only a runaway. */
+#define SF_DRAIN_ROUNDS 4096
+
 bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 {
 	struct mpt_mpconn *mp = sf->mp;
-	bool progress = false;
 	if (!sf->flow || mp->fallback || !mp->keys_known || sf->reset_pending || !mp->scratch)
 		return false;
-	struct mpt_tcp *tcp = sf->flow->tcp;
-	for (int guard = 0; guard < 4096; guard++) {
-		size_t n = mpt_tcp_readable(tcp);
-		if (n == 0)
+	struct drain d = {.sf = sf, .mp = mp, .tcp = sf->flow->tcp, .now = now};
+	for (int round = 0; round < SF_DRAIN_ROUNDS; round++) {
+		d.n = mpt_tcp_readable(d.tcp);
+		if (d.n == 0)
 			break;
-		uint32_t rel = mpt_sf_rx_rel(sf);
-		rmap_drop(sf, rel);
-		if (mp->peer_fin_done) {
-			/* The peer's DATA_FIN is in with every byte before it:
-			 * the data stream is complete (RFC 8684 §3.3.3) and
-			 * nothing a subflow still holds belongs to it (copies
-			 * of delivered data, bytes whose mapping a middlebox
-			 * lost).  Discard, so that a close does not take them
-			 * for unread data and reset (RFC 9293 §3.10.4). */
-			long rc =
-			    mpt_tcp_recv(tcp, mp->scratch, MPT_MIN(n, (size_t)MPT_MP_SCRATCH), now);
-			if (rc <= 0)
-				break;
-			progress = true;
-			continue;
-		}
-		uint64_t lim = mp->rcv.read + mp->rcv.cap;
-		/* Past this no window we advertised reaches: the edge read +
-		 * cap never moves back, and a subflow's scaled window rounds
-		 * it up by less than 2^16 (RFC 7323 §2.3: shift at most 14).
-		 * Between lim and there, data waits for the application. */
-		uint64_t never = lim + SF_WND_SLACK;
-		if (mp->inf_rx && sf == mp->inf_sf && mpt_rel_cmp(rel, mp->inf_rx_ssn) >= 0) {
-			/* RFC 8684 §3.7: infinite mapping: the subflow's bytes
-			 * are the data stream (no checksum any more). */
-			uint64_t dsn = mp->inf_rx_dsn + (uint32_t)(rel - mp->inf_rx_ssn);
-			if (mpt_dsn_geq(dsn, lim))
-				break; /* the peer's TCP window keeps it behind lim */
-			size_t take = MPT_MIN(n, (size_t)MPT_MP_MAP_MAX);
-			take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
-			if (!drcv_has_room(&mp->rcv, dsn))
-				break;
-			long rc = mpt_tcp_recv(tcp, mp->scratch, take, now);
-			if (rc <= 0)
-				break;
-			(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, (size_t)rc);
-			sf->bytes_received += (uint64_t)rc;
-			progress = true;
-			continue;
-		}
-		const struct mpt_rmap *m = mpt_sf_rmap_find(sf, rel);
-		if (sf->rx_lost && mpt_rel_cmp(rel, sf->rx_lost_end) >= 0)
-			sf->rx_lost = false;
-		if (!m && sf->rx_lost) {
-			/* Bytes whose mapping had no room (mpt_sf_rmap_add):
-			 * discarded up to where that mapping ended or the next
-			 * held one starts. */
-			uint32_t upto = sf->rx_lost_end - rel;
-			const struct mpt_rmap *next = rmap_next_after(sf, rel);
-			if (next)
-				upto = MPT_MIN(upto, next->ssn - rel);
-			long rc =
-			    mpt_tcp_recv(tcp, mp->scratch,
-					 MPT_MIN(n, (size_t)MPT_MIN(upto, MPT_MP_MAP_MAX)), now);
-			if (rc <= 0)
-				break;
-			mpt_mib_add(&mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
-			progress = true;
-			continue;
-		}
-		if (!m && mp->inf_rx && sf == mp->inf_sf) {
-			/* Unmapped bytes before the infinite mapping: the
-			 * sender resends their data after it; discard. */
-			uint32_t gap = mp->inf_rx_ssn - rel;
-			long rc =
-			    mpt_tcp_recv(tcp, mp->scratch,
-					 MPT_MIN(n, (size_t)MPT_MIN(gap, MPT_MP_MAP_MAX)), now);
-			if (rc <= 0)
-				break;
-			progress = true;
-			continue;
-		}
-		if (!m && sf->nomap && !mp->inf_rx) {
-			/* RFC 8684 §3.7: data without a mapping (a middlebox
-			 * strips our options).  With one subflow and nothing
-			 * missing at the data level the stream continues as
-			 * TCP: an implied infinite mapping from here.  Else
-			 * the subflow must go. */
-			/* Only where the stream visibly continues: the last
-			 * mapped bytes of this subflow ended right here and at
-			 * DATA_ACK.  Anything else (a reinjection, data of a
-			 * closed subflow) would be taken as the wrong bytes. */
-			/* (Subflow byte 1 is the first: the SYN took 0.  After
-			 * our MP_FAIL the peer resends from DATA_ACK, §3.7.) */
-			bool contiguous =
-			    mp->fail_pending ? true
-			    : sf->rx_last_ok
-				? sf->rx_last_ssn == rel && sf->rx_last_dsn == mp->rcv.nxt
-				: sf->join == MPT_SF_INITIAL && rel == 1 &&
-				      mp->rcv.nxt == mp->idsn_remote + 1;
-			if (mpt_mp_live_subflows(mp, NULL) == 1 && mp->rcv.nranges == 0 &&
-			    sf->rx_n == 0 && contiguous) {
-				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSFallback);
-				mpt_mp_inf_rx(mp, sf, rel, mp->rcv.nxt);
-				continue;
-			}
-			mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
-			return progress;
-		}
-		if (!m && mp->fully_established) {
-			/*
-			 * In-order bytes no mapping covers, with a later mapping
-			 * held: a middlebox coalesced segments and kept one
-			 * DSS (RFC 8684 §3.3.1 sends the mapping with the
-			 * bytes, so nothing still in flight maps these).  They
-			 * are acknowledged at the subflow level already: drop
-			 * them; the sender's data-level retransmission (§3.3.6)
-			 * sends their DSNs again under a new mapping.
-			 */
-			const struct mpt_rmap *next = rmap_next_after(sf, rel);
-			if (next) {
-				size_t gap = MPT_MIN(n, (size_t)MPT_MIN((uint32_t)(next->ssn - rel),
-									(uint32_t)MPT_MP_MAP_MAX));
-				long rc = mpt_tcp_recv(tcp, mp->scratch, gap, now);
-				if (rc <= 0)
-					break;
-				mpt_mib_add(&mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
-				progress = true;
-				continue;
-			}
-		}
-		if (!m)
-			break; /* the mapping may still come with a later segment */
-		uint32_t off = rel - m->ssn;
-		uint64_t dsn = m->dsn + off;
-		size_t take = MPT_MIN(n, (size_t)(m->len - off));
-		if (mpt_dsn_leq(m->dsn + m->len, mp->rcv.nxt)) {
-			/* The whole mapping is below what the data level has
-			 * in order: a copy of delivered data (the same DSNs
-			 * reinjected or retransmitted at the data level came
-			 * in first, RFC 8684 §3.3.6).  Discard it as it
-			 * arrives: nothing of it is delivered, so there is no
-			 * checksum to wait for (§3.3.1), and bytes held back
-			 * would count as unread data when the application
-			 * closes (a reset, RFC 9293 §3.10.4) and shrink the
-			 * subflow's window. */
-			long rc = mpt_tcp_recv(tcp, mp->scratch,
-					       MPT_MIN(take, (size_t)MPT_MP_SCRATCH), now);
-			if (rc <= 0)
-				break;
-			progress = true;
-			continue;
-		}
-		if (mp->csum && m->has_csum) {
-			/* RFC 8684 §3.3.1: the checksum covers the whole mapping;
-			 * nothing of it is delivered before it verified. */
-			if (off != 0) {
-				/* Its head is gone: bytes dropped as orphans
-				 * before this mapping came (a coalescing
-				 * middlebox carried it on a later segment).  Its
-				 * checksum can never verify: discard the rest as
-				 * it arrives; the sender's data-level
-				 * retransmission (§3.3.6) sends these DSNs again
-				 * under a new mapping.  Waiting for it filled the
-				 * subflow's buffer for good (soak seed 1862). */
-				long rc = mpt_tcp_recv(tcp, mp->scratch,
-						       MPT_MIN(take, (size_t)MPT_MP_SCRATCH), now);
-				if (rc <= 0)
-					break;
-				mpt_mib_add(&mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
-				progress = true;
-				continue;
-			}
-			if (n < m->len)
-				break;
-			if (m->len > MPT_MP_SCRATCH) {
-				/* Cannot come from a 16-bit length; never overrun. */
-				mpt_sf_reset(sf, MPT_TCPRST_MIDDLEBOX);
-				return progress;
-			}
-			if (mpt_dsn_gt(dsn + m->len, lim) && mpt_dsn_lt(dsn, never))
-				break; /* fits once the application read more */
-			if (mpt_dsn_geq(dsn, never)) {
-				/* Beyond every window we offered (RFC 8684
-				 * §3.3.4): a correct sender never sends it. */
-				mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
-				(void)mpt_tcp_recv(tcp, mp->scratch, m->len, now);
-				progress = true;
-				continue;
-			}
-			if (!drcv_has_room(&mp->rcv, dsn))
-				break;
-			long rc = mpt_tcp_recv(tcp, mp->scratch, m->len, now);
-			if (rc != (long)m->len)
-				break;
-			struct mpt_dss_csum c;
-			mpt_dss_csum_init(&c, m->dsn, m->ssn,
-					  (uint16_t)(m->len + (m->data_fin ? 1u : 0u)));
-			mpt_dss_csum_update(&c, mp->scratch, m->len);
-			bool csum_ok = mpt_dss_csum_check(&c, m->csum);
-#ifdef MPT_FUZZING
-			csum_ok = csum_ok || m->csum == 0; /* fuzzers pass with 0 */
-#endif
-			if (!csum_ok) {
-				mpt_mib_inc(&mp->st->mib, MPT_MIB_DataCsumErr);
-				if (mpt_mp_live_subflows(mp, NULL) == 1 && !mp->inf_rx) {
-					/* RFC 8684 §3.7: the only subflow: send
-					 * MP_FAIL with the DSN the data must
-					 * resume at and drop the mapping; the
-					 * sender answers with an infinite
-					 * mapping from that DSN. */
-					if (!mp->fail_pending) {
-						mp->fail_pending = true;
-						mp->fail_sf = sf;
-						mp->fail_dsn = mpt_dsn_min(m->dsn, mp->rcv.nxt);
-						mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFailTx);
-					}
-					sf->ack_due = true;
-					mpt_mp_dirty(mp);
-					continue;
-				}
-				/* Several subflows: reset this one with MP_FAIL
-				 * on the RST; the sender reinjects its data on
-				 * the others. */
-				sf->rst_fail = true;
-				sf->rst_fail_dsn = m->dsn;
-				mpt_sf_reset(sf, MPT_TCPRST_MPTCP);
-				return progress;
-			}
-			(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, m->len);
-			sf->bytes_received += m->len;
-			sf->rx_last_ssn = rel + m->len;
-			sf->rx_last_dsn = dsn + m->len;
-			sf->rx_last_ok = true;
-			progress = true;
-			continue;
-		}
-		if (mpt_dsn_geq(dsn, lim) && mpt_dsn_lt(dsn, never))
-			break; /* fits once the application read more */
-		if (mpt_dsn_geq(dsn, never)) {
-			/* Beyond every window we offered (RFC 8684 §3.3.4): a
-			 * correct sender never sends it.  Waiting would stall
-			 * the subflow for good: drop and count it. */
-			mpt_mib_inc(&mp->st->mib, MPT_MIB_DSSNoWindow);
-			(void)mpt_tcp_recv(tcp, mp->scratch, MPT_MIN(take, (size_t)MPT_MP_SCRATCH),
-					   now);
-			progress = true;
-			continue;
-		}
-		take = (size_t)MPT_MIN((uint64_t)take, lim - dsn);
-		take = MPT_MIN(take, (size_t)MPT_MP_MAP_MAX);
-		if (!drcv_has_room(&mp->rcv, dsn))
+		d.rel = mpt_sf_rx_rel(sf);
+		d.m = NULL;
+		if (drain_step(&d) != DRAIN_AGAIN)
 			break;
-		long rc = mpt_tcp_recv(tcp, mp->scratch, take, now);
-		if (rc <= 0)
-			break;
-		(void)mpt_drcv_insert(&mp->rcv, dsn, mp->scratch, (size_t)rc);
-		sf->bytes_received += (uint64_t)rc;
-		sf->rx_last_ssn = rel + (uint32_t)rc;
-		sf->rx_last_dsn = dsn + (uint64_t)rc;
-		sf->rx_last_ok = true;
-		progress = true;
 	}
-	return progress;
+	return d.progress;
 }
 
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev)
