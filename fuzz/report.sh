@@ -6,7 +6,10 @@
 #    input targets of BASE (default: the commit before the harness,
 #    1345416) and of the working tree, each run SECS (default 120) seconds
 #    from its committed corpus, one after the other, on this machine;
-#  - line coverage of the committed corpora (fuzz/coverage.sh).
+#  - line coverage of the committed corpora (fuzz/coverage.sh);
+#  - and it keeps the section fuzz/speed.sh --update wrote (the harness
+#    speed before and after issue 11: measured by that script alone, since
+#    it takes a while and needs its own base).
 #
 #   fuzz/report.sh DIR [BASE] [SECS]
 set -euo pipefail
@@ -53,6 +56,7 @@ cov=$(mktemp)
 bash fuzz/coverage.sh "$cov" >/dev/null
 
 # ---- the document -----------------------------------------------------------------
+speed_section=$(sed -n '/^<!-- speed.sh begin/,/^<!-- speed.sh end/p' "$doc" 2>/dev/null || true)
 {
 	cat <<'EOF'
 # Fuzzing
@@ -103,6 +107,10 @@ EOF
 		epc=$(awk -v r="${runs:-0}" -v c="${cpu:-0}" 'BEGIN { if (c > 0) printf "%d", r / c; else print "-" }')
 		echo "| $t | $h | ${runs:--} | ${eps:--} | ${cpu:--} | $epc |"
 	done <"$speed"
+	if [ -n "$speed_section" ]; then
+		echo
+		printf '%s\n' "$speed_section"
+	fi
 	cat <<'EOF'
 
 ## Long runs

@@ -696,6 +696,17 @@ void mpt_tcp_get_info(const struct mpt_tcp *t, struct mpt_tcp_info *i)
 		memcpy(i->cc_name, t->cfg.cc->name, sizeof(i->cc_name) - 1);
 }
 
+void mpt_tcp_get_progress(const struct mpt_tcp *t, struct mpt_tcp_progress *p)
+{
+	p->bytes_acked = t->bytes_acked;
+	p->last_rcv_ns = t->last_rcv;
+	p->rto_ns = tcp_rto_cur(t);
+	p->snd_una = t->snd_una;
+	p->unacked = t->snd_nxt - t->snd_una;
+	p->backoff = t->backoff;
+	p->rto_count = t->rto_count;
+}
+
 /* ---- stateless RST -------------------------------------------------------- */
 
 int mpt_tcp_make_rst(const struct mpt_tcp_seg *in, uint8_t *buf, size_t cap)
