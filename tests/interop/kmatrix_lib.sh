@@ -648,6 +648,14 @@ km_relay() {
 	else
 		cns=$KM_OC sns=$KM_OS caddr=10.61.0.2 cproto=mptcp
 		[ "$kind" = onpath-pass ] && sproto=mptcp
+	fi
+	if [ "$kind" = onpath-pass ] && [ "${KM_NO_BOX:-0}" = 1 ]; then
+		# Control for passthrough rows: the same two kernels and the same
+		# router, without mpt (table 200 has no route without mpttun0,
+		# so the router forwards by its main table).
+		ip -n "$KM_OB" route flush table 200 2>/dev/null
+		logs=(/dev/null)
+	elif [ "$kind" != proxy ]; then
 		ip netns exec "$KM_OB" "$MPT_BIN" onpath -v ${KM_ONPATH_EXTRA:-} \
 			--path 10.62.0.1/32,dev=mpttun0 2>"$d/onpath.err" &
 		tool_pids+=($!)
@@ -684,7 +692,7 @@ km_relay() {
 	km_settle "$sns" "$port"
 	ksnap "$cns" "$d/c1"
 	ksnap "$sns" "$d/s1"
-	[ "$kind" != proxy ] && kill -USR1 "${tool_pids[0]}" 2>/dev/null && sleep 0.2
+	[ "$kind" != proxy ] && [ ${#tool_pids[@]} -gt 0 ] && kill -USR1 "${tool_pids[0]}" 2>/dev/null && sleep 0.2
 	for p in "${tool_pids[@]}"; do
 		km_stop "$p"
 	done
