@@ -252,15 +252,16 @@ struct drain {
 	bool progress;            /* bytes consumed (the caller acknowledges) */
 };
 
-/* Discard up to len bytes at the head (counted in mib when >= 0). */
-static enum drain_step drain_discard(struct drain *d, size_t len, int mib)
+/* Discard up to len bytes at the head (counted as DSSOrphanDrop when
+ * orphans: bytes no mapping delivers, not copies of delivered data). */
+static enum drain_step drain_discard(struct drain *d, size_t len, bool orphans)
 {
 	long rc =
 	    mpt_tcp_recv(d->tcp, d->mp->scratch, MPT_MIN(len, (size_t)MPT_MP_SCRATCH), d->now);
 	if (rc <= 0)
 		return DRAIN_DONE;
-	if (mib >= 0)
-		mpt_mib_add(&d->mp->st->mib, mib, (uint64_t)rc);
+	if (orphans)
+		mpt_mib_add(&d->mp->st->mib, MPT_MIB_DSSOrphanDrop, (uint64_t)rc);
 	d->progress = true;
 	return DRAIN_AGAIN;
 }
@@ -302,7 +303,7 @@ static enum drain_step drain_after_fin(struct drain *d)
 {
 	if (!d->mp->peer_fin_done)
 		return DRAIN_PASS;
-	return drain_discard(d, d->n, -1);
+	return drain_discard(d, d->n, false);
 }
 
 /* RFC 8684 §3.7: infinite mapping: the subflow's bytes are the data stream
@@ -333,8 +334,7 @@ static enum drain_step drain_lost_mapping(struct drain *d)
 	const struct mpt_rmap *next = rmap_next_after(sf, d->rel);
 	if (next)
 		upto = MPT_MIN(upto, next->ssn - d->rel);
-	return drain_discard(d, MPT_MIN(d->n, (size_t)MPT_MIN(upto, MPT_MP_MAP_MAX)),
-			     MPT_MIB_DSSOrphanDrop);
+	return drain_discard(d, MPT_MIN(d->n, (size_t)MPT_MIN(upto, MPT_MP_MAP_MAX)), true);
 }
 
 /* Unmapped bytes before the infinite mapping: the sender resends their
@@ -345,7 +345,7 @@ static enum drain_step drain_before_infinite(struct drain *d)
 	if (d->m || !mp->inf_rx || d->sf != mp->inf_sf)
 		return DRAIN_PASS;
 	uint32_t gap = mp->inf_rx_ssn - d->rel;
-	return drain_discard(d, MPT_MIN(d->n, (size_t)MPT_MIN(gap, MPT_MP_MAP_MAX)), -1);
+	return drain_discard(d, MPT_MIN(d->n, (size_t)MPT_MIN(gap, MPT_MP_MAP_MAX)), false);
 }
 
 /*
@@ -398,7 +398,7 @@ static enum drain_step drain_orphans(struct drain *d)
 		return DRAIN_DONE;
 	size_t gap = MPT_MIN(
 	    d->n, (size_t)MPT_MIN((uint32_t)(next->ssn - d->rel), (uint32_t)MPT_MP_MAP_MAX));
-	return drain_discard(d, gap, MPT_MIB_DSSOrphanDrop);
+	return drain_discard(d, gap, true);
 }
 
 /*
@@ -415,7 +415,7 @@ static enum drain_step drain_duplicate(struct drain *d)
 	if (!mpt_dsn_leq(m->dsn + m->len, d->mp->rcv.nxt))
 		return DRAIN_PASS;
 	uint32_t off = d->rel - m->ssn;
-	return drain_discard(d, MPT_MIN(d->n, (size_t)(m->len - off)), -1);
+	return drain_discard(d, MPT_MIN(d->n, (size_t)(m->len - off)), false);
 }
 
 /* A checksum failed (RFC 8684 §3.7). */
@@ -463,8 +463,7 @@ static enum drain_step drain_checksummed(struct drain *d)
 		 * it arrives; the sender's data-level retransmission (§3.3.6)
 		 * sends these DSNs again under a new mapping.  Waiting for it
 		 * filled the subflow's buffer for good (soak seed 1862). */
-		return drain_discard(d, MPT_MIN(d->n, (size_t)(m->len - off)),
-				     MPT_MIB_DSSOrphanDrop);
+		return drain_discard(d, MPT_MIN(d->n, (size_t)(m->len - off)), true);
 	}
 	if (d->n < m->len)
 		return DRAIN_DONE;
