@@ -52,6 +52,13 @@ declare -A excluded_i386=()
 
 triplet() { case "$1" in s390x) echo s390x-linux-gnu ;; i386) echo i686-linux-gnu ;; esac; }
 
+# A mirror caught mid-sync fails one index ("File has unexpected size"):
+# apt keeps the old one; a package that is then missing fails its install
+# or download below with apt's own message.
+apt_update() {
+	$SUDO apt-get update -qq || echo "cross: apt-get update reported errors; continuing with the indexes it has" >&2
+}
+
 installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # The target's libraries, unpacked from its Debian packages into a private
@@ -73,7 +80,7 @@ install_deps() {
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "cross: installing ${missing[*]}"
-		$SUDO apt-get update -qq
+		apt_update
 		updated=1
 		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
 			"${missing[@]}"
@@ -86,7 +93,7 @@ install_deps() {
 			$SUDO dpkg --add-architecture "$a"
 			updated=0
 		fi
-		[ "$updated" = 1 ] || $SUDO apt-get update -qq
+		[ "$updated" = 1 ] || apt_update
 		updated=1
 		rm -rf "$s" "build-cross/debs-$a"
 		mkdir -p "$s" "build-cross/debs-$a"

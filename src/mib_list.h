@@ -149,3 +149,14 @@ X(DirtyDeferred,
   "connections still marked after the stack's 64 run rounds: run at once (next timer is now)")
 X(MPTCPRunDeferred, "connection work left after one run's 16 rounds: runs in the next round")
 X(MPTCPDataNoMapTx, "data segments sent on a subflow without a mapping covering them (a bug)")
+X(ExtKeyNegotiated, "external keys negotiated (MP_CAPABLE flag E both ways, docs/external-keys.md)")
+X(ExtKeyRefused,
+  "external keys required but the peer did not offer them: connection refused / reset")
+X(ExtKeyNewKeyTx, "NEW_KEY sent (first transmissions, retransmissions and answers)")
+X(ExtKeyNewKeyRx, "NEW_KEY received that confirmed our pending key: the key is active")
+X(ExtKeyNewKeyRxDrop, "NEW_KEY that matches no installed key (or before the handshake): discarded")
+X(ExtKeyNewKeyAbandon, "rekey abandoned: our NEW_KEY unconfirmed after 8 transmissions")
+X(ExtKeyJoinRefused,
+  "MP_JOIN refused under external keys: no active key yet, or its key id names none")
+X(ExtKeyAddAddrDrop,
+  "ADD_ADDR dropped under external keys: no key yet, unknown key id or a wrong HMAC")

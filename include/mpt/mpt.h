@@ -289,6 +289,30 @@ struct mpt_mptcp_knobs {
 	 */
 	bool race;
 	uint64_t race_delay_ns; /**< default: the initial RTO (1 s) */
+	/**
+	 * External keys (draft-baerts-tcpm-mptcpext-00, docs/external-keys.md):
+	 * MPT_EXT_KEYS_OFF (default), _OFFER (flag E in MP_CAPABLE; a peer
+	 * without it gets plain RFC 8684) or _REQUIRE (a peer without it is
+	 * refused).  v1 only.  The keys come from the application
+	 * (mpt_sock_set_external_key), e.g. a TLS exporter.
+	 */
+	uint8_t ext_keys;
+	/**
+	 * A configured external key (16..64 bytes; 0: none) that every
+	 * connection which negotiated external keys installs as its first
+	 * key once established (the draft's "keys from configuration").
+	 * One key for all connections; per-connection keys (a TLS exporter)
+	 * go through mpt_sock_set_external_key instead.
+	 */
+	uint8_t ext_key_len;
+	uint8_t ext_key[64];
+};
+
+/** Values of mpt_mptcp_knobs.ext_keys. */
+enum mpt_ext_keys_mode {
+	MPT_EXT_KEYS_OFF = 0,
+	MPT_EXT_KEYS_OFFER = 1,
+	MPT_EXT_KEYS_REQUIRE = 2,
 };
 
 /** Flags of a local address (mpt_stack_cfg.local_flags, kernel-like
@@ -550,6 +574,10 @@ struct mpt_mptcp_info {
 	uint8_t version;                  /**< negotiated version (0 or 1) */
 	bool fallback;                    /**< fell back to plain TCP */
 	uint64_t reinjected_bytes;        /**< bytes re-sent on another subflow */
+	bool ext_keys;                    /**< external keys negotiated (flag E) */
+	uint8_t ext_key_gen;              /**< active external keys so far (0: none yet) */
+	bool ext_key_pending;             /**< a key installed, its NEW_KEY not yet confirmed */
+	uint32_t remote_token;            /**< the peer's token (0 until known) */
 };
 
 /**
@@ -557,6 +585,23 @@ struct mpt_mptcp_info {
  * a socket that never attempted MPTCP.
  */
 MPT_API int mpt_sock_mptcp_info(const struct mpt_sock *s, struct mpt_mptcp_info *info);
+
+/**
+ * Install the next external key on a connection that negotiated external
+ * keys (draft-baerts-tcpm-mptcpext-00 §4.2; docs/external-keys.md): key
+ * generation n (0 for the first) gets key id n mod 2 and is announced with
+ * NEW_KEY; it becomes active once the peer's NEW_KEY for the same key
+ * arrives.  Until the first key is active no join is opened or accepted
+ * and no ADD_ADDR is sent or accepted.  Both sides must install the same
+ * key (e.g. the TLS exporter's output, docs/external-keys.md).
+ *
+ * @param len 16..64 bytes (MPT_ERR_INVAL otherwise).
+ * @return 0; MPT_ERR_INVAL; MPT_ERR_STATE when the connection did not
+ *         negotiate external keys (or is not established, or closed);
+ *         MPT_ERR_AGAIN while the previous key is not yet confirmed.
+ */
+MPT_API int mpt_sock_set_external_key(struct mpt_sock *s, const uint8_t *key, size_t len,
+				      uint64_t now);
 
 /** One subflow of a connection. */
 struct mpt_subflow_info {

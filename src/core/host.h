@@ -101,6 +101,7 @@ struct mpt_join_rec {
 	uint64_t synack_at;  /* when our last SYN/ACK left */
 	uint8_t synacks;     /* SYN/ACKs sent (Karn: one RTT sample only if 1) */
 	uint32_t token;      /* our token: the connection is looked up again at the third ACK */
+	uint8_t key_id;      /* external keys: the SYN's key id (K) */
 	uint32_t nonce_remote, nonce_local; /* R_A, R_B */
 	uint32_t iss, irs;                  /* our ISN, the peer's */
 	uint32_t ts_offset;                 /* our timestamp clock's offset (RFC 7323 §5.4) */
@@ -160,6 +161,8 @@ struct mpt_mptcp_sock_ops {
 	int (*set_backup)(struct mpt_sock *s, const struct mpt_addr *local, bool backup,
 			  uint64_t now);
 	int (*pm_event)(struct mpt_sock *s, struct mpt_pm_event *ev);
+	/* mpt_sock_set_external_key */
+	int (*set_ext_key)(struct mpt_sock *s, const uint8_t *key, size_t len, uint64_t now);
 	/* a local address of the stack was added / removed */
 	void (*local_added)(struct mpt_sock *s);
 	void (*local_removed)(struct mpt_sock *s, const struct mpt_addr *a, uint8_t id,

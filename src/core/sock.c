@@ -332,6 +332,20 @@ int mpt_sock_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev)
 	return m ? m->pm_event(s, ev) : 0;
 }
 
+int mpt_sock_set_external_key(struct mpt_sock *s, const uint8_t *key, size_t len, uint64_t now)
+{
+	if (!usable(s) || !key)
+		return MPT_ERR_INVAL;
+	const struct mpt_mptcp_sock_ops *m = mptcp_of(s);
+	if (!m)
+		return MPT_ERR_STATE;
+	mpt_stack_enter(s->st, now);
+	mpt_stack_touch(s->st, &s->tn);
+	int rc = m->set_ext_key(s, key, len, now);
+	mpt_stack_leave(s->st);
+	return rc;
+}
+
 int mpt_sock_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool backup, uint64_t now)
 {
 	if (!usable(s))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP keys, tokens, IDSNs and HMACs (RFC 8684 §3.1, §3.2, §3.4.1; RFC 6824
- * §3.1, §3.2) and RFC 6528 ISNs, all computed with OpenSSL libcrypto.
+ * §3.1, §3.2; external keys, draft-baerts-tcpm-mptcpext-00) and RFC 6528
+ * ISNs, all computed with OpenSSL libcrypto.
  * See crypto.h for the exact definitions.
  *
  * Why the low-level SHA1_* / SHA256_* functions and not EVP: the engine
@@ -23,7 +24,7 @@
  *
  * HMAC (RFC 2104 §2) is the textbook composition of that hash; the results
  * are checked against an independent implementation's vectors
- * (tests/unit/crypto_test.c).
+ * (tests/unit/crypto_test.c, tests/unit/crypto_extkey_test.c).
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1 /* SHA1_Init & co.: see above */
 
@@ -88,10 +89,12 @@ static bool hash_final(enum hash_alg alg, union hash_ctx *c, uint8_t out[MPT_CRY
 
 /*
  * HMAC (RFC 2104 §2): H(K ^ opad || H(K ^ ipad || msg)), K the key padded
- * with zeros to the block size.  Every key here is 16 octets, so a key
- * longer than a block (which RFC 2104 would hash first) is refused.  out
- * holds MPT_CRYPTO_HMAC_MAX octets.  Returns the output length, or
- * MPT_ERR_PROTO when alg is unknown, the key too long or OpenSSL fails.
+ * with zeros to the block size.  Every key here is 8 to 64 octets (two
+ * tokens, two MPTCP keys, a secret, an external key of at most
+ * MPT_EXTKEY_KEY_MAX = HASH_BLOCK), so a key longer than a block (which
+ * RFC 2104 would hash first) is refused.  out holds MPT_CRYPTO_HMAC_MAX
+ * octets.  Returns the output length, or MPT_ERR_PROTO when alg is
+ * unknown, the key too long or OpenSSL fails.
  */
 static int hmac(enum hash_alg alg, const uint8_t *key, size_t key_len, const uint8_t *msg,
 		size_t msg_len, uint8_t out[MPT_CRYPTO_HMAC_MAX])
@@ -234,34 +237,189 @@ static size_t addr_len(const struct mpt_addr *a)
 	return 0;
 }
 
-int mpt_hmac_add_addr(uint64_t key_sender, uint64_t key_receiver, uint8_t addr_id,
-		      const struct mpt_addr *addr, uint16_t port, uint64_t *out)
+/*
+ * The ADD_ADDR HMAC under any HMAC key (RFC 8684 §3.4.1): the message is
+ * Address ID, IP address and port, with 2 zero octets when the option has
+ * no port; the option carries the rightmost 64 bits, returned big-endian.
+ * Shared by mpt_hmac_add_addr() (key = Key-A || Key-B) and
+ * mpt_extkey_add_addr_hmac() (key = the external key).  The caller has
+ * checked every pointer; a bad family is MPT_ERR_INVAL.
+ */
+static int add_addr_hmac(const uint8_t *key, size_t key_len, uint8_t addr_id,
+			 const struct mpt_addr *addr, uint16_t port, uint64_t *out)
 {
-	uint8_t key[16], msg[1 + 16 + 2], h[MPT_CRYPTO_HMAC_MAX];
-	size_t alen, mlen;
+	uint8_t msg[1 + 16 + 2], h[MPT_CRYPTO_HMAC_MAX];
+	size_t alen = addr_len(addr);
 	int rc;
 
-	if (addr == NULL || out == NULL)
-		return MPT_ERR_INVAL;
-	alen = addr_len(addr);
 	if (alen == 0)
 		return MPT_ERR_INVAL;
-	/* RFC 8684 §3.4.1: the key is the sender's key followed by the
-	 * receiver's, as for MP_JOIN; the message is Address ID, IP address
-	 * and port, with 2 zero octets when the option has no port. */
-	mpt_put64(key, key_sender);
-	mpt_put64(key + 8, key_receiver);
 	msg[0] = addr_id;
 	memcpy(msg + 1, addr->bytes, alen);
 	mpt_put16(msg + 1 + alen, port);
-	mlen = 1 + alen + 2;
-	rc = hmac(HASH_SHA256, key, sizeof(key), msg, mlen, h);
-	OPENSSL_cleanse(key, sizeof(key));
+	rc = hmac(HASH_SHA256, key, key_len, msg, 1 + alen + 2, h);
 	if (rc < 8)
 		return rc < 0 ? rc : MPT_ERR_PROTO;
 	/* RFC 8684 §3.4.1: the option carries the rightmost 64 bits. */
 	*out = mpt_get64(h + rc - 8);
 	return 0;
+}
+
+int mpt_hmac_add_addr(uint64_t key_sender, uint64_t key_receiver, uint8_t addr_id,
+		      const struct mpt_addr *addr, uint16_t port, uint64_t *out)
+{
+	uint8_t key[16];
+	int rc;
+
+	if (addr == NULL || out == NULL)
+		return MPT_ERR_INVAL;
+	/* RFC 8684 §3.4.1: the key is the sender's key followed by the
+	 * receiver's, as for MP_JOIN. */
+	mpt_put64(key, key_sender);
+	mpt_put64(key + 8, key_receiver);
+	rc = add_addr_hmac(key, sizeof(key), addr_id, addr, port, out);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* ---- external keys (draft-baerts-tcpm-mptcpext-00) ----------------------- */
+
+/* An external key the API accepts (docs/external-keys.md decision 18). */
+static bool extkey_ok(const uint8_t *key, size_t key_len)
+{
+	return key != NULL && key_len >= MPT_EXTKEY_KEY_MIN && key_len <= MPT_EXTKEY_KEY_MAX;
+}
+
+int mpt_extkey_idsn(uint32_t token, uint64_t *idsn)
+{
+	uint8_t tbuf[4], digest[MPT_CRYPTO_HMAC_MAX];
+	union hash_ctx c;
+
+	if (idsn == NULL)
+		return MPT_ERR_INVAL;
+	/* Decision 14: RFC 8684 §3.1's IDSN (least significant 64 bits of
+	 * SHA-256) over the 4-octet token in network byte order. */
+	mpt_put32(tbuf, token);
+	if (!hash_init(HASH_SHA256, &c) || !hash_update(HASH_SHA256, &c, tbuf, sizeof(tbuf)) ||
+	    !hash_final(HASH_SHA256, &c, digest))
+		return MPT_ERR_PROTO;
+	*idsn = mpt_get64(digest + SHA256_DIGEST_LENGTH - 8);
+	return 0;
+}
+
+/*
+ * HMAC-SHA256 keyed with token_sender || token_receiver (network order)
+ * over msg: the HMAC key of NEW_KEY (draft §4.2, decision 7) and of
+ * MP_FASTCLOSE (decision 12).  Returns the output length or MPT_ERR_PROTO.
+ */
+static int token_hmac(uint32_t token_sender, uint32_t token_receiver, const uint8_t *msg,
+		      size_t msg_len, uint8_t out[MPT_CRYPTO_HMAC_MAX])
+{
+	uint8_t tkey[8];
+
+	mpt_put32(tkey, token_sender);
+	mpt_put32(tkey + 4, token_receiver);
+	return hmac(HASH_SHA256, tkey, sizeof(tkey), msg, msg_len, out);
+}
+
+int mpt_extkey_new_key_hmac(uint32_t token_sender, uint32_t token_receiver, const uint8_t *key,
+			    size_t key_len, uint8_t out[8])
+{
+	uint8_t h[MPT_CRYPTO_HMAC_MAX];
+	int rc;
+
+	if (!extkey_ok(key, key_len) || out == NULL)
+		return MPT_ERR_INVAL;
+	rc = token_hmac(token_sender, token_receiver, key, key_len, h);
+	if (rc < 8) {
+		OPENSSL_cleanse(h, sizeof(h));
+		return rc < 0 ? rc : MPT_ERR_PROTO;
+	}
+	/* Decision 7: "low order 64 bits" = the last 8 octets. */
+	memcpy(out, h + rc - 8, 8);
+	OPENSSL_cleanse(h, sizeof(h));
+	return 0;
+}
+
+int mpt_extkey_fastclose_hmac(uint32_t token_sender, uint32_t token_receiver, const uint8_t *key,
+			      size_t key_len, uint64_t *out)
+{
+	static const char label[] = MPT_EXTKEY_FASTCLOSE_LABEL;
+	uint8_t msg[MPT_EXTKEY_KEY_MAX + sizeof(label) - 1], h[MPT_CRYPTO_HMAC_MAX];
+	int rc;
+
+	if (!extkey_ok(key, key_len) || out == NULL)
+		return MPT_ERR_INVAL;
+	/* Decision 12: NEW_KEY's message followed by the label (no NUL), so
+	 * that a NEW_KEY seen in the clear does not give the MP_FASTCLOSE. */
+	memcpy(msg, key, key_len);
+	memcpy(msg + key_len, label, sizeof(label) - 1);
+	rc = token_hmac(token_sender, token_receiver, msg, key_len + sizeof(label) - 1, h);
+	OPENSSL_cleanse(msg, sizeof(msg));
+	if (rc < 8) {
+		OPENSSL_cleanse(h, sizeof(h));
+		return rc < 0 ? rc : MPT_ERR_PROTO;
+	}
+	/* The truncation of NEW_KEY: the last 8 octets. */
+	*out = mpt_get64(h + rc - 8);
+	OPENSSL_cleanse(h, sizeof(h));
+	return 0;
+}
+
+/*
+ * The MP_JOIN HMAC under an external key (decision 13): RFC 8684 §3.2's
+ * message (the sender's nonce first) keyed with the external key.  The
+ * caller has checked the key.  Returns the output length or MPT_ERR_PROTO.
+ */
+static int extkey_join(const uint8_t *key, size_t key_len, uint32_t nonce_sender,
+		       uint32_t nonce_receiver, uint8_t out[MPT_CRYPTO_HMAC_MAX])
+{
+	uint8_t msg[8];
+
+	mpt_put32(msg, nonce_sender);
+	mpt_put32(msg + 4, nonce_receiver);
+	return hmac(HASH_SHA256, key, key_len, msg, sizeof(msg), out);
+}
+
+int mpt_extkey_join_trunc64(const uint8_t *key, size_t key_len, uint32_t nonce_sender,
+			    uint32_t nonce_receiver, uint64_t *out)
+{
+	uint8_t h[MPT_CRYPTO_HMAC_MAX];
+	int rc;
+
+	if (!extkey_ok(key, key_len) || out == NULL)
+		return MPT_ERR_INVAL;
+	rc = extkey_join(key, key_len, nonce_sender, nonce_receiver, h);
+	if (rc < 8)
+		return rc < 0 ? rc : MPT_ERR_PROTO;
+	/* RFC 8684 §3.2: the SYN/ACK carries the leftmost 64 bits. */
+	*out = mpt_get64(h);
+	return 0;
+}
+
+int mpt_extkey_join_160(const uint8_t *key, size_t key_len, uint32_t nonce_sender,
+			uint32_t nonce_receiver, uint8_t out[MPT_CRYPTO_JOIN_ACK_LEN])
+{
+	uint8_t h[MPT_CRYPTO_HMAC_MAX];
+	int rc;
+
+	if (!extkey_ok(key, key_len) || out == NULL)
+		return MPT_ERR_INVAL;
+	rc = extkey_join(key, key_len, nonce_sender, nonce_receiver, h);
+	if (rc < MPT_CRYPTO_JOIN_ACK_LEN)
+		return rc < 0 ? rc : MPT_ERR_PROTO;
+	/* RFC 8684 §3.2: the third ACK carries the leftmost 160 bits. */
+	memcpy(out, h, MPT_CRYPTO_JOIN_ACK_LEN);
+	return 0;
+}
+
+int mpt_extkey_add_addr_hmac(const uint8_t *key, size_t key_len, uint8_t addr_id,
+			     const struct mpt_addr *addr, uint16_t port, uint64_t *out)
+{
+	if (!extkey_ok(key, key_len) || addr == NULL || out == NULL)
+		return MPT_ERR_INVAL;
+	/* Decision 13: the external key in place of Key-A || Key-B. */
+	return add_addr_hmac(key, key_len, addr_id, addr, port, out);
 }
 
 /* Append family || address || port to buf at *off (buf holds 2 * 19 octets). */

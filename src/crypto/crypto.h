@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP cryptography: keys, tokens, initial data sequence numbers, the
- * MP_JOIN and ADD_ADDR HMACs (RFC 8684 v1 and RFC 6824 v0), and RFC 6528
+ * MP_JOIN and ADD_ADDR HMACs (RFC 8684 v1 and RFC 6824 v0), the HMACs of
+ * the external-keys extension (draft-baerts-tcpm-mptcpext-00), and RFC 6528
  * initial sequence numbers for subflows.
  *
  * Every hash is OpenSSL libcrypto's SHA-1 / SHA-256 (the block functions,
@@ -16,7 +17,8 @@
  * read big-endian), and is hashed in network byte order as the RFCs require.
  *
  * Test vectors from an independent implementation:
- * tests/vectors/gen_crypto_vectors.py -> tests/vectors/crypto_vectors.txt.
+ * tests/vectors/gen_crypto_vectors.py -> tests/vectors/crypto_vectors.txt;
+ * for external keys, Python's hmac/hashlib (tests/unit/crypto_extkey_test.c).
  */
 #ifndef MPT_CRYPTO_CRYPTO_H
 #define MPT_CRYPTO_CRYPTO_H
@@ -132,6 +134,119 @@ int mpt_hmac_join_160(int version, uint64_t key_sender, uint64_t key_receiver,
  */
 int mpt_hmac_add_addr(uint64_t key_sender, uint64_t key_receiver, uint8_t addr_id,
 		      const struct mpt_addr *addr, uint16_t port, uint64_t *out);
+
+/* ------------------------------------------------------------------------
+ * External keys (draft-baerts-tcpm-mptcpext-00, docs/external-keys.md).
+ *
+ * With the extension the MP_CAPABLE handshake carries 32-bit tokens chosen
+ * at random instead of keys, and a key provided by the protocol above (TLS,
+ * SSH, configuration: the "external key", 16 to 64 octets) authenticates
+ * NEW_KEY, MP_JOIN, ADD_ADDR and MP_FASTCLOSE.  Every HMAC here is
+ * HMAC-SHA256 (the draft is v1 only: decision 2).  Tokens and nonces given
+ * as integers are hashed in network byte order, as above.  The external
+ * key is secret: copies of it on the stack are cleansed.
+ * ------------------------------------------------------------------------ */
+
+/** External-key lengths accepted (docs/external-keys.md decision 18: the
+ *  TLS binding exports 32 octets; shorter than 16 is too weak, longer than
+ *  64 (the SHA-256 block) would be hashed first by RFC 2104). */
+#define MPT_EXTKEY_KEY_MIN         16
+#define MPT_EXTKEY_KEY_MAX         64
+/** Message suffix separating MP_FASTCLOSE's HMAC from NEW_KEY's (decision
+ *  12); hashed as its 18 ASCII octets, without the terminating NUL. */
+#define MPT_EXTKEY_FASTCLOSE_LABEL "mptcpext fastclose"
+
+/**
+ * IDSN of a connection under external keys (docs/external-keys.md decision
+ * 14): the draft has no keys in the handshake and does not say how the
+ * initial data sequence number is derived, so mpt keeps RFC 8684 §3.1's
+ * construction with the sender's token in place of its key: the low-order
+ * (rightmost) 64 bits of SHA-256 over the 4-octet token in network byte
+ * order, returned as a big-endian value.  (The IDSN was never secret.)
+ *
+ * @return 0; MPT_ERR_INVAL for a NULL pointer; MPT_ERR_PROTO if OpenSSL
+ *         fails (*idsn is then left untouched).
+ */
+int mpt_extkey_idsn(uint32_t token, uint64_t *idsn);
+
+/**
+ * The HMAC carried in a NEW_KEY option (draft §4.2, docs/external-keys.md
+ * decision 7): HMAC-SHA256 with HMAC key = token_sender || token_receiver
+ * (4 + 4 octets, network byte order; the draft's "Key-B followed by Key-A"
+ * read as a slip for the tokens) and message = the external key.  The option
+ * carries the low-order 64 bits, i.e. the LAST 8 octets of the 32-octet
+ * output (RFC 8684's "rightmost", as for ADD_ADDR), written to out as octets:
+ * out[0..7] = output[24..31], ready to copy into the option.
+ *
+ * To build our NEW_KEY pass (local token, remote token); to check the
+ * peer's (decision 8) pass (remote token, local token).
+ *
+ * @param key_len in [MPT_EXTKEY_KEY_MIN, MPT_EXTKEY_KEY_MAX].
+ * @return 0; MPT_ERR_INVAL for a NULL pointer or a bad key length;
+ *         MPT_ERR_PROTO if OpenSSL fails.  out is written only on success.
+ */
+int mpt_extkey_new_key_hmac(uint32_t token_sender, uint32_t token_receiver, const uint8_t *key,
+			    size_t key_len, uint8_t out[8]);
+
+/**
+ * The truncated HMAC carried in an MP_FASTCLOSE under an external key
+ * (draft §4.3, docs/external-keys.md decision 12).  The draft's construction
+ * is NEW_KEY's, so the value would equal the sender's NEW_KEY HMAC, which
+ * travels in the clear: an on-path observer of one NEW_KEY could forge the
+ * MP_FASTCLOSE.  mpt therefore keeps NEW_KEY's HMAC key (token_sender ||
+ * token_receiver) but hashes the message key || MPT_EXTKEY_FASTCLOSE_LABEL
+ * (the 18 ASCII octets, no NUL).  The last 8 octets of the output are
+ * returned as a big-endian value (the truncation of NEW_KEY; write it with
+ * mpt_put64()).  This deviates from the draft's text (decision 12).
+ *
+ * @param key_len in [MPT_EXTKEY_KEY_MIN, MPT_EXTKEY_KEY_MAX].
+ * @return 0; MPT_ERR_INVAL for a NULL pointer or a bad key length;
+ *         MPT_ERR_PROTO if OpenSSL fails.  *out is set only on success.
+ */
+int mpt_extkey_fastclose_hmac(uint32_t token_sender, uint32_t token_receiver, const uint8_t *key,
+			      size_t key_len, uint64_t *out);
+
+/**
+ * The MP_JOIN HMACs under an external key (draft §4.3, docs/external-keys.md
+ * decision 13): HMAC-SHA256 with HMAC key = the external key and message =
+ * nonce_sender || nonce_receiver (network byte order), i.e. RFC 8684 §3.2's
+ * message with the external key in place of Key-A || Key-B.  The host that
+ * sends the HMAC puts its nonce first, as in mpt_hmac_join(); with a shared
+ * key the nonce order and the responder's fresh nonce are what bind the
+ * direction, so a join cannot be answered by reflection.
+ *
+ * mpt_extkey_join_trunc64(): the LEFTMOST 64 bits as a big-endian value
+ * (the SYN/ACK's truncated HMAC, RFC 8684 §3.2).
+ * mpt_extkey_join_160(): the leftmost 20 octets (the third ACK's HMAC,
+ * MPT_CRYPTO_JOIN_ACK_LEN).
+ *
+ * @param key_len in [MPT_EXTKEY_KEY_MIN, MPT_EXTKEY_KEY_MAX].
+ * @return 0; MPT_ERR_INVAL for a NULL pointer or a bad key length;
+ *         MPT_ERR_PROTO if OpenSSL fails.  The output is written only on
+ *         success.
+ */
+int mpt_extkey_join_trunc64(const uint8_t *key, size_t key_len, uint32_t nonce_sender,
+			    uint32_t nonce_receiver, uint64_t *out);
+int mpt_extkey_join_160(const uint8_t *key, size_t key_len, uint32_t nonce_sender,
+			uint32_t nonce_receiver, uint8_t out[MPT_CRYPTO_JOIN_ACK_LEN]);
+
+/**
+ * The truncated ADD_ADDR HMAC under an external key (draft §4.3,
+ * docs/external-keys.md decision 13): HMAC-SHA256 with HMAC key = the
+ * external key and the message of mpt_hmac_add_addr() (Address ID ||
+ * address (4 or 16 octets) || port, 2 zero octets when the option has no
+ * port); the rightmost 64 bits as a big-endian value (RFC 8684 §3.4.1).
+ * One shared key no longer says who sent the option (a captured ADD_ADDR
+ * could be reflected to its sender; decision 13 explains why that is kept).
+ *
+ * @param key_len in [MPT_EXTKEY_KEY_MIN, MPT_EXTKEY_KEY_MAX].
+ * @param addr    family 4 or 6.
+ * @return 0; MPT_ERR_INVAL for a NULL pointer, a bad key length or an
+ *         address family other than 4 or 6; MPT_ERR_PROTO if OpenSSL fails.
+ *         *out is set only on success.
+ */
+int mpt_extkey_add_addr_hmac(const uint8_t *key, size_t key_len, uint8_t addr_id,
+			     const struct mpt_addr *addr, uint16_t port, uint64_t *out);
 
 /**
  * RFC 6528 §3 initial sequence number: ISN = M + F(localip, localport,

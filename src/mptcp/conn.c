@@ -48,6 +48,11 @@ int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 		k->add_addr_accept_max = 8;
 	if (k->no_pm)
 		snprintf(k->pm, sizeof(k->pm), "none");
+	/* External keys: a known mode; a configured key of 16..64 bytes. */
+	if (k->ext_keys > MPT_EXT_KEYS_REQUIRE ||
+	    (k->ext_key_len != 0 &&
+	     (k->ext_key_len < MPT_EXTKEY_KEY_MIN || k->ext_key_len > MPT_EXTKEY_KEY_MAX)))
+		return MPT_ERR_INVAL;
 	return 0;
 }
 
@@ -140,6 +145,11 @@ int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key)
 	uint64_t idsn = 0;
 	if (mpt_key_token_idsn(mp->version, key, &tok, &idsn) < 0)
 		return MPT_ERR_PROTO;
+	return mpt_mp_set_remote_ids(mp, key, tok, idsn);
+}
+
+int mpt_mp_set_remote_ids(struct mpt_mpconn *mp, uint64_t key, uint32_t tok, uint64_t idsn)
+{
 	const struct mpt_stack_cfg *c = &mp->st->cfg;
 	if (!mp->snd_ready) {
 		/* RFC 8684 §3.3.1: the first data byte has DSN IDSN+1. */
@@ -213,11 +223,14 @@ void mpt_mp_inf_rx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint32_t ssn, 
 	mpt_mp_dirty(mp);
 }
 
-void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint64_t now)
+void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint8_t kid, uint64_t now)
 {
 	MPT_UNUSED(now);
-	/* RFC 8684 §3.5: the Option Receiver's Key must be ours. */
-	if (!mp->keys_known || key != mp->key_local) {
+	/* RFC 8684 §3.5: the Option Receiver's Key must be ours; under
+	 * external keys the HMAC of the key named by kid (decision 12; none
+	 * before the first key: decision 16). */
+	uint64_t want = 0;
+	if (!mp->keys_known || mpt_mp_fastclose_value(mp, kid, false, &want) < 0 || key != want) {
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFastcloseRxDrop);
 		return;
 	}
@@ -395,6 +408,16 @@ void mpt_mp_race_settle(struct mpt_subflow *win, uint64_t now)
 	}
 }
 
+static void send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
+		     const struct mpt_tcp_seg *seg, uint8_t reason)
+{
+	uint8_t opt[8];
+	size_t n = mpt_mp_write_tcprst(opt, sizeof(opt), reason);
+	if (n > 0)
+		mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
+	mpt_stack_send_rst(st, ip, seg, opt, n);
+}
+
 int mpt_mp_accept_version(struct mpt_stack *st, const struct mpt_mptcp_opt *mpc, uint8_t *flags)
 {
 	const struct mpt_mptcp_knobs *k = &st->cfg.mptcp;
@@ -431,6 +454,14 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	if (v < 0)
 		return v;
 	bool parsed = mpc->reason == MPT_MPTCP_R_OK;
+	/* External keys (docs/external-keys.md): flag E on a v1 SYN. */
+	bool ek = k->ext_keys != MPT_EXT_KEYS_OFF && v == MPT_MPTCP_V1 && parsed &&
+		  mpt_ek_syn_offer(seg, flags);
+	if (k->ext_keys == MPT_EXT_KEYS_REQUIRE && !ek) {
+		mpt_mib_inc(&st->mib, MPT_MIB_ExtKeyRefused);
+		send_rst(st, ip, seg, MPT_TCPRST_ADMIN);
+		return MPT_ERR_REFUSED;
+	}
 	struct mpt_sock *s;
 	int rc = mpt_stack_child_new(st, lis, ip, seg, &s);
 	if (rc < 0)
@@ -447,6 +478,8 @@ int mpt_mp_passive(struct mpt_stack *st, struct mpt_sock *lis, const struct mpt_
 	mp->next_local_id = 1;
 	struct mpt_subflow *sf = NULL;
 	rc = new_key(mp);
+	if (rc == 0 && ek)
+		rc = mpt_ek_start(mp); /* SYN/ACK with our token (draft §4.1) */
 	if (rc == 0 && parsed && mpc->u.mpc.form == MPT_MPC_ONEKEY && v == MPT_MPTCP_V0)
 		rc = mpt_mp_set_remote_key(mp, mpc->u.mpc.snd_key);
 	if (rc == 0) {
@@ -537,15 +570,6 @@ size_t mpt_mp_live_subflows(const struct mpt_mpconn *mp, size_t *pending_joins)
 }
 
 /* A stateless reset with MP_TCPRST (RFC 8684 §3.6). */
-static void send_rst(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
-		     const struct mpt_tcp_seg *seg, uint8_t reason)
-{
-	uint8_t opt[8];
-	size_t n = mpt_mp_write_tcprst(opt, sizeof(opt), reason);
-	if (n > 0)
-		mpt_mib_inc(&st->mib, MPT_MIB_MPRstTx);
-	mpt_stack_send_rst(st, ip, seg, opt, n);
-}
 
 /* The connection a join may attach to, or NULL. */
 static struct mpt_mpconn *join_conn(struct mpt_stack *st, uint32_t token)
@@ -594,9 +618,9 @@ static int join_synack(struct mpt_mpconn *mp, struct mpt_join_rec *r, uint64_t n
 	o.u.join.backup = r->backup;
 	o.u.join.addr_id = r->local_id;
 	o.u.join.nonce = r->nonce_local;
+	o.key_id = mp->ek.on ? r->key_id : 0; /* draft §4.3: the SYN's K */
 	uint64_t h = 0;
-	int rc = mpt_hmac_join_trunc64(mp->version, mp->key_local, mp->key_remote, r->nonce_local,
-				       r->nonce_remote, &h);
+	int rc = mpt_mp_join_hmac64(mp, r->key_id, true, r->nonce_local, r->nonce_remote, &h);
 	if (rc < 0)
 		return rc;
 	mpt_put64(o.u.join.hmac, h);
@@ -622,6 +646,23 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinRejected);
 		send_rst(st, ip, seg, MPT_TCPRST_ADMIN);
 		return MPT_ERR_STATE;
+	}
+	uint8_t kid = 0;
+	if (mp->ek.on) {
+		/* External keys (draft §4.3): a join names its key with K; none
+		 * naming a key we lack.  A key still pending here counts: the
+		 * peer opens joins once it has our NEW_KEY, which may still be
+		 * on its way to us on a busier path, and the third ACK's HMAC
+		 * proves the peer holds the key. */
+		struct mpt_mptcp_opt jk;
+		if (mpt_mp_find_opt_ext(seg, MPT_MPTCP_MP_JOIN, MPT_MPTCP_V1, MPT_MPTCP_EXT_EXTKEY,
+					&jk) < 0 ||
+		    !mpt_ek_has_key(mp, jk.key_id)) {
+			mpt_mib_inc(&st->mib, MPT_MIB_ExtKeyJoinRefused);
+			send_rst(st, ip, seg, MPT_TCPRST_MPTCP);
+			return MPT_ERR_STATE;
+		}
+		kid = jk.key_id;
 	}
 	/* Nothing to offer when the connection is at its limit already (it
 	 * is checked again at the third ACK, which is what counts). */
@@ -658,6 +699,7 @@ int mpt_mp_join_syn(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 				mpt_mp_send_ack(mp->sf[i], now);
 	}
 	r->token = join->u.join.token;
+	r->key_id = kid;
 	r->remote_id = join->u.join.addr_id;
 	r->peer_backup = join->u.join.backup;
 	r->nonce_remote = join->u.join.nonce;
@@ -693,6 +735,7 @@ static int join_create(struct mpt_mpconn *mp, const struct mpt_join_rec *r,
 	sf->peer_backup = r->peer_backup;
 	sf->nonce_remote = r->nonce_remote;
 	sf->nonce_local = r->nonce_local;
+	sf->ek_kid = r->key_id;
 	sf->local_id = r->local_id;
 	sf->backup = r->backup;
 	sf->created_at = r->created_at;
@@ -772,9 +815,13 @@ int mpt_mp_join_ack(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 	 * bits; "If the HMAC does not match, the subflow MUST be closed
 	 * with a RST": here nothing was created for it. */
 	uint8_t want[MPT_CRYPTO_JOIN_ACK_LEN];
+	if (has && mp->ek.on &&
+	    (mpt_mp_find_opt_ext(seg, MPT_MPTCP_MP_JOIN, MPT_MPTCP_V1, MPT_MPTCP_EXT_EXTKEY, &j) <
+		 0 ||
+	     j.key_id != r->key_id))
+		has = false; /* the third ACK names another key than its SYN */
 	if (!has ||
-	    mpt_hmac_join_160(mp->version, mp->key_remote, mp->key_local, r->nonce_remote,
-			      r->nonce_local, want) < 0 ||
+	    mpt_mp_join_hmac160(mp, r->key_id, false, r->nonce_remote, r->nonce_local, want) < 0 ||
 	    !mpt_crypto_memeq(want, j.u.join.hmac, sizeof(want))) {
 		mpt_stack_joinrec_free(st, r);
 		mpt_mib_inc(&st->mib, MPT_MIB_MPJoinAckHMacFailure);
@@ -809,10 +856,14 @@ int mpt_mp_join_ack(struct mpt_stack *st, const struct mpt_ip_hdr *ip,
 int mpt_mp_open_join(struct mpt_mpconn *mp, size_t li, size_t ri, uint64_t now)
 {
 	struct mpt_stack *st = mp->st;
+	/* External keys: no join before the first key is active. */
+	if (!mpt_ek_keyed(mp))
+		return MPT_ERR_STATE;
 	struct mpt_subflow *sf = mpt_sf_new(mp);
 	if (!sf)
 		return MPT_ERR_NOMEM;
 	sf->join = MPT_SF_JOIN_SYN;
+	sf->ek_kid = mpt_ek_kid(mp);
 	sf->nonce_local = rand32(st);
 	const struct mpt_addr *la = &st->cfg.local[li];
 	sf->local_id = mpt_addr_equal(la, &mp->local.addr) ? 0 : (uint8_t)(li + 1);
@@ -1662,7 +1713,7 @@ static void send_due_acks(struct mpt_mpconn *mp, uint64_t now)
  * DATA_ACKed), the ACKs owed. */
 static void phase_send(struct mpt_mpconn *mp, uint64_t now)
 {
-	if (mp->fully_established && !mpt_mp_is_fallback(mp))
+	if (mp->fully_established && !mpt_mp_is_fallback(mp) && mpt_ek_keyed(mp))
 		mpt_pm_run(mp, now);
 	mpt_sched_push(mp, now);
 	drtx_arm(mp, now);
@@ -1692,6 +1743,7 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 	phase_fastclose_rx(mp, now);
 	phase_resets(mp, now);
 	phase_established(mp);
+	mpt_ek_auto(mp, now);
 	phase_receive(mp, now);
 	phase_data_fin_rx(mp);
 	if (mp->inf_tx || mp->inf_rx)
@@ -1761,6 +1813,8 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp)
 			d = h;
 	}
 	d = mp->race_at < d ? mp->race_at : d;
+	p = mpt_ek_deadline(mp);
+	d = p < d ? p : d;
 	if (mp->nsf == 0 && mp->orphan_until != 0 && mp->orphan_until < d)
 		d = mp->orphan_until;
 	/* when a subflow with data out would turn stale (mpt_mp_run) */
@@ -1811,6 +1865,7 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 	}
 	drtx_fire(mp, now);
 	mpt_pm_on_timer(mp, now);
+	mpt_ek_on_timer(mp, now);
 	mpt_mp_dirty(mp);
 }
 
@@ -1965,6 +2020,10 @@ int mpt_mp_info(const struct mpt_mpconn *mp, struct mpt_mptcp_info *in)
 	in->mptcpi_add_addr_accepted = mp->add_addr_accepted;
 	in->mptcpi_local_addr_max = (uint8_t)mp->st->cfg.n_local;
 	in->reinjected_bytes = mp->reinjected;
+	in->ext_keys = mp->ek.on;
+	in->ext_key_gen = (uint8_t)MPT_MIN(mp->ek.gens, 255u);
+	in->ext_key_pending = mp->ek.pending;
+	in->remote_token = mp->keys_known ? mp->token_remote : 0;
 	if (mp->snd_ready) {
 		in->mptcpi_write_seq = mp->snd.end;
 		in->mptcpi_snd_una = mp->snd.una;

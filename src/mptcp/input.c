@@ -25,12 +25,33 @@ static void initial_synack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *m
 	struct mpt_stack *st = mp->st;
 	/* No MP_CAPABLE, a version we did not offer / accept, B set (an
 	 * extension we do not know: "MUST ... fall back") or no H: plain TCP. */
-	if (!has || mpc->u.mpc.form != MPT_MPC_ONEKEY || !mpc_version_ok(mp, mpc->version) ||
-	    (mpc->u.mpc.flags & MPT_MPC_F_B) || !(mpc->u.mpc.flags & MPT_MPC_F_H)) {
+	bool ek = has && mpc->u.mpc.form == MPT_MPC_EXT_ONETOKEN && mpt_ek_offered(mp);
+	if (!has || (mpc->u.mpc.form != MPT_MPC_ONEKEY && !ek) ||
+	    !mpc_version_ok(mp, mpc->version) || (mpc->u.mpc.flags & MPT_MPC_F_B) ||
+	    !(mpc->u.mpc.flags & MPT_MPC_F_H)) {
+		if (mp->k.ext_keys == MPT_EXT_KEYS_REQUIRE) {
+			mpt_mib_inc(&st->mib, MPT_MIB_ExtKeyRefused);
+			mpt_sf_reset(sf, MPT_TCPRST_ADMIN);
+			return;
+		}
 		mpt_mp_fallback(mp, MPT_MIB_MPCapableFallbackSYNACK);
 		return;
 	}
 	mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSYNACKRX);
+	if (ek) {
+		/* External keys (draft §4.1): the listener's token instead
+		 * of its key; IDSNs from the tokens (decision 14). */
+		if (mpt_ek_start(mp) < 0 || mpt_ek_set_remote_token(mp, mpc->u.mpc.snd_token) < 0)
+			mpt_sf_reset(sf, MPT_TCPRST_MPTCP);
+		return;
+	}
+	if (mp->k.ext_keys == MPT_EXT_KEYS_REQUIRE) {
+		/* The listener answered without E: plain RFC 8684 is not
+		 * what the application asked for. */
+		mpt_mib_inc(&st->mib, MPT_MIB_ExtKeyRefused);
+		mpt_sf_reset(sf, MPT_TCPRST_ADMIN);
+		return;
+	}
 	if (mpc->version != mp->version) {
 		/* RFC 8684 §3.1: the listener chose a lower version; token
 		 * and IDSN of our key are derived with its hash. */
@@ -61,9 +82,9 @@ static void join_synack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *j, b
 	struct mpt_mpconn *mp = sf->mp;
 	uint64_t h = 0;
 	uint8_t want[8];
-	if (has && j->u.join.form == MPT_JOIN_SYNACK &&
-	    mpt_hmac_join_trunc64(mp->version, mp->key_remote, mp->key_local, j->u.join.nonce,
-				  sf->nonce_local, &h) == 0) {
+	/* External keys: the SYN/ACK names the key our SYN named (decision 5). */
+	if (has && j->u.join.form == MPT_JOIN_SYNACK && (!mp->ek.on || j->key_id == sf->ek_kid) &&
+	    mpt_mp_join_hmac64(mp, sf->ek_kid, false, j->u.join.nonce, sf->nonce_local, &h) == 0) {
 		mpt_put64(want, h);
 		if (mpt_crypto_memeq(want, j->u.join.hmac, 8)) {
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinSynAckRx);
@@ -83,9 +104,9 @@ static void join_third_ack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *j
 {
 	struct mpt_mpconn *mp = sf->mp;
 	uint8_t want[MPT_CRYPTO_JOIN_ACK_LEN];
-	if (has && j->u.join.form == MPT_JOIN_ACK &&
-	    mpt_hmac_join_160(mp->version, mp->key_remote, mp->key_local, sf->nonce_remote,
-			      sf->nonce_local, want) == 0 &&
+	if (has && j->u.join.form == MPT_JOIN_ACK && (!mp->ek.on || j->key_id == sf->ek_kid) &&
+	    mpt_mp_join_hmac160(mp, sf->ek_kid, false, sf->nonce_remote, sf->nonce_local, want) ==
+		0 &&
 	    mpt_crypto_memeq(want, j->u.join.hmac, sizeof(want))) {
 		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinAckRx);
 		sf->join = MPT_SF_JOIN_DONE;
@@ -138,6 +159,26 @@ static void in_synack(struct in_seg *c)
 	}
 }
 
+/* The listener's third ACK (or first data) names both keys, ours as we
+ * sent it (RFC 8684 §3.1) - or, under external keys, both tokens (draft
+ * §4.1; a keyed form there is a mismatch, decision 4). */
+static bool third_ack_ok(const struct mpt_mpconn *mp, const struct mpt_mptcp_opt *mpc)
+{
+	const struct mpt_mptcp_mpc *m = &mpc->u.mpc;
+	if (mp->ek.on)
+		return (m->form == MPT_MPC_EXT_TWOTOKENS || m->form == MPT_MPC_EXT_DATA) &&
+		       m->rcv_token == mp->token_local &&
+		       (!mp->keys_known || m->snd_token == mp->token_remote);
+	return (m->form == MPT_MPC_TWOKEYS || m->form == MPT_MPC_DATA) &&
+	       m->rcv_key == mp->key_local && (!mp->keys_known || m->snd_key == mp->key_remote);
+}
+
+static int third_ack_learn(struct mpt_mpconn *mp, const struct mpt_mptcp_opt *mpc)
+{
+	return mp->ek.on ? mpt_ek_set_remote_token(mp, mpc->u.mpc.snd_token)
+			 : mpt_mp_set_remote_key(mp, mpc->u.mpc.snd_key);
+}
+
 /*
  * The initial subflow becomes fully established (RFC 8684 §3.1): the
  * listener from the third ACK (or the first data) carrying MP_CAPABLE with
@@ -155,16 +196,16 @@ static bool in_establish(struct in_seg *c)
 	if (sf->join != MPT_SF_INITIAL)
 		return true;
 	if (sf->passive && !mp->fully_established) {
-		if (has_mpc && mpc->u.mpc.form >= MPT_MPC_TWOKEYS &&
-		    mpc->u.mpc.rcv_key == mp->key_local &&
-		    (!mp->keys_known || mpc->u.mpc.snd_key == mp->key_remote)) {
-			if (!mp->keys_known && mpt_mp_set_remote_key(mp, mpc->u.mpc.snd_key) < 0) {
+		if (has_mpc && third_ack_ok(mp, mpc)) {
+			if (!mp->keys_known && third_ack_learn(mp, mpc) < 0) {
 				mpt_mp_fallback(mp, MPT_MIB_MPCapableFallbackACK);
 				return false;
 			}
 			mpt_mib_inc(&c->st->mib, MPT_MIB_MPCapableACKRX);
 			mp->fully_established = true;
-			if (mpc->u.mpc.form == MPT_MPC_TWOKEYS && !mp->dack_sent) {
+			if ((mpc->u.mpc.form == MPT_MPC_TWOKEYS ||
+			     mpc->u.mpc.form == MPT_MPC_EXT_TWOTOKENS) &&
+			    !mp->dack_sent) {
 				/* Our DATA_ACK at once: the peer is fully
 				 * established only on our first DSS (§3.1), and
 				 * Linux resets its own join whose SYN/ACK comes
@@ -184,7 +225,8 @@ static bool in_establish(struct in_seg *c)
 			return false;
 		}
 	}
-	if (sf->passive && has_mpc && mp->keys_known && mpc->u.mpc.form == MPT_MPC_DATA &&
+	if (sf->passive && has_mpc && mp->keys_known &&
+	    mpc->u.mpc.form == (mp->ek.on ? MPT_MPC_EXT_DATA : MPT_MPC_DATA) &&
 	    mpc->u.mpc.data_len > 0) {
 		/* RFC 8684 §3.1: MP_CAPABLE with data maps DSN IDSN+1 to
 		 * SSN 1 (repeated on every segment of that first mapping). */
@@ -376,7 +418,9 @@ static void in_signals(struct in_seg *c)
 	struct mpt_stack *st = c->st;
 	const struct mpt_mp_opts *o = &c->o;
 	for (size_t i = 0; i < o->nadd && !mp->inf_tx; i++)
-		mpt_pm_add_addr_rx(sf, &o->add[i]);
+		mpt_pm_add_addr_rx(sf, &o->add[i], o->add_kid[i]);
+	if (o->new_key)
+		mpt_ek_new_key_rx(mp, o->new_key_kid, o->new_key_hmac);
 	if (MPT_MP_HAS(o, MPT_MPTCP_MP_FAIL) && !mp->inf_tx) {
 		/* RFC 8684 §3.7: the peer's checksum failed on the only
 		 * subflow: resend from that DSN with an infinite mapping
@@ -385,7 +429,7 @@ static void in_signals(struct in_seg *c)
 		mpt_mp_inf_tx(mp, sf, o->fail_dsn);
 	}
 	if (MPT_MP_HAS(o, MPT_MPTCP_MP_FASTCLOSE))
-		mpt_mp_fastclose_rx(mp, o->fastclose_key, st->now);
+		mpt_mp_fastclose_rx(mp, o->fastclose_key, o->fastclose_kid, st->now);
 	if (MPT_MP_HAS(o, MPT_MPTCP_MP_PRIO)) {
 		/* RFC 8684 §3.3.8 (v0: an address id names the subflows). */
 		mpt_mib_inc(&st->mib, MPT_MIB_MPPrioRx);
@@ -425,7 +469,7 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg)
 	mpt_mp_dirty(mp);
 	if (mp->inf_tx && mp->inf_rx)
 		return; /* plain TCP now: no MPTCP option means anything */
-	mpt_mp_opts_parse(seg, mp->version, &c.o);
+	mpt_mp_opts_parse(seg, mp->version, mpt_ek_ext(mp), &c.o);
 	for (unsigned i = 0; i < c.o.malformed; i++)
 		mpt_mib_inc(&c.st->mib, MPT_MIB_MPTCPOptMalformed);
 	if (c.fl & MPT_TCP_SYN) {
@@ -449,7 +493,8 @@ void mpt_sf_rst_rx(struct mpt_subflow *sf, const struct mpt_tcp_seg *seg, uint64
 {
 	struct mpt_mpconn *mp = sf->mp;
 	struct mpt_stack *st = mp->st;
-	struct mpt_mptcp_parse_ctx ctx = {.version = mp->version, .seg = MPT_MPTCP_SEG_ACK};
+	struct mpt_mptcp_parse_ctx ctx = {
+	    .version = mp->version, .seg = MPT_MPTCP_SEG_ACK, .ext = (uint8_t)mpt_ek_ext(mp)};
 	sf->rst_rx = true;
 	for (unsigned i = 0; i < seg->opts.n_mptcp; i++) {
 		const struct mpt_tcpopt_ref *r = &seg->opts.mptcp[i];
@@ -466,7 +511,7 @@ void mpt_sf_rst_rx(struct mpt_subflow *sf, const struct mpt_tcp_seg *seg, uint64
 			break;
 		case MPT_MPTCP_MP_FASTCLOSE:
 			if (!mp->fallback)
-				mpt_mp_fastclose_rx(mp, o.u.fastclose_key, now);
+				mpt_mp_fastclose_rx(mp, o.u.fastclose_key, o.key_id, now);
 			break;
 		case MPT_MPTCP_MP_FAIL:
 			mpt_mib_inc(&st->mib, MPT_MIB_MPFailRx);

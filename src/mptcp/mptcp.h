@@ -27,6 +27,7 @@
 #define MPT_MPTCP_MPTCP_H
 
 #include "core/host.h"
+#include "crypto/crypto.h"
 #include "mptcp/dsbuf.h"
 #include "mptcp/policy.h"
 #include "mptcp/transport.h"
@@ -121,6 +122,37 @@ struct mpt_subflow {
 	bool rst_fail; /* MP_FAIL with rst_fail_dsn (§3.7) */
 	uint64_t rst_fail_dsn;
 	bool rst_fastclose; /* MP_FASTCLOSE with the peer's key (§3.5) */
+	uint8_t ek_kid;     /* external keys: the key id of this join's HMACs */
+};
+
+/*
+ * External keys (draft-baerts-tcpm-mptcpext-00, extkey.c; state machine in
+ * docs/external-keys.md): two key slots named by the key id K.  Generation
+ * n lives in slot n mod 2; the newest active key is generation gens - 1,
+ * the other slot holds the pending key (its NEW_KEY not yet confirmed) or
+ * the previous one, still accepted on received options.
+ */
+struct mpt_ek_slot {
+	uint8_t key[MPT_EXTKEY_KEY_MAX];
+	uint8_t len; /* 0: empty */
+};
+
+struct mpt_ek {
+	bool on;       /* negotiated: flag E on the handshake's MP_CAPABLEs */
+	uint32_t gens; /* keys that became active (0: none yet) */
+	struct mpt_ek_slot slot[2];
+	bool pending;   /* slot[gens % 2] holds a key not yet confirmed */
+	bool tx_due;    /* our NEW_KEY goes on the next pure ACK */
+	bool sent;      /* our NEW_KEY for the newest key left at least once */
+	bool auto_done; /* the configured key (knob ext_key) was installed */
+	uint8_t tries;
+	uint64_t rto, rtx_at;
+	/* The peer's latest NEW_KEY that matched no installed key: checked
+	 * again when the application installs one (the peer may install its
+	 * key first, and stops sending once it has ours). */
+	bool early;
+	uint8_t early_k;
+	uint8_t early_hmac[MPT_EXTKEY_HMAC_LEN];
 };
 
 /* An address known for the peer (initial, or from ADD_ADDR). */
@@ -286,6 +318,7 @@ struct mpt_mpconn {
 	struct mpt_pm_event pmq[MPT_MP_PMQ];
 	uint8_t pmq_head, pmq_n;
 	bool pm_created, pm_established; /* reported once */
+	struct mpt_ek ek;                /* external keys */
 };
 
 /* ---- conn.c: the connection (sock.c turns these into socket operations) -- */
@@ -335,12 +368,17 @@ struct mpt_mp_opts {
 	struct mpt_mptcp_opt join; /* MP_JOIN */
 	struct mpt_mptcp_opt dss;  /* DSS */
 	struct mpt_mptcp_add_addr add[MPT_TCP_MAX_MPTCP];
+	uint8_t add_kid[MPT_TCP_MAX_MPTCP]; /* external keys: each one's key id */
 	uint8_t nadd;
 	struct mpt_mptcp_rm_addr rm;
 	struct mpt_mptcp_prio prio;
 	uint64_t fail_dsn;
 	uint64_t fastclose_key;
+	uint8_t fastclose_kid; /* external keys: MP_FASTCLOSE's key id */
 	struct mpt_mptcp_tcprst tcprst;
+	bool new_key; /* NEW_KEY seen (external keys) */
+	uint8_t new_key_kid;
+	uint8_t new_key_hmac[MPT_EXTKEY_HMAC_LEN];
 	uint8_t malformed; /* options that did not parse (counted by the caller) */
 };
 
@@ -350,8 +388,13 @@ struct mpt_mp_opts {
 /** Write MP_TCPRST with reason into buf (a stateless reset's option);
  *  returns its length, 0 when it does not fit. */
 size_t mpt_mp_write_tcprst(uint8_t *buf, size_t room, uint8_t reason);
-/** Parse seg's MPTCP options for a connection of version (always 0). */
-int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt_mp_opts *out);
+/** Parse seg's MPTCP options for a connection of version, with the codec's
+ *  extensions ext (MPT_MPTCP_EXT_*; mpt_ek_ext) (always 0). */
+int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, unsigned ext,
+		      struct mpt_mp_opts *out);
+/** mpt_mp_find_opt (transport.h) with the codec's extensions ext. */
+int mpt_mp_find_opt_ext(const struct mpt_tcp_seg *seg, uint8_t subtype, uint8_t version,
+			unsigned ext, struct mpt_mptcp_opt *out);
 
 /* ---- subflow.c: engine hooks of subflow flows (ud = struct mpt_flow) ---- */
 
@@ -383,6 +426,8 @@ void mpt_mp_rx_data_fin(struct mpt_mpconn *mp, uint64_t dsn);
 uint64_t mpt_mp_rcv_ack(const struct mpt_mpconn *mp);
 /** Learn the peer's key (derives token and IDSN, sets up the receive buffer). */
 int mpt_mp_set_remote_key(struct mpt_mpconn *mp, uint64_t key);
+/** The same with the peer's key (0 under external keys), token and IDSN. */
+int mpt_mp_set_remote_ids(struct mpt_mpconn *mp, uint64_t key, uint32_t token, uint64_t idsn);
 /** Switch to plain TCP over subflows[0] (RFC 8684 §3.7). */
 void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why);
 /**
@@ -413,8 +458,9 @@ bool mpt_mp_is_fallback(const struct mpt_mpconn *mp);
 void mpt_mp_inf_tx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn);
 /** The peer's direction: sf's bytes from ssn are the data from dsn. */
 void mpt_mp_inf_rx(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint32_t ssn, uint64_t dsn);
-/** Received MP_FASTCLOSE with key: reset everything (RFC 8684 §3.5). */
-void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint64_t now);
+/** Received MP_FASTCLOSE with key (and key id under external keys): reset
+ *  everything (RFC 8684 §3.5). */
+void mpt_mp_fastclose_rx(struct mpt_mpconn *mp, uint64_t key, uint8_t kid, uint64_t now);
 /**
  * While our DATA_FIN is held back (0: it is not): until the joins our
  * ADD_ADDRs invite could complete (conn.c, fin_hold).
@@ -436,8 +482,8 @@ int mpt_pm_add_raddr(struct mpt_mpconn *mp, const struct mpt_addr *a, uint16_t p
 		     bool usable);
 /** Open joins / announce addresses as the default (fullmesh) policy says. */
 void mpt_pm_run(struct mpt_mpconn *mp, uint64_t now);
-/** Received ADD_ADDR (already parsed). */
-void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a);
+/** Received ADD_ADDR (already parsed); kid: its key id (external keys). */
+void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a, uint8_t kid);
 /** Received REMOVE_ADDR: close the subflows to those addresses. */
 void mpt_pm_rm_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_rm_addr *r);
 /** A subflow ended without the connection asking: retry its pair later. */
@@ -456,6 +502,53 @@ int mpt_pm_api_announce(struct mpt_mpconn *mp, const struct mpt_addr *local);
 int mpt_pm_api_withdraw(struct mpt_mpconn *mp, const struct mpt_addr *local, uint64_t now);
 int mpt_pm_api_remote(const struct mpt_mpconn *mp, struct mpt_endpoint *out, uint8_t *ids,
 		      size_t max);
+
+/* ---- extkey.c: external keys (draft-baerts-tcpm-mptcpext-00) ------------ */
+
+/** The codec extensions a connection's segments are parsed with. */
+unsigned mpt_ek_ext(const struct mpt_mpconn *mp);
+/** Our MP_CAPABLE offers flag E (connect / answer to a SYN with E). */
+bool mpt_ek_offered(const struct mpt_mpconn *mp);
+/** Our SYN's offer (MPT_EXTKEY_OFFER_*) into buf when it fits; bytes. */
+size_t mpt_ek_write_offer(uint8_t *buf, size_t room);
+/** Whether a SYN offers external keys (the offer suboption, or flag E). */
+bool mpt_ek_syn_offer(const struct mpt_tcp_seg *seg, uint8_t mpc_flags);
+/** Negotiated: tokens known (ours, the peer's) -> IDSNs, buffers. */
+int mpt_ek_set_remote_token(struct mpt_mpconn *mp, uint32_t token);
+/** Switch our side to external keys (IDSN of our token, decision 14). */
+int mpt_ek_start(struct mpt_mpconn *mp);
+/** Joins and ADD_ADDR may go (not negotiated, or a key is active). */
+bool mpt_ek_keyed(const struct mpt_mpconn *mp);
+/** Whether key id k names an installed key (active, previous or pending). */
+bool mpt_ek_has_key(const struct mpt_mpconn *mp, uint8_t k);
+/** Key id of the newest active key (0 when not negotiated). */
+uint8_t mpt_ek_kid(const struct mpt_mpconn *mp);
+/** Install the configured key (knob ext_key) once the connection can. */
+void mpt_ek_auto(struct mpt_mpconn *mp, uint64_t now);
+/** mpt_sock_set_external_key. */
+int mpt_ek_install(struct mpt_mpconn *mp, const uint8_t *key, size_t len, uint64_t now);
+/** A received NEW_KEY (K, truncated HMAC). */
+void mpt_ek_new_key_rx(struct mpt_mpconn *mp, uint8_t k, const uint8_t *hmac);
+/** Our NEW_KEY into buf when one is due and fits (sent on sf); bytes. */
+size_t mpt_ek_write(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint8_t *buf, size_t room,
+		    uint64_t now);
+uint64_t mpt_ek_deadline(const struct mpt_mpconn *mp);
+void mpt_ek_on_timer(struct mpt_mpconn *mp, uint64_t now);
+/*
+ * The HMACs of MP_JOIN (RFC 8684 §3.2) and ADD_ADDR (§3.4.1), keyed with
+ * the keys of the handshake or, under external keys, with the key of id
+ * kid (draft §4.3).  ours: we send the option (our key, nonce first).
+ * MPT_ERR_NOTFOUND when kid names no installed key.
+ */
+int mpt_mp_join_hmac64(const struct mpt_mpconn *mp, uint8_t kid, bool ours, uint32_t nonce_snd,
+		       uint32_t nonce_rcv, uint64_t *out);
+int mpt_mp_join_hmac160(const struct mpt_mpconn *mp, uint8_t kid, bool ours, uint32_t nonce_snd,
+			uint32_t nonce_rcv, uint8_t out[MPT_CRYPTO_JOIN_ACK_LEN]);
+int mpt_mp_add_addr_hmac(const struct mpt_mpconn *mp, uint8_t kid, bool ours, uint8_t id,
+			 const struct mpt_addr *addr, uint16_t port, uint64_t *out);
+/** MP_FASTCLOSE's 64-bit field: the peer's key, or under external keys
+ *  the HMAC of decision 12 with key kid (ours: we send it). */
+int mpt_mp_fastclose_value(const struct mpt_mpconn *mp, uint8_t kid, bool ours, uint64_t *out);
 
 /* ---- sched.c ------------------------------------------------------------ */
 

@@ -18,10 +18,12 @@
 
 /* ---- options in ----------------------------------------------------------- */
 
-int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt_mp_opts *out)
+int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, unsigned ext,
+		      struct mpt_mp_opts *out)
 {
 	struct mpt_mptcp_parse_ctx ctx = {.version = version,
-					  .seg = (uint8_t)mpt_mptcp_seg_from_flags(seg->hdr.flags)};
+					  .seg = (uint8_t)mpt_mptcp_seg_from_flags(seg->hdr.flags),
+					  .ext = (uint8_t)ext};
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < seg->opts.n_mptcp; i++) {
 		const struct mpt_tcpopt_ref *r = &seg->opts.mptcp[i];
@@ -35,8 +37,10 @@ int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt
 			continue;
 		uint32_t bit = 1u << o.subtype;
 		if (o.subtype == MPT_MPTCP_ADD_ADDR) {
-			if (out->nadd < MPT_ARRAY_SIZE(out->add))
+			if (out->nadd < MPT_ARRAY_SIZE(out->add)) {
+				out->add_kid[out->nadd] = o.key_id;
 				out->add[out->nadd++] = o.u.add_addr;
+			}
 			out->seen |= bit;
 			continue;
 		}
@@ -66,6 +70,12 @@ int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt
 			break;
 		case MPT_MPTCP_MP_FASTCLOSE:
 			out->fastclose_key = o.u.fastclose_key;
+			out->fastclose_kid = o.key_id;
+			break;
+		case MPT_EXTKEY_SUBTYPE: /* decoded only when ext asked for it */
+			out->new_key = true;
+			out->new_key_kid = o.key_id;
+			memcpy(out->new_key_hmac, o.u.new_key.hmac, sizeof(out->new_key_hmac));
 			break;
 		case MPT_MPTCP_MP_TCPRST:
 			out->tcprst = o.u.tcprst;
@@ -81,9 +91,16 @@ int mpt_mp_opts_parse(const struct mpt_tcp_seg *seg, uint8_t version, struct mpt
 int mpt_mp_find_opt(const struct mpt_tcp_seg *seg, uint8_t subtype, uint8_t version,
 		    struct mpt_mptcp_opt *out)
 {
+	return mpt_mp_find_opt_ext(seg, subtype, version, 0, out);
+}
+
+int mpt_mp_find_opt_ext(const struct mpt_tcp_seg *seg, uint8_t subtype, uint8_t version,
+			unsigned ext, struct mpt_mptcp_opt *out)
+{
 	struct mpt_mptcp_opt tmp;
 	struct mpt_mptcp_parse_ctx ctx = {.version = version,
-					  .seg = (uint8_t)mpt_mptcp_seg_from_flags(seg->hdr.flags)};
+					  .seg = (uint8_t)mpt_mptcp_seg_from_flags(seg->hdr.flags),
+					  .ext = (uint8_t)ext};
 	if (!out)
 		out = &tmp;
 	for (unsigned i = 0; i < seg->opts.n_mptcp; i++) {
@@ -116,6 +133,11 @@ static uint8_t mpc_flags(const struct mpt_mpconn *mp, bool synack)
 		f |= MPT_MPC_F_A;
 	if (mp->k.c_flag)
 		f |= MPT_MPC_F_C;
+	/* External keys (draft §4.1, decision 4): E on every MP_CAPABLE
+	 * after the SYN once both sides offered them (the SYN's offer is
+	 * MPT_EXTKEY_OFFER_*: decision 1). */
+	if (mp->ek.on)
+		f |= MPT_MPC_F_E;
 	return f;
 }
 
@@ -169,19 +191,26 @@ static size_t write_syn(struct mpt_subflow *sf, uint16_t fl, uint8_t *buf, size_
 		o.version = mp->version;
 		o.u.mpc.flags = mpc_flags(mp, synack);
 		o.u.mpc.snd_key = mp->key_local;
+		o.u.mpc.snd_token = mp->token_local;
 		/* v1 SYN carries no key (4 bytes); v0 SYN and both SYN/ACKs
-		 * carry the sender's key (12 bytes). */
-		o.u.mpc.form =
-		    (!synack && mp->version == MPT_MPTCP_V1) ? MPT_MPC_NOKEY : MPT_MPC_ONEKEY;
+		 * carry the sender's key (12 bytes); under external keys the
+		 * SYN/ACK carries the sender's token instead (8 bytes). */
+		o.u.mpc.form = (!synack && mp->version == MPT_MPTCP_V1) ? MPT_MPC_NOKEY
+			       : mp->ek.on                              ? MPT_MPC_EXT_ONETOKEN
+									: MPT_MPC_ONEKEY;
 		if (!synack)
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPCapableSYNTX);
-		return emit(buf, room, &o);
+		size_t n = emit(buf, room, &o);
+		if (n > 0 && !synack && mpt_ek_offered(mp))
+			n += mpt_ek_write_offer(buf + n, room - n);
+		return n;
 	}
 	o.subtype = MPT_MPTCP_MP_JOIN;
 	o.version = mp->version;
 	o.u.join.backup = sf->backup;
 	o.u.join.addr_id = sf->local_id;
 	o.u.join.nonce = sf->nonce_local;
+	o.key_id = mp->ek.on ? sf->ek_kid : 0; /* draft §4.3 */
 	if (!synack) {
 		o.u.join.form = MPT_JOIN_SYN;
 		o.u.join.token = mp->token_remote;
@@ -190,8 +219,8 @@ static size_t write_syn(struct mpt_subflow *sf, uint16_t fl, uint8_t *buf, size_
 		 * leftmost 64 bits. */
 		uint64_t h = 0;
 		o.u.join.form = MPT_JOIN_SYNACK;
-		(void)mpt_hmac_join_trunc64(mp->version, mp->key_local, mp->key_remote,
-					    sf->nonce_local, sf->nonce_remote, &h);
+		(void)mpt_mp_join_hmac64(mp, sf->ek_kid, true, sf->nonce_local, sf->nonce_remote,
+					 &h);
 		mpt_put64(o.u.join.hmac, h);
 	}
 	return emit(buf, room, &o);
@@ -379,6 +408,22 @@ size_t mpt_mp_write_tcprst(uint8_t *buf, size_t room, uint8_t reason)
 }
 
 /*
+ * MP_FASTCLOSE (RFC 8684 §3.5) with the peer's key, or under external keys
+ * with K and the HMAC of decision 12; false before the first external key
+ * (decision 16: a plain RST then).
+ */
+static bool fastclose_opt(const struct mpt_mpconn *mp, struct mpt_mptcp_opt *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->subtype = MPT_MPTCP_MP_FASTCLOSE;
+	o->version = mp->version;
+	if (mp->ek.on && !mpt_ek_keyed(mp))
+		return false;
+	o->key_id = mpt_ek_kid(mp);
+	return mpt_mp_fastclose_value(mp, o->key_id, true, &o->u.fastclose_key) == 0;
+}
+
+/*
  * A reset of the subflow: RFC 8684 §3.6 MP_TCPRST with its reason (v1), and
  * MP_FASTCLOSE with the peer's key (§3.5) or MP_FAIL with the DSN the data
  * must resume at (§3.7) when those are why it goes.
@@ -397,15 +442,15 @@ static size_t write_rst(struct mpt_subflow *sf, uint8_t *buf, size_t room)
 	struct mpt_mptcp_opt o;
 	memset(&o, 0, sizeof(o));
 	o.version = mp->version;
-	if (sf->rst_fastclose) {
-		o.subtype = MPT_MPTCP_MP_FASTCLOSE;
-		o.u.fastclose_key = mp->key_remote;
+	if (sf->rst_fastclose && fastclose_opt(mp, &o)) {
 		size_t k = emit(buf + n, room - n, &o);
 		if (k > 0)
 			mpt_mib_inc(&st->mib, MPT_MIB_MPFastcloseTx);
 		n += k;
 	}
 	if (sf->rst_fail) {
+		memset(&o, 0, sizeof(o));
+		o.version = mp->version;
 		o.subtype = MPT_MPTCP_MP_FAIL;
 		o.u.fail_dsn = sf->rst_fail_dsn;
 		size_t k = emit(buf + n, room - n, &o);
@@ -429,11 +474,7 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 	if (mp->fastclose_ack && sf == mp->fc_sf) {
 		/* RFC 8684 §3.5: MP_FASTCLOSE on an ACK, with the peer's key. */
 		struct mpt_mptcp_opt fc;
-		memset(&fc, 0, sizeof(fc));
-		fc.subtype = MPT_MPTCP_MP_FASTCLOSE;
-		fc.version = mp->version;
-		fc.u.fastclose_key = mp->key_remote;
-		size_t n = info->len == 0 ? emit(buf, room, &fc) : 0;
+		size_t n = info->len == 0 && fastclose_opt(mp, &fc) ? emit(buf, room, &fc) : 0;
 		if (n > 0)
 			mpt_mib_inc(&mp->st->mib, MPT_MIB_MPFastcloseTx);
 		return n;
@@ -462,8 +503,9 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 		uint8_t h[MPT_CRYPTO_JOIN_ACK_LEN];
 		o.subtype = MPT_MPTCP_MP_JOIN;
 		o.u.join.form = MPT_JOIN_ACK;
-		if (mpt_hmac_join_160(mp->version, mp->key_local, mp->key_remote, sf->nonce_local,
-				      sf->nonce_remote, h) == 0)
+		o.key_id = mp->ek.on ? sf->ek_kid : 0;
+		if (mpt_mp_join_hmac160(mp, sf->ek_kid, true, sf->nonce_local, sf->nonce_remote,
+					h) == 0)
 			memcpy(o.u.join.hmac, h, sizeof(h));
 		size_t n = emit(buf, room, &o);
 		sf->join = MPT_SF_JOIN_ACK;
@@ -474,6 +516,8 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 		o.u.mpc.flags = mpc_flags(mp, true);
 		o.u.mpc.snd_key = mp->key_local;
 		o.u.mpc.rcv_key = mp->key_remote;
+		o.u.mpc.snd_token = mp->token_local;
+		o.u.mpc.rcv_token = mp->token_remote;
 		const struct mpt_map *m =
 		    info->len > 0 ? mpt_maplist_find(&sf->tx, info->seq - sf->iss) : NULL;
 		if (mp->version == MPT_MPTCP_V1 && m && m->ssn == 1 &&
@@ -484,7 +528,7 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			uint32_t rel = info->seq - sf->iss, end = m->ssn + m->len;
 			if (mpt_rel_cmp(rel + info->len, end) > 0)
 				info->len = end - rel;
-			o.u.mpc.form = MPT_MPC_DATA;
+			o.u.mpc.form = mp->ek.on ? MPT_MPC_EXT_DATA : MPT_MPC_DATA;
 			o.u.mpc.data_len = (uint16_t)(m->len + (m->data_fin ? 1u : 0u));
 			o.u.mpc.has_csum = mp->csum;
 			o.u.mpc.csum = m->csum;
@@ -501,7 +545,7 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 			/* Third ACK (repeated on pure ACKs until the peer's
 			 * first DSS shows it has our key), plus a DATA_ACK
 			 * when room is left. */
-			o.u.mpc.form = MPT_MPC_TWOKEYS;
+			o.u.mpc.form = mp->ek.on ? MPT_MPC_EXT_TWOTOKENS : MPT_MPC_TWOKEYS;
 			size_t n = emit(buf, room, &o);
 			if (n > 0 && room - n >= 8 && mp->keys_known)
 				n += write_dss(sf, info, buf + n, room - n);
@@ -524,7 +568,9 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 		return 0;
 	size_t n = 0;
 	if (info->len == 0 && !(info->flags & MPT_TCP_FIN)) {
-		n = write_signals(sf, buf, room > 8 ? room - 8 : 0);
+		/* NEW_KEY (12 bytes) beside a DATA_ACK only on pure ACKs. */
+		n = mpt_ek_write(mp, sf, buf, room > 8 ? room - 8 : 0, mp->st->now);
+		n += write_signals(sf, buf + n, room > 8 + n ? room - 8 - n : 0);
 		size_t a = mpt_pm_write(mp, buf + n, room > 8 + n ? room - 8 - n : 0, mp->st->now);
 		if (a == 0 && n == 0 && !mp->fin_bare_due && !mp->peer_fin) {
 			/* RFC 8684 §3.4.1: an ADD_ADDR too large to sit beside

@@ -211,7 +211,7 @@ void mpt_pm_open_pairs(struct mpt_mpconn *mp, bool (*want)(struct mpt_mpconn *, 
 		}
 }
 
-void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a)
+void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr *a, uint8_t kid)
 {
 	struct mpt_mpconn *mp = sf->mp;
 	struct mpt_stack *st = mp->st;
@@ -229,18 +229,20 @@ void mpt_pm_add_addr_rx(struct mpt_subflow *sf, const struct mpt_mptcp_add_addr 
 	}
 	if (mp->version == MPT_MPTCP_V1) {
 		/* RFC 8684 §3.4.1: HMAC(Key of sender || key of receiver,
-		 * id || address || port); a wrong one is ignored. */
+		 * id || address || port); a wrong one is ignored.  External
+		 * keys: HMAC(the key named by K, same message), none before
+		 * the first key (draft §4.3). */
 		uint64_t h = 0;
 		uint8_t want[8];
-		if (!mp->keys_known ||
-		    mpt_hmac_add_addr(mp->key_remote, mp->key_local, a->addr_id, &a->addr,
-				      a->has_port ? a->port : 0, &h) < 0) {
-			mpt_mib_inc(&st->mib, MPT_MIB_AddAddrDrop);
+		enum mpt_mib_id drop = mp->ek.on ? MPT_MIB_ExtKeyAddAddrDrop : MPT_MIB_AddAddrDrop;
+		if (!mp->keys_known || mpt_mp_add_addr_hmac(mp, kid, false, a->addr_id, &a->addr,
+							    a->has_port ? a->port : 0, &h) < 0) {
+			mpt_mib_inc(&st->mib, drop);
 			return;
 		}
 		mpt_put64(want, h);
 		if (!mpt_crypto_memeq(want, a->hmac, 8)) {
-			mpt_mib_inc(&st->mib, MPT_MIB_AddAddrDrop);
+			mpt_mib_inc(&st->mib, drop);
 			return;
 		}
 	}
@@ -298,8 +300,10 @@ size_t mpt_pm_write(struct mpt_mpconn *mp, uint8_t *buf, size_t room, uint64_t n
 		o.u.add_addr.addr = a->addr;
 		if (mp->version == MPT_MPTCP_V1) {
 			uint64_t h = 0;
-			if (mpt_hmac_add_addr(mp->key_local, mp->key_remote, a->id, &a->addr, 0,
-					      &h) < 0)
+			if (!mpt_ek_keyed(mp))
+				return 0; /* held until the first external key */
+			o.key_id = mpt_ek_kid(mp);
+			if (mpt_mp_add_addr_hmac(mp, o.key_id, true, a->id, &a->addr, 0, &h) < 0)
 				return 0;
 			mpt_put64(o.u.add_addr.hmac, h);
 		}

@@ -97,6 +97,11 @@ static int mp_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool 
 	return mpt_mp_set_backup(conn_of(s), local, backup, now);
 }
 
+static int mp_set_ext_key(struct mpt_sock *s, const uint8_t *key, size_t len, uint64_t now)
+{
+	return mpt_ek_install(conn_of(s), key, len, now);
+}
+
 static int mp_pm_event(struct mpt_sock *s, struct mpt_pm_event *ev)
 {
 	return mpt_mp_pm_event_pop(conn_of(s), ev);
@@ -149,6 +154,7 @@ static const struct mpt_mptcp_sock_ops mp_mptcp = {
     .conn_id = mp_conn_id,
     .info = mp_info,
     .set_backup = mp_set_backup,
+    .set_ext_key = mp_set_ext_key,
     .pm_event = mp_pm_event,
     .local_added = mp_local_added,
     .local_removed = mp_local_removed,
@@ -194,6 +200,12 @@ static int fb_set_backup(struct mpt_sock *s, const struct mpt_addr *local, bool 
 			 uint64_t now)
 {
 	MPT_UNUSED(s), MPT_UNUSED(local), MPT_UNUSED(backup), MPT_UNUSED(now);
+	return MPT_ERR_STATE;
+}
+
+static int fb_set_ext_key(struct mpt_sock *s, const uint8_t *key, size_t len, uint64_t now)
+{
+	MPT_UNUSED(s), MPT_UNUSED(key), MPT_UNUSED(len), MPT_UNUSED(now);
 	return MPT_ERR_STATE;
 }
 
@@ -245,6 +257,7 @@ static const struct mpt_mptcp_sock_ops fb_mptcp = {
     .conn_id = fb_conn_id,
     .info = mp_info,
     .set_backup = fb_set_backup,
+    .set_ext_key = fb_set_ext_key,
     .pm_event = mp_pm_event,
     .local_added = fb_local_added,
     .local_removed = fb_local_removed,

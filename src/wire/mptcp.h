@@ -110,14 +110,26 @@ enum mpt_mptcp_reason {
 #define MPT_MPTCP_EXT_EXTKEY 0x01u /* ctx->ext: understand external keys */
 #define MPT_MPTCP_EXT_MASK   0x01u /* every ctx->ext bit this codec knows */
 
-#define MPT_EXTKEY_MPC_FLAG    0x08u /* MP_CAPABLE flag E (draft §6 proposes E) */
-#define MPT_EXTKEY_SUBTYPE     0x9   /* NEW_KEY (draft §6 suggests 0x9) */
-#define MPT_EXTKEY_K_NEW_KEY   0x01u /* K in NEW_KEY's subtype byte (Figure 5) */
-#define MPT_EXTKEY_K_JOIN      0x02u /* K in MP_JOIN's subtype byte (Figure 6; B is 0x01) */
-#define MPT_EXTKEY_K_ADD_ADDR  0x02u /* K in ADD_ADDR's subtype byte (Figure 7; E is 0x01) */
-#define MPT_EXTKEY_K_FASTCLOSE 0x01u /* K in MP_FASTCLOSE's subtype byte (Figure 8) */
-#define MPT_EXTKEY_NEW_KEY_LEN 12    /* kind, length, subtype|K, 0, 64-bit HMAC */
-#define MPT_EXTKEY_HMAC_LEN    8     /* NEW_KEY: low-order 64 bits of the HMAC */
+#define MPT_EXTKEY_MPC_FLAG      0x08u /* MP_CAPABLE flag E (draft §6 proposes E) */
+#define MPT_EXTKEY_SUBTYPE       0x9   /* NEW_KEY (draft §6 suggests 0x9) */
+#define MPT_EXTKEY_K_NEW_KEY     0x01u /* K in NEW_KEY's subtype byte (Figure 5) */
+#define MPT_EXTKEY_K_JOIN        0x02u /* K in MP_JOIN's subtype byte (Figure 6; B is 0x01) */
+#define MPT_EXTKEY_K_ADD_ADDR    0x02u /* K in ADD_ADDR's subtype byte (Figure 7; E is 0x01) */
+#define MPT_EXTKEY_K_FASTCLOSE   0x01u /* K in MP_FASTCLOSE's subtype byte (Figure 8) */
+#define MPT_EXTKEY_NEW_KEY_LEN   12    /* kind, length, subtype|K, 0, 64-bit HMAC */
+/*
+ * The SYN's offer (docs/external-keys.md, decision 1): Linux ignores an
+ * MP_CAPABLE whose flags have any of D..G set (E among them), so a SYN with
+ * the draft's E would get plain TCP from it, not RFC 8684.  mpt's SYN
+ * carries the RFC 8684 MP_CAPABLE unchanged plus this 4-byte
+ * MP_EXPERIMENTAL suboption (subtype 0xf, private use, RFC 8684 §8) whose
+ * last byte names the experiment; every later MP_CAPABLE carries E as the
+ * draft says.  A SYN with E is accepted as an offer too.
+ */
+#define MPT_EXTKEY_OFFER_SUBTYPE 0xf
+#define MPT_EXTKEY_OFFER_LEN     4
+#define MPT_EXTKEY_OFFER_ID      0xe1
+#define MPT_EXTKEY_HMAC_LEN      8 /* NEW_KEY: low-order 64 bits of the HMAC */
 
 /* ---- MP_CAPABLE (RFC 8684 §3.1, RFC 6824 §3.1) ---- */
 

@@ -22,9 +22,9 @@
  * Every run ends with nothing leaked.  Two more tests drive the element with
  * hand-made packets: its API, and an external-key handshake.
  *
- * The same element will test external keys (draft-baerts-tcpm-mptcpext-00)
- * once the engine negotiates them; what that test will assert is written
- * down at the end of this file.
+ * The same forgeries against a connection with external keys
+ * (draft-baerts-tcpm-mptcpext-00) are refused and counted, and its transfer
+ * completes intact (test_ext_forgeries_refused, at the end).
  */
 #include "mptcp_scn.h"
 #include "wire/bytes.h"
@@ -70,7 +70,13 @@ struct atk {
 	struct mpt_sim_mbox_stats ms;
 	struct mpt_bulk_result res; /* latest, through the close sequence */
 	int srv_joins_max;          /* most established join subflows at the server */
+	/* external keys: the same key installed on both sides once possible */
+	bool ext;
+	int ext_rc[2]; /* 1 until installed, then mpt_sock_set_external_key's */
 };
+
+static const uint8_t EXT_KEY[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+				    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static void snap(struct mpt_sim *sim, void *arg)
 {
@@ -85,6 +91,14 @@ static void snap(struct mpt_sim *sim, void *arg)
 	if (ss && mpt_sock_mptcp_info(ss, &si) == 0 && si.mptcpi_subflows > a->srv_joins_max)
 		a->srv_joins_max = si.mptcpi_subflows;
 	mpt_bulk_result(a->x->b, &a->res);
+	struct mpt_sock *both[2] = {mpt_bulk_client_sock(a->x->b), ss};
+	for (int i = 0; a->ext && i < 2; i++)
+		if (both[i] && a->ext_rc[i] != 0) {
+			a->ext_rc[i] = mpt_sock_set_external_key(both[i], EXT_KEY, sizeof(EXT_KEY),
+								 mpt_sim_now(sim));
+			if (a->ext_rc[i] == MPT_ERR_STATE)
+				a->ext_rc[i] = 1; /* not established yet: next time */
+		}
 	a->snapped = true;
 	assert_int_equal(mpt_sim_at(sim, mpt_sim_now(sim) + SNAP_EVERY, snap, a), 0);
 }
@@ -592,30 +606,88 @@ static void test_ext_handshake(void **state)
 	assert_int_equal(tm.live, 0);
 }
 
+/* ---- the same attacks against external keys: refused ------------------------------ */
 /*
- * External keys (draft-baerts-tcpm-mptcpext-00, docs/external-keys.md):
- * once the engine negotiates them, this file gains a run of the two
- * attacks above with both stacks offering the extension and a key
- * installed on each side (through the planned API, in sc.tweak /
- * sc.setup).  The box sees flag E, records the two tokens and no key
- * (st.ext true, st.keys false) and still forges: its MP_JOIN SYN names the
+ * Both stacks offer external keys (draft-baerts-tcpm-mptcpext-00,
+ * docs/external-keys.md) and the test installs the same key on both sides
+ * as soon as the connection takes it.  The box sees flag E, records the
+ * two tokens and no key and still forges: its MP_JOIN SYN names the
  * listener's token with the key id of the initiator's last NEW_KEY, its
- * third ACK carries an HMAC it cannot compute (it uses zero keys), and its
- * MP_FASTCLOSE replays that NEW_KEY's HMAC (decision 12).  That run will
- * assert: join_syn_tx == 1 and fastclose_tx == 1 (the forgeries went
- * out), join_synack_hmac_ok == 0 and join_established == 0, the server's
- * MPJoinAckRx == 0 with the refusal counted (MPJoinAckHMacFailure, or the
- * unknown-key-id counter the engine adds), MPFastcloseRx == 0 and
- * MPFastcloseRxDrop == 1, no error on either side, and mcheck: the
- * transfer completes intact within its budget.
+ * third ACK carries an HMAC it cannot compute, its MP_FASTCLOSE replays
+ * that NEW_KEY's HMAC (decision 12 keeps the two apart).  Both are refused
+ * and counted; the transfer completes intact.
  */
+static void ext_tweak(struct mpt_stack_cfg *cc, struct mpt_stack_cfg *sv)
+{
+	cc->mptcp.ext_keys = MPT_EXT_KEYS_OFFER;
+	sv->mptcp.ext_keys = MPT_EXT_KEYS_OFFER;
+}
+
+static void ext_attack(bool v6, uint64_t seed, bool join)
+{
+	char name[80];
+	snprintf(name, sizeof(name), "external keys%s seed %llu, forged %s", v6 ? " IPv6" : "",
+		 (unsigned long long)seed, join ? "MP_JOIN" : "MP_FASTCLOSE");
+	struct mscn sc = base(name, 1, v6, seed);
+	sc.tweak = ext_tweak;
+	struct atk a = {.with_box = true, .ext = true, .ext_rc = {1, 1}};
+	if (join)
+		a.cfg.atk_join_at = ATK_AT;
+	else
+		a.cfg.atk_fastclose_at = ATK_AT;
+	struct mout o;
+	run_atk(&sc, &a, &o);
+	/* The extension ran: keys installed and confirmed on both sides. */
+	assert_int_equal(a.ext_rc[0], 0);
+	assert_int_equal(a.ext_rc[1], 0);
+	assert_true(o.ci.ext_keys && o.si.ext_keys);
+	assert_int_equal(o.ci.ext_key_gen, 1);
+	assert_int_equal(o.si.ext_key_gen, 1);
+	/* The box saw the handshake: tokens, no keys. */
+	assert_true(a.st.handshake);
+	assert_true(a.st.ext);
+	assert_false(a.st.keys);
+	assert_int_equal(a.st.token_initiator, o.ci.mptcpi_token);
+	assert_int_equal(a.st.token_listener, o.si.mptcpi_token);
+	assert_int_equal(a.st.not_ready, 0);
+	if (join) {
+		/* The forgery went out and got its SYN/ACK, whose HMAC the box
+		 * could not check; its third ACK was refused with a RST. */
+		assert_int_equal(a.st.join_syn_tx, 1);
+		assert_int_equal(a.st.join_synack_rx, 1);
+		assert_int_equal(a.st.join_synack_hmac_ok, 0);
+		assert_int_equal(a.st.join_established, 0);
+		assert_int_equal(a.st.join_rst_rx, 1);
+		assert_int_equal(mcounter(&o, 1, "MPJoinAckRx"), 0);
+		assert_int_equal(mcounter(&o, 1, "MPJoinAckHMacFailure"), 1);
+		assert_int_equal(o.pmev[1][MPT_PM_EV_SF_ESTABLISHED], 0);
+		assert_int_equal(a.srv_joins_max, 0);
+	} else {
+		assert_int_equal(a.st.fastclose_tx, 1);
+		assert_int_equal(mcounter_end(&o, 1, "MPFastcloseRx"), 0);
+		assert_int_equal(mcounter_end(&o, 1, "MPFastcloseRxDrop"), 1);
+	}
+	/* Nothing reached the applications: the transfer is intact. */
+	mcheck(&sc, &o);
+}
+
+static void test_ext_forgeries_refused(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 12; seed < 15; seed++) {
+		ext_attack(false, seed, true);
+		ext_attack(false, seed, false);
+		ext_attack(true, seed, true);
+		ext_attack(true, seed, false);
+	}
+}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record_only),      cmocka_unit_test(test_forged_join),
 	    cmocka_unit_test(test_forged_fastclose), cmocka_unit_test(test_api),
-	    cmocka_unit_test(test_ext_handshake),
+	    cmocka_unit_test(test_ext_handshake),    cmocka_unit_test(test_ext_forgeries_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

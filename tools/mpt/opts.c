@@ -14,6 +14,62 @@ void mpt_opts_init(struct mpt_tool_opts *o)
 	mpt_stack_cfg_init(&o->be.stack);
 	o->mptcp_version = -1;
 	o->max_subflows = -1;
+	o->ext_keys = -1;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * --ext-key-file: the external key, as hex digits (32..128 of them,
+ * whitespace around them ignored: `openssl rand -hex 32 > key`) or as
+ * 16..64 raw bytes.  A file that is neither is refused, never truncated.
+ */
+static int read_ext_key(struct mpt_tool_opts *o, const char *prog, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s: --ext-key-file: %s: %s\n", prog, path, strerror(errno));
+		return -1;
+	}
+	uint8_t buf[160];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	bool more = n == sizeof(buf) && fgetc(f) != EOF;
+	fclose(f);
+	size_t a = 0, b = n;
+	while (a < b && (buf[a] == ' ' || buf[a] == '\n' || buf[a] == '\r' || buf[a] == '\t'))
+		a++;
+	while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\n' || buf[b - 1] == '\r' ||
+			 buf[b - 1] == '\t'))
+		b--;
+	bool hex = !more && b > a && (b - a) % 2 == 0;
+	for (size_t i = a; hex && i < b; i++)
+		hex = hexval(buf[i]) >= 0;
+	if (hex && (b - a) / 2 >= 16 && (b - a) / 2 <= sizeof(o->ext_key)) {
+		o->ext_key_len = (b - a) / 2;
+		for (size_t i = 0; i < o->ext_key_len; i++)
+			o->ext_key[i] =
+			    (uint8_t)(hexval(buf[a + 2 * i]) << 4 | hexval(buf[a + 2 * i + 1]));
+		return 0;
+	}
+	if (!hex && !more && n >= 16 && n <= sizeof(o->ext_key)) {
+		memcpy(o->ext_key, buf, n);
+		o->ext_key_len = n;
+		return 0;
+	}
+	fprintf(stderr,
+		"%s: --ext-key-file: %s: not a key (32 to 128 hex digits, or 16 to 64 raw "
+		"bytes)\n",
+		prog, path);
+	return -1;
 }
 
 static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -154,6 +210,21 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
 	case MPT_OPT_NO_OFFLOAD:
 		o->be.no_offload = true;
 		return 0;
+	case MPT_OPT_EXT_KEYS:
+		if (arg && !strcmp(arg, "off")) {
+			o->ext_keys = MPT_EXT_KEYS_OFF;
+		} else if (arg && !strcmp(arg, "offer")) {
+			o->ext_keys = MPT_EXT_KEYS_OFFER;
+		} else if (arg && !strcmp(arg, "require")) {
+			o->ext_keys = MPT_EXT_KEYS_REQUIRE;
+		} else {
+			fprintf(stderr, "%s: --ext-keys: '%s' is not off, offer or require\n", prog,
+				arg ? arg : "");
+			return -1;
+		}
+		return 0;
+	case MPT_OPT_EXT_KEY_FILE:
+		return read_ext_key(o, prog, arg);
 	case MPT_OPT_MAX_SUBFLOWS:
 		if (!parse_uint(arg, 1, 255, &v)) {
 			fprintf(stderr, "%s: --max-subflows: '%s' is not an integer in [1, 255]\n",
@@ -261,6 +332,19 @@ int mpt_opts_finish(struct mpt_tool_opts *o, const char *prog)
 	if (o->mptcp_version >= 0)
 		c->mptcp.version = (uint8_t)o->mptcp_version;
 	c->mptcp.checksum = o->checksum;
+	if (o->ext_key_len > 0 && o->ext_keys == MPT_EXT_KEYS_OFF) {
+		fprintf(stderr,
+			"%s: --ext-key-file with --ext-keys off: the key would never be used\n",
+			prog);
+		return -1;
+	}
+	/* A key file alone offers the extension. */
+	if (o->ext_keys >= 0)
+		c->mptcp.ext_keys = (uint8_t)o->ext_keys;
+	else if (o->ext_key_len > 0)
+		c->mptcp.ext_keys = MPT_EXT_KEYS_OFFER;
+	c->mptcp.ext_key_len = (uint8_t)o->ext_key_len;
+	memcpy(c->mptcp.ext_key, o->ext_key, o->ext_key_len);
 	if (o->max_subflows > 0)
 		c->mptcp.max_subflows = (uint8_t)o->max_subflows;
 	if (o->sched)
@@ -393,6 +477,13 @@ void mpt_opts_usage(FILE *f)
 		"  --no-mptcp        plain TCP (no MP_CAPABLE offered or accepted)\n"
 		"  --version 0|1     MPTCP version to offer (default 1)\n"
 		"  --checksum        request DSS checksums\n"
+		"  --ext-keys off|offer|require\n"
+		"                    external keys (draft-baerts-tcpm-mptcpext; default off):\n"
+		"                    joins, ADD_ADDR and MP_FASTCLOSE authenticated by a key\n"
+		"                    that never crosses the network; require: refuse a peer\n"
+		"                    without them (docs/external-keys.md)\n"
+		"  --ext-key-file F  the key (32-128 hex digits or 16-64 raw bytes; implies\n"
+		"                    --ext-keys offer); the same file on both sides\n"
 		"  --max-subflows N  subflows per connection (default 8)\n"
 		"  --pm NAME         path manager: fullmesh (default), ndiffports[,N] (N\n"
 		"                    subflows over the first path, default 2), endpoints\n"

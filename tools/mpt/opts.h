@@ -3,7 +3,7 @@
  * Stack options shared by the subcommands that run on real networks
  * (`mpt cat`, `mpt perf`): --path, --version, --checksum, --no-mptcp,
  * --sched, --cc, --pm, --max-subflows, --pcap, --seed, --remove-path-after,
- * --no-offload, -v.
+ * --no-offload, --ext-keys, --ext-key-file, -v.
  *
  * A subcommand appends MPT_STACK_LONGOPTS to its getopt_long table, passes
  * every option it does not know itself to mpt_opts_handle(), and calls
@@ -33,6 +33,8 @@ enum {
 	MPT_OPT_REMOVE_PATH_AFTER,
 	MPT_OPT_RACE,
 	MPT_OPT_NO_OFFLOAD,
+	MPT_OPT_EXT_KEYS,
+	MPT_OPT_EXT_KEY_FILE,
 	MPT_OPT_VERBOSE = 'v',
 };
 
@@ -52,6 +54,8 @@ enum {
 	 MPT_OPT_REMOVE_PATH_AFTER},                                      \
 	{"race", no_argument, NULL, MPT_OPT_RACE},                        \
 	{"no-offload", no_argument, NULL, MPT_OPT_NO_OFFLOAD},            \
+	{"ext-keys", required_argument, NULL, MPT_OPT_EXT_KEYS},          \
+	{"ext-key-file", required_argument, NULL, MPT_OPT_EXT_KEY_FILE},  \
 	{"verbose", no_argument, NULL, MPT_OPT_VERBOSE}
 /* clang-format on */
 
@@ -67,7 +71,10 @@ struct mpt_tool_opts {
 	int max_subflows;          /**< -1: default */
 	bool checksum;
 	bool no_mptcp;
-	bool race;      /**< --race */
+	bool race;           /**< --race */
+	int ext_keys;        /**< --ext-keys: enum mpt_ext_keys_mode (-1: default, off) */
+	uint8_t ext_key[64]; /**< --ext-key-file: the key read from it */
+	size_t ext_key_len;
 	int ndiffports; /**< --pm ndiffports,N (0: default) */
 	/** --remove-path-after ADDR,SECONDS, applied to the path with that
 	 *  address by mpt_opts_finish() (the --path may come later). */

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# External keys (issue 12, draft-baerts-tcpm-mptcpext-00, docs/external-keys.md)
+# over real paths, with a configured key (--ext-key-file, the same file on
+# both ends):
+#   (a) mpt cat <-> mpt cat -l over two paths (mpt on TUN devices in both
+#       namespaces), 8 MiB each way at once: intact; both ends negotiated
+#       the extension, the key became active on both (NEW_KEY confirmed),
+#       and the joins ran under it (MPJoinAckRx on the listener, no join
+#       refused);
+#   (b) mpt cat --ext-key-file -> a kernel MPTCP server (which does not
+#       know the extension, and announces its second address): a clean
+#       negotiation down to RFC 8684 - MPTCP v1 on both sides (the kernel
+#       counts the MP_CAPABLE SYN: mpt's SYN offers the extension beside
+#       an unchanged MP_CAPABLE, decision 1 of docs/external-keys.md, as
+#       the draft's flag E in the SYN makes Linux ignore MP_CAPABLE), a
+#       join with the handshake's keys, intact;
+#   (c) a kernel MPTCP client -> mpt cat -l --ext-key-file: the kernel
+#       offers no E: plain RFC 8684 with the kernel's join, intact;
+#   (d) mpt cat --ext-keys require -> the kernel server: refused (exit
+#       status non-zero, ExtKeyRefused counted), nothing delivered.
+set -uo pipefail
+TEST_NAME=extkey
+CASE_TIMEOUT=${CASE_TIMEOUT:-40}
+. "$(dirname "$0")/lib.sh"
+interop_require
+command -v mptcpize >/dev/null || skip "mptcpize is not installed (scripts/deps.sh installs it)"
+command -v nstat >/dev/null || skip "nstat (iproute2) is not installed"
+[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] || skip "the kernel has no MPTCP (net.mptcp.enabled)"
+TOPO_RATE=20mbit topo_two_paths
+for ns in "$NS_C" "$NS_S"; do
+	ip netns exec "$ns" sysctl -qw net.mptcp.blackhole_timeout=0 2>/dev/null || true
+done
+# A second mpt in the server namespace, on TUN addresses of its own; the
+# kernel there forwards to them (routes back to the client's mpt exist).
+ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+MS_A=10.78.2.1
+MS_B=10.79.2.1
+MPT_TWO=(--path "$MP_A/24,dev=mpttun0" --path "$MP_B/24,dev=mpttun1")
+MPT_SRV_TWO=(--path "$MS_A/24,dev=mptsrv0" --path "$MS_B/24,dev=mptsrv1")
+openssl rand -hex 32 >"$WORK/key" 2>/dev/null || head -c 32 /dev/urandom >"$WORK/key"
+SIZE=$((8 * 1048576))
+head -c "$SIZE" /dev/urandom >"$WORK/up"
+head -c "$SIZE" /dev/urandom >"$WORK/down"
+
+# mcounter FILE NAME: mpt's counter from its -vv output (0 when it did not move)
+mcounter() {
+	awk -v n="$2" '$1 == "mpt:" && $2 == "counter" && $3 == n { v = $4 } END { print v + 0 }' "$1"
+}
+
+echo "-- (a) mpt <-> mpt, two paths, the same key file on both ends"
+case_a() {
+	local d="$WORK/a"
+	mkdir -p "$d"
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" "$MPT_BIN" cat -l -N -v -v \
+		"${MPT_SRV_TWO[@]}" --ext-key-file "$WORK/key" 6300 \
+		<"$WORK/down" >"$d/srv_got" 2>"$d/srv.err" &
+	local spid=$!
+	INTEROP_PIDS+=("$spid")
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening' "$d/srv.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" cat -N -v -v "${MPT_TWO[@]}" \
+		--ext-key-file "$WORK/key" "$MS_A" 6300 <"$WORK/up" >"$d/cli_got" 2>"$d/cli.err"
+	local crc=$?
+	wait "$spid"
+	local src=$?
+	echo "  client exit $crc, server exit $src"
+	local rc=0
+	[ $crc = 0 ] && [ $src = 0 ] || rc=1
+	same_file "client -> server" "$WORK/up" "$d/srv_got" || rc=1
+	same_file "server -> client" "$WORK/down" "$d/cli_got" || rc=1
+	local side f
+	for side in cli srv; do
+		f="$d/$side.err"
+		echo "  $side: ExtKeyNegotiated $(mcounter "$f" ExtKeyNegotiated)" \
+			"ExtKeyNewKeyTx $(mcounter "$f" ExtKeyNewKeyTx)" \
+			"ExtKeyNewKeyRx $(mcounter "$f" ExtKeyNewKeyRx)" \
+			"ExtKeyJoinRefused $(mcounter "$f" ExtKeyJoinRefused)" \
+			"MPJoinSynTx $(mcounter "$f" MPJoinSynTx) MPJoinAckRx $(mcounter "$f" MPJoinAckRx)"
+		[ "$(mcounter "$f" ExtKeyNegotiated)" = 1 ] || { echo "  $side: not negotiated"; rc=1; }
+		[ "$(mcounter "$f" ExtKeyNewKeyRx)" = 1 ] || { echo "  $side: key not confirmed"; rc=1; }
+		[ "$(mcounter "$f" ExtKeyJoinRefused)" = 0 ] || { echo "  $side: a join was refused"; rc=1; }
+	done
+	[ "$(mcounter "$d/srv.err" MPJoinAckRx)" -ge 1 ] || { echo "  no join completed"; rc=1; }
+	[ $rc = 0 ] || { show_log "$d/cli.err"; show_log "$d/srv.err"; }
+	return $rc
+}
+case_a
+case_result "(a) mpt <-> mpt with external keys, two paths, intact" $?
+# Forwarding in the kernel's namespace was for (a) only: with it on, the
+# kernel's joins over the other path fail in (b) with or without external
+# keys (seen with plain mpt too; not investigated further here).
+ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=0 >/dev/null
+
+echo "-- (b) mpt cat --ext-key-file -> kernel MPTCP server"
+case_b() {
+	local d="$WORK/b"
+	mkdir -p "$d"
+	ksnap "$NS_S" "$d/k0"
+	ip -n "$NS_S" mptcp endpoint add "$SRV_B" dev mpt-p2s signal || return 1
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 "$PEER" server \
+		--port 6301 --send "$WORK/down" --recv-out "$d/srv_got" --ready "$d/ready" \
+		2>"$d/peer.err" &
+	local spid=$!
+	INTEROP_PIDS+=("$spid")
+	wait_file "$d/ready" 10 || return 1
+	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" cat -N -v -v "${MPT_TWO[@]}" \
+		--ext-key-file "$WORK/key" "$SRV_A" 6301 <"$WORK/up" >"$d/cli_got" 2>"$d/cli.err"
+	local crc=$?
+	wait "$spid"
+	local prc=$?
+	ksnap "$NS_S" "$d/k1"
+	ip -n "$NS_S" mptcp endpoint flush
+	echo "  mpt exit $crc, kernel server exit $prc"
+	kshow "$d/k0" "$d/k1"
+	local rc=0
+	[ $crc = 0 ] && [ $prc = 0 ] || rc=1
+	same_file "mpt -> kernel" "$WORK/up" "$d/srv_got" || rc=1
+	same_file "kernel -> mpt" "$WORK/down" "$d/cli_got" || rc=1
+	[ "$(mcounter "$d/cli.err" ExtKeyNegotiated)" = 0 ] || { echo "  negotiated with the kernel?"; rc=1; }
+	local syn synack joins
+	syn=$(kdelta "$d/k0" "$d/k1" MPTcpExtMPCapableSYNRX)
+	synack=$(mcounter "$d/cli.err" MPCapableSYNACKRX)
+	joins=$(kdelta "$d/k0" "$d/k1" MPTcpExtMPJoinAckRx)
+	echo "  kernel MPCapableSYNRX +$syn, MPJoinAckRx +$joins; mpt MPCapableSYNACKRX $synack," \
+		"MPCapableFallbackSYNACK $(mcounter "$d/cli.err" MPCapableFallbackSYNACK)"
+	[ "$syn" = 1 ] && [ "$synack" = 1 ] || { echo "  not MPTCP v1"; rc=1; }
+	[ "$(mcounter "$d/cli.err" MPCapableFallbackSYNACK)" = 0 ] || rc=1
+	[ "$joins" -ge 1 ] || { echo "  no join"; rc=1; }
+	[ $rc = 0 ] || { show_log "$d/cli.err"; show_log "$d/peer.err"; }
+	return $rc
+}
+case_b
+case_result "(b) mpt (external keys offered) -> kernel: RFC 8684 with a join, intact" $?
+
+echo "-- (c) kernel MPTCP client -> mpt cat -l --ext-key-file"
+case_c() {
+	local d="$WORK/c"
+	mkdir -p "$d"
+	ip -n "$NS_S" mptcp endpoint add "$SRV_B" dev mpt-p2s subflow || return 1
+	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" cat -l -N -v -v "${MPT_TWO[@]}" \
+		--ext-key-file "$WORK/key" 6302 <"$WORK/down" >"$d/mpt_got" 2>"$d/mpt.err" &
+	local mpid=$!
+	INTEROP_PIDS+=("$mpid")
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening' "$d/mpt.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run python3 "$PEER" client \
+		--host "$MP_A" --port 6302 --send "$WORK/up" --recv-out "$d/peer_got" --retry 5 \
+		2>"$d/peer.err"
+	local prc=$?
+	wait "$mpid"
+	local mrc=$?
+	ip -n "$NS_S" mptcp endpoint flush
+	echo "  kernel client exit $prc, mpt exit $mrc"
+	local rc=0
+	[ $mrc = 0 ] && [ $prc = 0 ] || rc=1
+	same_file "kernel -> mpt" "$WORK/up" "$d/mpt_got" || rc=1
+	same_file "mpt -> kernel" "$WORK/down" "$d/peer_got" || rc=1
+	echo "  mpt: ExtKeyNegotiated $(mcounter "$d/mpt.err" ExtKeyNegotiated)" \
+		"MPCapableACKRX $(mcounter "$d/mpt.err" MPCapableACKRX)" \
+		"MPJoinAckRx $(mcounter "$d/mpt.err" MPJoinAckRx)"
+	[ "$(mcounter "$d/mpt.err" ExtKeyNegotiated)" = 0 ] || rc=1
+	[ "$(mcounter "$d/mpt.err" MPCapableACKRX)" -ge 1 ] || { echo "  not MPTCP"; rc=1; }
+	[ "$(mcounter "$d/mpt.err" MPJoinAckRx)" -ge 1 ] || { echo "  the kernel's join did not complete"; rc=1; }
+	[ $rc = 0 ] || { show_log "$d/mpt.err"; show_log "$d/peer.err"; }
+	return $rc
+}
+case_c
+case_result "(c) kernel -> mpt (external keys offered): RFC 8684 with a join, intact" $?
+
+echo "-- (d) mpt cat --ext-keys require -> kernel MPTCP server: refused"
+case_d() {
+	local d="$WORK/d"
+	mkdir -p "$d"
+	ip netns exec "$NS_S" timeout 15 mptcpize run python3 "$PEER" server \
+		--port 6303 --send "$WORK/down" --recv-out "$d/srv_got" --ready "$d/ready" \
+		2>"$d/peer.err" &
+	local spid=$!
+	INTEROP_PIDS+=("$spid")
+	wait_file "$d/ready" 10 || return 1
+	ip netns exec "$NS_C" timeout 15 "$MPT_BIN" cat -N -v -v "${MPT_TWO[@]}" --ext-keys require \
+		--ext-key-file "$WORK/key" "$SRV_A" 6303 <"$WORK/up" >"$d/cli_got" 2>"$d/cli.err"
+	local crc=$?
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	local got
+	got=$(stat -c %s "$d/cli_got" 2>/dev/null || echo 0)
+	echo "  mpt exit $crc, received $got B, ExtKeyRefused $(mcounter "$d/cli.err" ExtKeyRefused)"
+	local rc=0
+	[ $crc != 0 ] && [ $crc != 124 ] || { echo "  mpt did not fail at once"; rc=1; }
+	[ "$got" = 0 ] || rc=1
+	[ "$(mcounter "$d/cli.err" ExtKeyRefused)" -ge 1 ] || rc=1
+	[ $rc = 0 ] || show_log "$d/cli.err"
+	return $rc
+}
+case_d
+case_result "(d) external keys required, kernel peer: refused, counted" $?
+
+[ "$FAILED" = 0 ] || die "$FAILED case(s) failed: $FAILED_CASES"
+echo "PASS: $TEST_NAME"
