@@ -21,7 +21,7 @@
  * at most this many transmissions, then the rekey is abandoned. */
 #define EK_TRIES_MAX 8u
 /* Floor of that RTO (a just-opened subflow may report a tiny one). */
-#define EK_RTO_MIN (200 * MPT_NS_PER_MS)
+#define EK_RTO_MIN   (200 * MPT_NS_PER_MS)
 
 unsigned mpt_ek_ext(const struct mpt_mpconn *mp)
 {
@@ -156,8 +156,7 @@ int mpt_ek_install(struct mpt_mpconn *mp, const uint8_t *key, size_t len, uint64
 	MPT_UNUSED(now);
 	if (!key || len < MPT_EXTKEY_KEY_MIN || len > MPT_EXTKEY_KEY_MAX)
 		return MPT_ERR_INVAL;
-	if (!mp->ek.on || !mp->keys_known || mpt_mp_is_fallback(mp) || mp->closed ||
-	    mp->fastclose)
+	if (!mp->ek.on || !mp->keys_known || mpt_mp_is_fallback(mp) || mp->closed || mp->fastclose)
 		return MPT_ERR_STATE;
 	/* Decision 10: key n+1 only once key n is active, so that a key id
 	 * always names one key. */
@@ -231,9 +230,8 @@ size_t mpt_ek_write(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint8_t *buf,
 	o.subtype = MPT_EXTKEY_SUBTYPE;
 	o.version = MPT_MPTCP_V1;
 	o.key_id = k;
-	if (!s ||
-	    mpt_extkey_new_key_hmac(mp->token_local, mp->token_remote, s->key, s->len,
-				    o.u.new_key.hmac) < 0) {
+	if (!s || mpt_extkey_new_key_hmac(mp->token_local, mp->token_remote, s->key, s->len,
+					  o.u.new_key.hmac) < 0) {
 		mp->ek.tx_due = false;
 		return 0;
 	}

@@ -96,11 +96,10 @@ struct ek {
 static const uint8_t KEY0[32] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
 				 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
 				 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
-static const uint8_t KEY1[48] = {0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-				 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-				 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-				 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
-				 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22};
+static const uint8_t KEY1[48] = {
+    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22};
 
 static void api_checks(struct ek *e, struct mpt_sock *cs, uint64_t now)
 {
@@ -140,7 +139,8 @@ static void step(struct mpt_sim *sim, void *arg)
 			e->installed[side]++;
 			if (side == 0 && g == 0 && e->installed[0] == 1 && e->ngens > 1)
 				/* a second key while the first is unconfirmed */
-				e->rc_again = mpt_sock_set_external_key(s[0], KEY1, sizeof(KEY1), now);
+				e->rc_again =
+				    mpt_sock_set_external_key(s[0], KEY1, sizeof(KEY1), now);
 		}
 	}
 	for (size_t p = 1; p < 4 && s[0]; p++) {
@@ -205,8 +205,8 @@ static bool watch(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *le
 					e->mpc_e[dir]++;
 				e->syn_mpc += syn;
 				e->syn_e += syn && (o.u.mpc.flags & MPT_MPC_F_E);
-			} else if (o.subtype == MPT_MPTCP_MP_JOIN && o.u.join.form == MPT_JOIN_SYN &&
-				   dir == 0 && e->njoin < 8) {
+			} else if (o.subtype == MPT_MPTCP_MP_JOIN &&
+				   o.u.join.form == MPT_JOIN_SYN && dir == 0 && e->njoin < 8) {
 				e->join_kid[e->njoin++] = o.key_id;
 			} else if (o.subtype == MPT_EXTKEY_SUBTYPE) {
 				e->new_key[dir]++;
@@ -437,8 +437,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_paths_keyed), cmocka_unit_test(test_no_key_single_path),
-	    cmocka_unit_test(test_rekey),	    cmocka_unit_test(test_downgrade),
-	    cmocka_unit_test(test_require),	    cmocka_unit_test(test_configured_key),
+	    cmocka_unit_test(test_rekey),           cmocka_unit_test(test_downgrade),
+	    cmocka_unit_test(test_require),         cmocka_unit_test(test_configured_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
