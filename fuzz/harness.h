@@ -744,7 +744,8 @@ struct fz_variant {
 	uint8_t version; /* MPTCP version the client offers */
 	bool csum;       /* DSS checksums */
 	bool v6;
-	bool joins; /* wait for the path manager's joins */
+	bool joins;  /* wait for the path manager's joins */
+	bool extkey; /* external keys, with a configured key on both sides */
 	uint32_t buf;
 	int arg; /* meaning up to a target's fz_build_hook */
 };
@@ -813,6 +814,13 @@ static void fz_make_stacks(const struct fz_variant *v, uint8_t tfo)
 		c->mptcp.enable = v->mptcp;
 		c->mptcp.version = v->version;
 		c->mptcp.checksum = v->csum;
+		if (v->extkey) {
+			/* docs/external-keys.md: joins wait for the first key,
+			 * which both sides take from their configuration. */
+			c->mptcp.ext_keys = MPT_EXT_KEYS_OFFER;
+			c->mptcp.ext_key_len = 32;
+			memset(c->mptcp.ext_key, 0x6b, 32);
+		}
 		if (h == 1)
 			c->tcp.tfo_server = tfo;
 		if (mpt_stack_create(c, &W.st[h]) < 0)
