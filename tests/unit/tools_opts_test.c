@@ -3,11 +3,15 @@
  * The shared stack options of the mpt tool (tools/mpt/opts.c, linked from
  * the static library mpt_toolopts).
  */
+#define _DEFAULT_SOURCE /* mkstemp */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -150,13 +154,83 @@ static void test_policies(void **state)
 	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24,signal=1"), -1);
 }
 
+/* --ext-keys and --ext-key-file (docs/external-keys.md). */
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void test_ext_keys(void **state)
+{
+	(void)state;
+	struct mpt_tool_opts o;
+	char hex[] = "/tmp/mpt-opts-test-hex.XXXXXX", raw[] = "/tmp/mpt-opts-test-raw.XXXXXX",
+	     bad[] = "/tmp/mpt-opts-test-bad.XXXXXX";
+	int fds[3] = {mkstemp(hex), mkstemp(raw), mkstemp(bad)};
+	for (int i = 0; i < 3; i++) {
+		assert_true(fds[i] >= 0);
+		close(fds[i]);
+	}
+	/* Default: off, no key. */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24"), 0);
+	assert_int_equal(o.be.stack.mptcp.ext_keys, MPT_EXT_KEYS_OFF);
+	assert_int_equal(o.be.stack.mptcp.ext_key_len, 0);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-keys", "require"), 0);
+	assert_int_equal(o.be.stack.mptcp.ext_keys, MPT_EXT_KEYS_REQUIRE);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-keys", "maybe"), -1);
+	/* 64 hex digits and a newline: 32 bytes; the file alone offers. */
+	const char *h = "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F\n";
+	write_file(hex, h, strlen(h));
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", hex), 0);
+	assert_int_equal(o.be.stack.mptcp.ext_keys, MPT_EXT_KEYS_OFFER);
+	assert_int_equal(o.be.stack.mptcp.ext_key_len, 32);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(o.be.stack.mptcp.ext_key[i], i);
+	assert_int_equal(
+	    PARSE(&o, "--path", "10.0.0.1/24", "--ext-keys", "require", "--ext-key-file", hex), 0);
+	assert_int_equal(o.be.stack.mptcp.ext_keys, MPT_EXT_KEYS_REQUIRE);
+	assert_int_equal(
+	    PARSE(&o, "--path", "10.0.0.1/24", "--ext-keys", "off", "--ext-key-file", hex), -1);
+	/* 20 raw bytes (not hex): taken as they are. */
+	uint8_t r[20];
+	for (int i = 0; i < 20; i++)
+		r[i] = (uint8_t)(0xf0 + i);
+	write_file(raw, r, sizeof(r));
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", raw), 0);
+	assert_int_equal(o.be.stack.mptcp.ext_key_len, 20);
+	assert_memory_equal(o.be.stack.mptcp.ext_key, r, sizeof(r));
+	/* Too short (15 raw bytes, 30 hex digits), too long (65 raw bytes,
+	 * 130 hex digits), odd hex, missing file: refused, never truncated. */
+	write_file(bad, r, 15);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", bad), -1);
+	write_file(bad, "000102030405060708090a0b0c0d0e", 30);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", bad), -1);
+	uint8_t big[130];
+	memset(big, 'a', sizeof(big));
+	write_file(bad, big, 65);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", bad), -1);
+	write_file(bad, big, 130);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", bad), -1);
+	write_file(bad, "0123456789abcdef0123456789abcdef0", 33);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", bad),
+			 0); /* 33 raw bytes, not hex */
+	assert_int_equal(o.be.stack.mptcp.ext_key_len, 33);
+	assert_int_equal(
+	    PARSE(&o, "--path", "10.0.0.1/24", "--ext-key-file", "/nonexistent/mpt-key"), -1);
+	unlink(hex);
+	unlink(raw);
+	unlink(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_policies),
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_policies), cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_ext_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
