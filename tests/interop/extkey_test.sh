@@ -19,6 +19,11 @@
 #       offers no E: plain RFC 8684 with the kernel's join, intact;
 #   (d) mpt cat --ext-keys require -> the kernel server: refused (exit
 #       status non-zero, ExtKeyRefused counted), nothing delivered;
+#   (t) mpt cat --tls <-> mpt cat --tls -l (keys from the TLS exporter,
+#       generation n+1 every 2 s on both sides), 32 MiB each way over two
+#       paths: intact; the keys confirmed on both sides; the client gives
+#       up its second address at 3 s, so it joins again after the rekey:
+#       its MP_JOIN SYNs in its capture name key id 0, then key id 1;
 #   (w) Wireshark's view of (a)'s capture: it shows the SYN's offer
 #       (subtype 15) and NEW_KEY (subtype 9) as options it does not know,
 #       without complaint, and flags the MP_CAPABLEs with flag E (as an
@@ -27,7 +32,7 @@
 #       frame with MPTCP expert info carries E.
 set -uo pipefail
 TEST_NAME=extkey
-CASE_TIMEOUT=${CASE_TIMEOUT:-40}
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 . "$(dirname "$0")/lib.sh"
 interop_require
 command -v mptcpize >/dev/null || skip "mptcpize is not installed (scripts/deps.sh installs it)"
@@ -146,6 +151,101 @@ elif [ "${CI:-}" = true ]; then
 else
 	echo "SKIP (w): tshark is not installed"
 fi
+echo "-- (t) mpt cat --tls <-> mpt cat --tls -l: keys from TLS, a rekey, a join after it"
+# join_kids PCAP: the key id (K, 0x02 of byte 2) of every MP_JOIN SYN in
+# mpt's own capture (raw IPv4), in order: independent of Wireshark, which
+# does not know K.
+join_kids() {
+	python3 - "$1" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+off, out = 24, []
+while off + 16 <= len(d):
+    incl = struct.unpack("<I", d[off + 8:off + 12])[0]
+    p = d[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if len(p) < 20 or p[0] >> 4 != 4 or p[9] != 6:
+        continue
+    t = p[(p[0] & 15) * 4:]
+    if len(t) < 20 or t[13] & 0x12 != 0x02:  # SYN without ACK
+        continue
+    o, end = 20, min((t[12] >> 4) * 4, len(t))
+    while o < end:
+        if t[o] == 0:
+            break
+        if t[o] == 1:
+            o += 1
+            continue
+        if o + 1 >= end or t[o + 1] < 2:
+            break
+        if t[o] == 30 and t[o + 1] >= 12 and t[o + 2] >> 4 == 1:
+            out.append(str((t[o + 2] >> 1) & 1))
+        o += t[o + 1]
+print(" ".join(out))
+PY
+}
+case_t() {
+	local d="$WORK/t" size=$((32 * 1048576))
+	mkdir -p "$d"
+	head -c "$size" /dev/urandom >"$d/up"
+	head -c "$size" /dev/urandom >"$d/down"
+	# The client (two subflows at most: the initial one and a join from
+	# its second address) gives up its second address at 3 s, after the
+	# rekey at 2 s: it then joins the listener's announced address from
+	# its first one, under key id 1 (or 0 again after the rekey at 4 s).
+	ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" "$MPT_BIN" cat -l -N -v -v \
+		"${MPT_SRV_TWO[@]}" --tls --tls-rekey 2 6304 \
+		<"$d/down" >"$d/srv_got" 2>"$d/srv.err" &
+	local spid=$!
+	INTEROP_PIDS+=("$spid")
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening' "$d/srv.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	ip netns exec "$NS_C" timeout "$CASE_TIMEOUT" "$MPT_BIN" cat -N -v -v "${MPT_TWO[@]}" \
+		--tls --tls-rekey 2 --max-subflows 2 --remove-path-after "$MP_B,3" \
+		--pcap "$d/cli.pcap" "$MS_A" 6304 \
+		<"$d/up" >"$d/cli_got" 2>"$d/cli.err"
+	local crc=$?
+	wait "$spid"
+	local src=$?
+	echo "  client exit $crc, server exit $src"
+	local rc=0
+	[ $crc = 0 ] && [ $src = 0 ] || rc=1
+	same_file "client -> server" "$d/up" "$d/srv_got" || rc=1
+	same_file "server -> client" "$d/down" "$d/cli_got" || rc=1
+	local side f
+	for side in cli srv; do
+		f="$d/$side.err"
+		echo "  $side: $(grep -o 'TLS 1.3 [A-Z0-9_]* established[^;]*; external key 0 installed' "$f" | head -1)," \
+			"keys installed $(grep -c 'external key [0-9]* installed' "$f")," \
+			"ExtKeyNewKeyRx $(mcounter "$f" ExtKeyNewKeyRx)" \
+			"ExtKeyJoinRefused $(mcounter "$f" ExtKeyJoinRefused)" \
+			"ExtKeyNewKeyAbandon $(mcounter "$f" ExtKeyNewKeyAbandon)" \
+			"MPJoinAckRx $(mcounter "$f" MPJoinAckRx)"
+		grep -q 'TLS 1.3 .*established; external key 0 installed' "$f" ||
+			{ echo "  $side: no TLS-derived key 0"; rc=1; }
+		grep -q 'external key 1 installed' "$f" || { echo "  $side: no rekey"; rc=1; }
+		[ "$(mcounter "$f" ExtKeyNegotiated)" = 1 ] || rc=1
+		[ "$(mcounter "$f" ExtKeyNewKeyRx)" -ge 2 ] || { echo "  $side: rekey not confirmed"; rc=1; }
+		[ "$(mcounter "$f" ExtKeyJoinRefused)" = 0 ] || rc=1
+		[ "$(mcounter "$f" ExtKeyNewKeyAbandon)" = 0 ] || rc=1
+	done
+	[ "$(mcounter "$d/srv.err" MPJoinAckRx)" -ge 2 ] || { echo "  fewer than two joins"; rc=1; }
+	local kids
+	kids=$(join_kids "$d/cli.pcap")
+	echo "  key ids of the client's MP_JOIN SYNs, in order: $kids"
+	echo "$kids" | awk '{ for (i = 1; i <= NF; i++) { if ($i == 0) z = 1; if ($i == 1 && z) ok = 1 } }
+		END { exit !ok }' ||
+		{ echo "  no join under key id 0 followed by one under key id 1"; rc=1; }
+	[ $rc = 0 ] || { show_log "$d/cli.err"; show_log "$d/srv.err"; }
+	[ -n "${EXTKEY_KEEP_T:-}" ] && rm -f "$d/up" "$d/down" "$d/"*_got && cp -r "$d" "$EXTKEY_KEEP_T"
+	return $rc
+}
+case_t
+case_result "(t) TLS-derived keys, 32 MiB each way, rekey, a join under the new key id" $?
+
 ip netns exec "$NS_S" sysctl -qw net.ipv4.ip_forward=0 >/dev/null
 
 echo "-- (b) mpt cat --ext-key-file -> kernel MPTCP server"

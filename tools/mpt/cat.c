@@ -15,6 +15,14 @@
  * SIGINT/SIGTERM/SIGHUP abort the connection (MP_FASTCLOSE for MPTCP, RST
  * for TCP) so the peer is not left with established subflows, and exit 1.
  * They are read from a signalfd in the loop, between stack calls.
+ *
+ * --tls runs TLS 1.3 (OpenSSL's libssl, tls.c) over the connection: stdin
+ * -> TLS records -> mpt_send, mpt_recv -> TLS -> stdout.  When the MPTCP
+ * connection negotiated external keys (draft-baerts-tcpm-mptcpext-00,
+ * docs/external-keys.md "TLS binding"), the TLS exporter's key is installed
+ * with mpt_sock_set_external_key once the handshake is done, and a new
+ * generation every --tls-rekey seconds.  Our end of data is close_notify,
+ * then the FIN; the peer's is its close_notify (or the stream's end).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +42,7 @@
 #include "mpt/mpt.h"
 #include "opts.h"
 #include "svc.h"
+#include "tls.h"
 #include "tool.h"
 #include "toolloop.h"
 
@@ -57,6 +66,20 @@
  * emulated delay) so that the RST / MP_FASTCLOSE really leaves. */
 #define CAT_DRAIN_NS       (100 * MPT_NS_PER_MS)
 #define CAT_BACKLOG        16
+/* --tls: an external key the engine did not take yet (MPT_ERR_STATE: not
+ * established; MPT_ERR_AGAIN: the previous one unconfirmed) is retried
+ * this often. */
+#define CAT_KEY_RETRY_NS   (50 * MPT_NS_PER_MS)
+
+/* getopt_long codes of cat's own long options (apart from the shared
+ * stack options' MPT_OPT_*). */
+enum {
+	CAT_OPT_TLS = 0x2000,
+	CAT_OPT_TLS_CERT,
+	CAT_OPT_TLS_KEY,
+	CAT_OPT_TLS_CA,
+	CAT_OPT_TLS_REKEY,
+};
 
 struct cat_io {
 	int fd;
@@ -97,6 +120,21 @@ struct cat {
 	/* progress (stdin a regular file of known size, stderr a terminal) */
 	struct tool_progress prog;
 	uint64_t in_size;
+	/* --tls (use_tls; everything below is per connection but tls_ctx) */
+	bool use_tls;
+	struct mpt_tls_ctx *tls_ctx;
+	struct mpt_tls *tls;
+	uint8_t *cbuf; /* ciphertext taken from tls, not yet taken by mpt_send */
+	size_t clen, coff;
+	bool tls_up;       /* handshake done (and reported) */
+	bool tls_err;      /* TLS failed: tls_msg says why (reported from idle) */
+	bool notify_sent;  /* our close_notify queued */
+	bool stream_eof;   /* mpt_recv said end of stream */
+	bool keys_done;    /* no (more) external keys to install */
+	uint32_t key_gen;  /* the generation to install next */
+	uint64_t key_due;  /* when (0: as soon as possible) */
+	uint64_t rekey_ns; /* --tls-rekey (0: none) */
+	char tls_msg[320];
 };
 
 static const char *prog = "mpt cat";
@@ -116,6 +154,16 @@ static void cat_usage(FILE *f)
 		"                    socket); see mpt ss, mpt nstat, mpt monitor\n"
 		"  --check           check the options and the host (addresses free,\n"
 		"                    forwarding, rp_filter), change nothing, exit 0 or 1\n"
+		"  --tls             TLS 1.3 over the connection (both sides); offers MPTCP\n"
+		"                    external keys from the TLS exporter unless --ext-keys\n"
+		"                    says otherwise\n"
+		"  --tls-cert FILE   with -l: the certificate (PEM; default: a self-signed\n"
+		"                    EC P-256 one made at start, for demos)\n"
+		"  --tls-key FILE    with -l: its private key (PEM; default: in --tls-cert)\n"
+		"  --tls-ca FILE     connecting: verify the server's certificate chain\n"
+		"                    against these CAs (PEM; default: no verification)\n"
+		"  --tls-rekey SECONDS  install a new external key every SECONDS after the\n"
+		"                    first (use the same value on both sides)\n"
 		"  -h, --help        this text\n"
 		"  Options may follow HOST PORT.  SIGINT/SIGTERM abort the connection\n"
 		"  (MP_FASTCLOSE) and exit 1.\n");
@@ -184,8 +232,14 @@ static void io_restore(struct cat *c, struct cat_io *io)
 
 /* ---- data pumps ---------------------------------------------------------- */
 
+static void maybe_fin_tls(struct cat *c, uint64_t now);
+
 static void maybe_fin(struct cat *c, uint64_t now)
 {
+	if (c->use_tls) {
+		maybe_fin_tls(c, now);
+		return;
+	}
 	/* Without -N the FIN waits for the peer's: like nc, stdin's end alone
 	 * does not end the conversation. */
 	if (c->sock && !c->fin_sent && c->in_eof && c->ioff == c->ilen &&
@@ -197,8 +251,15 @@ static void maybe_fin(struct cat *c, uint64_t now)
 	}
 }
 
+static void pump_tx_tls(struct cat *c);
+static void pump_rx_tls(struct cat *c);
+
 static void pump_tx(struct cat *c)
 {
+	if (c->use_tls) {
+		pump_tx_tls(c);
+		return;
+	}
 	uint64_t now = mpt_backend_now();
 	size_t budget = CAT_TX_BUDGET;
 	c->tx_more = false;
@@ -245,6 +306,10 @@ static void pump_tx(struct cat *c)
 
 static void pump_rx(struct cat *c)
 {
+	if (c->use_tls) {
+		pump_rx_tls(c);
+		return;
+	}
 	uint64_t now = mpt_backend_now();
 	while (c->sock && !c->out_err) {
 		if (c->ooff < c->olen) {
@@ -285,6 +350,316 @@ static void pump_rx(struct cat *c)
 	io_set_want(c, &c->out, 0);
 }
 
+/* ---- --tls: the same pumps through TLS --------------------------------------- */
+
+/* TLS failed (a TLS alert, garbage from the network, a failed verification,
+ * the stream's end during the handshake): the connection ends from idle
+ * with tls_msg. */
+static void tls_failed(struct cat *c, const char *why)
+{
+	if (c->tls_err)
+		return;
+	c->tls_err = true;
+	if (!why)
+		why = c->tls ? mpt_tls_error(c->tls) : "TLS failed";
+	snprintf(c->tls_msg, sizeof(c->tls_msg), "%s", why);
+}
+
+/* A new connection's TLS endpoint (the client's first flight is ready). */
+static void tls_conn_start(struct cat *c)
+{
+	c->clen = c->coff = 0;
+	c->tls_up = c->tls_err = c->notify_sent = c->stream_eof = c->keys_done = false;
+	c->key_gen = 0;
+	c->key_due = 0;
+	c->tls_msg[0] = '\0';
+	mpt_tls_free(c->tls);
+	char err[256];
+	c->tls = mpt_tls_new(c->tls_ctx, err, sizeof(err));
+	if (!c->tls)
+		tls_failed(c, err);
+}
+
+static void tls_conn_end(struct cat *c)
+{
+	mpt_tls_free(c->tls);
+	c->tls = NULL;
+	c->clen = c->coff = 0;
+}
+
+/*
+ * Install the next external key when it is due: generation key_gen from
+ * the TLS exporter (tls.h), context initiator token || responder token ||
+ * generation; we are the initiator when we connected.  Returns 1 when a
+ * key was installed, 0 otherwise.  A key the engine cannot take yet is
+ * retried (the wake-up timer).
+ */
+static int tls_install_key(struct cat *c, uint64_t now)
+{
+	if (!c->sock || !c->tls || !c->tls_up || c->tls_err || c->keys_done)
+		return 0;
+	if (c->key_due && now < c->key_due) {
+		tool_timer_arm(&c->timer, c->key_due);
+		return 0;
+	}
+	struct mpt_mptcp_info mi;
+	if (mpt_sock_mptcp_info(c->sock, &mi) < 0 || !mi.ext_keys || mi.fallback) {
+		c->keys_done = true; /* said when the handshake completed */
+		return 0;
+	}
+	if (!mi.remote_token || !mi.mptcpi_token) {
+		c->key_due = now + CAT_KEY_RETRY_NS;
+		tool_timer_arm(&c->timer, c->key_due);
+		return 0;
+	}
+	uint32_t ini = c->listen ? mi.remote_token : mi.mptcpi_token;
+	uint32_t resp = c->listen ? mi.mptcpi_token : mi.remote_token;
+	uint8_t key[MPT_TLS_EXT_KEY_LEN];
+	if (mpt_tls_export_ext_key(c->tls, ini, resp, c->key_gen, key) < 0) {
+		fprintf(stderr, "%s: external key %" PRIu32 ": %s\n", prog, c->key_gen,
+			mpt_tls_error(c->tls));
+		c->keys_done = true;
+		return 0;
+	}
+	int rc = mpt_sock_set_external_key(c->sock, key, sizeof(key), now);
+	explicit_bzero(key, sizeof(key));
+	if (rc == MPT_ERR_STATE || rc == MPT_ERR_AGAIN) {
+		/* Not established yet, or the previous key not confirmed. */
+		c->key_due = now + CAT_KEY_RETRY_NS;
+		tool_timer_arm(&c->timer, c->key_due);
+		return 0;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s: cannot install external key %" PRIu32 ": %s\n", prog,
+			c->key_gen, mpt_strerror(rc));
+		c->keys_done = true;
+		return 0;
+	}
+	c->key_gen++;
+	if (c->rekey_ns) {
+		c->key_due = now + c->rekey_ns;
+		tool_timer_arm(&c->timer, c->key_due);
+	} else {
+		c->keys_done = true;
+	}
+	return 1;
+}
+
+/* The handshake just completed: say so (-v) and install key 0. */
+static void tls_check_up(struct cat *c, uint64_t now)
+{
+	if (c->tls_up || !c->tls || !mpt_tls_established(c->tls))
+		return;
+	c->tls_up = true;
+	bool installed = tls_install_key(c, now) == 1;
+	if (!c->verbose)
+		return;
+	struct mpt_mptcp_info mi;
+	bool mptcp = mpt_sock_mptcp_info(c->sock, &mi) == 0 && !mi.fallback;
+	const char *keys;
+	if (installed)
+		keys = "; external key 0 installed";
+	else if (mptcp && mi.ext_keys)
+		keys = "; external keys negotiated";
+	else if (mptcp)
+		keys = "; external keys not negotiated: joins use RFC 8684 keys";
+	else
+		keys = "";
+	const char *ver = mpt_tls_version(c->tls);
+	fprintf(stderr, "%s: %s %s established%s\n", prog, strcmp(ver, "TLSv1.3") ? ver : "TLS 1.3",
+		mpt_tls_cipher(c->tls), keys);
+}
+
+/* From idle: rekeys (and key 0 when the engine could not take it yet). */
+static void tls_idle(struct cat *c, uint64_t now)
+{
+	if (c->fin_sent && c->net_eof)
+		return; /* closing: no more keys (the close owns the timer) */
+	uint32_t gen = c->key_gen;
+	if (tls_install_key(c, now) == 1 && c->verbose)
+		fprintf(stderr, "%s: external key %" PRIu32 " installed\n", prog, gen);
+}
+
+static void maybe_fin_tls(struct cat *c, uint64_t now)
+{
+	/* As maybe_fin, and our close_notify goes out before the FIN. */
+	if (!c->sock || c->fin_sent || !c->in_eof || c->ioff != c->ilen ||
+	    !(c->half_close || c->net_eof) || !c->tls || c->tls_err || !c->tls_up)
+		return;
+	if (!c->notify_sent) {
+		if (mpt_tls_close_notify(c->tls) < 0) {
+			tls_failed(c, NULL);
+			return;
+		}
+		c->notify_sent = true;
+	}
+	if (c->coff < c->clen || mpt_tls_pending(c->tls))
+		return; /* pump_tx sends it, then comes back here */
+	int rc = mpt_shutdown(c->sock, now);
+	if (rc < 0 && rc != MPT_ERR_CLOSED && !c->sock_err)
+		c->sock_err = rc;
+	c->fin_sent = true;
+}
+
+/* pump_tx with TLS: ciphertext first (cbuf, then what tls has), then
+ * plaintext from ibuf into tls, then stdin.  Bytes go out in the order tls
+ * made them; cbuf keeps what mpt_send did not take. */
+static void pump_tx_tls(struct cat *c)
+{
+	uint64_t now = mpt_backend_now();
+	size_t budget = CAT_TX_BUDGET;
+	c->tx_more = false;
+	while (c->sock && c->connected && !c->fin_sent && !c->sock_err && c->tls && !c->tls_err) {
+		if (c->coff < c->clen) {
+			if (budget == 0) {
+				c->tx_more = true;
+				break;
+			}
+			size_t len = c->clen - c->coff < budget ? c->clen - c->coff : budget;
+			long n = mpt_send(c->sock, c->cbuf + c->coff, len, now);
+			if (n == MPT_ERR_AGAIN)
+				break; /* MPT_EV_WRITABLE resumes */
+			if (n < 0) {
+				c->sock_err = (int)n;
+				break;
+			}
+			c->coff += (size_t)n;
+			budget -= (size_t)n < budget ? (size_t)n : budget;
+			continue;
+		}
+		size_t got = mpt_tls_take(c->tls, c->cbuf, CAT_BUF);
+		if (got) {
+			c->clen = got;
+			c->coff = 0;
+			continue;
+		}
+		if (!mpt_tls_established(c->tls))
+			break; /* the handshake's flights come from pump_rx */
+		if (c->ioff < c->ilen) {
+			long n = mpt_tls_write(c->tls, c->ibuf + c->ioff, c->ilen - c->ioff);
+			if (n < 0) {
+				tls_failed(c, NULL);
+				break;
+			}
+			c->ioff += (size_t)n;
+			c->bytes_out += (uint64_t)n;
+			continue;
+		}
+		if (c->in_eof) {
+			maybe_fin(c, now);
+			/* The close_notify to send before the FIN. */
+			if (!c->fin_sent && !c->tls_err && mpt_tls_pending(c->tls))
+				continue;
+			break;
+		}
+		ssize_t n = read(c->in.fd, c->ibuf, CAT_BUF);
+		if (n > 0) {
+			c->ilen = (size_t)n;
+			c->ioff = 0;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			if (n < 0 && errno != EBADF)
+				fprintf(stderr, "%s: reading stdin: %s\n", prog, strerror(errno));
+			c->in_eof = true;
+		} else if (errno == EAGAIN) {
+			break;
+		}
+	}
+	/* Poll stdin only when its data could go out now (after the handshake). */
+	bool want_in = c->sock && c->connected && !c->in_eof && !c->sock_err && !c->tls_err &&
+		       c->tls && c->tls_up && c->ioff == c->ilen;
+	io_set_want(c, &c->in, want_in ? EPOLLIN : 0);
+}
+
+/* pump_rx with TLS: plaintext from tls to stdout; when tls needs more,
+ * ciphertext from mpt_recv into it (obuf is free then).  The peer's end is
+ * its close_notify, or the stream's end after the handshake. */
+static void pump_rx_tls(struct cat *c)
+{
+	uint64_t now = mpt_backend_now();
+	bool was_up = c->tls_up;
+	uint32_t want_out = 0;
+	while (c->sock && !c->out_err && c->tls && !c->tls_err) {
+		if (c->ooff < c->olen) {
+			ssize_t n = write(c->out.fd, c->obuf + c->ooff, c->olen - c->ooff);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				want_out = EPOLLOUT;
+				break;
+			}
+			if (n <= 0) {
+				fprintf(stderr, "%s: writing stdout: %s\n", prog,
+					n < 0 ? strerror(errno) : "no progress");
+				c->out_err = true;
+				return;
+			}
+			c->ooff += (size_t)n;
+			continue;
+		}
+		if (c->net_eof) {
+			/* After close_notify: the stream's end (anything else
+			 * after it is not TLS data; dropped). */
+			while (!c->stream_eof) {
+				long n = mpt_recv(c->sock, c->obuf, CAT_BUF, now);
+				if (n == 0)
+					c->stream_eof = true;
+				else if (n < 0)
+					break;
+			}
+			break;
+		}
+		long n = mpt_tls_read(c->tls, c->obuf, CAT_BUF);
+		tls_check_up(c, now);
+		if (n > 0) {
+			c->olen = (size_t)n;
+			c->ooff = 0;
+			c->bytes_in += (uint64_t)n;
+			continue;
+		}
+		if (n == MPT_TLS_EOF) {
+			c->net_eof = true;
+			maybe_fin(c, now);
+			continue; /* drain the stream's end */
+		}
+		if (n != MPT_TLS_AGAIN) {
+			tls_failed(c, NULL);
+			break;
+		}
+		if (c->stream_eof) {
+			if (!c->tls_up) {
+				tls_failed(c, "closed by the peer during the TLS handshake");
+				break;
+			}
+			if (c->verbose)
+				fprintf(stderr, "%s: the peer's end came without close_notify\n",
+					prog);
+			c->net_eof = true;
+			maybe_fin(c, now);
+			break;
+		}
+		n = mpt_recv(c->sock, c->obuf, CAT_BUF, now);
+		if (n == MPT_ERR_AGAIN)
+			break; /* MPT_EV_READABLE resumes */
+		if (n < 0) {
+			c->sock_err = (int)n;
+			break;
+		}
+		if (n == 0) {
+			c->stream_eof = true;
+			continue;
+		}
+		if (mpt_tls_feed(c->tls, c->obuf, (size_t)n) < 0) {
+			tls_failed(c, NULL);
+			break;
+		}
+	}
+	io_set_want(c, &c->out, want_out);
+	/* Handshake flights, alerts, our close_notify; or the plaintext that
+	 * waited for the handshake. */
+	if (c->sock && c->tls && !c->tls_err && (mpt_tls_pending(c->tls) || (c->tls_up && !was_up)))
+		pump_tx(c);
+}
+
 /* ---- connection life cycle ----------------------------------------------- */
 
 static void describe(const struct mpt_sock *s, bool remote, char *buf, size_t len)
@@ -307,6 +682,8 @@ static void start_conn(struct cat *c, struct mpt_sock *s)
 	c->linger_end = 0;
 	c->grace_end = 0;
 	c->bytes_in = c->bytes_out = 0;
+	if (c->use_tls)
+		tls_conn_start(c);
 	if (c->verbose) {
 		/* "(MPTCP)" or "(TCP)" as negotiated; print_info says at the end
 		 * what it became (fallback, subflows). */
@@ -398,6 +775,8 @@ static void end_conn(struct cat *c, int status)
 		mpt_abort(c->sock, now);
 	else
 		mpt_close(c->sock, now);
+	if (c->use_tls)
+		tls_conn_end(c);
 	c->sock = NULL;
 	c->connected = false;
 	if (c->listen && c->keep) {
@@ -441,6 +820,18 @@ static bool on_idle(void *ud)
 			mpt_strerror(c->sock_err));
 		end_conn(c, 1);
 		return false;
+	}
+	if (c->use_tls) {
+		if (c->tls_err) {
+			char r[96];
+			describe(c->sock, true, r, sizeof(r));
+			tool_progress_clear(&c->prog);
+			fprintf(stderr, "%s: %s %s: %s\n", prog,
+				c->listen ? "connection from" : "connection to", r, c->tls_msg);
+			end_conn(c, 1);
+			return false;
+		}
+		tls_idle(c, mpt_backend_now());
 	}
 	if (c->fin_sent && c->net_eof && c->ooff == c->olen) {
 		uint64_t now = mpt_backend_now();
@@ -554,15 +945,73 @@ static int parse_port(const char *s, uint16_t *out)
 	return 0;
 }
 
+/* The --tls options together, and the external keys they bring: offered
+ * with --tls unless --ext-keys chose (MPTCP v1 only).  0, or -1 after
+ * saying what is wrong. */
+static int check_tls_opts(struct cat *c, struct mpt_tool_opts *o, const struct mpt_tls_ctx_cfg *cfg,
+			  const char *rekey)
+{
+	if (!c->use_tls) {
+		if (cfg->cert || cfg->key || cfg->ca || rekey) {
+			fprintf(stderr,
+				"%s: --tls-cert, --tls-key, --tls-ca and --tls-rekey need --tls\n",
+				prog);
+			return -1;
+		}
+		return 0;
+	}
+	if (!c->listen && (cfg->cert || cfg->key)) {
+		fprintf(stderr, "%s: --tls-cert and --tls-key are for the listener (-l)\n", prog);
+		return -1;
+	}
+	if (c->listen && cfg->ca) {
+		fprintf(stderr,
+			"%s: --tls-ca is for the connecting side (no client certificates)\n", prog);
+		return -1;
+	}
+	if (cfg->key && !cfg->cert) {
+		fprintf(stderr, "%s: --tls-key needs --tls-cert\n", prog);
+		return -1;
+	}
+	if (o->ext_key_len > 0) {
+		fprintf(stderr, "%s: --ext-key-file with --tls: the keys come from TLS\n", prog);
+		return -1;
+	}
+	if (rekey) {
+		char *end;
+		errno = 0;
+		double v = strtod(rekey, &end);
+		if (errno || end == rekey || *end || !(v >= 0.1 && v <= 86400.0 * 365)) {
+			fprintf(stderr,
+				"%s: --tls-rekey: '%s' is not a number of seconds (0.1 or more)\n",
+				prog, rekey);
+			return -1;
+		}
+		c->rekey_ns = (uint64_t)(v * (double)MPT_NS_PER_S);
+	}
+	struct mpt_stack_cfg *sc = &o->be.stack;
+	if (o->ext_keys < 0 && sc->mptcp.enable && sc->mptcp.version == 1)
+		sc->mptcp.ext_keys = MPT_EXT_KEYS_OFFER;
+	return 0;
+}
+
 int mpt_cmd_cat(int argc, char **argv)
 {
-	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
-					      {"ctl", required_argument, NULL, 'C'},
-					      {"check", no_argument, NULL, 'X'},
-					      MPT_STACK_LONGOPTS,
-					      {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"ctl", required_argument, NULL, 'C'},
+	    {"check", no_argument, NULL, 'X'},
+	    {"tls", no_argument, NULL, CAT_OPT_TLS},
+	    {"tls-cert", required_argument, NULL, CAT_OPT_TLS_CERT},
+	    {"tls-key", required_argument, NULL, CAT_OPT_TLS_KEY},
+	    {"tls-ca", required_argument, NULL, CAT_OPT_TLS_CA},
+	    {"tls-rekey", required_argument, NULL, CAT_OPT_TLS_REKEY},
+	    MPT_STACK_LONGOPTS,
+	    {NULL, 0, NULL, 0}};
 	const char *ctl_path = NULL;
 	bool check_only = false;
+	struct mpt_tls_ctx_cfg tls_cfg = {.server = false};
+	const char *tls_rekey = NULL;
 	struct mpt_tool_opts o;
 	mpt_opts_init(&o);
 	struct cat c;
@@ -592,6 +1041,21 @@ int mpt_cmd_cat(int argc, char **argv)
 			break;
 		case 'X':
 			check_only = true;
+			break;
+		case CAT_OPT_TLS:
+			c.use_tls = true;
+			break;
+		case CAT_OPT_TLS_CERT:
+			tls_cfg.cert = optarg;
+			break;
+		case CAT_OPT_TLS_KEY:
+			tls_cfg.key = optarg;
+			break;
+		case CAT_OPT_TLS_CA:
+			tls_cfg.ca = optarg;
+			break;
+		case CAT_OPT_TLS_REKEY:
+			tls_rekey = optarg;
 			break;
 		case 'h':
 			cat_usage(stdout);
@@ -633,6 +1097,8 @@ int mpt_cmd_cat(int argc, char **argv)
 	if (mpt_opts_finish(&o, prog) < 0)
 		return 2;
 	c.verbose = o.be.verbose;
+	if (check_tls_opts(&c, &o, &tls_cfg, tls_rekey) < 0)
+		return 2;
 	const struct mpt_addr *local = NULL;
 	if (!c.listen) {
 		for (size_t i = 0; i < o.be.n_paths && !local; i++)
@@ -645,12 +1111,31 @@ int mpt_cmd_cat(int argc, char **argv)
 		}
 	}
 
-	if (check_only)
+	if (c.use_tls) {
+		/* Before --check returns: bad certificate files fail it. */
+		char terr[320];
+		tls_cfg.server = c.listen;
+		c.tls_ctx = mpt_tls_ctx_new(&tls_cfg, terr, sizeof(terr));
+		if (!c.tls_ctx) {
+			fprintf(stderr, "%s: %s\n", prog, terr);
+			return 1;
+		}
+	}
+	if (check_only) {
+		mpt_tls_ctx_free(c.tls_ctx);
 		return mpt_opts_check_setup(&o, prog) < 0 ? 1 : 0;
+	}
 	/* The kernel must leave our addresses to us (not configured on an
 	 * interface, not routed into another mpt instance's device). */
-	if (mpt_opts_check_host(&o, prog) < 0)
+	if (mpt_opts_check_host(&o, prog) < 0) {
+		mpt_tls_ctx_free(c.tls_ctx);
 		return 1;
+	}
+	if (c.use_tls && !c.listen && !mpt_tls_ctx_verifies(c.tls_ctx) && c.verbose)
+		fprintf(stderr,
+			"%s: warning: --tls without --tls-ca: the server's certificate "
+			"is not verified\n",
+			prog);
 	signal(SIGPIPE, SIG_IGN);
 	o.be.stack.on_event = on_event;
 	o.be.stack.event_ud = &c;
@@ -667,13 +1152,16 @@ int mpt_cmd_cat(int argc, char **argv)
 	int rc = mpt_backend_create(&o.be, &c.be, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
+		mpt_tls_ctx_free(c.tls_ctx);
 		return 1;
 	}
 	c.st = mpt_backend_stack(c.be);
 	c.ibuf = malloc(CAT_BUF);
 	c.obuf = malloc(CAT_BUF);
+	if (c.use_tls)
+		c.cbuf = malloc(CAT_BUF);
 	int status = 1;
-	if (!c.ibuf || !c.obuf) {
+	if (!c.ibuf || !c.obuf || (c.use_tls && !c.cbuf)) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto out;
 	}
@@ -710,6 +1198,8 @@ int mpt_cmd_cat(int argc, char **argv)
 				argv[optind], remote.port, mpt_strerror(rc));
 			goto out;
 		}
+		if (c.use_tls)
+			tls_conn_start(&c); /* the ClientHello leaves once connected */
 	}
 	rc = mpt_backend_run(c.be);
 	status = rc == 0 && c.status == 0 ? 0 : 1;
@@ -734,5 +1224,8 @@ out:
 	tool_signals_close(&c.sig, NULL);
 	free(c.ibuf);
 	free(c.obuf);
+	free(c.cbuf);
+	mpt_tls_free(c.tls);
+	mpt_tls_ctx_free(c.tls_ctx);
 	return status;
 }
