@@ -38,6 +38,10 @@ static void initial_synack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *m
 		return;
 	}
 	mpt_mib_inc(&st->mib, MPT_MIB_MPCapableSYNACKRX);
+	mp->csum = mp->k.checksum || (mpc->u.mpc.flags & MPT_MPC_F_A);
+	mp->peer_c = (mpc->u.mpc.flags & MPT_MPC_F_C) != 0;
+	if (mp->peer_c && mp->nraddr > 0)
+		mp->raddr[0].usable = false;
 	if (ek) {
 		/* External keys (draft §4.1): the listener's token instead
 		 * of its key; IDSNs from the tokens (decision 14). */
@@ -69,10 +73,6 @@ static void initial_synack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *m
 		mp->token_local = tok;
 		mp->idsn_local = idsn;
 	}
-	mp->csum = mp->k.checksum || (mpc->u.mpc.flags & MPT_MPC_F_A);
-	mp->peer_c = (mpc->u.mpc.flags & MPT_MPC_F_C) != 0;
-	if (mp->peer_c && mp->nraddr > 0)
-		mp->raddr[0].usable = false;
 	if (mpt_mp_set_remote_key(mp, mpc->u.mpc.snd_key) < 0)
 		mpt_mp_fallback(mp, MPT_MIB_MPCapableFallbackSYNACK);
 }

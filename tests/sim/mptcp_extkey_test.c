@@ -332,6 +332,33 @@ static void test_configured_key(void **state)
 	assert_true(e.njoin >= 1);
 }
 
+/* DSS checksums asked by the listener only (flag A in its SYN/ACK): the
+ * initiator must take them from the SYN/ACK with external keys as without. */
+static void test_checksum_from_listener(void **state)
+{
+	(void)state;
+	memset(&K, 0, sizeof(K));
+	K.cli = K.srv = MPT_EXT_KEYS_OFFER;
+	struct mscn sc = base("external keys, checksums asked by the listener", 2, 8u * MIB);
+	sc.srv_csum = true;
+	struct ek e;
+	memset(&e, 0, sizeof(e));
+	e.ngens = 1;
+	e.key_at[0] = 200 * MS;
+	struct mout o;
+	run(&sc, &e, &o);
+	mcheck(&sc, &o);
+	assert_true(o.ci.ext_keys && o.si.ext_keys);
+	assert_int_equal(o.ci.mptcpi_csum_enabled, 1);
+	assert_int_equal(o.si.mptcpi_csum_enabled, 1);
+	for (int side = 0; side < 2; side++) {
+		assert_int_equal(mcounter(&o, side, "DataCsumErr"), 0);
+		assert_int_equal(mcounter(&o, side, "MPFailTx"), 0);
+		assert_int_equal(mcounter(&o, side, "InfiniteMapRx"), 0);
+	}
+	assert_true(o.nsub_c >= 2);
+}
+
 /* ---- a rekey mid-transfer ----------------------------------------------------------- */
 
 static void test_rekey(void **state)
@@ -436,9 +463,13 @@ static void test_require(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_two_paths_keyed), cmocka_unit_test(test_no_key_single_path),
-	    cmocka_unit_test(test_rekey),           cmocka_unit_test(test_downgrade),
-	    cmocka_unit_test(test_require),         cmocka_unit_test(test_configured_key),
+	    cmocka_unit_test(test_two_paths_keyed),
+	    cmocka_unit_test(test_no_key_single_path),
+	    cmocka_unit_test(test_rekey),
+	    cmocka_unit_test(test_downgrade),
+	    cmocka_unit_test(test_require),
+	    cmocka_unit_test(test_configured_key),
+	    cmocka_unit_test(test_checksum_from_listener),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
