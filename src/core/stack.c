@@ -1157,6 +1157,13 @@ int mpt_stack_passive_state(struct mpt_stack *st, struct mpt_sock *l, const stru
 		if (mrc != MPT_ERR_UNSUPPORTED)
 			return mrc;
 	}
+	if (st->cfg.mptcp.enable && st->cfg.mptcp.ext_keys == MPT_EXT_KEYS_REQUIRE) {
+		/* "External keys or nothing" (docs/external-keys.md): a SYN
+		 * without MPTCP is refused too. */
+		mpt_mib_inc(&st->mib, MPT_MIB_ExtKeyRefused);
+		mpt_stack_send_rst(st, ip, seg, NULL, 0);
+		return MPT_ERR_REFUSED;
+	}
 	struct mpt_sock *s = mpt_stack_sock_new(st);
 	if (!s) {
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPListenOverflows);

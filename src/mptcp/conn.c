@@ -243,6 +243,17 @@ void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why)
 {
 	if (mp->fallback)
 		return;
+	if (mp->k.ext_keys == MPT_EXT_KEYS_REQUIRE) {
+		/* "External keys or nothing" (docs/external-keys.md): not
+		 * plain TCP either.  The initial subflow goes with a reset;
+		 * the connection reports the error. */
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_ExtKeyRefused);
+		for (size_t i = 0; i < mp->nsf; i++)
+			if (mp->sf[i]->join == MPT_SF_INITIAL)
+				mpt_sf_reset(mp->sf[i], MPT_TCPRST_ADMIN);
+		mpt_mp_dirty(mp);
+		return;
+	}
 	mpt_mib_inc(&mp->st->mib, why);
 	mp->fallback = true;
 	if (mp->token_inserted) {

@@ -29,11 +29,6 @@ static void initial_synack(struct mpt_subflow *sf, const struct mpt_mptcp_opt *m
 	if (!has || (mpc->u.mpc.form != MPT_MPC_ONEKEY && !ek) ||
 	    !mpc_version_ok(mp, mpc->version) || (mpc->u.mpc.flags & MPT_MPC_F_B) ||
 	    !(mpc->u.mpc.flags & MPT_MPC_F_H)) {
-		if (mp->k.ext_keys == MPT_EXT_KEYS_REQUIRE) {
-			mpt_mib_inc(&st->mib, MPT_MIB_ExtKeyRefused);
-			mpt_sf_reset(sf, MPT_TCPRST_ADMIN);
-			return;
-		}
 		mpt_mp_fallback(mp, MPT_MIB_MPCapableFallbackSYNACK);
 		return;
 	}

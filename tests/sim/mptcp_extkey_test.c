@@ -434,14 +434,16 @@ static void test_downgrade(void **state)
 	downgrade(MPT_EXT_KEYS_OFF, MPT_EXT_KEYS_OFFER);
 }
 
-static void refused(uint8_t cli, uint8_t srv, int side)
+static void refused(uint8_t cli, uint8_t srv, int side, bool cli_tcp)
 {
 	memset(&K, 0, sizeof(K));
 	K.cli = cli;
 	K.srv = srv;
-	char name[64];
-	snprintf(name, sizeof(name), "external keys or nothing: client %u, server %u", cli, srv);
+	char name[80];
+	snprintf(name, sizeof(name), "external keys or nothing: client %u%s, server %u", cli,
+		 cli_tcp ? " (plain TCP)" : "", srv);
 	struct mscn sc = base(name, 1, 1u * MIB);
+	sc.cli_off = cli_tcp;
 	sc.budget_ns = 5 * SEC;
 	struct ek e;
 	memset(&e, 0, sizeof(e));
@@ -456,8 +458,9 @@ static void refused(uint8_t cli, uint8_t srv, int side)
 static void test_require(void **state)
 {
 	(void)state;
-	refused(MPT_EXT_KEYS_REQUIRE, MPT_EXT_KEYS_OFF, 0);
-	refused(MPT_EXT_KEYS_OFF, MPT_EXT_KEYS_REQUIRE, 1);
+	refused(MPT_EXT_KEYS_REQUIRE, MPT_EXT_KEYS_OFF, 0, false);
+	refused(MPT_EXT_KEYS_OFF, MPT_EXT_KEYS_REQUIRE, 1, false);
+	refused(MPT_EXT_KEYS_OFF, MPT_EXT_KEYS_REQUIRE, 1, true); /* a plain TCP client */
 }
 
 int main(void)

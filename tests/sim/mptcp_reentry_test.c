@@ -100,6 +100,11 @@ static void app_close(struct end *e, bool abort)
 		mpt_close(e->s, mpt_sim_now(e->w->sim));
 	e->w->in_api = false;
 	e->closed = true;
+	/* mpt.h: the socket belongs to the stack from here on and is freed
+	 * once its close sequence ends; its memory may come back as another
+	 * connection's socket (a stale pointer here once sent a later
+	 * connection's events to this closed end: the i386 cross run). */
+	e->s = NULL;
 }
 
 /* Relay pattern: where the free space starts is computed BEFORE mpt_recv

@@ -17,7 +17,7 @@ void mpt_opts_init(struct mpt_tool_opts *o)
 	o->ext_keys = -1;
 }
 
-static int hexval(int c)
+int mpt_opts_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -52,12 +52,12 @@ static int read_ext_key(struct mpt_tool_opts *o, const char *prog, const char *p
 		b--;
 	bool hex = !more && b > a && (b - a) % 2 == 0;
 	for (size_t i = a; hex && i < b; i++)
-		hex = hexval(buf[i]) >= 0;
+		hex = mpt_opts_hexval(buf[i]) >= 0;
 	if (hex && (b - a) / 2 >= 16 && (b - a) / 2 <= sizeof(o->ext_key)) {
 		o->ext_key_len = (b - a) / 2;
 		for (size_t i = 0; i < o->ext_key_len; i++)
-			o->ext_key[i] =
-			    (uint8_t)(hexval(buf[a + 2 * i]) << 4 | hexval(buf[a + 2 * i + 1]));
+			o->ext_key[i] = (uint8_t)(mpt_opts_hexval(buf[a + 2 * i]) << 4 |
+						  mpt_opts_hexval(buf[a + 2 * i + 1]));
 		return 0;
 	}
 	if (!hex && !more && n >= 16 && n <= sizeof(o->ext_key)) {

@@ -85,6 +85,8 @@ struct mpt_tool_opts {
 	size_t n_remove;
 };
 
+/** The value of hex digit c (either case), or -1. */
+int mpt_opts_hexval(int c);
 /** Defaults: no paths, MPTCP on (version 1), the stack's defaults otherwise. */
 void mpt_opts_init(struct mpt_tool_opts *o);
 /**

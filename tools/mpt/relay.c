@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "relay.h"
 
+#include "opts.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #ifdef __GLIBC__
@@ -720,24 +722,13 @@ int relay_parse_hostport(const char *s, struct mpt_endpoint *out)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int relay_parse_hex(const char *s, uint8_t *out, size_t max)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n % 2 || n / 2 > max)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = mpt_opts_hexval(s[2 * i]), lo = mpt_opts_hexval(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
