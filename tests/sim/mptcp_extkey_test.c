@@ -88,6 +88,9 @@ struct ek {
 	int mpc[2];
 	int syn_mpc, syn_e; /* the client's SYNs: MP_CAPABLE, with flag E */
 	int offer;          /* the client's SYNs with the offer suboption */
+	/* corrupt the HMAC of the listener's first ADD_ADDR (not an echo) */
+	bool corrupt_add_addr;
+	int corrupted;
 	/* the latest information of both sides while the run goes */
 	struct mpt_mptcp_info ci, si;
 	bool ci_ok, si_ok;
@@ -210,6 +213,16 @@ static bool watch(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *le
 				e->join_kid[e->njoin++] = o.key_id;
 			} else if (o.subtype == MPT_EXTKEY_SUBTYPE) {
 				e->new_key[dir]++;
+			} else if (o.subtype == MPT_MPTCP_ADD_ADDR && !o.u.add_addr.echo &&
+				   dir == 1 && e->corrupt_add_addr && !e->corrupted) {
+				/* The HMAC is the option's last 8 bytes: flip one
+				 * and fix the TCP checksum (an on-path forger
+				 * without the key). */
+				size_t at = (size_t)(th.opt - (pkt + ip.hdr_len)) + i + ol - 1;
+				pkt[ip.hdr_len + at] ^= 0x5a;
+				mpt_tcp_csum_fill(pkt + ip.hdr_len, ip.payload_len, &ip.src,
+						  &ip.dst);
+				e->corrupted++;
 			}
 		}
 		i += ol;
@@ -359,6 +372,32 @@ static void test_checksum_from_listener(void **state)
 	assert_true(o.nsub_c >= 2);
 }
 
+/* A forged ADD_ADDR under external keys (docs/security.md): the
+ * listener's first one reaches the client with a wrong HMAC: dropped and
+ * counted; its retransmission (RFC 8684 §3.4.1, 2 s) is accepted and the
+ * client joins the announced address. */
+static void test_forged_add_addr(void **state)
+{
+	(void)state;
+	memset(&K, 0, sizeof(K));
+	K.cli = K.srv = MPT_EXT_KEYS_OFFER;
+	struct mscn sc = base("external keys, ADD_ADDR with a wrong HMAC", 2, 24u * MIB);
+	struct ek e;
+	memset(&e, 0, sizeof(e));
+	e.ngens = 1;
+	e.key_at[0] = 200 * MS;
+	e.corrupt_add_addr = true;
+	struct mout o;
+	run(&sc, &e, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(e.corrupted, 1);
+	assert_int_equal(mcounter(&o, 0, "ExtKeyAddAddrDrop"), 1);
+	assert_int_equal(mcounter(&o, 0, "AddAddrDrop"), 0);
+	assert_true(mcounter(&o, 1, "AddAddrTx") >= 1);
+	assert_true(mcounter(&o, 0, "AddAddr") >= 1); /* the retransmission */
+	assert_true(o.nsub_c >= 3);                   /* joins to the announced address too */
+}
+
 /* ---- a rekey mid-transfer ----------------------------------------------------------- */
 
 static void test_rekey(void **state)
@@ -473,6 +512,7 @@ int main(void)
 	    cmocka_unit_test(test_require),
 	    cmocka_unit_test(test_configured_key),
 	    cmocka_unit_test(test_checksum_from_listener),
+	    cmocka_unit_test(test_forged_add_addr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
