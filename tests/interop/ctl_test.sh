@@ -60,7 +60,11 @@ mpt_in monitor -j --ctl "$CTL" >"$d/mon.json" 2>/dev/null &
 INTEROP_PIDS+=($!)
 sleep 0.5
 mpt_in nstat -r -n --ctl "$CTL" || echo "  mpt nstat -r -n failed"
-ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run iperf3 -c "$MP_A" -t 10 -J \
+# -b 20M: below the 50 Mbit/s paths.  The kernel sends REMOVE_ADDR once, on a
+# pure ACK, and never again (RFC 8684 §3.4.2 leaves it unreliable); a
+# saturated path makes the tbf drop hundreds of packets, and one CI run lost
+# exactly that ACK (the monitor then rightly showed no REMOVED).
+ip netns exec "$NS_S" timeout "$CASE_TIMEOUT" mptcpize run iperf3 -c "$MP_A" -t 10 -b 20M -J \
 	>"$d/kcli.json" 2>"$d/kcli.err" &
 KCLI=$!
 INTEROP_PIDS+=("$KCLI")
@@ -90,6 +94,12 @@ for _ in $(seq 30); do kill -0 "$MON" 2>/dev/null || break; sleep 0.1; done
 kill "$MON" 2>/dev/null
 ksnap "$NS_S" "$d/k1"
 echo "  kernel iperf3 -c exit $KRC, mpt perf -s exit $PRC"
+echo "  kernel client: RmAddrTx +$(kdelta "$d/k0" "$d/k1" MPTcpExtRmAddrTx)," \
+	"RmAddrTxDrop +$(kdelta "$d/k0" "$d/k1" MPTcpExtRmAddrTxDrop)"
+for i in 1 2; do
+	echo "  kernel side tbf on path $i: $(ip netns exec "$NS_S" tc -s qdisc show dev "mpt-p${i}s" |
+		grep -o 'dropped [0-9]*' | head -1)"
+done
 sed 's/^/  | /' "$d/mon.txt"
 
 # The data connection's token: the one with the most bytes in mpt ss.
