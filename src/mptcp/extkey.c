@@ -168,7 +168,6 @@ int mpt_ek_install(struct mpt_mpconn *mp, const uint8_t *key, size_t len, uint64
 	s->len = (uint8_t)len;
 	mp->ek.pending = true;
 	mp->ek.tx_due = true;
-	mp->ek.sent = false;
 	mp->ek.tries = 0;
 	mp->ek.rto = 0;
 	mp->ek.rtx_at = MPT_TIME_NEVER;
@@ -239,7 +238,6 @@ size_t mpt_ek_write(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint8_t *buf,
 	if (n <= 0)
 		return 0;
 	mp->ek.tx_due = false;
-	mp->ek.sent = true;
 	mpt_mib_inc(&mp->st->mib, MPT_MIB_ExtKeyNewKeyTx);
 	if (mp->ek.pending) {
 		/* Decision 9: the sending subflow's RTO, doubled per try. */

@@ -143,7 +143,6 @@ struct mpt_ek {
 	struct mpt_ek_slot slot[2];
 	bool pending;   /* slot[gens % 2] holds a key not yet confirmed */
 	bool tx_due;    /* our NEW_KEY goes on the next pure ACK */
-	bool sent;      /* our NEW_KEY for the newest key left at least once */
 	bool auto_done; /* the configured key (knob ext_key) was installed */
 	uint8_t tries;
 	uint64_t rto, rtx_at;

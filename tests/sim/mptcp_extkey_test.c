@@ -11,6 +11,8 @@
  *   - negotiation down: a peer that does not offer E gets plain RFC 8684
  *     (joins with the handshake's keys, no key needed); "external keys or
  *     nothing" refuses it on either side, counted;
+ *   - a join SYN naming a key id the listener never installed (K flipped
+ *     on the wire) is refused with a RST and counted; the others go on;
  *   - the API's refusals (bad lengths, a connection without the extension,
  *     a second key while the first is unconfirmed).
  * The attacks against it are in mptcp_attack_test.c.
@@ -88,6 +90,9 @@ struct ek {
 	int mpc[2];
 	int syn_mpc, syn_e; /* the client's SYNs: MP_CAPABLE, with flag E */
 	int offer;          /* the client's SYNs with the offer suboption */
+	/* name key id 1 (never installed) in the client's first join SYN */
+	bool flip_join_kid;
+	int flipped;
 	/* corrupt the HMAC of the listener's first ADD_ADDR (not an echo) */
 	bool corrupt_add_addr;
 	int corrupted;
@@ -211,6 +216,16 @@ static bool watch(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *le
 			} else if (o.subtype == MPT_MPTCP_MP_JOIN &&
 				   o.u.join.form == MPT_JOIN_SYN && dir == 0 && e->njoin < 8) {
 				e->join_kid[e->njoin++] = o.key_id;
+				if (e->flip_join_kid && !e->flipped) {
+					/* K is a flag in the subtype byte (draft
+					 * §4.3); the SYN carries no HMAC, so only
+					 * the key check can catch it. */
+					size_t at = (size_t)(th.opt - (pkt + ip.hdr_len)) + i + 2;
+					pkt[ip.hdr_len + at] |= MPT_EXTKEY_K_JOIN;
+					mpt_tcp_csum_fill(pkt + ip.hdr_len, ip.payload_len, &ip.src,
+							  &ip.dst);
+					e->flipped++;
+				}
 			} else if (o.subtype == MPT_EXTKEY_SUBTYPE) {
 				e->new_key[dir]++;
 			} else if (o.subtype == MPT_MPTCP_ADD_ADDR && !o.u.add_addr.echo &&
@@ -398,6 +413,30 @@ static void test_forged_add_addr(void **state)
 	assert_true(o.nsub_c >= 3);                   /* joins to the announced address too */
 }
 
+/* A join naming a key id the listener never installed (key 1; only key 0
+ * exists) is refused at its SYN with a RST, counted, and holds nothing;
+ * the other joins and the transfer go on. */
+static void test_join_unknown_key_id(void **state)
+{
+	(void)state;
+	memset(&K, 0, sizeof(K));
+	K.cli = K.srv = MPT_EXT_KEYS_OFFER;
+	struct mscn sc = base("external keys, a join naming an uninstalled key id", 2, 16u * MIB);
+	struct ek e;
+	memset(&e, 0, sizeof(e));
+	e.ngens = 1;
+	e.key_at[0] = 200 * MS;
+	e.flip_join_kid = true;
+	struct mout o;
+	run(&sc, &e, &o);
+	mcheck(&sc, &o);
+	assert_int_equal(e.flipped, 1);
+	assert_int_equal(mcounter(&o, 1, "ExtKeyJoinRefused"), 1);
+	assert_int_equal(mcounter(&o, 0, "ExtKeyJoinRefused"), 0);
+	assert_true(mcounter(&o, 1, "MPJoinAckRx") >= 1); /* the other joins */
+	assert_int_equal(o.si.ext_key_gen, 1);
+}
+
 /* ---- a rekey mid-transfer ----------------------------------------------------------- */
 
 static void test_rekey(void **state)
@@ -513,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_configured_key),
 	    cmocka_unit_test(test_checksum_from_listener),
 	    cmocka_unit_test(test_forged_add_addr),
+	    cmocka_unit_test(test_join_unknown_key_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
