@@ -2,9 +2,9 @@
 /*
  * Benchmark (not a test): simulator speed and engine cost.
  *
- *   sim_bench [FLOWS] [MIB_PER_FLOW] [RATE_MBIT] [RTT_MS]
+ *   sim_bench [FLOWS] [MIB_PER_FLOW] [RATE_MBIT] [RTT_MS] [tcp|mptcp]
  *
- * FLOWS TCP transfers run at once, each between its own pair of hosts over
+ * FLOWS TCP (or MPTCP, one subflow each) transfers run at once, each between its own pair of hosts over
  * its own link (default 2 x 100 Mbit/s, 20 ms RTT, 64 MiB each).  Prints
  * simulated time, wall time and their ratio, and the payload bytes moved, so
  * that `valgrind --tool=callgrind` on this binary gives instructions per
@@ -49,8 +49,11 @@ int main(int argc, char **argv)
 	double mib = argc > 2 ? atof(argv[2]) : 64;
 	double mbit = argc > 3 ? atof(argv[3]) : 100;
 	double rtt = argc > 4 ? atof(argv[4]) : 20;
-	if (flows < 1 || flows > MAXF || mib <= 0 || mbit <= 0 || rtt < 0) {
-		fprintf(stderr, "usage: sim_bench [FLOWS 1..8] [MIB] [RATE_MBIT] [RTT_MS]\n");
+	bool mptcp = argc > 5 && strcmp(argv[5], "mptcp") == 0;
+	if (flows < 1 || flows > MAXF || mib <= 0 || mbit <= 0 || rtt < 0 ||
+	    (argc > 5 && !mptcp && strcmp(argv[5], "tcp") != 0)) {
+		fprintf(stderr,
+			"usage: sim_bench [FLOWS 1..8] [MIB] [RATE_MBIT] [RTT_MS] [tcp|mptcp]\n");
 		return 2;
 	}
 	struct mpt_sim *sim;
@@ -67,6 +70,7 @@ int main(int argc, char **argv)
 		snprintf(addr, sizeof(addr), "10.%d.0.1", i + 1);
 		(void)mpt_addr_parse(&c.local[0], addr);
 		c.tcp.sndbuf = c.tcp.rcvbuf = (uint32_t)(bdp * 4 > 262144 ? bdp * 4 : 262144);
+		c.mptcp.enable = mptcp;
 		s = c;
 		snprintf(addr, sizeof(addr), "10.%d.0.2", i + 1);
 		(void)mpt_addr_parse(&s.local[0], addr);
@@ -102,8 +106,8 @@ int main(int argc, char **argv)
 	}
 	struct mpt_sim_stats ss;
 	mpt_sim_get_stats(sim, &ss);
-	printf("flows=%d size_mib=%.0f rate_mbit=%.0f rtt_ms=%.0f intact=%s\n", flows, mib, mbit,
-	       rtt, ok ? "yes" : "NO");
+	printf("flows=%d size_mib=%.0f rate_mbit=%.0f rtt_ms=%.0f proto=%s intact=%s\n", flows, mib,
+	       mbit, rtt, mptcp ? "mptcp" : "tcp", ok ? "yes" : "NO");
 	printf("simulated_s=%.3f wall_s=%.3f speedup=%.2f bytes=%llu events=%llu\n", simt, w,
 	       simt / w, (unsigned long long)bytes, (unsigned long long)ss.events);
 	for (int i = 0; i < flows; i++)

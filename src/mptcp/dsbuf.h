@@ -96,6 +96,11 @@ size_t mpt_dsnd_ack(struct mpt_dsnd *b, uint64_t data_ack);
  * not inside [una, end); 0 on success.
  */
 int mpt_dsnd_copy(const struct mpt_dsnd *b, uint64_t dsn, void *out, size_t len);
+/** Where [dsn, dsn + len) lies in the buffer, without copying: in p[0]
+ *  (n[0] bytes) and, when the ring wraps, p[1] (n[1]; else 0).  The same
+ *  checks and result as mpt_dsnd_copy. */
+int mpt_dsnd_peek(const struct mpt_dsnd *b, uint64_t dsn, size_t len, const uint8_t *p[2],
+		  size_t n[2]);
 
 /* ---- data-level reassembly ---------------------------------------------- */
 

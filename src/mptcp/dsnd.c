@@ -97,22 +97,39 @@ size_t mpt_dsnd_ack(struct mpt_dsnd *b, uint64_t data_ack)
 	return (size_t)d;
 }
 
-int mpt_dsnd_copy(const struct mpt_dsnd *b, uint64_t dsn, void *out, size_t len)
+int mpt_dsnd_peek(const struct mpt_dsnd *b, uint64_t dsn, size_t len, const uint8_t *p[2],
+		  size_t n[2])
 {
 	uint64_t off = dsn - b->una;
 	size_t used = dsnd_used(b);
-	size_t pos, first;
 
+	p[0] = p[1] = NULL;
+	n[0] = n[1] = 0;
 	if (off > (uint64_t)used || len > used - (size_t)off)
 		return MPT_ERR_INVAL;
 	if (len == 0)
 		return 0;
+	size_t pos = dsnd_pos(b, (size_t)off);
+	n[0] = MPT_MIN(len, b->cap - pos);
+	p[0] = b->buf + pos;
+	if (len > n[0]) {
+		n[1] = len - n[0];
+		p[1] = b->buf;
+	}
+	return 0;
+}
+
+int mpt_dsnd_copy(const struct mpt_dsnd *b, uint64_t dsn, void *out, size_t len)
+{
+	const uint8_t *p[2];
+	size_t n[2];
+	int r = mpt_dsnd_peek(b, dsn, len, p, n);
+	if (r < 0 || len == 0)
+		return r;
 	if (!out)
 		return MPT_ERR_INVAL;
-	pos = dsnd_pos(b, (size_t)off);
-	first = MPT_MIN(len, b->cap - pos);
-	memcpy(out, b->buf + pos, first);
-	if (len > first)
-		memcpy((uint8_t *)out + first, b->buf, len - first);
+	memcpy(out, p[0], n[0]);
+	if (n[1])
+		memcpy((uint8_t *)out + n[0], p[1], n[1]);
 	return 0;
 }

@@ -121,11 +121,30 @@ uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
 	return mp->snd.una + MPT_MAX(wnd, 1u);
 }
 
+/* RFC 8684 §3.3.1: the DSS checksum of a mapping whose first len payload
+ * bytes are p[0] (pn[0] bytes) then p[1]; data_len as on the wire (a
+ * DATA_FIN counts one). */
+static uint16_t map_csum(const struct mpt_map *m, uint16_t data_len, const uint8_t *const p[2],
+			 const size_t pn[2], size_t len)
+{
+	struct mpt_dss_csum c;
+	mpt_dss_csum_init(&c, m->dsn, m->ssn, data_len);
+	size_t a = MPT_MIN(len, pn[0]);
+	mpt_dss_csum_update(&c, p[0], a);
+	if (len > a)
+		mpt_dss_csum_update(&c, p[1], len - a);
+	return mpt_dss_csum_final(&c);
+}
+
 /* Hand [dsn, dsn+len) to sf as one mapping.  Returns bytes sent. */
 static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn, size_t len,
 			 bool fin, uint64_t now)
 {
-	if (mpt_dsnd_copy(&mp->snd, dsn, mp->scratch, len) < 0)
+	/* The bytes go from the data-level buffer to the subflow's send ring
+	 * directly (one copy; two pieces when the buffer wraps). */
+	const uint8_t *p[2];
+	size_t pn[2];
+	if (mpt_dsnd_peek(&mp->snd, dsn, len, p, pn) < 0)
 		return 0;
 	uint32_t seq = mpt_tcp_snd_write_seq(sf->flow->tcp);
 	struct mpt_map m;
@@ -138,8 +157,7 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 		/* RFC 8684 §3.3.1: over the whole mapping, the DATA_FIN
 		 * counted in the length but not in the payload. */
 		m.has_csum = true;
-		m.csum =
-		    mpt_dss_csum(dsn, m.ssn, (uint16_t)(len + (fin ? 1u : 0u)), mp->scratch, len);
+		m.csum = map_csum(&m, (uint16_t)(len + (fin ? 1u : 0u)), p, pn, len);
 	}
 	/* One free entry kept, as mpt_sched_sf_room counts; growth is
 	 * amortised (at most six doublings per subflow). */
@@ -148,7 +166,7 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 		return 0; /* out of memory: nothing sent here, no byte lost */
 	if (mpt_maplist_push(&sf->tx, &m) < 0)
 		return 0;
-	long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);
+	long n = mpt_tcp_send2(sf->flow->tcp, p[0], pn[0], p[1], pn[1], now);
 	if (n != (long)len) {
 		/* Not expected (room was checked), but never leave a mapping
 		 * for bytes the engine did not take: the next mapping would
@@ -160,7 +178,7 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 		m.len = (uint32_t)took;
 		m.data_fin = false;
 		if (mp->csum)
-			m.csum = mpt_dss_csum(dsn, m.ssn, (uint16_t)took, mp->scratch, took);
+			m.csum = map_csum(&m, (uint16_t)took, p, pn, took);
 		mpt_maplist_replace_last(&sf->tx, took > 0 ? &m : NULL);
 		return took;
 	}
@@ -178,9 +196,11 @@ static void inf_push(struct mpt_mpconn *mp, uint64_t now)
 		size_t w = mpt_tcp_writable(sf->flow->tcp);
 		size_t len = (size_t)MPT_MIN((uint64_t)MPT_MIN(w, (size_t)MPT_MP_MAP_MAX),
 					     mpt_dsn_span(mp->snd_nxt, mp->snd.end));
-		if (len == 0 || mpt_dsnd_copy(&mp->snd, mp->snd_nxt, mp->scratch, len) < 0)
+		const uint8_t *p[2];
+		size_t pn[2];
+		if (len == 0 || mpt_dsnd_peek(&mp->snd, mp->snd_nxt, len, p, pn) < 0)
 			return;
-		long n = mpt_tcp_send(sf->flow->tcp, mp->scratch, len, now);
+		long n = mpt_tcp_send2(sf->flow->tcp, p[0], pn[0], p[1], pn[1], now);
 		if (n <= 0)
 			return;
 		mp->snd_nxt += (uint64_t)n;

@@ -437,9 +437,15 @@ int mpt_tcp_accept_tfo(struct mpt_tcp *t, const struct mpt_tcp_seg *syn, uint32_
 
 long mpt_tcp_send(struct mpt_tcp *t, const void *data, size_t len, uint64_t now)
 {
-	uint32_t room, n;
+	return mpt_tcp_send2(t, data, len, NULL, 0, now);
+}
 
-	if (!t || (!data && len))
+long mpt_tcp_send2(struct mpt_tcp *t, const void *data, size_t len, const void *data2, size_t len2,
+		   uint64_t now)
+{
+	uint32_t room, n, n2;
+
+	if (!t || (!data && len) || (!data2 && len2))
 		return MPT_ERR_INVAL;
 	if (t->err)
 		return t->err;
@@ -461,15 +467,21 @@ long mpt_tcp_send(struct mpt_tcp *t, const void *data, size_t len, uint64_t now)
 	case MPT_TCP_TIME_WAIT:
 		return MPT_ERR_CLOSED;
 	}
-	if (len == 0)
+	if (len + len2 == 0)
 		return 0;
 	room = t->sb.cap - t->sb.len;
 	if (room == 0)
 		return MPT_ERR_AGAIN;
 	n = (uint32_t)MPT_MIN((size_t)room, len);
+	n2 = (uint32_t)MPT_MIN((size_t)(room - n), len2);
 	tcp_enter(t);
 	tcp_ring_write(&t->sb, t->sb.len, data, n);
 	t->sb.len += n;
+	if (n2) {
+		tcp_ring_write(&t->sb, t->sb.len, data2, n2);
+		t->sb.len += n2;
+	}
+	n += n2;
 	if (tcp_may_send(t))
 		tcp_output(t, now);
 	tcp_leave(t);
@@ -509,6 +521,27 @@ void mpt_tcp_window_check(struct mpt_tcp *t, uint64_t now)
 	if (!t)
 		return;
 	tcp_enter(t);
+	tcp_maybe_window_update(t, now);
+	tcp_leave(t);
+}
+
+size_t mpt_tcp_recv_peek(const struct mpt_tcp *t, size_t off, const uint8_t **p)
+{
+	*p = NULL;
+	if (!t || t->rb.cap == 0 || off >= tcp_rcv_avail(t))
+		return 0;
+	uint32_t pos = (uint32_t)(((uint64_t)t->rb.head + off) % t->rb.cap);
+	*p = t->rb.buf + pos;
+	return MPT_MIN((size_t)tcp_rcv_avail(t) - off, (size_t)(t->rb.cap - pos));
+}
+
+void mpt_tcp_recv_consume(struct mpt_tcp *t, size_t n, uint64_t now)
+{
+	if (!t || n == 0 || n > tcp_rcv_avail(t))
+		return;
+	tcp_enter(t);
+	tcp_ring_consume(&t->rb, (uint32_t)n);
+	t->read_seq += (uint32_t)n;
 	tcp_maybe_window_update(t, now);
 	tcp_leave(t);
 }

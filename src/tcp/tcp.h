@@ -301,6 +301,10 @@ int mpt_tcp_input(struct mpt_tcp *tcp, const struct mpt_tcp_seg *seg, uint64_t n
  * Data may be queued in SYN-SENT/SYN-RECEIVED; it is sent once established.
  */
 long mpt_tcp_send(struct mpt_tcp *tcp, const void *data, size_t len, uint64_t now);
+/** mpt_tcp_send of data followed by data2 (a ring's two pieces: one copy
+ *  for an owner whose bytes wrap, one output pass for both). */
+long mpt_tcp_send2(struct mpt_tcp *tcp, const void *data, size_t len, const void *data2,
+		   size_t len2, uint64_t now);
 
 /**
  * Read in-order data.  Returns bytes copied (>0), 0 at end of stream (peer's
@@ -309,6 +313,19 @@ long mpt_tcp_send(struct mpt_tcp *tcp, const void *data, size_t len, uint64_t no
  * Reading opens the window (a window update is sent when it grew enough).
  */
 long mpt_tcp_recv(struct mpt_tcp *tcp, void *buf, size_t len, uint64_t now);
+
+/**
+ * Zero-copy reading, for an owner that moves the bytes somewhere else
+ * anyway (MPTCP: into the data-level buffer): the in-order bytes at
+ * offset off from the first unread one that lie contiguous in the receive
+ * ring.  Returns their count (0: none at off, or at the ring's end: ask
+ * again at off + what was returned) and sets *p.  The bytes stay until
+ * mpt_tcp_recv_consume.
+ */
+size_t mpt_tcp_recv_peek(const struct mpt_tcp *tcp, size_t off, const uint8_t **p);
+/** Mark n in-order bytes read, as mpt_tcp_recv would (window update
+ *  included); n at most mpt_tcp_readable. */
+void mpt_tcp_recv_consume(struct mpt_tcp *tcp, size_t n, uint64_t now);
 
 /** Bytes readable now without blocking. */
 size_t mpt_tcp_readable(const struct mpt_tcp *tcp);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * MPTCP data-level send buffer (src/mptcp/dsnd.c): bounded writes, DATA_ACK
- * release, copies across the ring wrap, ignored out-of-range acks, and a
+ * release, copies and zero-copy views (peek) across the ring wrap, ignored out-of-range acks, and a
  * DSN space that wraps at 2^64.
  */
 #include <setjmp.h>
@@ -49,6 +49,49 @@ static void check_range(const struct mpt_dsnd *b, uint64_t dsn, size_t n)
 	assert_int_equal(mpt_dsnd_copy(b, dsn, out, n), 0);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(out[i], pat(dsn + i));
+}
+
+/* mpt_dsnd_peek: the pieces, in order, are the bytes of [dsn, dsn + n),
+ * and point into the buffer (no copy): two exactly when the ring wraps. */
+static void check_peek(const struct mpt_dsnd *b, uint64_t dsn, size_t n, int pieces)
+{
+	const uint8_t *p[2];
+	size_t pn[2];
+
+	assert_int_equal(mpt_dsnd_peek(b, dsn, n, p, pn), 0);
+	assert_int_equal(pn[0] + pn[1], n);
+	assert_int_equal((pn[0] > 0) + (pn[1] > 0), pieces);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *at = i < pn[0] ? p[0] + i : p[1] + (i - pn[0]);
+		assert_true(at >= b->buf && at < b->buf + b->cap);
+		assert_int_equal(*at, pat(dsn + i));
+	}
+}
+
+static void test_peek_pieces(void **state)
+{
+	struct mpt_dsnd b;
+	uint8_t src[48];
+	const uint8_t *p[2];
+	size_t pn[2];
+
+	/* 64-byte ring from DSN 1024: DSN d sits at d % 64. */
+	assert_int_equal(mpt_dsnd_init(&b, &tm.mem, 64, 1024), 0);
+	fill(src, 1024, 48);
+	assert_int_equal(mpt_dsnd_write(&b, src, 48), 48);
+	check_peek(&b, 1024, 48, 1);
+	assert_int_equal(mpt_dsnd_ack(&b, 1064), 40);
+	fill(src, 1072, 40);
+	assert_int_equal(mpt_dsnd_write(&b, src, 40), 40); /* wraps after 16 */
+	check_peek(&b, 1064, 48, 2);
+	check_peek(&b, 1069, 10, 1);
+	check_peek(&b, 1088, 24, 1); /* all after the wrap */
+	check_peek(&b, 1112, 0, 0);
+	/* The same bounds as mpt_dsnd_copy; nothing pointed at on refusal. */
+	assert_int_equal(mpt_dsnd_peek(&b, 1063, 1, p, pn), MPT_ERR_INVAL);
+	assert_int_equal(mpt_dsnd_peek(&b, 1104, 9, p, pn), MPT_ERR_INVAL);
+	assert_true(p[0] == NULL && p[1] == NULL && pn[0] == 0 && pn[1] == 0);
+	mpt_dsnd_free(&b);
 }
 
 static void test_init_errors(void **state)
@@ -241,6 +284,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ack_outside_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_across_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_peek_pieces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_isn_near_2_64, setup, teardown),
 	};
 

@@ -99,6 +99,39 @@ static void lossy(struct mpt_tcp_cfg *cfg, struct drop_offs *d, size_t len, uint
 	hnet_free(&net);
 }
 
+/* The zero-copy calls (mpt_tcp_send2 from two pieces, mpt_tcp_recv_peek +
+ * mpt_tcp_recv_consume, as MPTCP uses them) move the same bytes as
+ * mpt_tcp_send / mpt_tcp_recv, also through the receive ring's wrap and
+ * under loss (the peek only ever shows in-order bytes). */
+static bool drop_every_37th(struct hnet *net, int from, const struct mpt_tcp_seg *seg, void *arg)
+{
+	(void)from, (void)seg, (void)arg;
+	return (net->seqno + net->dropped) % 37 == 5; /* every packet counts */
+}
+
+static void test_zero_copy_calls(void **state)
+{
+	struct hnet net;
+	(void)state;
+	hnet_init(&net, NULL, NULL, 10 * H_MS);
+	net.n[0].zc = net.n[1].zc = true;
+	net.drop = drop_every_37th;
+	hnet_handshake(&net);
+	net.n[1].auto_read = true;
+	transfer(&net, 3u << 20, 60 * H_S);
+	assert_true(net.dropped > 0);
+	assert_true(net.n[1].zc_wraps > 0);
+	/* Bad calls: nothing there, or more than there is. */
+	const uint8_t *p = (const uint8_t *)&net;
+	assert_int_equal(mpt_tcp_recv_peek(net.n[1].tcp, 0, &p), 0);
+	assert_null(p);
+	mpt_tcp_recv_consume(net.n[1].tcp, 1, net.now); /* ignored */
+	assert_int_equal(mpt_tcp_readable(net.n[1].tcp), 0);
+	assert_int_equal(mpt_tcp_send2(net.n[0].tcp, NULL, 1, NULL, 0, net.now), MPT_ERR_INVAL);
+	assert_int_equal(mpt_tcp_send2(net.n[0].tcp, p, 0, NULL, 1, net.now), MPT_ERR_INVAL);
+	hnet_free(&net);
+}
+
 static void test_sack_recovery(void **state)
 {
 	struct mpt_tcp_cfg cfg = {0};
@@ -250,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_basic_transfer),
+	    cmocka_unit_test(test_zero_copy_calls),
 	    cmocka_unit_test(test_sack_recovery),
 	    cmocka_unit_test(test_newreno_recovery),
 	    cmocka_unit_test(test_random_loss),

@@ -62,6 +62,10 @@ struct hnode {
 	bool close_when_done;
 	bool done_sent;
 	bool auto_read;
+	/* zero-copy calls: reads by mpt_tcp_recv_peek + _consume, writes by
+	 * mpt_tcp_send2 in two pieces; wraps counts reads in two pieces */
+	bool zc;
+	uint64_t zc_wraps;
 	uint8_t *sink;
 	size_t sink_len, sink_cap;
 	bool eof;
@@ -205,6 +209,23 @@ static inline void hnode_read_all(struct hnet *net, struct hnode *nd)
 			nd->sink = realloc(nd->sink, nd->sink_cap);
 			assert_non_null(nd->sink);
 		}
+		if (nd->zc) {
+			const uint8_t *p0, *p1;
+			size_t n0 = mpt_tcp_recv_peek(nd->tcp, 0, &p0);
+			size_t n1 = n0 ? mpt_tcp_recv_peek(nd->tcp, n0, &p1) : 0;
+			size_t room = nd->sink_cap - nd->sink_len;
+			n0 = n0 < room ? n0 : room;
+			n1 = n1 < room - n0 ? n1 : room - n0;
+			if (n0 > 0) {
+				memcpy(nd->sink + nd->sink_len, p0, n0);
+				if (n1)
+					memcpy(nd->sink + nd->sink_len + n0, p1, n1);
+				nd->zc_wraps += n1 > 0;
+				mpt_tcp_recv_consume(nd->tcp, n0 + n1, net->now);
+				nd->sink_len += n0 + n1;
+				continue;
+			}
+		}
 		r = mpt_tcp_recv(nd->tcp, nd->sink + nd->sink_len, nd->sink_cap - nd->sink_len,
 				 net->now);
 		if (r > 0) {
@@ -227,8 +248,12 @@ static inline void hnet_pump(struct hnet *net)
 
 		if (nd->src && st != MPT_TCP_CLOSED) {
 			while (nd->src_off < nd->src_len) {
-				long r = mpt_tcp_send(nd->tcp, nd->src + nd->src_off,
-						      nd->src_len - nd->src_off, net->now);
+				size_t left = nd->src_len - nd->src_off, k = left / 3;
+				long r = nd->zc ? mpt_tcp_send2(nd->tcp, nd->src + nd->src_off, k,
+								nd->src + nd->src_off + k, left - k,
+								net->now)
+						: mpt_tcp_send(nd->tcp, nd->src + nd->src_off, left,
+							       net->now);
 
 				if (r <= 0)
 					break;
