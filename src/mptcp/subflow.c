@@ -288,7 +288,8 @@ static enum drain_step drain_deliver(struct drain *d, uint64_t dsn, size_t len, 
 	 * update the read may send is computed at the same moment as before
 	 * (soak results unchanged); the bytes stay where they are until the
 	 * next segment arrives on this subflow, which cannot happen inside
-	 * this call.  (That update counts the bytes in neither buffer and may
+	 * this call (mpt_stack_input refuses to run from inside the output
+	 * the update may cause: stack.c, depth).  (That update counts the bytes in neither buffer and may
 	 * offer up to one mapping too much; inserting first would be exact:
 	 * a behaviour change of its own, left for a separate measurement.)
 	 */
