@@ -91,6 +91,11 @@ print("| | bytes | CPU time (user+sys) | CPU ns/byte | note |")
 print("|---|---|---|---|---|")
 print(f"| mpt in simulator (2 flows, whole process) | {b1:,} | {sim_cpu:.2f} s | {sim_cpu*1e9/b1:.2f} | includes simulator + SHA-256 of both ends |")
 print(f"| kernel TCP, loopback, iperf3 client + server | {1<<30:,} | {kc:.2f} s | {kc*1e9/(1<<30):.2f} | both processes (softirq work may be charged to either); {kbps} Gbit/s |")
+print("\n## Throughput on real links, and where the CPU goes\n")
+print("mpt against the Linux kernel over veth paths in network namespaces (shaped and unshaped, "
+      "one and two paths, CPU per byte): [aggregate.md](aggregate.md), written by "
+      "`bash bench/aggregate.sh`; a perf profile of mpt's process receiving and sending: "
+      "[profile.md](profile.md), written by `bash bench/profile.sh`.")
 print("\n## Memory\n")
 print("Per-connection memory of idle connections (simulator, with and without buffers) and "
       "10,000 idle connections through `mpt convert`, next to the kernel: "
