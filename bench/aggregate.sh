@@ -66,41 +66,12 @@ export TEST_NAME=aggregate # for lib.sh
 CMDLINE="T=$T R=$R RATE=$RATE SIGNAL=$SIGNAL PATHS1=$PATHS1 bash bench/aggregate.sh"
 [ -z "${MPT_BIN:-}" ] || CMDLINE="MPT_BIN=$MPT_BIN${MPT_SRC:+ MPT_SRC=$MPT_SRC} $CMDLINE"
 
-banner_skip() {
-	echo "=================================================================="
-	echo "SKIP: aggregate benchmark: $*"
-	echo "=================================================================="
-	exit 0
-}
-
-# Cheap checks first, so that a machine that cannot run this does not build.
-[ "$(id -u)" = 0 ] || banner_skip "not root (network namespaces, veth, tbf and TUN need root)"
-[ -c /dev/net/tun ] || banner_skip "/dev/net/tun does not exist"
-[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] ||
-	banner_skip "the kernel has no MPTCP (net.mptcp.enabled is not 1)"
-missing=()
-for c in ip:iproute2 tc:iproute2 nstat:iproute2 iperf3:iperf3 mptcpize:mptcpize python3:python3 \
-	/usr/bin/time:time getconf:libc-bin; do
-	command -v "${c%%:*}" >/dev/null || missing+=("${c#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	# The same packages scripts/deps.sh installs for the interop suite.
-	echo "aggregate: installing ${missing[*]}"
-	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}"; }; then
-		banner_skip "cannot install ${missing[*]}"
-	fi
-fi
-
-if [ -z "${MPT_BIN:-}" ]; then
-	bash scripts/deps.sh build
-	cmake -S . -B build-aggregate -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DMPT_TESTS=OFF >/dev/null || { echo "aggregate: cmake failed"; exit 1; }
-	ninja -C build-aggregate mpt >/dev/null || { echo "aggregate: build failed"; exit 1; }
-	MPT_BIN=$ROOT/build-aggregate/mpt
-fi
-MPT_BIN=$(readlink -f "$MPT_BIN")
-export MPT_BIN
+BENCH=aggregate
+. bench/netns_lib.sh
+# The same packages scripts/deps.sh installs for the interop suite.
+bench_require ip:iproute2 tc:iproute2 nstat:iproute2 iperf3:iperf3 mptcpize:mptcpize \
+	python3:python3 /usr/bin/time:time getconf:libc-bin
+bench_mpt
 . tests/interop/lib.sh
 interop_require # netns + TUN-in-netns probe; skips loudly
 CASE_TIMEOUT=$((T + 40))

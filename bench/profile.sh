@@ -26,37 +26,12 @@ export TEST_NAME=profile # for lib.sh
 CMDLINE="T=$T bash bench/profile.sh"
 [ -z "${MPT_BIN:-}" ] || CMDLINE="MPT_BIN=$MPT_BIN${MPT_SRC:+ MPT_SRC=$MPT_SRC} $CMDLINE"
 
-banner_skip() {
-	echo "=================================================================="
-	echo "SKIP: profile benchmark: $*"
-	echo "=================================================================="
-	exit 0
-}
-[ "$(id -u)" = 0 ] || banner_skip "not root (network namespaces, veth and TUN need root)"
-[ -c /dev/net/tun ] || banner_skip "/dev/net/tun does not exist"
-[ "$(sysctl -n net.mptcp.enabled 2>/dev/null)" = 1 ] ||
-	banner_skip "the kernel has no MPTCP (net.mptcp.enabled is not 1)"
-missing=()
-for c in ip:iproute2 iperf3:iperf3 mptcpize:mptcpize python3:python3 perf:linux-perf; do
-	command -v "${c%%:*}" >/dev/null || missing+=("${c#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "profile: installing ${missing[*]}"
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "${missing[@]}"; } || banner_skip "cannot install ${missing[*]}"
-fi
+BENCH=profile
+. bench/netns_lib.sh
+bench_require ip:iproute2 iperf3:iperf3 mptcpize:mptcpize python3:python3 perf:linux-perf
 perf record -q -e cpu-clock -o /dev/null -- true 2>/dev/null ||
-	banner_skip "perf record does not work here (kernel.perf_event_paranoid?)"
-
-if [ -z "${MPT_BIN:-}" ]; then
-	bash scripts/deps.sh build
-	cmake -S . -B build-profile -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DMPT_TESTS=OFF >/dev/null || { echo "profile: cmake failed"; exit 1; }
-	ninja -C build-profile mpt >/dev/null || { echo "profile: build failed"; exit 1; }
-	MPT_BIN=$ROOT/build-profile/mpt
-fi
-MPT_BIN=$(readlink -f "$MPT_BIN")
-export MPT_BIN
+	bench_skip "perf record does not work here (kernel.perf_event_paranoid?)"
+bench_mpt
 . tests/interop/lib.sh
 interop_require
 CASE_TIMEOUT=$((T + 40))
