@@ -286,12 +286,14 @@ static enum drain_step drain_deliver(struct drain *d, uint64_t dsn, size_t len, 
 	 * in at most two pieces (it wraps).  They are consumed first, as a
 	 * read into the scratch buffer consumed them, so that the window
 	 * update the read may send is computed at the same moment as before
-	 * (soak results unchanged); the bytes stay where they are until the
-	 * next segment arrives on this subflow, which cannot happen inside
-	 * this call (mpt_stack_input refuses to run from inside the output
-	 * the update may cause: stack.c, depth).  (That update counts the bytes in neither buffer and may
-	 * offer up to one mapping too much; inserting first would be exact:
-	 * a behaviour change of its own, left for a separate measurement.)
+	 * (soak results unchanged); the engine is held meanwhile, so the
+	 * bytes stay where they are until they are in: a TIME-WAIT engine
+	 * frees its ring once it is empty, at the end of the call that
+	 * emptied it, and no segment can arrive in between (mpt_stack_input
+	 * refuses to run from inside the output an update may cause).  (That
+	 * update counts the bytes in neither buffer and may offer up to one
+	 * mapping too much; inserting first would be exact: a behaviour
+	 * change of its own, left for a separate measurement.)
 	 */
 	const uint8_t *p[2];
 	size_t n[2];
@@ -300,9 +302,11 @@ static enum drain_step drain_deliver(struct drain *d, uint64_t dsn, size_t len, 
 	size_t rc = n[0] + n[1];
 	if (rc == 0)
 		return DRAIN_DONE;
+	mpt_tcp_hold(d->tcp);
 	mpt_tcp_recv_consume(d->tcp, rc, d->now);
 	for (int i = 0; i < 2 && n[i]; i++)
 		(void)mpt_drcv_insert(&d->mp->rcv, dsn + (i ? n[0] : 0), p[i], n[i]);
+	mpt_tcp_unhold(d->tcp);
 	sf->bytes_received += (uint64_t)rc;
 	if (last_ok) {
 		sf->rx_last_ssn = d->rel + (uint32_t)rc;

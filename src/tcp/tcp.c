@@ -546,6 +546,18 @@ void mpt_tcp_recv_consume(struct mpt_tcp *t, size_t n, uint64_t now)
 	tcp_leave(t);
 }
 
+void mpt_tcp_hold(struct mpt_tcp *t)
+{
+	if (t)
+		tcp_enter(t);
+}
+
+void mpt_tcp_unhold(struct mpt_tcp *t)
+{
+	if (t)
+		tcp_leave(t);
+}
+
 size_t mpt_tcp_readable(const struct mpt_tcp *t)
 {
 	return t ? tcp_rcv_avail(t) : 0;

@@ -324,8 +324,18 @@ long mpt_tcp_recv(struct mpt_tcp *tcp, void *buf, size_t len, uint64_t now);
  */
 size_t mpt_tcp_recv_peek(const struct mpt_tcp *tcp, size_t off, const uint8_t **p);
 /** Mark n in-order bytes read, as mpt_tcp_recv would (window update
- *  included); n at most mpt_tcp_readable. */
+ *  included); n at most mpt_tcp_readable.  The bytes' memory may go at the
+ *  end of the call (a TIME-WAIT engine frees its emptied ring): an owner
+ *  that still reads them after consuming holds the engine around both. */
 void mpt_tcp_recv_consume(struct mpt_tcp *tcp, size_t n, uint64_t now);
+/**
+ * Hold the engine: what ends each call on it (freeing emptied rings,
+ * delivering its events) waits until the matching mpt_tcp_unhold, which
+ * does it.  Calls nest.  After mpt_tcp_unhold the engine may be gone (an
+ * event handler may destroy it), as after any call.
+ */
+void mpt_tcp_hold(struct mpt_tcp *tcp);
+void mpt_tcp_unhold(struct mpt_tcp *tcp);
 
 /** Bytes readable now without blocking. */
 size_t mpt_tcp_readable(const struct mpt_tcp *tcp);
