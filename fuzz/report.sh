@@ -12,9 +12,15 @@
 #    it takes a while and needs its own base).
 #
 #   fuzz/report.sh DIR [BASE] [SECS]
+#   fuzz/report.sh --long-runs DIR      (only the long runs' table, in place)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=${1:?usage: fuzz/report.sh DIR [BASE] [SECS]}
+long_only=0
+if [ "${1:-}" = --long-runs ]; then
+	long_only=1
+	shift
+fi
+dir=${1:?usage: fuzz/report.sh [--long-runs] DIR [BASE] [SECS]}
 base=${2:-1345416}
 secs=${3:-120}
 doc=docs/fuzzing.md
@@ -24,6 +30,56 @@ cpu_of() { # bash `times` output (second line: children's user and system time)
 	awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/);
 		t += a[1] * 60 + a[2] } printf "%.0f", t }' "$1"
 }
+
+# The "Long runs" section, from the logs in $dir (fuzz/run.sh FUZZ_OUT=DIR).
+long_runs() {
+	cat <<'EOF'
+## Long runs
+
+`FUZZ_OUT=DIR nice bash fuzz/run.sh 3600 TARGET`, one or two targets at a time
+(the rest of the machine busy with other work), figures from libFuzzer's
+final statistics; a target without a long run in DIR is listed as such:
+
+| target | seconds | executions | exec/s | exec per CPU s | new units | result |
+|---|---:|---:|---:|---:|---:|---|
+EOF
+	for log in "$dir"/*/log; do
+		t=$(basename "$(dirname "$log")")
+		runs=$(stat number_of_executed_units "$log")
+		eps=$(stat average_exec_per_sec "$log")
+		new=$(stat new_units_added "$log")
+		cpu=$(cpu_of "$(dirname "$log")/time")
+		epc=$(awk -v r="${runs:-0}" -v c="${cpu:-0}" 'BEGIN { if (c > 0) printf "%d", r / c; else print "-" }')
+		secs_run=$(sed -n 's/.*Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+		if grep -qE 'ERROR: |fuzz invariant|Test unit written' "$log"; then
+			res="FAILED: $(grep -m1 -E 'fuzz invariant|ERROR: ' "$log" | cut -c1-80)"
+		elif [ -z "$runs" ]; then
+			res="no statistics"
+		else
+			res="0 crashes, 0 leaks, 0 hangs"
+		fi
+		echo "| $t | ${secs_run:--} | ${runs:--} | ${eps:--} | $epc | ${new:--} | $res |"
+	done
+	for src in fuzz/*_fuzz.c; do
+		t=$(basename "$src" .c)
+		[ -e "$dir/$t/log" ] || echo "| $t | - | - | - | - | - | no long run recorded here yet |"
+	done
+}
+
+# --long-runs DIR: only that section of the document, in place (the other
+# sections take a quarter of an hour to measure).
+if [ "$long_only" = 1 ]; then
+	python3 - "$doc" "$(long_runs)" <<'PY'
+import sys
+doc, new = sys.argv[1], sys.argv[2]
+text = open(doc).read()
+a = text.index("## Long runs")
+b = text.index("\n## ", a + 1)
+open(doc, "w").write(text[:a] + new.rstrip("\n") + "\n" + text[b:])
+PY
+	echo "report: updated the long runs of $doc"
+	exit 0
+fi
 
 # ---- before / after ---------------------------------------------------------
 speed=$(mktemp)
@@ -111,38 +167,8 @@ EOF
 		echo
 		printf '%s\n' "$speed_section"
 	fi
-	cat <<'EOF'
-
-## Long runs
-
-`FUZZ_OUT=DIR nice bash fuzz/run.sh 3600 TARGET`, two targets at a time
-(the rest of the machine busy with other work), figures from libFuzzer's
-final statistics; a target without a long run in DIR is listed as such:
-
-| target | seconds | executions | exec/s | exec per CPU s | new units | result |
-|---|---:|---:|---:|---:|---:|---|
-EOF
-	for log in "$dir"/*/log; do
-		t=$(basename "$(dirname "$log")")
-		runs=$(stat number_of_executed_units "$log")
-		eps=$(stat average_exec_per_sec "$log")
-		new=$(stat new_units_added "$log")
-		cpu=$(cpu_of "$(dirname "$log")/time")
-		epc=$(awk -v r="${runs:-0}" -v c="${cpu:-0}" 'BEGIN { if (c > 0) printf "%d", r / c; else print "-" }')
-		secs_run=$(sed -n 's/.*Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
-		if grep -qE 'ERROR: |fuzz invariant|Test unit written' "$log"; then
-			res="FAILED: $(grep -m1 -E 'fuzz invariant|ERROR: ' "$log" | cut -c1-80)"
-		elif [ -z "$runs" ]; then
-			res="no statistics"
-		else
-			res="0 crashes, 0 leaks, 0 hangs"
-		fi
-		echo "| $t | ${secs_run:--} | ${runs:--} | ${eps:--} | $epc | ${new:--} | $res |"
-	done
-	for src in fuzz/*_fuzz.c; do
-		t=$(basename "$src" .c)
-		[ -e "$dir/$t/log" ] || echo "| $t | - | - | - | - | - | no long run recorded here yet |"
-	done
+	echo
+	long_runs
 	cat <<'EOF'
 
 ## Line coverage of the committed corpora
