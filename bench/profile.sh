@@ -92,10 +92,11 @@ SRC=${MPT_SRC:-$ROOT}
 REV=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$SRC" diff --quiet HEAD -- src include tools CMakeLists.txt 2>/dev/null ||
 	REV="$REV (with uncommitted changes)"
+IPERF_VER=$(iperf3 --version 2>/dev/null | head -n 1 | awk '{ print $1, $2 }')
 python3 - "$RES" "$CMDLINE" "$T" "$REV" "$G_RECV" "$G_SEND" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-	<<'PY' >"$OUT"
+	"$IPERF_VER" <<'PY' >"$OUT"
 import sys, re, datetime, platform, os
-res, cmd, T, rev, g_recv, g_send, load = sys.argv[1:8]
+res, cmd, T, rev, g_recv, g_send, load, iperf = sys.argv[1:9]
 
 def rows(path):
     out = []
@@ -141,11 +142,11 @@ print("Produced by `%s` (as root) on %s, mpt %s, Linux %s, %d CPUs (%s); load av
     cmd, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), rev, platform.release(),
     os.cpu_count(), platform.machine(), load))
 print("Two unshaped veth paths (`topo_two_paths` of tests/interop/lib.sh), one connection, "
-      "%s s per direction, against the Linux kernel's MPTCP (iperf3 3.12 under `mptcpize`). "
+      "%s s per direction, against the Linux kernel's MPTCP (`%s` under `mptcpize`). "
       "`perf record -F 999 -e cpu-clock --call-graph dwarf` on the mpt process only: the shares "
       "below are of the samples taken while mpt ran, user and kernel code together; the kernel "
       "peer's own process is not in them. Percentages overlap where one activity runs inside "
-      "another (copies inside mpt's code are counted in both rows).\n" % T)
+      "another (copies inside mpt's code are counted in both rows).\n" % (T, iperf))
 for name, title, g in (("recv", "mpt receives: kernel iperf3 -c -> mpt perf -s", g_recv),
                        ("send", "mpt sends: mpt perf -c -> kernel iperf3 -s", g_send)):
     cats, top, dso = split(name)
