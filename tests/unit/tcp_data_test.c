@@ -171,7 +171,7 @@ static void test_peek_held_in_time_wait(void **state)
 		assert_memory_equal(p1, src + n0, n1);
 	mpt_tcp_unhold(t);
 	assert_int_equal(mpt_tcp_readable(t), 0);
-	assert_int_equal(mpt_tcp_recv_peek(t, 0, &p0), 0); /* the ring went */
+	assert_int_equal(mpt_tcp_recv_peek(t, 0, &p0), 0);      /* the ring went */
 	assert_int_equal(mpt_tcp_recv(t, NULL, 0, net.now), 0); /* end of stream */
 	net.n[0].src = NULL;
 	free(src);
