@@ -15,6 +15,12 @@
 #   FUZZ_OUT=DIR fuzz/run.sh 3600 stateful_fuzz
 #       also keeps the grown corpus and the log in DIR/<target>/ (long runs;
 #       merge into fuzz/corpus with fuzz/corpus.sh).
+#   FUZZ_FAST=1 fuzz/run.sh 3600 mptcp_input_fuzz
+#       explores with the fast build (build-fuzz-fast, -DMPT_FUZZ_FAST=ON: no
+#       sanitizers, no comparison tracing; ~5x the executions), then replays
+#       the whole grown corpus once through the sanitizer build (build-fuzz)
+#       and fails if any input fails there.  FUZZ_OUT keeps it in
+#       DIR/<target>.fast/ (fuzz/report.sh lists it as its own row).
 #
 # -entropic=0: libFuzzer 14's entropic scheduler spends ~90 % of the time of
 # the harness targets in its feature-frequency bookkeeping (each input runs
@@ -30,11 +36,22 @@ if [ ${#targets[@]} -eq 0 ]; then
 		targets+=("$(basename "$src" .c)")
 	done
 fi
-CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPT_FUZZ=ON \
-	-DMPT_FUZZ_COVERAGE=OFF >/dev/null
-if ! ninja -C build-fuzz "${targets[@]}" >build-fuzz/ninja.log 2>&1; then
-	cat build-fuzz/ninja.log
-	exit 1
+build() { # DIR [cmake options...]: the targets built in DIR
+	local d=$1
+	shift
+	CC=clang cmake -S . -B "$d" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPT_FUZZ=ON \
+		-DMPT_FUZZ_COVERAGE=OFF "$@" >/dev/null
+	if ! ninja -C "$d" "${targets[@]}" >"$d/ninja.log" 2>&1; then
+		cat "$d/ninja.log"
+		exit 1
+	fi
+}
+fast=${FUZZ_FAST:-0}
+build build-fuzz -DMPT_FUZZ_FAST=OFF
+bdir=build-fuzz
+if [ "$fast" = 1 ]; then
+	build build-fuzz-fast -DMPT_FUZZ_FAST=ON
+	bdir=build-fuzz-fast
 fi
 
 stat() { sed -n "s/^stat::$1: *//p" "$2" | tail -1; }
@@ -54,7 +71,7 @@ for name in "${targets[@]}"; do
 	# runs on a loaded machine.
 	(
 		r=0
-		"./build-fuzz/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		"./$bdir/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 			-seed="${FUZZ_SEED:-1}" \
 			-entropic=0 -print_final_stats=1 -artifact_prefix="$work/art/" \
 			"$work/corpus" >"$work/log" 2>&1 || r=$?
@@ -77,9 +94,26 @@ for name in "${targets[@]}"; do
 		result="FAILED (exit $rc, $bad failing inputs$([ -n "$runs" ] || echo ', no statistics'))"
 		status=1
 	fi
+	# A fast run: every input of the grown corpus once more under ASan
+	# and UBSan (-runs=0: the corpus only, no mutation).
+	if [ "$fast" = 1 ] && [ "$result" = ok ]; then
+		n=$(find "$work/corpus" -type f | wc -l)
+		rrc=0
+		"./build-fuzz/$name" -runs=0 -timeout=10 -rss_limit_mb=2048 -entropic=0 \
+			-artifact_prefix="$work/art/" "$work/corpus" >"$work/replay" 2>&1 || rrc=$?
+		if [ "$rrc" != 0 ]; then
+			result="FAILED in the sanitizer replay of $n inputs (exit $rrc)"
+			status=1
+			cp "$work/replay" "$work/log.replay"
+			tail -40 "$work/replay" | sed 's/^/  | /'
+		else
+			result="ok (the $n inputs replayed under ASan + UBSan)"
+			echo "replay: $n inputs under ASan + UBSan: ok" >>"$work/log"
+		fi
+	fi
 	printf 'fuzz: %-20s %12s %8s %9s %6s  %s\n' "$name" "${runs:--}" "${eps:--}" "$epc" \
 		"${new:--}" "$result"
-	if [ "$result" != ok ]; then
+	if [ "${result%% *}" != ok ]; then
 		grep -E 'ERROR|SUMMARY|fuzz invariant|Test unit' "$work/log" | head -20 | sed 's/^/  /'
 		tail -40 "$work/log" | sed 's/^/  | /'
 		mkdir -p "build-fuzz/artifacts/$name"
@@ -88,10 +122,12 @@ for name in "${targets[@]}"; do
 		echo "  inputs and log kept in build-fuzz/artifacts/$name/"
 	fi
 	if [ -n "${FUZZ_OUT:-}" ]; then
-		mkdir -p "$FUZZ_OUT/$name"
-		cp -r "$work/corpus" "$FUZZ_OUT/$name/"
-		cp "$work/log" "$FUZZ_OUT/$name/log"
-		cp "$work/time" "$FUZZ_OUT/$name/time"
+		out="$FUZZ_OUT/$name"
+		[ "$fast" = 1 ] && out="$out.fast"
+		mkdir -p "$out"
+		cp -r "$work/corpus" "$out/"
+		cp "$work/log" "$out/log"
+		cp "$work/time" "$out/time"
 	fi
 	rm -rf "$work"
 done
