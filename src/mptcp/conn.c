@@ -1601,7 +1601,23 @@ static void phase_health(struct mpt_mpconn *mp, uint64_t now)
 		mpt_tcp_get_progress(sf->flow->tcp, &ti);
 		if (mpt_sf_usable(sf))
 			mp->orphan_until = 0; /* a subflow works again */
-		if (ti.bytes_acked > sf->last_bytes_acked || ti.unacked == 0 ||
+		/*
+		 * The clock also starts when data went out, outside our
+		 * steps, on a subflow that had nothing outstanding at the end
+		 * of the previous step (note_outstanding): "nothing received
+		 * for an RTO while data is out" counts from when the data
+		 * went out, not from the last segment received.  A
+		 * zero-window probe (RFC 9293 §3.8.6.1), sent by the
+		 * subflow's persist timer, leaves at least an RTO after the
+		 * last segment from the peer by design: counted from there,
+		 * every probe made its subflow stale the moment it left, its
+		 * byte was reinjected on another subflow, whose persist timer
+		 * started over without backoff, and the probes went out every
+		 * RTO for as long as the window stayed shut (issue 10;
+		 * RFC 1122 §4.2.2.17 asks for exponential backoff).
+		 */
+		bool went_out = ti.unacked > 0 && sf->last_unacked == 0;
+		if (ti.bytes_acked > sf->last_bytes_acked || ti.unacked == 0 || went_out ||
 		    sf->progress_at == 0 || !sf->established) {
 			/* (a subflow's clock starts when it is seen first,
 			 * and again when its handshake completes) */
@@ -1745,6 +1761,19 @@ static void phase_send(struct mpt_mpconn *mp, uint64_t now)
 	send_due_acks(mp, now);
 }
 
+/* What each subflow has outstanding as a step ends (see phase_health). */
+static void note_outstanding(struct mpt_mpconn *mp)
+{
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed)
+			continue;
+		struct mpt_tcp_progress ti;
+		mpt_tcp_get_progress(sf->flow->tcp, &ti);
+		sf->last_unacked = ti.unacked;
+	}
+}
+
 static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (mp->fallback) {
@@ -1767,9 +1796,11 @@ static void conn_step(struct mpt_mpconn *mp, uint64_t now)
 		return;
 	if (mp->closed) {
 		send_due_acks(mp, now); /* e.g. the DATA_ACK of a retransmitted DATA_FIN */
+		note_outstanding(mp);
 		return;
 	}
 	phase_send(mp, now);
+	note_outstanding(mp);
 }
 
 /* Rounds of one mpt_mp_run call: each round's work can ask for another

@@ -109,13 +109,14 @@ struct mpt_subflow {
 	bool rst_opt_rx; /* that RST carried MP_TCPRST */
 	bool was_done;   /* its join completed (or it was the initial subflow) */
 	/* scheduler state (meaning up to the scheduler) */
-	uint64_t sched_t;     /* minrtt: last penalisation */
-	uint64_t sched_dsn;   /* redundant: next DSN for this subflow */
-	bool sched_dsn_set;   /* redundant: sched_dsn is valid */
-	bool race;            /* a raced initial subflow (MP_CAPABLE, not the first) */
-	uint64_t progress_at; /* last ACK progress, or when nothing was outstanding */
-	bool local_gone;      /* closed because our address was removed */
-	uint64_t created_at;  /* passive joins: when the SYN arrived */
+	uint64_t sched_t;      /* minrtt: last penalisation */
+	uint64_t sched_dsn;    /* redundant: next DSN for this subflow */
+	bool sched_dsn_set;    /* redundant: sched_dsn is valid */
+	bool race;             /* a raced initial subflow (MP_CAPABLE, not the first) */
+	uint64_t progress_at;  /* last ACK progress, or when nothing was outstanding */
+	uint32_t last_unacked; /* bytes outstanding as the previous step ended */
+	bool local_gone;       /* closed because our address was removed */
+	uint64_t created_at;   /* passive joins: when the SYN arrived */
 	/* what our RSTs on this subflow carry (written by options.c) */
 	bool rst_opt; /* MP_TCPRST with rst_reason (RFC 8684 §3.6) */
 	uint8_t rst_reason;
