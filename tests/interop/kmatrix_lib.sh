@@ -678,6 +678,23 @@ km_relay() {
 	wait_file "$d/ready" 10 || echo "  kernel server did not start"
 	local t0 cargs=()
 	[ "$kind" = proxy ] && cargs=(--socks5 127.0.0.1:1080)
+	# KM_DIAG=1: both kernels' sockets (ss -tinM: TCP and MPTCP state)
+	# just before the client's deadline, and on failure every kernel
+	# counter that moved (a stall's state, taken while it lasts).
+	local diag_pid=""
+	if [ "${KM_DIAG:-0}" = 1 ]; then
+		(
+			sleep "$bound"
+			for n in "$cns" "$sns"; do
+				echo "== ss -tinM in $n at ${bound}s"
+				ip netns exec "$n" ss -tinM 2>&1
+				ip netns exec "$n" ss -tin 2>&1
+				echo "== nonzero counters in $n (namespaces are fresh per test run)"
+				ip netns exec "$n" nstat -az 2>/dev/null | awk '$2 != 0 && $1 ~ /^(TcpExt|MPTcpExt|Tcp)/ { printf "%s %s; ", $1, $2 } END { print "" }'
+			done >"$d/diag.ss"
+		) &
+		diag_pid=$!
+	fi
 	t0=$(km_ts)
 	ip netns exec "$cns" timeout "$((bound + 5))" "$KM_PY" "$KPEER" client "${common[@]}" \
 		--proto "$cproto" "${cargs[@]}" "${crecv[@]}" --host "$caddr" --close "$cclose" --send "$up" \
@@ -784,7 +801,15 @@ sys.exit(0 if r.get('t_shut', 1e18) - r.get('t_established', 0) >= 0.1 else 1)" 
 	else
 		km_record "$id" FAIL "$cs" "$ss" "$cls" "$det"
 		[ "${KM_VERBOSE:-1}" = 1 ] && { for p in "${logs[@]}" "$d/c.err" "$d/s.err"; do show_log "$p"; done; }
+		if [ "${KM_DIAG:-0}" = 1 ]; then
+			echo "    | client kernel counters that moved:"
+			kshow "$d/c0" "$d/c1" | sed 's/^/    | /'
+			echo "    | server kernel counters that moved:"
+			kshow "$d/s0" "$d/s1" | sed 's/^/    | /'
+			[ -s "$d/diag.ss" ] && sed 's/^/    | /' "$d/diag.ss"
+		fi
 	fi
+	[ -n "$diag_pid" ] && { kill "$diag_pid" 2>/dev/null; wait "$diag_pid" 2>/dev/null; }
 	[ -z "$cls" ]
 }
 
