@@ -32,10 +32,7 @@
 
 #include <cmocka.h>
 
-#include "mpt/mpt.h"
-#include "mpt/sim.h"
-#include "mpt/simhost.h"
-#include "testmem.h"
+#include "simpair.h"
 
 #define MS    UINT64_C(1000000)
 #define SEC   UINT64_C(1000000000)
@@ -179,35 +176,27 @@ struct variant {
 
 static void run(const struct variant *v)
 {
-	struct mpt_test_mem tm;
-	mpt_test_mem_init(&tm);
-	const struct mpt_mem mem = tm.mem;
+	static struct simpair p;
+	simpair_init(&p, 11, "10.8", 1);
 	struct world w;
 	memset(&w, 0, sizeof(w));
 	w.reader_is_client = v->reader_is_client;
-	assert_int_equal(mpt_sim_create(&mem, 11, &w.sim), 0);
-	struct mpt_stack_cfg cc, sc;
-	mpt_stack_cfg_init(&cc);
-	cc.mem = &mem;
-	cc.mptcp.enable = true;
-	cc.mptcp.version = 1;
-	cc.tcp.sndbuf = cc.tcp.rcvbuf = 64 * 1024;
-	sc = cc;
-	assert_int_equal(mpt_addr_parse(&cc.local[0], "10.8.0.1"), 0);
-	assert_int_equal(mpt_addr_parse(&sc.local[0], "10.8.0.2"), 0);
-	cc.n_local = sc.n_local = 1;
-	assert_int_equal(mpt_simhost_create(w.sim, "c", &cc, &w.c), 0);
-	assert_int_equal(mpt_simhost_create(w.sim, "s", &sc, &w.s), 0);
-	mpt_simhost_set_app(w.c, on_event, &w);
-	mpt_simhost_set_app(w.s, on_event, &w);
-	struct mpt_sim_link_cfg l = {.rate_bps = 50000000, .delay_ns = 10 * MS, .queue_bytes = 200000};
+	w.sim = p.sim;
+	p.cc.tcp.sndbuf = p.cc.tcp.rcvbuf = 64 * 1024;
+	p.sc.tcp.sndbuf = p.sc.tcp.rcvbuf = 64 * 1024;
+	simpair_hosts(&p, on_event, &w);
+	w.c = p.c;
+	w.s = p.s;
+	struct mpt_sim_link_cfg l = {
+	    .rate_bps = 50000000, .delay_ns = 10 * MS, .queue_bytes = 200000};
 	struct mpt_sim_link *lf = NULL, *lr = NULL;
-	assert_int_equal(mpt_sim_connect(w.sim, mpt_simhost_node(w.c), &cc.local[0],
-					 mpt_simhost_node(w.s), &sc.local[0], &l, &l, &lf, &lr),
+	assert_int_equal(mpt_sim_connect(w.sim, mpt_simhost_node(w.c), &p.cc.local[0],
+					 mpt_simhost_node(w.s), &p.sc.local[0], &l, &l, &lf, &lr),
 			 0);
 	struct mpt_endpoint le = {.port = PORT};
 	assert_int_equal(mpt_listen(mpt_simhost_stack(w.s), &le, 16, &w.lis), 0);
-	struct mpt_endpoint dst = {.addr = sc.local[0], .port = PORT};
+	p.lis = w.lis;
+	struct mpt_endpoint dst = {.addr = p.sc.local[0], .port = PORT};
 	struct mpt_sock *cs = NULL;
 	assert_int_equal(mpt_connect(mpt_simhost_stack(w.c), &dst, NULL, 0, &cs), 0);
 	if (v->reader_is_client)
@@ -231,8 +220,7 @@ static void run(const struct variant *v)
 	printf("[ %-40s ] received %llu/%u bad %llu, TIME-WAIT with unread bytes: %s "
 	       "(%u samples of 10 ms), ended at %.3f s\n",
 	       v->name, (unsigned long long)w.received, BYTES, (unsigned long long)w.bad,
-	       w.tw_with_unread ? "yes" : "no", w.tw_samples,
-	       (double)mpt_sim_now(w.sim) / 1e9);
+	       w.tw_with_unread ? "yes" : "no", w.tw_samples, (double)mpt_sim_now(w.sim) / 1e9);
 	assert_true(finished(&w));
 	assert_false(w.rx_err);
 	assert_false(w.tx_err);
@@ -242,13 +230,7 @@ static void run(const struct variant *v)
 	/* The state this test exists for was reached. */
 	assert_true(w.tw_with_unread);
 	/* Let TIME-WAIT end; everything must be freed. */
-	(void)mpt_sim_run(w.sim, mpt_sim_now(w.sim) + 300 * SEC, NULL, NULL);
-	mpt_close(w.lis, mpt_sim_now(w.sim));
-	(void)mpt_sim_run(w.sim, mpt_sim_now(w.sim) + 5 * SEC, NULL, NULL);
-	mpt_simhost_destroy(w.c);
-	mpt_simhost_destroy(w.s);
-	mpt_sim_destroy(w.sim);
-	assert_int_equal(tm.live, 0);
+	simpair_finish(&p, 300 * SEC);
 }
 
 static void test_fallback_reader_client(void **state)

@@ -24,10 +24,7 @@
 
 #include <cmocka.h>
 
-#include "mpt/mpt.h"
-#include "mpt/sim.h"
-#include "mpt/simhost.h"
-#include "testmem.h"
+#include "simpair.h"
 
 #define MS       UINT64_C(1000000)
 #define SEC      UINT64_C(1000000000)
@@ -257,33 +254,21 @@ struct variant {
 
 static void run(const struct variant *v)
 {
-	struct mpt_test_mem tm;
-	mpt_test_mem_init(&tm);
-	const struct mpt_mem mem = tm.mem;
+	static struct simpair p;
+	simpair_init(&p, 11, "10.8", v->npaths);
 	static struct world w;
 	memset(&w, 0, sizeof(w));
 	w.npaths = v->npaths;
-	assert_int_equal(mpt_sim_create(&mem, 11, &w.sim), 0);
-	struct mpt_stack_cfg cc, sc;
-	mpt_stack_cfg_init(&cc);
-	cc.mem = &mem;
-	cc.mptcp.enable = true;
-	cc.mptcp.version = 1;
-	if (v->sched)
-		snprintf(cc.mptcp.sched, sizeof(cc.mptcp.sched), "%s", v->sched);
-	sc = cc;
-	char a[32];
-	for (size_t i = 0; i < v->npaths; i++) {
-		snprintf(a, sizeof(a), "10.8.%zu.1", i);
-		assert_int_equal(mpt_addr_parse(&cc.local[i], a), 0);
-		snprintf(a, sizeof(a), "10.8.%zu.2", i);
-		assert_int_equal(mpt_addr_parse(&sc.local[i], a), 0);
+	w.sim = p.sim;
+	if (v->sched) {
+		snprintf(p.cc.mptcp.sched, sizeof(p.cc.mptcp.sched), "%s", v->sched);
+		snprintf(p.sc.mptcp.sched, sizeof(p.sc.mptcp.sched), "%s", v->sched);
 	}
-	cc.n_local = sc.n_local = v->npaths;
-	assert_int_equal(mpt_simhost_create(w.sim, "c", &cc, &w.c), 0);
-	assert_int_equal(mpt_simhost_create(w.sim, "s", &sc, &w.s), 0);
-	mpt_simhost_set_app(w.c, on_event, &w);
-	mpt_simhost_set_app(w.s, on_event, &w);
+	struct mpt_stack_cfg *cc = &p.cc, *sc = &p.sc;
+	simpair_hosts(&p, on_event, &w);
+	w.c = p.c;
+	w.s = p.s;
+	char a[32];
 	assert_int_equal(mpt_sim_add_node(w.sim, "fwd", &mid_ops, &w, &w.mid), 0);
 	for (size_t i = 0; i < v->npaths; i++) {
 		/* client -[shaped link]- fwd -[ideal link]- server */
@@ -295,15 +280,16 @@ static void run(const struct variant *v)
 		assert_int_equal(mpt_addr_parse(&ma, a), 0);
 		snprintf(a, sizeof(a), "10.8.%zu.254", i);
 		assert_int_equal(mpt_addr_parse(&mb, a), 0);
-		assert_int_equal(mpt_sim_connect(w.sim, mpt_simhost_node(w.c), &cc.local[i], w.mid,
+		assert_int_equal(mpt_sim_connect(w.sim, mpt_simhost_node(w.c), &cc->local[i], w.mid,
 						 &ma, &l, &l, NULL, NULL),
 				 0);
 		assert_int_equal(mpt_sim_connect(w.sim, w.mid, &mb, mpt_simhost_node(w.s),
-						 &sc.local[i], NULL, NULL, NULL, NULL),
+						 &sc->local[i], NULL, NULL, NULL, NULL),
 				 0);
 	}
-	struct mpt_endpoint le = {.port = PORT}, dst = {.addr = sc.local[0], .port = PORT};
+	struct mpt_endpoint le = {.port = PORT}, dst = {.addr = sc->local[0], .port = PORT};
 	assert_int_equal(mpt_listen(mpt_simhost_stack(w.s), &le, 4, &w.lis), 0);
+	p.lis = w.lis;
 	assert_int_equal(mpt_connect(mpt_simhost_stack(w.c), &dst, NULL, 0, &w.cs), 0);
 	(void)mpt_sim_run(w.sim, 600 * SEC, finished, &w);
 
@@ -398,13 +384,7 @@ static void run(const struct variant *v)
 	assert_true(w.t_done - w.pause_end <= 10 * SEC);
 
 	/* Let the close sequences end; everything must be freed. */
-	(void)mpt_sim_run(w.sim, mpt_sim_now(w.sim) + 120 * SEC, NULL, NULL);
-	mpt_close(w.lis, mpt_sim_now(w.sim));
-	(void)mpt_sim_run(w.sim, mpt_sim_now(w.sim) + 5 * SEC, NULL, NULL);
-	mpt_simhost_destroy(w.c);
-	mpt_simhost_destroy(w.s);
-	mpt_sim_destroy(w.sim);
-	assert_int_equal(tm.live, 0);
+	simpair_finish(&p, 120 * SEC);
 }
 
 static void test_one_path(void **state)
