@@ -28,6 +28,14 @@ struct simpair {
 	struct mpt_sock *lis; /* the server's listener, if the test opens one */
 };
 
+/* Byte i of a test stream (a fixed pattern: integrity checks compare
+ * each byte read with it). */
+static inline uint8_t simpair_pat(uint64_t i)
+{
+	uint64_t x = (i + 1) * UINT64_C(0x9e3779b97f4a7c15);
+	return (uint8_t)(x >> 29);
+}
+
 /* The allocator, the simulator (seed) and both configurations: MPTCP v1,
  * npaths local addresses each under net ("10.8": 10.8.i.1 and 10.8.i.2). */
 void simpair_init(struct simpair *p, uint64_t seed, const char *net, size_t npaths);

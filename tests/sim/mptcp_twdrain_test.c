@@ -40,12 +40,6 @@
 #define BYTES (3u << 20)
 #define CHUNK 16384u
 
-static uint8_t pat(uint64_t i)
-{
-	uint64_t x = (i + 1) * UINT64_C(0x9e3779b97f4a7c15);
-	return (uint8_t)(x >> 29);
-}
-
 struct world {
 	struct mpt_sim *sim;
 	struct mpt_simhost *c, *s;
@@ -64,7 +58,7 @@ static void writer_pump(struct world *w)
 	while (w->tx && !w->tx_closed && w->sent < BYTES) {
 		size_t n = BYTES - w->sent < CHUNK ? (size_t)(BYTES - w->sent) : CHUNK;
 		for (size_t i = 0; i < n; i++)
-			buf[i] = pat(w->sent + i);
+			buf[i] = simpair_pat(w->sent + i);
 		long r = mpt_send(w->tx, buf, n, mpt_sim_now(w->sim));
 		if (r == MPT_ERR_AGAIN)
 			return;
@@ -116,7 +110,7 @@ static void slow_read(struct mpt_sim *sim, void *arg)
 	long r = mpt_recv(w->rx, buf, sizeof(buf), mpt_sim_now(w->sim));
 	if (r > 0) {
 		for (long i = 0; i < r; i++)
-			if (buf[i] != pat(w->received + (uint64_t)i))
+			if (buf[i] != simpair_pat(w->received + (uint64_t)i))
 				w->bad++;
 		w->received += (uint64_t)r;
 	} else if (r == 0) {

@@ -38,13 +38,6 @@
 #define MAXPATHS 2
 #define MAXLOG   64
 
-/* Byte i of the stream. */
-static uint8_t pat(uint64_t i)
-{
-	uint64_t x = (i + 1) * UINT64_C(0x9e3779b97f4a7c15);
-	return (uint8_t)(x >> 29);
-}
-
 struct world {
 	struct mpt_sim *sim;
 	struct mpt_simhost *c, *s;
@@ -123,7 +116,7 @@ static void client_pump(struct world *w)
 		if (n > BYTES - w->sent)
 			n = (size_t)(BYTES - w->sent);
 		for (size_t i = 0; i < n; i++)
-			chunk[i] = pat(w->sent + i);
+			chunk[i] = simpair_pat(w->sent + i);
 		long r = mpt_send(w->cs, chunk, n, now);
 		if (r == MPT_ERR_AGAIN)
 			return;
@@ -170,7 +163,7 @@ static void server_drain(struct world *w)
 			return;
 		}
 		for (long i = 0; i < n; i++)
-			if (buf[i] != pat(w->received + (uint64_t)i))
+			if (buf[i] != simpair_pat(w->received + (uint64_t)i))
 				w->bad++;
 		w->received += (uint64_t)n;
 		if (!w->reading && w->received == FIRST && !w->pause_start) {
