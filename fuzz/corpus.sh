@@ -3,7 +3,7 @@
 # run grew (fuzz/run.sh with FUZZ_OUT=DIR) into the smallest set that keeps
 # every feature (libFuzzer -merge=1), and write it back to
 # fuzz/corpus/<target>/ (hand-written seed-* files from fuzz/gen_corpus.py
-# are always kept).
+# are always kept).  DIR/<target>.fast/ (FUZZ_FAST=1 runs) is merged too.
 #
 #   fuzz/corpus.sh DIR [TARGET...]
 set -euo pipefail
@@ -25,6 +25,9 @@ for t in "${targets[@]}"; do
 	srcs=()
 	[ -d "fuzz/corpus/$t" ] && srcs+=("fuzz/corpus/$t")
 	[ -d "$grown/$t/corpus" ] && srcs+=("$grown/$t/corpus")
+	# A FUZZ_FAST=1 run's corpus (its features are counted here by the
+	# sanitizer build, the one CI runs).
+	[ -d "$grown/$t.fast/corpus" ] && srcs+=("$grown/$t.fast/corpus")
 	before=$(find "${srcs[@]}" -type f | wc -l)
 	"./build-fuzz/$t" -merge=1 -timeout=30 -rss_limit_mb=4096 "$work/new" "${srcs[@]}" \
 		>"$work/log" 2>&1 || {
