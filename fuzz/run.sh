@@ -104,8 +104,8 @@ for name in "${targets[@]}"; do
 		if [ "$rrc" != 0 ]; then
 			result="FAILED in the sanitizer replay of $n inputs (exit $rrc)"
 			status=1
-			cp "$work/replay" "$work/log.replay"
-			tail -40 "$work/replay" | sed 's/^/  | /'
+			# (into the log: shown below, kept with the inputs)
+			cat "$work/replay" >>"$work/log"
 		else
 			result="ok (the $n inputs replayed under ASan + UBSan)"
 			echo "replay: $n inputs under ASan + UBSan: ok" >>"$work/log"
