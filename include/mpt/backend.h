@@ -111,6 +111,18 @@ struct mpt_backend_cfg {
 	 * allows it: IFF_VNET_HDR, TUNSETOFFLOAD).
 	 */
 	bool no_offload;
+	/**
+	 * One member of a group of backends, one per thread, that share the
+	 * TUN devices (multi-queue, IFF_MULTI_QUEUE): NULL, alone.  Member 0
+	 * must be created first (it creates and configures the devices),
+	 * then 1 .. n-1, all from one thread; each then runs its own
+	 * mpt_backend_run in its own thread.  The member number is
+	 * `shard`; stack.shards / stack.shard / stack.on_flow are set by the
+	 * backend.  A packet read by one member for a flow another member
+	 * owns is handed to that member (see mpt_backend_group_create).
+	 */
+	struct mpt_backend_group *group;
+	unsigned shard;
 };
 
 /** Packet and drop counters (cf. `ip -s link`). */
@@ -123,6 +135,9 @@ struct mpt_backend_stats {
 	uint64_t emu_lost;          /**< packets lost by emulation (both directions) */
 	uint64_t emu_drops;         /**< emulation queue overflow (both directions) */
 	uint64_t stack_rejects;     /**< packets mpt_stack_input refused */
+	uint64_t steer_out;         /**< packets handed to another member of the group */
+	uint64_t steer_in;          /**< packets received from other members */
+	uint64_t steer_drops;       /**< hand-overs refused: the member's inbox was full */
 };
 
 struct mpt_backend;
@@ -195,6 +210,38 @@ MPT_API void mpt_backend_deliver(struct mpt_backend *b, const uint8_t *pkt, size
  * Run until mpt_backend_stop().  Returns the status given to stop, or
  * MPT_ERR_UNSUPPORTED when epoll fails.
  */
+/* ---- several threads (issue 13) ------------------------------------------- */
+
+/**
+ * A group of n backends (1 <= n <= MPT_BACKEND_MAX_SHARDS), one per thread,
+ * each with its own stack, sharing the TUN devices through one queue each.
+ * Who owns a packet: the member whose stack has its 4-tuple (a table every
+ * member's stack keeps up to date through mpt_stack_cfg.on_flow, consulted
+ * only for flows that are not where a keyed hash of the 4-tuple puts them);
+ * a new flow's SYN goes where the hash puts it, except an MP_JOIN SYN, which
+ * goes to the member whose tokens have the residue of the one it names.
+ * The kernel picks a queue per flow, so most packets are read by their
+ * owner; the others are copied into the owner's inbox (bounded, counted).
+ * Returns 0, MPT_ERR_INVAL or MPT_ERR_NOMEM.
+ */
+#define MPT_BACKEND_MAX_SHARDS 64
+MPT_API int mpt_backend_group_create(unsigned n, struct mpt_backend_group **out);
+/** After every member is destroyed. */
+MPT_API void mpt_backend_group_destroy(struct mpt_backend_group *g);
+/** Members in the group. */
+MPT_API unsigned mpt_backend_group_size(const struct mpt_backend_group *g);
+
+/** Called in b's own thread, from its loop, after mpt_backend_wake(b). */
+typedef void (*mpt_backend_wake_fn)(void *ud);
+MPT_API void mpt_backend_set_wake(struct mpt_backend *b, mpt_backend_wake_fn fn, void *ud);
+/**
+ * From any thread: make b's loop call its wake function soon (once for
+ * several calls before it runs).  With stop: also leave mpt_backend_run
+ * with status (after the wake function).  Works on a backend of any group
+ * or none.
+ */
+MPT_API void mpt_backend_wake(struct mpt_backend *b, bool stop, int status);
+
 MPT_API int mpt_backend_run(struct mpt_backend *b);
 /** Make mpt_backend_run return status after the current iteration. */
 MPT_API void mpt_backend_stop(struct mpt_backend *b, int status);

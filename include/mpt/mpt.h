@@ -401,6 +401,28 @@ struct mpt_stack_cfg {
 	 * ACK unless it sends more than max_join_records per second.
 	 */
 	uint32_t max_join_records;
+	/**
+	 * One of several stacks that share the host's addresses, one per
+	 * thread (mpt_backend_group, issue 13): this stack is shard number
+	 * `shard` of `shards` (0 or 1: alone).  Its connections' tokens
+	 * satisfy token % shards == shard, so that a join's SYN, which names
+	 * the token (RFC 8684 §3.2), can be routed to the stack that owns the
+	 * connection before any stack has seen the subflow; its ephemeral
+	 * ports satisfy port % shards == shard, so that two stacks never pick
+	 * the same 4-tuple.  Keys that come from outside (external keys) do
+	 * not obey the token rule.
+	 */
+	uint16_t shards, shard;
+	/**
+	 * Called when a TCP flow enters (up) or leaves the stack's lookup
+	 * table, from inside mpt_stack_input / mpt_stack_on_timer / the socket
+	 * calls, so that a packet router in front of several stacks knows
+	 * which stack owns a 4-tuple.  It must not call back into the stack.
+	 * NULL: not called.
+	 */
+	void (*on_flow)(void *ud, const struct mpt_endpoint *local,
+			const struct mpt_endpoint *remote, bool up);
+	void *flow_ud;
 };
 
 /** Fill cfg with defaults (no addresses, no callbacks). */

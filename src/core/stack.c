@@ -393,6 +393,8 @@ static void hash_insert(struct mpt_stack *st, struct mpt_flow *f)
 	f->hnext = st->core->htab[i];
 	st->core->htab[i] = f;
 	f->hashed = true;
+	if (st->cfg.on_flow)
+		st->cfg.on_flow(st->cfg.flow_ud, &f->local, &f->remote, true);
 }
 
 static void hash_remove(struct mpt_stack *st, struct mpt_flow *f)
@@ -405,6 +407,8 @@ static void hash_remove(struct mpt_stack *st, struct mpt_flow *f)
 	if (*pp)
 		*pp = f->hnext;
 	f->hashed = false;
+	if (st->cfg.on_flow)
+		st->cfg.on_flow(st->cfg.flow_ud, &f->local, &f->remote, false);
 }
 
 static struct mpt_sock *find_listener(const struct mpt_stack *st, const struct mpt_addr *dst,
@@ -825,6 +829,9 @@ uint16_t mpt_stack_pick_port(struct mpt_stack *st, const struct mpt_addr *la,
 	for (uint32_t i = 0; i < span; i++) {
 		uint16_t p = st->core->next_port;
 		st->core->next_port = (uint16_t)(p >= EPHEMERAL_HI ? EPHEMERAL_LO : p + 1u);
+		/* A shard's ports: no other stack of the group picks them. */
+		if (st->cfg.shards > 1 && p % st->cfg.shards != st->cfg.shard)
+			continue;
 		l.port = p;
 		if (!mpt_stack_lookup(st, &l, remote))
 			return p;
@@ -918,7 +925,8 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 		st->cfg.ttl = 64;
 	mpt_cc_registry_init(&st->ccreg);
 	mpt_policy_registry_init(&st->polreg);
-	if (!mpt_stack_knobs_names_ok(st, &st->cfg.mptcp)) {
+	if (!mpt_stack_knobs_names_ok(st, &st->cfg.mptcp) ||
+	    (cfg->shards > 1 && cfg->shard >= cfg->shards)) {
 		mpt_free(mem, st);
 		return MPT_ERR_INVAL;
 	}
@@ -992,6 +1000,10 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 		mpt_free(mem, st->core->obuf);
 		mpt_free(mem, st);
 		return MPT_ERR_NOMEM;
+	}
+	if (cfg->shards > 1) {
+		st->tokens.shards = cfg->shards;
+		st->tokens.shard = cfg->shard;
 	}
 	/* Received half-open joins: one table, allocated now (syncookie.c). */
 	if (mpt_joinrec_init(st) < 0) {

@@ -222,6 +222,9 @@ struct mpt_token_table {
 	size_t mask;
 	size_t count;
 	uint64_t seed; /**< keyed bucket choice (peers pick tokens' keys, not us) */
+	/** One stack of a group (mpt_stack_cfg.shards > 1): new keys' tokens
+	 *  satisfy token % shards == shard. */
+	uint16_t shards, shard;
 };
 
 /**

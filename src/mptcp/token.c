@@ -136,7 +136,10 @@ int mpt_token_new_key(struct mpt_token_table *t, int version, mpt_rand_fn rnd, v
 
 	if (!rnd || !t->buckets)
 		return MPT_ERR_INVAL;
-	for (tries = 0; tries < TOKEN_MAX_TRIES; tries++) {
+	/* A shard takes one key in `shards` on average (its residue), so the
+	 * clash budget is per residue hit, and the draws are bounded too. */
+	uint32_t draws = 0, max_draws = TOKEN_MAX_TRIES * 16u * (t->shards > 1 ? t->shards : 1u);
+	for (tries = 0; tries < TOKEN_MAX_TRIES && draws < max_draws; draws++) {
 		uint64_t k = mpt_key_gen(rnd, rnd_ud);
 		uint64_t is;
 		uint32_t tok;
@@ -144,6 +147,9 @@ int mpt_token_new_key(struct mpt_token_table *t, int version, mpt_rand_fn rnd, v
 		rc = mpt_key_token_idsn(version, k, &tok, &is);
 		if (rc < 0)
 			return rc;
+		if (t->shards > 1 && tok % t->shards != t->shard)
+			continue;
+		tries++;
 		/* RFC 8684 §3.1: a key whose token is already in use is not usable. */
 		if (token_find(t, tok))
 			continue;
