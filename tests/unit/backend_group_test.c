@@ -50,7 +50,8 @@ static size_t seg4(uint8_t *p, uint8_t src, uint16_t sport, uint16_t dport, uint
 	put32(t + 8, ack);
 	t[12] = (uint8_t)(((20 + olen) / 4) << 4);
 	t[13] = flags;
-	memcpy(t + 20, opt, olen);
+	if (olen)
+		memcpy(t + 20, opt, olen);
 	return 20 + 20 + olen;
 }
 
