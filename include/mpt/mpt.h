@@ -414,6 +414,14 @@ struct mpt_stack_cfg {
 	 */
 	uint16_t shards, shard;
 	/**
+	 * The secret behind ISNs (RFC 6528), SYN cookies and TFO cookies
+	 * (RFC 7413 §4.1.2), when has_secret; otherwise drawn from rand.
+	 * Stacks of one group share it: a TFO cookie one of them gave a
+	 * client is valid at the others, whichever gets its next SYN.
+	 */
+	uint8_t secret[16];
+	bool has_secret;
+	/**
 	 * Called when a TCP flow enters (up) or leaves the stack's lookup
 	 * table, from inside mpt_stack_input / mpt_stack_on_timer / the socket
 	 * calls, so that a packet router in front of several stacks knows

@@ -63,7 +63,8 @@ struct grp_inbox {
 
 struct mpt_backend_group {
 	unsigned n;
-	uint64_t key[2]; /* the home hash's secret */
+	uint64_t key[2];    /* the home hash's secret */
+	uint8_t secret[16]; /* the stacks' (ISNs, SYN and TFO cookies) */
 	pthread_rwlock_t lock;
 	struct grp_slot *tab;
 	size_t cap, used, gone;
@@ -83,6 +84,10 @@ int mpt_backend_group_create(unsigned n, struct mpt_backend_group **out)
 		/* Without a secret the spread stays even for honest peers. */
 		g->key[0] = (uint64_t)getpid() * MPT_SPLITMIX64_GAMMA;
 		g->key[1] = (uint64_t)(uintptr_t)g;
+	}
+	if (getrandom(g->secret, sizeof(g->secret), 0) != (ssize_t)sizeof(g->secret)) {
+		free(g);
+		return MPT_ERR_NOMEM; /* no randomness: no stack could be made either */
 	}
 	g->cap = GRP_TAB_MIN;
 	g->tab = calloc(g->cap, sizeof(*g->tab));
@@ -116,6 +121,11 @@ void mpt_backend_group_destroy(struct mpt_backend_group *g)
 unsigned mpt_backend_group_size(const struct mpt_backend_group *g)
 {
 	return g ? g->n : 1;
+}
+
+void be_group_secret(const struct mpt_backend_group *g, uint8_t out[16])
+{
+	memcpy(out, g->secret, sizeof(g->secret));
 }
 
 void be_group_attach(struct mpt_backend_group *g, unsigned shard, int wake_fd)

@@ -23,6 +23,9 @@ struct be_grp_pkt {
 	uint8_t data[];
 };
 
+/** The group's secret for its stacks (mpt_stack_cfg.secret). */
+void be_group_secret(const struct mpt_backend_group *g, uint8_t out[16]);
+
 /** Member `shard` is b; wake_fd (an eventfd) is written when its inbox fills. */
 void be_group_attach(struct mpt_backend_group *g, unsigned shard, int wake_fd);
 /** Member shard leaves: nobody hands it packets any more; its inbox is freed. */

@@ -884,6 +884,8 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		sc.shard = (uint16_t)b->shard;
 		sc.on_flow = stack_flow;
 		sc.flow_ud = b;
+		be_group_secret(b->grp, sc.secret);
+		sc.has_secret = true;
 	}
 	rc = mpt_stack_create(&sc, &b->st);
 	if (rc < 0) {

@@ -985,7 +985,7 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	st->core->hmask = buckets - 1;
 	uint8_t rnd[16 + 8 + 2 + 8];
 	cfg->rand(rnd, sizeof(rnd), cfg->rand_ud);
-	memcpy(st->core->isn_secret, rnd, 16);
+	memcpy(st->core->isn_secret, cfg->has_secret ? cfg->secret : rnd, 16);
 	st->core->hash_seed = mpt_get64(rnd + 16);
 	st->core->next_port =
 	    (uint16_t)(EPHEMERAL_LO + mpt_get16(rnd + 24) % (EPHEMERAL_HI - EPHEMERAL_LO + 1));
