@@ -6,11 +6,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <linux/virtio_net.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
@@ -19,6 +22,7 @@
 
 #include "backend/emu.h"
 #include "backend/fail.h"
+#include "backend/group.h"
 #include "backend/tun.h"
 #include "base/pcap.h"
 #include "common.h"
@@ -44,7 +48,10 @@
 #define BE_QUEUE_PKTS   4096u
 #define BE_EPOLL_EVENTS 32
 
-enum be_kind { BE_TIMER = 1, BE_DEV = 2, BE_APP = 3 };
+enum be_kind { BE_TIMER = 1, BE_DEV = 2, BE_APP = 3, BE_WAKE = 4 };
+
+/* What mpt_backend_wake asked for (wake_req bits). */
+enum { WAKE_FN = 1, WAKE_STOP = 2 };
 
 /* Packets a TUN write refused with "would block", in order. */
 struct be_txq {
@@ -95,6 +102,15 @@ struct mpt_backend {
 	struct mpt_pcap_writer pcap; /* --pcap (closed: pcap.f == NULL) */
 	struct mpt_backend_stats stats;
 	bool offload; /* every device offloads: the stack makes super-segments */
+	/* Other threads reach this backend through an eventfd (mpt_backend_wake,
+	 * and a group's inbox: packets another member read for this one). */
+	int wfd;
+	atomic_uint wake_req; /* WAKE_* bits */
+	atomic_int wake_status;
+	mpt_backend_wake_fn wake_fn;
+	void *wake_ud;
+	struct mpt_backend_group *grp; /* NULL: alone */
+	unsigned shard;
 	uint8_t rxbuf[BE_VNET_LEN + BE_PKT_MAX]; /* virtio header, then buf */
 	uint8_t *buf;                            /* = rxbuf + BE_VNET_LEN */
 	uint8_t segbuf[BE_PKT_MAX];              /* software segmentation */
@@ -333,6 +349,56 @@ static void emu_rx_push(void *ud, const uint8_t *pkt, size_t len)
 		b->stats.emu_drops++;
 }
 
+/*
+ * One packet read from device i (or handed over by another member of the
+ * group, steer false): the filter, the link emulation, the stack.
+ */
+static void rx_packet(struct mpt_backend *b, size_t i, const struct virtio_net_hdr *vh,
+		      uint8_t *pkt, size_t len, uint64_t now, bool steer)
+{
+	if (steer && b->grp) {
+		unsigned owner = be_group_owner(b->grp, pkt, len, b->shard);
+		if (owner != b->shard) {
+			uint8_t raw[16] = {0};
+			memcpy(raw, vh, MPT_MIN(sizeof(raw), sizeof(*vh)));
+			if (be_group_push(b->grp, owner, i, raw, pkt, len))
+				b->stats.steer_out++;
+			else
+				b->stats.steer_drops++;
+			return;
+		}
+	}
+	/* Receive offload: a super-packet (coalesced, or locally made and
+	 * not cut), its checksum verified or left partial. */
+	unsigned flags = 0;
+	if (vh->flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		flags |= MPT_INPUT_CSUM_OK;
+	if (b->filter) {
+		enum mpt_backend_verdict v = b->filter(b->filter_ud, i, pkt, len, now);
+		if (v == MPT_BE_FORWARD) {
+			dev_write_vh(b, i, vh, pkt, len);
+			return;
+		}
+		if (v == MPT_BE_DROP)
+			return;
+	}
+	struct mpt_addr dst;
+	struct be_path *p = NULL;
+	if (pkt_addr(pkt, len, false, &dst))
+		p = path_for(b, &dst, i, NULL);
+	if (p && p->rx) {
+		/* Emulation works on wire packets (see stack_output_ex). */
+		if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE ||
+		    (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			(void)mpt_gso_segment(pkt, len, 0, vh->gso_size, b->segbuf,
+					      sizeof(b->segbuf), emu_rx_push, p);
+		else
+			emu_rx_push(p, pkt, len);
+		return;
+	}
+	stack_deliver_ex(b, pkt, len, flags, now);
+}
+
 static void dev_read(struct mpt_backend *b, size_t i)
 {
 	struct be_dev *d = &b->devs[i];
@@ -355,11 +421,6 @@ static void dev_read(struct mpt_backend *b, size_t i)
 		memset(&vh, 0, sizeof(vh));
 		if (hlen)
 			memcpy(&vh, rd, sizeof(vh));
-		/* Receive offload: a super-packet (coalesced, or locally made and
-		 * not cut), its checksum verified or left partial. */
-		unsigned flags = 0;
-		if (vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
-			flags |= MPT_INPUT_CSUM_OK;
 		uint64_t now = mpt_backend_now();
 		if (k && now > until) {
 			/* Over this wake-up's time: the packet just read is
@@ -368,31 +429,35 @@ static void dev_read(struct mpt_backend *b, size_t i)
 		}
 		b->stats.rx_pkts++;
 		b->stats.rx_bytes += len;
-		if (b->filter) {
-			enum mpt_backend_verdict v = b->filter(b->filter_ud, i, b->buf, len, now);
-			if (v == MPT_BE_FORWARD) {
-				dev_write_vh(b, i, &vh, b->buf, len);
-				continue;
-			}
-			if (v == MPT_BE_DROP)
-				continue;
-		}
-		struct mpt_addr dst;
-		struct be_path *p = NULL;
-		if (pkt_addr(b->buf, len, false, &dst))
-			p = path_for(b, &dst, i, NULL);
-		if (p && p->rx) {
-			/* Emulation works on wire packets (see stack_output_ex). */
-			if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
-			    (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-				(void)mpt_gso_segment(b->buf, len, 0, vh.gso_size, b->segbuf,
-						      sizeof(b->segbuf), emu_rx_push, p);
-			else
-				emu_rx_push(p, b->buf, len);
-			continue;
-		}
-		stack_deliver_ex(b, b->buf, len, flags, now);
+		rx_packet(b, i, &vh, b->buf, len, now, true);
 	}
+}
+
+/* Another thread woke us: packets another member read for this one, a
+ * wake-up for the application, a request to stop. */
+static void on_wake(struct mpt_backend *b)
+{
+	uint64_t cnt;
+	if (read(b->wfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	if (b->grp) {
+		struct be_grp_pkt *p = be_group_take(b->grp, b->shard);
+		while (p) {
+			struct be_grp_pkt *next = p->next;
+			struct virtio_net_hdr vh;
+			memcpy(&vh, p->vh, sizeof(vh));
+			b->stats.steer_in++;
+			if (p->dev < b->n_devs)
+				rx_packet(b, p->dev, &vh, p->data, p->len, mpt_backend_now(), false);
+			free(p);
+			p = next;
+		}
+	}
+	unsigned req = atomic_exchange(&b->wake_req, 0u);
+	if ((req & WAKE_FN) && b->wake_fn)
+		b->wake_fn(b->wake_ud);
+	if (req & WAKE_STOP)
+		mpt_backend_stop(b, atomic_load(&b->wake_status));
 }
 
 /* Scheduled removal of a path's address (--remove-path-after): the stack
@@ -506,6 +571,8 @@ int mpt_backend_run(struct mpt_backend *b)
 					dev_flush(b, idx);
 				if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 					dev_read(b, idx);
+			} else if (kind == BE_WAKE) {
+				on_wake(b);
 			} else if (kind == BE_APP && idx < BE_MAX_APP_FDS && b->apps[idx].used) {
 				struct be_app *a = &b->apps[idx];
 				a->fn(a->ud, a->fd, evs[k].events);
@@ -585,6 +652,24 @@ void mpt_backend_deliver(struct mpt_backend *b, const uint8_t *pkt, size_t len)
 		stack_deliver(b, pkt, len, mpt_backend_now());
 }
 
+void mpt_backend_set_wake(struct mpt_backend *b, mpt_backend_wake_fn fn, void *ud)
+{
+	b->wake_fn = fn;
+	b->wake_ud = ud;
+}
+
+void mpt_backend_wake(struct mpt_backend *b, bool stop, int status)
+{
+	if (!b)
+		return;
+	if (stop)
+		atomic_store(&b->wake_status, status);
+	atomic_fetch_or(&b->wake_req, stop ? (unsigned)(WAKE_FN | WAKE_STOP) : (unsigned)WAKE_FN);
+	uint64_t one = 1;
+	ssize_t n = write(b->wfd, &one, sizeof(one));
+	(void)n; /* an eventfd that cannot take 1 more is already readable */
+}
+
 void mpt_backend_set_idle(struct mpt_backend *b, mpt_backend_idle_fn fn, void *ud)
 {
 	b->idle = fn;
@@ -625,7 +710,7 @@ static int dev_open(struct mpt_backend *b, const struct mpt_path_cfg *pc, size_t
 		}
 	}
 	struct be_dev *d = &b->devs[b->n_devs];
-	int rc = mpt_tun_open(name, pc->mtu, &d->tun, err, errlen);
+	int rc = mpt_tun_open(name, pc->mtu, b->grp != NULL, &d->tun, err, errlen);
 	if (rc < 0)
 		return rc;
 	size_t di = b->n_devs++;
@@ -643,6 +728,14 @@ static int dev_open(struct mpt_backend *b, const struct mpt_path_cfg *pc, size_t
 			d->tun.created ? "created" : "attached to", d->tun.name, d->tun.ifindex);
 	*dev_out = di;
 	return 0;
+}
+
+/* The stack's flow table changed: the group's router learns exceptions. */
+static void stack_flow(void *ud, const struct mpt_endpoint *local, const struct mpt_endpoint *remote,
+		       bool up)
+{
+	struct mpt_backend *b = ud;
+	be_group_flow(b->grp, b->shard, local, remote, up);
 }
 
 /* MSS that fits the smallest path MTU (IPv4/IPv6 + TCP headers, no options). */
@@ -680,21 +773,36 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		return mpt_backend_fail(err, errlen, MPT_ERR_NOMEM, "out of memory");
 	b->buf = b->rxbuf + BE_VNET_LEN;
 	b->mem = mem;
-	b->epfd = b->tfd = -1;
+	b->epfd = b->tfd = b->wfd = -1;
 	b->armed = MPT_TIME_NEVER;
+	atomic_init(&b->wake_req, 0u);
+	atomic_init(&b->wake_status, 0);
+	if (cfg->group && mpt_backend_group_size(cfg->group) > 1) {
+		if (cfg->shard >= mpt_backend_group_size(cfg->group)) {
+			mpt_free(mem, b);
+			return mpt_backend_fail(err, errlen, MPT_ERR_INVAL,
+						"member %u of a group of %u", cfg->shard,
+						mpt_backend_group_size(cfg->group));
+		}
+		b->grp = cfg->group;
+		b->shard = cfg->shard;
+	}
 	b->verbose = cfg->verbose;
 	uint32_t queue_pkts = cfg->queue_pkts ? cfg->queue_pkts : BE_QUEUE_PKTS;
 	int rc = 0;
 
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (b->epfd < 0 || b->tfd < 0) {
+	b->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->epfd < 0 || b->tfd < 0 || b->wfd < 0) {
 		rc = mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll/timerfd: %s",
 				      strerror(errno));
 		goto fail;
 	}
 	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = tag(BE_TIMER, 0)};
-	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->tfd, &tev) < 0) {
+	struct epoll_event wev = {.events = EPOLLIN, .data.u64 = tag(BE_WAKE, 0)};
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->tfd, &tev) < 0 ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->wfd, &wev) < 0) {
 		rc = mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "epoll: %s",
 				      strerror(errno));
 		goto fail;
@@ -770,6 +878,12 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 		sc.local_flags[i] |= cfg->paths[i].flags;
 	}
 	sc.tcp.mss = mss_for_paths(cfg);
+	if (b->grp) {
+		sc.shards = (uint16_t)mpt_backend_group_size(b->grp);
+		sc.shard = (uint16_t)b->shard;
+		sc.on_flow = stack_flow;
+		sc.flow_ud = b;
+	}
 	rc = mpt_stack_create(&sc, &b->st);
 	if (rc < 0) {
 		mpt_backend_fail(err, errlen, rc,
@@ -777,6 +891,8 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 				 mpt_strerror(rc), sc.tcp.cc);
 		goto fail;
 	}
+	if (b->grp)
+		be_group_attach(b->grp, b->shard, b->wfd);
 	*out = b;
 	return 0;
 fail:
@@ -801,6 +917,8 @@ void mpt_backend_destroy(struct mpt_backend *b)
 {
 	if (!b)
 		return;
+	if (b->grp)
+		be_group_detach(b->grp, b->shard);
 	if (b->st && b->verbose >= 2)
 		print_counters(b);
 	mpt_stack_destroy(b->st);
@@ -824,6 +942,8 @@ void mpt_backend_destroy(struct mpt_backend *b)
 		close(b->epfd);
 	if (b->tfd >= 0)
 		close(b->tfd);
+	if (b->wfd >= 0)
+		close(b->wfd);
 	mpt_free(b->mem, b);
 }
 

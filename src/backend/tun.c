@@ -245,7 +245,8 @@ int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char
 	return 0;
 }
 
-int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err, size_t errlen)
+int mpt_tun_open(const char *name, uint16_t mtu, bool multi_queue, struct mpt_tun *out, char *err,
+		 size_t errlen)
 {
 	if (!name || !*name || strlen(name) >= IFNAMSIZ || !out)
 		return mpt_backend_fail(err, errlen, MPT_ERR_UNSUPPORTED, "bad device name");
@@ -261,11 +262,14 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 	memset(&ifr, 0, sizeof(ifr));
 	/* With the virtio header when the kernel takes it (segmentation and
 	 * checksum offload, mpt_tun_offload); without it otherwise. */
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+	/* Several threads: one queue each (the device is made multi-queue by
+	 * the first, and every later open adds a queue). */
+	short mq = multi_queue ? IFF_MULTI_QUEUE : 0;
+	ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | IFF_VNET_HDR | mq);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	bool vnet = true;
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+		ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | mq);
 		vnet = false;
 		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 			int e = errno;
@@ -273,7 +277,10 @@ int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err,
 			return mpt_backend_fail(
 			    err, errlen, MPT_ERR_UNSUPPORTED, "cannot %s TUN device %s: %s%s",
 			    existed ? "attach to" : "create", name, strerror(e),
-			    existed ? " (is it a TUN device without packet information?)" : "");
+			    !existed   ? ""
+			    : multi_queue ? " (is it a multi-queue TUN device without packet "
+					    "information?)"
+					  : " (is it a TUN device without packet information?)");
 		}
 	}
 	int hdrsz = (int)sizeof(struct virtio_net_hdr);

@@ -31,7 +31,8 @@ struct mpt_tun {
  * address, no router solicitations).  Writes the reason for a failure into
  * err.  Returns 0 or MPT_ERR_UNSUPPORTED.
  */
-int mpt_tun_open(const char *name, uint16_t mtu, struct mpt_tun *out, char *err, size_t errlen);
+int mpt_tun_open(const char *name, uint16_t mtu, bool multi_queue, struct mpt_tun *out, char *err,
+		 size_t errlen);
 /**
  * Ask for segmentation and checksum offload on an open device (t->vnet set
  * by mpt_tun_open when the kernel accepted the virtio header).  Sets

@@ -552,6 +552,17 @@ struct mpt_join_rec *mpt_stack_joinrec_new(struct mpt_stack *st, const struct mp
 	 * engine's passive open (stack.c). */
 	(void)mpt_isn_rfc6528(c->isn_secret, &r->local.addr, r->local.port, &r->remote.addr,
 			      r->remote.port, now, &r->iss);
+	if (st->cfg.shards > 1) {
+		/* One stack of a group: the join's third ACK carries no token,
+		 * so the router in front of the stacks finds this one from the
+		 * ACK number (iss + 1) alone: iss % shards == shard.  A few bits
+		 * of the RFC 6528 ISN's 32 are given up (log2 shards). */
+		uint32_t n = st->cfg.shards, base = r->iss - r->iss % n;
+		uint32_t iss = base + st->cfg.shard;
+		if (iss < base) /* wrapped past 2^32: the residue moves */
+			iss -= n;
+		r->iss = iss;
+	}
 	uint8_t off[4];
 	st->cfg.rand(off, sizeof(off), st->cfg.rand_ud);
 	r->ts_offset = mpt_get32(off);

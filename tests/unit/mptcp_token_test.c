@@ -293,6 +293,53 @@ static void test_many(void **state)
 	mpt_token_table_free(&t);
 }
 
+/* One stack of a group (issue 13): every token it makes has its residue,
+ * for n = 2..5 and each member; keys are drawn until one has it (about n
+ * draws each, bounded). */
+static void test_shard_residue(void **state)
+{
+	(void)state;
+	rng = 0x7368617264ULL;
+	for (uint16_t n = 2; n <= 5; n++) {
+		for (uint16_t shard = 0; shard < n; shard++) {
+			struct mpt_token_table t;
+			assert_int_equal(mpt_token_table_init(&t, &tm.mem, 64, 0x51ULL), 0);
+			t.shards = n;
+			t.shard = shard;
+			for (int i = 0; i < 200; i++) {
+				uint32_t tok;
+				uint64_t key;
+				assert_int_equal(mpt_token_new_key(&t, i % 2 ? MPT_CRYPTO_V0
+									     : MPT_CRYPTO_V1,
+								   seeded_rand, NULL, &t, &key,
+								   &tok, NULL),
+						 0);
+				assert_int_equal(tok % n, shard);
+			}
+			mpt_token_table_free(&t);
+		}
+	}
+	/* A key source that never gives the residue: bounded, MPT_ERR_LIMIT. */
+	struct mpt_token_table t;
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 16, 5), 0);
+	const uint64_t one[] = {0xabcdef0011223344ULL};
+	uint32_t tok0;
+	struct script s = {one, 1, 0, 0};
+	assert_int_equal(
+	    mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, NULL, NULL, &tok0, NULL), 0);
+	mpt_token_table_free(&t);
+	assert_int_equal(mpt_token_table_init(&t, &tm.mem, 16, 5), 0);
+	t.shards = 2;
+	t.shard = (uint16_t)(1u - tok0 % 2u);
+	s = (struct script){one, 1, 0, 0};
+	assert_int_equal(mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, NULL, NULL, NULL,
+					   NULL),
+			 MPT_ERR_LIMIT);
+	assert_int_equal(s.calls, 16 * 16 * 2);
+	assert_int_equal(t.count, 0);
+	mpt_token_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +348,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_new_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_key_collisions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shard_residue, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
