@@ -15,10 +15,11 @@
 # (a) $PAR clients at once, each $SEQ connections in a row ($PAR x $SEQ
 #     connections), sizes from 1 byte to 3 MiB: each sends its Convert
 #     message and its data, waits for its join, half-closes, reads the echo;
-#     SHA-256 of every byte each way; every connection MPTCP with 1 join
-#     (MPTCP_INFO on the client), and the client kernel's MPJoinSynAckRx
-#     moved by at least the number of connections.
-# (b) The converter's exit counters (SIGTERM): summed over its threads
+#     SHA-256 of every byte each way; every connection MPTCP with 2
+#     subflows established (MPTCP_TCPINFO on the client), and the client
+#     kernel's MPJoinSynAckRx moved by at least the number of connections.
+# (b) The converter's counters on SIGUSR1 and at exit (SIGTERM): summed
+#     over its threads, each printed once
 #     (conversions = connections, relays ended clean), "threads 2", and
 #     packets handed from one thread to the other (steer-out, steer-in).
 #     Hand-overs cannot be forced from outside, but they are all but
@@ -78,24 +79,34 @@ grep -q "listening on port $CPORT .*2 threads" "$WORK/conv.err" ||
 
 # The clients: kernel MPTCP (IPPROTO_MPTCP), svc_peer.py's RFC 8803 codec.
 cat >"$WORK/clients.py" <<'EOF'
-import hashlib, os, socket, sys, threading, time
+import ctypes, hashlib, os, socket, struct, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 from svc_peer import convert_msg, read_answer, T_EXT
 
 conv, dest = (sys.argv[2], int(sys.argv[3])), sys.argv[4]
 par, seq, limit = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
-IPPROTO_MPTCP, SOL_MPTCP, MPTCP_INFO = 262, 284, 1
+IPPROTO_MPTCP, SOL_MPTCP, MPTCP_TCPINFO, TCP_ESTABLISHED = 262, 284, 2, 1
+libc = ctypes.CDLL(None, use_errno=True)
 SIZES = [1, 2, 100, 1460, 4096, 65535, 200000, 1 << 20, 3 << 20]
 lock = threading.Lock()
 fails, joined = [], [0]
 
 
-def joins(s):
-    """Additional subflows (MPTCP_INFO mptcpi_subflows); -1: not MPTCP."""
-    try:
-        return s.getsockopt(SOL_MPTCP, MPTCP_INFO, 64)[0]
-    except OSError:
+def established(s):
+    """Subflows in ESTABLISHED (MPTCP_TCPINFO: each subflow's tcp_info, of
+    which tcpi_state, its first byte); -1: not MPTCP.  Python's getsockopt
+    cannot pass the request header this option reads: through libc."""
+    stride, room = 8, 8
+    buf = ctypes.create_string_buffer(16 + room * stride)
+    # struct mptcp_subflow_data: size_subflow_data, num_subflows,
+    # size_kernel, size_user (in: bytes of tcp_info wanted per subflow)
+    struct.pack_into("IIII", buf, 0, 16, 0, 0, stride)
+    ln = ctypes.c_uint32(len(buf))
+    if libc.getsockopt(s.fileno(), SOL_MPTCP, MPTCP_TCPINFO, buf, ctypes.byref(ln)) < 0:
         return -1
+    _, num, _, size_user = struct.unpack_from("IIII", buf, 0)
+    raw = buf.raw
+    return sum(1 for i in range(min(num, room)) if raw[16 + i * size_user] == TCP_ESTABLISHED)
 
 
 def one(k, size, deadline):
@@ -104,16 +115,17 @@ def one(k, size, deadline):
     s.bind(("10.78.0.1", 0))
     s.settimeout(max(1, deadline - time.monotonic()))
     s.connect(conv)
-    most = [joins(s)]
+    most = [established(s)]
 
     def send():
         # The echo comes back while we send: a thread of its own.
         s.sendall(convert_msg(dest) + payload)
-        # Half-close only once the join is up: a short connection would
-        # otherwise be over before the converter's ADD_ADDR is acted on.
+        # Half-close only once the join is established: a short
+        # connection would otherwise be over before the converter's
+        # ADD_ADDR is acted on.
         until = time.monotonic() + 5
-        while most[0] < 1 and time.monotonic() < until:
-            most[0] = max(most[0], joins(s))
+        while most[0] < 2 and time.monotonic() < until:
+            most[0] = max(most[0], established(s))
             time.sleep(0.01)
         s.shutdown(socket.SHUT_WR)
 
@@ -131,13 +143,13 @@ def one(k, size, deadline):
             break
         h.update(d)
         n += len(d)
-        most[0] = max(most[0], joins(s))
+        most[0] = max(most[0], established(s))
     t.join(max(0.01, deadline - time.monotonic()))
     s.close()
     if n != size or h.digest() != hashlib.sha256(payload).digest():
         raise OSError("echo differs: %d of %d bytes, or corrupted" % (n, size))
-    if most[0] < 1:
-        raise OSError("%s" % ("not MPTCP" if most[0] < 0 else "no join (1 subflow)"))
+    if most[0] < 2:
+        raise OSError("%s" % ("not MPTCP" if most[0] < 0 else "no join established"))
     return most[0]
 
 
@@ -149,7 +161,7 @@ def client(c, deadline):
             j = one(k, size, deadline)
             with lock:
                 joined[0] += 1
-            print("conn %d: %d B each way, intact, %d subflows" % (k, size, 1 + j))
+            print("conn %d: %d B each way, intact, %d subflows established" % (k, size, j))
         except Exception as e:
             with lock:
                 fails.append(k)
@@ -189,7 +201,14 @@ case_a() {
 case_a
 case_result "(a) $((PAR * SEQ)) connections, 2 subflows each, every byte intact" $?
 
-echo "-- (b) the converter's exit counters: summed over 2 threads, hand-overs between them"
+echo "-- (b) the converter's counters (SIGUSR1, then exit): summed over 2 threads, hand-overs"
+# SIGUSR1 first: the running threads' counters, collected and summed.
+kill -USR1 "$CONV_PID"
+for _ in $(seq 50); do
+	grep -q "counter steer-drops" "$WORK/conv.err" && break
+	sleep 0.1
+done
+usr1_conv=$(awk '$(NF-1) == "conversions" { print $NF; exit }' "$WORK/conv.err")
 kill -TERM "$CONV_PID"
 wait "$CONV_PID"
 crc=$?
@@ -202,8 +221,10 @@ case_b() {
 		echo "  sanitizer report"
 		rc=1
 	fi
-	[ "$(grep -c "counter conversions" "$WORK/conv.err")" = 1 ] ||
-		{ echo "  the exit counters are not printed exactly once"; rc=1; }
+	echo "  SIGUSR1: conversions ${usr1_conv:-none}"
+	[ "${usr1_conv:-}" = "$n" ] || { echo "  SIGUSR1 did not print the sum ($n)"; rc=1; }
+	[ "$(grep -c "counter conversions" "$WORK/conv.err")" = 2 ] ||
+		{ echo "  the counters are not printed once per SIGUSR1 and once at exit"; rc=1; }
 	grep "counter \(conversions\|relay-ended-clean\|fallbacks\|threads\|steer-\|stack-MPJoinSynRx\|stack-MPCapableSYNRX\)" \
 		"$WORK/conv.err" | sed 's/^/  /'
 	[ "$(ctr threads)" = 2 ] || { echo "  not 2 threads"; rc=1; }
