@@ -157,6 +157,7 @@ struct cv {
 	const char *operand; /* PORT, from the command line or a configuration file */
 	struct mpt_tool_opts o;
 	unsigned threads;     /* --threads (0: one per online CPU) */
+	bool threads_set;     /* --threads given (else a group that fails falls back to one) */
 	unsigned id;          /* thread number; 0 runs in the main thread */
 	bool ctl;             /* this thread serves --ctl (thread 0) */
 	char name[40];        /* "mpt convert: thread I", for its error messages */
@@ -1213,6 +1214,7 @@ static int cv_opt(void *ud, const char *where, int ch, const char *arg)
 				    &v) < 0)
 			return 2;
 		cv->threads = (unsigned)v;
+		cv->threads_set = true;
 		return 0;
 	case OPT_TFO:
 		if (!arg || !strcmp(arg, "no-cookie")) {
@@ -1500,6 +1502,24 @@ int mpt_cmd_convert(int argc, char **argv)
 		bc->shard = i;
 		char err[256];
 		rc = mpt_backend_create(bc, &cv->be, err, sizeof(err));
+		if (rc < 0 && i == 0 && n > 1 && !tmpl.threads_set) {
+			/* Only the default asked for several threads, and the
+			 * devices cannot be shared (e.g. TUN devices made
+			 * beforehand without multi-queue, attach mode): run
+			 * one thread, as the converter did before threads. */
+			fprintf(stderr, "%s: warning: %s: running one thread (see --threads)\n",
+				prog, err);
+			mpt_backend_group_destroy(sh.group);
+			sh.group = NULL;
+			n = sh.n = 1;
+			cv->conf.max_conns = tmpl.conf.max_conns;
+			snprintf(cv->name, sizeof(cv->name), "%s", prog);
+			socks = 2 * cv->conf.max_conns + 2 * CV_BACKLOG + 1;
+			if (socks > bc->stack.max_socks)
+				bc->stack.max_socks = (uint32_t)socks;
+			bc->group = NULL;
+			rc = mpt_backend_create(bc, &cv->be, err, sizeof(err));
+		}
 		if (rc < 0) {
 			fprintf(stderr, "%s: %s\n", prog, err);
 			goto out;
