@@ -158,6 +158,7 @@ struct cv {
 	struct mpt_tool_opts o;
 	unsigned threads;     /* --threads (0: one per online CPU) */
 	bool threads_set;     /* --threads given (else a group that fails falls back to one) */
+	char *pcap;           /* thread i > 0: its own --pcap file, PATH.i (malloc'd) */
 	unsigned id;          /* thread number; 0 runs in the main thread */
 	bool ctl;             /* this thread serves --ctl (thread 0) */
 	char name[40];        /* "mpt convert: thread I", for its error messages */
@@ -1415,6 +1416,10 @@ int mpt_cmd_convert(int argc, char **argv)
 	}
 	if (mpt_opts_finish(&tmpl.o, prog) < 0)
 		goto early;
+	/* A pcap file has one writer: with --pcap one thread, unless --threads
+	 * asks for more (then each thread writes its own file). */
+	if (tmpl.o.be.pcap && !tmpl.threads_set)
+		tmpl.threads = 1;
 	for (size_t i = 0; i < tmpl.o.be.n_paths; i++)
 		tmpl.policy.own[tmpl.policy.n_own++] = tmpl.o.be.paths[i].addr;
 	if (tmpl.conf.check) {
@@ -1500,6 +1505,14 @@ int mpt_cmd_convert(int argc, char **argv)
 		 * the others attach to; all before the privileges go. */
 		bc->group = sh.group;
 		bc->shard = i;
+		if (i > 0 && bc->pcap) {
+			if (asprintf(&cv->pcap, "%s.%u", bc->pcap, i) < 0) {
+				cv->pcap = NULL;
+				fprintf(stderr, "%s: out of memory\n", prog);
+				goto out;
+			}
+			bc->pcap = cv->pcap;
+		}
 		char err[256];
 		rc = mpt_backend_create(bc, &cv->be, err, sizeof(err));
 		if (rc < 0 && i == 0 && n > 1 && !tmpl.threads_set) {
@@ -1599,8 +1612,10 @@ out:
 		for (unsigned i = made; i-- > 0;)
 			mpt_backend_destroy(sh.cvs[i].be);
 	}
-	for (unsigned i = 0; i < n && sh.cvs; i++)
+	for (unsigned i = 0; i < n && sh.cvs; i++) {
 		dp_close(&sh.cvs[i].policy);
+		free(sh.cvs[i].pcap);
+	}
 	svc_signals_close(&sh.cvs[0].sig);
 	if (sh.group)
 		mpt_backend_group_destroy(sh.group);
