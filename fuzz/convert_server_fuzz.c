@@ -113,7 +113,6 @@ static void build(const struct fz_variant *v)
 	g_cv.timer.fd = -1;
 	g_cv.sh = &g_sh[v - vars];
 	g_cv.sh->cvs = &g_cv;
-	g_cv.ctl = true;
 	g_cv.threads = 1;
 	snprintf(g_cv.name, sizeof(g_cv.name), "%s", prog);
 	g_cv.st = W.st[1];

@@ -160,7 +160,6 @@ struct cv {
 	bool threads_set;     /* --threads given (else a group that fails falls back to one) */
 	char *pcap;           /* thread i > 0: its own --pcap file, PATH.i (malloc'd) */
 	unsigned id;          /* thread number; 0 runs in the main thread */
-	bool ctl;             /* this thread serves --ctl (thread 0) */
 	char name[40];        /* "mpt convert: thread I", for its error messages */
 	atomic_bool report;   /* SIGUSR1: copy the counters into snap when woken */
 	struct cv_snap *snap; /* its counters for SIGUSR1, under sh->lock */
@@ -314,8 +313,7 @@ static void conn_drop(struct cv_conn *c, bool rst)
 		c->fd = -1;
 	}
 	if (c->ms) {
-		if (c->cv->ctl)
-			ctl_server_sock_closing(c->ms);
+		ctl_server_sock_closing(c->ms);
 		if (rst)
 			mpt_abort(c->ms, now);
 		else
@@ -791,8 +789,7 @@ static void accept_all(struct cv *cv)
 				src->total--;
 			svc_src_release(&cv->sh->srcs, src);
 			src_unlock(cv);
-			if (cv->ctl)
-				ctl_server_sock_closing(s);
+			ctl_server_sock_closing(s);
 			mpt_abort(s, mpt_backend_now());
 			cv->ctr.local_errors++;
 			continue;
@@ -848,15 +845,9 @@ static void accept_all(struct cv *cv)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct cv *cv = ud;
-	if (cv->ctl) {
-		ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
-	} else if (s && (ev & MPT_EV_PM)) {
-		/* No monitor sees other threads' events: pop them so that the
-		 * connection's queue stays short. */
-		struct mpt_pm_event e;
-		while (mpt_sock_pm_event(s, &e) == 1)
-			;
-	}
+	/* Path-manager events for mpt monitor (thread 0's; the other
+	 * threads' are only popped: ctl_server_other_thread). */
+	ctl_server_on_event(s, ev);
 	if (s == cv->lsock) {
 		if (ev & MPT_EV_ACCEPTABLE)
 			accept_all(cv);
@@ -1328,6 +1319,7 @@ static void *cv_thread(void *ud)
 {
 	struct cv *cv = ud;
 	cv->rc = 1;
+	ctl_server_other_thread(); /* the control server is thread 0's */
 	if (cv_setup(cv) == 0)
 		cv->rc = mpt_backend_run(cv->be) == 0 ? 0 : 1;
 	cv_teardown(cv);
@@ -1474,7 +1466,6 @@ int mpt_cmd_convert(int argc, char **argv)
 		cv->id = i;
 		cv->sh = &sh;
 		cv->snap = &sh.snaps[i];
-		cv->ctl = i == 0;
 		cv->sig.fd = -1; /* thread 0 gets the signalfd below */
 		cv->conf.max_conns = per_thread;
 		if (n == 1)
