@@ -8,16 +8,18 @@
 # Topology: two namespaces joined by one veth pair (no shaping).  The
 # client namespace runs a kernel MPTCP client (python, IPPROTO_MPTCP); the
 # converter namespace runs, side by side:
-#   mpt:    `mpt convert` on TUN address 10.77.1.1:5124 (RFC 8803: the
+#   mpt:    `mpt convert --threads 1` on TUN address 10.77.1.1:5124 and
+#           `mpt convert --threads 2` on 10.77.2.1:5124 (RFC 8803: the
 #           client sends a Convert message first, gets the answer, then
 #           data), relaying to plain TCP servers on 10.77.0.1;
 #   kernel: `mptcpize run socat TCP-LISTEN:6000,fork TCP:10.77.0.1:PORT`
 #           (the kernel terminates MPTCP, socat relays to plain TCP; no
 #           Convert message).
-# Figures: connections per second (sequential connections, 100 B echoed
-# each: the relay's setup + teardown cost plus the round trips) and goodput
-# of one connection ($BULK_MIB MiB to a discard server).  Each measured
-# $REPEAT times, the median is reported.
+# Figures: connections per second (100 B echoed each: the relay's setup +
+# teardown cost plus the round trips), one client in a row and $PAR clients
+# at once, and goodput ($BULK_MIB MiB to a discard server) over one
+# connection and split over $PAR at once.  Each measured $REPEAT times, the
+# median is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -35,6 +37,7 @@ PP=$root/tests/interop/proxy_peer.py
 CPS_N=${CPS_N:-300}
 BULK_MIB=${BULK_MIB:-256}
 REPEAT=${REPEAT:-3}
+PAR=${PAR:-4}
 NS_C="mpt-bcc-$$"
 NS_V="mpt-bcv-$$"
 tmp=$(mktemp -d /tmp/mpt-bconv.XXXXXX)
@@ -61,6 +64,7 @@ ip -n "$NS_C" addr add 10.77.0.2/24 dev mpt-bc
 ip -n "$NS_V" link set mpt-bv up
 ip -n "$NS_C" link set mpt-bc up
 ip -n "$NS_C" route add 10.77.1.0/24 via 10.77.0.1
+ip -n "$NS_C" route add 10.77.2.0/24 via 10.77.0.1
 
 wait_for() { for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 ip netns exec "$NS_V" python3 "$PP" echo-server --port 7000 --ready "$tmp/echo.ready" 2>/dev/null &
@@ -69,8 +73,11 @@ ip netns exec "$NS_V" python3 "$PP" discard-server --port 7001 --ready "$tmp/dis
 pids+=($!)
 wait_for "$tmp/echo.ready"
 wait_for "$tmp/disc.ready"
-ip netns exec "$NS_V" "$MPT" convert -q --path 10.77.1.1/24,dev=mpttun0 --allow-local 10.77.0.1/32 \
-	5124 2>"$tmp/conv.err" &
+ip netns exec "$NS_V" "$MPT" convert -q --threads 1 --path 10.77.1.1/24,dev=mpttun0 \
+	--allow-local 10.77.0.1/32 5124 2>"$tmp/conv.err" &
+pids+=($!)
+ip netns exec "$NS_V" "$MPT" convert -q --threads 2 --path 10.77.2.1/24,dev=mpttun1 \
+	--allow-local 10.77.0.1/32 5124 2>"$tmp/conv2.err" &
 pids+=($!)
 ip netns exec "$NS_V" mptcpize run socat TCP-LISTEN:6000,fork,reuseaddr,nodelay \
 	TCP:10.77.0.1:7000,nodelay 2>"$tmp/socat.err" &
@@ -79,7 +86,8 @@ ip netns exec "$NS_V" mptcpize run socat -b 262144 TCP-LISTEN:6001,fork,reuseadd
 	TCP:10.77.0.1:7001 2>"$tmp/socat1.err" &
 pids+=($!)
 for _ in $(seq 100); do
-	ip -n "$NS_V" route get 10.77.1.1 2>/dev/null | grep -q mpttun0 && break
+	ip -n "$NS_V" route get 10.77.1.1 2>/dev/null | grep -q mpttun0 &&
+		ip -n "$NS_V" route get 10.77.2.1 2>/dev/null | grep -q mpttun1 && break
 	sleep 0.1
 done
 sleep 0.5
@@ -92,14 +100,32 @@ run() { # run LABEL ARGS...: median of REPEAT runs of the bench client
 		ip netns exec "$NS_C" timeout 300 python3 "$PP" bench --mptcp "$@" | awk '{ print $2 }'
 	done | median
 }
-echo "== connections per second ($CPS_N in a row, 100 B echoed, median of $REPEAT)"
-cps_mpt=$(run mpt --to 10.77.1.1:5124 --convert 10.77.0.1:7000 --cps "$CPS_N")
-cps_k=$(run kernel --to 10.77.0.1:6000 --cps "$CPS_N")
-echo "  mpt convert: $cps_mpt conn/s; kernel (mptcpize socat): $cps_k conn/s"
-echo "== goodput (one connection, $BULK_MIB MiB, median of $REPEAT)"
-gp_mpt=$(run mpt --to 10.77.1.1:5124 --convert 10.77.0.1:7001 --bulk "$BULK_MIB")
-gp_k=$(run kernel --to 10.77.0.1:6001 --bulk "$BULK_MIB")
-echo "  mpt convert: $gp_mpt Mbit/s; kernel (mptcpize socat): $gp_k Mbit/s"
+# Every figure: kernel, mpt with 1 thread, mpt with 2 threads (one line).
+three() { # three ARGS...: the three medians for one workload
+	local k m1 m2
+	k=$(run kernel --to 10.77.0.1:$KPORT "$@")
+	m1=$(run mpt --to 10.77.1.1:5124 --convert 10.77.0.1:$DPORT "$@")
+	m2=$(run mpt --to 10.77.2.1:5124 --convert 10.77.0.1:$DPORT "$@")
+	echo "$k $m1 $m2"
+}
+KPORT=6000 DPORT=7000
+echo "== connections per second (100 B echoed each, median of $REPEAT): kernel, mpt -t1, mpt -t2"
+read -r cps_k cps_m1 cps_m2 < <(three --cps "$CPS_N")
+echo "  one client, $CPS_N in a row: $cps_k $cps_m1 $cps_m2"
+read -r cpsp_k cpsp_m1 cpsp_m2 < <(three --cps "$CPS_N" --parallel "$PAR")
+echo "  $PAR clients at once, $CPS_N each: $cpsp_k $cpsp_m1 $cpsp_m2"
+KPORT=6001 DPORT=7001
+echo "== goodput, Mbit/s ($BULK_MIB MiB, median of $REPEAT): kernel, mpt -t1, mpt -t2"
+read -r gp_k gp_m1 gp_m2 < <(three --bulk "$BULK_MIB")
+echo "  one connection: $gp_k $gp_m1 $gp_m2"
+read -r gpp_k gpp_m1 gpp_m2 < <(three --bulk "$BULK_MIB" --parallel "$PAR")
+echo "  $PAR connections at once: $gpp_k $gpp_m1 $gpp_m2"
+for f in conv conv2; do
+	if [ -s "$tmp/$f.err" ]; then
+		echo "$f:"
+		cat "$tmp/$f.err"
+	fi
+done
 
 doc=$root/docs/proxy-convert.md
 section="$tmp/section.md"
@@ -114,18 +140,22 @@ section="$tmp/section.md"
 	echo "both relay to plain TCP servers in the converter's namespace.  One veth pair,"
 	echo "no shaping: the figures are CPU-bound.  Median of $REPEAT runs."
 	echo
-	echo "| | mpt convert | kernel (mptcpize socat) |"
-	echo "|---|---|---|"
-	echo "| connections per second ($CPS_N in a row, 100 B echoed each) | $cps_mpt | $cps_k |"
-	echo "| goodput, one connection, $BULK_MIB MiB (Mbit/s) | $gp_mpt | $gp_k |"
+	echo "| | kernel (mptcpize socat) | mpt convert, 1 thread | mpt convert, 2 threads |"
+	echo "|---|---|---|---|"
+	echo "| connections per second, one client ($CPS_N in a row, 100 B echoed each) | $cps_k | $cps_m1 | $cps_m2 |"
+	echo "| connections per second, $PAR clients at once ($CPS_N each) | $cpsp_k | $cpsp_m1 | $cpsp_m2 |"
+	echo "| goodput, one connection, $BULK_MIB MiB (Mbit/s) | $gp_k | $gp_m1 | $gp_m2 |"
+	echo "| goodput, $PAR connections at once, $BULK_MIB MiB in all (Mbit/s) | $gpp_k | $gpp_m1 | $gpp_m2 |"
 	echo
 	echo "socat (\`-b 262144\` for the goodput run) forks a process per connection, which bounds its connection"
-	echo "rate; mpt's connection rate includes the Convert message round trip.  mpt's"
-	echo "goodput is bounded by its single-threaded user-space stack and the TUN"
-	echo "device (one read/write system call per packet); the kernel relays with"
-	echo "in-kernel TCP on both sides.  The client and the servers are Python on the"
-	echo "same CPUs and limit both columns; on a shared machine runs vary (up to 2x"
-	echo "seen between runs): compare the columns of one run, not runs."
+	echo "rate; mpt's connection rate includes the Convert message round trip."
+	echo "\`--threads 2\`: two stacks, one per thread, each reading its own queue of a"
+	echo "multi-queue TUN device (flows sharded by 4-tuple, joins by token; see"
+	echo "\"Threads\" above).  One connection stays on one thread, so only the rows"
+	echo "with several clients can gain from a second thread.  The client processes,"
+	echo "the Python servers and the kernel's own forwarding share the same $(nproc) CPUs"
+	echo "with the converter and limit every column; on a shared machine runs vary"
+	echo "(up to 2x seen between runs): compare the columns of one run, not runs."
 	echo
 } >"$section"
 python3 - "$doc" "$section" <<'EOF'

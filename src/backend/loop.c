@@ -6,9 +6,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdatomic.h>
 #include <inttypes.h>
 #include <linux/virtio_net.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,7 +448,8 @@ static void on_wake(struct mpt_backend *b)
 			memcpy(&vh, p->vh, sizeof(vh));
 			b->stats.steer_in++;
 			if (p->dev < b->n_devs)
-				rx_packet(b, p->dev, &vh, p->data, p->len, mpt_backend_now(), false);
+				rx_packet(b, p->dev, &vh, p->data, p->len, mpt_backend_now(),
+					  false);
 			free(p);
 			p = next;
 		}
@@ -731,8 +732,8 @@ static int dev_open(struct mpt_backend *b, const struct mpt_path_cfg *pc, size_t
 }
 
 /* The stack's flow table changed: the group's router learns exceptions. */
-static void stack_flow(void *ud, const struct mpt_endpoint *local, const struct mpt_endpoint *remote,
-		       bool up)
+static void stack_flow(void *ud, const struct mpt_endpoint *local,
+		       const struct mpt_endpoint *remote, bool up)
 {
 	struct mpt_backend *b = ud;
 	be_group_flow(b->grp, b->shard, local, remote, up);

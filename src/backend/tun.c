@@ -277,7 +277,7 @@ int mpt_tun_open(const char *name, uint16_t mtu, bool multi_queue, struct mpt_tu
 			return mpt_backend_fail(
 			    err, errlen, MPT_ERR_UNSUPPORTED, "cannot %s TUN device %s: %s%s",
 			    existed ? "attach to" : "create", name, strerror(e),
-			    !existed   ? ""
+			    !existed      ? ""
 			    : multi_queue ? " (is it a multi-queue TUN device without packet "
 					    "information?)"
 					  : " (is it a TUN device without packet information?)");

@@ -36,6 +36,8 @@ bench        --to HOST:PORT [--convert DEST] [--mptcp] (--cps N | --bulk MIB)
     MIB MiB to a discard server and waiting for its close.  --convert: each
     connection starts with a Convert message (Connect TLV DEST) and the
     answer is checked and stripped.  --mptcp: IPPROTO_MPTCP sockets.
+    --parallel P: P processes at once (--cps N each; --bulk MIB split
+    between P connections), the figure is their total over the wall time.
     Prints "cps X" or "goodput-mbit X".
 discard-server --port P [--ready F]
     threaded: read everything, then close.
@@ -476,6 +478,8 @@ def bench(args):
                     raise OSError("converter refused: %r" % tlvs)
                 return rest
 
+    if args.parallel > 1:
+        return bench_parallel(args, open_conn, read_answer, req)
     if args.cps:
         payload = b"x" * 100
         t0 = time.monotonic()
@@ -505,6 +509,77 @@ def bench(args):
     secs = time.monotonic() - t0
     s.close()
     print("goodput-mbit %.1f" % (args.bulk * 8 * 1048576 / secs / 1e6))
+    return 0
+
+
+def bench_parallel(args, open_conn, read_answer, req):
+    """--parallel P: P processes, each --cps N connections in a row or one
+    --bulk connection of MIB/P; the figure is the whole: everything done
+    over the time from the first start to the last end (wall clock)."""
+    p = args.parallel
+    rfd, wfd = os.pipe()
+    kids = []
+    for k in range(p):
+        pid = os.fork()
+        if pid == 0:
+            os.close(rfd)
+            rc = 0
+            t0 = time.time()
+            n = 0
+            try:
+                if args.cps:
+                    payload = b"x" * 100
+                    for _ in range(args.cps):
+                        s = open_conn()
+                        s.sendall(req + payload)
+                        got = read_answer(s, 0) if req else b""
+                        while len(got) < len(payload):
+                            d = s.recv(65536)
+                            if not d:
+                                raise OSError("short echo")
+                            got += d
+                        s.close()
+                        n += 1
+                else:
+                    buf = os.urandom(1 << 20)
+                    mib = max(1, args.bulk // p)
+                    s = open_conn()
+                    s.sendall(req)
+                    if req:
+                        read_answer(s, 0)
+                    for _ in range(mib):
+                        s.sendall(buf)
+                    s.shutdown(socket.SHUT_WR)
+                    while s.recv(65536):
+                        pass
+                    s.close()
+                    n = mib
+            except OSError as e:
+                print("bench: %s" % e, file=sys.stderr)
+                rc = 1
+            os.write(wfd, ("%d %d %.6f %.6f\n" % (rc, n, t0, time.time())).encode())
+            os._exit(rc)
+        kids.append(pid)
+    os.close(wfd)
+    out = b""
+    while True:
+        d = os.read(rfd, 4096)
+        if not d:
+            break
+        out += d
+    for pid in kids:
+        os.waitpid(pid, 0)
+    rows = [l.split() for l in out.decode().splitlines()]
+    if len(rows) != p or any(r[0] != "0" for r in rows):
+        print("bench: %d of %d workers failed" % (p - sum(r[0] == "0" for r in rows), p),
+              file=sys.stderr)
+        return 1
+    total = sum(int(r[1]) for r in rows)
+    secs = max(float(r[3]) for r in rows) - min(float(r[2]) for r in rows)
+    if args.cps:
+        print("cps %.1f" % (total / secs))
+    else:
+        print("goodput-mbit %.1f" % (total * 8 * 1048576 / secs / 1e6))
     return 0
 
 
@@ -599,6 +674,7 @@ def main():
     p.add_argument("--convert")
     p.add_argument("--mptcp", action="store_true")
     p.add_argument("--cps", type=int)
+    p.add_argument("--parallel", type=int, default=1)
     p.add_argument("--bulk", type=int)
     p = sub.add_parser("discard-server")
     p.add_argument("--port", type=int, required=True)

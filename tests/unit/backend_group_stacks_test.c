@@ -227,7 +227,9 @@ static void test_sharded_server(void **state)
 		}
 		for (unsigned i = 0; i < NCONN; i++) {
 			while (sent[i] < UP_BYTES) {
-				size_t n = UP_BYTES - sent[i] < sizeof(buf) ? (size_t)(UP_BYTES - sent[i]) : sizeof(buf);
+				size_t n = UP_BYTES - sent[i] < sizeof(buf)
+					       ? (size_t)(UP_BYTES - sent[i])
+					       : sizeof(buf);
 				for (size_t k = 0; k < n; k++)
 					buf[k] = sent[i] + k ? pat(i, sent[i] + k) : (uint8_t)i;
 				long w = mpt_send(c[i], buf, n, now);

@@ -50,7 +50,8 @@ static size_t seg4(uint8_t *p, uint8_t src, uint16_t sport, uint16_t dport, uint
 	put32(t + 8, ack);
 	t[12] = (uint8_t)(((20 + olen) / 4) << 4);
 	t[13] = flags;
-	memcpy(t + 20, opt, olen);
+	if (olen)
+		memcpy(t + 20, opt, olen);
 	return 20 + 20 + olen;
 }
 
@@ -80,8 +81,8 @@ static void test_home_spread(void **state)
 	unsigned count[2] = {0, 0};
 	uint8_t p[80];
 	for (unsigned i = 0; i < 4000; i++) {
-		size_t n = seg4(p, (uint8_t)(1 + i % 200), (uint16_t)(30000 + i), 443, SYN, 0, NULL,
-				0);
+		size_t n =
+		    seg4(p, (uint8_t)(1 + i % 200), (uint16_t)(30000 + i), 443, SYN, 0, NULL, 0);
 		unsigned o = be_group_owner(g, p, n, 0);
 		assert_true(o < 2);
 		count[o]++;
@@ -117,7 +118,7 @@ static void test_join_routing(void **state)
 			uint32_t base = iss - iss % n;
 			if (base > 0xffffffffu - n)
 				continue; /* (the stack's own wrap rule; not this test's) */
-			iss = base + t; /* what the stack of member t picks */
+			iss = base + t;   /* what the stack of member t picks */
 			len = seg4(p, 7, sport, 80, ACK, iss + 1u, ack_opt, sizeof(ack_opt));
 			for (unsigned self = 0; self < n; self++)
 				assert_int_equal(be_group_owner(g, p, len, self), t);
@@ -153,7 +154,8 @@ static void test_table_growth(void **state)
 		be_group_flow(g, 1, &l, &r, true);
 	}
 	for (unsigned i = 0; i < 5000; i++) {
-		size_t n = seg4(p, (uint8_t)(1 + i / 250), (uint16_t)(1024 + i), 443, ACK, 1, NULL, 0);
+		size_t n =
+		    seg4(p, (uint8_t)(1 + i / 250), (uint16_t)(1024 + i), 443, ACK, 1, NULL, 0);
 		assert_int_equal(be_group_owner(g, p, n, 0), 1);
 	}
 	for (unsigned i = 0; i < 5000; i++) {
@@ -162,7 +164,8 @@ static void test_table_growth(void **state)
 		be_group_flow(g, 1, &l, &r, false);
 	}
 	for (unsigned i = 0; i < 5000; i++) {
-		size_t n = seg4(p, (uint8_t)(1 + i / 250), (uint16_t)(1024 + i), 443, ACK, 1, NULL, 0);
+		size_t n =
+		    seg4(p, (uint8_t)(1 + i / 250), (uint16_t)(1024 + i), 443, ACK, 1, NULL, 0);
 		exc += be_group_owner(g, p, n, 0) == 1;
 	}
 	/* back to the home hash: about half on member 1 */
@@ -240,8 +243,8 @@ static void test_inbox(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_home_spread),   cmocka_unit_test(test_join_routing),
-	    cmocka_unit_test(test_table_growth),  cmocka_unit_test(test_unrouted),
+	    cmocka_unit_test(test_home_spread),  cmocka_unit_test(test_join_routing),
+	    cmocka_unit_test(test_table_growth), cmocka_unit_test(test_unrouted),
 	    cmocka_unit_test(test_inbox),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

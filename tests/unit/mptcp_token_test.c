@@ -309,11 +309,10 @@ static void test_shard_residue(void **state)
 			for (int i = 0; i < 200; i++) {
 				uint32_t tok;
 				uint64_t key;
-				assert_int_equal(mpt_token_new_key(&t, i % 2 ? MPT_CRYPTO_V0
-									     : MPT_CRYPTO_V1,
-								   seeded_rand, NULL, &t, &key,
-								   &tok, NULL),
-						 0);
+				assert_int_equal(
+				    mpt_token_new_key(&t, i % 2 ? MPT_CRYPTO_V0 : MPT_CRYPTO_V1,
+						      seeded_rand, NULL, &t, &key, &tok, NULL),
+				    0);
 				assert_int_equal(tok % n, shard);
 			}
 			mpt_token_table_free(&t);
@@ -332,9 +331,9 @@ static void test_shard_residue(void **state)
 	t.shards = 2;
 	t.shard = (uint16_t)(1u - tok0 % 2u);
 	s = (struct script){one, 1, 0, 0};
-	assert_int_equal(mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, NULL, NULL, NULL,
-					   NULL),
-			 MPT_ERR_LIMIT);
+	assert_int_equal(
+	    mpt_token_new_key(&t, MPT_CRYPTO_V1, script_rand, &s, NULL, NULL, NULL, NULL),
+	    MPT_ERR_LIMIT);
 	assert_int_equal(s.calls, 16 * 16 * 2);
 	assert_int_equal(t.count, 0);
 	mpt_token_table_free(&t);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +59,11 @@ struct ctl_srv {
 	struct ctl_client cl[CTL_MAX_CLIENTS];
 	uint32_t open_tokens[CTL_TOKENS]; /* CREATED seen, CLOSED not yet */
 	size_t n_tokens;
+	/* The thread that opened the server (a program with several stacks,
+	 * one per thread, serves --ctl from one of them): only its sockets are
+	 * listed and monitored; the others' events are discarded unseen. */
+	pthread_t owner;
+	bool owned; /* owner is set (ctl_server_open ran) */
 };
 
 static struct ctl_srv srv = {.lfd = -1, .epfd = -1};
@@ -469,16 +475,28 @@ static void drain_events(struct mpt_sock *s)
 	}
 }
 
+/* Called from the thread of another stack than the server's: its sockets'
+ * events are popped (the connection's queue stays short) and dropped. */
+static bool foreign_thread(struct mpt_sock *s)
+{
+	if (!srv.owned || pthread_equal(pthread_self(), srv.owner))
+		return false;
+	struct mpt_pm_event e;
+	while (mpt_sock_pm_event(s, &e) == 1)
+		;
+	return true;
+}
+
 void ctl_server_on_event(struct mpt_sock *s, unsigned ev)
 {
 	/* Popped even without a server: the connection's queue stays short. */
-	if (s && (ev & MPT_EV_PM))
+	if (s && (ev & MPT_EV_PM) && !foreign_thread(s))
 		drain_events(s);
 }
 
 void ctl_server_sock_closing(struct mpt_sock *s)
 {
-	if (!s || mpt_sock_is_listener(s))
+	if (!s || mpt_sock_is_listener(s) || foreign_thread(s))
 		return;
 	drain_events(s);
 	if (other_thread)
@@ -648,6 +666,8 @@ int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *to
 		    const char *path, ctl_list_fn list, void *ud, const char *prog)
 {
 	memset(&srv, 0, sizeof(srv));
+	srv.owner = pthread_self();
+	srv.owned = true;
 	srv.lfd = srv.epfd = -1;
 	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
 		srv.cl[i].fd = -1;
