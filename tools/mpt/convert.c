@@ -845,8 +845,8 @@ static void accept_all(struct cv *cv)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct cv *cv = ud;
-	/* Path-manager events for mpt monitor (thread 0's; the other
-	 * threads' are only popped: ctl_server_other_thread). */
+	/* Path-manager events for mpt monitor (thread 0's: the control
+	 * server only pops the other threads' events). */
 	ctl_server_on_event(s, ev);
 	if (s == cv->lsock) {
 		if (ev & MPT_EV_ACCEPTABLE)
@@ -1319,7 +1319,6 @@ static void *cv_thread(void *ud)
 {
 	struct cv *cv = ud;
 	cv->rc = 1;
-	ctl_server_other_thread(); /* the control server is thread 0's */
 	if (cv_setup(cv) == 0)
 		cv->rc = mpt_backend_run(cv->be) == 0 ? 0 : 1;
 	cv_teardown(cv);

@@ -68,15 +68,6 @@ struct ctl_srv {
 
 static struct ctl_srv srv = {.lfd = -1, .epfd = -1};
 
-/* Set in the threads that run a stack of their own beside the one the
- * server belongs to (`mpt convert --threads`): srv is not theirs to touch. */
-static _Thread_local bool other_thread;
-
-void ctl_server_other_thread(void)
-{
-	other_thread = true;
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -461,11 +452,6 @@ static void emit_event(struct mpt_sock *s, const struct mpt_pm_event *e, bool sy
 static void drain_events(struct mpt_sock *s)
 {
 	struct mpt_pm_event e;
-	if (other_thread) {
-		while (mpt_sock_pm_event(s, &e) == 1)
-			;
-		return;
-	}
 	while (mpt_sock_pm_event(s, &e) == 1) {
 		if (e.type == MPT_PM_EV_CREATED)
 			token_add(e.token);
@@ -499,8 +485,6 @@ void ctl_server_sock_closing(struct mpt_sock *s)
 	if (!s || mpt_sock_is_listener(s) || foreign_thread(s))
 		return;
 	drain_events(s);
-	if (other_thread)
-		return;
 	struct mpt_mptcp_info mi;
 	if (mpt_sock_mptcp_info(s, &mi) == 0 && token_del(mi.mptcpi_token)) {
 		/* The close's own CLOSED is not delivered once the application

@@ -54,13 +54,6 @@ typedef size_t (*ctl_list_fn)(void *ud, struct mpt_sock **out, size_t max);
  */
 int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *tool,
 		    const char *path, ctl_list_fn list, void *ud, const char *prog);
-/**
- * In a thread that runs a stack of its own, not the server's (the threads
- * 1 .. N-1 of `mpt convert --threads`): from then on this thread's
- * ctl_server_on_event() and ctl_server_sock_closing() only pop its
- * sockets' path-manager events; monitors do not see them.
- */
-void ctl_server_other_thread(void);
 /** Close the socket and every client; remove the socket file. */
 void ctl_server_close(void);
 /** The socket's path ("" when none). */
