@@ -76,6 +76,13 @@ static struct fz_snap snaps[N_VARS];
 /* The converter of each variant as built: its stack, listener and
  * source table belong to that variant's world. */
 static struct cv g_cv_snap[N_VARS];
+/* Each variant's one-thread converter shares its source table with no one. */
+static struct cv_shared g_sh[N_VARS] = {
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
+};
 
 static void cv_event(int host, struct mpt_sock *s, unsigned ev)
 {
@@ -104,6 +111,10 @@ static void build(const struct fz_variant *v)
 	g_cv.max_total_per_source = CV_PER_SOURCE_TOTAL_DEF;
 	g_cv.sig.fd = -1;
 	g_cv.timer.fd = -1;
+	g_cv.sh = &g_sh[v - vars];
+	g_cv.sh->cvs = &g_cv;
+	g_cv.threads = 1;
+	snprintf(g_cv.name, sizeof(g_cv.name), "%s", prog);
 	g_cv.st = W.st[1];
 	g_cv.quiet = true;
 	g_cv.tfo = tfo[v->arg];
@@ -138,7 +149,7 @@ static void build(const struct fz_variant *v)
 		g_cv.policy.own[g_cv.policy.n_own++] = W.cfg[1].local[p];
 	/* The source table stays allocated from one input to the next: every
 	 * input leaves it empty (checked in release_all). */
-	if (svc_srcs_init(&g_cv.srcs, g_cv.conf.max_conns) < 0)
+	if (svc_srcs_init(&g_cv.sh->srcs, g_cv.conf.max_conns) < 0)
 		abort();
 	struct mpt_endpoint l = {.port = CV_PORT};
 	if (mpt_listen(W.st[1], &l, CV_BACKLOG, &g_cv.lsock) < 0)
@@ -223,13 +234,13 @@ static void release_all(void)
 		g_cv.conns = c->next;
 		set_state(c, CV_DONE);
 		c->src->total--;
-		svc_src_release(&g_cv.srcs, c->src);
+		svc_src_release(&g_cv.sh->srcs, c->src);
 		free(c);
 	}
-	if (g_cv.n_active || g_cv.n_handshakes || g_cv.n_refusing || g_cv.srcs.n)
+	if (g_cv.n_active || g_cv.n_handshakes || g_cv.n_refusing || g_cv.sh->srcs.n)
 		FZ_ABORT("converter: counts not zero once every connection is released "
 			 "(active %zu, handshaking %zu, refusing %zu, sources %zu)",
-			 g_cv.n_active, g_cv.n_handshakes, g_cv.n_refusing, g_cv.srcs.n);
+			 g_cv.n_active, g_cv.n_handshakes, g_cv.n_refusing, g_cv.sh->srcs.n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

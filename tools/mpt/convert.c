@@ -28,6 +28,16 @@
  * and on connections held, and a handshake deadline that shrinks as the
  * table fills, keep one slow or hostile source from starving the others;
  * --user drops root once the TUN devices exist.
+ *
+ * Threads (issue 13): --threads N runs N backends of one group, one per
+ * thread, each with its own stack, listener, connection table, counters,
+ * timer and relay poller (a `struct cv` each).  The backend steers every
+ * packet to the member whose stack owns its flow, so nothing of a
+ * connection is ever touched by two threads.  Shared between the threads:
+ * the per-source table (under a mutex: a source's limits are the
+ * process's), the configuration (read only) and the counting allocator's
+ * totals (atomics).  The main thread runs member 0: it alone handles the
+ * signals and serves --ctl.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,12 +46,15 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "convert_codec.h"
@@ -84,6 +97,20 @@ enum cv_state {
 };
 
 struct cv;
+struct cv_snap;
+
+/* What the threads share. */
+struct cv_shared {
+	pthread_mutex_t lock;  /* guards srcs (the table and every entry's fields), acks
+				 and every cv's snap */
+	pthread_cond_t acked;  /* a thread's snap is in (SIGUSR1) */
+	unsigned acks;         /* snaps in since the last SIGUSR1 */
+	struct cv_snap *snaps; /* one per thread (cv->snap) */
+	struct svc_srcs srcs;
+	struct cv *cvs; /* one per thread, cvs[0] in the main thread */
+	unsigned n;
+	struct mpt_backend_group *group; /* NULL with one thread */
+};
 
 struct cv_conn {
 	struct cv *cv;
@@ -93,7 +120,8 @@ struct cv_conn {
 	int fd;
 	struct relay_watch watch; /* the kernel socket while connecting */
 	struct mpt_endpoint client, dest;
-	struct svc_src *src;  /* the client's source entry (per-source limits) */
+	struct svc_src *src;  /* the client's source entry (per-source limits; its fields
+				 under cv->sh->lock) */
 	uint64_t accepted_at; /* when accepted: the handshake deadline counts from it */
 	uint64_t deadline;    /* CONNECTING / REFUSING */
 	uint8_t hello[MPT_CONVERT_MAX_LEN + 4];
@@ -117,7 +145,7 @@ struct cv {
 	struct svc_conf conf; /* --cookie (0: no cookie required), --max-conns, --buf, ... */
 	struct dstpolicy policy;
 	struct relay_watch policy_watch;
-	struct svc_srcs srcs;
+	struct cv_shared *sh;
 	size_t max_hs_per_source;    /* --max-handshakes-per-source (0: no limit) */
 	size_t max_total_per_source; /* --max-per-source (0: no limit) */
 	struct svc_signals sig;
@@ -128,7 +156,27 @@ struct cv {
 	uint64_t per_source_refusals, evictions, rst_refusals;
 	const char *operand; /* PORT, from the command line or a configuration file */
 	struct mpt_tool_opts o;
+	unsigned threads;     /* --threads (0: one per online CPU) */
+	bool threads_set;     /* --threads given (else a group that fails falls back to one) */
+	char *pcap;           /* thread i > 0: its own --pcap file, PATH.i (malloc'd) */
+	unsigned id;          /* thread number; 0 runs in the main thread */
+	char name[40];        /* "mpt convert: thread I", for its error messages */
+	atomic_bool report;   /* SIGUSR1: copy the counters into snap when woken */
+	struct cv_snap *snap; /* its counters for SIGUSR1, under sh->lock */
+	pthread_t thread;
+	bool started; /* thread created (1 .. n-1) */
+	int rc;       /* the thread's exit status (0 or 1) */
 };
+
+static void src_lock(const struct cv *cv)
+{
+	pthread_mutex_lock(&cv->sh->lock);
+}
+
+static void src_unlock(const struct cv *cv)
+{
+	pthread_mutex_unlock(&cv->sh->lock);
+}
 
 static void cv_usage(FILE *f)
 {
@@ -174,6 +222,9 @@ static void cv_usage(FILE *f)
 	    "                               default): from any client (keep the converter\n"
 	    "                               behind its allow-list / a firewall); cookie: only\n"
 	    "                               with a valid TFO cookie (a first connection gets one)\n"
+	    "  --threads N                  N stacks, one per thread, sharing the TUN devices\n"
+	    "                               (1-%d; default: one per online CPU); --max-conns\n"
+	    "                               is split between them, per-source limits are not\n"
 	    "  --user NAME                  once the TUN devices and routes exist, run as NAME\n"
 	    "                               with no capabilities\n"
 	    "  --config FILE                read options from FILE (one 'NAME VALUE' per line,\n"
@@ -183,12 +234,13 @@ static void cv_usage(FILE *f)
 	    "                               none: no socket); see mpt ss, mpt nstat, mpt monitor\n"
 	    "  -q, --quiet                  no per-connection log lines\n"
 	    "  -h, --help                   this text\n",
-	    SVC_DEFAULT_MAX_CONNS, CV_PER_SOURCE_TOTAL_DEF, CV_PER_SOURCE_HS_DEF,
-	    RELAY_BUF_DEFAULT);
+	    SVC_DEFAULT_MAX_CONNS, CV_PER_SOURCE_TOTAL_DEF, CV_PER_SOURCE_HS_DEF, RELAY_BUF_DEFAULT,
+	    MPT_BACKEND_MAX_SHARDS);
 	mpt_opts_usage(f);
 	fprintf(
 	    f,
-	    "Counters are printed on SIGUSR1 and at exit (SIGINT/SIGTERM).\n"
+	    "Counters are printed on SIGUSR1 (each thread its own) and at exit (SIGINT/SIGTERM;\n"
+	    "summed over the threads).\n"
 	    "example:\n"
 	    "  mpt convert --path 10.0.1.1/24 --path 10.0.2.1/24 --allow 192.0.2.0/24:80 5124\n");
 }
@@ -225,11 +277,15 @@ static void set_state(struct cv_conn *c, enum cv_state to)
 		return;
 	if (from == CV_HELLO) {
 		cv->n_handshakes--;
+		src_lock(cv);
 		c->src->handshakes--;
+		src_unlock(cv);
 	}
 	if (to == CV_HELLO) {
 		cv->n_handshakes++;
+		src_lock(cv);
 		c->src->handshakes++;
+		src_unlock(cv);
 	}
 	if (is_active(from) && !is_active(to))
 		cv->n_active--;
@@ -318,7 +374,7 @@ static void send_last(struct cv_conn *c, int n)
 /* At most CV_LOG_PER_S refusal lines per second: a flood must not turn
  * into a flood of log lines; the number left out is said once per second. */
 #define CV_LOG_PER_S 20
-static uint64_t log_second, log_lines, log_dropped;
+static _Thread_local uint64_t log_second, log_lines, log_dropped; /* per thread */
 
 static bool log_ok(const struct cv *cv)
 {
@@ -659,6 +715,7 @@ static void hello_pump(struct cv_conn *c)
 static struct cv_conn *eviction_victim(const struct cv *cv)
 {
 	struct cv_conn *best = NULL;
+	src_lock(cv);
 	for (struct cv_conn *c = cv->conns; c; c = c->next) {
 		if (c->state != CV_HELLO)
 			continue;
@@ -667,6 +724,7 @@ static struct cv_conn *eviction_victim(const struct cv *cv)
 		     c->accepted_at < best->accepted_at))
 			best = c;
 	}
+	src_unlock(cv);
 	return best;
 }
 
@@ -683,11 +741,16 @@ static bool refuse_bare(struct cv_conn *c)
 {
 	struct svc_src *src = c->src;
 	uint64_t now = mpt_backend_now();
+	if (c->cv->n_refusing >= c->cv->conf.max_conns)
+		return true;
+	src_lock(c->cv);
 	if (now - src->window >= MPT_NS_PER_S) {
 		src->window = now;
 		src->refused = 0;
 	}
-	return c->cv->n_refusing >= c->cv->conf.max_conns || src->refused++ >= CV_SRC_TLV_PER_S;
+	bool bare = src->refused++ >= CV_SRC_TLV_PER_S;
+	src_unlock(c->cv);
+	return bare;
 }
 
 static void reject_new(struct cv_conn *c, const char *why)
@@ -708,10 +771,24 @@ static void accept_all(struct cv *cv)
 		cv->ctr.accepted++;
 		struct mpt_endpoint l, client;
 		mpt_sock_endpoints(s, &l, &client);
-		struct svc_src *src = svc_src_get(&cv->srcs, &client.addr);
+		/* The source's counts are the whole process's: read them with
+		 * this connection counted, in one go. */
+		src_lock(cv);
+		struct svc_src *src = svc_src_get(&cv->sh->srcs, &client.addr);
+		uint32_t src_hs = 0, src_total = 0;
+		if (src) {
+			src->total++;
+			src_hs = src->handshakes;
+			src_total = src->total;
+		}
+		src_unlock(cv);
 		struct cv_conn *c = src ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
-			svc_src_release(&cv->srcs, src);
+			src_lock(cv);
+			if (src)
+				src->total--;
+			svc_src_release(&cv->sh->srcs, src);
+			src_unlock(cv);
 			ctl_server_sock_closing(s);
 			mpt_abort(s, mpt_backend_now());
 			cv->ctr.local_errors++;
@@ -724,7 +801,6 @@ static void accept_all(struct cv *cv)
 		c->client = client;
 		c->src = src;
 		c->accepted_at = mpt_backend_now();
-		src->total++;
 		mpt_sock_set_user(s, c);
 		c->next = cv->conns;
 		cv->conns = c;
@@ -732,15 +808,13 @@ static void accept_all(struct cv *cv)
 		 * before it can fill the table for everyone. */
 		bool hs_pressure = cv->n_handshakes >= cv->conf.max_conns / 4;
 		bool table_pressure = cv->n_active >= cv->conf.max_conns / 2;
-		if ((hs_pressure && cv->max_hs_per_source &&
-		     src->handshakes >= cv->max_hs_per_source) ||
+		if ((hs_pressure && cv->max_hs_per_source && src_hs >= cv->max_hs_per_source) ||
 		    (table_pressure && cv->max_total_per_source &&
-		     src->total > cv->max_total_per_source)) {
+		     src_total > cv->max_total_per_source)) {
 			cv->per_source_refusals++;
-			reject_new(c,
-				   src->handshakes >= cv->max_hs_per_source && cv->max_hs_per_source
-				       ? "--max-handshakes-per-source reached"
-				       : "--max-per-source reached");
+			reject_new(c, src_hs >= cv->max_hs_per_source && cv->max_hs_per_source
+					  ? "--max-handshakes-per-source reached"
+					  : "--max-per-source reached");
 			continue;
 		}
 		if (cv->n_active >= cv->conf.max_conns) {
@@ -771,7 +845,9 @@ static void accept_all(struct cv *cv)
 static void on_event(void *ud, struct mpt_sock *s, unsigned ev)
 {
 	struct cv *cv = ud;
-	ctl_server_on_event(s, ev); /* path-manager events for mpt monitor */
+	/* Path-manager events for mpt monitor (thread 0's: the control
+	 * server only pops the other threads' events). */
+	ctl_server_on_event(s, ev);
 	if (s == cv->lsock) {
 		if (ev & MPT_EV_ACCEPTABLE)
 			accept_all(cv);
@@ -833,10 +909,45 @@ static const char *const cv_stack_counters[] = {"TCPFastOpenPassive", "TCPFastOp
 						"TcpPassiveOpens",    "MPCapableSYNRX",
 						"MPJoinSynRx",        NULL};
 
-static void cv_counters_print(void *ud)
+#define CV_N_STACK_COUNTERS (sizeof(cv_stack_counters) / sizeof(cv_stack_counters[0]) - 1)
+
+/* What one thread's counters say at one moment: taken by the thread itself
+ * (or after it ended), so that another thread can add them up. */
+struct cv_snap {
+	struct relay_counters ctr;
+	uint64_t policy[DP_N_VERDICTS];
+	uint64_t per_source_refusals, evictions, rst_refusals;
+	size_t n_active, n_handshakes;
+	uint64_t stack[CV_N_STACK_COUNTERS];
+	bool stack_known[CV_N_STACK_COUNTERS];
+	struct mpt_backend_stats bs;
+};
+
+static void cv_snap_take(const struct cv *cv, struct cv_snap *s)
 {
-	const struct cv *cv = ud;
-	relay_counters_print(&cv->ctr, prog);
+	memset(s, 0, sizeof(*s));
+	s->ctr = cv->ctr;
+	memcpy(s->policy, cv->policy.count, sizeof(s->policy));
+	s->per_source_refusals = cv->per_source_refusals;
+	s->evictions = cv->evictions;
+	s->rst_refusals = cv->rst_refusals;
+	s->n_active = cv->n_active;
+	s->n_handshakes = cv->n_handshakes;
+	for (size_t k = 0; k < CV_N_STACK_COUNTERS; k++)
+		s->stack_known[k] = cv->st && mpt_stack_counter_by_name(
+						  cv->st, cv_stack_counters[k], &s->stack[k]) == 0;
+	if (cv->be)
+		mpt_backend_stats(cv->be, &s->bs);
+}
+
+/*
+ * The counters of n threads' snapshots, summed, one "PROG: counter NAME
+ * VALUE" line each: with one thread exactly the lines of the converter
+ * before it had threads (scripts parse them); with several, the sums, then
+ * the number of threads and the backend group's hand-overs.
+ */
+static void cv_snaps_print(struct cv_shared *sh, const struct cv_snap *snaps, unsigned n)
+{
 	static const char *const policy_names[DP_N_VERDICTS] = {
 	    [DP_ALLOW] = "policy-allowed",
 	    [DP_BUILTIN] = "policy-refused-builtin",
@@ -848,17 +959,117 @@ static void cv_counters_print(void *ud)
 	    [DP_NO_RULE] = "policy-refused-no-rule",
 	    [DP_ALLOW_LOCAL] = "policy-allowed-local",
 	};
+	struct cv_snap *sum = calloc(1, sizeof(*sum)); /* large: not on the stack */
+	if (!sum)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		const struct cv_snap *s = &snaps[i];
+		relay_counters_add(&sum->ctr, &s->ctr);
+		for (int v = 0; v < DP_N_VERDICTS; v++)
+			sum->policy[v] += s->policy[v];
+		sum->per_source_refusals += s->per_source_refusals;
+		sum->evictions += s->evictions;
+		sum->rst_refusals += s->rst_refusals;
+		sum->n_active += s->n_active;
+		sum->n_handshakes += s->n_handshakes;
+		for (size_t k = 0; k < CV_N_STACK_COUNTERS; k++) {
+			sum->stack[k] += s->stack[k];
+			sum->stack_known[k] |= s->stack_known[k];
+		}
+		sum->bs.steer_out += s->bs.steer_out;
+		sum->bs.steer_in += s->bs.steer_in;
+		sum->bs.steer_drops += s->bs.steer_drops;
+	}
+	relay_counters_print(&sum->ctr, prog);
 	for (int v = 0; v < DP_N_VERDICTS; v++)
 		fprintf(stderr, "%s: counter %s %" PRIu64 "\n", prog, policy_names[v],
-			cv->policy.count[v]);
+			sum->policy[v]);
 	fprintf(stderr, "%s: counter per-source-refusals %" PRIu64 "\n", prog,
-		cv->per_source_refusals);
-	fprintf(stderr, "%s: counter handshake-evictions %" PRIu64 "\n", prog, cv->evictions);
-	fprintf(stderr, "%s: counter refused-with-rst %" PRIu64 "\n", prog, cv->rst_refusals);
-	fprintf(stderr, "%s: counter conns-active %zu\n", prog, cv->n_active);
-	fprintf(stderr, "%s: counter conns-handshaking %zu\n", prog, cv->n_handshakes);
-	fprintf(stderr, "%s: counter sources %zu\n", prog, cv->srcs.n);
-	relay_stack_counters_print(cv->st, prog, cv_stack_counters);
+		sum->per_source_refusals);
+	fprintf(stderr, "%s: counter handshake-evictions %" PRIu64 "\n", prog, sum->evictions);
+	fprintf(stderr, "%s: counter refused-with-rst %" PRIu64 "\n", prog, sum->rst_refusals);
+	fprintf(stderr, "%s: counter conns-active %zu\n", prog, sum->n_active);
+	fprintf(stderr, "%s: counter conns-handshaking %zu\n", prog, sum->n_handshakes);
+	pthread_mutex_lock(&sh->lock);
+	size_t sources = sh->srcs.n;
+	pthread_mutex_unlock(&sh->lock);
+	fprintf(stderr, "%s: counter sources %zu\n", prog, sources);
+	for (size_t k = 0; k < CV_N_STACK_COUNTERS; k++)
+		if (sum->stack_known[k])
+			fprintf(stderr, "%s: counter stack-%s %" PRIu64 "\n", prog,
+				cv_stack_counters[k], sum->stack[k]);
+	if (sh->n > 1) {
+		/* Packets a thread read for a flow another thread owns, handed
+		 * over (the kernel's choice of queue and the owner differ). */
+		fprintf(stderr, "%s: counter threads %u\n", prog, sh->n);
+		fprintf(stderr, "%s: counter steer-out %" PRIu64 "\n", prog, sum->bs.steer_out);
+		fprintf(stderr, "%s: counter steer-in %" PRIu64 "\n", prog, sum->bs.steer_in);
+		fprintf(stderr, "%s: counter steer-drops %" PRIu64 "\n", prog, sum->bs.steer_drops);
+	}
+	free(sum);
+}
+
+/* How long SIGUSR1 waits for the other threads' snapshots, in seconds. */
+#define CV_REPORT_WAIT_S 2
+
+/*
+ * SIGUSR1, in the main thread (thread 0's loop): the counters summed over
+ * every thread.  A thread's counters are only read by that thread while it
+ * runs, so each other thread is woken to copy its own into its snapshot
+ * (under sh->lock), and this one waits for them (bounded: a thread that
+ * does not answer in time is left out, and the line says so).
+ */
+static void cv_report(void *ud)
+{
+	struct cv_shared *sh = ud;
+	unsigned want = 0;
+	pthread_mutex_lock(&sh->lock);
+	sh->acks = 0;
+	pthread_mutex_unlock(&sh->lock);
+	for (unsigned i = 1; i < sh->n; i++) {
+		if (!sh->cvs[i].started)
+			continue;
+		want++;
+		atomic_store(&sh->cvs[i].report, true);
+		mpt_backend_wake(sh->cvs[i].be, false, 0);
+	}
+	struct cv_snap *snaps = calloc(sh->n, sizeof(*snaps));
+	if (!snaps)
+		return;
+	cv_snap_take(&sh->cvs[0], &snaps[0]);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += CV_REPORT_WAIT_S;
+	pthread_mutex_lock(&sh->lock);
+	while (sh->acks < want &&
+	       pthread_cond_timedwait(&sh->acked, &sh->lock, &until) != ETIMEDOUT)
+		;
+	unsigned got = sh->acks;
+	for (unsigned i = 1; i < sh->n; i++)
+		if (sh->cvs[i].started)
+			snaps[i] = *sh->cvs[i].snap;
+	pthread_mutex_unlock(&sh->lock);
+	if (got < want)
+		fprintf(stderr,
+			"%s: %u of %u threads did not report in time: their counters "
+			"are older\n",
+			prog, want - got, want);
+	cv_snaps_print(sh, snaps, sh->n);
+	free(snaps);
+}
+
+/* mpt_backend_wake() landed in this thread's loop: SIGUSR1 wants our
+ * counters. */
+static void cv_on_wake(void *ud)
+{
+	struct cv *cv = ud;
+	if (!atomic_exchange(&cv->report, false))
+		return;
+	pthread_mutex_lock(&cv->sh->lock);
+	cv_snap_take(cv, cv->snap);
+	cv->sh->acks++;
+	pthread_cond_signal(&cv->sh->acked);
+	pthread_mutex_unlock(&cv->sh->lock);
 }
 
 /*
@@ -913,8 +1124,10 @@ static bool on_idle(void *ud)
 			relay_free(&c->relay);
 		}
 		*pp = c->next;
+		src_lock(cv);
 		c->src->total--;
-		svc_src_release(&cv->srcs, c->src);
+		svc_src_release(&cv->sh->srcs, c->src);
+		src_unlock(cv);
 		free(c);
 	}
 	/* Our deadlines wake the loop even when no packet does. */
@@ -938,6 +1151,7 @@ enum {
 	OPT_TFO,
 	OPT_PER_SOURCE,
 	OPT_HS_PER_SOURCE,
+	OPT_THREADS,
 };
 
 /* One option, from the command line or a configuration file. */
@@ -987,6 +1201,13 @@ static int cv_opt(void *ud, const char *where, int ch, const char *arg)
 			return 2;
 		cv->max_hs_per_source = v;
 		return 0;
+	case OPT_THREADS:
+		if (svc_parse_ulong(where, "--threads", arg, 1, MPT_BACKEND_MAX_SHARDS, "", "",
+				    &v) < 0)
+			return 2;
+		cv->threads = (unsigned)v;
+		cv->threads_set = true;
+		return 0;
 	case OPT_TFO:
 		if (!arg || !strcmp(arg, "no-cookie")) {
 			cv->tfo = MPT_TFO_NO_COOKIE;
@@ -1010,6 +1231,8 @@ static int cv_check(struct cv *cv, long port)
 {
 	struct svc_check ck = {.prog = prog};
 	svc_check_ok(&ck, "listening on port %ld of every --path address", port);
+	svc_check_ok(&ck, "%u thread(s), up to %zu connections each", cv->threads,
+		     (cv->conf.max_conns + cv->threads - 1) / cv->threads);
 	for (size_t i = 0; i < cv->policy.n_rules; i++) {
 		char r[128];
 		svc_check_ok(&ck, "rule %zu: %s", i + 1,
@@ -1047,6 +1270,72 @@ static int cv_check(struct cv *cv, long port)
 	return svc_check_finish(&ck);
 }
 
+/* Thread i's own set-up, in its own thread: the relay poller is per
+ * thread, and so are the descriptors it watches. */
+static int cv_setup(struct cv *cv)
+{
+	if (relay_poller_init(cv->be) < 0 || svc_timer_open(&cv->timer) < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", cv->name, strerror(errno));
+		return -1;
+	}
+	cv->policy_watch.fn = on_policy;
+	cv->policy_watch.ud = cv;
+	if (relay_poller_add(dp_fd(&cv->policy), EPOLLIN, &cv->policy_watch) < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", cv->name, strerror(errno));
+		return -1;
+	}
+	mpt_backend_set_idle(cv->be, on_idle, cv);
+	return 0;
+}
+
+/* After the thread's loop ended, in the thread: close every connection
+ * (relayed ones are counted) and the thread's descriptors.  The backend
+ * and its stack stay for the counters. */
+static void cv_teardown(struct cv *cv)
+{
+	for (struct cv_conn *c = cv->conns; c; c = c->next) {
+		if (c->state == CV_RELAY) {
+			relay_abort(&c->relay);
+			relay_account(&cv->ctr, &c->relay, cv->quiet ? NULL : prog);
+			relay_free(&c->relay);
+		} else if (c->fd >= 0) {
+			close(c->fd);
+		}
+	}
+	while (cv->conns) {
+		struct cv_conn *c = cv->conns;
+		cv->conns = c->next;
+		free(c);
+	}
+	if (dp_fd(&cv->policy) >= 0)
+		relay_poller_del(dp_fd(&cv->policy));
+	svc_timer_close(&cv->timer);
+	relay_poller_fini(cv->be);
+}
+
+/* Threads 1 .. n-1.  A failure stops the whole converter (thread 0's loop
+ * returns, and it stops the others). */
+static void *cv_thread(void *ud)
+{
+	struct cv *cv = ud;
+	cv->rc = 1;
+	if (cv_setup(cv) == 0)
+		cv->rc = mpt_backend_run(cv->be) == 0 ? 0 : 1;
+	cv_teardown(cv);
+	if (cv->rc)
+		mpt_backend_wake(cv->sh->cvs[0].be, true, 1);
+	return NULL;
+}
+
+/* --threads' default: one per online CPU, within the group's bounds. */
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > MPT_BACKEND_MAX_SHARDS ? MPT_BACKEND_MAX_SHARDS : (unsigned)n;
+}
+
 int mpt_cmd_convert(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -1059,17 +1348,19 @@ int mpt_cmd_convert(int argc, char **argv)
 	    {"max-per-source", required_argument, NULL, OPT_PER_SOURCE},
 	    {"max-handshakes-per-source", required_argument, NULL, OPT_HS_PER_SOURCE},
 	    {"tfo", optional_argument, NULL, OPT_TFO},
+	    {"threads", required_argument, NULL, OPT_THREADS},
 	    SVC_LONGOPTS,
 	    MPT_STACK_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
-	static struct cv cv; /* large (counters); one per process */
-	memset(&cv, 0, sizeof(cv));
-	mpt_opts_init(&cv.o);
-	svc_conf_init(&cv.conf);
-	cv.max_hs_per_source = CV_PER_SOURCE_HS_DEF;
-	cv.max_total_per_source = CV_PER_SOURCE_TOTAL_DEF;
-	cv.sig.fd = -1;
-	cv.timer.fd = -1;
+	/* The options go into tmpl; each thread's cv starts as a copy. */
+	static struct cv tmpl; /* large (counters) */
+	memset(&tmpl, 0, sizeof(tmpl));
+	mpt_opts_init(&tmpl.o);
+	svc_conf_init(&tmpl.conf);
+	tmpl.max_hs_per_source = CV_PER_SOURCE_HS_DEF;
+	tmpl.max_total_per_source = CV_PER_SOURCE_TOTAL_DEF;
+	tmpl.sig.fd = -1;
+	tmpl.timer.fd = -1;
 	int ch, rc;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
@@ -1079,154 +1370,253 @@ int mpt_cmd_convert(int argc, char **argv)
 			return 0;
 		}
 		if (ch == SVC_OPT_CONFIG)
-			rc = svc_config_load(prog, optarg, lopts, "listen", &cv.operand, cv_opt,
-					     &cv);
+			rc = svc_config_load(prog, optarg, lopts, "listen", &tmpl.operand, cv_opt,
+					     &tmpl);
 		else
-			rc = cv_opt(&cv, prog, ch, optarg);
+			rc = cv_opt(&tmpl, prog, ch, optarg);
 		if (rc) {
 			svc_config_free();
 			return rc;
 		}
 	}
+	if (!tmpl.threads)
+		tmpl.threads = default_threads();
 	int status = 2;
-	if (argc - optind > 1 || (argc - optind == 0 && !cv.operand)) {
+	if (argc - optind > 1 || (argc - optind == 0 && !tmpl.operand)) {
 		fprintf(stderr, "%s: expected exactly one argument, the PORT to listen on\n", prog);
 		cv_usage(stderr);
 		goto early;
 	}
 	if (argc - optind == 1)
-		cv.operand = argv[optind];
+		tmpl.operand = argv[optind];
 	char *end;
 	errno = 0;
-	long port = strtol(cv.operand, &end, 10);
-	if (errno || end == cv.operand || *end || port < 1 || port > 65535) {
-		fprintf(stderr, "%s: '%s' is not a port number (1-65535)\n", prog, cv.operand);
+	long port = strtol(tmpl.operand, &end, 10);
+	if (errno || end == tmpl.operand || *end || port < 1 || port > 65535) {
+		fprintf(stderr, "%s: '%s' is not a port number (1-65535)\n", prog, tmpl.operand);
 		goto early;
 	}
 	bool any_allow = false, any_local = false;
-	for (size_t i = 0; i < cv.policy.n_rules; i++) {
-		any_allow |= cv.policy.rules[i].allow && !cv.policy.rules[i].local;
-		any_local |= cv.policy.rules[i].local;
+	for (size_t i = 0; i < tmpl.policy.n_rules; i++) {
+		any_allow |= tmpl.policy.rules[i].allow && !tmpl.policy.rules[i].local;
+		any_local |= tmpl.policy.rules[i].local;
 	}
-	if (cv.policy.allow_any && any_allow) {
+	if (tmpl.policy.allow_any && any_allow) {
 		fprintf(stderr, "%s: --allow-any and --allow exclude each other\n", prog);
 		goto early;
 	}
-	if (mpt_opts_finish(&cv.o, prog) < 0)
+	if (mpt_opts_finish(&tmpl.o, prog) < 0)
 		goto early;
-	for (size_t i = 0; i < cv.o.be.n_paths; i++)
-		cv.policy.own[cv.policy.n_own++] = cv.o.be.paths[i].addr;
-	if (cv.conf.check) {
-		status = cv_check(&cv, port);
+	/* A pcap file has one writer: with --pcap one thread, unless --threads
+	 * asks for more (then each thread writes its own file). */
+	if (tmpl.o.be.pcap && !tmpl.threads_set)
+		tmpl.threads = 1;
+	for (size_t i = 0; i < tmpl.o.be.n_paths; i++)
+		tmpl.policy.own[tmpl.policy.n_own++] = tmpl.o.be.paths[i].addr;
+	if (tmpl.conf.check) {
+		status = cv_check(&tmpl, port);
 		goto early;
 	}
-	if (!cv.policy.allow_any && !any_allow && !any_local)
+	if (!tmpl.policy.allow_any && !any_allow && !any_local)
 		fprintf(stderr, "%s: warning: no --allow: every destination will be refused\n",
 			prog);
 
 	status = 1;
-	if (svc_signals_open(&cv.sig, prog) < 0)
-		goto early;
-	if (svc_srcs_init(&cv.srcs, cv.conf.max_conns) < 0 || dp_open(&cv.policy) < 0) {
-		fprintf(stderr, "%s: %s\n", prog,
-			cv.srcs.bucket ? "cannot read the host's addresses (netlink)"
-				       : "out of memory");
-		svc_signals_close(&cv.sig);
-		svc_srcs_fini(&cv.srcs);
+	unsigned n = tmpl.threads, made = 0; /* made: backends created */
+	struct cv_shared sh = {.n = n};
+	struct cv *cv0 = NULL;
+	pthread_condattr_t ca;
+	if (pthread_mutex_init(&sh.lock, NULL) != 0) {
+		fprintf(stderr, "%s: out of memory\n", prog);
 		goto early;
 	}
-	cv.o.be.stack.tcp.tfo_server = cv.tfo;
-	/* The stack's socket table must hold what --max-conns admits: up to
-	 * max_conns connections relaying or negotiating, as many being
-	 * refused, the listener's backlog (half-open and not yet accepted),
-	 * with room for those closing.  Its default (4096, counting the
-	 * listener) silently capped the converter at 4095 connections
-	 * whatever --max-conns said: further SYNs were dropped
-	 * (TCPListenOverflows) and clients timed out (bench/memory.sh). */
-	{
-		size_t socks = 2 * cv.conf.max_conns + 2 * CV_BACKLOG + 1;
-		if (socks > cv.o.be.stack.max_socks)
-			cv.o.be.stack.max_socks = (uint32_t)socks;
-	}
-	cv.o.be.stack.mem = relay_counting_mem();
-	cv.o.be.stack.on_event = on_event;
-	cv.o.be.stack.event_ud = &cv;
-	char err[256];
-	rc = mpt_backend_create(&cv.o.be, &cv.be, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
-		svc_signals_close(&cv.sig);
-		dp_close(&cv.policy);
-		svc_srcs_fini(&cv.srcs);
+	/* cv_report's deadline is on the monotonic clock. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&sh.acked, &ca) != 0) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		pthread_mutex_destroy(&sh.lock);
 		goto early;
 	}
-	cv.st = mpt_backend_stack(cv.be);
-	if (relay_poller_init(cv.be) < 0 || svc_timer_open(&cv.timer) < 0) {
-		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+	pthread_condattr_destroy(&ca);
+	/* Before any thread exists: every thread inherits the blocked
+	 * signals, and only the main thread's signalfd takes them. */
+	if (svc_signals_open(&tmpl.sig, prog) < 0)
+		goto no_sig;
+	sh.cvs = calloc(n, sizeof(*sh.cvs));
+	sh.snaps = calloc(n, sizeof(*sh.snaps));
+	if (!sh.cvs || !sh.snaps || svc_srcs_init(&sh.srcs, tmpl.conf.max_conns) < 0) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto no_cvs;
+	}
+	if (n > 1 && mpt_backend_group_create(n, &sh.group) < 0) {
+		fprintf(stderr, "%s: cannot create a group of %u backends\n", prog, n);
+		goto no_cvs;
+	}
+	/* --max-conns is the whole converter's: ceil(max / n) per thread (a
+	 * thread only sees its own table). */
+	size_t per_thread = (tmpl.conf.max_conns + n - 1) / n;
+	for (unsigned i = 0; i < n; i++) {
+		struct cv *cv = &sh.cvs[i];
+		/* memcpy: cv holds an atomic, which plain assignment would
+		 * access as one; no thread runs yet. */
+		memcpy(cv, &tmpl, sizeof(*cv));
+		atomic_init(&cv->report, false);
+		cv->id = i;
+		cv->sh = &sh;
+		cv->snap = &sh.snaps[i];
+		cv->sig.fd = -1; /* thread 0 gets the signalfd below */
+		cv->conf.max_conns = per_thread;
+		if (n == 1)
+			snprintf(cv->name, sizeof(cv->name), "%s", prog);
+		else
+			snprintf(cv->name, sizeof(cv->name), "%s: thread %u", prog, i);
+		if (dp_open(&cv->policy) < 0) {
+			fprintf(stderr, "%s: cannot read the host's addresses (netlink)\n", prog);
+			goto out;
+		}
+		struct mpt_backend_cfg *bc = &cv->o.be;
+		bc->stack.tcp.tfo_server = cv->tfo;
+		/* The stack's socket table must hold what --max-conns admits: up
+		 * to max_conns connections relaying or negotiating, as many being
+		 * refused, the listener's backlog (half-open and not yet
+		 * accepted), with room for those closing.  Its default (4096,
+		 * counting the listener) silently capped the converter at 4095
+		 * connections whatever --max-conns said: further SYNs were
+		 * dropped (TCPListenOverflows) and clients timed out
+		 * (bench/memory.sh). */
+		size_t socks = 2 * cv->conf.max_conns + 2 * CV_BACKLOG + 1;
+		if (socks > bc->stack.max_socks)
+			bc->stack.max_socks = (uint32_t)socks;
+		bc->stack.mem = relay_counting_mem();
+		bc->stack.on_event = on_event;
+		bc->stack.event_ud = cv;
+		/* Member 0 first: it creates and configures the TUN devices
+		 * the others attach to; all before the privileges go. */
+		bc->group = sh.group;
+		bc->shard = i;
+		if (i > 0 && bc->pcap) {
+			if (asprintf(&cv->pcap, "%s.%u", bc->pcap, i) < 0) {
+				cv->pcap = NULL;
+				fprintf(stderr, "%s: out of memory\n", prog);
+				goto out;
+			}
+			bc->pcap = cv->pcap;
+		}
+		char err[256];
+		rc = mpt_backend_create(bc, &cv->be, err, sizeof(err));
+		if (rc < 0 && i == 0 && n > 1 && !tmpl.threads_set) {
+			/* Only the default asked for several threads, and the
+			 * devices cannot be shared (e.g. TUN devices made
+			 * beforehand without multi-queue, attach mode): run
+			 * one thread, as the converter did before threads. */
+			fprintf(stderr, "%s: warning: %s: running one thread (see --threads)\n",
+				prog, err);
+			mpt_backend_group_destroy(sh.group);
+			sh.group = NULL;
+			n = sh.n = 1;
+			cv->conf.max_conns = tmpl.conf.max_conns;
+			snprintf(cv->name, sizeof(cv->name), "%s", prog);
+			socks = 2 * cv->conf.max_conns + 2 * CV_BACKLOG + 1;
+			if (socks > bc->stack.max_socks)
+				bc->stack.max_socks = (uint32_t)socks;
+			bc->group = NULL;
+			rc = mpt_backend_create(bc, &cv->be, err, sizeof(err));
+		}
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			goto out;
+		}
+		made++;
+		cv->st = mpt_backend_stack(cv->be);
+		if (n > 1)
+			mpt_backend_set_wake(cv->be, cv_on_wake, cv);
+		/* Every stack listens: a SYN goes to the thread its flow hashes to. */
+		struct mpt_endpoint any = {.addr = {.family = 0}, .port = (uint16_t)port};
+		rc = mpt_listen(cv->st, &any, CV_BACKLOG, &cv->lsock);
+		if (rc < 0) {
+			fprintf(stderr, "%s: cannot listen on port %ld: %s\n", prog, port,
+				mpt_strerror(rc));
+			goto out;
+		}
+	}
+	cv0 = &sh.cvs[0];
+	cv0->sig = tmpl.sig;
+	tmpl.sig.fd = -1;
+	if (cv_setup(cv0) < 0)
 		goto out;
-	}
-	if (svc_signals_watch(&cv.sig, cv.be, cv_counters_print, &cv) < 0) {
-		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
-		goto out;
-	}
-	cv.policy_watch.fn = on_policy;
-	cv.policy_watch.ud = &cv;
-	if (relay_poller_add(dp_fd(&cv.policy), EPOLLIN, &cv.policy_watch) < 0) {
+	if (svc_signals_watch(&cv0->sig, cv0->be, cv_report, &sh) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
 	/* Before the privileges go: /run/mpt is root's. */
-	if (ctl_server_open(cv.be, cv.st, "convert", cv.conf.ctl_path, list_socks, &cv, prog) < 0)
+	if (ctl_server_open(cv0->be, cv0->st, "convert", cv0->conf.ctl_path, list_socks, cv0,
+			    prog) < 0)
 		goto out;
-	mpt_backend_set_idle(cv.be, on_idle, &cv);
-	struct mpt_endpoint any = {.addr = {.family = 0}, .port = (uint16_t)port};
-	rc = mpt_listen(cv.st, &any, CV_BACKLOG, &cv.lsock);
-	if (rc < 0) {
-		fprintf(stderr, "%s: cannot listen on port %ld: %s\n", prog, port,
-			mpt_strerror(rc));
+	/* Everything privileged is done: TUN devices, routes, sockets.
+	 * Before the threads exist: capabilities are per thread, and a
+	 * thread inherits its creator's. */
+	if (svc_drop_privileges(prog, &cv0->conf.user, 0) < 0)
 		goto out;
+	for (unsigned i = 1; i < n; i++) {
+		int e = pthread_create(&sh.cvs[i].thread, NULL, cv_thread, &sh.cvs[i]);
+		if (e) {
+			fprintf(stderr, "%s: cannot start thread %u: %s\n", prog, i, strerror(e));
+			goto out;
+		}
+		sh.cvs[i].started = true;
 	}
-	/* Everything privileged is done: TUN devices, routes, sockets. */
-	if (svc_drop_privileges(prog, &cv.conf.user, 0) < 0)
-		goto out;
 	{
 		bool over;
-		size_t nh = nladdrs_count(cv.policy.host, &over);
-		fprintf(stderr, "%s: listening on port %ld (%s%s; %zu host addresses refused)\n",
-			prog, port, cv.policy.allow_any ? "any destination" : "allow-list",
-			cv.tfo == MPT_TFO_NO_COOKIE ? ", TFO without cookies"
-			: cv.tfo == MPT_TFO_COOKIE  ? ", TFO with cookies"
-						    : "",
-			nh);
+		size_t nh = nladdrs_count(cv0->policy.host, &over);
+		fprintf(stderr,
+			"%s: listening on port %ld (%s%s; %zu host addresses refused; %u "
+			"thread%s)\n",
+			prog, port, cv0->policy.allow_any ? "any destination" : "allow-list",
+			cv0->tfo == MPT_TFO_NO_COOKIE ? ", TFO without cookies"
+			: cv0->tfo == MPT_TFO_COOKIE  ? ", TFO with cookies"
+						      : "",
+			nh, n, n == 1 ? "" : "s");
 	}
-	rc = mpt_backend_run(cv.be);
+	rc = mpt_backend_run(cv0->be);
 	status = rc == 0 ? 0 : 1;
 out:
-	for (struct cv_conn *c = cv.conns; c; c = c->next) {
-		if (c->state == CV_RELAY) {
-			relay_abort(&c->relay);
-			relay_account(&cv.ctr, &c->relay, cv.quiet ? NULL : prog);
-			relay_free(&c->relay);
-		} else if (c->fd >= 0) {
-			close(c->fd);
-		}
+	/* Thread 0's loop ended (a signal, or a thread's failure): stop the
+	 * others and wait for them. */
+	for (unsigned i = 1; i < n && sh.cvs; i++) {
+		if (!sh.cvs[i].started)
+			continue;
+		mpt_backend_wake(sh.cvs[i].be, true, 0);
+		pthread_join(sh.cvs[i].thread, NULL);
+		if (sh.cvs[i].rc)
+			status = 1;
 	}
-	while (cv.conns) {
-		struct cv_conn *c = cv.conns;
-		cv.conns = c->next;
-		free(c);
+	if (made) {
+		cv_teardown(&sh.cvs[0]);
+		fprintf(stderr, "%s: exiting\n", prog);
+		for (unsigned i = 0; i < made; i++)
+			cv_snap_take(&sh.cvs[i], &sh.snaps[i]);
+		cv_snaps_print(&sh, sh.snaps, made);
+		ctl_server_close();
+		/* Member 0 last: it owns the devices the others attached to. */
+		for (unsigned i = made; i-- > 0;)
+			mpt_backend_destroy(sh.cvs[i].be);
 	}
-	fprintf(stderr, "%s: exiting\n", prog);
-	cv_counters_print(&cv);
-	if (dp_fd(&cv.policy) >= 0)
-		relay_poller_del(dp_fd(&cv.policy));
-	svc_timer_close(&cv.timer);
-	ctl_server_close();
-	relay_poller_fini(cv.be);
-	mpt_backend_destroy(cv.be);
-	svc_signals_close(&cv.sig);
-	dp_close(&cv.policy);
-	svc_srcs_fini(&cv.srcs);
+	for (unsigned i = 0; i < n && sh.cvs; i++) {
+		dp_close(&sh.cvs[i].policy);
+		free(sh.cvs[i].pcap);
+	}
+	svc_signals_close(&sh.cvs[0].sig);
+	if (sh.group)
+		mpt_backend_group_destroy(sh.group);
+no_cvs:
+	svc_srcs_fini(&sh.srcs);
+	free(sh.cvs);
+	free(sh.snaps);
+	svc_signals_close(&tmpl.sig);
+no_sig:
+	pthread_cond_destroy(&sh.acked);
+	pthread_mutex_destroy(&sh.lock);
 early:
 	svc_config_free();
 	return status;

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,9 @@
 
 #define POLLER_BATCH 64
 
-static int poller_fd = -1;
+/* One per thread: `mpt convert --threads` runs a backend (and relays) in
+ * each thread, and a relay only ever touches its own thread's poller. */
+static _Thread_local int poller_fd = -1;
 
 static void poller_dispatch(void *ud, int fd, uint32_t events)
 {
@@ -505,7 +508,7 @@ void relay_abort(struct relay *r)
 
 const char *relay_rfc_error_name(unsigned code)
 {
-	static char buf[16];
+	static _Thread_local char buf[16]; /* several converter threads log at once */
 	switch (code) {
 	case MPT_CONVERT_ERR_UNSUPPORTED_VERSION:
 		return "unsupported-version";
@@ -585,6 +588,22 @@ void relay_counters_print(const struct relay_counters *c, const char *prog)
 	fprintf(stderr, "%s: counter stack-heap-blocks %" PRIu64 "\n", prog, blocks);
 }
 
+void relay_counters_add(struct relay_counters *to, const struct relay_counters *from)
+{
+	to->accepted += from->accepted;
+	to->conversions += from->conversions;
+	to->passthroughs += from->passthroughs;
+	to->fallbacks += from->fallbacks;
+	for (int e = 0; e <= RELAY_END_ABORTED; e++)
+		to->ended[e] += from->ended[e];
+	to->bytes_k2m += from->bytes_k2m;
+	to->bytes_m2k += from->bytes_m2k;
+	for (unsigned i = 0; i < 256; i++)
+		to->rfc_errors[i] += from->rfc_errors[i];
+	to->local_errors += from->local_errors;
+	to->handshake_timeouts += from->handshake_timeouts;
+}
+
 void relay_stack_counters_print(const struct mpt_stack *st, const char *prog,
 				const char *const *names)
 {
@@ -600,7 +619,10 @@ void relay_stack_counters_print(const struct mpt_stack *st, const char *prog,
 /* Each block carries its size in a header that keeps max_align_t alignment. */
 #define MEM_HDR sizeof(max_align_t)
 
-static uint64_t mem_bytes, mem_blocks;
+/* Atomic: every stack of `mpt convert --threads` allocates through these
+ * hooks from its own thread.  Relaxed is enough: they are statistics, read
+ * on their own. */
+static _Atomic uint64_t mem_bytes, mem_blocks;
 
 static void *cm_malloc(size_t size, void *ud)
 {
@@ -611,8 +633,8 @@ static void *cm_malloc(size_t size, void *ud)
 	if (!p)
 		return NULL;
 	memcpy(p, &size, sizeof(size));
-	mem_bytes += size;
-	mem_blocks++;
+	atomic_fetch_add_explicit(&mem_bytes, size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mem_blocks, 1, memory_order_relaxed);
 	return p + MEM_HDR;
 }
 
@@ -634,8 +656,8 @@ static void cm_free(void *ptr, void *ud)
 	uint8_t *p = (uint8_t *)ptr - MEM_HDR;
 	size_t size;
 	memcpy(&size, p, sizeof(size));
-	mem_bytes -= size;
-	mem_blocks--;
+	atomic_fetch_sub_explicit(&mem_bytes, size, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&mem_blocks, 1, memory_order_relaxed);
 	free(p);
 }
 
@@ -652,7 +674,8 @@ static void *cm_realloc(void *ptr, size_t size, void *ud)
 	if (!q)
 		return NULL;
 	memcpy(q, &size, sizeof(size));
-	mem_bytes = mem_bytes - old + size;
+	atomic_fetch_add_explicit(&mem_bytes, size, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&mem_bytes, old, memory_order_relaxed);
 	return q + MEM_HDR;
 }
 
@@ -666,23 +689,26 @@ const struct mpt_mem *relay_counting_mem(void)
 
 void relay_mem_usage(uint64_t *bytes, uint64_t *blocks)
 {
-	*bytes = mem_bytes;
-	*blocks = mem_blocks;
+	*bytes = atomic_load_explicit(&mem_bytes, memory_order_relaxed);
+	*blocks = atomic_load_explicit(&mem_blocks, memory_order_relaxed);
 }
 
 void relay_mem_trim(uint64_t now)
 {
-	static uint64_t next_check, high;
-	if (mem_bytes > high)
-		high = mem_bytes;
+	/* Per thread (each converter thread calls this from its loop); the
+	 * bytes are the process's. */
+	static _Thread_local uint64_t next_check, high;
+	uint64_t bytes = atomic_load_explicit(&mem_bytes, memory_order_relaxed);
+	if (bytes > high)
+		high = bytes;
 	if (now < next_check)
 		return;
 	next_check = now + 2 * MPT_NS_PER_S;
-	if (high - mem_bytes >= (16u << 20)) {
+	if (high >= bytes + (16u << 20)) {
 #ifdef __GLIBC__
 		(void)malloc_trim(0);
 #endif
-		high = mem_bytes;
+		high = bytes;
 	}
 }
 

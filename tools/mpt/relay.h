@@ -143,6 +143,8 @@ struct relay_counters {
 void relay_account(struct relay_counters *c, const struct relay *r, const char *prog);
 /** Print all non-zero counters on stderr, one "PROG: counter NAME VALUE" per line. */
 void relay_counters_print(const struct relay_counters *c, const char *prog);
+/** Add every counter of from to to (the threads of `mpt convert --threads`). */
+void relay_counters_add(struct relay_counters *to, const struct relay_counters *from);
 /** Print the stack counters named in names (NULL-terminated) as
  *  "PROG: counter stack-NAME VALUE" lines on stderr. */
 void relay_stack_counters_print(const struct mpt_stack *st, const char *prog,
