@@ -24,7 +24,8 @@
 #     half-closes (a little later: the join must have been made).
 # (p) the same through the passthrough proxy to the kernel MPTCP server;
 #     the server kernel's MPJoinSynRx moved by at least the connections.
-# (b) exit counters (SIGTERM) of both proxies and of the converter: summed
+# (b) counters on SIGUSR1 and at exit (SIGTERM) of both proxies (each
+#     printed exactly twice), and of the converter at exit: summed
 #     over the threads (conversions / passthroughs = connections, relays
 #     ended clean, no fallback), "threads 2", both proxy threads accepted
 #     connections (thread0-accepted, thread1-accepted: the kernel spreads
@@ -183,7 +184,7 @@ def one(size, deadline):
         raise err[0]
     # Half-close a little later: a short connection would otherwise be
     # over before the proxy's join is up.
-    time.sleep(0.2)
+    time.sleep(0.5)
     s.shutdown(socket.SHUT_WR)
     s.settimeout(max(0.01, deadline - time.monotonic()))
     extra = s.recv(1)
@@ -258,7 +259,10 @@ case_p() {
 case_p
 case_result "(p) $N connections passed through to a kernel MPTCP server, every byte intact" $?
 
-echo "-- (b) exit counters: summed over the threads, both threads accepted"
+echo "-- (b) SIGUSR1 and exit counters: summed over the threads, both threads accepted"
+# SIGUSR1 first: the main thread collects the other thread's counters.
+kill -USR1 "$PROXY_PID" "$PROXYP_PID"
+sleep 0.5
 stop() { # stop PID: SIGTERM, wait, exit status
 	kill -TERM "$1" 2>/dev/null
 	wait "$1"
@@ -281,8 +285,9 @@ check_proxy() {
 		echo "  sanitizer report"
 		rc=1
 	fi
-	[ "$(grep -c "counter $kind" "$log")" = 1 ] ||
-		{ echo "  the exit counters are not printed exactly once"; rc=1; }
+	[ "$(grep -c "counter $kind" "$log")" = 2 ] ||
+		{ echo "  the counters are not printed exactly twice (SIGUSR1, exit)"; rc=1; }
+	grep -q "did not report in time" "$log" && { echo "  a thread did not report on SIGUSR1"; rc=1; }
 	grep "counter \($kind\|accepted\|relay-ended-clean\|fallbacks\|threads\|thread[0-9]*-accepted\|steer-\|stack-MPJoinSynTx\)" \
 		"$log" | sed 's/^/    /'
 	[ "$(ctr "$log" threads)" = 2 ] || { echo "  not 2 threads"; rc=1; }
@@ -318,7 +323,7 @@ case_b() {
 	return $rc
 }
 case_b
-case_result "(b) exit counters summed over the threads; both proxy threads accepted" $?
+case_result "(b) SIGUSR1 and exit counters summed over the threads; both proxy threads accepted" $?
 
 echo "-- (c) --threads: bounds, configuration file, --check"
 case_c() {
