@@ -1836,7 +1836,9 @@ int mpt_cmd_proxy(int argc, char **argv)
 		fprintf(stderr, "%s: cannot create a group of %u backends\n", prog, n);
 		goto no_pxs;
 	}
-	if (n > 1 && listen_probe(&tmpl) < 0) {
+	/* Only "taken" matters here: any other failure (no privilege for
+	 * IP_TRANSPARENT, no such address) is reported by open_listener. */
+	if (n > 1 && listen_probe(&tmpl) < 0 && errno == EADDRINUSE) {
 		char ep[64];
 		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog,
 			relay_fmt_ep(&tmpl.listen_ep, ep, sizeof(ep)), strerror(errno));
