@@ -1327,15 +1327,6 @@ static void *cv_thread(void *ud)
 	return NULL;
 }
 
-/* --threads' default: one per online CPU, within the group's bounds. */
-static unsigned default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		return 1;
-	return n > MPT_BACKEND_MAX_SHARDS ? MPT_BACKEND_MAX_SHARDS : (unsigned)n;
-}
-
 int mpt_cmd_convert(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -1380,7 +1371,7 @@ int mpt_cmd_convert(int argc, char **argv)
 		}
 	}
 	if (!tmpl.threads)
-		tmpl.threads = default_threads();
+		tmpl.threads = svc_default_threads();
 	int status = 2;
 	if (argc - optind > 1 || (argc - optind == 0 && !tmpl.operand)) {
 		fprintf(stderr, "%s: expected exactly one argument, the PORT to listen on\n", prog);

@@ -32,6 +32,24 @@
  * is removed from the stack (its subflows close, the peer gets REMOVE_ADDR
  * and the path manager, e.g. `--pm mobility`, moves the connections to a
  * surviving path); when it comes back, ADDR is added again.
+ *
+ * Threads (issue 13), as `mpt convert --threads`: --threads N runs N
+ * backends of one group, one per thread, each with its own stack, kernel
+ * listener, connection table, counters, timer, relay poller, destination
+ * policy and link watcher (a `struct px` each).  A connection is accepted,
+ * negotiated, connected and relayed by one thread only: the stack that
+ * opens its MPTCP connection picks ports and tokens the group's router
+ * sends back to it.  Each thread has its own listening socket on the same
+ * address, SO_REUSEPORT: the kernel spreads new connections over them (a
+ * hash of the 4-tuple) with no hand-over between threads and no lock, and
+ * a busy thread only delays the connections queued on its own socket (one
+ * accepting thread handing descriptors over would be a second queue, a
+ * lock and a wake-up per connection).  Each thread watches the links
+ * itself (its own netlink socket: --watch), so a link going down moves
+ * every thread's connections, each by the thread that owns them.  Shared,
+ * read only once the threads run: the configuration and the SOCKS5 users;
+ * the counting allocator's totals are atomics.  The main thread runs
+ * member 0: it alone handles the signals and serves --ctl.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -40,13 +58,16 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "convert_codec.h"
@@ -95,6 +116,18 @@ enum px_state {
 };
 
 struct px;
+struct px_snap;
+
+/* What the threads share (--threads). */
+struct px_shared {
+	pthread_mutex_t lock;  /* guards acks and every px's snap */
+	pthread_cond_t acked;  /* a thread's snap is in (SIGUSR1) */
+	unsigned acks;         /* snaps in since the last SIGUSR1 */
+	struct px_snap *snaps; /* one per thread (px->snap) */
+	struct px *pxs;        /* one per thread, pxs[0] in the main thread */
+	unsigned n;
+	struct mpt_backend_group *group; /* NULL with one thread */
+};
 
 struct px_conn {
 	struct px *px;
@@ -159,6 +192,17 @@ struct px {
 	struct mpt_addr paths[MPT_BACKEND_MAX_PATHS]; /* every --path address */
 	size_t n_paths;
 	uint64_t paths_down, paths_up; /* counters: removals / re-additions */
+	/* --threads */
+	struct px_shared *sh;
+	unsigned threads;     /* --threads (0: one per online CPU) */
+	unsigned id;          /* thread number; 0 runs in the main thread */
+	bool ctl;             /* this thread serves --ctl (thread 0) */
+	char name[40];        /* "mpt proxy: thread I" (one thread: "mpt proxy") */
+	atomic_bool report;   /* SIGUSR1: copy the counters into snap when woken */
+	struct px_snap *snap; /* its counters for SIGUSR1, under sh->lock */
+	pthread_t thread;
+	bool started; /* thread created (1 .. n-1) */
+	int rc;       /* the thread's exit status (0 or 1) */
 };
 
 static const char *prog = "mpt proxy";
@@ -202,6 +246,10 @@ static void px_usage(FILE *f)
 	    "                         to another path); it is added back when IFNAME returns.\n"
 	    "                         Repeatable (netlink, libmnl)\n"
 	    "  --handshake-timeout S  the SOCKS5 negotiation must be done by then (default 10)\n"
+	    "  --threads N            N stacks, one per thread, sharing the TUN devices, each\n"
+	    "                         with its own listening socket (SO_REUSEPORT) (1-%d;\n"
+	    "                         default: one per online CPU); --max-conns is split\n"
+	    "                         between them\n"
 	    "  --user NAME            once the TUN devices, routes and listener exist, run as\n"
 	    "                         NAME with no capabilities\n"
 	    "  --config FILE          read options from FILE (one 'NAME VALUE' per line, NAME\n"
@@ -211,10 +259,11 @@ static void px_usage(FILE *f)
 	    "                         no socket); see mpt ss, mpt nstat, mpt monitor\n"
 	    "  -q, --quiet            no per-connection log lines\n"
 	    "  -h, --help             this text\n",
-	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT);
+	    SVC_DEFAULT_MAX_CONNS, RELAY_BUF_DEFAULT, MPT_BACKEND_MAX_SHARDS);
 	mpt_opts_usage(f);
 	fprintf(f,
-		"Counters are printed on SIGUSR1 and at exit (SIGINT/SIGTERM).\n"
+		"Counters are printed on SIGUSR1 and at exit (SIGINT/SIGTERM), summed over\n"
+		"the threads.\n"
 		"examples:\n"
 		"  mpt proxy --socks5 --path 10.0.1.2/24 --path 10.0.2.2/24 "
 		"--convert 10.0.1.1:5124 1080\n"
@@ -895,7 +944,7 @@ static void remove_path(struct px *px, size_t idx, const char *how)
 		px->path_removed[idx] = true;
 		px->paths_down++;
 	}
-	fprintf(stderr, "%s: path %s (%s): address removed (%s)%s%s\n", prog, as,
+	fprintf(stderr, "%s: path %s (%s): address removed (%s)%s%s\n", px->name, as,
 		nlwatch_ifname(px->nlw, idx), how, rc < 0 ? ": " : "",
 		rc < 0 ? mpt_strerror(rc) : "");
 }
@@ -935,8 +984,8 @@ static void path_down(struct px *px, size_t idx)
 			opened++;
 	}
 	fprintf(stderr, "%s: path %s (%s): %s: %d connection(s) on it, %d new subflow(s) from %s\n",
-		prog, as, nlwatch_ifname(px->nlw, idx), nlwatch_why(px->nlw, idx), waiting, opened,
-		to ? mpt_addr_format(to, ts, sizeof(ts)) : "(no other path)");
+		px->name, as, nlwatch_ifname(px->nlw, idx), nlwatch_why(px->nlw, idx), waiting,
+		opened, to ? mpt_addr_format(to, ts, sizeof(ts)) : "(no other path)");
 	if (!waiting) {
 		remove_path(px, idx, "no connection on it");
 		return;
@@ -984,7 +1033,7 @@ static void on_link(void *ud, size_t idx, bool up)
 	if (px->remove_pending[idx]) {
 		/* Back before it was removed: nothing to undo. */
 		px->remove_pending[idx] = false;
-		fprintf(stderr, "%s: path %s (%s): up again before the removal\n", prog, as,
+		fprintf(stderr, "%s: path %s (%s): up again before the removal\n", px->name, as,
 			nlwatch_ifname(px->nlw, idx));
 		return;
 	}
@@ -995,7 +1044,7 @@ static void on_link(void *ud, size_t idx, bool up)
 		px->path_removed[idx] = false;
 		px->paths_up++;
 	}
-	fprintf(stderr, "%s: path %s (%s): up: address added%s%s\n", prog, as,
+	fprintf(stderr, "%s: path %s (%s): up: address added%s%s\n", px->name, as,
 		nlwatch_ifname(px->nlw, idx), rc < 0 ? ": " : "", rc < 0 ? mpt_strerror(rc) : "");
 }
 
@@ -1004,7 +1053,7 @@ static void on_netlink(void *ud, uint32_t events)
 	struct px *px = ud;
 	(void)events;
 	if (nlwatch_process(px->nlw) < 0)
-		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
+		fprintf(stderr, "%s: netlink: %s\n", px->name, strerror(errno));
 }
 
 static int parse_watch(struct px *px, const char *where, const char *arg)
@@ -1031,64 +1080,214 @@ static int parse_watch(struct px *px, const char *where, const char *arg)
 	return 0;
 }
 
-/* Open the netlink watcher; paths whose link is down at start are removed
- * at once (the path manager must not open subflows there). */
-static int start_watch(struct px *px)
+/* Open px's netlink watcher (each thread its own: its stack and its
+ * connections are only touched by its thread) and read the links' state;
+ * in the main thread, before the privileges go. */
+static int watch_open(struct px *px)
 {
 	if (!px->n_watch)
 		return 0;
 	px->nlw = nlwatch_open(on_link, px);
 	if (!px->nlw) {
-		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
+		fprintf(stderr, "%s: netlink: %s\n", px->name, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < px->n_watch; i++)
 		(void)nlwatch_add(px->nlw, &px->watch[i].addr, px->watch[i].ifname);
 	if (nlwatch_sync(px->nlw) < 0) {
-		fprintf(stderr, "%s: netlink: %s\n", prog, strerror(errno));
+		fprintf(stderr, "%s: netlink: %s\n", px->name, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* In px's own thread: paths whose link is down at start are removed at once
+ * (the path manager must not open subflows there), then link events are
+ * watched. */
+static int watch_start(struct px *px)
+{
+	if (!px->nlw)
+		return 0;
 	for (size_t i = 0; i < px->n_watch; i++) {
 		char as[64];
 		mpt_addr_format(&px->watch[i].addr, as, sizeof(as));
-		fprintf(stderr, "%s: watching %s for path %s: %s\n", prog, px->watch[i].ifname, as,
-			nlwatch_why(px->nlw, i));
+		fprintf(stderr, "%s: watching %s for path %s: %s\n", px->name, px->watch[i].ifname,
+			as, nlwatch_why(px->nlw, i));
 		if (!nlwatch_is_up(px->nlw, i))
 			remove_path(px, i, "down at start");
 	}
 	px->nlwatch.fn = on_netlink;
 	px->nlwatch.ud = px;
 	if (relay_poller_add(nlwatch_fd(px->nlw), EPOLLIN, &px->nlwatch) < 0) {
-		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
+		fprintf(stderr, "%s: epoll: %s\n", px->name, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-static void px_counters_print(void *ud)
+static const char *const px_stack_counters[] = {"MPJoinSynTx", "RmAddrTx", "MPPrioTx", NULL};
+#define PX_N_STACK_COUNTERS (sizeof(px_stack_counters) / sizeof(px_stack_counters[0]) - 1)
+
+/* What one thread's counters say at one moment: taken by the thread itself
+ * (or after it ended), so that another thread can add them up. */
+struct px_snap {
+	struct relay_counters ctr;
+	uint64_t paths_down, paths_up;
+	uint64_t auth_ok, auth_failed, no_method;
+	bool policy;
+	uint64_t refused;
+	uint64_t stack[PX_N_STACK_COUNTERS];
+	bool stack_known[PX_N_STACK_COUNTERS];
+	struct mpt_backend_stats bs;
+};
+
+static void px_snap_take(const struct px *px, struct px_snap *s)
 {
-	const struct px *px = ud;
-	relay_counters_print(&px->ctr, prog);
+	memset(s, 0, sizeof(*s));
+	s->ctr = px->ctr;
+	s->paths_down = px->paths_down;
+	s->paths_up = px->paths_up;
+	s->auth_ok = px->auth_ok;
+	s->auth_failed = px->auth_failed;
+	s->no_method = px->no_method;
+	s->policy = px->policy.host != NULL;
+	for (int v = 0; v < DP_N_VERDICTS; v++)
+		s->refused += dp_allowed(v) ? 0 : px->policy.count[v];
+	for (size_t k = 0; k < PX_N_STACK_COUNTERS; k++)
+		s->stack_known[k] = px->st && mpt_stack_counter_by_name(
+						  px->st, px_stack_counters[k], &s->stack[k]) == 0;
+	if (px->be)
+		mpt_backend_stats(px->be, &s->bs);
+}
+
+/*
+ * The counters of n threads' snapshots, one "PROG: counter NAME VALUE" line
+ * each: with one thread exactly the lines of the proxy before it had
+ * threads (scripts parse them); with several, the sums, then the number of
+ * threads, the connections each accepted and the backend group's
+ * hand-overs.  paths-removed and paths-added count link events, which
+ * every thread acts on: the largest count, not the sum.
+ */
+static void px_snaps_print(const struct px *px, const struct px_snap *snaps, unsigned n)
+{
+	struct px_snap *sum = calloc(1, sizeof(*sum)); /* large: not on the stack */
+	if (!sum)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		const struct px_snap *s = &snaps[i];
+		relay_counters_add(&sum->ctr, &s->ctr);
+		if (s->paths_down > sum->paths_down)
+			sum->paths_down = s->paths_down;
+		if (s->paths_up > sum->paths_up)
+			sum->paths_up = s->paths_up;
+		sum->auth_ok += s->auth_ok;
+		sum->auth_failed += s->auth_failed;
+		sum->no_method += s->no_method;
+		sum->policy |= s->policy;
+		sum->refused += s->refused;
+		for (size_t k = 0; k < PX_N_STACK_COUNTERS; k++) {
+			sum->stack[k] += s->stack[k];
+			sum->stack_known[k] |= s->stack_known[k];
+		}
+		sum->bs.steer_out += s->bs.steer_out;
+		sum->bs.steer_in += s->bs.steer_in;
+		sum->bs.steer_drops += s->bs.steer_drops;
+	}
+	relay_counters_print(&sum->ctr, prog);
 	if (px->n_watch) {
-		fprintf(stderr, "%s: counter paths-removed %" PRIu64 "\n", prog, px->paths_down);
-		fprintf(stderr, "%s: counter paths-added %" PRIu64 "\n", prog, px->paths_up);
+		fprintf(stderr, "%s: counter paths-removed %" PRIu64 "\n", prog, sum->paths_down);
+		fprintf(stderr, "%s: counter paths-added %" PRIu64 "\n", prog, sum->paths_up);
 	}
 	if (px->socks) {
-		fprintf(stderr, "%s: counter socks-auth-ok %" PRIu64 "\n", prog, px->auth_ok);
+		fprintf(stderr, "%s: counter socks-auth-ok %" PRIu64 "\n", prog, sum->auth_ok);
 		fprintf(stderr, "%s: counter socks-auth-failed %" PRIu64 "\n", prog,
-			px->auth_failed);
+			sum->auth_failed);
 		fprintf(stderr, "%s: counter socks-no-acceptable-method %" PRIu64 "\n", prog,
-			px->no_method);
+			sum->no_method);
 	}
-	if (px->policy.host) {
-		uint64_t refused = 0;
-		for (int v = 0; v < DP_N_VERDICTS; v++)
-			refused += dp_allowed(v) ? 0 : px->policy.count[v];
+	if (sum->policy)
 		fprintf(stderr, "%s: counter socks-destination-refused %" PRIu64 "\n", prog,
-			refused);
+			sum->refused);
+	for (size_t k = 0; k < PX_N_STACK_COUNTERS; k++)
+		if (sum->stack_known[k])
+			fprintf(stderr, "%s: counter stack-%s %" PRIu64 "\n", prog,
+				px_stack_counters[k], sum->stack[k]);
+	if (n > 1) {
+		fprintf(stderr, "%s: counter threads %u\n", prog, n);
+		/* How the kernel spread the clients over the listening sockets. */
+		for (unsigned i = 0; i < n; i++)
+			fprintf(stderr, "%s: counter thread%u-accepted %" PRIu64 "\n", prog, i,
+				snaps[i].ctr.accepted);
+		/* Packets a thread read for a flow another thread owns, handed
+		 * over (the kernel's choice of queue and the owner differ). */
+		fprintf(stderr, "%s: counter steer-out %" PRIu64 "\n", prog, sum->bs.steer_out);
+		fprintf(stderr, "%s: counter steer-in %" PRIu64 "\n", prog, sum->bs.steer_in);
+		fprintf(stderr, "%s: counter steer-drops %" PRIu64 "\n", prog, sum->bs.steer_drops);
 	}
-	static const char *const names[] = {"MPJoinSynTx", "RmAddrTx", "MPPrioTx", NULL};
-	relay_stack_counters_print(px->st, prog, names);
+	free(sum);
+}
+
+/* How long SIGUSR1 waits for the other threads' snapshots, in seconds. */
+#define PX_REPORT_WAIT_S 2
+
+/*
+ * SIGUSR1, in the main thread (thread 0's loop): the counters summed over
+ * every thread.  A thread's counters are only read by that thread while it
+ * runs, so each other thread is woken to copy its own into its snapshot
+ * (under sh->lock), and this one waits for them (bounded: a thread that
+ * does not answer in time is left out, and the line says so).
+ */
+static void px_report(void *ud)
+{
+	struct px_shared *sh = ud;
+	unsigned want = 0;
+	pthread_mutex_lock(&sh->lock);
+	sh->acks = 0;
+	pthread_mutex_unlock(&sh->lock);
+	for (unsigned i = 1; i < sh->n; i++) {
+		if (!sh->pxs[i].started)
+			continue;
+		want++;
+		atomic_store(&sh->pxs[i].report, true);
+		mpt_backend_wake(sh->pxs[i].be, false, 0);
+	}
+	struct px_snap *snaps = calloc(sh->n, sizeof(*snaps));
+	if (!snaps)
+		return;
+	px_snap_take(&sh->pxs[0], &snaps[0]);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += PX_REPORT_WAIT_S;
+	pthread_mutex_lock(&sh->lock);
+	while (sh->acks < want &&
+	       pthread_cond_timedwait(&sh->acked, &sh->lock, &until) != ETIMEDOUT)
+		;
+	unsigned got = sh->acks;
+	for (unsigned i = 1; i < sh->n; i++)
+		if (sh->pxs[i].started)
+			snaps[i] = *sh->pxs[i].snap;
+	pthread_mutex_unlock(&sh->lock);
+	if (got < want)
+		fprintf(stderr,
+			"%s: %u of %u threads did not report in time: their counters "
+			"are older\n",
+			prog, want - got, want);
+	px_snaps_print(&sh->pxs[0], snaps, sh->n);
+	free(snaps);
+}
+
+/* mpt_backend_wake() landed in this thread's loop: SIGUSR1 wants our
+ * counters. */
+static void px_on_wake(void *ud)
+{
+	struct px *px = ud;
+	if (!atomic_exchange(&px->report, false))
+		return;
+	pthread_mutex_lock(&px->sh->lock);
+	px_snap_take(px, px->snap);
+	px->sh->acks++;
+	pthread_cond_signal(&px->sh->acked);
+	pthread_mutex_unlock(&px->sh->lock);
 }
 
 static bool on_idle(void *ud)
@@ -1137,7 +1336,8 @@ static bool on_idle(void *ud)
 
 /* ---- entry point ----------------------------------------------------------- */
 
-static int open_listener(struct px *px)
+/* reuseport: one of several threads' listeners on the same address. */
+static int open_listener(struct px *px, bool reuseport)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = relay_sockaddr(&px->listen_ep, &ss);
@@ -1146,6 +1346,14 @@ static int open_listener(struct px *px)
 		return -1;
 	int one = 1, zero = 0;
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Before bind, on every socket of the group: the kernel then lets
+	 * them all bind the address and spreads new connections over them. */
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (px->tproxy) {
@@ -1184,6 +1392,7 @@ enum {
 	OPT_WATCH,
 	OPT_AUTH_FILE,
 	OPT_INSECURE,
+	OPT_THREADS,
 };
 
 static int parse_listen(const char *arg, bool socks, struct mpt_endpoint *ep)
@@ -1321,6 +1530,14 @@ static int px_opt(void *ud, const char *where, int ch, const char *arg)
 		return 0;
 	case OPT_WATCH:
 		return parse_watch(px, where, arg) < 0 ? 2 : 0;
+	case OPT_THREADS: {
+		unsigned long v;
+		if (svc_parse_ulong(where, "--threads", arg, 1, MPT_BACKEND_MAX_SHARDS, "", "",
+				    &v) < 0)
+			return 2;
+		px->threads = (unsigned)v;
+		return 0;
+	}
 	case OPT_AUTH_FILE:
 		if (px->auth_file) {
 			fprintf(stderr, "%s: --auth-file given twice\n", where);
@@ -1356,6 +1573,8 @@ static int px_check(struct px *px)
 {
 	struct svc_check ck = {.prog = prog};
 	check_listen(&ck, px);
+	svc_check_ok(&ck, "%u thread(s), up to %zu connections each", px->threads,
+		     (px->conf.max_conns + px->threads - 1) / px->threads);
 	if (px->socks) {
 		if (px->n_users)
 			svc_check_ok(&ck, "SOCKS5 username/password required (%zu user(s))",
@@ -1376,6 +1595,107 @@ static int px_check(struct px *px)
 	return svc_check_finish(&ck);
 }
 
+/* Thread i's own set-up, in its own thread: the relay poller is per
+ * thread, and so are the descriptors it watches. */
+static int px_setup(struct px *px)
+{
+	px->lwatch.fn = on_listen;
+	px->lwatch.ud = px;
+	if (relay_poller_init(px->be) < 0 || relay_poller_add(px->lfd, EPOLLIN, &px->lwatch) < 0 ||
+	    svc_timer_open(&px->timer) < 0) {
+		fprintf(stderr, "%s: epoll: %s\n", px->name, strerror(errno));
+		return -1;
+	}
+	if (watch_start(px) < 0)
+		return -1;
+	if (px->policy.host) {
+		px->policy_watch.fn = on_policy;
+		px->policy_watch.ud = px;
+		if (relay_poller_add(dp_fd(&px->policy), EPOLLIN, &px->policy_watch) < 0) {
+			fprintf(stderr, "%s: epoll: %s\n", px->name, strerror(errno));
+			return -1;
+		}
+	}
+	mpt_backend_set_idle(px->be, on_idle, px);
+	return 0;
+}
+
+/* After the thread's loop ended, in the thread: close every connection
+ * (relayed ones are counted) and the thread's descriptors.  The backend
+ * and its stack stay for the counters. */
+static void px_teardown(struct px *px)
+{
+	for (struct px_conn *c = px->conns; c; c = c->next) {
+		if (c->state == PX_RELAY) {
+			relay_abort(&c->relay);
+			relay_account(&px->ctr, &c->relay, px->quiet ? NULL : prog);
+			relay_free(&c->relay);
+		} else if (c->fd >= 0) {
+			close(c->fd);
+		}
+	}
+	while (px->conns) {
+		struct px_conn *c = px->conns;
+		px->conns = c->next;
+		free(c);
+	}
+	px->n_conns = 0;
+	if (px->nlw)
+		relay_poller_del(nlwatch_fd(px->nlw));
+	svc_timer_close(&px->timer);
+	if (dp_fd(&px->policy) >= 0)
+		relay_poller_del(dp_fd(&px->policy));
+	if (px->lfd >= 0)
+		relay_poller_del(px->lfd);
+	relay_poller_fini(px->be);
+}
+
+/* Threads 1 .. n-1.  A failure stops the whole proxy (thread 0's loop
+ * returns, and it stops the others). */
+static void *px_thread(void *ud)
+{
+	struct px *px = ud;
+	px->rc = 1;
+	if (px_setup(px) == 0)
+		px->rc = mpt_backend_run(px->be) == 0 ? 0 : 1;
+	px_teardown(px);
+	if (px->rc)
+		mpt_backend_wake(px->sh->pxs[0].be, true, 1);
+	return NULL;
+}
+
+/*
+ * Several SO_REUSEPORT listeners would share the address with any other
+ * socket of this user that has the option too (another `mpt proxy` started
+ * by mistake on the same port would take half of the clients, silently).
+ * A socket without the option can bind only where nobody listens: try one
+ * first, so that a taken address fails as it does with one thread.
+ */
+static int listen_probe(const struct px *px)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = relay_sockaddr(&px->listen_ep, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1, zero = 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (px->tproxy) {
+		/* A non-local address (TPROXY's listeners may have one) binds
+		 * only on a transparent socket. */
+		(void)setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one));
+		if (ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one));
+	}
+	int rc = bind(fd, (struct sockaddr *)&ss, sl);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 int mpt_cmd_proxy(int argc, char **argv)
 {
 	static const struct option lopts[] = {{"help", no_argument, NULL, 'h'},
@@ -1387,17 +1707,20 @@ int mpt_cmd_proxy(int argc, char **argv)
 					      {"watch", required_argument, NULL, OPT_WATCH},
 					      {"auth-file", required_argument, NULL, OPT_AUTH_FILE},
 					      {"insecure", no_argument, NULL, OPT_INSECURE},
+					      {"threads", required_argument, NULL, OPT_THREADS},
 					      SVC_LONGOPTS,
 					      MPT_STACK_LONGOPTS,
 					      {NULL, 0, NULL, 0}};
-	static struct px px;
+	/* The options go into tmpl; each thread's px starts as a copy.  The
+	 * SOCKS5 users are shared: read only once loaded. */
+	static struct px tmpl;
 	static struct px_user users[PX_MAX_USERS];
-	memset(&px, 0, sizeof(px));
+	memset(&tmpl, 0, sizeof(tmpl));
 	memset(users, 0, sizeof(users));
-	px.users = users;
-	mpt_opts_init(&px.o);
-	px.lfd = px.sig.fd = px.timer.fd = -1;
-	svc_conf_init(&px.conf);
+	tmpl.users = users;
+	mpt_opts_init(&tmpl.o);
+	tmpl.lfd = tmpl.sig.fd = tmpl.timer.fd = -1;
+	svc_conf_init(&tmpl.conf);
 	int ch, rc, status = 2;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+hq" MPT_STACK_SHORTOPTS, lopts, NULL)) != -1) {
@@ -1407,179 +1730,268 @@ int mpt_cmd_proxy(int argc, char **argv)
 			goto early;
 		}
 		if (ch == SVC_OPT_CONFIG)
-			rc = svc_config_load(prog, optarg, lopts, "listen", &px.operand, px_opt,
-					     &px);
+			rc = svc_config_load(prog, optarg, lopts, "listen", &tmpl.operand, px_opt,
+					     &tmpl);
 		else
-			rc = px_opt(&px, prog, ch, optarg);
+			rc = px_opt(&tmpl, prog, ch, optarg);
 		if (rc)
 			goto early;
 	}
-	if ((int)px.socks + (int)px.redirect + (int)px.tproxy != 1) {
+	if (!tmpl.threads)
+		tmpl.threads = svc_default_threads();
+	if ((int)tmpl.socks + (int)tmpl.redirect + (int)tmpl.tproxy != 1) {
 		fprintf(stderr, "%s: choose exactly one of --socks5, --redirect and --tproxy\n",
 			prog);
 		goto early;
 	}
-	if (px.conf.cookie_len && !px.have_convert) {
+	if (tmpl.conf.cookie_len && !tmpl.have_convert) {
 		fprintf(stderr, "%s: --cookie needs --convert\n", prog);
 		goto early;
 	}
-	if (px.n_users && !px.socks) {
+	if (tmpl.n_users && !tmpl.socks) {
 		fprintf(stderr, "%s: --auth-file is for --socks5 (transparent modes cannot ask)\n",
 			prog);
 		goto early;
 	}
-	if (argc - optind > 1 || (argc - optind == 0 && !px.operand)) {
+	if (argc - optind > 1 || (argc - optind == 0 && !tmpl.operand)) {
 		fprintf(stderr, "%s: expected exactly one argument, [ADDR:]PORT to listen on\n",
 			prog);
 		px_usage(stderr);
 		goto early;
 	}
 	if (argc - optind == 1)
-		px.operand = argv[optind];
-	if (parse_listen(px.operand, px.socks, &px.listen_ep) < 0) {
+		tmpl.operand = argv[optind];
+	if (parse_listen(tmpl.operand, tmpl.socks, &tmpl.listen_ep) < 0) {
 		fprintf(stderr, "%s: '%s' is not PORT, ADDR:PORT or [ADDR]:PORT\n", prog,
-			px.operand);
+			tmpl.operand);
 		goto early;
 	}
 	/* Issue 11: an unauthenticated SOCKS5 server on a reachable address is
 	 * an open proxy into every network the paths reach. */
-	if (px.socks && !px.n_users && !px.insecure && !is_loopback(&px.listen_ep.addr)) {
+	if (tmpl.socks && !tmpl.n_users && !tmpl.insecure && !is_loopback(&tmpl.listen_ep.addr)) {
 		char ep[64];
 		fprintf(stderr,
 			"%s: refusing to serve SOCKS5 without authentication on %s (beyond "
 			"loopback): give --auth-file FILE (RFC 1929 username/password), listen on "
 			"127.0.0.1, or say --insecure\n",
-			prog, relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)));
+			prog, relay_fmt_ep(&tmpl.listen_ep, ep, sizeof(ep)));
 		goto early;
 	}
-	if (mpt_opts_finish(&px.o, prog) < 0)
+	if (mpt_opts_finish(&tmpl.o, prog) < 0)
 		goto early;
-	struct mpt_tool_opts *o = &px.o;
-	for (size_t k = 0; k < o->be.n_paths; k++)
-		px.paths[px.n_paths++] = o->be.paths[k].addr;
-	for (size_t i = 0; i < px.n_watch; i++) {
+	for (size_t k = 0; k < tmpl.o.be.n_paths; k++)
+		tmpl.paths[tmpl.n_paths++] = tmpl.o.be.paths[k].addr;
+	for (size_t i = 0; i < tmpl.n_watch; i++) {
 		size_t k;
-		for (k = 0; k < o->be.n_paths; k++)
-			if (mpt_addr_equal(&o->be.paths[k].addr, &px.watch[i].addr))
+		for (k = 0; k < tmpl.o.be.n_paths; k++)
+			if (mpt_addr_equal(&tmpl.o.be.paths[k].addr, &tmpl.watch[i].addr))
 				break;
-		if (k == o->be.n_paths) {
+		if (k == tmpl.o.be.n_paths) {
 			char as[64];
 			fprintf(stderr, "%s: --watch: %s is not the address of a --path\n", prog,
-				mpt_addr_format(&px.watch[i].addr, as, sizeof(as)));
+				mpt_addr_format(&tmpl.watch[i].addr, as, sizeof(as)));
 			goto early;
 		}
 	}
-	if (px.conf.check) {
-		status = px_check(&px);
+	if (tmpl.conf.check) {
+		status = px_check(&tmpl);
 		goto early;
 	}
 
 	status = 1;
-	if (svc_signals_open(&px.sig, prog) < 0)
+	unsigned n = tmpl.threads, made = 0; /* made: backends created */
+	struct px_shared sh = {.n = n};
+	struct px *px0 = NULL;
+	pthread_condattr_t ca;
+	if (pthread_mutex_init(&sh.lock, NULL) != 0) {
+		fprintf(stderr, "%s: out of memory\n", prog);
 		goto early;
-	px.lfd = open_listener(&px);
-	if (px.lfd < 0) {
+	}
+	/* px_report's deadline is on the monotonic clock. */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&sh.acked, &ca) != 0) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		pthread_mutex_destroy(&sh.lock);
+		goto early;
+	}
+	pthread_condattr_destroy(&ca);
+	/* Before any thread exists: every thread inherits the blocked
+	 * signals, and only the main thread's signalfd takes them. */
+	if (svc_signals_open(&tmpl.sig, prog) < 0)
+		goto no_sig;
+	sh.pxs = calloc(n, sizeof(*sh.pxs));
+	sh.snaps = calloc(n, sizeof(*sh.snaps));
+	if (!sh.pxs || !sh.snaps) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		goto no_pxs;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		/* Nothing to close yet, whatever fails below. */
+		sh.pxs[i].lfd = -1;
+		sh.pxs[i].sig.fd = -1;
+		sh.pxs[i].timer.fd = -1;
+	}
+	if (n > 1 && mpt_backend_group_create(n, &sh.group) < 0) {
+		fprintf(stderr, "%s: cannot create a group of %u backends\n", prog, n);
+		goto no_pxs;
+	}
+	/* Only "taken" matters here: any other failure (no privilege for
+	 * IP_TRANSPARENT, no such address) is reported by open_listener. */
+	if (n > 1 && listen_probe(&tmpl) < 0 && errno == EADDRINUSE) {
 		char ep[64];
 		fprintf(stderr, "%s: cannot listen on %s: %s\n", prog,
-			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)), strerror(errno));
-		svc_signals_close(&px.sig);
-		goto early;
+			relay_fmt_ep(&tmpl.listen_ep, ep, sizeof(ep)), strerror(errno));
+		goto out;
 	}
 	/* The stack's socket table must hold what --max-conns admits (one
 	 * outgoing MPTCP socket per relayed connection, as many closing):
 	 * its default (4096) silently capped mpt convert the same way
-	 * (bench/memory.sh). */
-	{
-		size_t socks = 2 * (size_t)px.conf.max_conns + 1;
-		if (socks > o->be.stack.max_socks)
-			o->be.stack.max_socks = (uint32_t)socks;
+	 * (bench/memory.sh).  --max-conns is the whole proxy's: ceil(max / n)
+	 * per thread (a thread only sees its own table). */
+	size_t per_thread = (tmpl.conf.max_conns + n - 1) / n;
+	for (unsigned i = 0; i < n; i++) {
+		struct px *px = &sh.pxs[i];
+		/* memcpy: px holds an atomic, which plain assignment would
+		 * access as one; no thread runs yet. */
+		memcpy(px, &tmpl, sizeof(*px));
+		atomic_init(&px->report, false);
+		px->id = i;
+		px->sh = &sh;
+		px->snap = &sh.snaps[i];
+		px->ctl = i == 0;
+		px->sig.fd = -1; /* thread 0 gets the signalfd below */
+		px->timer.fd = -1;
+		px->lfd = -1;
+		px->conf.max_conns = per_thread;
+		if (n == 1)
+			snprintf(px->name, sizeof(px->name), "%s", prog);
+		else
+			snprintf(px->name, sizeof(px->name), "%s: thread %u", prog, i);
+		/* One listening socket per thread (see the top of this file). */
+		px->lfd = open_listener(px, n > 1);
+		if (px->lfd < 0) {
+			char ep[64];
+			fprintf(stderr, "%s: cannot listen on %s: %s\n", prog,
+				relay_fmt_ep(&px->listen_ep, ep, sizeof(ep)), strerror(errno));
+			goto out;
+		}
+		if (px->socks && !px->have_convert) {
+			px->policy.allow_any = true;
+			for (size_t k = 0; k < px->o.be.n_paths; k++)
+				px->policy.own[px->policy.n_own++] = px->o.be.paths[k].addr;
+			if (dp_open(&px->policy) < 0) {
+				fprintf(stderr, "%s: netlink (host addresses): %s\n", prog,
+					strerror(errno));
+				goto out;
+			}
+		}
+		if (watch_open(px) < 0)
+			goto out;
+		struct mpt_backend_cfg *bc = &px->o.be;
+		size_t socks = 2 * px->conf.max_conns + 1;
+		if (socks > bc->stack.max_socks)
+			bc->stack.max_socks = (uint32_t)socks;
+		bc->stack.mem = relay_counting_mem();
+		bc->stack.on_event = on_event;
+		bc->stack.event_ud = px;
+		/* Member 0 first: it creates and configures the TUN devices
+		 * the others attach to; all before the privileges go. */
+		bc->group = sh.group;
+		bc->shard = i;
+		char err[256];
+		rc = mpt_backend_create(bc, &px->be, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", prog, err);
+			goto out;
+		}
+		made++;
+		px->st = mpt_backend_stack(px->be);
+		if (n > 1)
+			mpt_backend_set_wake(px->be, px_on_wake, px);
 	}
-	o->be.stack.mem = relay_counting_mem();
-	o->be.stack.on_event = on_event;
-	o->be.stack.event_ud = &px;
-	char err[256];
-	rc = mpt_backend_create(&o->be, &px.be, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "%s: %s\n", prog, err);
-		close(px.lfd);
-		svc_signals_close(&px.sig);
-		goto early;
-	}
-	px.st = mpt_backend_stack(px.be);
-	px.lwatch.fn = on_listen;
-	px.lwatch.ud = &px;
-	if (relay_poller_init(px.be) < 0 || relay_poller_add(px.lfd, EPOLLIN, &px.lwatch) < 0 ||
-	    svc_timer_open(&px.timer) < 0 ||
-	    svc_signals_watch(&px.sig, px.be, px_counters_print, &px) < 0) {
+	px0 = &sh.pxs[0];
+	px0->sig = tmpl.sig;
+	tmpl.sig.fd = -1;
+	if (px_setup(px0) < 0)
+		goto out;
+	if (svc_signals_watch(&px0->sig, px0->be, px_report, &sh) < 0) {
 		fprintf(stderr, "%s: epoll: %s\n", prog, strerror(errno));
 		goto out;
 	}
-	if (start_watch(&px) < 0)
-		goto out;
 	/* Before the privileges go: /run/mpt is root's. */
-	if (ctl_server_open(px.be, px.st, "proxy", px.conf.ctl_path, list_socks, &px, prog) < 0)
+	if (ctl_server_open(px0->be, px0->st, "proxy", px0->conf.ctl_path, list_socks, px0, prog) <
+	    0)
 		goto out;
-	if (px.socks && !px.have_convert) {
-		px.policy.allow_any = true;
-		for (size_t k = 0; k < o->be.n_paths; k++)
-			px.policy.own[px.policy.n_own++] = o->be.paths[k].addr;
-		px.policy_watch.fn = on_policy;
-		px.policy_watch.ud = &px;
-		if (dp_open(&px.policy) < 0 ||
-		    relay_poller_add(dp_fd(&px.policy), EPOLLIN, &px.policy_watch) < 0) {
-			fprintf(stderr, "%s: netlink (host addresses): %s\n", prog,
-				strerror(errno));
+	/* Devices, routes, the (transparent) listeners and netlink are set
+	 * up: nothing later needs a privilege.  Before the threads exist:
+	 * capabilities are per thread, and a thread inherits its creator's. */
+	if (svc_drop_privileges(prog, &px0->conf.user, 0) < 0)
+		goto out;
+	for (unsigned i = 1; i < n; i++) {
+		int e = pthread_create(&sh.pxs[i].thread, NULL, px_thread, &sh.pxs[i]);
+		if (e) {
+			fprintf(stderr, "%s: cannot start thread %u: %s\n", prog, i, strerror(e));
 			goto out;
 		}
+		sh.pxs[i].started = true;
 	}
-	/* Devices, routes, the (transparent) listener and netlink are set up:
-	 * nothing later needs a privilege. */
-	if (svc_drop_privileges(prog, &px.conf.user, 0) < 0)
-		goto out;
-	mpt_backend_set_idle(px.be, on_idle, &px);
 	{
-		char ep[64], cv[64];
-		fprintf(stderr, "%s: listening on %s (%s%s), %s%s\n", prog,
-			relay_fmt_ep(&px.listen_ep, ep, sizeof(ep)),
-			px.socks      ? "SOCKS5"
-			: px.redirect ? "redirect"
-				      : "TPROXY",
-			px.n_users ? ", username/password" : "",
-			px.have_convert ? "through the converter at " : "MPTCP to the destination",
-			px.have_convert ? relay_fmt_ep(&px.convert, cv, sizeof(cv)) : "");
+		char ep[64], cv[64], th[32] = "";
+		if (n > 1)
+			snprintf(th, sizeof(th), ", %u threads", n);
+		fprintf(stderr, "%s: listening on %s (%s%s%s), %s%s\n", prog,
+			relay_fmt_ep(&px0->listen_ep, ep, sizeof(ep)),
+			px0->socks      ? "SOCKS5"
+			: px0->redirect ? "redirect"
+					: "TPROXY",
+			px0->n_users ? ", username/password" : "", th,
+			px0->have_convert ? "through the converter at "
+					  : "MPTCP to the destination",
+			px0->have_convert ? relay_fmt_ep(&px0->convert, cv, sizeof(cv)) : "");
 	}
-	rc = mpt_backend_run(px.be);
+	rc = mpt_backend_run(px0->be);
 	status = rc == 0 ? 0 : 1;
 out:
-	for (struct px_conn *c = px.conns; c; c = c->next) {
-		if (c->state == PX_RELAY) {
-			relay_abort(&c->relay);
-			relay_account(&px.ctr, &c->relay, px.quiet ? NULL : prog);
-			relay_free(&c->relay);
-		} else if (c->fd >= 0) {
-			close(c->fd);
-		}
+	/* Thread 0's loop ended (a signal, or a thread's failure): stop the
+	 * others and wait for them. */
+	for (unsigned i = 1; i < n && sh.pxs; i++) {
+		if (!sh.pxs[i].started)
+			continue;
+		mpt_backend_wake(sh.pxs[i].be, true, 0);
+		pthread_join(sh.pxs[i].thread, NULL);
+		if (sh.pxs[i].rc)
+			status = 1;
 	}
-	while (px.conns) {
-		struct px_conn *c = px.conns;
-		px.conns = c->next;
-		free(c);
+	if (made) {
+		px_teardown(&sh.pxs[0]);
+		fprintf(stderr, "%s: exiting\n", prog);
+		for (unsigned i = 0; i < made; i++)
+			px_snap_take(&sh.pxs[i], &sh.snaps[i]);
+		px_snaps_print(&sh.pxs[0], sh.snaps, made);
+		ctl_server_close();
+		/* Member 0 last: it owns the devices the others attached to. */
+		for (unsigned i = made; i-- > 0;)
+			mpt_backend_destroy(sh.pxs[i].be);
 	}
-	fprintf(stderr, "%s: exiting\n", prog);
-	px_counters_print(&px);
-	if (px.nlw) {
-		relay_poller_del(nlwatch_fd(px.nlw));
-		nlwatch_close(px.nlw);
+	for (unsigned i = 0; i < n && sh.pxs; i++) {
+		struct px *px = &sh.pxs[i];
+		nlwatch_close(px->nlw);
+		dp_close(&px->policy);
+		if (px->lfd >= 0)
+			close(px->lfd);
 	}
-	svc_timer_close(&px.timer);
-	if (dp_fd(&px.policy) >= 0)
-		relay_poller_del(dp_fd(&px.policy));
-	dp_close(&px.policy);
-	ctl_server_close();
-	relay_poller_fini(px.be);
-	mpt_backend_destroy(px.be);
-	close(px.lfd);
-	svc_signals_close(&px.sig);
+	if (sh.pxs)
+		svc_signals_close(&sh.pxs[0].sig);
+	if (sh.group)
+		mpt_backend_group_destroy(sh.group);
+no_pxs:
+	free(sh.pxs);
+	free(sh.snaps);
+	svc_signals_close(&tmpl.sig);
+no_sig:
+	pthread_cond_destroy(&sh.acked);
+	pthread_mutex_destroy(&sh.lock);
 early:
 	memset(users, 0, sizeof(users));
 	svc_config_free();

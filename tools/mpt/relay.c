@@ -495,7 +495,10 @@ void relay_on_mpt_event(struct relay *r, unsigned ev)
 		mpt_fail(r, err ? err : MPT_ERR_RESET);
 		return;
 	}
-	sample_subflows(r, mpt_backend_now(), false);
+	/* A path-manager event (a join completed, a subflow closed) is when
+	 * the count changes: sampled at once, not only when 50 ms passed
+	 * (a short connection's join would otherwise go unseen). */
+	sample_subflows(r, mpt_backend_now(), (ev & MPT_EV_PM) != 0);
 	pump(r);
 }
 

@@ -28,6 +28,14 @@
 
 /* ---- option parsing --------------------------------------------------------- */
 
+unsigned svc_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > MPT_BACKEND_MAX_SHARDS ? MPT_BACKEND_MAX_SHARDS : (unsigned)n;
+}
+
 int svc_parse_ulong(const char *prog, const char *opt, const char *arg, unsigned long lo,
 		    unsigned long hi, const char *pre, const char *post, unsigned long *out)
 {

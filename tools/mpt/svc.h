@@ -30,6 +30,11 @@
 int svc_parse_ulong(const char *prog, const char *opt, const char *arg, unsigned long lo,
 		    unsigned long hi, const char *pre, const char *post, unsigned long *out);
 /**
+ * The default of --threads (`mpt convert`, `mpt proxy`): one per online
+ * CPU, within 1 .. MPT_BACKEND_MAX_SHARDS.
+ */
+unsigned svc_default_threads(void);
+/**
  * Parse a number of seconds in [0.001, max] into nanoseconds.  On error print
  * "PROG: OPT: 'ARG' is not a number of seconds in [0.001, MAX]" and return -1.
  */
