@@ -68,13 +68,6 @@ struct ctl_srv {
 
 static struct ctl_srv srv = {.lfd = -1, .epfd = -1};
 
-/* Whether this thread is the one that opened the server (`mpt convert
- * --threads`, `mpt proxy --threads`: only thread 0 serves --ctl).  Relays
- * of the other threads end their connections through
- * ctl_server_sock_closing too: there it only pops the socket's events, and
- * never touches srv, which belongs to the server's thread. */
-static _Thread_local bool srv_thread;
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -459,11 +452,6 @@ static void emit_event(struct mpt_sock *s, const struct mpt_pm_event *e, bool sy
 static void drain_events(struct mpt_sock *s)
 {
 	struct mpt_pm_event e;
-	if (!srv_thread) {
-		while (mpt_sock_pm_event(s, &e) == 1)
-			;
-		return;
-	}
 	while (mpt_sock_pm_event(s, &e) == 1) {
 		if (e.type == MPT_PM_EV_CREATED)
 			token_add(e.token);
@@ -497,8 +485,6 @@ void ctl_server_sock_closing(struct mpt_sock *s)
 	if (!s || mpt_sock_is_listener(s) || foreign_thread(s))
 		return;
 	drain_events(s);
-	if (!srv_thread)
-		return;
 	struct mpt_mptcp_info mi;
 	if (mpt_sock_mptcp_info(s, &mi) == 0 && token_del(mi.mptcpi_token)) {
 		/* The close's own CLOSED is not delivered once the application
@@ -667,7 +653,6 @@ int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *to
 	srv.owner = pthread_self();
 	srv.owned = true;
 	srv.lfd = srv.epfd = -1;
-	srv_thread = true;
 	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
 		srv.cl[i].fd = -1;
 	if (path && !strcmp(path, "none"))
