@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Benchmark (not a test): `mpt convert` next to the Linux kernel doing the
-# same job, in one run, on the same machine and topology.
+# Benchmark (not a test): `mpt convert` and `mpt proxy`, each with 1 and 2
+# threads, next to the Linux kernel doing the same jobs, in one run, on the
+# same machine and topology.
 #   bench/convert.sh [BUILD_DIR]     (root: network namespaces, TUN)
 # Writes the "Benchmark" section of docs/proxy-convert.md.
 #
@@ -15,6 +16,11 @@
 #   kernel: `mptcpize run socat TCP-LISTEN:6000,fork TCP:10.77.0.1:PORT`
 #           (the kernel terminates MPTCP, socat relays to plain TCP; no
 #           Convert message).
+# and the other way round, in the client namespace: plain TCP clients to
+#   mpt:    `mpt proxy --socks5 --threads 1|2` (TUN 10.77.3.1 / 10.77.4.1),
+#           MPTCP to kernel MPTCP servers (mptcpize python) on 10.77.0.1;
+#   kernel: `mptcpize run socat TCP-LISTEN:6100,fork TCP:10.77.0.1:PORT`
+#           (plain TCP accepted, MPTCP out; no SOCKS5).
 # Figures: connections per second (100 B echoed each: the relay's setup +
 # teardown cost plus the round trips), one client in a row and $PAR clients
 # at once, and goodput ($BULK_MIB MiB to a discard server) over one
@@ -65,14 +71,28 @@ ip -n "$NS_V" link set mpt-bv up
 ip -n "$NS_C" link set mpt-bc up
 ip -n "$NS_C" route add 10.77.1.0/24 via 10.77.0.1
 ip -n "$NS_C" route add 10.77.2.0/24 via 10.77.0.1
+# mpt proxy runs in the client namespace: its TUN packets are forwarded to
+# the veth, and the server namespace routes the answers back.
+ip netns exec "$NS_C" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$NS_V" route add 10.77.3.0/24 via 10.77.0.2
+ip -n "$NS_V" route add 10.77.4.0/24 via 10.77.0.2
 
 wait_for() { for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
 ip netns exec "$NS_V" python3 "$PP" echo-server --port 7000 --ready "$tmp/echo.ready" 2>/dev/null &
 pids+=($!)
 ip netns exec "$NS_V" python3 "$PP" discard-server --port 7001 --ready "$tmp/disc.ready" 2>/dev/null &
 pids+=($!)
+# MPTCP servers for the proxy (passthrough: it talks MPTCP to them).
+ip netns exec "$NS_V" mptcpize run python3 "$PP" echo-server --port 7100 \
+	--ready "$tmp/mecho.ready" 2>/dev/null &
+pids+=($!)
+ip netns exec "$NS_V" mptcpize run python3 "$PP" discard-server --port 7101 \
+	--ready "$tmp/mdisc.ready" 2>/dev/null &
+pids+=($!)
 wait_for "$tmp/echo.ready"
 wait_for "$tmp/disc.ready"
+wait_for "$tmp/mecho.ready"
+wait_for "$tmp/mdisc.ready"
 ip netns exec "$NS_V" "$MPT" convert -q --threads 1 --path 10.77.1.1/24,dev=mpttun0 \
 	--allow-local 10.77.0.1/32 5124 2>"$tmp/conv.err" &
 pids+=($!)
@@ -85,9 +105,24 @@ pids+=($!)
 ip netns exec "$NS_V" mptcpize run socat -b 262144 TCP-LISTEN:6001,fork,reuseaddr \
 	TCP:10.77.0.1:7001 2>"$tmp/socat1.err" &
 pids+=($!)
+# The proxy's side: plain TCP in (SOCKS5 for mpt), MPTCP out.
+ip netns exec "$NS_C" "$MPT" proxy -q --socks5 --threads 1 --path 10.77.3.1/24,dev=mpttun2 \
+	127.0.0.1:1080 2>"$tmp/proxy.err" &
+pids+=($!)
+ip netns exec "$NS_C" "$MPT" proxy -q --socks5 --threads 2 --path 10.77.4.1/24,dev=mpttun3 \
+	127.0.0.1:1081 2>"$tmp/proxy2.err" &
+pids+=($!)
+ip netns exec "$NS_C" mptcpize run socat TCP-LISTEN:6100,fork,reuseaddr,nodelay \
+	TCP:10.77.0.1:7100,nodelay 2>"$tmp/psocat.err" &
+pids+=($!)
+ip netns exec "$NS_C" mptcpize run socat -b 262144 TCP-LISTEN:6101,fork,reuseaddr \
+	TCP:10.77.0.1:7101 2>"$tmp/psocat1.err" &
+pids+=($!)
 for _ in $(seq 100); do
 	ip -n "$NS_V" route get 10.77.1.1 2>/dev/null | grep -q mpttun0 &&
-		ip -n "$NS_V" route get 10.77.2.1 2>/dev/null | grep -q mpttun1 && break
+		ip -n "$NS_V" route get 10.77.2.1 2>/dev/null | grep -q mpttun1 &&
+		ip -n "$NS_C" route get 10.77.3.1 2>/dev/null | grep -q mpttun2 &&
+		ip -n "$NS_C" route get 10.77.4.1 2>/dev/null | grep -q mpttun3 && break
 	sleep 0.1
 done
 sleep 0.5
@@ -97,30 +132,41 @@ run() { # run LABEL ARGS...: median of REPEAT runs of the bench client
 	local label=$1 i
 	shift
 	for i in $(seq "$REPEAT"); do
-		ip netns exec "$NS_C" timeout 300 python3 "$PP" bench --mptcp "$@" | awk '{ print $2 }'
+		ip netns exec "$NS_C" timeout 300 python3 "$PP" bench "$@" | awk '{ print $2 }'
 	done | median
 }
 # Every figure: kernel, mpt with 1 thread, mpt with 2 threads (one line).
 three() { # three ARGS...: the three medians for one workload
 	local k m1 m2
-	k=$(run kernel --to 10.77.0.1:$KPORT "$@")
-	m1=$(run mpt --to 10.77.1.1:5124 --convert 10.77.0.1:$DPORT "$@")
-	m2=$(run mpt --to 10.77.2.1:5124 --convert 10.77.0.1:$DPORT "$@")
+	if [ "$MODE" = convert ]; then
+		k=$(run kernel --mptcp --to 10.77.0.1:$KPORT "$@")
+		m1=$(run mpt --mptcp --to 10.77.1.1:5124 --convert 10.77.0.1:$DPORT "$@")
+		m2=$(run mpt --mptcp --to 10.77.2.1:5124 --convert 10.77.0.1:$DPORT "$@")
+	else
+		k=$(run kernel --to 127.0.0.1:$KPORT "$@")
+		m1=$(run mpt --socks 127.0.0.1:1080 --to 10.77.0.1:$DPORT "$@")
+		m2=$(run mpt --socks 127.0.0.1:1081 --to 10.77.0.1:$DPORT "$@")
+	fi
 	echo "$k $m1 $m2"
 }
-KPORT=6000 DPORT=7000
-echo "== connections per second (100 B echoed each, median of $REPEAT): kernel, mpt -t1, mpt -t2"
-read -r cps_k cps_m1 cps_m2 < <(three --cps "$CPS_N")
-echo "  one client, $CPS_N in a row: $cps_k $cps_m1 $cps_m2"
-read -r cpsp_k cpsp_m1 cpsp_m2 < <(three --cps "$CPS_N" --parallel "$PAR")
-echo "  $PAR clients at once, $CPS_N each: $cpsp_k $cpsp_m1 $cpsp_m2"
-KPORT=6001 DPORT=7001
-echo "== goodput, Mbit/s ($BULK_MIB MiB, median of $REPEAT): kernel, mpt -t1, mpt -t2"
-read -r gp_k gp_m1 gp_m2 < <(three --bulk "$BULK_MIB")
-echo "  one connection: $gp_k $gp_m1 $gp_m2"
-read -r gpp_k gpp_m1 gpp_m2 < <(three --bulk "$BULK_MIB" --parallel "$PAR")
-echo "  $PAR connections at once: $gpp_k $gpp_m1 $gpp_m2"
-for f in conv conv2; do
+declare -A F
+measure() { # measure MODE ECHO_KPORT ECHO_DPORT BULK_KPORT BULK_DPORT: F[MODE.row]
+	MODE=$1
+	echo "== $MODE: connections per second (100 B echoed each), goodput (Mbit/s), median of $REPEAT: kernel, mpt 1 thread, mpt 2 threads"
+	KPORT=$2 DPORT=$3
+	F[$MODE.cps]=$(three --cps "$CPS_N")
+	echo "  one client, $CPS_N connections in a row: ${F[$MODE.cps]}"
+	F[$MODE.cpsp]=$(three --cps "$CPS_N" --parallel "$PAR")
+	echo "  $PAR clients at once, $CPS_N each: ${F[$MODE.cpsp]}"
+	KPORT=$4 DPORT=$5
+	F[$MODE.gp]=$(three --bulk "$BULK_MIB")
+	echo "  one connection, $BULK_MIB MiB: ${F[$MODE.gp]}"
+	F[$MODE.gpp]=$(three --bulk "$BULK_MIB" --parallel "$PAR")
+	echo "  $PAR connections at once, $BULK_MIB MiB in all: ${F[$MODE.gpp]}"
+}
+measure convert 6000 7000 6001 7001
+measure proxy 6100 7100 6101 7101
+for f in conv conv2 proxy proxy2; do
 	if [ -s "$tmp/$f.err" ]; then
 		echo "$f:"
 		cat "$tmp/$f.err"
@@ -133,22 +179,33 @@ section="$tmp/section.md"
 	echo "## Benchmark"
 	echo
 	echo "Generated by \`bench/convert.sh\` on $(date -u +%Y-%m-%d) ($(nproc) CPUs, Linux $(uname -r))."
-	echo "A kernel MPTCP client (IPPROTO_MPTCP, one subflow) in one namespace; in the"
-	echo "other, side by side, \`mpt convert\` (RFC 8803: Convert message first, its"
-	echo "answer, then data; TUN device, no emulated delay) and the kernel doing the same"
-	echo "job, \`mptcpize run socat TCP-LISTEN,fork TCP:...\` (no Convert message);"
-	echo "both relay to plain TCP servers in the converter's namespace.  One veth pair,"
-	echo "no shaping: the figures are CPU-bound.  Median of $REPEAT runs."
+	echo "**convert**: a kernel MPTCP client (IPPROTO_MPTCP, one subflow) in one namespace;"
+	echo "in the other, side by side, \`mpt convert\` (RFC 8803: Convert message first,"
+	echo "its answer, then data; TUN device, no emulated delay) and the kernel doing the"
+	echo "same job, \`mptcpize run socat TCP-LISTEN,fork TCP:...\` (no Convert message);"
+	echo "both relay to plain TCP servers in the converter's namespace.  **proxy**: plain"
+	echo "TCP clients in the client namespace, through \`mpt proxy --socks5\` (TUN, one"
+	echo "path) or the kernel (\`mptcpize run socat TCP-LISTEN,fork TCP:...\`: plain TCP"
+	echo "in, MPTCP out; no SOCKS5), to kernel MPTCP servers (\`mptcpize run python3\`) in"
+	echo "the other namespace.  One veth pair, no shaping: the figures are CPU-bound."
+	echo "Median of $REPEAT runs."
 	echo
-	echo "| | kernel (mptcpize socat) | mpt convert, 1 thread | mpt convert, 2 threads |"
-	echo "|---|---|---|---|"
-	echo "| connections per second, one client ($CPS_N in a row, 100 B echoed each) | $cps_k | $cps_m1 | $cps_m2 |"
-	echo "| connections per second, $PAR clients at once ($CPS_N each) | $cpsp_k | $cpsp_m1 | $cpsp_m2 |"
-	echo "| goodput, one connection, $BULK_MIB MiB (Mbit/s) | $gp_k | $gp_m1 | $gp_m2 |"
-	echo "| goodput, $PAR connections at once, $BULK_MIB MiB in all (Mbit/s) | $gpp_k | $gpp_m1 | $gpp_m2 |"
-	echo
+	row() { # row LABEL "K M1 M2"
+		local k m1 m2
+		read -r k m1 m2 <<<"$2"
+		echo "| $1 | $k | $m1 | $m2 |"
+	}
+	for mode in convert proxy; do
+		echo "| $mode | kernel (mptcpize socat) | mpt $mode, 1 thread | mpt $mode, 2 threads |"
+		echo "|---|---|---|---|"
+		row "connections per second, one client ($CPS_N in a row, 100 B echoed each)" "${F[$mode.cps]}"
+		row "connections per second, $PAR clients at once ($CPS_N each)" "${F[$mode.cpsp]}"
+		row "goodput, one connection, $BULK_MIB MiB (Mbit/s)" "${F[$mode.gp]}"
+		row "goodput, $PAR connections at once, $BULK_MIB MiB in all (Mbit/s)" "${F[$mode.gpp]}"
+		echo
+	done
 	echo "socat (\`-b 262144\` for the goodput run) forks a process per connection, which bounds its connection"
-	echo "rate; mpt's connection rate includes the Convert message round trip."
+	echo "rate; mpt's connection rate includes the Convert message (resp. SOCKS5) round trip."
 	echo "\`--threads 2\`: two stacks, one per thread, each reading its own queue of a"
 	echo "multi-queue TUN device (flows sharded by 4-tuple, joins by token; see"
 	echo "\"Threads\" above).  One connection stays on one thread, so only the rows"

@@ -78,10 +78,10 @@ static struct fz_snap snaps[N_VARS];
 static struct cv g_cv_snap[N_VARS];
 /* Each variant's one-thread converter shares its source table with no one. */
 static struct cv_shared g_sh[N_VARS] = {
-    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
-    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
-    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
-    {.lock = PTHREAD_MUTEX_INITIALIZER, .n = 1},
+    {.team = {.lock = PTHREAD_MUTEX_INITIALIZER}, .n = 1},
+    {.team = {.lock = PTHREAD_MUTEX_INITIALIZER}, .n = 1},
+    {.team = {.lock = PTHREAD_MUTEX_INITIALIZER}, .n = 1},
+    {.team = {.lock = PTHREAD_MUTEX_INITIALIZER}, .n = 1},
 };
 
 static void cv_event(int host, struct mpt_sock *s, unsigned ev)

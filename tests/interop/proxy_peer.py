@@ -30,12 +30,14 @@ stall        --times F --event T
     event at wall-clock time T (gap = next delivery - max(previous
     delivery, T)), and the longest gap before it (baseline).  Prints
     "stall-ms X first-after-ms Y baseline-gap-ms Z".
-bench        --to HOST:PORT [--convert DEST] [--mptcp] (--cps N | --bulk MIB)
+bench        --to HOST:PORT [--convert DEST] [--mptcp] [--socks PROXY] [--parallel P]
+             (--cps N | --bulk MIB)
     for bench/convert.sh: --cps: N connections in a row, each sending 100 B
     to an echo server and reading them back; --bulk: one connection sending
     MIB MiB to a discard server and waiting for its close.  --convert: each
     connection starts with a Convert message (Connect TLV DEST) and the
     answer is checked and stripped.  --mptcp: IPPROTO_MPTCP sockets.
+    --socks PROXY: each connection through a SOCKS5 proxy to HOST:PORT.
     --parallel P: P processes at once (--cps N each; --bulk MIB split
     between P connections), the figure is their total over the wall time.
     Prints "cps X" or "goodput-mbit X".
@@ -458,6 +460,12 @@ def bench(args):
         req = message([connect_tlv(dh, dp)])
 
     def open_conn():
+        if args.socks:
+            # through a SOCKS5 proxy (mpt proxy --socks5) to --to
+            s = socks_connect(args.socks, args.to, timeout=30)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s.settimeout(30)
+            return s
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.settimeout(30)
@@ -478,12 +486,10 @@ def bench(args):
                     raise OSError("converter refused: %r" % tlvs)
                 return rest
 
-    if args.parallel > 1:
-        return bench_parallel(args, open_conn, read_answer, req)
-    if args.cps:
+    def echo_many(n):
+        """n connections in a row, 100 B echoed each."""
         payload = b"x" * 100
-        t0 = time.monotonic()
-        for _ in range(args.cps):
+        for _ in range(n):
             s = open_conn()
             s.sendall(req + payload)
             got = read_answer(s, 0) if req else b""
@@ -493,33 +499,42 @@ def bench(args):
                     raise OSError("short echo")
                 got += d
             s.close()
+
+    def send_bulk(mib):
+        """One connection: mib MiB to a discard server, until its close."""
+        buf = os.urandom(1 << 20)
+        s = open_conn()
+        s.sendall(req)
+        if req:
+            read_answer(s, 0)
+        for _ in range(mib):
+            s.sendall(buf)
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(65536):
+            pass
+        s.close()
+
+    if args.parallel > 1:
+        return bench_parallel(args, echo_many, send_bulk)
+    t0 = time.monotonic()
+    if args.cps:
+        echo_many(args.cps)
         print("cps %.1f" % (args.cps / (time.monotonic() - t0)))
         return 0
-    buf = os.urandom(1 << 20)
-    s = open_conn()
-    t0 = time.monotonic()
-    s.sendall(req)
-    if req:
-        read_answer(s, 0)
-    for _ in range(args.bulk):
-        s.sendall(buf)
-    s.shutdown(socket.SHUT_WR)
-    while s.recv(65536):
-        pass
+    send_bulk(args.bulk)
     secs = time.monotonic() - t0
-    s.close()
     print("goodput-mbit %.1f" % (args.bulk * 8 * 1048576 / secs / 1e6))
     return 0
 
 
-def bench_parallel(args, open_conn, read_answer, req):
+def bench_parallel(args, echo_many, send_bulk):
     """--parallel P: P processes, each --cps N connections in a row or one
     --bulk connection of MIB/P; the figure is the whole: everything done
     over the time from the first start to the last end (wall clock)."""
     p = args.parallel
     rfd, wfd = os.pipe()
     kids = []
-    for k in range(p):
+    for _ in range(p):
         pid = os.fork()
         if pid == 0:
             os.close(rfd)
@@ -528,32 +543,11 @@ def bench_parallel(args, open_conn, read_answer, req):
             n = 0
             try:
                 if args.cps:
-                    payload = b"x" * 100
-                    for _ in range(args.cps):
-                        s = open_conn()
-                        s.sendall(req + payload)
-                        got = read_answer(s, 0) if req else b""
-                        while len(got) < len(payload):
-                            d = s.recv(65536)
-                            if not d:
-                                raise OSError("short echo")
-                            got += d
-                        s.close()
-                        n += 1
+                    echo_many(args.cps)
+                    n = args.cps
                 else:
-                    buf = os.urandom(1 << 20)
-                    mib = max(1, args.bulk // p)
-                    s = open_conn()
-                    s.sendall(req)
-                    if req:
-                        read_answer(s, 0)
-                    for _ in range(mib):
-                        s.sendall(buf)
-                    s.shutdown(socket.SHUT_WR)
-                    while s.recv(65536):
-                        pass
-                    s.close()
-                    n = mib
+                    n = max(1, args.bulk // p)
+                    send_bulk(n)
             except OSError as e:
                 print("bench: %s" % e, file=sys.stderr)
                 rc = 1
@@ -675,6 +669,7 @@ def main():
     p.add_argument("--mptcp", action="store_true")
     p.add_argument("--cps", type=int)
     p.add_argument("--parallel", type=int, default=1)
+    p.add_argument("--socks")
     p.add_argument("--bulk", type=int)
     p = sub.add_parser("discard-server")
     p.add_argument("--port", type=int, required=True)

@@ -101,11 +101,10 @@ struct cv_snap;
 
 /* What the threads share. */
 struct cv_shared {
-	pthread_mutex_t lock;  /* guards srcs (the table and every entry's fields), acks
-				 and every cv's snap */
-	pthread_cond_t acked;  /* a thread's snap is in (SIGUSR1) */
-	unsigned acks;         /* snaps in since the last SIGUSR1 */
-	struct cv_snap *snaps; /* one per thread (cv->snap) */
+	struct svc_team team;   /* its lock guards srcs (the table and every entry's
+				   fields) and every cv's snap */
+	struct cv_snap *snaps;  /* one per thread (cv->snap) */
+	struct cv_snap *report; /* SIGUSR1: the snapshots being summed (thread 0) */
 	struct svc_srcs srcs;
 	struct cv *cvs; /* one per thread, cvs[0] in the main thread */
 	unsigned n;
@@ -121,7 +120,7 @@ struct cv_conn {
 	struct relay_watch watch; /* the kernel socket while connecting */
 	struct mpt_endpoint client, dest;
 	struct svc_src *src;  /* the client's source entry (per-source limits; its fields
-				 under cv->sh->lock) */
+				 under the team lock) */
 	uint64_t accepted_at; /* when accepted: the handshake deadline counts from it */
 	uint64_t deadline;    /* CONNECTING / REFUSING */
 	uint8_t hello[MPT_CONVERT_MAX_LEN + 4];
@@ -161,21 +160,20 @@ struct cv {
 	char *pcap;           /* thread i > 0: its own --pcap file, PATH.i (malloc'd) */
 	unsigned id;          /* thread number; 0 runs in the main thread */
 	char name[40];        /* "mpt convert: thread I", for its error messages */
-	atomic_bool report;   /* SIGUSR1: copy the counters into snap when woken */
-	struct cv_snap *snap; /* its counters for SIGUSR1, under sh->lock */
+	struct svc_mate mate; /* SIGUSR1: copy the counters into snap when woken */
+	struct cv_snap *snap; /* its counters for SIGUSR1, under the team's lock */
 	pthread_t thread;
-	bool started; /* thread created (1 .. n-1) */
-	int rc;       /* the thread's exit status (0 or 1) */
+	int rc; /* the thread's exit status (0 or 1) */
 };
 
 static void src_lock(const struct cv *cv)
 {
-	pthread_mutex_lock(&cv->sh->lock);
+	pthread_mutex_lock(&cv->sh->team.lock);
 }
 
 static void src_unlock(const struct cv *cv)
 {
-	pthread_mutex_unlock(&cv->sh->lock);
+	pthread_mutex_unlock(&cv->sh->team.lock);
 }
 
 static void cv_usage(FILE *f)
@@ -990,9 +988,9 @@ static void cv_snaps_print(struct cv_shared *sh, const struct cv_snap *snaps, un
 	fprintf(stderr, "%s: counter refused-with-rst %" PRIu64 "\n", prog, sum->rst_refusals);
 	fprintf(stderr, "%s: counter conns-active %zu\n", prog, sum->n_active);
 	fprintf(stderr, "%s: counter conns-handshaking %zu\n", prog, sum->n_handshakes);
-	pthread_mutex_lock(&sh->lock);
+	pthread_mutex_lock(&sh->team.lock);
 	size_t sources = sh->srcs.n;
-	pthread_mutex_unlock(&sh->lock);
+	pthread_mutex_unlock(&sh->team.lock);
 	fprintf(stderr, "%s: counter sources %zu\n", prog, sources);
 	for (size_t k = 0; k < CV_N_STACK_COUNTERS; k++)
 		if (sum->stack_known[k])
@@ -1012,50 +1010,46 @@ static void cv_snaps_print(struct cv_shared *sh, const struct cv_snap *snaps, un
 /* How long SIGUSR1 waits for the other threads' snapshots, in seconds. */
 #define CV_REPORT_WAIT_S 2
 
-/*
- * SIGUSR1, in the main thread (thread 0's loop): the counters summed over
- * every thread.  A thread's counters are only read by that thread while it
- * runs, so each other thread is woken to copy its own into its snapshot
- * (under sh->lock), and this one waits for them (bounded: a thread that
- * does not answer in time is left out, and the line says so).
- */
+static struct svc_mate *cv_mate(void *ud, unsigned i)
+{
+	struct cv_shared *sh = ud;
+	return &sh->cvs[i].mate;
+}
+
+/* Under the team's lock: the other threads' snapshots, as they are. */
+static void cv_snaps_copy(void *ud)
+{
+	struct cv_shared *sh = ud;
+	for (unsigned i = 1; i < sh->n; i++)
+		if (sh->cvs[i].mate.started)
+			sh->report[i] = *sh->cvs[i].snap;
+}
+
+/* SIGUSR1, in the main thread (thread 0's loop): the counters summed over
+ * every thread (svc_team_collect: each thread copies its own). */
 static void cv_report(void *ud)
 {
 	struct cv_shared *sh = ud;
-	unsigned want = 0;
-	pthread_mutex_lock(&sh->lock);
-	sh->acks = 0;
-	pthread_mutex_unlock(&sh->lock);
-	for (unsigned i = 1; i < sh->n; i++) {
-		if (!sh->cvs[i].started)
-			continue;
-		want++;
-		atomic_store(&sh->cvs[i].report, true);
-		mpt_backend_wake(sh->cvs[i].be, false, 0);
-	}
-	struct cv_snap *snaps = calloc(sh->n, sizeof(*snaps));
-	if (!snaps)
+	sh->report = calloc(sh->n, sizeof(*sh->report));
+	if (!sh->report)
 		return;
-	cv_snap_take(&sh->cvs[0], &snaps[0]);
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += CV_REPORT_WAIT_S;
-	pthread_mutex_lock(&sh->lock);
-	while (sh->acks < want &&
-	       pthread_cond_timedwait(&sh->acked, &sh->lock, &until) != ETIMEDOUT)
-		;
-	unsigned got = sh->acks;
-	for (unsigned i = 1; i < sh->n; i++)
-		if (sh->cvs[i].started)
-			snaps[i] = *sh->cvs[i].snap;
-	pthread_mutex_unlock(&sh->lock);
-	if (got < want)
+	cv_snap_take(&sh->cvs[0], &sh->report[0]);
+	unsigned late =
+	    svc_team_collect(&sh->team, sh->n, cv_mate, cv_snaps_copy, sh, CV_REPORT_WAIT_S);
+	if (late)
 		fprintf(stderr,
 			"%s: %u of %u threads did not report in time: their counters "
 			"are older\n",
-			prog, want - got, want);
-	cv_snaps_print(sh, snaps, sh->n);
-	free(snaps);
+			prog, late, sh->n - 1);
+	cv_snaps_print(sh, sh->report, sh->n);
+	free(sh->report);
+	sh->report = NULL;
+}
+
+static void cv_take(void *ud)
+{
+	struct cv *cv = ud;
+	cv_snap_take(cv, cv->snap);
 }
 
 /* mpt_backend_wake() landed in this thread's loop: SIGUSR1 wants our
@@ -1063,13 +1057,7 @@ static void cv_report(void *ud)
 static void cv_on_wake(void *ud)
 {
 	struct cv *cv = ud;
-	if (!atomic_exchange(&cv->report, false))
-		return;
-	pthread_mutex_lock(&cv->sh->lock);
-	cv_snap_take(cv, cv->snap);
-	cv->sh->acks++;
-	pthread_cond_signal(&cv->sh->acked);
-	pthread_mutex_unlock(&cv->sh->lock);
+	svc_team_answer(&cv->sh->team, &cv->mate, cv_take, cv);
 }
 
 /*
@@ -1416,20 +1404,10 @@ int mpt_cmd_convert(int argc, char **argv)
 	unsigned n = tmpl.threads, made = 0; /* made: backends created */
 	struct cv_shared sh = {.n = n};
 	struct cv *cv0 = NULL;
-	pthread_condattr_t ca;
-	if (pthread_mutex_init(&sh.lock, NULL) != 0) {
+	if (svc_team_init(&sh.team) < 0) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto early;
 	}
-	/* cv_report's deadline is on the monotonic clock. */
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&sh.acked, &ca) != 0) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		pthread_mutex_destroy(&sh.lock);
-		goto early;
-	}
-	pthread_condattr_destroy(&ca);
 	/* Before any thread exists: every thread inherits the blocked
 	 * signals, and only the main thread's signalfd takes them. */
 	if (svc_signals_open(&tmpl.sig, prog) < 0)
@@ -1452,7 +1430,8 @@ int mpt_cmd_convert(int argc, char **argv)
 		/* memcpy: cv holds an atomic, which plain assignment would
 		 * access as one; no thread runs yet. */
 		memcpy(cv, &tmpl, sizeof(*cv));
-		atomic_init(&cv->report, false);
+		atomic_init(&cv->mate.report, false);
+		cv->mate.started = false;
 		cv->id = i;
 		cv->sh = &sh;
 		cv->snap = &sh.snaps[i];
@@ -1520,6 +1499,7 @@ int mpt_cmd_convert(int argc, char **argv)
 		}
 		made++;
 		cv->st = mpt_backend_stack(cv->be);
+		cv->mate.be = cv->be;
 		if (n > 1)
 			mpt_backend_set_wake(cv->be, cv_on_wake, cv);
 		/* Every stack listens: a SYN goes to the thread its flow hashes to. */
@@ -1555,7 +1535,7 @@ int mpt_cmd_convert(int argc, char **argv)
 			fprintf(stderr, "%s: cannot start thread %u: %s\n", prog, i, strerror(e));
 			goto out;
 		}
-		sh.cvs[i].started = true;
+		sh.cvs[i].mate.started = true;
 	}
 	{
 		bool over;
@@ -1575,7 +1555,7 @@ out:
 	/* Thread 0's loop ended (a signal, or a thread's failure): stop the
 	 * others and wait for them. */
 	for (unsigned i = 1; i < n && sh.cvs; i++) {
-		if (!sh.cvs[i].started)
+		if (!sh.cvs[i].mate.started)
 			continue;
 		mpt_backend_wake(sh.cvs[i].be, true, 0);
 		pthread_join(sh.cvs[i].thread, NULL);
@@ -1606,8 +1586,7 @@ no_cvs:
 	free(sh.snaps);
 	svc_signals_close(&tmpl.sig);
 no_sig:
-	pthread_cond_destroy(&sh.acked);
-	pthread_mutex_destroy(&sh.lock);
+	svc_team_fini(&sh.team);
 early:
 	svc_config_free();
 	return status;

@@ -120,11 +120,10 @@ struct px_snap;
 
 /* What the threads share (--threads). */
 struct px_shared {
-	pthread_mutex_t lock;  /* guards acks and every px's snap */
-	pthread_cond_t acked;  /* a thread's snap is in (SIGUSR1) */
-	unsigned acks;         /* snaps in since the last SIGUSR1 */
-	struct px_snap *snaps; /* one per thread (px->snap) */
-	struct px *pxs;        /* one per thread, pxs[0] in the main thread */
+	struct svc_team team;   /* its lock guards every px's snap */
+	struct px_snap *snaps;  /* one per thread (px->snap) */
+	struct px_snap *report; /* SIGUSR1: the snapshots being summed (thread 0) */
+	struct px *pxs;         /* one per thread, pxs[0] in the main thread */
 	unsigned n;
 	struct mpt_backend_group *group; /* NULL with one thread */
 };
@@ -198,11 +197,10 @@ struct px {
 	unsigned id;          /* thread number; 0 runs in the main thread */
 	bool ctl;             /* this thread serves --ctl (thread 0) */
 	char name[40];        /* "mpt proxy: thread I" (one thread: "mpt proxy") */
-	atomic_bool report;   /* SIGUSR1: copy the counters into snap when woken */
-	struct px_snap *snap; /* its counters for SIGUSR1, under sh->lock */
+	struct svc_mate mate; /* SIGUSR1: copy the counters into snap when woken */
+	struct px_snap *snap; /* its counters for SIGUSR1, under the team's lock */
 	pthread_t thread;
-	bool started; /* thread created (1 .. n-1) */
-	int rc;       /* the thread's exit status (0 or 1) */
+	int rc; /* the thread's exit status (0 or 1) */
 };
 
 static const char *prog = "mpt proxy";
@@ -1230,50 +1228,46 @@ static void px_snaps_print(const struct px *px, const struct px_snap *snaps, uns
 /* How long SIGUSR1 waits for the other threads' snapshots, in seconds. */
 #define PX_REPORT_WAIT_S 2
 
-/*
- * SIGUSR1, in the main thread (thread 0's loop): the counters summed over
- * every thread.  A thread's counters are only read by that thread while it
- * runs, so each other thread is woken to copy its own into its snapshot
- * (under sh->lock), and this one waits for them (bounded: a thread that
- * does not answer in time is left out, and the line says so).
- */
+static struct svc_mate *px_mate(void *ud, unsigned i)
+{
+	struct px_shared *sh = ud;
+	return &sh->pxs[i].mate;
+}
+
+/* Under the team's lock: the other threads' snapshots, as they are. */
+static void px_snaps_copy(void *ud)
+{
+	struct px_shared *sh = ud;
+	for (unsigned i = 1; i < sh->n; i++)
+		if (sh->pxs[i].mate.started)
+			sh->report[i] = *sh->pxs[i].snap;
+}
+
+/* SIGUSR1, in the main thread (thread 0's loop): the counters summed over
+ * every thread (svc_team_collect: each thread copies its own). */
 static void px_report(void *ud)
 {
 	struct px_shared *sh = ud;
-	unsigned want = 0;
-	pthread_mutex_lock(&sh->lock);
-	sh->acks = 0;
-	pthread_mutex_unlock(&sh->lock);
-	for (unsigned i = 1; i < sh->n; i++) {
-		if (!sh->pxs[i].started)
-			continue;
-		want++;
-		atomic_store(&sh->pxs[i].report, true);
-		mpt_backend_wake(sh->pxs[i].be, false, 0);
-	}
-	struct px_snap *snaps = calloc(sh->n, sizeof(*snaps));
-	if (!snaps)
+	sh->report = calloc(sh->n, sizeof(*sh->report));
+	if (!sh->report)
 		return;
-	px_snap_take(&sh->pxs[0], &snaps[0]);
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += PX_REPORT_WAIT_S;
-	pthread_mutex_lock(&sh->lock);
-	while (sh->acks < want &&
-	       pthread_cond_timedwait(&sh->acked, &sh->lock, &until) != ETIMEDOUT)
-		;
-	unsigned got = sh->acks;
-	for (unsigned i = 1; i < sh->n; i++)
-		if (sh->pxs[i].started)
-			snaps[i] = *sh->pxs[i].snap;
-	pthread_mutex_unlock(&sh->lock);
-	if (got < want)
+	px_snap_take(&sh->pxs[0], &sh->report[0]);
+	unsigned late =
+	    svc_team_collect(&sh->team, sh->n, px_mate, px_snaps_copy, sh, PX_REPORT_WAIT_S);
+	if (late)
 		fprintf(stderr,
 			"%s: %u of %u threads did not report in time: their counters "
 			"are older\n",
-			prog, want - got, want);
-	px_snaps_print(&sh->pxs[0], snaps, sh->n);
-	free(snaps);
+			prog, late, sh->n - 1);
+	px_snaps_print(&sh->pxs[0], sh->report, sh->n);
+	free(sh->report);
+	sh->report = NULL;
+}
+
+static void px_take(void *ud)
+{
+	struct px *px = ud;
+	px_snap_take(px, px->snap);
 }
 
 /* mpt_backend_wake() landed in this thread's loop: SIGUSR1 wants our
@@ -1281,13 +1275,7 @@ static void px_report(void *ud)
 static void px_on_wake(void *ud)
 {
 	struct px *px = ud;
-	if (!atomic_exchange(&px->report, false))
-		return;
-	pthread_mutex_lock(&px->sh->lock);
-	px_snap_take(px, px->snap);
-	px->sh->acks++;
-	pthread_cond_signal(&px->sh->acked);
-	pthread_mutex_unlock(&px->sh->lock);
+	svc_team_answer(&px->sh->team, &px->mate, px_take, px);
 }
 
 static bool on_idle(void *ud)
@@ -1737,6 +1725,8 @@ int mpt_cmd_proxy(int argc, char **argv)
 		if (rc)
 			goto early;
 	}
+	/* Only the default may fall back to one thread (see below). */
+	bool threads_set = tmpl.threads != 0;
 	if (!tmpl.threads)
 		tmpl.threads = svc_default_threads();
 	if ((int)tmpl.socks + (int)tmpl.redirect + (int)tmpl.tproxy != 1) {
@@ -1802,20 +1792,10 @@ int mpt_cmd_proxy(int argc, char **argv)
 	unsigned n = tmpl.threads, made = 0; /* made: backends created */
 	struct px_shared sh = {.n = n};
 	struct px *px0 = NULL;
-	pthread_condattr_t ca;
-	if (pthread_mutex_init(&sh.lock, NULL) != 0) {
+	if (svc_team_init(&sh.team) < 0) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		goto early;
 	}
-	/* px_report's deadline is on the monotonic clock. */
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&sh.acked, &ca) != 0) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		pthread_mutex_destroy(&sh.lock);
-		goto early;
-	}
-	pthread_condattr_destroy(&ca);
 	/* Before any thread exists: every thread inherits the blocked
 	 * signals, and only the main thread's signalfd takes them. */
 	if (svc_signals_open(&tmpl.sig, prog) < 0)
@@ -1855,7 +1835,8 @@ int mpt_cmd_proxy(int argc, char **argv)
 		/* memcpy: px holds an atomic, which plain assignment would
 		 * access as one; no thread runs yet. */
 		memcpy(px, &tmpl, sizeof(*px));
-		atomic_init(&px->report, false);
+		atomic_init(&px->mate.report, false);
+		px->mate.started = false;
 		px->id = i;
 		px->sh = &sh;
 		px->snap = &sh.snaps[i];
@@ -1901,12 +1882,33 @@ int mpt_cmd_proxy(int argc, char **argv)
 		bc->shard = i;
 		char err[256];
 		rc = mpt_backend_create(bc, &px->be, err, sizeof(err));
+		if (rc < 0 && i == 0 && n > 1 && !threads_set) {
+			/* Only the default asked for several threads, and the
+			 * devices cannot be shared (TUN devices made beforehand
+			 * without multi-queue: attach mode): one thread, as the
+			 * proxy ran before threads (as mpt convert does).  The
+			 * listener, already open, stays: the address was checked
+			 * free before it was bound. */
+			fprintf(stderr, "%s: warning: %s: running one thread (see --threads)\n",
+				prog, err);
+			mpt_backend_group_destroy(sh.group);
+			sh.group = NULL;
+			n = sh.n = 1;
+			px->conf.max_conns = tmpl.conf.max_conns;
+			snprintf(px->name, sizeof(px->name), "%s", prog);
+			socks = 2 * px->conf.max_conns + 1;
+			if (socks > bc->stack.max_socks)
+				bc->stack.max_socks = (uint32_t)socks;
+			bc->group = NULL;
+			rc = mpt_backend_create(bc, &px->be, err, sizeof(err));
+		}
 		if (rc < 0) {
 			fprintf(stderr, "%s: %s\n", prog, err);
 			goto out;
 		}
 		made++;
 		px->st = mpt_backend_stack(px->be);
+		px->mate.be = px->be;
 		if (n > 1)
 			mpt_backend_set_wake(px->be, px_on_wake, px);
 	}
@@ -1934,7 +1936,7 @@ int mpt_cmd_proxy(int argc, char **argv)
 			fprintf(stderr, "%s: cannot start thread %u: %s\n", prog, i, strerror(e));
 			goto out;
 		}
-		sh.pxs[i].started = true;
+		sh.pxs[i].mate.started = true;
 	}
 	{
 		char ep[64], cv[64], th[32] = "";
@@ -1956,7 +1958,7 @@ out:
 	/* Thread 0's loop ended (a signal, or a thread's failure): stop the
 	 * others and wait for them. */
 	for (unsigned i = 1; i < n && sh.pxs; i++) {
-		if (!sh.pxs[i].started)
+		if (!sh.pxs[i].mate.started)
 			continue;
 		mpt_backend_wake(sh.pxs[i].be, true, 0);
 		pthread_join(sh.pxs[i].thread, NULL);
@@ -1990,8 +1992,7 @@ no_pxs:
 	free(sh.snaps);
 	svc_signals_close(&tmpl.sig);
 no_sig:
-	pthread_cond_destroy(&sh.acked);
-	pthread_mutex_destroy(&sh.lock);
+	svc_team_fini(&sh.team);
 early:
 	memset(users, 0, sizeof(users));
 	svc_config_free();

@@ -22,9 +22,76 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nlwatch.h"
+
+/* ---- several threads ----------------------------------------------------------- */
+
+int svc_team_init(struct svc_team *t)
+{
+	t->acks = 0;
+	if (pthread_mutex_init(&t->lock, NULL) != 0)
+		return -1;
+	/* svc_team_collect's deadline is on the monotonic clock. */
+	pthread_condattr_t ca;
+	int ok = pthread_condattr_init(&ca) == 0;
+	if (!ok || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&t->acked, &ca) != 0) {
+		if (ok)
+			pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&t->lock);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+void svc_team_fini(struct svc_team *t)
+{
+	pthread_cond_destroy(&t->acked);
+	pthread_mutex_destroy(&t->lock);
+}
+
+unsigned svc_team_collect(struct svc_team *t, unsigned n,
+			  struct svc_mate *(*mate)(void *ud, unsigned i), void (*copy)(void *ud),
+			  void *ud, unsigned wait_s)
+{
+	unsigned want = 0;
+	pthread_mutex_lock(&t->lock);
+	t->acks = 0;
+	pthread_mutex_unlock(&t->lock);
+	for (unsigned i = 1; i < n; i++) {
+		struct svc_mate *m = mate(ud, i);
+		if (!m->started)
+			continue;
+		want++;
+		atomic_store(&m->report, true);
+		mpt_backend_wake(m->be, false, 0);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)wait_s;
+	pthread_mutex_lock(&t->lock);
+	while (t->acks < want && pthread_cond_timedwait(&t->acked, &t->lock, &until) != ETIMEDOUT)
+		;
+	unsigned got = t->acks;
+	copy(ud);
+	pthread_mutex_unlock(&t->lock);
+	return want - got;
+}
+
+void svc_team_answer(struct svc_team *t, struct svc_mate *m, void (*take)(void *ud), void *ud)
+{
+	if (!atomic_exchange(&m->report, false))
+		return;
+	pthread_mutex_lock(&t->lock);
+	take(ud);
+	t->acks++;
+	pthread_cond_signal(&t->acked);
+	pthread_mutex_unlock(&t->lock);
+}
 
 /* ---- option parsing --------------------------------------------------------- */
 

@@ -9,6 +9,8 @@
 #define MPT_TOOL_SVC_H
 
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +36,42 @@ int svc_parse_ulong(const char *prog, const char *opt, const char *arg, unsigned
  * CPU, within 1 .. MPT_BACKEND_MAX_SHARDS.
  */
 unsigned svc_default_threads(void);
+
+/*
+ * Several threads (`--threads`), one backend each: how thread 0 gathers the
+ * others' counters for SIGUSR1.  A thread's counters are only ever read by
+ * that thread while it runs, so the others are woken (mpt_backend_wake) to
+ * take a snapshot under the team's lock, and thread 0 waits for them,
+ * bounded.  The tool may guard more of its shared state with the lock.
+ */
+struct svc_team {
+	pthread_mutex_t lock;
+	pthread_cond_t acked; /* a snapshot is in (on the monotonic clock) */
+	unsigned acks;        /* snapshots in since the last collection */
+};
+
+/** One thread's part. */
+struct svc_mate {
+	struct mpt_backend *be; /* its backend (woken to take its snapshot) */
+	atomic_bool report;     /* a collection asks for a snapshot */
+	bool started;           /* its thread was created (threads 1 .. n-1) */
+};
+
+/** Returns 0, or -1 (out of resources). */
+int svc_team_init(struct svc_team *t);
+void svc_team_fini(struct svc_team *t);
+/**
+ * In thread 0: ask mates 1 .. n-1 (mate(ud, i); those not started are
+ * skipped) for a snapshot and wait up to wait_s seconds for them; then
+ * copy(ud) runs under the lock (it reads the snapshots).  Returns how many
+ * did not answer in time (their snapshots are older).
+ */
+unsigned svc_team_collect(struct svc_team *t, unsigned n,
+			  struct svc_mate *(*mate)(void *ud, unsigned i), void (*copy)(void *ud),
+			  void *ud, unsigned wait_s);
+/** In a mate's thread (its backend's wake function): if a collection asked,
+ *  take(ud) its snapshot under the lock and answer. */
+void svc_team_answer(struct svc_team *t, struct svc_mate *m, void (*take)(void *ud), void *ud);
 /**
  * Parse a number of seconds in [0.001, max] into nanoseconds.  On error print
  * "PROG: OPT: 'ARG' is not a number of seconds in [0.001, MAX]" and return -1.
