@@ -1000,15 +1000,10 @@ static void cv_snaps_print(struct cv_shared *sh, const struct cv_snap *snaps, un
 		/* Packets a thread read for a flow another thread owns, handed
 		 * over (the kernel's choice of queue and the owner differ). */
 		fprintf(stderr, "%s: counter threads %u\n", prog, sh->n);
-		fprintf(stderr, "%s: counter steer-out %" PRIu64 "\n", prog, sum->bs.steer_out);
-		fprintf(stderr, "%s: counter steer-in %" PRIu64 "\n", prog, sum->bs.steer_in);
-		fprintf(stderr, "%s: counter steer-drops %" PRIu64 "\n", prog, sum->bs.steer_drops);
+		svc_steer_print(prog, &sum->bs);
 	}
 	free(sum);
 }
-
-/* How long SIGUSR1 waits for the other threads' snapshots, in seconds. */
-#define CV_REPORT_WAIT_S 2
 
 static struct svc_mate *cv_mate(void *ud, unsigned i)
 {
@@ -1034,13 +1029,7 @@ static void cv_report(void *ud)
 	if (!sh->report)
 		return;
 	cv_snap_take(&sh->cvs[0], &sh->report[0]);
-	unsigned late =
-	    svc_team_collect(&sh->team, sh->n, cv_mate, cv_snaps_copy, sh, CV_REPORT_WAIT_S);
-	if (late)
-		fprintf(stderr,
-			"%s: %u of %u threads did not report in time: their counters "
-			"are older\n",
-			prog, late, sh->n - 1);
+	svc_team_collect(&sh->team, sh->n, cv_mate, cv_snaps_copy, sh, prog);
 	cv_snaps_print(sh, sh->report, sh->n);
 	free(sh->report);
 	sh->report = NULL;

@@ -1216,17 +1216,10 @@ static void px_snaps_print(const struct px *px, const struct px_snap *snaps, uns
 		for (unsigned i = 0; i < n; i++)
 			fprintf(stderr, "%s: counter thread%u-accepted %" PRIu64 "\n", prog, i,
 				snaps[i].ctr.accepted);
-		/* Packets a thread read for a flow another thread owns, handed
-		 * over (the kernel's choice of queue and the owner differ). */
-		fprintf(stderr, "%s: counter steer-out %" PRIu64 "\n", prog, sum->bs.steer_out);
-		fprintf(stderr, "%s: counter steer-in %" PRIu64 "\n", prog, sum->bs.steer_in);
-		fprintf(stderr, "%s: counter steer-drops %" PRIu64 "\n", prog, sum->bs.steer_drops);
+		svc_steer_print(prog, &sum->bs);
 	}
 	free(sum);
 }
-
-/* How long SIGUSR1 waits for the other threads' snapshots, in seconds. */
-#define PX_REPORT_WAIT_S 2
 
 static struct svc_mate *px_mate(void *ud, unsigned i)
 {
@@ -1252,13 +1245,7 @@ static void px_report(void *ud)
 	if (!sh->report)
 		return;
 	px_snap_take(&sh->pxs[0], &sh->report[0]);
-	unsigned late =
-	    svc_team_collect(&sh->team, sh->n, px_mate, px_snaps_copy, sh, PX_REPORT_WAIT_S);
-	if (late)
-		fprintf(stderr,
-			"%s: %u of %u threads did not report in time: their counters "
-			"are older\n",
-			prog, late, sh->n - 1);
+	svc_team_collect(&sh->team, sh->n, px_mate, px_snaps_copy, sh, prog);
 	px_snaps_print(&sh->pxs[0], sh->report, sh->n);
 	free(sh->report);
 	sh->report = NULL;

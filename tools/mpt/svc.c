@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -54,9 +55,9 @@ void svc_team_fini(struct svc_team *t)
 	pthread_mutex_destroy(&t->lock);
 }
 
-unsigned svc_team_collect(struct svc_team *t, unsigned n,
-			  struct svc_mate *(*mate)(void *ud, unsigned i), void (*copy)(void *ud),
-			  void *ud, unsigned wait_s)
+void svc_team_collect(struct svc_team *t, unsigned n,
+		      struct svc_mate *(*mate)(void *ud, unsigned i), void (*copy)(void *ud),
+		      void *ud, const char *prog)
 {
 	unsigned want = 0;
 	pthread_mutex_lock(&t->lock);
@@ -72,14 +73,26 @@ unsigned svc_team_collect(struct svc_team *t, unsigned n,
 	}
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)wait_s;
+	until.tv_sec += SVC_TEAM_WAIT_S;
 	pthread_mutex_lock(&t->lock);
 	while (t->acks < want && pthread_cond_timedwait(&t->acked, &t->lock, &until) != ETIMEDOUT)
 		;
 	unsigned got = t->acks;
 	copy(ud);
 	pthread_mutex_unlock(&t->lock);
-	return want - got;
+	if (got < want)
+		fprintf(stderr,
+			"%s: %u of %u threads did not report in time: their counters are older\n",
+			prog, want - got, want);
+}
+
+void svc_steer_print(const char *prog, const struct mpt_backend_stats *sum)
+{
+	/* Packets a thread read for a flow another thread owns, handed over
+	 * (the kernel's choice of queue and the owner differ). */
+	fprintf(stderr, "%s: counter steer-out %" PRIu64 "\n", prog, sum->steer_out);
+	fprintf(stderr, "%s: counter steer-in %" PRIu64 "\n", prog, sum->steer_in);
+	fprintf(stderr, "%s: counter steer-drops %" PRIu64 "\n", prog, sum->steer_drops);
 }
 
 void svc_team_answer(struct svc_team *t, struct svc_mate *m, void (*take)(void *ud), void *ud)

@@ -62,13 +62,17 @@ int svc_team_init(struct svc_team *t);
 void svc_team_fini(struct svc_team *t);
 /**
  * In thread 0: ask mates 1 .. n-1 (mate(ud, i); those not started are
- * skipped) for a snapshot and wait up to wait_s seconds for them; then
- * copy(ud) runs under the lock (it reads the snapshots).  Returns how many
- * did not answer in time (their snapshots are older).
+ * skipped) for a snapshot and wait up to SVC_TEAM_WAIT_S seconds for them;
+ * then copy(ud) runs under the lock (it reads the snapshots).  Those that
+ * did not answer in time are named on stderr (their snapshots are older).
  */
-unsigned svc_team_collect(struct svc_team *t, unsigned n,
-			  struct svc_mate *(*mate)(void *ud, unsigned i), void (*copy)(void *ud),
-			  void *ud, unsigned wait_s);
+#define SVC_TEAM_WAIT_S 2
+void svc_team_collect(struct svc_team *t, unsigned n,
+		      struct svc_mate *(*mate)(void *ud, unsigned i), void (*copy)(void *ud),
+		      void *ud, const char *prog);
+/** The group's hand-overs, summed over the threads: steer-out, steer-in,
+ *  steer-drops counter lines. */
+void svc_steer_print(const char *prog, const struct mpt_backend_stats *sum);
 /** In a mate's thread (its backend's wake function): if a collection asked,
  *  take(ud) its snapshot under the lock and answer. */
 void svc_team_answer(struct svc_team *t, struct svc_mate *m, void (*take)(void *ud), void *ud);
