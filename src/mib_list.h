@@ -160,3 +160,5 @@ X(ExtKeyJoinRefused,
   "MP_JOIN refused under external keys: no active key yet, or its key id names none")
 X(ExtKeyAddAddrDrop,
   "ADD_ADDR dropped under external keys: no key yet, unknown key id or a wrong HMAC")
+X(MPJoinFirstAtAck,
+  "join we opened: its first mapping sent at the DATA_ACK of the fourth ACK (Linux rebase race)")

@@ -275,6 +275,34 @@ static bool in_stripped(struct in_seg *c)
 	return false;
 }
 
+/*
+ * Our join is usable (RFC 8684 §3.2: the fourth ACK came).  Its first
+ * mapping will start at the DATA_ACK this segment carries (or at our
+ * DATA_ACK when it carries none): Linux (6.18) completes a passive join
+ * at the connection level only when the application releases the
+ * connection's lock, and then rebases the mapping that the join's first
+ * data already loaded to its connection-level ack_seq (map_seq =
+ * ack_seq).  Data cannot move that ack_seq meanwhile, so it is the
+ * DATA_ACK of its fourth ACK; a first mapping starting anywhere else was
+ * delivered at the wrong place (one window of the stream replaced by
+ * later bytes, docs/interop-notes.md).  sched.c join_first sends it.
+ */
+static void join_pin(struct in_seg *c)
+{
+	struct mpt_subflow *sf = c->sf;
+	struct mpt_mpconn *mp = c->mp;
+	uint64_t a = mp->snd.una;
+	if (MPT_MP_HAS(&c->o, MPT_MPTCP_DSS) && mp->keys_known) {
+		const struct mpt_mptcp_dss *d = &c->o.dss.u.dss;
+		if (d->flags & MPT_DSS_F_ACK)
+			a = (d->flags & MPT_DSS_F_ACK64)
+				? d->data_ack
+				: mpt_dsn_expand(mp->snd.una, (uint32_t)d->data_ack);
+	}
+	sf->join_pin = true;
+	sf->join_pin_dsn = a;
+}
+
 /* The join handshake's third ACK (listener) or fourth ACK (initiator),
  * RFC 8684 §3.2. */
 static bool in_join_ack(struct in_seg *c)
@@ -287,6 +315,7 @@ static bool in_join_ack(struct in_seg *c)
 	if (sf->join == MPT_SF_JOIN_ACK) {
 		/* The fourth ACK: the listener got our third ACK. */
 		sf->join = MPT_SF_JOIN_DONE;
+		join_pin(c);
 		mpt_mp_pm_event(c->mp, MPT_PM_EV_SF_ESTABLISHED, sf, NULL, 0, 0);
 	}
 	return true;

@@ -108,6 +108,11 @@ struct mpt_subflow {
 	uint8_t rst_rx_reason;
 	bool rst_opt_rx; /* that RST carried MP_TCPRST */
 	bool was_done;   /* its join completed (or it was the initial subflow) */
+	/* A join we opened: its first mapping must start at join_pin_dsn,
+	 * the DATA_ACK of the fourth ACK, until DATA_ACK moves past it
+	 * (sched.c join_first). */
+	bool join_pin;
+	uint64_t join_pin_dsn;
 	/* scheduler state (meaning up to the scheduler) */
 	uint64_t sched_t;      /* minrtt: last penalisation */
 	uint64_t sched_dsn;    /* redundant: next DSN for this subflow */

@@ -239,10 +239,52 @@ bool mpt_sched_next_chunk(struct mpt_mpconn *mp, struct mpt_sched_chunk *c)
 	return true;
 }
 
+/*
+ * The first mapping of a join we opened starts at the DATA_ACK of its
+ * fourth ACK (input.c join_pin says why).  A chunk starting there goes
+ * as it is; before any other, one segment from there is sent first: a
+ * copy of data in flight on another subflow (one segment twice per join;
+ * nothing waits for it, so a slow new path delays no request).  Once
+ * DATA_ACK moved past that point the listener completed the join (its
+ * data moves only after that) and any mapping is safe.  Returns whether
+ * chunk c may follow now.
+ */
+static bool join_first(struct mpt_mpconn *mp, struct mpt_subflow *sf,
+		       const struct mpt_sched_chunk *c, uint64_t now)
+{
+	uint64_t pin = sf->join_pin_dsn;
+	/* Moved past it, or outside what we sent (nothing to align with). */
+	if (mpt_dsn_lt(pin, mp->snd.una) || mpt_dsn_gt(pin, mp->snd_nxt)) {
+		sf->join_pin = false;
+		return true;
+	}
+	if (c->dsn == pin) {
+		sf->join_pin = false;
+		mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinFirstAtAck);
+		return true;
+	}
+	if (pin == mp->snd_nxt)
+		return false; /* nothing there to copy yet, and c lies below it */
+	struct mpt_tcp_info ti;
+	mpt_tcp_get_info(sf->flow->tcp, &ti);
+	uint64_t seg = MPT_MAX(ti.snd_payload ? ti.snd_payload : ti.snd_mss, 1u);
+	size_t n = send_chunk(mp, sf, pin, (size_t)(mpt_dsn_min(mp->snd_nxt, pin + seg) - pin),
+			      false, now);
+	if (n == 0)
+		return false;
+	sf->join_pin = false;
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPJoinFirstAtAck);
+	mp->reinjected += n;
+	mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPReinject, n);
+	return true;
+}
+
 size_t mpt_sched_send(struct mpt_mpconn *mp, struct mpt_subflow *sf,
 		      const struct mpt_sched_chunk *c, size_t len, uint64_t now)
 {
 	if (len == 0 || len > mpt_dsn_span(c->dsn, c->end))
+		return 0;
+	if (sf->join_pin && !join_first(mp, sf, c, now))
 		return 0;
 	/* A held DATA_FIN (mpt_mp_fin_hold) leaves bare later (conn.c). */
 	bool fin = mp->app_shutdown && c->dsn + len == mp->fin_dsn && mpt_mp_fin_hold(mp, now) == 0;

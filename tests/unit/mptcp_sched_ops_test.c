@@ -575,6 +575,79 @@ static void ecf_small_k_uses_slow(void **state)
 	push(&mpt_sched_ecf);
 }
 
+/* ---- a join's first mapping (sched.c join_first) ----------------------- */
+
+/* The mapping sf was handed first since the last snapshot. */
+static const struct mpt_map *first_new_map(size_t i)
+{
+	return mpt_maplist_at(&S.sf[i]->tx, S.nmap[i]);
+}
+
+/*
+ * A join we opened starts with a mapping at the DATA_ACK of its fourth
+ * ACK (Linux rebases the first mapping of a join it completes late to
+ * that value: input.c join_pin).  (a) Picked for later data while the
+ * data there is in flight elsewhere: one segment copied from there first,
+ * then the chunk.  (b) Picked for the data at that very point: sent as
+ * it is, no copy.  (c) DATA_ACK moved past it: released, no copy.
+ */
+static void join_first_mapping(void **state)
+{
+	(void)state;
+	struct mpt_mpconn *mp = S.x.mp;
+	uint64_t c0 = counter("MPJoinFirstAtAck");
+	/* (a) sf[1] pinned at DATA_ACK; 8000 bytes go to sf[0] first. */
+	S.sf[1]->join_pin = true;
+	S.sf[1]->join_pin_dsn = mp->snd.una;
+	uint64_t pin = mp->snd.una;
+	set_rtt(S.sf[0], 5);
+	queue(8000);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(took(0), 8000);
+	assert_int_equal(took(1), 0);
+	assert_true(S.sf[1]->join_pin);
+	/* Now sf[1] is the fastest: its first mapping starts at pin. */
+	set_rtt(S.sf[0], 30);
+	set_rtt(S.sf[1], 5);
+	queue(4000);
+	push(&mpt_sched_minrtt);
+	uint32_t seg = tcp_of(S.sf[1])->snd_mss;
+	const struct mpt_map *m = first_new_map(1);
+	assert_non_null(m);
+	assert_true(m->dsn == pin);
+	assert_true(m->len > 0 && m->len <= 8000);
+	assert_int_equal(took(1), m->len + 4000);
+	assert_true(m->len <= seg); /* one segment's worth */
+	m = mpt_maplist_at(&S.sf[1]->tx, S.nmap[1] + 1);
+	assert_non_null(m);
+	assert_true(m->dsn == pin + 8000 && m->len == 4000);
+	assert_false(S.sf[1]->join_pin);
+	assert_int_equal(counter("MPJoinFirstAtAck"), c0 + 1);
+	/* (b) sf[2] pinned at the next new data: it takes it, no copy. */
+	S.sf[2]->join_pin = true;
+	S.sf[2]->join_pin_dsn = mp->snd_nxt;
+	pin = mp->snd_nxt;
+	set_rtt(S.sf[1], 30);
+	set_rtt(S.sf[2], 5);
+	queue(3000);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(took(2), 3000);
+	m = first_new_map(2);
+	assert_non_null(m);
+	assert_true(m->dsn == pin && m->len == 3000);
+	assert_false(S.sf[2]->join_pin);
+	assert_int_equal(counter("MPJoinFirstAtAck"), c0 + 2);
+	/* (c) pinned below DATA_ACK (it moved): released, nothing copied. */
+	S.sf[0]->join_pin = true;
+	S.sf[0]->join_pin_dsn = mp->snd.una - 1;
+	set_rtt(S.sf[0], 1);
+	queue(2000);
+	push(&mpt_sched_minrtt);
+	assert_int_equal(took(0), 2000);
+	assert_false(S.sf[0]->join_pin);
+	assert_int_equal(counter("MPJoinFirstAtAck"), c0 + 2);
+}
+
 /* ---- the run loop's budgets ------------------------------------------- */
 
 /*
@@ -649,6 +722,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(redundant_cursor_jumps_to_data_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_wait_or_slow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_small_k_uses_slow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(join_first_mapping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(run_round_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(run_stack_budget, setup, teardown),
 	};
