@@ -400,7 +400,39 @@ enum mpt_sim_mbox_kind {
 	 * mpt_sim_attack_get_stats.
 	 */
 	MPT_SIM_MBOX_MPTCP_ATTACK,
+	/**
+	 * A listener that rebases the first mapping of a join to its fourth
+	 * ACK's DATA_ACK, as Linux 6.18 does when the join completes late.
+	 * Linux answers the third ACK of an MP_JOIN (RFC 8684 §3.2) at once
+	 * with a DSS carrying DATA_ACK = A, its connection-level ack_seq; when
+	 * the application holds the connection's lock it attaches the subflow
+	 * only later, and then sets the subflow's current mapping to start at
+	 * ack_seq - still A, since ack_seq cannot move while the lock is held.
+	 * A first mapping (dsn D) that arrived in between is delivered at DSN
+	 * A instead of D.  An initiator whose first mapping on a join starts
+	 * at exactly A is immune (the rebase is a no-op); others corrupt the
+	 * data stream.  See rebase_joins / rebase_moved in the stats.
+	 *
+	 * Needs both directions of one path: fwd from the join initiator to
+	 * the listener, rev the way back.  Per subflow (4-tuple, at most
+	 * MPT_SIM_REBASE_MAX at a time; further joins pass untouched): a
+	 * forward SYN with MP_JOIN starts tracking; the first reverse segment
+	 * without SYN whose DSS has a DATA_ACK is the fourth ACK (A recorded,
+	 * 64 or 32 bits); the first forward DSS mapping with a non-zero
+	 * data-level length after it is the first mapping (D, SSN, length),
+	 * and every forward segment carrying that same mapping (first
+	 * transmission and retransmissions) gets its DSN field set to A (the
+	 * low 32 bits only when either is 32-bit), TCP checksum fixed
+	 * incrementally.  Other mappings pass unchanged.  For connections
+	 * without DSS checksums (RFC 8684 §3.3.1): a first mapping carrying
+	 * one is left alone and its subflow no longer tracked (the checksum
+	 * covers the DSN: a rewritten one would fail it).
+	 */
+	MPT_SIM_MBOX_JOIN_REBASE,
 };
+
+/** JOIN_REBASE: most subflows tracked at once (beyond: joins pass). */
+#define MPT_SIM_REBASE_MAX 16u
 
 /** MPTCP_ATTACK: source port of the forged join when atk_join_port is 0. */
 #define MPT_SIM_ATTACK_PORT 33333u
@@ -445,16 +477,21 @@ struct mpt_sim_mbox_stats {
 	uint64_t dropped;  /**< packets dropped */
 	uint64_t created;  /**< packets produced beyond the input (resegment pieces, forgeries) */
 	uint64_t passed;   /**< packets left untouched */
+	/** JOIN_REBASE: first mappings seen on tracked joins (after their fourth ACK) */
+	uint64_t rebase_joins;
+	/** JOIN_REBASE: of those, how many started elsewhere than the fourth ACK's
+	 *  DATA_ACK (D != A): rebased, i.e. rewritten */
+	uint64_t rebase_moved;
 };
 
 /**
  * Create a middlebox and attach it to fwd (and, for two-way boxes, rev:
- * SEQ_OFFSET and NAT use rev for the return direction, MPTCP_ATTACK
- * requires it; other kinds ignore rev).  The box runs after the boxes
- * already attached to the same direction.  Owned by the sim; *out (may be
- * NULL) receives the handle.
+ * SEQ_OFFSET and NAT use rev for the return direction, MPTCP_ATTACK and
+ * JOIN_REBASE require it; other kinds ignore rev).  The box runs after the
+ * boxes already attached to the same direction.  Owned by the sim; *out
+ * (may be NULL) receives the handle.
  * Returns 0, MPT_ERR_INVAL (bad config, fwd NULL, rev of another sim,
- * MPTCP_ATTACK without rev) or MPT_ERR_NOMEM.
+ * MPTCP_ATTACK or JOIN_REBASE without rev) or MPT_ERR_NOMEM.
  */
 MPT_API int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 			     const struct mpt_sim_mbox_cfg *cfg, struct mpt_sim_mbox **out);

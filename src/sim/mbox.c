@@ -9,6 +9,9 @@
  * resegmentation/coalescing, payload modification).  One box is of another
  * kind: MPTCP_ATTACK, the on-path attacker of RFC 6181 / RFC 7430, which
  * records the handshake and forges MP_JOIN and MP_FASTCLOSE (issue 12).
+ * And JOIN_REBASE stands in for a peer's behaviour rather than a
+ * middlebox's: the Linux 6.18 listener that delivers the first mapping of
+ * a join at its fourth ACK's DATA_ACK.
  */
 #include "crypto/crypto.h"
 #include "sim/sim_int.h"
@@ -1032,6 +1035,194 @@ int mpt_sim_attack_get_stats(const struct mpt_sim_mbox *mb, struct mpt_sim_attac
 	return 0;
 }
 
+/* ---- JOIN_REBASE ------------------------------------------------------------------ */
+/*
+ * A Linux 6.18 listener whose MP_JOIN completes late (mpt/sim.h has the
+ * story): it answers the third ACK (RFC 8684 §3.2) with a fourth ACK
+ * whose DSS DATA_ACK is A, its connection-level ack_seq, attaches the
+ * subflow only when the application releases the connection, and then
+ * sets the subflow's current mapping to start at ack_seq - still A.  The
+ * first mapping the initiator sent on the join is delivered at DSN A
+ * whatever its DSN field says.  The box makes any listener do the same by
+ * writing A into that field, so that a simulated initiator shows whether
+ * it survives such a peer: it does when its first mapping on a join
+ * starts at A (the rewrite is then a no-op, rebase_moved stays 0).
+ */
+
+enum rb_state {
+	RB_FREE = 0,  /* slot unused */
+	RB_WANT_ACK4, /* MP_JOIN SYN seen: waiting for the listener's fourth ACK */
+	RB_WANT_MAP,  /* A known: waiting for the initiator's first mapping */
+	RB_MAPPED,    /* first mapping known: rebase it wherever it is (re)sent */
+	RB_DONE,      /* nothing to do on this subflow (its mapping has a DSS checksum) */
+};
+
+/* One tracked join subflow. */
+struct rb_flow {
+	enum rb_state st;
+	struct mpt_endpoint ini; /* join initiator (sender of the MP_JOIN SYN) */
+	struct mpt_endpoint lis; /* listener */
+	uint64_t a;              /* DATA_ACK of the fourth ACK, as on the wire */
+	bool a64;                /* ... an 8-octet field (flag a) */
+	uint64_t d;              /* first mapping: DSN as on the wire */
+	bool d64;                /* ... an 8-octet field (flag m) */
+	uint32_t ssn;            /* ... relative subflow sequence number */
+	uint16_t len;            /* ... data-level length */
+};
+
+struct sim_rebase {
+	struct rb_flow f[MPT_SIM_REBASE_MAX];
+};
+
+/* The first MPTCP option of a subtype that parses (RFC 8684 §3: kind 30,
+ * the subtype in the high nibble of the third byte), and its offset in
+ * the TCP segment.  DSS and MP_JOIN read the same in v0 and v1. */
+static bool rb_find(const struct tcp_view *v, uint8_t subtype, struct mpt_mptcp_opt *o, size_t *off)
+{
+	struct mpt_tcp_opts opts;
+	struct mpt_mptcp_parse_ctx ctx = {.version = MPT_MPTCP_V1,
+					  .seg = (uint8_t)mpt_mptcp_seg_from_flags(v->th.flags)};
+
+	if (mpt_tcp_opts_parse(&opts, v->th.opt, v->th.opt_len) < 0)
+		return false;
+	for (unsigned i = 0; i < opts.n_mptcp && i < MPT_TCP_MAX_MPTCP; i++) {
+		const uint8_t *b = v->th.opt + opts.mptcp[i].off;
+		size_t len = opts.mptcp[i].len;
+
+		if (len < 3 || (b[2] >> 4) != subtype)
+			continue;
+		if (mpt_mptcp_parse(o, b, len, &ctx) < 0 || o->unknown)
+			continue;
+		*off = MPT_TCP_HDR_LEN + opts.mptcp[i].off;
+		return true;
+	}
+	return false;
+}
+
+/* The tracked subflow of a segment (fwd: initiator -> listener), or NULL. */
+static struct rb_flow *rb_lookup(struct sim_rebase *k, const struct tcp_view *v, bool rev)
+{
+	for (unsigned i = 0; i < MPT_SIM_REBASE_MAX; i++) {
+		struct rb_flow *f = &k->f[i];
+		const struct mpt_endpoint *s = rev ? &f->lis : &f->ini;
+		const struct mpt_endpoint *d = rev ? &f->ini : &f->lis;
+
+		if (f->st != RB_FREE && ep_equal(s, &v->ip.src, v->th.sport) &&
+		    ep_equal(d, &v->ip.dst, v->th.dport))
+			return f;
+	}
+	return NULL;
+}
+
+/* Two DSN / DATA_ACK fields name the same number: compared in full when
+ * both are 64-bit, else by their low 32 bits (RFC 8684 §3.3.1: a 4-octet
+ * field is the low half of the 64-bit number). */
+static bool rb_same(uint64_t x, bool x64, uint64_t y, bool y64)
+{
+	return x64 && y64 ? x == y : (uint32_t)x == (uint32_t)y;
+}
+
+/* Write the fourth ACK's DATA_ACK into a DSN field (8 or 4 octets at off,
+ * possibly at an odd offset: byte by byte, checksum kept). */
+static void rb_rewrite(struct tcp_view *v, size_t off, const struct mpt_mptcp_dss *dss,
+		       const struct rb_flow *f)
+{
+	bool m64 = (dss->flags & MPT_DSS_F_DSN64) != 0;
+	size_t n = m64 ? 8 : 4;
+	uint64_t val = f->a;
+
+	/* A 32-bit DATA_ACK only tells the low half. */
+	if (m64 && !f->a64)
+		val = (dss->dsn & ~(uint64_t)UINT32_MAX) | (uint32_t)f->a;
+	for (size_t i = 0; i < n; i++)
+		seg_set_byte(v->tcp, v->seg_len, off + i, (uint8_t)(val >> (8 * (n - 1 - i))));
+}
+
+static enum sim_mbox_verdict do_rebase(struct sim_mbox_att *a, struct tcp_view *v)
+{
+	struct mpt_sim_mbox *mb = a->mb;
+	struct sim_rebase *k = mb->rb;
+	uint16_t fl = v->th.flags;
+	struct mpt_mptcp_opt o;
+	struct rb_flow *f;
+	size_t off;
+
+	if (!a->rev && (fl & MPT_TCP_SYN) && !(fl & MPT_TCP_ACK) &&
+	    rb_find(v, MPT_MPTCP_MP_JOIN, &o, &off)) {
+		/* A join starts (or its SYN is sent again: start over). */
+		f = rb_lookup(k, v, false);
+		for (unsigned i = 0; !f && i < MPT_SIM_REBASE_MAX; i++)
+			if (k->f[i].st == RB_FREE)
+				f = &k->f[i];
+		if (f) {
+			memset(f, 0, sizeof(*f));
+			f->st = RB_WANT_ACK4;
+			f->ini = (struct mpt_endpoint){v->ip.src, v->th.sport};
+			f->lis = (struct mpt_endpoint){v->ip.dst, v->th.dport};
+		}
+		mb->st.passed++;
+		return SIM_MBOX_PASS;
+	}
+	f = rb_lookup(k, v, a->rev);
+	if (f && (fl & MPT_TCP_RST)) {
+		f->st = RB_FREE; /* the subflow is gone: its slot too */
+		f = NULL;
+	}
+	if (!f || (fl & MPT_TCP_SYN) || !rb_find(v, MPT_MPTCP_DSS, &o, &off)) {
+		mb->st.passed++;
+		return SIM_MBOX_PASS;
+	}
+	const struct mpt_mptcp_dss *dss = &o.u.dss;
+	size_t ack_len =
+	    (dss->flags & MPT_DSS_F_ACK) ? ((dss->flags & MPT_DSS_F_ACK64) ? 8 : 4) : 0;
+	bool map = (dss->flags & MPT_DSS_F_MAP) && dss->data_len != 0;
+	bool m64 = (dss->flags & MPT_DSS_F_DSN64) != 0;
+
+	if (a->rev) {
+		/* The listener's first DATA_ACK after the handshake: its
+		 * answer to the third ACK (RFC 8684 §3.2, the fourth ACK). */
+		if (f->st == RB_WANT_ACK4 && (dss->flags & MPT_DSS_F_ACK)) {
+			f->a = dss->data_ack;
+			f->a64 = (dss->flags & MPT_DSS_F_ACK64) != 0;
+			f->st = RB_WANT_MAP;
+		}
+		mb->st.passed++;
+		return SIM_MBOX_PASS;
+	}
+	if (!map || (f->st != RB_WANT_MAP && f->st != RB_MAPPED)) {
+		mb->st.passed++;
+		return SIM_MBOX_PASS;
+	}
+	if (f->st == RB_WANT_MAP) {
+		if (dss->has_csum) {
+			/* RFC 8684 §3.3.1: the checksum covers the DSN; a
+			 * rewritten one would fail it.  Not this box's case. */
+			f->st = RB_DONE;
+			mb->st.passed++;
+			return SIM_MBOX_PASS;
+		}
+		f->st = RB_MAPPED;
+		f->d = dss->dsn;
+		f->d64 = m64;
+		f->ssn = dss->ssn;
+		f->len = dss->data_len;
+		mb->st.rebase_joins++;
+		if (!rb_same(f->d, f->d64, f->a, f->a64))
+			mb->st.rebase_moved++;
+	}
+	/* Only the first mapping, as first sent (its retransmissions
+	 * carry it again); and nothing to do where it starts at A. */
+	if (dss->has_csum || dss->ssn != f->ssn || dss->data_len != f->len ||
+	    !rb_same(dss->dsn, m64, f->d, f->d64) || rb_same(dss->dsn, m64, f->a, f->a64)) {
+		mb->st.passed++;
+		return SIM_MBOX_PASS;
+	}
+	/* RFC 8684 §3.3: kind, length, subtype, flags, DATA_ACK, then DSN. */
+	rb_rewrite(v, off + 4 + ack_len, dss, f);
+	mb->st.modified++;
+	return SIM_MBOX_PASS;
+}
+
 /* ---- dispatch --------------------------------------------------------------------- */
 enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a,
 				     struct sim_pkt **pp)
@@ -1073,6 +1264,9 @@ enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a
 		break;
 	case MPT_SIM_MBOX_MPTCP_ATTACK:
 		r = do_attack(a, &v);
+		break;
+	case MPT_SIM_MBOX_JOIN_REBASE:
+		r = do_rebase(a, &v);
 		break;
 	}
 	if (r == SIM_MBOX_DROP)
@@ -1145,6 +1339,7 @@ static bool cfg_ok(const struct mpt_sim_mbox_cfg *c)
 	case MPT_SIM_MBOX_SEQ_OFFSET:
 	case MPT_SIM_MBOX_COALESCE:
 	case MPT_SIM_MBOX_DROP_UNKNOWN_OPT:
+	case MPT_SIM_MBOX_JOIN_REBASE:
 		return true;
 	case MPT_SIM_MBOX_NAT:
 		return c->nat_addr.family == 4 || c->nat_addr.family == 6;
@@ -1171,12 +1366,15 @@ int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 		*out = NULL;
 	if (!fwd || !cfg || !cfg_ok(cfg) || (rev && rev->sim != fwd->sim))
 		return MPT_ERR_INVAL;
-	/* The attacker sees both directions of one path. */
-	if (cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK && (!rev || rev == fwd))
+	/* The attacker and the rebasing listener see both directions of
+	 * one path. */
+	if ((cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK || cfg->kind == MPT_SIM_MBOX_JOIN_REBASE) &&
+	    (!rev || rev == fwd))
 		return MPT_ERR_INVAL;
 	sim = fwd->sim;
-	two_way = rev && (cfg->kind == MPT_SIM_MBOX_SEQ_OFFSET || cfg->kind == MPT_SIM_MBOX_NAT ||
-			  cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK);
+	two_way = rev &&
+		  (cfg->kind == MPT_SIM_MBOX_SEQ_OFFSET || cfg->kind == MPT_SIM_MBOX_NAT ||
+		   cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK || cfg->kind == MPT_SIM_MBOX_JOIN_REBASE);
 	mb = mpt_calloc(sim->mem, 1, sizeof(*mb));
 	if (!mb)
 		return MPT_ERR_NOMEM;
@@ -1185,6 +1383,13 @@ int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 	if (cfg->kind == MPT_SIM_MBOX_MPTCP_ATTACK) {
 		mb->atk = mpt_calloc(sim->mem, 1, sizeof(*mb->atk));
 		if (!mb->atk) {
+			mpt_free(sim->mem, mb);
+			return MPT_ERR_NOMEM;
+		}
+	}
+	if (cfg->kind == MPT_SIM_MBOX_JOIN_REBASE) {
+		mb->rb = mpt_calloc(sim->mem, 1, sizeof(*mb->rb));
+		if (!mb->rb) {
 			mpt_free(sim->mem, mb);
 			return MPT_ERR_NOMEM;
 		}
@@ -1200,6 +1405,7 @@ int mpt_sim_mbox_add(struct mpt_sim_link *fwd, struct mpt_sim_link *rev,
 	}
 	if (rc < 0) {
 		mpt_free(sim->mem, mb->atk);
+		mpt_free(sim->mem, mb->rb);
 		mpt_free(sim->mem, mb);
 		return rc;
 	}
@@ -1234,6 +1440,7 @@ void sim_mbox_free_all(struct mpt_sim *sim)
 		}
 		mpt_free(sim->mem, mb->nat);
 		mpt_free(sim->mem, mb->atk);
+		mpt_free(sim->mem, mb->rb);
 		mpt_free(sim->mem, mb);
 	}
 }

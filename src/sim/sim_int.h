@@ -91,6 +91,7 @@ struct sim_nat_map {
 };
 
 struct sim_attack; /* MPTCP_ATTACK state (mbox.c) */
+struct sim_rebase; /* JOIN_REBASE state (mbox.c) */
 
 struct mpt_sim_mbox {
 	struct mpt_sim *sim;
@@ -101,6 +102,7 @@ struct mpt_sim_mbox {
 	struct sim_nat_map *nat;
 	unsigned n_nat;
 	struct sim_attack *atk;      /* MPTCP_ATTACK only */
+	struct sim_rebase *rb;       /* JOIN_REBASE only */
 	struct sim_mbox_att *att[2]; /* forward, reverse (may be NULL) */
 	struct mpt_sim_mbox *next;   /* sim's list, for destroy */
 };
