@@ -279,13 +279,14 @@ static bool in_stripped(struct in_seg *c)
  * Our join is usable (RFC 8684 §3.2: the fourth ACK came).  Its first
  * mapping will start at the DATA_ACK this segment carries (or at our
  * DATA_ACK when it carries none): Linux (6.18) completes a passive join
- * at the connection level only when the application releases the
- * connection's lock, and then rebases the mapping that the join's first
- * data already loaded to its connection-level ack_seq (map_seq =
- * ack_seq).  Data cannot move that ack_seq meanwhile, so it is the
+ * whose third ACK found the connection locked by its application only
+ * when that lock is released, and then rebases the mapping that the
+ * join's first data already loaded to its connection-level ack_seq
+ * (map_seq = ack_seq).  Data cannot move that ack_seq meanwhile, so it is the
  * DATA_ACK of its fourth ACK; a first mapping starting anywhere else was
  * delivered at the wrong place (one window of the stream replaced by
- * later bytes, docs/interop-notes.md).  sched.c join_first sends it.
+ * later bytes; docs/mptcp-design.md, "Linux's late join").  sched.c
+ * join_first sends it.
  */
 static void join_pin(struct in_seg *c)
 {

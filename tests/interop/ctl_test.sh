@@ -327,17 +327,7 @@ PY
 	mpt_in nstat -a -j --ctl "$pctl" >"$g/nstat.json" 2>&1
 	wait "$cpid" || { echo "  the SOCKS client failed"; show_log "$g/cli.err"; rc=1; }
 	kill "$spid" 2>/dev/null
-	if ! same_file "16 MiB echoed through mpt proxy" "$g/data" "$g/got"; then
-		# KNOWN BUG (docs/known-bugs.md): a full-length echo with other
-		# contents through the passthrough; reported, not failed, unless
-		# MPT_STRICT_KNOWN_BUGS=1.  A short or missing echo fails.
-		if [ "$(stat -c %s "$g/got" 2>/dev/null || echo 0)" = "$(stat -c %s "$g/data")" ] &&
-			[ "${MPT_STRICT_KNOWN_BUGS:-0}" != 1 ]; then
-			echo "  KNOWN BUG (docs/known-bugs.md): the echo is corrupted; not failing this case"
-		else
-			rc=1
-		fi
-	fi
+	same_file "16 MiB echoed through mpt proxy" "$g/data" "$g/got" || rc=1
 	sleep 0.5 # the relay's close reaches the monitor
 	ksnap "$NS_S" "$g/k1"
 	kill -TERM "$ppid"

@@ -246,26 +246,10 @@ clients a 1080 7000
 case_result "(a) $N connections through proxy + converter, every byte intact" $?
 
 echo "-- (p) $PAR SOCKS5 clients x $SEQ connections: proxy --threads 2 -> kernel MPTCP server"
-# KNOWN BUG (docs/known-bugs.md): mpt -> kernel MPTCP passthrough corrupts a
-# connection now and then (one window of data at a DSN 17,040 too low; seen
-# with the build before threads existed, 1 run in 12 of ctl_test's case (g)
-# transfer).  Until it is fixed, a connection whose only fault is that its
-# bytes differ (full length) is reported loudly as the known bug and does
-# not fail this case; MPT_STRICT_KNOWN_BUGS=1 makes it fail.  Anything else
-# (short, refused, reset, no join) fails as always.
 case_p() {
 	local rc=0 jsr mpc
 	ksnap "$NS_V" "$WORK/k0"
-	if ! clients p 1081 7001; then
-		if grep -q ": FAILED" "$WORK/p.out" &&
-			! grep ": FAILED" "$WORK/p.out" | grep -qv "CORRUPTED" &&
-			grep -q "^connections: " "$WORK/p.out" && alive &&
-			[ "${MPT_STRICT_KNOWN_BUGS:-0}" != 1 ]; then
-			echo "  KNOWN BUG (docs/known-bugs.md): $(grep -c CORRUPTED "$WORK/p.out") connection(s) corrupted through the passthrough; not failing this case"
-		else
-			rc=1
-		fi
-	fi
+	clients p 1081 7001 || rc=1
 	ksnap "$NS_V" "$WORK/k1"
 	jsr=$(kdelta "$WORK/k0" "$WORK/k1" MPTcpExtMPJoinSynRx)
 	mpc=$(kdelta "$WORK/k0" "$WORK/k1" MPTcpExtMPCapableSYNRX)
