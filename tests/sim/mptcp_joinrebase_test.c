@@ -681,44 +681,21 @@ static void test_idle_join_control(void **state)
 }
 
 /* Path 1 slow to answer, path 2 fast: the join's handshake is over while
- * the first subflow still has a window of data in flight. */
-static void test_upload_seed1(void **state)
+ * the first subflow still has a window of data in flight.  Three seeds. */
+static void test_upload_seeds(void **state)
 {
 	(void)state;
-	static const struct variant v = {.name = "seed 1",
-					 .seed = 1,
-					 .rate_bps = {50000000, 50000000},
-					 .rtt_ns = {80 * MS, 10 * MS},
-					 .jitter_ns = 2 * MS,
-					 .up = 4u << 20,
-					 .down = 1u << 20};
-	upload(&v);
-}
-
-static void test_upload_seed2(void **state)
-{
-	(void)state;
-	static const struct variant v = {.name = "seed 2",
-					 .seed = 2,
-					 .rate_bps = {50000000, 50000000},
-					 .rtt_ns = {80 * MS, 10 * MS},
-					 .jitter_ns = 2 * MS,
-					 .up = 4u << 20,
-					 .down = 1u << 20};
-	upload(&v);
-}
-
-static void test_upload_seed3(void **state)
-{
-	(void)state;
-	static const struct variant v = {.name = "seed 3",
-					 .seed = 3,
-					 .rate_bps = {50000000, 50000000},
-					 .rtt_ns = {80 * MS, 10 * MS},
-					 .jitter_ns = 2 * MS,
-					 .up = 4u << 20,
-					 .down = 1u << 20};
-	upload(&v);
+	static const char *const names[] = {"seed 1", "seed 2", "seed 3"};
+	for (unsigned k = 0; k < 3; k++) {
+		const struct variant v = {.name = names[k],
+					  .seed = k + 1,
+					  .rate_bps = {50000000, 50000000},
+					  .rtt_ns = {80 * MS, 10 * MS},
+					  .jitter_ns = 2 * MS,
+					  .up = 4u << 20,
+					  .down = 1u << 20};
+		upload(&v);
+	}
 }
 
 /* Loss on both paths (client -> server), other rates, path 2 the slower. */
@@ -741,9 +718,7 @@ int main(void)
 	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_box),
 	    cmocka_unit_test(test_idle_join_control),
-	    cmocka_unit_test(test_upload_seed1),
-	    cmocka_unit_test(test_upload_seed2),
-	    cmocka_unit_test(test_upload_seed3),
+	    cmocka_unit_test(test_upload_seeds),
 	    cmocka_unit_test(test_upload_lossy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
