@@ -306,6 +306,27 @@ struct mpt_mptcp_knobs {
 	 */
 	uint8_t ext_key_len;
 	uint8_t ext_key[64];
+	/**
+	 * Share of the peer's data-level window (RFC 8684 §3.3.4) that data
+	 * beyond DATA_ACK may fill, in 256ths (1..256; 0: the default 224,
+	 * seven eighths).  A Linux receiver counts its window in memory, not
+	 * bytes: a window's worth of out-of-order data in packets that cost
+	 * it more than it assumed fills its buffer, and it then never moves
+	 * the data that would fill the hole (docs/mptcp-design.md, "The
+	 * Linux receiver's memory").  256: the whole window.
+	 */
+	uint16_t wnd_share;
+	/**
+	 * A connection whose DATA_ACK does not move for this long while data
+	 * is outstanding and the peer's window is open fails with
+	 * MPT_ERR_TIMEDOUT (MP_FASTCLOSE to the peer; counter MPTCPDataStall):
+	 * a receiver that acknowledges subflow data but never delivers it
+	 * (the Linux receiver above, once its buffer filled) would hold the
+	 * application forever.  A closed window (a paused reader) never
+	 * counts.  Checked at the data-level retransmission timer, which
+	 * backs off to a minute.  0: the default, 300 s; UINT64_MAX: never.
+	 */
+	uint64_t stall_timeout_ns;
 };
 
 /** Values of mpt_mptcp_knobs.ext_keys. */

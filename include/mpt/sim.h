@@ -429,6 +429,16 @@ enum mpt_sim_mbox_kind {
 	 * covers the DSN: a rewritten one would fail it).
 	 */
 	MPT_SIM_MBOX_JOIN_REBASE,
+	/**
+	 * A receiver that stops delivering: from freeze_at on, the DATA_ACK
+	 * of every DSS option crossing the box (put it on the return links)
+	 * is replaced by the first one it saw then (the low 32 bits for a
+	 * 4-octet field), the window left as it is: what a Linux 6.18
+	 * receiver whose buffer filled with out-of-order data looks like to
+	 * the sender (subflows acknowledge, DATA_ACK never moves).  One
+	 * connection per box.  Rewritten byte-wise, TCP checksum fixed.
+	 */
+	MPT_SIM_MBOX_FREEZE_DATA_ACK,
 };
 
 /** JOIN_REBASE: most subflows tracked at once (beyond: joins pass). */
@@ -468,6 +478,8 @@ struct mpt_sim_mbox_cfg {
 	/** Source address of the forged join (family 0: the initiator's). */
 	struct mpt_addr atk_join_addr;
 	uint16_t atk_join_port; /**< its source port (0: MPT_SIM_ATTACK_PORT) */
+
+	uint64_t freeze_at; /**< FREEZE_DATA_ACK: simulated time it starts */
 };
 
 /** What a middlebox did. */
@@ -482,6 +494,8 @@ struct mpt_sim_mbox_stats {
 	/** JOIN_REBASE: of those, how many started elsewhere than the fourth ACK's
 	 *  DATA_ACK (D != A): rebased, i.e. rewritten */
 	uint64_t rebase_moved;
+	/** FREEZE_DATA_ACK: DATA_ACKs rewritten to the frozen value */
+	uint64_t frozen_acks;
 };
 
 /**

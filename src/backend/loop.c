@@ -102,6 +102,7 @@ struct mpt_backend {
 	struct mpt_pcap_writer pcap; /* --pcap (closed: pcap.f == NULL) */
 	struct mpt_backend_stats stats;
 	bool offload; /* every device offloads: the stack makes super-segments */
+	size_t page;  /* the kernel's page size (what a written packet costs) */
 	/* Other threads reach this backend through an eventfd (mpt_backend_wake,
 	 * and a group's inbox: packets another member read for this one). */
 	int wfd;
@@ -284,6 +285,17 @@ static void emu_tx_push(void *ud, const uint8_t *pkt, size_t len)
 		b->stats.emu_drops++;
 }
 
+struct be_seg_to {
+	struct mpt_backend *b;
+	size_t dev;
+};
+
+static void dev_write_seg(void *ud, const uint8_t *pkt, size_t len)
+{
+	const struct be_seg_to *t = ud;
+	dev_write(t->b, t->dev, pkt, len);
+}
+
 static void stack_output_ex(void *ud, const uint8_t *pkt, size_t len, const struct mpt_out_meta *m)
 {
 	struct mpt_backend *b = ud;
@@ -300,6 +312,21 @@ static void stack_output_ex(void *ud, const uint8_t *pkt, size_t len, const stru
 					      sizeof(b->segbuf), emu_tx_push, p);
 		else
 			emu_tx_push(p, pkt, len);
+		return;
+	}
+	if (m->gso_size && mpt_tun_gso_dear(len, m->l3_len + m->l4_len, m->gso_size, b->page)) {
+		/*
+		 * The receiver would pay more memory per byte for this one
+		 * than for full segments alone, and Linux sizes its MPTCP
+		 * window by what one sample packet cost it: segments that
+		 * cost more can fill its buffer with out-of-order data and
+		 * stall the connection for good (docs/mptcp-design.md, "The
+		 * Linux receiver's memory").  Written one segment at a time.
+		 */
+		b->stats.tx_split++;
+		struct be_seg_to ctx = {b, p->dev};
+		(void)mpt_gso_segment(pkt, len, m->l3_len, m->gso_size, b->segbuf,
+				      sizeof(b->segbuf), dev_write_seg, &ctx);
 		return;
 	}
 	struct virtio_net_hdr vh;
@@ -849,6 +876,8 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	/* Segmentation and checksum offload when every device takes it
 	 * (issue 13: a super-packet per write/read instead of a packet). */
 	b->offload = !cfg->no_offload && b->n_devs > 0;
+	long pg = sysconf(_SC_PAGESIZE);
+	b->page = pg > 0 ? (size_t)pg : 4096;
 	for (size_t i = 0; i < b->n_devs && b->offload; i++)
 		if (mpt_tun_offload(&b->devs[i].tun) < 0)
 			b->offload = false;

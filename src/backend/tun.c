@@ -362,3 +362,61 @@ void mpt_tun_close(struct mpt_tun *t)
 		t->fd = -1;
 	}
 }
+
+/* ---- what a written packet costs the receiver ---------------------------- */
+
+/* Linux, 64-bit: sizeof(struct sk_buff) and of skb_shared_info rounded to
+ * a cache line, the headroom tun reserves (NET_SKB_PAD), and the largest
+ * page block alloc_skb_with_frags takes (PAGE_ALLOC_COSTLY_ORDER). */
+#define SKB_STRUCT  256u
+#define SKB_SHINFO  320u
+#define SKB_PAD     64u
+#define SKB_MAX_ORD 3u
+
+/* kmalloc's size classes from 512 bytes up: powers of two. */
+static size_t kmalloc_class(size_t n)
+{
+	size_t c = 512;
+	while (c < n)
+		c *= 2;
+	return c;
+}
+
+static size_t head_truesize(size_t linear)
+{
+	size_t n = ((SKB_PAD + linear + 63u) & ~(size_t)63u) + SKB_SHINFO;
+	return kmalloc_class(n) + SKB_STRUCT;
+}
+
+size_t mpt_tun_rx_truesize(size_t len, size_t hdr_len, size_t page)
+{
+	if (page == 0)
+		page = 4096;
+	/* Under a page: all of it in the kmalloc'd head. */
+	if (SKB_PAD + len < page)
+		return head_truesize(len);
+	size_t linear = MPT_MIN(hdr_len, len);
+	size_t ts = head_truesize(linear);
+	size_t rest = len - linear;
+	unsigned order = SKB_MAX_ORD;
+	while (rest > 0) {
+		size_t aligned = (rest + page - 1) / page * page;
+		while (order > 0 && aligned < (page << order))
+			order--;
+		size_t blk = page << order;
+		ts += blk; /* charged whole, however little of it is used */
+		rest -= MPT_MIN(rest, blk);
+	}
+	return ts;
+}
+
+bool mpt_tun_gso_dear(size_t len, size_t hdr_len, uint32_t gso_size, size_t page)
+{
+	if (gso_size == 0 || len <= hdr_len + gso_size)
+		return false;
+	size_t pay = len - hdr_len;
+	size_t ts = mpt_tun_rx_truesize(len, hdr_len, page);
+	size_t ts1 = mpt_tun_rx_truesize(hdr_len + gso_size, hdr_len, page);
+	/* pay / ts < gso_size / ts1, without division. */
+	return (uint64_t)pay * ts1 < (uint64_t)gso_size * ts;
+}

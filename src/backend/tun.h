@@ -49,6 +49,22 @@ int mpt_tun_offload_off(struct mpt_tun *t);
  */
 int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char *err,
 		      size_t errlen);
+/**
+ * What Linux charges a receiving socket (skb truesize) for a packet of len
+ * bytes written to a TUN device with a virtio-net header whose hdr_len is
+ * hdr_len, pages of page bytes: a model of tun_alloc_skb on a 64-bit
+ * kernel (a packet under a page is one kmalloc'd buffer; a larger one is
+ * its header plus page blocks of up to 8 pages, each charged in full).
+ */
+size_t mpt_tun_rx_truesize(size_t len, size_t hdr_len, size_t page);
+/**
+ * Whether a super-packet (len bytes, headers hdr_len, gso_size payload
+ * bytes per segment) costs the receiver more memory per payload byte than
+ * one full segment written alone: the three-segment packet, for one, is
+ * charged two pages for 4.3 kB (docs/mptcp-design.md, "The Linux
+ * receiver's memory").
+ */
+bool mpt_tun_gso_dear(size_t len, size_t hdr_len, uint32_t gso_size, size_t page);
 /** Close the descriptor; a device created by mpt_tun_open disappears. */
 void mpt_tun_close(struct mpt_tun *t);
 

@@ -23,6 +23,7 @@
 #define MP_DRTX_MIN      (200 * MPT_NS_PER_MS)
 #define MP_STALE_BACKOFF 4              /* RTOs in a row without progress: a stale subflow */
 #define MP_DRTX_BURST    (256u * 1024u) /* bytes re-sent per data-level timeout */
+#define MP_STALL_WND_MIN (8u * 1024u)   /* a window below this is closed (drtx_arm) */
 
 int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 {
@@ -46,6 +47,12 @@ int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 		k->ndiffports = 2;
 	if (k->add_addr_accept_max == 0)
 		k->add_addr_accept_max = 8;
+	if (k->wnd_share == 0)
+		k->wnd_share = MPT_MP_WND_SHARE_DEFAULT;
+	if (k->wnd_share > 256)
+		return MPT_ERR_INVAL;
+	if (k->stall_timeout_ns == 0)
+		k->stall_timeout_ns = MPT_MP_STALL_TIMEOUT_DEFAULT;
 	if (k->no_pm)
 		snprintf(k->pm, sizeof(k->pm), "none");
 	/* External keys: a known mode; a configured key of 16..64 bytes. */
@@ -1328,7 +1335,68 @@ static void drtx_arm(struct mpt_mpconn *mp, uint64_t now)
 			mp->drtx_n = 0;
 		mp->drtx_una = mp->snd.una;
 		mp->drtx_at = now + drtx_rto(mp);
+		mp->drtx_since = now;
 	}
+	/* A closed window is the peer's choice (a paused reader), not a
+	 * stall: the clock of stall_timeout starts when it opens.  Closed
+	 * is also a window of a few segments only: receivers avoid offering
+	 * less than a segment (RFC 9293 §3.8.6.2.2) but may keep what is
+	 * left of the last offer. */
+	if (mp->wnd_known && !mpt_dsn_gt(mp->wnd_end, mp->snd.una + MP_STALL_WND_MIN))
+		mp->drtx_since = now;
+}
+
+/* Whether a subflow acknowledged the byte at DATA_ACK: the peer holds it
+ * and does not deliver it (not a path losing it: the subflow's own
+ * recovery and its timeouts handle that). */
+static bool head_delivered(const struct mpt_mpconn *mp)
+{
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->flow || sf->closed)
+			continue;
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		uint32_t una_rel = ti.snd_una - sf->iss;
+		size_t n = mpt_maplist_count(&sf->tx);
+		for (size_t k = 0; k < n; k++) {
+			const struct mpt_map *m = mpt_maplist_at(&sf->tx, k);
+			if (m->len == 0 || !mpt_dsn_in(mp->snd.una, m->dsn, m->len))
+				continue;
+			uint32_t pos = m->ssn + (uint32_t)(mp->snd.una - m->dsn);
+			if (mpt_seq_lt(pos, una_rel))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * DATA_ACK has not moved for stall_timeout while data was outstanding, the
+ * peer's window open (drtx_arm) and the byte at DATA_ACK acknowledged by
+ * a subflow (drtx_fire): the peer takes our segments at the subflow level
+ * and delivers nothing.  Linux 6.18 does that for good once
+ * out-of-order data filled its receive buffer (docs/mptcp-design.md, "The
+ * Linux receiver's memory").  Fail the connection as TCP fails one whose
+ * retransmissions go unanswered (RFC 9293 §3.8.3, R2): the application
+ * gets an error rather than waiting forever, the peer an MP_FASTCLOSE
+ * (RFC 8684 §3.5).
+ */
+static bool drtx_stalled(struct mpt_mpconn *mp, uint64_t now)
+{
+	if (mp->k.stall_timeout_ns == UINT64_MAX || now - mp->drtx_since < mp->k.stall_timeout_ns)
+		return false;
+	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataStall);
+	mp->err = MPT_ERR_TIMEDOUT;
+	if (mp->keys_known && mp->established)
+		fastclose(mp, now);
+	else
+		abort_all(mp, now);
+	if (mp->sock)
+		mpt_stack_sock_set_error(mp->sock, mp->err);
+	mp->drtx_at = MPT_TIME_NEVER;
+	conn_set_closed(mp, MPT_EV_ERROR | MPT_EV_READABLE);
+	return true;
 }
 
 static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
@@ -1340,6 +1408,12 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 		mp->drtx_at = MPT_TIME_NEVER;
 		return;
 	}
+	/* The stall clock runs only while the peer holds the byte at
+	 * DATA_ACK (checked at each firing). */
+	if (!drtx_fin_only(mp) && !head_delivered(mp))
+		mp->drtx_since = now;
+	if (drtx_stalled(mp, now))
+		return;
 	if (drtx_fin_only(mp)) {
 		/* Only the DATA_FIN is missing: it leaves bare (SSN 0, length
 		 * 1) and from now on on the bare DATA_FIN's own timer

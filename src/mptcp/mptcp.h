@@ -221,9 +221,10 @@ struct mpt_mpconn {
 	uint64_t wnd_end;
 	/* RFC 8684 §3.3.6: data-level retransmission timer (DATA_ACK stuck
 	 * while data is outstanding -> re-send from DATA_ACK) */
-	uint64_t drtx_at;  /* MPT_TIME_NEVER when not armed */
-	uint64_t drtx_una; /* snd.una when armed */
-	uint8_t drtx_n;    /* consecutive firings without progress (backoff) */
+	uint64_t drtx_at;    /* MPT_TIME_NEVER when not armed */
+	uint64_t drtx_una;   /* snd.una when armed */
+	uint64_t drtx_since; /* DATA_ACK unmoved (window open, data out) since */
+	uint8_t drtx_n;      /* consecutive firings without progress (backoff) */
 	/* receive side */
 	struct mpt_drcv rcv;
 	bool peer_fin; /* peer's DATA_FIN seen */
@@ -559,8 +560,11 @@ int mpt_mp_fastclose_value(const struct mpt_mpconn *mp, uint8_t kid, bool ours, 
 
 /** Push queued data (reinjections first) to subflows. */
 void mpt_sched_push(struct mpt_mpconn *mp, uint64_t now);
-/** First DSN the peer's connection-level receive window does not allow. */
+/** First DSN beyond the share (knob wnd_share) of the peer's connection-level
+ *  receive window that data may use. */
 uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp);
+/** share/256 of wnd (share 0 or 256: all of it). */
+uint64_t mpt_sched_wnd_scaled(uint64_t wnd, uint16_t share);
 /** Queue a subflow's not-DATA_ACKed mappings for other subflows. */
 void mpt_sched_reinject_sf(struct mpt_subflow *sf);
 /** Queue [dsn, end) (not yet DATA_ACKed) for re-sending on any subflow. */

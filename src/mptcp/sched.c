@@ -88,6 +88,43 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 	return room >= thr ? room : 0;
 }
 
+/*
+ * Data beyond DATA_ACK may fill wnd_share/256 of the window (the knob's
+ * default: seven eighths).  Why not all of it: Linux (6.18) sizes its
+ * data-level window from its receive buffer times the payload-to-memory
+ * ratio of one sample packet per subflow, moves nothing from a subflow
+ * into a connection whose memory is over that buffer, does not prune its
+ * out-of-order queue and grows the buffer only as its application reads.
+ * A window of out-of-order data (a hole at DATA_ACK: a loss, a slower
+ * path) in packets that cost it more memory than the sample did fills the
+ * buffer, and the bytes of the hole, when they come, are never moved: the
+ * connection stops for good (docs/mptcp-design.md, "The Linux receiver's
+ * memory").  The margin absorbs packets dearer than the sample (short
+ * ones); the backend keeps the full ones within the sample's cost.
+ */
+static uint64_t wnd_share(const struct mpt_mpconn *mp, uint64_t wnd)
+{
+	/* One subflow delivers in DSN order: nothing waits out of order at
+	 * the data level (its own losses wait in its TCP queue, which Linux
+	 * prunes), so the whole window is safe. */
+	size_t n = 0;
+	for (size_t i = 0; i < mp->nsf && n < 2; i++)
+		if (mpt_sf_usable(mp->sf[i]))
+			n++;
+	if (n < 2)
+		return wnd;
+	uint64_t w = mpt_sched_wnd_scaled(wnd, mp->k.wnd_share);
+	return MPT_MAX(w, 1u);
+}
+
+uint64_t mpt_sched_wnd_scaled(uint64_t wnd, uint16_t share)
+{
+	if (share == 0 || share >= 256)
+		return wnd;
+	/* Windows are below 2^32 << 14 (RFC 7323 §2.3): no overflow. */
+	return MPT_MIN(wnd, UINT64_C(1) << 46) * share / 256;
+}
+
 uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
 {
 	/*
@@ -101,7 +138,9 @@ uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
 		/* The edge from the latest DATA_ACK + window; at least one
 		 * byte past DATA_ACK so that a zero window can be probed. */
 		uint64_t e = mp->wnd_end;
-		return mpt_dsn_gt(e, mp->snd.una) ? e : mp->snd.una + 1;
+		if (!mpt_dsn_gt(e, mp->snd.una))
+			return mp->snd.una + 1;
+		return mp->snd.una + wnd_share(mp, e - mp->snd.una);
 	}
 	uint32_t wnd = 0;
 	bool any = false;
@@ -118,7 +157,7 @@ uint64_t mpt_sched_wnd_edge(const struct mpt_mpconn *mp)
 		return mp->snd.end; /* nothing can send anyway */
 	/* A zero window still lets one mapping's worth probe it (the
 	 * subflow's persist timer does the probing). */
-	return mp->snd.una + MPT_MAX(wnd, 1u);
+	return mp->snd.una + wnd_share(mp, MPT_MAX(wnd, 1u));
 }
 
 /* RFC 8684 §3.3.1: the DSS checksum of a mapping whose first len payload

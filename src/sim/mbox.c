@@ -1223,6 +1223,36 @@ static enum sim_mbox_verdict do_rebase(struct sim_mbox_att *a, struct tcp_view *
 	return SIM_MBOX_PASS;
 }
 
+/* ---- FREEZE_DATA_ACK ------------------------------------------------------------- */
+static enum sim_mbox_verdict do_freeze(struct mpt_sim *sim, struct mpt_sim_mbox *mb,
+				       struct tcp_view *v)
+{
+	struct mpt_mptcp_opt o;
+	size_t off;
+
+	if (sim->now < mb->cfg.freeze_at || !rb_find(v, MPT_MPTCP_DSS, &o, &off) ||
+	    !(o.u.dss.flags & MPT_DSS_F_ACK))
+		return SIM_MBOX_PASS;
+	bool a64 = (o.u.dss.flags & MPT_DSS_F_ACK64) != 0;
+	if (!mb->frz_set) {
+		mb->frz_set = true;
+		mb->frz_ack = o.u.dss.data_ack;
+		mb->frz64 = a64;
+	}
+	uint64_t val = mb->frz_ack;
+	/* A 4-octet field is the low half (RFC 8684 §3.3.1); a 64-bit one
+	 * after a 32-bit first value keeps its own high half. */
+	if (a64 && !mb->frz64)
+		val = (o.u.dss.data_ack & ~(uint64_t)UINT32_MAX) | (uint32_t)val;
+	size_t n = a64 ? 8 : 4;
+	/* The DATA_ACK follows kind, length, subtype and flags (§3.3). */
+	for (size_t i = 0; i < n; i++)
+		seg_set_byte(v->tcp, v->seg_len, off + 4 + i, (uint8_t)(val >> (8 * (n - 1 - i))));
+	mb->st.frozen_acks++;
+	mb->st.modified++;
+	return SIM_MBOX_PASS;
+}
+
 /* ---- dispatch --------------------------------------------------------------------- */
 enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a,
 				     struct sim_pkt **pp)
@@ -1267,6 +1297,9 @@ enum sim_mbox_verdict sim_mbox_apply(struct mpt_sim *sim, struct sim_mbox_att *a
 		break;
 	case MPT_SIM_MBOX_JOIN_REBASE:
 		r = do_rebase(a, &v);
+		break;
+	case MPT_SIM_MBOX_FREEZE_DATA_ACK:
+		r = do_freeze(sim, mb, &v);
 		break;
 	}
 	if (r == SIM_MBOX_DROP)
@@ -1340,6 +1373,7 @@ static bool cfg_ok(const struct mpt_sim_mbox_cfg *c)
 	case MPT_SIM_MBOX_COALESCE:
 	case MPT_SIM_MBOX_DROP_UNKNOWN_OPT:
 	case MPT_SIM_MBOX_JOIN_REBASE:
+	case MPT_SIM_MBOX_FREEZE_DATA_ACK:
 		return true;
 	case MPT_SIM_MBOX_NAT:
 		return c->nat_addr.family == 4 || c->nat_addr.family == 6;

@@ -101,8 +101,10 @@ struct mpt_sim_mbox {
 	uint64_t data_segs; /* CORRUPT: data segments seen */
 	struct sim_nat_map *nat;
 	unsigned n_nat;
-	struct sim_attack *atk;      /* MPTCP_ATTACK only */
-	struct sim_rebase *rb;       /* JOIN_REBASE only */
+	struct sim_attack *atk; /* MPTCP_ATTACK only */
+	struct sim_rebase *rb;  /* JOIN_REBASE only */
+	uint64_t frz_ack;       /* FREEZE_DATA_ACK: the value, once frz_set */
+	bool frz_set, frz64;
 	struct sim_mbox_att *att[2]; /* forward, reverse (may be NULL) */
 	struct mpt_sim_mbox *next;   /* sim's list, for destroy */
 };

@@ -526,7 +526,17 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 		if (n > 0) {
 			if (!cwnd_allows(t, pipe, n))
 				return false;
-			if (n == mss && t->cfg.tso_max > mss) {
+			/*
+			 * The first full segment goes alone.  Linux sizes a
+			 * receive window by the payload-to-memory ratio of the
+			 * first full-sized packet a flow brings it
+			 * (tcp_measure_rcv_mss): one segment makes that sample
+			 * no cheaper than the segments that follow, whose
+			 * memory then stays within the buffer the window was
+			 * computed from (docs/mptcp-design.md, "The Linux
+			 * receiver's memory").
+			 */
+			if (n == mss && t->cfg.tso_max > mss && t->full_seg_sent) {
 				/* Segmentation offload: as many full segments as the
 				 * window and the congestion window allow, in one. */
 				uint32_t room = pipe < t->cc.cwnd ? t->cc.cwnd - pipe : mss;
@@ -536,6 +546,8 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 					big -= big % mss; /* whole segments unless at an edge */
 				n = MPT_MAX(n, big);
 			}
+			if (n == mss)
+				t->full_seg_sent = true;
 			return tcp_xmit(t, t->snd_nxt, n,
 					(uint16_t)(MPT_TCP_ACK | (n == unsent ? MPT_TCP_PSH : 0)),
 					true, now) > 0;

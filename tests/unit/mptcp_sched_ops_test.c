@@ -648,6 +648,51 @@ static void join_first_mapping(void **state)
 	assert_int_equal(counter("MPJoinFirstAtAck"), c0 + 2);
 }
 
+/*
+ * Data beyond DATA_ACK fills wnd_share/256 of the peer's window (default
+ * 224: seven eighths) while two or more subflows can carry it, all of it
+ * with one (sched.c wnd_share: a Linux receiver's buffer can fill with a
+ * window of out-of-order data only with two).
+ */
+static void wnd_share_of_window(void **state)
+{
+	(void)state;
+	struct mpt_mpconn *mp = S.x.mp;
+	assert_int_equal(mp->k.wnd_share, 224);
+	uint64_t una = mp->snd.una;
+	mp->wnd_known = true;
+	mp->wnd_end = una + 40000;
+	assert_true(mpt_sched_wnd_edge(mp) == una + 35000);
+	queue(50000);
+	push(&mpt_sched_minrtt);
+	uint32_t sent = 0;
+	for (size_t i = 0; i < NSF; i++)
+		sent += took(i);
+	assert_int_equal(sent, 35000);
+	/* The knob: the whole window. */
+	mp->k.wnd_share = 256;
+	assert_true(mpt_sched_wnd_edge(mp) == una + 40000);
+	/* One usable subflow: the whole window, whatever the knob. */
+	mp->k.wnd_share = 128;
+	assert_true(mpt_sched_wnd_edge(mp) == una + 20000);
+	for (size_t i = 1; i < NSF; i++)
+		S.sf[i]->dead = true;
+	assert_true(mpt_sched_wnd_edge(mp) == una + 40000);
+	for (size_t i = 1; i < NSF; i++)
+		S.sf[i]->dead = false;
+	mp->k.wnd_share = 224;
+	/* A closed window still lets one byte probe it. */
+	mp->wnd_end = una;
+	assert_true(mpt_sched_wnd_edge(mp) == una + 1);
+	/* The arithmetic: a share of a window, never zero of a non-zero one. */
+	assert_true(mpt_sched_wnd_scaled(40000, 224) == 35000);
+	assert_true(mpt_sched_wnd_scaled(40000, 256) == 40000);
+	assert_true(mpt_sched_wnd_scaled(40000, 0) == 40000);
+	assert_true(mpt_sched_wnd_scaled(UINT64_C(1) << 45, 128) == UINT64_C(1) << 44);
+	mp->wnd_end = una + 1;
+	assert_true(mpt_sched_wnd_edge(mp) == una + 1);
+}
+
 /* ---- the run loop's budgets ------------------------------------------- */
 
 /*
@@ -723,6 +768,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(ecf_wait_or_slow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ecf_small_k_uses_slow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(join_first_mapping, setup, teardown),
+	    cmocka_unit_test_setup_teardown(wnd_share_of_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(run_round_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(run_stack_budget, setup, teardown),
 	};

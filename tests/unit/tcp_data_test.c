@@ -42,6 +42,37 @@ static void test_basic_transfer(void **state)
 	hnet_free(&net);
 }
 
+/*
+ * With segmentation offload the first full segment goes alone, the next
+ * ones in super-segments (tcp_out.c: Linux samples a flow's payload-to-
+ * memory ratio from its first full-sized packet and sizes its windows by
+ * it; a lone segment is the dearest full one it will see from us).
+ */
+static void test_offload_first_segment_alone(void **state)
+{
+	struct hnet net;
+	static uint8_t obuf[MPT_TCP_HEADROOM + MPT_TCP_HDR_LEN + MPT_TCP_MAX_OPT_LEN + 1800];
+	struct mpt_tcp_cfg cfg = {0};
+
+	(void)state;
+	/* Super-segments of up to three 600-byte segments: what the
+	 * harness's packets hold.  (It copies every packet out before the
+	 * next is built.) */
+	cfg.mss = 600;
+	cfg.tso_max = 1800;
+	cfg.obuf = obuf;
+	cfg.obuf_cap = sizeof(obuf);
+	hnet_init(&net, &cfg, NULL, 10 * H_MS);
+	hnet_handshake(&net);
+	transfer(&net, 256 << 10, 60 * H_S);
+	struct hnode *a = &net.n[0];
+	assert_true(a->n_data >= 2);
+	assert_int_equal(a->data_gso[0], 0);
+	assert_true(a->data_len[0] > 500); /* a full one */
+	assert_true(a->data_gso[1] > 0 && a->data_len[1] > a->data_gso[1]);
+	hnet_free(&net);
+}
+
 /* Drop the first transmission of data segments starting at given offsets. */
 struct drop_offs {
 	uint32_t base; /* ISS + 1 of node 0 */
@@ -336,6 +367,7 @@ int main(void)
 	    cmocka_unit_test(test_random_loss),
 	    cmocka_unit_test(test_rto_backoff),
 	    cmocka_unit_test(test_owner_limit_shrinks_window),
+	    cmocka_unit_test(test_offload_first_segment_alone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,9 @@ struct hnode {
 	int read_err;
 	uint32_t iss;
 	uint64_t out_segs;
+	/* the first data packets: payload bytes and segmentation size */
+	uint32_t data_len[64], data_gso[64];
+	size_t n_data;
 };
 
 typedef bool (*hdrop_fn)(struct hnet *net, int from, const struct mpt_tcp_seg *seg, void *arg);
@@ -119,7 +122,6 @@ static inline int h_parse(struct hseg *out, const uint8_t *data, size_t len)
 
 static void h_output(void *ud, uint8_t *seg, size_t len, uint32_t gso)
 {
-	(void)gso;
 	struct hnode *nd = ud;
 	struct hnet *net = nd->net;
 	struct hpkt *p;
@@ -128,6 +130,10 @@ static void h_output(void *ud, uint8_t *seg, size_t len, uint32_t gso)
 	nd->out_segs++;
 	assert_true(len <= H_PKT_MAX);
 	assert_int_equal(h_parse(&hs, seg, len), 0);
+	if (hs.s.len > 0 && nd->n_data < 64) {
+		nd->data_len[nd->n_data] = (uint32_t)hs.s.len;
+		nd->data_gso[nd->n_data++] = gso;
+	}
 	if (!net->capture && net->drop && net->drop(net, nd->idx, &hs.s, net->drop_arg)) {
 		net->dropped++;
 		return;
