@@ -324,7 +324,10 @@ struct mpt_mptcp_knobs {
 	 * (the Linux receiver above, once its buffer filled) would hold the
 	 * application forever.  A closed window (a paused reader) never
 	 * counts.  Checked at the data-level retransmission timer, which
-	 * backs off to a minute.  0: the default, 300 s; UINT64_MAX: never.
+	 * backs off to a minute.  0 (the default): never.  Off by default
+	 * because the same picture can be a reader that paused while short
+	 * packets filled a Linux receiver's memory, which recovers when it
+	 * reads again (docs/mptcp-design.md, "The Linux receiver's memory").
 	 */
 	uint64_t stall_timeout_ns;
 };

@@ -49,7 +49,6 @@ void mpt_stack_cfg_init(struct mpt_stack_cfg *cfg)
 	cfg->mptcp.mpc_syn_tries = 2;
 	cfg->mptcp.join_retry_ns = MPT_NS_PER_S;
 	cfg->mptcp.wnd_share = MPT_MP_WND_SHARE_DEFAULT;
-	cfg->mptcp.stall_timeout_ns = MPT_MP_STALL_TIMEOUT_DEFAULT;
 }
 
 /* ---- entry points ------------------------------------------------------- */

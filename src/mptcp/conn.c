@@ -51,8 +51,6 @@ int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k)
 		k->wnd_share = MPT_MP_WND_SHARE_DEFAULT;
 	if (k->wnd_share > 256)
 		return MPT_ERR_INVAL;
-	if (k->stall_timeout_ns == 0)
-		k->stall_timeout_ns = MPT_MP_STALL_TIMEOUT_DEFAULT;
 	if (k->no_pm)
 		snprintf(k->pm, sizeof(k->pm), "none");
 	/* External keys: a known mode; a configured key of 16..64 bytes. */
@@ -1384,7 +1382,7 @@ static bool head_delivered(const struct mpt_mpconn *mp)
  */
 static bool drtx_stalled(struct mpt_mpconn *mp, uint64_t now)
 {
-	if (mp->k.stall_timeout_ns == UINT64_MAX || now - mp->drtx_since < mp->k.stall_timeout_ns)
+	if (mp->k.stall_timeout_ns == 0 || now - mp->drtx_since < mp->k.stall_timeout_ns)
 		return false;
 	mpt_mib_inc(&mp->st->mib, MPT_MIB_MPTCPDataStall);
 	mp->err = MPT_ERR_TIMEDOUT;

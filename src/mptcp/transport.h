@@ -15,9 +15,8 @@
 /** A Multipath TCP connection's socket operations. */
 extern const struct mpt_sock_ops mpt_mptcp_sock_ops;
 
-/** Defaults of mpt_mptcp_knobs.wnd_share (256ths) and .stall_timeout_ns. */
-#define MPT_MP_WND_SHARE_DEFAULT     224u
-#define MPT_MP_STALL_TIMEOUT_DEFAULT (300 * MPT_NS_PER_S)
+/** Default of mpt_mptcp_knobs.wnd_share (256ths). */
+#define MPT_MP_WND_SHARE_DEFAULT 224u
 
 /** Normalise knobs (defaults for zero fields); MPT_ERR_INVAL on bad values. */
 int mpt_mp_knobs_fix(struct mpt_mptcp_knobs *k);
