@@ -160,6 +160,6 @@ X(ExtKeyJoinRefused,
   "MP_JOIN refused under external keys: no active key yet, or its key id names none")
 X(ExtKeyAddAddrDrop,
   "ADD_ADDR dropped under external keys: no key yet, unknown key id or a wrong HMAC")
-X(MPTCPDataStall, "connection failed: DATA_ACK did not move for stall_timeout with the window open")
 X(MPJoinFirstAtAck,
   "join we opened: its first mapping sent at the DATA_ACK of the fourth ACK (Linux rebase race)")
+X(MPTCPDataStall, "connection failed: DATA_ACK did not move for stall_timeout with the window open")

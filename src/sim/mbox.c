@@ -1231,8 +1231,10 @@ static enum sim_mbox_verdict do_freeze(struct mpt_sim *sim, struct mpt_sim_mbox 
 	size_t off;
 
 	if (sim->now < mb->cfg.freeze_at || !rb_find(v, MPT_MPTCP_DSS, &o, &off) ||
-	    !(o.u.dss.flags & MPT_DSS_F_ACK))
+	    !(o.u.dss.flags & MPT_DSS_F_ACK)) {
+		mb->st.passed++;
 		return SIM_MBOX_PASS;
+	}
 	bool a64 = (o.u.dss.flags & MPT_DSS_F_ACK64) != 0;
 	if (!mb->frz_set) {
 		mb->frz_set = true;
