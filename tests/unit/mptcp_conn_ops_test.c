@@ -13,19 +13,9 @@
 static struct opsx X;
 static uint8_t buf[256 * 1024];
 
-static uint64_t counter_of(struct mpt_simhost *h, const char *name)
-{
-	const struct mpt_stack *st = mpt_simhost_stack(h);
-	for (int i = 0; i < mpt_counter_count(); i++)
-		if (!strcmp(mpt_counter_name(i), name))
-			return mpt_stack_counter(st, i);
-	fail_msg("no counter %s", name);
-	return 0;
-}
-
 static uint64_t counter(const char *name)
 {
-	return counter_of(X.c, name);
+	return opsx_counter(X.c, name);
 }
 
 static int setup(void **state)
@@ -110,7 +100,7 @@ static void stall_fails_connection(void **state)
 	assert_int_equal(mpt_send(X.cs, buf, 1, opsx_now(&X)), MPT_ERR_TIMEDOUT);
 	/* The peer got an MP_FASTCLOSE (RFC 8684 §3.5). */
 	opsx_run(&X, OPS_SEC);
-	assert_true(counter_of(X.s, "MPFastcloseRx") >= 1);
+	assert_true(opsx_counter(X.s, "MPFastcloseRx") >= 1);
 }
 
 /* The server never reads: its window closes and stays closed for ten

@@ -188,6 +188,17 @@ static inline int opsx_sf_rpath(const struct mpt_subflow *sf)
 	return -1;
 }
 
+/* A counter of host h's stack by name (fails the test for an unknown one). */
+static inline uint64_t opsx_counter(struct mpt_simhost *h, const char *name)
+{
+	const struct mpt_stack *st = mpt_simhost_stack(h);
+	for (int i = 0; i < mpt_counter_count(); i++)
+		if (!strcmp(mpt_counter_name(i), name))
+			return mpt_stack_counter(st, i);
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
 static inline void opsx_dump(const struct opsx *x)
 {
 	const struct mpt_mpconn *mp = x->mp;

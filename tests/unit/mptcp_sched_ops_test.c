@@ -91,12 +91,7 @@ static void push(const struct mpt_sched_ops *ops)
 
 static uint64_t counter(const char *name)
 {
-	const struct mpt_stack *st = mpt_simhost_stack(S.x.c);
-	for (int i = 0; i < mpt_counter_count(); i++)
-		if (!strcmp(mpt_counter_name(i), name))
-			return mpt_stack_counter(st, i);
-	fail_msg("no counter %s", name);
-	return 0;
+	return opsx_counter(S.x.c, name);
 }
 
 /* Every subflow usable, regular, not stale, RTTs 10/20/30 ms, windows
