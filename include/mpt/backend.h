@@ -138,7 +138,6 @@ struct mpt_backend_stats {
 	uint64_t steer_out;         /**< packets handed to another member of the group */
 	uint64_t steer_in;          /**< packets received from other members */
 	uint64_t steer_drops;       /**< hand-overs refused: the member's inbox was full */
-	uint64_t tx_split; /**< super-packets written one segment at a time (receiver's cost) */
 };
 
 struct mpt_backend;

@@ -313,7 +313,10 @@ struct mpt_mptcp_knobs {
 	 * bytes: a window's worth of out-of-order data in packets that cost
 	 * it more than it assumed fills its buffer, and it then never moves
 	 * the data that would fill the hole (docs/mptcp-design.md, "The
-	 * Linux receiver's memory").  256: the whole window.
+	 * Linux receiver's memory").  256: the whole window.  Only while two
+	 * or more subflows are usable (one delivers in order).  The TUN
+	 * backend lowers it to what its offload packets need (197 at a
+	 * 1,500-byte MTU).
 	 */
 	uint16_t wnd_share;
 	/**

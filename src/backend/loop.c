@@ -102,7 +102,6 @@ struct mpt_backend {
 	struct mpt_pcap_writer pcap; /* --pcap (closed: pcap.f == NULL) */
 	struct mpt_backend_stats stats;
 	bool offload; /* every device offloads: the stack makes super-segments */
-	size_t page;  /* the kernel's page size (what a written packet costs) */
 	/* Other threads reach this backend through an eventfd (mpt_backend_wake,
 	 * and a group's inbox: packets another member read for this one). */
 	int wfd;
@@ -285,17 +284,6 @@ static void emu_tx_push(void *ud, const uint8_t *pkt, size_t len)
 		b->stats.emu_drops++;
 }
 
-struct be_seg_to {
-	struct mpt_backend *b;
-	size_t dev;
-};
-
-static void dev_write_seg(void *ud, const uint8_t *pkt, size_t len)
-{
-	const struct be_seg_to *t = ud;
-	dev_write(t->b, t->dev, pkt, len);
-}
-
 static void stack_output_ex(void *ud, const uint8_t *pkt, size_t len, const struct mpt_out_meta *m)
 {
 	struct mpt_backend *b = ud;
@@ -312,21 +300,6 @@ static void stack_output_ex(void *ud, const uint8_t *pkt, size_t len, const stru
 					      sizeof(b->segbuf), emu_tx_push, p);
 		else
 			emu_tx_push(p, pkt, len);
-		return;
-	}
-	if (m->gso_size && mpt_tun_gso_dear(len, m->l3_len + m->l4_len, m->gso_size, b->page)) {
-		/*
-		 * The receiver would pay more memory per byte for this one
-		 * than for full segments alone, and Linux sizes its MPTCP
-		 * window by what one sample packet cost it: segments that
-		 * cost more can fill its buffer with out-of-order data and
-		 * stall the connection for good (docs/mptcp-design.md, "The
-		 * Linux receiver's memory").  Written one segment at a time.
-		 */
-		b->stats.tx_split++;
-		struct be_seg_to ctx = {b, p->dev};
-		(void)mpt_gso_segment(pkt, len, m->l3_len, m->gso_size, b->segbuf,
-				      sizeof(b->segbuf), dev_write_seg, &ctx);
 		return;
 	}
 	struct virtio_net_hdr vh;
@@ -876,8 +849,6 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	/* Segmentation and checksum offload when every device takes it
 	 * (issue 13: a super-packet per write/read instead of a packet). */
 	b->offload = !cfg->no_offload && b->n_devs > 0;
-	long pg = sysconf(_SC_PAGESIZE);
-	b->page = pg > 0 ? (size_t)pg : 4096;
 	for (size_t i = 0; i < b->n_devs && b->offload; i++)
 		if (mpt_tun_offload(&b->devs[i].tun) < 0)
 			b->offload = false;
@@ -895,6 +866,21 @@ int mpt_backend_create(const struct mpt_backend_cfg *cfg, struct mpt_backend **o
 	if (b->offload) {
 		sc.tso_max = 64000;
 		sc.csum_offload = true;
+		/*
+		 * Offload packets of some sizes cost a Linux receiver more
+		 * memory per byte than the lone segment it sizes its window by
+		 * (tcp_out.c alone_max): data beyond DATA_ACK keeps within the
+		 * share of the window that the dearest of them still fits
+		 * (docs/mptcp-design.md, "The Linux receiver's memory").  The
+		 * segment: the MSS less the options of a data segment
+		 * (timestamps and a DSS with DATA_ACK and mapping: 40 bytes).
+		 */
+		long pg = sysconf(_SC_PAGESIZE);
+		uint16_t mss = mss_for_paths(cfg);
+		uint16_t share = mpt_tun_wnd_share(40 + 40, mss > 40 ? mss - 40u : mss,
+						   pg > 0 ? (size_t)pg : 4096);
+		if (sc.mptcp.wnd_share == 0 || share < sc.mptcp.wnd_share)
+			sc.mptcp.wnd_share = share;
 	}
 	if (!sc.rand)
 		sc.rand = mpt_rand_default;

@@ -410,13 +410,21 @@ size_t mpt_tun_rx_truesize(size_t len, size_t hdr_len, size_t page)
 	return ts;
 }
 
-bool mpt_tun_gso_dear(size_t len, size_t hdr_len, uint32_t gso_size, size_t page)
+uint16_t mpt_tun_wnd_share(size_t hdr_len, uint32_t seg, size_t page)
 {
-	if (gso_size == 0 || len <= hdr_len + gso_size)
-		return false;
-	size_t pay = len - hdr_len;
-	size_t ts = mpt_tun_rx_truesize(len, hdr_len, page);
-	size_t ts1 = mpt_tun_rx_truesize(hdr_len + gso_size, hdr_len, page);
-	/* pay / ts < gso_size / ts1, without division. */
-	return (uint64_t)pay * ts1 < (uint64_t)gso_size * ts;
+	if (seg == 0)
+		return 256;
+	/* One segment alone: the receiver's sample (tcp_out.c alone_max). */
+	uint64_t ts1 = mpt_tun_rx_truesize(hdr_len + seg, hdr_len, page);
+	/* The dearest per byte of the packets offload makes (at most 65000
+	 * bytes of payload, cfg.tso_max), relative to it: n seg / ts(n)
+	 * over seg / ts1, as a share of 256, rounded down. */
+	uint64_t share = 256;
+	for (uint64_t n = 2; n * seg <= 65000; n++) {
+		uint64_t ts = mpt_tun_rx_truesize(hdr_len + (size_t)(n * seg), hdr_len, page);
+		uint64_t s = 256 * n * ts1 / ts;
+		if (s < share)
+			share = s;
+	}
+	return (uint16_t)share;
 }

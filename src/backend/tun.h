@@ -58,13 +58,15 @@ int mpt_tun_add_route(const struct mpt_tun *t, const struct mpt_addr *addr, char
  */
 size_t mpt_tun_rx_truesize(size_t len, size_t hdr_len, size_t page);
 /**
- * Whether a super-packet (len bytes, headers hdr_len, gso_size payload
- * bytes per segment) costs the receiver more memory per payload byte than
- * one full segment written alone: the three-segment packet, for one, is
- * charged two pages for 4.3 kB (docs/mptcp-design.md, "The Linux
- * receiver's memory").
+ * The share (in 256ths) of a Linux MPTCP receiver's window that data beyond
+ * DATA_ACK may fill when it arrives in segmentation-offload packets of any
+ * size up to 65000 bytes (segments of seg payload bytes, headers hdr_len)
+ * and the receiver sized its window by one segment written alone: the
+ * cheapest per byte of them over the dearest (the three-segment packet,
+ * charged two pages for 4.3 kB: 197 with 1,420-byte segments).
+ * docs/mptcp-design.md, "The Linux receiver's memory".
  */
-bool mpt_tun_gso_dear(size_t len, size_t hdr_len, uint32_t gso_size, size_t page);
+uint16_t mpt_tun_wnd_share(size_t hdr_len, uint32_t seg, size_t page);
 /** Close the descriptor; a device created by mpt_tun_open disappears. */
 void mpt_tun_close(struct mpt_tun *t);
 

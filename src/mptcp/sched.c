@@ -99,8 +99,8 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
  * path) in packets that cost it more memory than the sample did fills the
  * buffer, and the bytes of the hole, when they come, are never moved: the
  * connection stops for good (docs/mptcp-design.md, "The Linux receiver's
- * memory").  The margin absorbs packets dearer than the sample (short
- * ones); the backend keeps the full ones within the sample's cost.
+ * memory").  The engine's margin absorbs packets dearer than the sample
+ * (short ones); the TUN backend sets the share its offload packets need.
  */
 static uint64_t wnd_share(const struct mpt_mpconn *mp, uint64_t wnd)
 {

@@ -157,7 +157,7 @@ struct mpt_tcp {
 	bool cwnd_limited;
 	uint32_t cwnd_lim_end; /* cwnd_limited holds until snd_una passes this */
 	uint32_t last_maxpay;  /* payload of a full data segment with its options */
-	bool full_seg_sent;    /* a full data segment went alone (offload may start) */
+	uint32_t alone_max;    /* largest payload sent in a packet of one segment */
 
 	struct mpt_cc cc;
 	bool cc_started;

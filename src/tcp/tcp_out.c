@@ -248,9 +248,25 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 		len -= len % maxpay;
 		fin_ok = false;
 	}
+	if (tso && len > maxpay && maxpay > t->alone_max) {
+		/*
+		 * A segment size the flow has not sent alone yet goes alone
+		 * first.  Linux sizes a receive window by the payload-to-memory
+		 * ratio of one packet, the first whose segment size is larger
+		 * than any before (tcp_measure_rcv_mss): a lone segment makes
+		 * that sample no cheaper than the packets that follow, whose
+		 * memory then stays within the buffer the window was computed
+		 * from (docs/mptcp-design.md, "The Linux receiver's memory").
+		 */
+		len = maxpay;
+		if (fin_ok && seq + len != t->fin_seq)
+			fin_ok = false;
+	}
 	if (fin_ok)
 		flags |= MPT_TCP_FIN;
 	uint32_t gso = len > maxpay ? maxpay : 0;
+	if (len > 0 && !gso && !syn && len > t->alone_max)
+		t->alone_max = len;
 	if (len > 0 && !syn)
 		t->last_maxpay = maxpay; /* what a full segment carries now */
 
@@ -526,17 +542,7 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 		if (n > 0) {
 			if (!cwnd_allows(t, pipe, n))
 				return false;
-			/*
-			 * The first full segment goes alone.  Linux sizes a
-			 * receive window by the payload-to-memory ratio of the
-			 * first full-sized packet a flow brings it
-			 * (tcp_measure_rcv_mss): one segment makes that sample
-			 * no cheaper than the segments that follow, whose
-			 * memory then stays within the buffer the window was
-			 * computed from (docs/mptcp-design.md, "The Linux
-			 * receiver's memory").
-			 */
-			if (n == mss && t->cfg.tso_max > mss && t->full_seg_sent) {
+			if (n == mss && t->cfg.tso_max > mss) {
 				/* Segmentation offload: as many full segments as the
 				 * window and the congestion window allow, in one. */
 				uint32_t room = pipe < t->cc.cwnd ? t->cc.cwnd - pipe : mss;
@@ -546,8 +552,6 @@ static bool send_one(struct mpt_tcp *t, uint64_t now)
 					big -= big % mss; /* whole segments unless at an edge */
 				n = MPT_MAX(n, big);
 			}
-			if (n == mss)
-				t->full_seg_sent = true;
 			return tcp_xmit(t, t->snd_nxt, n,
 					(uint16_t)(MPT_TCP_ACK | (n == unsent ? MPT_TCP_PSH : 0)),
 					true, now) > 0;

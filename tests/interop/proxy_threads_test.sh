@@ -129,36 +129,23 @@ grep -q "listening on 127.0.0.1:1081 (SOCKS5, 2 threads)" "$WORK/proxy_p.err" ||
 
 # The clients: SOCKS5 (RFC 1928, no authentication) to the proxy.
 cat >"$WORK/clients.py" <<'EOF'
-import hashlib, os, socket, struct, sys, threading, time
+import hashlib, os, sys, threading, time
 
-proxy = ("127.0.0.1", int(sys.argv[1]))
-dest, dport = sys.argv[2], int(sys.argv[3])
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[7])
+from proxy_peer import socks_connect  # noqa: E402
+
+proxy = "127.0.0.1:%d" % int(sys.argv[1])
+dest = "%s:%d" % (sys.argv[2], int(sys.argv[3]))
 par, seq, limit = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 SIZES = [1, 2, 100, 1460, 4096, 65535, 200000, 1 << 20, 3 << 20]
 lock = threading.Lock()
 fails, ok = [], [0]
 
 
-def recv_exact(s, n):
-    b = b""
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            raise OSError("closed after %d of %d bytes" % (len(b), n))
-        b += d
-    return b
-
-
 def one(size, deadline):
     payload = os.urandom(size)
-    s = socket.create_connection(proxy, timeout=max(1, deadline - time.monotonic()))
-    s.sendall(b"\x05\x01\x00")
-    if recv_exact(s, 2) != b"\x05\x00":
-        raise OSError("SOCKS5 method refused")
-    s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(dest) + struct.pack("!H", dport))
-    r = recv_exact(s, 10)
-    if r[1] != 0:
-        raise OSError("SOCKS5 reply %d" % r[1])
+    s = socks_connect(proxy, dest, timeout=max(1, deadline - time.monotonic()))
     err = []
 
     def send():
@@ -232,7 +219,7 @@ clients() {
 	local rc=0 t0 t1
 	t0=$(date +%s%N)
 	ip netns exec "$NS_P" timeout $((CASE_TIMEOUT + 5)) python3 "$WORK/clients.py" "$2" \
-		"$SRV" "$3" "$PAR" "$SEQ" "$CASE_TIMEOUT" >"$WORK/$1.out" 2>&1 || rc=1
+		"$SRV" "$3" "$PAR" "$SEQ" "$CASE_TIMEOUT" "$INTEROP_DIR" >"$WORK/$1.out" 2>&1 || rc=1
 	t1=$(date +%s%N)
 	grep -v ": FAILED" "$WORK/$1.out" | tail -n 1 | sed 's/^/  /'
 	grep ": FAILED\|Error\|Traceback" "$WORK/$1.out" | head -n 10 | sed 's/^/  /'

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What a packet written to a TUN device costs the Linux receiver
- * (src/backend/tun.c mpt_tun_rx_truesize, mpt_tun_gso_dear). */
+ * (src/backend/tun.c mpt_tun_rx_truesize, mpt_tun_wnd_share). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -38,33 +38,33 @@ static void test_truesize(void **state)
 	assert_int_equal(mpt_tun_rx_truesize(HDR + SEG, HDR, 0), 2048 + 256); /* 0: 4 KiB */
 }
 
-static void test_dear(void **state)
+/* The share of the window the dearest offload packet still fits, relative
+ * to a lone segment: the three-segment packet (0.475 payload per byte
+ * charged against 0.616: 197/256) with 1,420-byte segments and 4 KiB
+ * pages. */
+static void test_wnd_share(void **state)
 {
 	(void)state;
-	/* One segment is the reference (0.616 payload per byte charged). */
-	assert_false(mpt_tun_gso_dear(HDR + SEG, HDR, SEG, 4096));
-	/* Two: 0.653; three: 0.475 (the one to split); four: 0.634. */
-	assert_false(mpt_tun_gso_dear(HDR + 2 * SEG, HDR, SEG, 4096));
-	assert_true(mpt_tun_gso_dear(HDR + 3 * SEG, HDR, SEG, 4096));
-	assert_false(mpt_tun_gso_dear(HDR + 4 * SEG, HDR, SEG, 4096));
-	/* Every count from 1 to 45 segments but three costs at most what
-	 * single segments cost, with this MSS. */
-	for (unsigned n = 1; n <= 45; n++)
-		assert_int_equal(mpt_tun_gso_dear(HDR + n * SEG, HDR, SEG, 4096), n == 3);
-	/* A short last segment counts as payload too: 2 full + 600 bytes
-	 * (3540 bytes, under a page) is fine, 3 full + 100 is not. */
-	assert_false(mpt_tun_gso_dear(HDR + 2 * SEG + 600, HDR, SEG, 4096));
-	assert_true(mpt_tun_gso_dear(HDR + 3 * SEG + 100, HDR, SEG, 4096));
-	/* Nothing to cut: no segmentation size, or one segment's worth. */
-	assert_false(mpt_tun_gso_dear(HDR + 3 * SEG, HDR, 0, 4096));
-	assert_false(mpt_tun_gso_dear(HDR + 1000, HDR, SEG, 4096));
+	assert_int_equal(mpt_tun_wnd_share(HDR, SEG, 4096), 197);
+	/* By hand: 3 x 2304 / 8960 of 256. */
+	assert_int_equal(mpt_tun_wnd_share(HDR, SEG, 4096), 256 * 3 * 2304 / 8960);
+	/* 16 KiB pages: three segments fit a kmalloc'd head of 8 KiB; the
+	 * dearest is elsewhere, and no share is above 256. */
+	uint16_t s16 = mpt_tun_wnd_share(HDR, SEG, 16384);
+	assert_true(s16 > 150 && s16 <= 256);
+	/* Jumbo segments (9000-byte MTU): every packet is paged, the lone
+	 * segment too; a share still comes out, at most 256. */
+	uint16_t sj = mpt_tun_wnd_share(HDR, 8920, 4096);
+	assert_true(sj > 0 && sj <= 256);
+	/* No segment size: the whole window. */
+	assert_int_equal(mpt_tun_wnd_share(HDR, 0, 4096), 256);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_truesize),
-	    cmocka_unit_test(test_dear),
+	    cmocka_unit_test(test_wnd_share),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

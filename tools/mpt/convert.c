@@ -977,7 +977,6 @@ static void cv_snaps_print(struct cv_shared *sh, const struct cv_snap *snaps, un
 		sum->bs.steer_out += s->bs.steer_out;
 		sum->bs.steer_in += s->bs.steer_in;
 		sum->bs.steer_drops += s->bs.steer_drops;
-		sum->bs.tx_split += s->bs.tx_split;
 	}
 	relay_counters_print(&sum->ctr, prog);
 	for (int v = 0; v < DP_N_VERDICTS; v++)
@@ -997,9 +996,6 @@ static void cv_snaps_print(struct cv_shared *sh, const struct cv_snap *snaps, un
 		if (sum->stack_known[k])
 			fprintf(stderr, "%s: counter stack-%s %" PRIu64 "\n", prog,
 				cv_stack_counters[k], sum->stack[k]);
-	/* Super-packets written one segment at a time: the receiver would
-	 * pay more memory per byte for them (mpt_tun_gso_dear). */
-	fprintf(stderr, "%s: counter tx-split %" PRIu64 "\n", prog, sum->bs.tx_split);
 	if (sh->n > 1) {
 		/* Packets a thread read for a flow another thread owns, handed
 		 * over (the kernel's choice of queue and the owner differ). */

@@ -1190,7 +1190,6 @@ static void px_snaps_print(const struct px *px, const struct px_snap *snaps, uns
 		sum->bs.steer_out += s->bs.steer_out;
 		sum->bs.steer_in += s->bs.steer_in;
 		sum->bs.steer_drops += s->bs.steer_drops;
-		sum->bs.tx_split += s->bs.tx_split;
 	}
 	relay_counters_print(&sum->ctr, prog);
 	if (px->n_watch) {
@@ -1211,9 +1210,6 @@ static void px_snaps_print(const struct px *px, const struct px_snap *snaps, uns
 		if (sum->stack_known[k])
 			fprintf(stderr, "%s: counter stack-%s %" PRIu64 "\n", prog,
 				px_stack_counters[k], sum->stack[k]);
-	/* Super-packets written one segment at a time: the receiver would
-	 * pay more memory per byte for them (mpt_tun_gso_dear). */
-	fprintf(stderr, "%s: counter tx-split %" PRIu64 "\n", prog, sum->bs.tx_split);
 	if (n > 1) {
 		fprintf(stderr, "%s: counter threads %u\n", prog, n);
 		/* How the kernel spread the clients over the listening sockets. */
