@@ -129,7 +129,7 @@ grep -q "listening on 127.0.0.1:1081 (SOCKS5, 2 threads)" "$WORK/proxy_p.err" ||
 
 # The clients: SOCKS5 (RFC 1928, no authentication) to the proxy.
 cat >"$WORK/clients.py" <<'EOF'
-import hashlib, os, sys, threading, time
+import hashlib, os, socket, sys, threading, time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[7])
