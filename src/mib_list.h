@@ -163,3 +163,4 @@ X(ExtKeyAddAddrDrop,
 X(MPJoinFirstAtAck,
   "join we opened: its first mapping sent at the DATA_ACK of the fourth ACK (Linux rebase race)")
 X(MPTCPDataStall, "connection failed: DATA_ACK did not move for stall_timeout with the window open")
+X(TCPTimeWaitOverflow, "TIME-WAIT connections ended early for a new one: the socket table was full")

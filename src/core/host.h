@@ -54,10 +54,12 @@ struct mpt_flow {
 	struct mpt_subflow *sf; /* MPTCP owner, or NULL */
 	uint32_t iss;           /* our initial sequence number */
 	bool hashed;
-	bool tcp_closed;              /* the engine reported EV_CLOSED */
-	struct mpt_flow *hnext;       /* 4-tuple hash chain */
-	struct mpt_flow *prev, *next; /* all flows */
-	struct mpt_tnode tn;          /* its engine's next deadline */
+	bool tcp_closed;                    /* the engine reported EV_CLOSED */
+	bool on_tw;                         /* on the stack's TIME-WAIT queue */
+	struct mpt_flow *hnext;             /* 4-tuple hash chain */
+	struct mpt_flow *tw_prev, *tw_next; /* TIME-WAIT queue, oldest first */
+	struct mpt_flow *prev, *next;       /* all flows */
+	struct mpt_tnode tn;                /* its engine's next deadline */
 };
 
 struct mpt_stack {
@@ -201,6 +203,10 @@ struct mpt_sock_ops {
 	bool (*finished)(const struct mpt_sock *s);
 	/** Free the transport's state (the socket's flow is freed by the stack). */
 	void (*release)(struct mpt_sock *s);
+	/** The socket table is full: when nothing of the connection is left
+	 *  but flows in TIME-WAIT, end them now (mpt_stack_flow_retire) and
+	 *  return true; false leaves it alone.  NULL: never. */
+	bool (*evict)(struct mpt_sock *s);
 	const struct mpt_mptcp_sock_ops *mptcp;
 };
 
@@ -212,6 +218,7 @@ long mpt_tcp_sock_recv(struct mpt_sock *s, void *buf, size_t len, uint64_t now);
 int mpt_tcp_sock_shutdown(struct mpt_sock *s, uint64_t now);
 void mpt_tcp_sock_close(struct mpt_sock *s, bool abort, uint64_t now);
 unsigned mpt_tcp_sock_events(const struct mpt_sock *s);
+bool mpt_tcp_sock_evict(struct mpt_sock *s);
 const struct mpt_tcp *mpt_tcp_sock_info_tcp(const struct mpt_sock *s);
 int mpt_tcp_sock_subflows(const struct mpt_sock *s, struct mpt_subflow_info *out, size_t max);
 uint64_t mpt_tcp_sock_deadline(const struct mpt_sock *s);
@@ -280,7 +287,10 @@ void mpt_stack_sock_done(struct mpt_sock *s);
 bool mpt_stack_sock_established(const struct mpt_sock *s);
 /** The connection now uses local endpoint local (a raced first subflow won). */
 void mpt_stack_sock_set_local(struct mpt_sock *s, const struct mpt_endpoint *local);
-/** Sockets may be freed: look at them at the end of the entry point. */
-void mpt_stack_reap_later(struct mpt_stack *st);
+/** s may be freed now: look at it at the end of the entry point. */
+void mpt_stack_reap_later(struct mpt_sock *s);
+/** End flow f (in TIME-WAIT) now: out of the 4-tuple hash, reported
+ *  CLOSED to its owner (a SYN reuses the tuple, or the table is full). */
+void mpt_stack_flow_retire(struct mpt_stack *st, struct mpt_flow *f);
 
 #endif /* MPT_CORE_HOST_H */

@@ -185,7 +185,7 @@ static void sock_close(struct mpt_sock *s, uint64_t now, bool abort)
 	mpt_stack_enter(st, now);
 	mpt_stack_touch(st, &s->tn);
 	s->app_closed = true;
-	mpt_stack_reap_later(st);
+	mpt_stack_reap_later(s);
 	if (s->listener)
 		close_listener(s, now);
 	else if (s->ops)

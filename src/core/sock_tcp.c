@@ -103,6 +103,14 @@ static void tcp_sock_release(struct mpt_sock *s)
 	MPT_UNUSED(s);
 }
 
+bool mpt_tcp_sock_evict(struct mpt_sock *s)
+{
+	if (!s->flow || s->flow->tcp_closed || mpt_tcp_get_state(s->flow->tcp) != MPT_TCP_TIME_WAIT)
+		return false;
+	mpt_stack_flow_retire(s->st, s->flow);
+	return true;
+}
+
 const struct mpt_sock_ops mpt_tcp_sock_ops = {
     .name = "tcp",
     .send = mpt_tcp_sock_send,
@@ -117,6 +125,7 @@ const struct mpt_sock_ops mpt_tcp_sock_ops = {
     .run = NULL,
     .finished = mpt_tcp_sock_finished,
     .release = tcp_sock_release,
+    .evict = mpt_tcp_sock_evict,
     .mptcp = NULL,
 };
 
@@ -138,7 +147,7 @@ void mpt_tcp_sock_event(struct mpt_sock *s, struct mpt_flow *f, enum mpt_tcp_eve
 		break;
 	case MPT_TCP_EV_CLOSED:
 		s->tcp_closed = true;
-		mpt_stack_reap_later(s->st);
+		mpt_stack_reap_later(s);
 		mpt_stack_notify(s, MPT_EV_CLOSED);
 		break;
 	}

@@ -190,6 +190,20 @@ static void dirty_remove(struct mpt_stack *st, struct mpt_sock *s)
 	s->on_dirty = false;
 }
 
+static void reap_unqueue(struct mpt_stack *st, struct mpt_sock *s)
+{
+	if (!s->reap_queued)
+		return;
+	if (s->reap_prev)
+		s->reap_prev->reap_next = s->reap_next;
+	else
+		st->core->reap = s->reap_next;
+	if (s->reap_next)
+		s->reap_next->reap_prev = s->reap_prev;
+	s->reap_prev = s->reap_next = NULL;
+	s->reap_queued = false;
+}
+
 /* ---- the timer heap --------------------------------------------------------- */
 
 #define TN_NONE SIZE_MAX
@@ -456,9 +470,89 @@ const struct mpt_addr *mpt_stack_pick_local(const struct mpt_stack *st, uint8_t 
 
 /* ---- socket bookkeeping ----------------------------------------------- */
 
+/* ---- TIME-WAIT ----------------------------------------------------------- */
+
+/* A flow in TIME-WAIT holds its socket (and, for MPTCP, the connection)
+ * for 2 MSL.  A busy proxy closing first would fill the socket table with
+ * them and refuse new connections: when the table is full, the oldest
+ * TIME-WAIT connection whose application is gone ends early instead (like
+ * Linux's tcp_max_tw_buckets; RFC 9293 §3.10.7.4 allows ending TIME-WAIT
+ * early, RFC 6191 reuses the tuple).  The queue holds every flow that
+ * entered TIME-WAIT, oldest first. */
+static void tw_dequeue(struct mpt_stack *st, struct mpt_flow *f)
+{
+	if (!f->on_tw)
+		return;
+	if (f->tw_prev)
+		f->tw_prev->tw_next = f->tw_next;
+	else
+		st->core->tw_head = f->tw_next;
+	if (f->tw_next)
+		f->tw_next->tw_prev = f->tw_prev;
+	else
+		st->core->tw_tail = f->tw_prev;
+	f->tw_prev = f->tw_next = NULL;
+	f->on_tw = false;
+}
+
+static void tw_enqueue(struct mpt_stack *st, struct mpt_flow *f)
+{
+	tw_dequeue(st, f);
+	f->on_tw = true;
+	f->tw_prev = st->core->tw_tail;
+	f->tw_next = NULL;
+	if (st->core->tw_tail)
+		st->core->tw_tail->tw_next = f;
+	else
+		st->core->tw_head = f;
+	st->core->tw_tail = f;
+}
+
+void mpt_stack_flow_retire(struct mpt_stack *st, struct mpt_flow *f)
+{
+	hash_remove(st, f);
+	tw_dequeue(st, f);
+	f->tcp_closed = true;
+	if (f->sock) {
+		f->sock->tcp_closed = true;
+		mpt_stack_notify(f->sock, MPT_EV_CLOSED);
+	} else if (f->sf) {
+		mpt_sf_event(f, MPT_TCP_EV_CLOSED);
+	}
+}
+
+/* Flows looked at per attempt: one whose connection still runs (or whose
+ * application holds it) goes to the back, so an attempt costs O(1). */
+#define TW_EVICT_TRIES 8
+
+/* Cut the oldest evictable TIME-WAIT connection short; true when one was
+ * (its socket is no longer counted; the reap frees it). */
+static bool tw_evict(struct mpt_stack *st)
+{
+	for (unsigned i = 0; i < TW_EVICT_TRIES && st->core->tw_head; i++) {
+		struct mpt_flow *f = st->core->tw_head;
+		tw_dequeue(st, f);
+		if (f->tcp_closed || mpt_tcp_get_state(f->tcp) != MPT_TCP_TIME_WAIT)
+			continue; /* gone since (the queue is not told) */
+		struct mpt_sock *s = f->sock ? f->sock : f->sf ? mpt_sf_owner(f) : NULL;
+		if (!s || s->listener || s->evicted || (s->app_owned && !s->app_closed) ||
+		    !s->ops || !s->ops->evict || !s->ops->evict(s)) {
+			if (!f->tcp_closed)
+				tw_enqueue(st, f);
+			continue;
+		}
+		s->evicted = true;
+		st->core->nevicted++;
+		mpt_mib_inc(&st->mib, MPT_MIB_TCPTimeWaitOverflow);
+		mpt_stack_reap_later(s);
+		return true;
+	}
+	return false;
+}
+
 struct mpt_sock *mpt_stack_sock_new(struct mpt_stack *st)
 {
-	if (st->core->nsocks >= st->cfg.max_socks)
+	if (st->core->nsocks - st->core->nevicted >= st->cfg.max_socks && !tw_evict(st))
 		return NULL;
 	struct mpt_sock *s = mpt_calloc(st->mem, 1, sizeof(*s));
 	if (!s)
@@ -524,6 +618,7 @@ void mpt_stack_flow_free(struct mpt_stack *st, struct mpt_flow *f)
 	untouch(st, &f->tn);
 	undue(st, &f->tn);
 	heap_remove(st->core, &f->tn);
+	tw_dequeue(st, f);
 	flow_unlink(st, f);
 	mpt_tcp_destroy(f->tcp);
 	mpt_free(st->mem, f);
@@ -549,10 +644,13 @@ void mpt_stack_sock_free(struct mpt_stack *st, struct mpt_sock *s)
 	if (s->listener)
 		listener_remove(st, s);
 	dirty_remove(st, s);
+	reap_unqueue(st, s);
 	if (s->flow)
 		mpt_stack_flow_free(st, s->flow);
 	if (s->ops)
 		s->ops->release(s);
+	if (s->evicted)
+		st->core->nevicted--;
 	st->core->nsocks--;
 	mpt_free(st->mem, s);
 }
@@ -567,25 +665,21 @@ static bool sock_dead(const struct mpt_sock *s)
 	       (s->app_closed || !s->app_owned);
 }
 
+/* Only the sockets something happened to are looked at: each change that
+ * can make one dead (engine closed, connection done, application closed,
+ * last subflow gone) queues it with mpt_stack_reap_later. */
 static void stack_reap(struct mpt_stack *st)
 {
-	if (!st->core->reap_pending)
-		return;
-	st->core->reap_pending = false;
-	struct mpt_sock *s = st->core->all;
-	while (s) {
-		struct mpt_sock *next = s->next;
-		if (sock_dead(s)) {
-			struct mpt_sock *parent = s->parent;
-			mpt_stack_sock_free(st, s);
-			/* A closed listener goes with its last child. */
-			if (parent && sock_dead(parent)) {
-				if (next == parent)
-					next = parent->next;
-				mpt_stack_sock_free(st, parent);
-			}
-		}
-		s = next;
+	struct mpt_sock *s;
+	while ((s = st->core->reap) != NULL) {
+		reap_unqueue(st, s);
+		if (!sock_dead(s))
+			continue;
+		struct mpt_sock *parent = s->parent;
+		mpt_stack_sock_free(st, s);
+		/* A closed listener goes with its last child. */
+		if (parent && sock_dead(parent))
+			mpt_stack_sock_free(st, parent);
 	}
 }
 
@@ -593,7 +687,7 @@ void mpt_stack_notify(struct mpt_sock *s, unsigned ev)
 {
 	struct mpt_stack *st = s->st;
 	if (ev & MPT_EV_CLOSED)
-		st->core->reap_pending = true;
+		mpt_stack_reap_later(s);
 	if (!s->app_owned || s->app_closed || !st->cfg.on_event)
 		return;
 	s->ev_pending |= ev;
@@ -666,7 +760,7 @@ void mpt_stack_sock_set_error(struct mpt_sock *s, int err)
 void mpt_stack_sock_done(struct mpt_sock *s)
 {
 	s->tcp_closed = true;
-	s->st->core->reap_pending = true;
+	mpt_stack_reap_later(s);
 }
 
 bool mpt_stack_sock_established(const struct mpt_sock *s)
@@ -679,9 +773,17 @@ void mpt_stack_sock_set_local(struct mpt_sock *s, const struct mpt_endpoint *loc
 	s->local = *local;
 }
 
-void mpt_stack_reap_later(struct mpt_stack *st)
+void mpt_stack_reap_later(struct mpt_sock *s)
 {
-	st->core->reap_pending = true;
+	if (!s || s->reap_queued)
+		return;
+	struct mpt_stack_core *c = s->st->core;
+	s->reap_queued = true;
+	s->reap_prev = NULL;
+	s->reap_next = c->reap;
+	if (c->reap)
+		c->reap->reap_prev = s;
+	c->reap = s;
 }
 
 /* ---- engine callbacks --------------------------------------------------- */
@@ -735,10 +837,10 @@ static void flow_output(void *ud, uint8_t *seg, size_t len, uint32_t gso)
 static void flow_event(void *ud, enum mpt_tcp_event ev)
 {
 	struct mpt_flow *f = ud;
-	if (ev == MPT_TCP_EV_CLOSED) {
+	/* (The owner queues its socket for the reap: the plain socket at
+	 * once, an MPTCP connection when its last subflow goes.) */
+	if (ev == MPT_TCP_EV_CLOSED)
 		f->tcp_closed = true;
-		f->st->core->reap_pending = true;
-	}
 	if (f->sf)
 		mpt_sf_event(f, ev);
 	else if (f->sock)
@@ -995,7 +1097,11 @@ int mpt_stack_create(const struct mpt_stack_cfg *cfg, struct mpt_stack **out)
 	if (st->core->heap)
 		st->core->heap_cap = 64;
 	if (!st->core->heap ||
-	    mpt_token_table_init(&st->tokens, mem, 64, mpt_get64(rnd + 26)) < 0) {
+	    /* As many buckets as the 4-tuple hash: one token per MPTCP
+	     * connection, so chains stay short up to max_socks (a join's
+	     * lookup and a new key's uniqueness check walk one; 64 fixed
+	     * buckets made them O(connections): issue 13). */
+	    mpt_token_table_init(&st->tokens, mem, buckets, mpt_get64(rnd + 26)) < 0) {
 		mpt_free(mem, st->core->heap);
 		mpt_free(mem, st->core->htab);
 		mpt_free(mem, st->core->obuf);
@@ -1320,6 +1426,10 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uns
 		      find_listener(st, &ip.dst, seg.hdr.dport))) {
 			enum mpt_tcp_state before = mpt_tcp_get_state(f->tcp);
 			rc = mpt_tcp_input(f->tcp, &seg, now);
+			/* Only a segment takes a flow into TIME-WAIT. */
+			if (before != MPT_TCP_TIME_WAIT &&
+			    mpt_tcp_get_state(f->tcp) == MPT_TCP_TIME_WAIT)
+				tw_enqueue(st, f);
 			/* RST options count only when the engine accepted the
 			 * RST (RFC 5961 §3.2: one outside the window is ignored). */
 			if ((fl & MPT_TCP_RST) && f->sf && before != MPT_TCP_CLOSED &&
@@ -1330,15 +1440,7 @@ static int stack_input(struct mpt_stack *st, const uint8_t *pkt, size_t len, uns
 			return rc;
 		}
 		mpt_mib_inc(&st->mib, MPT_MIB_TCPTimeWaitReuse);
-		hash_remove(st, f);
-		f->tcp_closed = true;
-		st->core->reap_pending = true;
-		if (f->sock) {
-			f->sock->tcp_closed = true;
-			mpt_stack_notify(f->sock, MPT_EV_CLOSED);
-		} else if (f->sf) {
-			mpt_sf_event(f, MPT_TCP_EV_CLOSED);
-		}
+		mpt_stack_flow_retire(st, f);
 	}
 
 	if (pure_syn) {

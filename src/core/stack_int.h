@@ -36,6 +36,9 @@ struct mpt_sock {
 	bool tcp_closed;  /* connection finished (plain: engine CLOSED; MPTCP: conn closed) */
 	bool established; /* handshake done */
 	bool queued;      /* passive: put on the listener's accept queue */
+	bool evicted;     /* its TIME-WAIT was cut short: no longer counted */
+	bool reap_queued; /* on the stack's reap list */
+	struct mpt_sock *reap_prev, *reap_next;
 	struct mpt_sock *parent;      /* listener, while not yet accepted */
 	struct mpt_sock *prev, *next; /* all sockets */
 	struct mpt_sock *lnext;       /* listeners: the stack's list of them */
@@ -69,7 +72,14 @@ struct mpt_stack_core {
 	uint32_t nsocks;
 	uint16_t ip_id;
 	uint16_t next_port;
-	bool reap_pending;
+	/* Sockets that may have become dead, looked at by stack_reap at the
+	 * end of the entry point (not every socket of the stack: issue 13). */
+	struct mpt_sock *reap;
+	/* Flows in TIME-WAIT, oldest first, and the sockets whose TIME-WAIT
+	 * was cut short for a new one (freed at the next reap, not counted
+	 * against cfg.max_socks any more): see tw_evict in stack.c. */
+	struct mpt_flow *tw_head, *tw_tail;
+	uint32_t nevicted;
 	unsigned depth;         /* nesting of public entry points */
 	struct mpt_sock *dirty; /* sockets with work to do (ops->run) */
 	/* Application events queued by mpt_stack_notify, delivered by

@@ -1101,7 +1101,7 @@ static void conn_set_closed(struct mpt_mpconn *mp, unsigned ev)
 void mpt_mp_close(struct mpt_mpconn *mp, bool abort, uint64_t now)
 {
 	mp->app_closed = true;
-	mpt_stack_reap_later(mp->st);
+	mpt_stack_reap_later(mp->sock);
 	if (mp->inf_tx || mp->inf_rx) {
 		/* Fallen back mid-connection: the subflow is the connection. */
 		struct mpt_subflow *sf = mp->inf_sf;
@@ -1210,6 +1210,9 @@ static void reap_subflows(struct mpt_mpconn *mp)
 		mpt_sf_flow_free(sf);
 		mpt_sf_free(sf);
 	}
+	/* The last subflow gone: the socket may be done (mpt_mp_finished). */
+	if (w == 0 && mp->nsf > 0)
+		mpt_stack_reap_later(mp->sock);
 	mp->nsf = w;
 }
 
@@ -1986,6 +1989,31 @@ void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now)
 bool mpt_mp_finished(const struct mpt_mpconn *mp)
 {
 	return mp->nsf == 0;
+}
+
+bool mpt_mp_evict_tw(struct mpt_mpconn *mp)
+{
+	/* Only a connection closed at the data level whose subflows are all
+	 * closed or in TIME-WAIT: nothing of it can still carry data. */
+	if (!mp->closed)
+		return false;
+	bool any = false;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (sf->closed || !sf->flow || sf->flow->tcp_closed)
+			continue;
+		if (mpt_tcp_get_state(sf->flow->tcp) != MPT_TCP_TIME_WAIT)
+			return false;
+		any = true;
+	}
+	if (!any)
+		return false;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		if (!sf->closed && sf->flow && !sf->flow->tcp_closed)
+			mpt_stack_flow_retire(mp->st, sf->flow);
+	}
+	return true;
 }
 
 /* ---- address changes during the connection (RFC 6897 §5.3) --------------- */

@@ -340,6 +340,9 @@ uint64_t mpt_mp_next_deadline(const struct mpt_mpconn *mp);
 void mpt_mp_on_timer(struct mpt_mpconn *mp, uint64_t now);
 /** True when nothing is left running (all subflows freed). */
 bool mpt_mp_finished(const struct mpt_mpconn *mp);
+/* The socket table is full: end the connection's subflows in TIME-WAIT
+ * now when that is all that is left of it (true when it did). */
+bool mpt_mp_evict_tw(struct mpt_mpconn *mp);
 void mpt_mp_free(struct mpt_mpconn *mp);
 /** Info for the socket API. */
 int mpt_mp_info(const struct mpt_mpconn *mp, struct mpt_mptcp_info *info);

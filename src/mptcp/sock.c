@@ -73,6 +73,11 @@ static void mp_release(struct mpt_sock *s)
 	mpt_mp_free(conn_of(s));
 }
 
+static bool mp_evict(struct mpt_sock *s)
+{
+	return mpt_mp_evict_tw(conn_of(s));
+}
+
 /* ---- RFC 6897 and the external path manager ------------------------------ */
 
 static bool mp_enabled(const struct mpt_sock *s)
@@ -179,6 +184,7 @@ const struct mpt_sock_ops mpt_mptcp_sock_ops = {
     .run = mp_run,
     .finished = mp_finished,
     .release = mp_release,
+    .evict = mp_evict,
     .mptcp = &mp_mptcp,
 };
 
@@ -282,5 +288,6 @@ const struct mpt_sock_ops mpt_mptcp_fallback_ops = {
     .run = mp_run, /* the old subflow objects are reaped there */
     .finished = mp_finished,
     .release = mp_release,
+    .evict = mpt_tcp_sock_evict,
     .mptcp = &fb_mptcp,
 };

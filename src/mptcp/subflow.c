@@ -593,6 +593,11 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 	return d.progress;
 }
 
+struct mpt_sock *mpt_sf_owner(const struct mpt_flow *f)
+{
+	return f->sf && f->sf->mp ? f->sf->mp->sock : NULL;
+}
+
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev)
 {
 	struct mpt_subflow *sf = f->sf;

@@ -51,6 +51,8 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
 uint32_t mpt_sf_rcv_space(void *ud);
 /** The engine of flow f (owned by a subflow) reported ev. */
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
+/* The socket of the connection flow f is a subflow of (NULL: none). */
+struct mpt_sock *mpt_sf_owner(const struct mpt_flow *f);
 /**
  * A RST the engine accepted arrived on f (RFC 8684 §3.5, §3.6, §3.7):
  * MP_FASTCLOSE (key checked), MP_TCPRST (counted; T flag remembered),

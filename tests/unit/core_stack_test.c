@@ -127,6 +127,7 @@ static void advance(struct pair *p, uint64_t dt)
 static uint8_t g_tfo;      /* tcp.tfo_server of the stacks made next */
 static uint8_t g_cookies;  /* tcp.syncookies of the stacks made next */
 static bool g_transparent; /* transparent mode of the stacks made next */
+static bool g_mptcp;       /* MPTCP on in the stacks made next */
 
 static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stack **out)
 {
@@ -146,6 +147,7 @@ static int make_stack(struct pair *p, int i, uint32_t max_socks, struct mpt_stac
 	cfg.tcp.tfo_server = g_tfo;
 	cfg.tcp.syncookies = g_cookies;
 	cfg.transparent = g_transparent && i == 1; /* the "converter" side */
+	cfg.mptcp.enable = g_mptcp;
 	if (max_socks)
 		cfg.max_socks = max_socks;
 	return mpt_stack_create(&cfg, out);
@@ -623,6 +625,118 @@ static void test_socket_limit(void **state)
 	pair_free(p);
 }
 
+/* One connection from side 0, a byte each way, side 0 closes first: its
+ * end waits in TIME-WAIT (2 MSL = 2 s here), side 1's is gone. */
+static struct mpt_sock *open_exchange_close(struct pair *p, struct mpt_sock *l, int *rc,
+					    bool server_first)
+{
+	struct mpt_endpoint dst = ep("10.0.0.2", 80);
+	struct mpt_sock *c = NULL;
+	*rc = mpt_connect(p->st[0], &dst, NULL, p->now, &c);
+	if (*rc < 0)
+		return NULL;
+	pump(p);
+	struct mpt_sock *s = mpt_accept(l);
+	assert_non_null(s);
+	char b = 0;
+	assert_int_equal(mpt_send(c, "x", 1, p->now), 1);
+	pump(p);
+	assert_int_equal(mpt_recv(s, &b, 1, p->now), 1);
+	assert_int_equal(mpt_send(s, "y", 1, p->now), 1);
+	pump(p);
+	assert_int_equal(mpt_recv(c, &b, 1, p->now), 1);
+	struct mpt_sock *first = server_first ? s : c, *second = server_first ? c : s;
+	mpt_close(first, p->now);
+	pump(p);
+	advance(p, 50 * MS); /* (MPTCP: the DATA_FIN and FIN exchanges) */
+	mpt_close(second, p->now);
+	pump(p);
+	advance(p, 50 * MS);
+	return c;
+}
+
+/* The socket table full of connections in TIME-WAIT: a new one ends the
+ * oldest early (TCPTimeWaitOverflow) instead of being refused; one whose
+ * application still holds it, or that still runs, is never cut short. */
+static void test_time_wait_overflow(void **state)
+{
+	(void)state;
+	for (int mp = 0; mp < 2; mp++) {
+		g_mptcp = mp == 1;
+		struct pair *p = pair_new(0);
+		/* Side 0 small, side 1 (listener) the default. */
+		mpt_stack_destroy(p->st[0]);
+		assert_int_equal(make_stack(p, 0, 3, &p->st[0]), 0);
+		struct mpt_sock *l;
+		struct mpt_endpoint any = ep(NULL, 80);
+		assert_int_equal(mpt_listen(p->st[1], &any, 8, &l), 0);
+		int rc;
+		for (int i = 0; i < 3; i++) {
+			assert_non_null(open_exchange_close(p, l, &rc, false));
+			assert_int_equal(rc, 0);
+		}
+		assert_int_equal(ctr(p->st[0], "TCPTimeWaitOverflow"), 0);
+		/* Full of TIME-WAIT: each new connection takes the oldest's slot,
+		 * and the evicted one is freed (memory in use stays level). */
+		long live = 0;
+		for (int i = 0; i < 4; i++) {
+			assert_non_null(open_exchange_close(p, l, &rc, false));
+			assert_int_equal(rc, 0);
+			assert_int_equal(ctr(p->st[0], "TCPTimeWaitOverflow"), (uint64_t)i + 1);
+			if (i == 0)
+				live = p->mem.live;
+			assert_int_equal(p->mem.live, live);
+		}
+		/* (MPTCP: joins too, every subflow waiting in TIME-WAIT.) */
+		assert_int_equal(ctr(p->st[0], mp ? "MPCapableSYNTX" : "TcpActiveOpens"), 7);
+		/* Three open connections the application holds: never evicted. */
+		advance(p, 5 * SEC); /* TIME-WAIT over: the table is empty */
+		struct mpt_endpoint dst = ep("10.0.0.2", 80);
+		struct mpt_sock *c[4];
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c[i]), 0);
+			pump(p);
+			assert_non_null(mpt_accept(l));
+		}
+		assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c[3]), MPT_ERR_LIMIT);
+		/* Closed by the application but still running (the peer has
+		 * not closed its side): not evictable either. */
+		mpt_close(c[0], p->now);
+		pump(p);
+		/* (MPTCP: a connection closed by its application ends its
+		 * subflows once its DATA_FIN is acknowledged, so c[0] is in
+		 * TIME-WAIT by now and may go.) */
+		rc = mpt_connect(p->st[0], &dst, NULL, p->now, &c[3]);
+		assert_int_equal(rc, mp ? 0 : MPT_ERR_LIMIT);
+		assert_int_equal(ctr(p->st[0], "TCPTimeWaitOverflow"), mp ? 5 : 4);
+		mpt_abort(c[1], p->now);
+		mpt_abort(c[2], p->now);
+		if (mp)
+			mpt_abort(c[3], p->now);
+		mpt_close(l, p->now);
+		pump(p);
+		advance(p, 200 * SEC);
+		pair_free(p); /* nothing leaked: evicted sockets were freed */
+
+		/* The server closes first: its table (the listener and two
+		 * connections) fills with TIME-WAIT, and a SYN evicts. */
+		p = pair_new(0);
+		mpt_stack_destroy(p->st[1]);
+		assert_int_equal(make_stack(p, 1, 3, &p->st[1]), 0);
+		assert_int_equal(mpt_listen(p->st[1], &any, 8, &l), 0);
+		for (int i = 0; i < 5; i++) {
+			assert_non_null(open_exchange_close(p, l, &rc, true));
+			assert_int_equal(ctr(p->st[1], "TCPTimeWaitOverflow"),
+					 i < 2 ? 0 : (uint64_t)i - 1);
+		}
+		assert_int_equal(ctr(p->st[1], "TCPReqQFullDrop"), 0);
+		mpt_close(l, p->now);
+		advance(p, 200 * SEC);
+		pair_free(p);
+	}
+	g_mptcp = false;
+}
+
 static void test_alloc_failure(void **state)
 {
 	(void)state;
@@ -817,6 +931,7 @@ int main(void)
 	    cmocka_unit_test(test_listener_list),
 	    cmocka_unit_test(test_backlog_no_cookies),
 	    cmocka_unit_test(test_socket_limit),
+	    cmocka_unit_test(test_time_wait_overflow),
 	    cmocka_unit_test(test_alloc_failure),
 	    cmocka_unit_test(test_counters_api),
 	};
