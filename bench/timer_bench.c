@@ -74,6 +74,7 @@
 #define CAL_READS    20000
 #define LOSS         0.02
 #define WINDOWS      31
+#define CHURN        500 /* short connections opened and closed among the idle ones */
 
 /* ---- clocks ------------------------------------------------------------------- */
 
@@ -220,9 +221,12 @@ struct app {
 	struct mpt_sock **conns;    /* server: accepted; client: connected */
 	size_t n, cap;              /* server: accepted so far */
 	size_t connected, received; /* client: handshakes done; server: requests read in full */
-	size_t *got;                /* server: request bytes read, per accepted connection */
-	struct mpt_sock *bulk;      /* client: the bulk sender */
-	uint64_t bulk_bytes;        /* server: bytes read beyond the requests */
+	bool churn; /* the churn phase: close after the request (client), at EOF (server) */
+	size_t churn_closed;   /* server: churn connections that ended (EOF, closed) */
+	size_t *got;           /* server: request bytes read, per accepted connection */
+	struct mpt_sock *bulk; /* client: the bulk sender */
+	bool bulk_stop;        /* client: the bulk sender sends no more */
+	uint64_t bulk_bytes;   /* server: bytes read beyond the requests */
 	int errors;
 	uint64_t now;
 };
@@ -249,6 +253,12 @@ static void drain(struct app *a, struct mpt_sock *s)
 		long r = mpt_recv(s, g_buf, sizeof(g_buf), a->now);
 		if (r == MPT_ERR_AGAIN)
 			return;
+		if (r == 0 && a->churn) {
+			mpt_sock_set_user(s, NULL);
+			mpt_close(s, a->now);
+			a->churn_closed++;
+			return;
+		}
 		if (r <= 0) {
 			a->errors++;
 			return;
@@ -278,9 +288,11 @@ static void client_ev(void *ud, struct mpt_sock *s, unsigned ev)
 			memset(req, 'q', sizeof(req));
 			if (mpt_send(s, req, sizeof(req), a->now) != REQ_LEN)
 				a->errors++;
+			if (a->churn)
+				mpt_close(s, a->now); /* the client closes first: TIME-WAIT here */
 		}
 	}
-	if (s == a->bulk && (ev & (MPT_EV_CONNECTED | MPT_EV_WRITABLE)))
+	if (s == a->bulk && !a->bulk_stop && (ev & (MPT_EV_CONNECTED | MPT_EV_WRITABLE)))
 		pump(a, s);
 }
 
@@ -385,6 +397,43 @@ static int subflows_of(struct mpt_sock *s)
 	return mpt_sock_subflows(s, sf, 8);
 }
 
+/* Churn: CHURN short connections among the idle ones, one every 100 us
+ * of virtual time: connect, a request, the client closes, the server
+ * closes at EOF; until each has ended on both sides (the client's in
+ * TIME-WAIT).  CPU time per connection, both stacks (-1: failed): what
+ * opening and closing costs with N others around (the reap looks at the
+ * sockets that changed, not at every socket; a join's token lookup walks
+ * one short chain).  A function of its own for profilers
+ * (valgrind --toggle-collect=run_churn). */
+static __attribute__((noinline)) double run_churn(struct mpt_sim *sim, struct host *ch,
+						  struct app *ca, struct app *sa,
+						  const struct mpt_endpoint *dst,
+						  const struct mpt_addr *local)
+{
+	ca->churn = sa->churn = true;
+	size_t conn0 = ca->connected, recv0 = sa->received;
+	uint64_t k0 = cpu_ns();
+	for (size_t i = 0; i < CHURN; i++) {
+		uint64_t t = mpt_sim_now(sim);
+		struct mpt_sock *cs;
+		if (mpt_connect(ch->st, dst, local, t, &cs) < 0)
+			return -1;
+		mpt_sim_node_kick(sim, ch->node);
+		(void)mpt_sim_run(sim, t + 100 * 1000, NULL, NULL);
+	}
+	(void)mpt_sim_run(sim, mpt_sim_now(sim) + 1 * SEC, NULL, NULL);
+	double ns = (double)(cpu_ns() - k0) / CHURN;
+	ca->churn = sa->churn = false;
+	if (ca->connected - conn0 != CHURN || sa->received - recv0 != CHURN ||
+	    sa->churn_closed != CHURN || ca->errors || sa->errors) {
+		fprintf(stderr,
+			"timer_bench: churn failed (connected %zu, requests %zu, closed %zu)\n",
+			ca->connected - conn0, sa->received - recv0, sa->churn_closed);
+		return -1;
+	}
+	return ns;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3 || argc > 5) {
@@ -413,7 +462,7 @@ int main(int argc, char **argv)
 	cc.n_local = paths;
 	for (size_t i = 0; i < paths; i++)
 		addr_of(&cc.local[i], i, 1);
-	cc.max_socks = (uint32_t)n + 16;
+	cc.max_socks = (uint32_t)n + CHURN + 16; /* (no TIME-WAIT eviction in the churn) */
 	cc.mptcp.enable = mptcp;
 	cc.mptcp.max_subflows = (uint8_t)paths;
 	cc.tcp.keepalive = keepalive; /* on: every idle connection has a timer in the heap */
@@ -423,8 +472,8 @@ int main(int argc, char **argv)
 	addr_of(&sv.local[0], 0, 2);
 	struct app ca = {.cap = n}, sa = {.cap = n + 1};
 	ca.conns = calloc(n + 1, sizeof(*ca.conns));
-	sa.conns = calloc(n + 1, sizeof(*sa.conns));
-	sa.got = calloc(n + 1, sizeof(*sa.got));
+	sa.conns = calloc(n + 1 + CHURN, sizeof(*sa.conns));
+	sa.got = calloc(n + 1 + CHURN, sizeof(*sa.got));
 	static struct host ch, sh;
 	if (!ca.conns || !sa.conns || !sa.got ||
 	    host_init(&ch, sim, "client", &cc, &ca, client_ev) < 0 ||
@@ -552,23 +601,38 @@ int main(int argc, char **argv)
 			(unsigned long long)bytes, ca.errors, sa.errors);
 		return 1;
 	}
+	/* Churn, after the windows: the bulk sender stops and the loss goes,
+	 * so that only the churn runs. */
+	ca.bulk_stop = true;
+	l.loss = 0;
+	for (size_t i = 0; i < 2 * paths; i++)
+		if (mpt_sim_link_set_cfg(dirs[i], &l) < 0)
+			return 1;
+	(void)mpt_sim_run(sim, mpt_sim_now(sim) + 2 * SEC, NULL, NULL);
+	sa.cap = n + 1 + CHURN;
+	double churn_ns = run_churn(sim, &ch, &ca, &sa, &dst, &cc.local[0]);
+	if (churn_ns < 0)
+		return 1;
+	size_t socks_churn[2] = {ch.st->core->nsocks, sh.st->core->nsocks};
 	qsort(g_tsamples, g_tsamples_n, sizeof(g_tsamples[0]), dbl_cmp);
 	double tmr_med = g_tsamples_n ? g_tsamples[g_tsamples_n / 2] : 0.0;
 	uint64_t due_max = ch.due_max > sh.due_max ? ch.due_max : sh.due_max;
-	printf("result kind=%s keepalive=%d n=%zu windows=%d window_ms=%ld packets=%llu "
-	       "bulk_mbit=%.1f "
-	       "ns_per_packet=%.1f timer_calls=%llu ns_per_timer=%.1f ns_per_timer_median=%.1f "
-	       "due_per_timer=%.3f "
-	       "due_max=%llu deadline_calls=%llu ns_per_deadline=%.2f heap_idle=%zu+%zu "
-	       "heap_bulk=%zu+%zu window_cpu_ns_per_packet=%.1f window_wall_over_cpu=%.3f "
-	       "setup_us_per_conn=%.1f clock_ns=%.1f control_us=%.1f\n",
-	       argv[1], keepalive, n, WINDOWS, win_ms, (unsigned long long)pkts,
-	       (double)bytes * 8 / ((double)win_ms * WINDOWS * 1e3), median(w_in),
-	       (unsigned long long)tcalls, tcalls ? tmr_ns / (double)tcalls : 0.0, tmr_med,
-	       tcalls ? (double)due / (double)tcalls : 0.0, (unsigned long long)due_max,
-	       (unsigned long long)ndl_calls, median(w_ndl), heap_idle[0], heap_idle[1],
-	       heap_bulk[0], heap_bulk[1], median(w_cpu), median(w_wall), setup_ns / 1e3, clk,
-	       median(w_ctl));
+	printf(
+	    "result kind=%s keepalive=%d n=%zu windows=%d window_ms=%ld packets=%llu "
+	    "bulk_mbit=%.1f "
+	    "ns_per_packet=%.1f timer_calls=%llu ns_per_timer=%.1f ns_per_timer_median=%.1f "
+	    "due_per_timer=%.3f "
+	    "due_max=%llu deadline_calls=%llu ns_per_deadline=%.2f heap_idle=%zu+%zu "
+	    "heap_bulk=%zu+%zu window_cpu_ns_per_packet=%.1f window_wall_over_cpu=%.3f "
+	    "setup_us_per_conn=%.1f churn_us_per_conn=%.1f socks_after_churn=%u+%u clock_ns=%.1f "
+	    "control_us=%.1f\n",
+	    argv[1], keepalive, n, WINDOWS, win_ms, (unsigned long long)pkts,
+	    (double)bytes * 8 / ((double)win_ms * WINDOWS * 1e3), median(w_in),
+	    (unsigned long long)tcalls, tcalls ? tmr_ns / (double)tcalls : 0.0, tmr_med,
+	    tcalls ? (double)due / (double)tcalls : 0.0, (unsigned long long)due_max,
+	    (unsigned long long)ndl_calls, median(w_ndl), heap_idle[0], heap_idle[1], heap_bulk[0],
+	    heap_bulk[1], median(w_cpu), median(w_wall), setup_ns / 1e3, churn_ns / 1e3,
+	    (unsigned)socks_churn[0], (unsigned)socks_churn[1], clk, median(w_ctl));
 
 	mpt_stack_destroy(ch.st);
 	mpt_stack_destroy(sh.st);

@@ -96,6 +96,10 @@ w("- *window CPU per packet*: the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`) 
   "on the per-call figures, free of their clock reads;")
 w("- *setup per connection*: CPU time to open the N idle connections and let them settle, per "
   "connection;")
+w("- *churn per connection*: after the windows (bulk sender stopped, no loss), 500 short "
+  "connections among the N idle ones, one every 100 µs of virtual time: connect, a 100-byte "
+  "request, the client closes, the server closes at end of file, until every one has ended "
+  "on both sides (the client's in TIME-WAIT); CPU time of both stacks per connection;")
 w("- *control*: CPU time of a fixed loop of register arithmetic (no memory, no stack) after "
   "each window, median: the machine is shared, and a run it slowed down shows there.  A ratio "
   "that the control shows too is the machine's, not the stack's.")
@@ -112,20 +116,20 @@ for kind, ka in groups:
     base = runs[(kind, ka, ns[0])]
     b = {key: med(base, key) for key in ("ns_per_packet", "ns_per_deadline", "ns_per_timer_median",
                                          "window_cpu_ns_per_packet", "setup_us_per_conn",
-                                         "control_us")}
+                                         "churn_us_per_conn", "control_us")}
     w("")
     w("## %s, %s" % (title.get(kind, kind), kad.get(ka, "keep-alive " + ka)))
     w("")
     w("| N | armed timers (client + server) | per packet, ns | ratio | per next_deadline, ns "
       "| ratio | per on_timer, ns | ratio | due per on_timer call (mean / max) "
-      "| window CPU per packet, ns | ratio | setup per connection, µs | ratio | control, µs "
-      "| ratio |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "| window CPU per packet, ns | ratio | setup per connection, µs | ratio "
+      "| churn per connection, µs | ratio | control, µs | ratio |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in ns:
         rs = runs[(kind, ka, n)]
         v = {key: med(rs, key) for key in b}
         w("| %d | %s | %.0f | %s | %.1f | %s | %.0f | %s | %.2f / %d | %.0f | %s | %.0f | %s "
-          "| %.0f | %s |" % (
+          "| %.0f | %s | %.0f | %s |" % (
             n, rs[0]["heap_bulk"].replace("+", " + "),
             v["ns_per_packet"], ratio(v["ns_per_packet"], b["ns_per_packet"]),
             v["ns_per_deadline"], ratio(v["ns_per_deadline"], b["ns_per_deadline"]),
@@ -134,6 +138,7 @@ for kind, ka in groups:
             v["window_cpu_ns_per_packet"],
             ratio(v["window_cpu_ns_per_packet"], b["window_cpu_ns_per_packet"]),
             v["setup_us_per_conn"], ratio(v["setup_us_per_conn"], b["setup_us_per_conn"]),
+            v["churn_us_per_conn"], ratio(v["churn_us_per_conn"], b["churn_us_per_conn"]),
             v["control_us"], ratio(v["control_us"], b["control_us"])))
     r0 = base[0]
     w("")
@@ -152,9 +157,15 @@ w("- The heap is O(log n) per change: a node taken off its top (a timer that fir
   "over nodes of idle connections that are not in the cache when they are touched rarely.  "
   "The tables with keep-alive off (the heap holds the bulk connection's nodes only) show what "
   "that part costs.")
-w("- Not measured here (no connection closes while measuring): each connection that finishes "
-  "makes the end of the entry point walk every socket of the stack for dead ones "
-  "(`stack_reap`, src/core/stack.c), so closing a connection is O(n).")
+w("- Opening and closing (*churn*): the end of an entry point looks for dead sockets only "
+  "among those something happened to (`stack_reap`'s list, src/core/stack.c; it walked every "
+  "socket of the stack before), and the MPTCP token table has as many buckets as the 4-tuple "
+  "hash (64 before: a join's lookup and a new key's uniqueness check walked chains of "
+  "N / 64).  The work per connection no longer depends on N; what still grows with N is "
+  "what memory costs when the stack's state no longer fits in the caches and the allocator "
+  "hands out fresh pages (`bench/timer_bench.c`'s `run_churn` is a function of its own so "
+  "that `valgrind --tool=callgrind --toggle-collect='run_churn*'` counts its instructions "
+  "alone).")
 w("")
 w("## Runs")
 w("")
