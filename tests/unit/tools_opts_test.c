@@ -225,12 +225,49 @@ static void test_ext_keys(void **state)
 	unlink(bad);
 }
 
+/* --stall-timeout SECONDS: mptcp.stall_timeout_ns, 0 (the default) is off. */
+static void test_stall_timeout(void **state)
+{
+	(void)state;
+	struct mpt_tool_opts o;
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24"), 0);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == 0);
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--stall-timeout", "30"), 0);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == UINT64_C(30000000000));
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--stall-timeout", "1.5"), 0);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == UINT64_C(1500000000));
+	/* The bounds themselves. */
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--stall-timeout", "0.001"), 0);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == UINT64_C(1000000));
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--stall-timeout", "3600"), 0);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == UINT64_C(3600000000000));
+	/* 0 turns it off, also after an earlier value: the last one wins. */
+	assert_int_equal(
+	    PARSE(&o, "--path", "10.0.0.1/24", "--stall-timeout", "30", "--stall-timeout", "0"), 0);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == 0);
+	/* Garbage, negatives, too small to be told from off, too large. */
+	const char *bad[] = {"",       "x",    "30s",  "1,5", "-1",  "-0.5",
+			     "0.0001", "3601", "1e10", "inf", "nan", "99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = {"cmd",          "--path", "10.0.0.1/24", "--stall-timeout",
+				(char *)bad[i], NULL};
+		assert_int_equal(parse(&o, 5, argv), -1);
+	}
+	assert_int_equal(PARSE(&o, "--path", "10.0.0.1/24", "--stall-timeout"), -1); /* no value */
+	/* A rejected value leaves the knob as it was. */
+	mpt_opts_init(&o);
+	assert_int_equal(mpt_opts_handle(&o, "test", MPT_OPT_STALL_TIMEOUT, "20"), 0);
+	assert_int_equal(mpt_opts_handle(&o, "test", MPT_OPT_STALL_TIMEOUT, "-20"), -1);
+	assert_true(o.be.stack.mptcp.stall_timeout_ns == UINT64_C(20000000000));
+	assert_int_equal(mpt_opts_handle(&o, "test", MPT_OPT_STALL_TIMEOUT, NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_policies), cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_invalid),
-	    cmocka_unit_test(test_ext_keys),
+	    cmocka_unit_test(test_ext_keys), cmocka_unit_test(test_stall_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

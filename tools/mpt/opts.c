@@ -141,6 +141,32 @@ static int parse_remove(struct mpt_tool_opts *o, const char *prog, const char *a
 	return 0;
 }
 
+/*
+ * --stall-timeout SECONDS (mptcp.stall_timeout_ns): 0 is off, the library's
+ * default.  Otherwise at least a millisecond, so that a tiny value is not
+ * rounded to 0 and turned off without a word, and at most an hour, as the
+ * services' other timeouts: a stuck transfer is given up on long before,
+ * and a larger value is more likely a typo than a wish.
+ */
+#define STALL_TIMEOUT_MAX_S 3600
+
+static int parse_stall_timeout(struct mpt_tool_opts *o, const char *prog, const char *arg)
+{
+	char *end;
+	errno = 0;
+	double secs = arg ? strtod(arg, &end) : -1.0;
+	if (!arg || errno || end == arg || *end ||
+	    !(secs == 0.0 || (secs >= 0.001 && secs <= STALL_TIMEOUT_MAX_S))) {
+		fprintf(stderr,
+			"%s: --stall-timeout: '%s' is not 0 (off) or a number of seconds in "
+			"[0.001, %d]\n",
+			prog, arg ? arg : "", STALL_TIMEOUT_MAX_S);
+		return -1;
+	}
+	o->be.stack.mptcp.stall_timeout_ns = (uint64_t)(secs * 1e9 + 0.5);
+	return 0;
+}
+
 int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const char *arg)
 {
 	unsigned long v;
@@ -225,6 +251,8 @@ int mpt_opts_handle(struct mpt_tool_opts *o, const char *prog, int code, const c
 		return 0;
 	case MPT_OPT_EXT_KEY_FILE:
 		return read_ext_key(o, prog, arg);
+	case MPT_OPT_STALL_TIMEOUT:
+		return parse_stall_timeout(o, prog, arg);
 	case MPT_OPT_MAX_SUBFLOWS:
 		if (!parse_uint(arg, 1, 255, &v)) {
 			fprintf(stderr, "%s: --max-subflows: '%s' is not an integer in [1, 255]\n",
@@ -493,6 +521,12 @@ void mpt_opts_usage(FILE *f)
 		"  --sched NAME      scheduler: minrtt (default), rr, redundant, ecf\n"
 		"  --race            connect: also try the next path when the first SYN gets\n"
 		"                    no answer within the initial RTO (happy eyeballs)\n"
+		"  --stall-timeout SECONDS\n"
+		"                    fail a connection (MP_FASTCLOSE, timed out) whose DATA_ACK\n"
+		"                    has not moved for SECONDS while the peer's window is open\n"
+		"                    and a subflow acknowledged the byte at DATA_ACK: the peer\n"
+		"                    holds data it does not deliver (0: off, the default;\n"
+		"                    at most 3600)\n"
 		"  --cc NAME         congestion control: cubic (default), reno, lia, olia, balia\n"
 		"  --pcap FILE       write what the stack sends and receives (raw IP pcap)\n"
 		"  --no-offload      one packet per TUN read and write (no 64 KB\n"

@@ -3,7 +3,7 @@
  * Stack options shared by the subcommands that run on real networks
  * (`mpt cat`, `mpt perf`): --path, --version, --checksum, --no-mptcp,
  * --sched, --cc, --pm, --max-subflows, --pcap, --seed, --remove-path-after,
- * --no-offload, --ext-keys, --ext-key-file, -v.
+ * --no-offload, --ext-keys, --ext-key-file, --stall-timeout, -v.
  *
  * A subcommand appends MPT_STACK_LONGOPTS to its getopt_long table, passes
  * every option it does not know itself to mpt_opts_handle(), and calls
@@ -35,6 +35,7 @@ enum {
 	MPT_OPT_NO_OFFLOAD,
 	MPT_OPT_EXT_KEYS,
 	MPT_OPT_EXT_KEY_FILE,
+	MPT_OPT_STALL_TIMEOUT,
 	MPT_OPT_VERBOSE = 'v',
 };
 
@@ -56,6 +57,8 @@ enum {
 	{"no-offload", no_argument, NULL, MPT_OPT_NO_OFFLOAD},            \
 	{"ext-keys", required_argument, NULL, MPT_OPT_EXT_KEYS},          \
 	{"ext-key-file", required_argument, NULL, MPT_OPT_EXT_KEY_FILE},  \
+	{"stall-timeout", required_argument, NULL,                        \
+	 MPT_OPT_STALL_TIMEOUT},                                          \
 	{"verbose", no_argument, NULL, MPT_OPT_VERBOSE}
 /* clang-format on */
 
