@@ -106,18 +106,16 @@ ip netns exec "$NS_V" mptcpize run socat -b 262144 TCP-LISTEN:6001,fork,reuseadd
 	TCP:10.77.0.1:7001 2>"$tmp/socat1.err" &
 pids+=($!)
 # The proxy's side: plain TCP in (SOCKS5 for mpt), MPTCP out.  The proxy
-# closes first, so its MPTCP connections wait out TIME-WAIT (2 x MSL), and
-# one in TIME-WAIT holds a slot of the stack's socket table (default 4096)
-# until then: with the default MSL (30 s) the ~4,500 connections of this
-# benchmark within a minute would fill it and the proxy would refuse the
-# rest (SOCKS5 general failure; the kernel keeps TIME-WAIT in cheap buckets
-# and drops them beyond tcp_max_tw_buckets).  --msl $PROXY_MSL keeps the
-# table from filling; the figures are the relay's.
-PROXY_MSL=${PROXY_MSL:-5}
-ip netns exec "$NS_C" "$MPT" proxy -q --socks5 --threads 1 --msl "$PROXY_MSL" \
+# closes first, so its MPTCP connections wait out TIME-WAIT (2 x MSL,
+# default 30 s) holding a slot of the stack's socket table (default 4096):
+# this benchmark's ~4,500 connections within a minute fill it, and the
+# stack then ends the oldest TIME-WAIT connection for each new one
+# (counter TCPTimeWaitOverflow; Linux drops TIME-WAIT beyond
+# tcp_max_tw_buckets).  Until that existed the proxies ran with --msl 5.
+ip netns exec "$NS_C" "$MPT" proxy -q --socks5 --threads 1 --ctl "$tmp/px1.ctl" \
 	--path 10.77.3.1/24,dev=mpttun2 127.0.0.1:1080 2>"$tmp/proxy.err" &
 pids+=($!)
-ip netns exec "$NS_C" "$MPT" proxy -q --socks5 --threads 2 --msl "$PROXY_MSL" \
+ip netns exec "$NS_C" "$MPT" proxy -q --socks5 --threads 2 \
 	--path 10.77.4.1/24,dev=mpttun3 127.0.0.1:1081 2>"$tmp/proxy2.err" &
 pids+=($!)
 ip netns exec "$NS_C" mptcpize run socat TCP-LISTEN:6100,fork,reuseaddr,nodelay \
@@ -174,6 +172,12 @@ measure() { # measure MODE ECHO_KPORT ECHO_DPORT BULK_KPORT BULK_DPORT: F[MODE.r
 }
 measure convert 6000 7000 6001 7001
 measure proxy 6100 7100 6101 7101
+# What the 1-thread proxy's full socket table cost: TIME-WAIT ended early.
+tw_over=$(ip netns exec "$NS_C" "$MPT" nstat -a -z -j --ctl "$tmp/px1.ctl" |
+	python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(int(c.get("TcpExtTCPTimeWaitOverflow", 0)) for c in d.values()))')
+echo "  1-thread proxy: TIME-WAIT connections ended early (TcpExtTCPTimeWaitOverflow): $tw_over"
 for f in conv conv2 proxy proxy2; do
 	if [ -s "$tmp/$f.err" ]; then
 		echo "$f:"
@@ -195,9 +199,10 @@ section="$tmp/section.md"
 	echo "TCP clients in the client namespace, through \`mpt proxy --socks5\` (TUN, one"
 	echo "path) or the kernel (\`mptcpize run socat TCP-LISTEN,fork TCP:...\`: plain TCP"
 	echo "in, MPTCP out; no SOCKS5), to kernel MPTCP servers (\`mptcpize run python3\`) in"
-	echo "the other namespace; the proxies run with \`--msl $PROXY_MSL\` (their TIME-WAIT"
-	echo "connections hold socket-table slots: with the default MSL this benchmark's"
-	echo "connection count would fill the table, see the script).  One veth pair, no"
+	echo "the other namespace; the proxies run with the default MSL (their TIME-WAIT"
+	echo "connections fill the socket table, and the oldest one ends early for each new"
+	echo "connection: counter TCPTimeWaitOverflow, $tw_over in the 1-thread proxy over"
+	echo "this run).  One veth pair, no"
 	echo "shaping: the figures are CPU-bound."
 	echo "Median of $REPEAT runs."
 	echo

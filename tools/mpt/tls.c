@@ -49,7 +49,10 @@ static void ossl_error(char *buf, size_t len, const char *what)
 		ERR_error_string_n(e, s, sizeof(s));
 	else
 		snprintf(s, sizeof(s), "unknown error");
-	snprintf(buf, len, "%s: %s", what, s);
+	/* Cut to the caller's buffer when long (the return value looked at
+	 * says so to GCC's -Wformat-truncation, which -O3 turns on). */
+	if (snprintf(buf, len, "%s: %s", what, s) < 0 && len > 0)
+		buf[0] = '\0';
 	ERR_clear_error();
 }
 
