@@ -1162,6 +1162,19 @@ static void detach_all(struct mpt_stack_core *c)
 		s->ev_pending = 0;
 	}
 	c->ev_tail = NULL;
+	while (c->reap) {
+		struct mpt_sock *s = c->reap;
+		c->reap = s->reap_next;
+		s->reap_prev = s->reap_next = NULL;
+		s->reap_queued = false;
+	}
+	while (c->tw_head) {
+		struct mpt_flow *f = c->tw_head;
+		c->tw_head = f->tw_next;
+		f->tw_prev = f->tw_next = NULL;
+		f->on_tw = false;
+	}
+	c->tw_tail = NULL;
 }
 
 void mpt_stack_destroy(struct mpt_stack *st)
