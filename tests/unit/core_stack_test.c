@@ -737,6 +737,48 @@ static void test_time_wait_overflow(void **state)
 	g_mptcp = false;
 }
 
+/* Every socket and flow of a finished connection is freed once TIME-WAIT
+ * is over, whoever closed first, plain or MPTCP (the reap looks only at
+ * the sockets a change was reported for: one it missed would stay). */
+static void test_finished_connections_freed(void **state)
+{
+	(void)state;
+	for (int mp = 0; mp < 2; mp++) {
+		g_mptcp = mp == 1;
+		struct pair *p = pair_new(0);
+		struct mpt_sock *l;
+		struct mpt_endpoint any = ep(NULL, 80);
+		assert_int_equal(mpt_listen(p->st[1], &any, 8, &l), 0);
+		long base = p->mem.live;
+		int rc;
+		for (int k = 0; k < 4; k++) {
+			struct mpt_sock *c = open_exchange_close(p, l, &rc, k % 2 == 1);
+			assert_non_null(c);
+			advance(p, 5 * SEC); /* 2 MSL = 2 s */
+			assert_int_equal(p->mem.live, base);
+		}
+		/* Aborted by the client, and by the server. */
+		for (int k = 0; k < 2; k++) {
+			struct mpt_sock *c, *sv;
+			struct mpt_endpoint dst = ep("10.0.0.2", 80);
+			assert_int_equal(mpt_connect(p->st[0], &dst, NULL, p->now, &c), 0);
+			pump(p);
+			sv = mpt_accept(l);
+			assert_non_null(sv);
+			mpt_abort(k ? sv : c, p->now);
+			pump(p);
+			mpt_close(k ? c : sv, p->now);
+			pump(p);
+			advance(p, 5 * SEC);
+			assert_int_equal(p->mem.live, base);
+		}
+		mpt_close(l, p->now);
+		advance(p, 1 * SEC);
+		pair_free(p);
+	}
+	g_mptcp = false;
+}
+
 static void test_alloc_failure(void **state)
 {
 	(void)state;
@@ -932,6 +974,7 @@ int main(void)
 	    cmocka_unit_test(test_backlog_no_cookies),
 	    cmocka_unit_test(test_socket_limit),
 	    cmocka_unit_test(test_time_wait_overflow),
+	    cmocka_unit_test(test_finished_connections_freed),
 	    cmocka_unit_test(test_alloc_failure),
 	    cmocka_unit_test(test_counters_api),
 	};
