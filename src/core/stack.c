@@ -537,8 +537,7 @@ static bool tw_evict(struct mpt_stack *st)
 		struct mpt_sock *s = f->sock ? f->sock : f->sf ? mpt_sf_owner(f) : NULL;
 		if (!s || s->listener || s->evicted || (s->app_owned && !s->app_closed) ||
 		    !s->ops || !s->ops->evict || !s->ops->evict(s)) {
-			if (!f->tcp_closed)
-				tw_enqueue(st, f);
+			tw_enqueue(st, f); /* (evict refused: nothing retired) */
 			continue;
 		}
 		s->evicted = true;
