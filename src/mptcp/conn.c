@@ -1313,6 +1313,15 @@ static bool drtx_fin_only(const struct mpt_mpconn *mp)
 	       mp->snd.una == mp->fin_dsn;
 }
 
+/* A closed window is the peer's choice (a paused reader), not a stall: the
+ * clock of stall_timeout starts when it opens.  Closed is also a window of
+ * a few segments only: receivers avoid offering less than a segment (RFC
+ * 9293 §3.8.6.2.2) but may keep what is left of the last offer. */
+static bool wnd_closed(const struct mpt_mpconn *mp)
+{
+	return mp->wnd_known && !mpt_dsn_gt(mp->wnd_end, mp->snd.una + MP_STALL_WND_MIN);
+}
+
 /*
  * RFC 8684 §3.3.6: a sender keeps data until it is DATA_ACKed and may
  * retransmit it at the data level.  A receiver may acknowledge a segment
@@ -1338,12 +1347,7 @@ static void drtx_arm(struct mpt_mpconn *mp, uint64_t now)
 		mp->drtx_at = now + drtx_rto(mp);
 		mp->drtx_since = now;
 	}
-	/* A closed window is the peer's choice (a paused reader), not a
-	 * stall: the clock of stall_timeout starts when it opens.  Closed
-	 * is also a window of a few segments only: receivers avoid offering
-	 * less than a segment (RFC 9293 §3.8.6.2.2) but may keep what is
-	 * left of the last offer. */
-	if (mp->wnd_known && !mpt_dsn_gt(mp->wnd_end, mp->snd.una + MP_STALL_WND_MIN))
+	if (wnd_closed(mp))
 		mp->drtx_since = now;
 }
 
@@ -1400,6 +1404,30 @@ static bool drtx_stalled(struct mpt_mpconn *mp, uint64_t now)
 	return true;
 }
 
+/*
+ * The peer's window is zero (DATA_ACK + window, RFC 8684 §3.3.4) and a
+ * subflow already probes it: its engine holds bytes its own zero window
+ * keeps back, so its persist timer sends one at a time (RFC 9293
+ * §3.8.6.1), and the peer's answer on that subflow carries DATA_ACK and
+ * the window.  A copy of the byte at DATA_ACK on another subflow would
+ * only start a second probe schedule there (its window is as closed).
+ */
+static bool zero_wnd_probed(const struct mpt_mpconn *mp)
+{
+	if (!mp->wnd_known || mpt_dsn_gt(mp->wnd_end, mp->snd.una))
+		return false;
+	for (size_t i = 0; i < mp->nsf; i++) {
+		const struct mpt_subflow *sf = mp->sf[i];
+		if (!mpt_sf_usable(sf))
+			continue;
+		struct mpt_tcp_info ti;
+		mpt_tcp_get_info(sf->flow->tcp, &ti);
+		if (ti.snd_wnd == 0 && ti.sndbuf_used > ti.unacked)
+			return true;
+	}
+	return false;
+}
+
 static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 {
 	if (mp->drtx_at > now)
@@ -1410,8 +1438,9 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 		return;
 	}
 	/* The stall clock runs only while the peer holds the byte at
-	 * DATA_ACK (checked at each firing). */
-	if (!drtx_fin_only(mp) && !head_delivered(mp))
+	 * DATA_ACK with its window open (checked at each firing too: the
+	 * connection may not have run since the window closed). */
+	if (!drtx_fin_only(mp) && (wnd_closed(mp) || !head_delivered(mp)))
 		mp->drtx_since = now;
 	if (drtx_stalled(mp, now))
 		return;
@@ -1458,6 +1487,12 @@ static void drtx_fire(struct mpt_mpconn *mp, uint64_t now)
 			mp->drtx_at = now + drtx_rto(mp);
 			return;
 		}
+	}
+	if (zero_wnd_probed(mp)) {
+		if (mp->drtx_n < 16)
+			mp->drtx_n++;
+		mp->drtx_at = now + drtx_rto(mp);
+		return;
 	}
 	/* Re-send from DATA_ACK (new mappings, same DSNs; the scheduler
 	 * picks the best subflow), at most MP_DRTX_BURST bytes per firing

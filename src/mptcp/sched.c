@@ -54,6 +54,11 @@ size_t mpt_sched_sf_room(const struct mpt_subflow *sf, size_t want)
 	uint32_t unsent = ti.sndbuf_used > ti.unacked ? ti.sndbuf_used - ti.unacked : 0;
 	if (unsent >= ti.snd_cwnd)
 		return 0;
+	/* Its engine holds bytes the peer's zero window keeps back (its
+	 * persist timer probes with them, RFC 9293 §3.8.6.1): more would
+	 * only wait behind them, and rescue_head would copy them elsewhere. */
+	if (ti.snd_wnd == 0 && unsent > 0)
+		return 0;
 	size_t writable = mpt_tcp_writable(sf->flow->tcp);
 	size_t room = MPT_MIN((size_t)(ti.snd_cwnd - unsent), writable);
 	/*
