@@ -1633,7 +1633,10 @@ static void phase_established(struct mpt_mpconn *mp)
 /* Subflow bytes -> data level; larger windows after the application read. */
 static void phase_receive(struct mpt_mpconn *mp, uint64_t now)
 {
-	bool any = false, prog;
+	/* Bytes a subflow put in the data level during its input count as
+	 * progress too (mpt_sf_rcv_direct). */
+	bool any = mp->rx_direct, prog;
+	mp->rx_direct = false;
 	do {
 		prog = false;
 		for (size_t i = 0; i < mp->nsf; i++)

@@ -312,6 +312,7 @@ struct mpt_mpconn {
 	uint8_t race_next; /* next local index to try */
 	bool race_done;    /* an initial subflow completed */
 	bool win_check;    /* the application read: subflows may open their windows */
+	bool rx_direct;    /* a subflow put bytes in the data level (mpt_sf_rcv_direct) */
 	/* Break before make: the last subflow went with our address; the
 	 * connection waits (without subflows) until orphan_until for the path
 	 * manager to open one from another address. */

@@ -593,6 +593,51 @@ bool mpt_sf_drain(struct mpt_subflow *sf, uint64_t now)
 	return d.progress;
 }
 
+/*
+ * In-order payload straight into the data level, without the subflow's
+ * receive ring (docs/architecture.md, receive hop 2).  The engine offers
+ * the bytes at RCV.NXT only when its ring holds nothing readable, so no
+ * earlier byte is skipped.  Only the common case is taken here: a held
+ * mapping without checksum covering the bytes, in the data-level window,
+ * with room, as drain_mapped would deliver them once they had passed the
+ * stages before it; everything else (0) goes through the ring and the
+ * drain, as before.
+ */
+uint32_t mpt_sf_rcv_direct(void *ud, uint32_t seq, const uint8_t *data, uint32_t n)
+{
+	struct mpt_flow *f = ud;
+	struct mpt_subflow *sf = f->sf;
+	if (!sf || !sf->mp || !sf->flow || sf->reset_pending || sf->rx_lost)
+		return 0;
+	struct mpt_mpconn *mp = sf->mp;
+	if (mp->fallback || !mp->keys_known || !mp->scratch || !mp->rcv.buf || mp->peer_fin_done ||
+	    mp->inf_rx)
+		return 0;
+	uint32_t rel = seq - sf->irs;
+	rmap_drop(sf, rel);
+	const struct mpt_rmap *m = mpt_sf_rmap_find(sf, rel);
+	if (!m || (mp->csum && m->has_csum))
+		return 0;
+	if (mpt_dsn_leq(m->dsn + m->len, mp->rcv.nxt))
+		return 0; /* a copy of delivered data: drain_duplicate's */
+	uint32_t off = rel - m->ssn;
+	uint64_t dsn = m->dsn + off;
+	uint64_t lim = mp->rcv.read + mp->rcv.cap;
+	if (mpt_dsn_geq(dsn, lim) || !drcv_has_room(&mp->rcv, dsn))
+		return 0;
+	uint32_t take = MPT_MIN(n, m->len - off);
+	take = (uint32_t)MPT_MIN((uint64_t)take, lim - dsn);
+	take = MPT_MIN(take, (uint32_t)MPT_MP_MAP_MAX);
+	(void)mpt_drcv_insert(&mp->rcv, dsn, data, take);
+	sf->bytes_received += take;
+	sf->rx_last_ssn = rel + take;
+	sf->rx_last_dsn = dsn + take;
+	sf->rx_last_ok = true;
+	mp->rx_direct = true;
+	mpt_mp_dirty(mp);
+	return take;
+}
+
 struct mpt_sock *mpt_sf_owner(const struct mpt_flow *f)
 {
 	return f->sf && f->sf->mp ? f->sf->mp->sock : NULL;

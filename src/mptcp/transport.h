@@ -49,6 +49,7 @@ size_t mpt_sf_write_opts(void *ud, struct mpt_tcp_out_info *info, uint8_t *buf, 
 void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
 /** Connection-level receive space beyond DATA_ACK (the window to advertise). */
 uint32_t mpt_sf_rcv_space(void *ud);
+uint32_t mpt_sf_rcv_direct(void *ud, uint32_t seq, const uint8_t *data, uint32_t n);
 /** The engine of flow f (owned by a subflow) reported ev. */
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
 /* The socket of the connection flow f is a subflow of (NULL: none). */

@@ -179,6 +179,17 @@ struct mpt_tcp_cb {
 	 */
 	uint32_t (*ext_rcv_space)(void *ud);
 	/**
+	 * Optional: in-order payload offered straight to the owner instead of
+	 * the receive ring (one copy less: MPTCP puts it in the data-level
+	 * buffer, docs/architecture.md).  Called from mpt_tcp_input, only
+	 * when the ring holds no readable byte, for n bytes starting at
+	 * RCV.NXT (seq) that end before any out-of-order data held.  Returns
+	 * how many of the first bytes it took (0..n): those count as received
+	 * and already read (acknowledged as usual); the rest go to the ring.
+	 * It must not call into this engine.
+	 */
+	uint32_t (*ext_rcv_direct)(void *ud, uint32_t seq, const uint8_t *data, uint32_t n);
+	/**
 	 * Optional: called when a public call into the engine (input, timer,
 	 * send, ...) returns, after its events: the engine's timers may have
 	 * changed (the owner's timer heap looks again: mpt_tcp_next_deadline).

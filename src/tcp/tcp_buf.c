@@ -185,7 +185,26 @@ unsigned tcp_rcv_data(struct mpt_tcp *t, uint32_t seq, const uint8_t *data, uint
 		sack_note(t, seq);
 		return TCP_RCV_OFO;
 	}
-	rcv_write_uncovered(t, seq, data, n);
+	if (t->cb.ext_rcv_direct && t->read_seq == t->rcv_nxt) {
+		/* Nothing readable waits in the ring: the owner may take the
+		 * head of this segment itself (up to the first out-of-order
+		 * interval, whose bytes the ring already holds).  Taken bytes
+		 * are as if written and read at once: the ring's head moves
+		 * with read_seq, so held out-of-order bytes keep their place. */
+		uint32_t lim = t->n_ofo > 0 ? MPT_MIN(n, t->ofo[0].l - seq) : n;
+		uint32_t k = lim > 0 ? t->cb.ext_rcv_direct(t->cb.ud, seq, data, lim) : 0;
+
+		if (k > 0) {
+			k = MPT_MIN(k, lim);
+			t->rb.head = (uint32_t)(((uint64_t)t->rb.head + k) % t->rb.cap);
+			t->read_seq += k;
+			seq += k;
+			data += k;
+			n -= k;
+		}
+	}
+	if (n > 0)
+		rcv_write_uncovered(t, seq, data, n);
 	t->rcv_nxt = end;
 	/* Pull in out-of-order intervals that are now contiguous. */
 	while (t->n_ofo > 0 && mpt_seq_leq(t->ofo[0].l, t->rcv_nxt)) {

@@ -356,6 +356,155 @@ static void test_owner_limit_shrinks_window(void **state)
 	hnet_free(&net);
 }
 
+/*
+ * The owner takes in-order payload itself (ext_rcv_direct, as MPTCP puts
+ * it in its data-level buffer): some calls take all, some part, some
+ * nothing, the rest goes to the ring.  Under loss (out-of-order data held
+ * in the ring) the bytes taken and the bytes read, in the order they came
+ * out, are the stream; the hook is offered bytes only when the ring has
+ * none readable, never past held out-of-order data, each at the next
+ * sequence number.
+ */
+struct direct_owner {
+	struct hnode *nd;
+	uint64_t rng;
+	uint32_t base; /* sequence number of the stream's first byte */
+	bool started;
+	uint64_t calls, taken, partial;
+};
+
+static struct direct_owner *direct_owner; /* the callbacks' ud is the node */
+
+static uint32_t direct_cb(void *ud, uint32_t seq, const uint8_t *data, uint32_t n)
+{
+	struct direct_owner *o = direct_owner;
+	struct hnode *nd = ud;
+	assert_ptr_equal(nd, o->nd);
+	o->calls++;
+	assert_true(n > 0);
+	assert_int_equal(mpt_tcp_readable(nd->tcp), 0);
+	/* Every byte before the offer came out already (taken or read). */
+	if (!o->started)
+		o->base = seq - (uint32_t)nd->sink_len;
+	assert_int_equal(seq - o->base, nd->sink_len);
+	uint32_t take;
+	switch (mpt_splitmix64(&o->rng) % 4) {
+	case 0:
+		take = 0;
+		break;
+	case 1:
+		take = 1 + (uint32_t)(mpt_splitmix64(&o->rng) % n);
+		o->partial += take < n;
+		break;
+	default:
+		take = n;
+		break;
+	}
+	if (nd->sink_cap - nd->sink_len < n) {
+		nd->sink_cap = nd->sink_cap ? 2 * nd->sink_cap + n : (1u << 17) + n;
+		nd->sink = realloc(nd->sink, nd->sink_cap);
+		assert_non_null(nd->sink);
+	}
+	memcpy(nd->sink + nd->sink_len, data, take);
+	nd->sink_len += take;
+	o->taken += take;
+	o->started = true;
+	return take;
+}
+
+static void test_direct_receive(void **state)
+{
+	struct hnet net;
+	struct mpt_tcp_cb cb = {0};
+	struct direct_owner o = {.rng = 2024};
+	(void)state;
+	hnet_init(&net, NULL, NULL, 10 * H_MS);
+	mpt_tcp_destroy(net.n[1].tcp);
+	o.nd = &net.n[1];
+	cb.output = h_output;
+	cb.on_event = h_event;
+	cb.ud = &net.n[1];
+	cb.ext_rcv_direct = direct_cb;
+	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &net.n[1].cfg, &cb, &net.n[1].tcp), 0);
+	direct_owner = &o;
+	net.drop = drop_every_37th;
+	hnet_handshake(&net);
+	transfer(&net, 3u << 20, 120 * H_S);
+	assert_true(net.dropped > 0);
+	assert_true(o.calls > 100);
+	assert_true(o.taken > (1u << 20) && o.taken < (3u << 20));
+	assert_true(o.partial > 0);
+	struct mpt_tcp_info i;
+	mpt_tcp_get_info(net.n[1].tcp, &i);
+	assert_int_equal(i.bytes_received, 3u << 20);
+	hnet_free(&net);
+}
+
+/* Bytes held out of order win over a later segment's different bytes for
+ * the same sequence numbers (a lying peer cannot change data once held):
+ * the hook is offered only the bytes before them. */
+static uint32_t offered_n;
+
+static uint32_t direct_all_cb(void *ud, uint32_t seq, const uint8_t *data, uint32_t n)
+{
+	(void)seq;
+	struct hnode *nd = ud;
+	offered_n = n;
+	if (nd->sink_cap - nd->sink_len < n) {
+		nd->sink_cap = nd->sink_len + n;
+		nd->sink = realloc(nd->sink, nd->sink_cap);
+		assert_non_null(nd->sink);
+	}
+	memcpy(nd->sink + nd->sink_len, data, n);
+	nd->sink_len += n;
+	return n;
+}
+
+static void test_direct_receive_held_bytes_win(void **state)
+{
+	struct hnet net;
+	struct mpt_tcp_info i;
+	struct mpt_tcp_cfg cfg = {0};
+	struct mpt_tcp_cb cb = {0};
+	struct mpt_tcp_seg s;
+	static uint8_t a[2000], b[1000];
+
+	(void)state;
+	memset(a, 'A', sizeof(a));
+	memset(b, 'B', sizeof(b));
+	cfg.no_timestamps = true; /* crafted segments below carry none */
+	hnet_init(&net, &cfg, NULL, 5 * H_MS);
+	mpt_tcp_destroy(net.n[0].tcp);
+	cb.output = h_output;
+	cb.on_event = h_event;
+	cb.ud = &net.n[0];
+	cb.ext_rcv_direct = direct_all_cb;
+	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &net.n[0].cfg, &cb, &net.n[0].tcp), 0);
+	mpt_tcp_set_ports(net.n[0].tcp, 40000, 80);
+	hnet_handshake(&net);
+	hnet_run(&net, net.now + 100 * H_MS);
+	net.n[0].auto_read = false;
+	mpt_tcp_get_info(net.n[0].tcp, &i);
+	/* [1000, 2000) out of order, then [0, 2000) with other bytes. */
+	hcraft(&s, MPT_TCP_ACK, i.rcv_nxt + 1000, i.snd_nxt, 65535, b, sizeof(b));
+	assert_int_equal(hin(&net, &s), 0);
+	assert_int_equal(offered_n, 0);
+	hcraft(&s, MPT_TCP_ACK | MPT_TCP_PSH, i.rcv_nxt, i.snd_nxt, 65535, a, sizeof(a));
+	assert_int_equal(hin(&net, &s), 0);
+	assert_int_equal(offered_n, 1000);
+	assert_int_equal(net.n[0].sink_len, 1000);
+	assert_memory_equal(net.n[0].sink, a, 1000);
+	uint8_t rest[1000];
+	assert_int_equal(mpt_tcp_readable(net.n[0].tcp), 1000);
+	assert_int_equal(mpt_tcp_recv(net.n[0].tcp, rest, sizeof(rest), net.now), 1000);
+	assert_memory_equal(rest, b, 1000);
+	struct mpt_tcp_info j;
+	mpt_tcp_get_info(net.n[0].tcp, &j);
+	assert_int_equal(j.rcv_nxt - i.rcv_nxt, 2000);
+	assert_int_equal(j.bytes_received, i.bytes_received + 2000);
+	hnet_free(&net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +517,8 @@ int main(void)
 	    cmocka_unit_test(test_rto_backoff),
 	    cmocka_unit_test(test_owner_limit_shrinks_window),
 	    cmocka_unit_test(test_offload_first_segment_alone),
+	    cmocka_unit_test(test_direct_receive),
+	    cmocka_unit_test(test_direct_receive_held_bytes_win),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
