@@ -77,9 +77,11 @@ for label, (b, t, e, c) in zip(("TCP", "MPTCP, 1 subflow"), cost):
     print(f"| {label} | {e:,} | {c:,} | {t:,} | {b:,} | {e/b:.2f} | {c/b:.2f} | {(e+c)/b:.2f} | {t/b:.1f} |")
 print()
 print("Copies per byte, MPTCP: the data goes application -> data-level send buffer -> subflow send ring -> "
-      "packet on the sender, packet -> subflow receive ring -> data-level receive buffer -> application "
-      "on the receiver (the simulator adds its own copy of each packet); the subflows read from and write "
-      "to the data-level buffers directly, without a scratch buffer in between (docs/architecture.md).\n")
+      "packet on the sender (three copies), packet -> data-level receive buffer -> application on the receiver "
+      "when a subflow's data comes in order (two; out of order at the subflow level it goes through the "
+      "subflow's receive ring first: three); the simulator adds its own copy of each packet; the subflows read "
+      "from and write to the data-level buffers directly, without a scratch buffer in between "
+      "(docs/architecture.md).\n")
 print("Engine code = self cost of every function compiled from src/wire, src/tcp, src/cc, "
       "src/mptcp, src/core/stack.c (and inline helpers from src/common.h, src/mib.h), for sender and receiver together (checksums included). "
       "The process total also holds the simulator, the payload generator and SHA-256 of both streams.\n")

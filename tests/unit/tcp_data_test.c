@@ -279,6 +279,20 @@ static void test_rto_backoff(void **state)
 	free(cfg.mib);
 }
 
+/* Node idx again, with the owner hooks of cb (its output, on_event and ud
+ * are the harness's). */
+static void hnode_with_hooks(struct hnet *net, int idx, struct mpt_tcp_cb cb)
+{
+	struct hnode *nd = &net->n[idx];
+	mpt_tcp_destroy(nd->tcp);
+	cb.output = h_output;
+	cb.on_event = h_event;
+	cb.ud = nd;
+	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &nd->cfg, &cb, &nd->tcp), 0);
+	if (idx == 0)
+		mpt_tcp_set_ports(nd->tcp, 40000, 80);
+}
+
 /*
  * An owner's limit below the window already offered: an MPTCP subflow's
  * window is read relative to the DATA_ACK (RFC 8684 §3.3.4), which data on
@@ -321,14 +335,9 @@ static void test_owner_limit_shrinks_window(void **state)
 	(void)state;
 	cfg.no_timestamps = true; /* crafted segments below carry none */
 	hnet_init(&net, &cfg, NULL, 5 * H_MS);
-	mpt_tcp_destroy(net.n[0].tcp);
-	cb.output = h_output;
-	cb.on_event = h_event;
-	cb.ud = &net.n[0];
 	cb.ext_rcv_space = owner_space_cb;
 	owner_space = UINT32_MAX;
-	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &net.n[0].cfg, &cb, &net.n[0].tcp), 0);
-	mpt_tcp_set_ports(net.n[0].tcp, 40000, 80);
+	hnode_with_hooks(&net, 0, cb);
 	hnet_handshake(&net);
 	hnet_run(&net, net.now + 100 * H_MS);
 	mpt_tcp_get_info(net.n[0].tcp, &i);
@@ -419,13 +428,9 @@ static void test_direct_receive(void **state)
 	struct direct_owner o = {.rng = 2024};
 	(void)state;
 	hnet_init(&net, NULL, NULL, 10 * H_MS);
-	mpt_tcp_destroy(net.n[1].tcp);
 	o.nd = &net.n[1];
-	cb.output = h_output;
-	cb.on_event = h_event;
-	cb.ud = &net.n[1];
 	cb.ext_rcv_direct = direct_cb;
-	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &net.n[1].cfg, &cb, &net.n[1].tcp), 0);
+	hnode_with_hooks(&net, 1, cb);
 	direct_owner = &o;
 	net.drop = drop_every_37th;
 	hnet_handshake(&net);
@@ -474,13 +479,8 @@ static void test_direct_receive_held_bytes_win(void **state)
 	memset(b, 'B', sizeof(b));
 	cfg.no_timestamps = true; /* crafted segments below carry none */
 	hnet_init(&net, &cfg, NULL, 5 * H_MS);
-	mpt_tcp_destroy(net.n[0].tcp);
-	cb.output = h_output;
-	cb.on_event = h_event;
-	cb.ud = &net.n[0];
 	cb.ext_rcv_direct = direct_all_cb;
-	assert_int_equal(mpt_tcp_create(mpt_mem_default(), &net.n[0].cfg, &cb, &net.n[0].tcp), 0);
-	mpt_tcp_set_ports(net.n[0].tcp, 40000, 80);
+	hnode_with_hooks(&net, 0, cb);
 	hnet_handshake(&net);
 	hnet_run(&net, net.now + 100 * H_MS);
 	net.n[0].auto_read = false;
