@@ -18,7 +18,15 @@
 #     SHA-256 of every byte each way; every connection MPTCP with 2
 #     subflows established (MPTCP_TCPINFO on the client), and the client
 #     kernel's MPJoinSynAckRx moved by at least the number of connections.
-# (b) The converter's counters on SIGUSR1 and at exit (SIGTERM): summed
+# (b) --ctl with 2 threads: $HOLD kernel MPTCP connections held open (each
+#     with its join established); `mpt ss --ctl` lists every one of them,
+#     from both threads (the flows spread over the 2 stacks by hash: all
+#     $HOLD on one thread has a probability of 2^-(HOLD-1)), and
+#     `mpt nstat --ctl` shows the counters summed over the threads:
+#     TcpPassiveOpens, MPTcpExtMPCapableSYNRX and MPTcpExtMPJoinSynRx equal
+#     the stack-* sums SIGUSR1 prints right after (no connection starts in
+#     between).  Before, --ctl showed thread 0's connections and counters.
+# (c) The converter's counters on SIGUSR1 and at exit (SIGTERM): summed
 #     over its threads, each printed once
 #     (conversions = connections, relays ended clean), "threads 2", and
 #     packets handed from one thread to the other (steer-out, steer-in).
@@ -28,7 +36,7 @@
 #     MP_JOIN goes to the thread that owns its token whatever its 4-tuple;
 #     with $PAR x $SEQ connections and as many joins, no hand-over at all
 #     has a probability below 2^-40.
-# (c) --threads on the command line and in a --config file: bounds, --check.
+# (d) --threads on the command line and in a --config file: bounds, --check.
 set -uo pipefail
 TEST_NAME=convert_threads
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +46,7 @@ command -v nstat >/dev/null || skip "nstat (iproute2) is not installed"
 RATE=${RATE:-1gbit}
 PAR=${PAR:-8}
 SEQ=${SEQ:-4}
+HOLD=${HOLD:-16}
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 
 TOPO_V_SRCROUTE=1 topo_proxy_paths "mpt-thp-$$" "mpt-thv-$$" mpt-thr
@@ -63,7 +72,8 @@ ip netns exec "$NS_V" python3 "$SP" echo-server --bind "$SRV" --port 7000 \
 INTEROP_PIDS+=($!)
 wait_file "$WORK/echo.ready" 10 || die "echo server did not start"
 
-ip netns exec "$NS_V" "$MPT_BIN" convert --threads 2 -q --path "$CONV/24,dev=mpttun0" \
+CTL="$WORK/conv.sock"
+ip netns exec "$NS_V" "$MPT_BIN" convert --threads 2 -q --ctl "$CTL" --path "$CONV/24,dev=mpttun0" \
 	--path "10.79.2.1/24,dev=mpttun1" --allow-local "$SRV/32:7000" "$CPORT" \
 	2>"$WORK/conv.err" &
 CONV_PID=$!
@@ -201,20 +211,128 @@ case_a() {
 case_a
 case_result "(a) $((PAR * SEQ)) connections, 2 subflows each, every byte intact" $?
 
-echo "-- (b) the converter's counters (SIGUSR1, then exit): summed over 2 threads, hand-overs"
-# SIGUSR1 first: the running threads' counters, collected and summed.
+# $HOLD connections: opened, echoed once, held until the file argv[6] exists.
+cat >"$WORK/hold.py" <<'EOF'
+import ctypes, os, socket, struct, sys, time
+sys.path.insert(0, sys.argv[1])
+from svc_peer import convert_msg, read_answer, T_EXT
+
+conv, dest, hold, release = (sys.argv[2], int(sys.argv[3])), sys.argv[4], int(sys.argv[5]), sys.argv[6]
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def established(s):
+    """Subflows in ESTABLISHED, as clients.py counts them (MPTCP_TCPINFO)."""
+    buf = ctypes.create_string_buffer(16 + 8 * 8)
+    struct.pack_into("IIII", buf, 0, 16, 0, 0, 8)
+    ln = ctypes.c_uint32(len(buf))
+    if libc.getsockopt(s.fileno(), 284, 2, buf, ctypes.byref(ln)) < 0:
+        return -1
+    _, num, _, size_user = struct.unpack_from("IIII", buf, 0)
+    return sum(1 for i in range(min(num, 8)) if buf.raw[16 + i * size_user] == 1)
+
+
+deadline = time.monotonic() + 20
+socks = []
+for k in range(hold):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)  # IPPROTO_MPTCP
+    s.bind(("10.78.0.1", 0))
+    s.settimeout(10)
+    s.connect(conv)
+    s.sendall(convert_msg(dest) + b"x")
+    tlvs, got = read_answer(s, deadline)
+    while len(got) < 1:
+        got += s.recv(1)
+    if [t for t, _ in tlvs] != [T_EXT] or got != b"x":
+        sys.exit("conn %d: bad answer or echo" % k)
+    socks.append(s)
+# Every join established: no SYN reaches the converter while it is asked.
+while time.monotonic() < deadline and min(established(s) for s in socks) < 2:
+    time.sleep(0.05)
+print("held %d connections, fewest subflows established: %d"
+      % (hold, min(established(s) for s in socks)), flush=True)
+open(release + ".ready", "w").close()
+while not os.path.exists(release) and time.monotonic() < deadline + 60:
+    time.sleep(0.05)
+for s in socks:
+    s.close()
+EOF
+
+echo "-- (b) --ctl with 2 threads: mpt ss lists every thread's connections, mpt nstat sums the counters"
+case_b() {
+	local rc=0 sigs hp
+	ip netns exec "$NS_P" timeout 90 python3 "$WORK/hold.py" "$INTEROP_DIR" "$CONV" "$CPORT" \
+		"$SRV:7000" "$HOLD" "$WORK/release" >"$WORK/hold.out" 2>&1 &
+	hp=$!
+	INTEROP_PIDS+=($hp)
+	wait_file "$WORK/release.ready" 30 || { cat "$WORK/hold.out"; return 1; }
+	sed 's/^/  /' "$WORK/hold.out"
+	"$MPT_BIN" ss -j --ctl "$CTL" >"$WORK/ss.json" 2>"$WORK/ss.err" || { echo "  mpt ss failed"; rc=1; }
+	"$MPT_BIN" nstat -a -s -j --ctl "$CTL" >"$WORK/nstat.json" 2>"$WORK/nstat.err" ||
+		{ echo "  mpt nstat failed"; rc=1; }
+	sed 's/^/  stderr: /' "$WORK/ss.err" "$WORK/nstat.err"
+	# The reference: the sums SIGUSR1 prints (svc_team_collect).
+	sigs=$(grep -c "counter steer-drops" "$WORK/conv.err")
+	kill -USR1 "$CONV_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "counter steer-drops" "$WORK/conv.err")" -gt "$sigs" ] && break
+		sleep 0.1
+	done
+	touch "$WORK/release"
+	wait "$hp" || { echo "  the held connections failed"; rc=1; }
+	python3 - "$WORK/ss.json" "$WORK/nstat.json" "$WORK/conv.err" "$HOLD" <<'PY' || rc=1
+import json, sys
+ss, ns, log, hold = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rc = 0
+doc = json.load(open(ss))[0]
+held = [c for c in doc["connections"]
+        if c.get("remote_host") == "10.78.0.1" and c.get("state") == "ESTABLISHED"]
+threads = sorted({str(c.get("thread")) for c in held})
+print("  mpt ss: %d sockets, %d held connections (from 10.78.0.1, ESTABLISHED), "
+      "on threads %s; \"threads\": %s" % (len(doc["connections"]), len(held),
+                                            ",".join(threads), doc.get("threads")))
+if len(held) != hold:
+    print("  mpt ss lists %d of the %d held connections" % (len(held), hold)); rc = 1
+if threads != ["0", "1"]:
+    print("  the held connections are not listed from both threads"); rc = 1
+if doc.get("threads") != 2 or "error" in doc:
+    print("  not a whole answer from 2 threads: %s" % doc.get("error")); rc = 1
+ctr = list(json.load(open(ns)).values())[0]
+usr1 = {}
+for line in open(log):
+    f = line.split()
+    if len(f) >= 3 and f[-3] == "counter" and f[-2].startswith("stack-"):
+        usr1[f[-2][6:]] = int(f[-1])  # the last SIGUSR1's
+for name, key in (("TcpPassiveOpens", "TcpPassiveOpens"),
+                  ("MPCapableSYNRX", "MPTcpExtMPCapableSYNRX"),
+                  ("MPJoinSynRx", "MPTcpExtMPJoinSynRx")):
+    got, want = ctr.get(key), usr1.get(name)
+    print("  mpt nstat -a %s %s, SIGUSR1 sum %s" % (key, got, want))
+    if got is None or got != want:
+        print("  %s is not the sum over the threads" % key); rc = 1
+sys.exit(rc)
+PY
+	return $rc
+}
+case_b
+case_result "(b) --ctl: every thread's connections, counters summed over the threads" $?
+
+echo "-- (c) the converter's counters (SIGUSR1, then exit): summed over 2 threads, hand-overs"
+# SIGUSR1 first: the running threads' counters, collected and summed (case
+# (b) may have sent one already).
+sigs=$(grep -c "counter steer-drops" "$WORK/conv.err")
 kill -USR1 "$CONV_PID"
 for _ in $(seq 50); do
-	grep -q "counter steer-drops" "$WORK/conv.err" && break
+	[ "$(grep -c "counter steer-drops" "$WORK/conv.err")" -gt "$sigs" ] && break
 	sleep 0.1
 done
-usr1_conv=$(awk '$(NF-1) == "conversions" { print $NF; exit }' "$WORK/conv.err")
+usr1_conv=$(awk '$(NF-1) == "conversions" { v = $NF } END { print v }' "$WORK/conv.err")
 kill -TERM "$CONV_PID"
 wait "$CONV_PID"
 crc=$?
 ctr() { awk -v n="$1" '$(NF-2) == "counter" && $(NF-1) == n { v = $NF } END { print v + 0 }' "$WORK/conv.err"; }
-case_b() {
-	local rc=0 n=$((PAR * SEQ))
+case_c() {
+	local rc=0 n=$((PAR * SEQ + HOLD))
 	echo "  exit status $crc"
 	[ "$crc" = 0 ] || rc=1
 	if grep -q "Sanitizer\|runtime error" "$WORK/conv.err"; then
@@ -223,7 +341,7 @@ case_b() {
 	fi
 	echo "  SIGUSR1: conversions ${usr1_conv:-none}"
 	[ "${usr1_conv:-}" = "$n" ] || { echo "  SIGUSR1 did not print the sum ($n)"; rc=1; }
-	[ "$(grep -c "counter conversions" "$WORK/conv.err")" = 2 ] ||
+	[ "$(grep -c "counter conversions" "$WORK/conv.err")" = $((sigs + 2)) ] ||
 		{ echo "  the counters are not printed once per SIGUSR1 and once at exit"; rc=1; }
 	grep "counter \(conversions\|relay-ended-clean\|fallbacks\|threads\|steer-\|stack-MPJoinSynRx\|stack-MPCapableSYNRX\)" \
 		"$WORK/conv.err" | sed 's/^/  /'
@@ -237,11 +355,11 @@ case_b() {
 	[ "$(ctr steer-in)" -le "$(ctr steer-out)" ] || { echo "  more hand-overs received than sent"; rc=1; }
 	return $rc
 }
-case_b
-case_result "(b) exit counters summed over the threads; packets handed between threads" $?
+case_c
+case_result "(c) exit counters summed over the threads; packets handed between threads" $?
 
-echo "-- (c) --threads: bounds, configuration file, --check"
-case_c() {
+echo "-- (d) --threads: bounds, configuration file, --check"
+case_d() {
 	local rc=0 out
 	out=$(ip netns exec "$NS_V" "$MPT_BIN" convert --threads 0 --path 10.78.2.9/24,dev=mpttun9 \
 		--allow-any 5125 2>&1)
@@ -256,8 +374,8 @@ case_c() {
 	[[ "$out" == *"3 thread(s), up to 34 connections each"* ]] || { echo "  --check: $out"; rc=1; }
 	return $rc
 }
-case_c
-case_result "(c) --threads bounds, in a --config file, --check" $?
+case_d
+case_result "(d) --threads bounds, in a --config file, --check" $?
 
 if [ "$FAILED" != 0 ]; then
 	show_log "$WORK/conv.err"

@@ -285,10 +285,11 @@ case_g() {
 		--port 5210 --ready "$g/ready" >/dev/null 2>"$g/srv.err" &
 	local spid=$!
 	INTEROP_PIDS+=("$spid")
-	# One thread: --ctl serves thread 0 and shows its connections only
-	# (mpt-proxy(1)); with the default (one thread per CPU) the kernel's
-	# SO_REUSEPORT hash puts the one connection on another thread half of
-	# the time, and mpt ss would not list it.
+	# One thread: mpt monitor streams thread 0's events only (mpt-proxy(1));
+	# with the default (one thread per CPU) the kernel's SO_REUSEPORT hash
+	# puts the one connection on another thread half of the time, and the
+	# monitor would not see its events (mpt ss and nstat would: they
+	# gather every thread's part, convert_threads_test case (b)).
 	ip netns exec "$NS_C" "$MPT_BIN" proxy --socks5 --threads 1 --ctl "$pctl" \
 		--path "10.78.1.5/24,dev=mpttun2" --path "10.79.1.5/24,dev=mpttun3" \
 		127.0.0.1:1090 2>"$g/proxy.err" &

@@ -32,7 +32,10 @@
 #     them over the SO_REUSEPORT sockets by a hash of the 4-tuple; all on
 #     one thread has a probability of 2^-39), MP_JOIN SYNs sent at least
 #     one per connection, and every connection's log line says 2 or more
-#     subflows (the largest number it had at once).
+#     subflows (the largest number it had at once).  The passthrough
+#     proxy's --ctl, asked before SIGUSR1: mpt nstat's MPTcpExtMPJoinSynTx
+#     and TcpActiveOpens are the sums over both threads (= SIGUSR1's
+#     stack-MPJoinSynTx, >= the connections; before, thread 0's only).
 # (c) --threads: bounds, in a --config file, --check.
 set -uo pipefail
 TEST_NAME=proxy_threads
@@ -107,7 +110,7 @@ ip netns exec "$NS_P" "$MPT_BIN" proxy --socks5 --threads 2 --convert "$CONV:$CP
 	2>"$WORK/proxy.err" &
 PROXY_PID=$!
 INTEROP_PIDS+=($PROXY_PID)
-ip netns exec "$NS_P" "$MPT_BIN" proxy --socks5 --threads 2 \
+ip netns exec "$NS_P" "$MPT_BIN" proxy --socks5 --threads 2 --ctl "$WORK/proxy_p.sock" \
 	--path "10.78.1.3/24,dev=mpttun2" --path "10.79.1.3/24,dev=mpttun3" 127.0.0.1:1081 \
 	2>"$WORK/proxy_p.err" &
 PROXYP_PID=$!
@@ -249,7 +252,9 @@ case_p
 case_result "(p) $N connections passed through to a kernel MPTCP server, every byte intact" $?
 
 echo "-- (b) SIGUSR1 and exit counters: summed over the threads, both threads accepted"
-# SIGUSR1 first: the main thread collects the other thread's counters.
+# The passthrough proxy's control socket first (nothing moves any more).
+"$MPT_BIN" nstat -a -s -j --ctl "$WORK/proxy_p.sock" >"$WORK/proxy_p.nstat" 2>&1
+# SIGUSR1: the main thread collects the other thread's counters.
 kill -USR1 "$PROXY_PID" "$PROXYP_PID"
 sleep 0.5
 stop() { # stop PID: SIGTERM, wait, exit status
@@ -313,6 +318,20 @@ case_b() {
 }
 case_b
 case_result "(b) SIGUSR1 and exit counters summed over the threads; both proxy threads accepted" $?
+case_ctl() {
+	local rc=0 usr1 joins opens
+	usr1=$(awk '$(NF-1) == "stack-MPJoinSynTx" { print $NF; exit }' "$WORK/proxy_p.err")
+	joins=$(python3 -c 'import json,sys; d=list(json.load(open(sys.argv[1])).values())[0]; print(d.get(sys.argv[2], "none"))' \
+		"$WORK/proxy_p.nstat" MPTcpExtMPJoinSynTx 2>&1)
+	opens=$(python3 -c 'import json,sys; d=list(json.load(open(sys.argv[1])).values())[0]; print(d.get(sys.argv[2], "none"))' \
+		"$WORK/proxy_p.nstat" TcpActiveOpens 2>&1)
+	echo "  mpt nstat --ctl: MPTcpExtMPJoinSynTx $joins (SIGUSR1 sum ${usr1:-none}), TcpActiveOpens $opens"
+	[ "$joins" = "${usr1:-x}" ] || { echo "  MPJoinSynTx is not the sum over the threads"; rc=1; }
+	[ "$opens" -ge "$N" ] 2>/dev/null || { echo "  TcpActiveOpens below the $N connections"; rc=1; }
+	return $rc
+}
+case_ctl
+case_result "(b) passthrough proxy: mpt nstat --ctl sums both threads" $?
 
 echo "-- (c) --threads: bounds, configuration file, --check"
 case_c() {

@@ -1042,11 +1042,13 @@ static void cv_take(void *ud)
 }
 
 /* mpt_backend_wake() landed in this thread's loop: SIGUSR1 wants our
- * counters. */
+ * counters, or the control socket our part of an answer (thread 0: the
+ * others' parts are in). */
 static void cv_on_wake(void *ud)
 {
 	struct cv *cv = ud;
 	svc_team_answer(&cv->sh->team, &cv->mate, cv_take, cv);
+	ctl_server_on_wake(cv->id);
 }
 
 /*
@@ -1519,6 +1521,8 @@ int mpt_cmd_convert(int argc, char **argv)
 	if (svc_drop_privileges(prog, &cv0->conf.user, 0) < 0)
 		goto out;
 	for (unsigned i = 1; i < n; i++) {
+		/* --ctl shows every thread's connections and counters. */
+		(void)ctl_server_add_thread(i, sh.cvs[i].be, sh.cvs[i].st, list_socks, &sh.cvs[i]);
 		int e = pthread_create(&sh.cvs[i].thread, NULL, cv_thread, &sh.cvs[i]);
 		if (e) {
 			fprintf(stderr, "%s: cannot start thread %u: %s\n", prog, i, strerror(e));

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +33,14 @@
 #define CTL_MAX_SOCKS   8192
 #define CTL_MAX_SF      32
 #define CTL_TOKENS      4096 /* connections whose CLOSED is still due */
+#define CTL_GATHER_NS   ((uint64_t)CTL_GATHER_S * MPT_NS_PER_S)
+#define CTL_TAG_TIMER   (CTL_MAX_CLIENTS + 1) /* epoll tag of the gather deadline */
 
-enum client_kind { CL_REQUEST, CL_ANSWER, CL_MONITOR };
+/* CL_WAIT: an ss/nstat request waiting for the other threads' parts. */
+enum client_kind { CL_REQUEST, CL_WAIT, CL_ANSWER, CL_MONITOR };
+
+/* What a gather asks the threads for (bits). */
+enum { WANT_SS = 1, WANT_NSTAT = 2 };
 
 struct ctl_client {
 	int fd;
@@ -44,7 +52,36 @@ struct ctl_client {
 	size_t out_len, out_off, out_cap;
 	uint64_t lost; /* monitor: events dropped (slow reader) */
 	bool want_out;
+	unsigned want;  /* CL_WAIT: WANT_SS or WANT_NSTAT */
+	uint64_t round; /* CL_WAIT: the gather its answer comes from */
 };
+
+/*
+ * Another thread's part of an answer (a program with one stack per thread,
+ * ctl_server_add_thread).  Its stack and sockets are only ever touched by
+ * that thread: the server's thread asks (asked, then a wake-up of its
+ * backend), the thread builds its part in its own loop and hands it over
+ * under part_lock, then wakes the server's thread, which answers once every
+ * part of the round is in or CTL_GATHER_S passed.  One part per thread at
+ * most is held: memory stays bounded whatever the clients do.
+ */
+struct ctl_part {
+	/* Set by the server's thread before the thread runs, then read only. */
+	struct mpt_backend *be;
+	struct mpt_stack *st;
+	ctl_list_fn list;
+	void *ud;
+	atomic_bool asked; /* the server wants a part (the thread clears it) */
+	/* Under part_lock: */
+	uint64_t round;              /* the gather these results belong to (0: none) */
+	cJSON *conns;                /* WANT_SS: its connections, a JSON array */
+	uint64_t *counters;          /* WANT_NSTAT: its stack's counters (mpt_counter_count()) */
+	struct mpt_backend_stats bs; /* WANT_NSTAT: its backend's */
+};
+
+static struct ctl_part parts[CTL_MAX_THREADS];
+/* Guards every part's results and ask_round / ask_want below. */
+static pthread_mutex_t part_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct ctl_srv {
 	bool open;
@@ -61,12 +98,24 @@ struct ctl_srv {
 	size_t n_tokens;
 	/* The thread that opened the server (a program with several stacks,
 	 * one per thread, serves --ctl from one of them): only its sockets are
-	 * listed and monitored; the others' events are discarded unseen. */
+	 * monitored, the others' events are discarded unseen; the others'
+	 * connections and counters come as parts (struct ctl_part). */
 	pthread_t owner;
-	bool owned; /* owner is set (ctl_server_open ran) */
+	bool owned;       /* owner is set (ctl_server_open ran) */
+	const char *prog; /* for messages */
+	/* Gathers from the other threads (server's thread only, except
+	 * ask_round and ask_want: under part_lock, read by the threads). */
+	unsigned n_threads; /* 1 + the highest thread added (1: none) */
+	int tfd;            /* timerfd: the round's deadline */
+	uint64_t round;     /* the latest round started */
+	bool in_flight;     /* round is waiting for parts */
+	uint64_t deadline;  /* in_flight: answer by then (mono_ns) */
+	unsigned next_want; /* what clients that came during the round want */
+	uint64_t ask_round;
+	unsigned ask_want;
 };
 
-static struct ctl_srv srv = {.lfd = -1, .epfd = -1};
+static struct ctl_srv srv = {.lfd = -1, .epfd = -1, .tfd = -1};
 
 static uint64_t mono_ns(void)
 {
@@ -314,43 +363,97 @@ static cJSON *header_json(void)
 	return j;
 }
 
-static cJSON *ss_json(void)
+/* One stack's connections (list(ud)) as a JSON array; thread: its number
+ * when the process has several stacks, else -1.  In the stack's thread. */
+static cJSON *conns_json(ctl_list_fn list, void *ud, int thread)
+{
+	cJSON *arr = cJSON_CreateArray();
+	/* Not static: every thread builds its own list. */
+	struct mpt_sock **socks = malloc(CTL_MAX_SOCKS * sizeof(*socks));
+	size_t n = arr && socks && list ? list(ud, socks, CTL_MAX_SOCKS) : 0;
+	for (size_t i = 0; i < n && i < CTL_MAX_SOCKS; i++) {
+		cJSON *o = conn_json(socks[i]);
+		if (thread >= 0)
+			cJSON_AddNumberToObject(o, "thread", thread);
+		cJSON_AddItemToArray(arr, o);
+	}
+	free(socks);
+	return arr;
+}
+
+/* One stack's counters into ctr (mpt_counter_count() of them), added. */
+static void counters_add(uint64_t *ctr, const struct mpt_stack *st)
+{
+	int n = mpt_counter_count();
+	for (int i = 0; i < n; i++)
+		ctr[i] += mpt_stack_counter(st, i);
+}
+
+static void backend_stats_add(struct mpt_backend_stats *sum, const struct mpt_backend_stats *b)
+{
+	sum->rx_pkts += b->rx_pkts;
+	sum->rx_bytes += b->rx_bytes;
+	sum->tx_pkts += b->tx_pkts;
+	sum->tx_bytes += b->tx_bytes;
+	sum->tx_queued += b->tx_queued;
+	sum->tx_drops += b->tx_drops;
+	sum->tx_errors += b->tx_errors;
+	sum->emu_lost += b->emu_lost;
+	sum->emu_drops += b->emu_drops;
+	sum->stack_rejects += b->stack_rejects;
+	sum->steer_out += b->steer_out;
+	sum->steer_in += b->steer_in;
+	sum->steer_drops += b->steer_drops;
+}
+
+/* ss: the header, then conns (taken over). */
+static cJSON *ss_json(cJSON *conns)
 {
 	cJSON *j = header_json();
-	cJSON *arr = cJSON_AddArrayToObject(j, "connections");
-	static struct mpt_sock *socks[CTL_MAX_SOCKS];
-	size_t n = srv.list ? srv.list(srv.ud, socks, CTL_MAX_SOCKS) : 0;
-	for (size_t i = 0; i < n && i < CTL_MAX_SOCKS; i++)
-		cJSON_AddItemToArray(arr, conn_json(socks[i]));
+	cJSON_AddItemToObject(j, "connections", conns ? conns : cJSON_CreateArray());
 	return j;
 }
 
-static cJSON *nstat_json(void)
+/* nstat: the header, the counters ctr (NULL: none could be had) and the
+ * backend's packet counters. */
+static cJSON *nstat_json(const uint64_t *ctr, const struct mpt_backend_stats *bs)
 {
 	cJSON *j = header_json();
 	cJSON *c = cJSON_AddObjectToObject(j, "counters");
 	int n = mpt_counter_count();
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && ctr; i++) {
 		const char *name = mpt_counter_name(i);
 		if (!name)
 			continue;
 		char k[96];
 		ctl_mib_name(name, k, sizeof(k));
-		cJSON_AddNumberToObject(c, k, (double)mpt_stack_counter(srv.st, i));
+		cJSON_AddNumberToObject(c, k, (double)ctr[i]);
 	}
+	cJSON *b = cJSON_AddObjectToObject(j, "backend");
+	cJSON_AddNumberToObject(b, "TunRxPackets", (double)bs->rx_pkts);
+	cJSON_AddNumberToObject(b, "TunRxBytes", (double)bs->rx_bytes);
+	cJSON_AddNumberToObject(b, "TunTxPackets", (double)bs->tx_pkts);
+	cJSON_AddNumberToObject(b, "TunTxBytes", (double)bs->tx_bytes);
+	cJSON_AddNumberToObject(b, "TunTxQueued", (double)bs->tx_queued);
+	cJSON_AddNumberToObject(b, "TunTxDrops", (double)bs->tx_drops);
+	cJSON_AddNumberToObject(b, "TunTxErrors", (double)bs->tx_errors);
+	cJSON_AddNumberToObject(b, "EmuLost", (double)bs->emu_lost);
+	cJSON_AddNumberToObject(b, "EmuDrops", (double)bs->emu_drops);
+	cJSON_AddNumberToObject(b, "StackRejects", (double)bs->stack_rejects);
+	return j;
+}
+
+/* The server's own stack only (one thread). */
+static cJSON *nstat_json_own(void)
+{
+	int n = mpt_counter_count();
+	uint64_t *ctr = calloc((size_t)(n > 0 ? n : 1), sizeof(*ctr));
+	if (ctr)
+		counters_add(ctr, srv.st);
 	struct mpt_backend_stats bs;
 	mpt_backend_stats(srv.be, &bs);
-	cJSON *b = cJSON_AddObjectToObject(j, "backend");
-	cJSON_AddNumberToObject(b, "TunRxPackets", (double)bs.rx_pkts);
-	cJSON_AddNumberToObject(b, "TunRxBytes", (double)bs.rx_bytes);
-	cJSON_AddNumberToObject(b, "TunTxPackets", (double)bs.tx_pkts);
-	cJSON_AddNumberToObject(b, "TunTxBytes", (double)bs.tx_bytes);
-	cJSON_AddNumberToObject(b, "TunTxQueued", (double)bs.tx_queued);
-	cJSON_AddNumberToObject(b, "TunTxDrops", (double)bs.tx_drops);
-	cJSON_AddNumberToObject(b, "TunTxErrors", (double)bs.tx_errors);
-	cJSON_AddNumberToObject(b, "EmuLost", (double)bs.emu_lost);
-	cJSON_AddNumberToObject(b, "EmuDrops", (double)bs.emu_drops);
-	cJSON_AddNumberToObject(b, "StackRejects", (double)bs.stack_rejects);
+	cJSON *j = nstat_json(ctr, &bs);
+	free(ctr);
 	return j;
 }
 
@@ -494,6 +597,259 @@ void ctl_server_sock_closing(struct mpt_sock *s)
 	}
 }
 
+/* ---- requests that need every thread ------------------------------------------------ */
+
+static void client_watch(struct ctl_client *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = (uint64_t)(c - srv.cl) + 1};
+	if (epoll_ctl(srv.epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_out = (events & EPOLLOUT) != 0;
+}
+
+/* The deadline of the round in flight: in ns from now, 0 to disarm. */
+static void timer_arm(uint64_t ns)
+{
+	struct itimerspec it = {.it_value = {.tv_sec = (time_t)(ns / MPT_NS_PER_S),
+					     .tv_nsec = (long)(ns % MPT_NS_PER_S)}};
+	(void)timerfd_settime(srv.tfd, 0, &it, NULL);
+}
+
+/* Ask every other thread for its part of a new round. */
+static void round_start(unsigned want)
+{
+	pthread_mutex_lock(&part_lock);
+	srv.ask_round = ++srv.round;
+	srv.ask_want = want;
+	pthread_mutex_unlock(&part_lock);
+	srv.in_flight = true;
+	srv.deadline = mono_ns() + CTL_GATHER_NS;
+	timer_arm(CTL_GATHER_NS);
+	for (unsigned i = 1; i < srv.n_threads; i++) {
+		struct ctl_part *p = &parts[i];
+		if (!p->be)
+			continue;
+		atomic_store(&p->asked, true);
+		mpt_backend_wake(p->be, false, 0);
+	}
+}
+
+/* Extra fields of a document made of several threads' parts. */
+static void add_threads(cJSON *j, const cJSON *missing, const char *err)
+{
+	cJSON_AddNumberToObject(j, "threads", srv.n_threads);
+	if (cJSON_GetArraySize(missing)) {
+		cJSON_AddStringToObject(j, "error", err);
+		cJSON_AddItemToObject(j, "threads_missing", cJSON_Duplicate(missing, true));
+	}
+}
+
+/*
+ * The round in flight ends (every part is in, or its deadline passed):
+ * answer its clients with this thread's part and every part that came in.
+ * A thread that did not answer is named ("threads_missing", "error"); its
+ * late part is kept until the next round replaces it (one per thread).
+ */
+static void round_finish(void)
+{
+	unsigned want = 0;
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (srv.cl[i].fd >= 0 && srv.cl[i].kind == CL_WAIT && srv.cl[i].round == srv.round)
+			want |= srv.cl[i].want;
+	int nc = mpt_counter_count();
+	uint64_t *ctr = NULL;
+	struct mpt_backend_stats bs = {0};
+	cJSON *conns = want & WANT_SS ? conns_json(srv.list, srv.ud, 0) : NULL;
+	if (want & WANT_NSTAT) {
+		ctr = calloc((size_t)(nc > 0 ? nc : 1), sizeof(*ctr));
+		if (ctr)
+			counters_add(ctr, srv.st);
+		struct mpt_backend_stats b;
+		mpt_backend_stats(srv.be, &b);
+		backend_stats_add(&bs, &b);
+	}
+	cJSON *missing = cJSON_CreateArray();
+	pthread_mutex_lock(&part_lock);
+	for (unsigned i = 1; i < srv.n_threads; i++) {
+		struct ctl_part *p = &parts[i];
+		if (!p->be)
+			continue;
+		if (p->round != srv.round || ((want & WANT_SS) && !p->conns) ||
+		    ((want & WANT_NSTAT) && !p->counters)) {
+			cJSON_AddItemToArray(missing, cJSON_CreateNumber(i));
+			continue;
+		}
+		cJSON *it;
+		while (conns && p->conns && (it = cJSON_DetachItemFromArray(p->conns, 0)) != NULL)
+			cJSON_AddItemToArray(conns, it);
+		for (int k = 0; ctr && p->counters && k < nc; k++)
+			ctr[k] += p->counters[k];
+		if (want & WANT_NSTAT)
+			backend_stats_add(&bs, &p->bs);
+		cJSON_Delete(p->conns);
+		free(p->counters);
+		p->conns = NULL;
+		p->counters = NULL;
+		p->round = 0;
+	}
+	pthread_mutex_unlock(&part_lock);
+	char err[200];
+	snprintf(err, sizeof(err),
+		 "%d of %u threads did not answer within %d s (threads_missing): their "
+		 "connections and counters are not in this answer",
+		 cJSON_GetArraySize(missing), srv.n_threads - 1, CTL_GATHER_S);
+	char *txt[WANT_NSTAT + 1] = {NULL};
+	if (want & WANT_SS) {
+		cJSON *j = ss_json(conns);
+		add_threads(j, missing, err);
+		txt[WANT_SS] = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	}
+	if (want & WANT_NSTAT) {
+		cJSON *j = nstat_json(ctr, &bs);
+		add_threads(j, missing, err);
+		txt[WANT_NSTAT] = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	}
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &srv.cl[i];
+		if (c->fd < 0 || c->kind != CL_WAIT || c->round != srv.round)
+			continue;
+		const char *t = txt[c->want];
+		c->kind = CL_ANSWER;
+		client_watch(c, EPOLLIN);
+		if (!t || !client_put(c, t, strlen(t), CTL_ANSWER_MAX) ||
+		    !client_put(c, "\n", 1, CTL_ANSWER_MAX + 1)) {
+			client_close(c); /* out of memory, or beyond the bound */
+			continue;
+		}
+		client_flush(c);
+	}
+	cJSON_free(txt[WANT_SS]);
+	cJSON_free(txt[WANT_NSTAT]);
+	cJSON_Delete(missing);
+	free(ctr);
+	srv.in_flight = false;
+	timer_arm(0);
+	if (srv.next_want) {
+		/* Those that came during this round: their own, newer round. */
+		unsigned w = srv.next_want;
+		srv.next_want = 0;
+		round_start(w);
+	}
+}
+
+/* In the server's thread, woken by a thread whose part is in. */
+static void round_check(void)
+{
+	if (!srv.in_flight)
+		return;
+	bool all = true;
+	pthread_mutex_lock(&part_lock);
+	for (unsigned i = 1; i < srv.n_threads && all; i++)
+		all = !parts[i].be || parts[i].round == srv.round;
+	pthread_mutex_unlock(&part_lock);
+	if (all)
+		round_finish();
+}
+
+static void on_timer(void)
+{
+	uint64_t ticks;
+	if (read(srv.tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	/* A tick of an earlier round may be read after it ended. */
+	if (srv.in_flight && mono_ns() >= srv.deadline)
+		round_finish();
+}
+
+/* An ss or nstat request while other threads hold part of the answer. */
+static void client_wait(struct ctl_client *c, unsigned want)
+{
+	c->kind = CL_WAIT;
+	c->want = want;
+	/* Nothing is read any more; a client that goes away (EPOLLHUP) is
+	 * closed, one that only half-closed still gets its answer. */
+	client_watch(c, 0);
+	if (!srv.in_flight) {
+		round_start(want);
+		c->round = srv.round;
+	} else {
+		/* Parts asked before this request may predate it. */
+		c->round = srv.round + 1;
+		srv.next_want |= want;
+	}
+}
+
+int ctl_server_add_thread(unsigned i, struct mpt_backend *be, struct mpt_stack *st,
+			  ctl_list_fn list, void *ud)
+{
+	if (!srv.open || i == 0 || i >= CTL_MAX_THREADS)
+		return 0;
+	if (srv.tfd < 0) {
+		srv.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = CTL_TAG_TIMER};
+		if (srv.tfd < 0 || epoll_ctl(srv.epfd, EPOLL_CTL_ADD, srv.tfd, &ev) < 0) {
+			fprintf(stderr,
+				"%s: warning: control socket: no timer (%s): thread %u's "
+				"connections and counters are not shown\n",
+				srv.prog, strerror(errno), i);
+			if (srv.tfd >= 0)
+				close(srv.tfd);
+			srv.tfd = -1;
+			return -1;
+		}
+	}
+	struct ctl_part *p = &parts[i];
+	p->be = be;
+	p->st = st;
+	p->list = list;
+	p->ud = ud;
+	atomic_store(&p->asked, false);
+	if (i + 1 > srv.n_threads)
+		srv.n_threads = i + 1;
+	return 0;
+}
+
+void ctl_server_on_wake(unsigned i)
+{
+	if (i == 0) {
+		if (srv.open)
+			round_check();
+		return;
+	}
+	if (i >= CTL_MAX_THREADS)
+		return;
+	struct ctl_part *p = &parts[i];
+	if (!atomic_exchange(&p->asked, false))
+		return;
+	/* In thread i: its own stack, its own sockets. */
+	pthread_mutex_lock(&part_lock);
+	uint64_t round = srv.ask_round;
+	unsigned want = srv.ask_want;
+	pthread_mutex_unlock(&part_lock);
+	cJSON *conns = want & WANT_SS ? conns_json(p->list, p->ud, (int)i) : NULL;
+	uint64_t *ctr = NULL;
+	struct mpt_backend_stats bs = {0};
+	if (want & WANT_NSTAT) {
+		int nc = mpt_counter_count();
+		ctr = calloc((size_t)(nc > 0 ? nc : 1), sizeof(*ctr));
+		if (ctr)
+			counters_add(ctr, p->st);
+		mpt_backend_stats(p->be, &bs);
+	}
+	pthread_mutex_lock(&part_lock);
+	cJSON *old_conns = p->conns;
+	uint64_t *old_ctr = p->counters;
+	p->conns = conns;
+	p->counters = ctr;
+	p->bs = bs;
+	p->round = round;
+	pthread_mutex_unlock(&part_lock);
+	cJSON_Delete(old_conns);
+	free(old_ctr);
+	mpt_backend_wake(srv.be, false, 0);
+}
+
 /* ---- requests ----------------------------------------------------------------------- */
 
 static void answer(struct ctl_client *c)
@@ -505,10 +861,15 @@ static void answer(struct ctl_client *c)
 	if (nl > c->req && nl[-1] == '\r')
 		nl[-1] = '\0';
 	cJSON *j = NULL;
-	if (!strcmp(c->req, "ss")) {
-		j = ss_json();
-	} else if (!strcmp(c->req, "nstat")) {
-		j = nstat_json();
+	bool ss = !strcmp(c->req, "ss"), nstat = !strcmp(c->req, "nstat");
+	if ((ss || nstat) && srv.n_threads > 1) {
+		client_wait(c, ss ? WANT_SS : WANT_NSTAT);
+		return;
+	}
+	if (ss) {
+		j = ss_json(conns_json(srv.list, srv.ud, -1));
+	} else if (nstat) {
+		j = nstat_json_own();
 	} else if (!strcmp(c->req, "monitor")) {
 		c->kind = CL_MONITOR;
 		cJSON *h = header_json();
@@ -539,7 +900,7 @@ static void client_read(struct ctl_client *c)
 		if (n <= 0) {
 			/* A monitor leaves by closing; a half-closed request
 			 * still gets its answer. */
-			if (c->kind != CL_ANSWER || n < 0)
+			if (c->kind == CL_REQUEST || c->kind == CL_MONITOR || n < 0)
 				client_close(c);
 			return;
 		}
@@ -607,9 +968,18 @@ static void on_epoll(void *ud, int fd, uint32_t events)
 			do_accept();
 			continue;
 		}
+		if (tag == CTL_TAG_TIMER) {
+			on_timer();
+			continue;
+		}
 		struct ctl_client *c = &srv.cl[tag - 1];
 		if (c->fd < 0)
 			continue;
+		if (c->kind == CL_WAIT) {
+			if (evs[i].events & (EPOLLHUP | EPOLLERR))
+				client_close(c); /* gone before its answer */
+			continue;
+		}
 		if (evs[i].events & EPOLLOUT)
 			client_flush(c);
 		if (c->fd >= 0 && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -652,7 +1022,9 @@ int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *to
 	memset(&srv, 0, sizeof(srv));
 	srv.owner = pthread_self();
 	srv.owned = true;
-	srv.lfd = srv.epfd = -1;
+	srv.prog = prog;
+	srv.lfd = srv.epfd = srv.tfd = -1;
+	srv.n_threads = 1;
 	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++)
 		srv.cl[i].fd = -1;
 	if (path && !strcmp(path, "none"))
@@ -763,6 +1135,17 @@ void ctl_server_close(void)
 		}
 	if (srv.be)
 		mpt_backend_unwatch(srv.be, srv.epfd);
+	/* The threads are joined: their last parts are ours to free. */
+	for (unsigned i = 1; i < CTL_MAX_THREADS; i++) {
+		cJSON_Delete(parts[i].conns);
+		free(parts[i].counters);
+		memset(&parts[i], 0, sizeof(parts[i]));
+	}
+	srv.n_threads = 1;
+	srv.in_flight = false;
+	if (srv.tfd >= 0)
+		close(srv.tfd);
+	srv.tfd = -1;
 	close(srv.lfd);
 	close(srv.epfd);
 	unlink(srv.path);

@@ -24,9 +24,22 @@
  * 256-byte requests, 1 s to send one, 16 MiB per answer, 256 KiB of events
  * queued per monitor (beyond: dropped and counted in a "lost" line).
  *
- * One control server per process (one stack per process).  The tool calls,
+ * One control server per process, served by the thread that opened it.  A
+ * program with one stack per thread (`--threads`) adds the others' stacks
+ * (ctl_server_add_thread): an ss or nstat request then asks every thread
+ * for its part through its backend's wake-up (each stack is only touched by
+ * its own thread), and is answered once all are in, with the connections
+ * of every thread and the counters summed over them.  A thread that does
+ * not answer within CTL_GATHER_S seconds is left out and named in the
+ * answer ("error", "threads_missing"); the server's loop never waits for
+ * it.  `monitor` streams the server thread's events only.  The tool calls,
  * from its own code:
  *   ctl_server_open()          after mpt_backend_create()
+ *   ctl_server_add_thread()    several threads: for each of threads 1 ..
+ *                              n-1, from the server's thread, before that
+ *                              thread runs
+ *   ctl_server_on_wake()       several threads: in every thread's backend
+ *                              wake function (mpt_backend_set_wake)
  *   ctl_server_on_event()      first thing in its stack on_event callback
  *   ctl_server_sock_closing()  just before mpt_close()/mpt_abort() of a
  *                              connection (events after the close are not
@@ -54,7 +67,27 @@ typedef size_t (*ctl_list_fn)(void *ud, struct mpt_sock **out, size_t max);
  */
 int ctl_server_open(struct mpt_backend *be, struct mpt_stack *st, const char *tool,
 		    const char *path, ctl_list_fn list, void *ud, const char *prog);
-/** Close the socket and every client; remove the socket file. */
+/** Threads a process may add (thread numbers 0 .. CTL_MAX_THREADS-1). */
+#define CTL_MAX_THREADS MPT_BACKEND_MAX_SHARDS
+/** How long an ss / nstat request waits for the other threads' parts. */
+#define CTL_GATHER_S    2
+/**
+ * Thread i (1 .. CTL_MAX_THREADS-1) has stack st on backend be; list(ud)
+ * lists its connections, called in thread i only.  Call in the server's
+ * thread after ctl_server_open(), before thread i runs.  Without a server
+ * (none, or it could not be opened), nothing.  Returns 0, or -1 with a
+ * warning printed (no timer for the bounded wait: the thread is not shown).
+ */
+int ctl_server_add_thread(unsigned i, struct mpt_backend *be, struct mpt_stack *st,
+			  ctl_list_fn list, void *ud);
+/**
+ * From thread i's backend wake function: in a thread added above, builds
+ * the part a request asked for, if any; in the server's thread (i == 0),
+ * answers the requests whose parts are all in.
+ */
+void ctl_server_on_wake(unsigned i);
+/** Close the socket and every client; remove the socket file.  After the
+ *  added threads ended. */
 void ctl_server_close(void);
 /** The socket's path ("" when none). */
 const char *ctl_server_path(void);

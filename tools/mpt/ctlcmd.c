@@ -76,6 +76,17 @@ static cJSON *request(const char *path, const char *req, char *err, size_t errle
 	return j;
 }
 
+/* An answer that lacks the part of a thread that did not answer in time
+ * (ctl.h) is shown as it is, said on stderr and makes the status 1. */
+static int partial(const cJSON *doc, const char *path, const char *prog)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+	if (!cJSON_IsString(e))
+		return 0;
+	fprintf(stderr, "%s: %s: %s\n", prog, path, e->valuestring);
+	return 1;
+}
+
 /* The sockets to ask: --ctl PATH, -p PID, or every one found. */
 static size_t targets(const char *path, long pid, char out[][300], const char *prog)
 {
@@ -294,6 +305,7 @@ int mpt_cmd_ss(int argc, char **argv)
 			continue;
 		}
 		ok++;
+		rc |= partial(doc, paths[i], "mpt ss");
 		if (json)
 			cJSON_AddItemToArray(arr, doc);
 		else {
@@ -482,6 +494,7 @@ int mpt_cmd_nstat(int argc, char **argv)
 			continue;
 		}
 		ok++;
+		rc |= partial(doc, paths[i], "mpt nstat");
 		/* One list: the stack's counters, then the backend's. */
 		cJSON *counters = cJSON_Duplicate(cJSON_GetObjectItem(doc, "counters"), true);
 		const cJSON *b;

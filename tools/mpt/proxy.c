@@ -1258,11 +1258,13 @@ static void px_take(void *ud)
 }
 
 /* mpt_backend_wake() landed in this thread's loop: SIGUSR1 wants our
- * counters. */
+ * counters, or the control socket our part of an answer (thread 0: the
+ * others' parts are in). */
 static void px_on_wake(void *ud)
 {
 	struct px *px = ud;
 	svc_team_answer(&px->sh->team, &px->mate, px_take, px);
+	ctl_server_on_wake(px->id);
 }
 
 static bool on_idle(void *ud)
@@ -1918,6 +1920,8 @@ int mpt_cmd_proxy(int argc, char **argv)
 	if (svc_drop_privileges(prog, &px0->conf.user, 0) < 0)
 		goto out;
 	for (unsigned i = 1; i < n; i++) {
+		/* --ctl shows every thread's connections and counters. */
+		(void)ctl_server_add_thread(i, sh.pxs[i].be, sh.pxs[i].st, list_socks, &sh.pxs[i]);
 		int e = pthread_create(&sh.pxs[i].thread, NULL, px_thread, &sh.pxs[i]);
 		if (e) {
 			fprintf(stderr, "%s: cannot start thread %u: %s\n", prog, i, strerror(e));
