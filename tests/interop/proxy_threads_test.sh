@@ -132,7 +132,7 @@ grep -q "listening on 127.0.0.1:1081 (SOCKS5, 2 threads)" "$WORK/proxy_p.err" ||
 
 # The clients: SOCKS5 (RFC 1928, no authentication) to the proxy.
 cat >"$WORK/clients.py" <<'EOF'
-import hashlib, os, socket, sys, threading, time
+import os, socket, struct, sys, threading, time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[7])
@@ -146,8 +146,27 @@ lock = threading.Lock()
 fails, ok = [], [0]
 
 
+def pattern(size, tag):
+    # Every 8 bytes say where they belong (offset, connection tag): bytes
+    # that come back in the wrong place tell whose and which they were.
+    w = bytearray()
+    for off in range(0, size + 8, 8):
+        w += struct.pack("<II", off, tag)
+    return bytes(w[:size])
+
+
+def explain(got, payload):
+    i = next(k for k in range(min(len(got), len(payload))) if got[k] != payload[k])
+    a = i - i % 8
+    off, tag = struct.unpack("<II", bytes(got[a:a + 8])) if a + 8 <= len(got) else (-1, -1)
+    want_off, want_tag = struct.unpack("<II", payload[a:a + 8]) if a + 8 <= len(payload) else (-1, -1)
+    return "first difference at byte %d: the word there says offset %d of tag %#x, not %d of %#x" % (
+        i, off, tag, want_off, want_tag)
+
+
 def one(size, deadline):
-    payload = os.urandom(size)
+    tag = int.from_bytes(os.urandom(4), "little")
+    payload = pattern(size, tag)
     s = socks_connect(proxy, dest, timeout=max(1, deadline - time.monotonic()))
     err = []
 
@@ -160,15 +179,14 @@ def one(size, deadline):
     # The echo comes back while we send: a thread of its own.
     t = threading.Thread(target=send, daemon=True)
     t.start()
-    h = hashlib.sha256()
-    n = 0
-    while n < size:
+    got = bytearray()
+    while len(got) < size:
         s.settimeout(max(0.01, deadline - time.monotonic()))
         d = s.recv(1 << 16)
         if not d:
             break
-        h.update(d)
-        n += len(d)
+        got += d
+    n = len(got)
     t.join(max(0.01, deadline - time.monotonic()))
     if err:
         raise err[0]
@@ -181,8 +199,8 @@ def one(size, deadline):
     s.close()
     if n != size or extra:
         raise OSError("echo differs: %d of %d bytes" % (n, size))
-    if h.digest() != hashlib.sha256(payload).digest():
-        raise OSError("CORRUPTED: %d of %d bytes, other contents" % (n, size))
+    if bytes(got) != payload:
+        raise OSError("CORRUPTED: %d of %d bytes, other contents; %s" % (n, size, explain(got, payload)))
 
 
 def client(c, deadline):
