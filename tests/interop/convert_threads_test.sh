@@ -259,8 +259,20 @@ for s in socks:
 EOF
 
 echo "-- (b) --ctl with 2 threads: mpt ss lists every thread's connections, mpt nstat sums the counters"
+# SIGUSR1 to the converter, and wait (5 s at most) for its sums to be printed
+# (svc_team_collect: one more "counter steer-drops" line).
+conv_usr1() {
+	local sigs
+	sigs=$(grep -c "counter steer-drops" "$WORK/conv.err")
+	kill -USR1 "$CONV_PID"
+	for _ in $(seq 50); do
+		[ "$(grep -c "counter steer-drops" "$WORK/conv.err")" -gt "$sigs" ] && break
+		sleep 0.1
+	done
+}
+
 case_b() {
-	local rc=0 sigs hp
+	local rc=0 hp
 	ip netns exec "$NS_P" timeout 90 python3 "$WORK/hold.py" "$INTEROP_DIR" "$CONV" "$CPORT" \
 		"$SRV:7000" "$HOLD" "$WORK/release" >"$WORK/hold.out" 2>&1 &
 	hp=$!
@@ -272,12 +284,7 @@ case_b() {
 		{ echo "  mpt nstat failed"; rc=1; }
 	sed 's/^/  stderr: /' "$WORK/ss.err" "$WORK/nstat.err"
 	# The reference: the sums SIGUSR1 prints (svc_team_collect).
-	sigs=$(grep -c "counter steer-drops" "$WORK/conv.err")
-	kill -USR1 "$CONV_PID"
-	for _ in $(seq 50); do
-		[ "$(grep -c "counter steer-drops" "$WORK/conv.err")" -gt "$sigs" ] && break
-		sleep 0.1
-	done
+	conv_usr1
 	touch "$WORK/release"
 	wait "$hp" || { echo "  the held connections failed"; rc=1; }
 	python3 - "$WORK/ss.json" "$WORK/nstat.json" "$WORK/conv.err" "$HOLD" <<'PY' || rc=1
@@ -321,11 +328,7 @@ echo "-- (c) the converter's counters (SIGUSR1, then exit): summed over 2 thread
 # SIGUSR1 first: the running threads' counters, collected and summed (case
 # (b) may have sent one already).
 sigs=$(grep -c "counter steer-drops" "$WORK/conv.err")
-kill -USR1 "$CONV_PID"
-for _ in $(seq 50); do
-	[ "$(grep -c "counter steer-drops" "$WORK/conv.err")" -gt "$sigs" ] && break
-	sleep 0.1
-done
+conv_usr1
 usr1_conv=$(awk '$(NF-1) == "conversions" { v = $NF } END { print v }' "$WORK/conv.err")
 kill -TERM "$CONV_PID"
 wait "$CONV_PID"
