@@ -102,6 +102,8 @@ X(AddAddrDrop, "ADD_ADDR ignored: wrong HMAC or no room")
 X(MPRstTx, "MP_TCPRST sent with a subflow reset")
 X(MPRstRx, "MP_TCPRST received")
 X(MPTCPReinject, "data-level bytes reinjected on another subflow")
+X(MPTCPSndKept,
+  "sent bytes copied into a subflow's send buffer: DATA_ACKed before the subflow's own ACK")
 X(MPTCPDataFinTx, "DATA_FIN sent (first transmission)")
 X(MPTCPDataFinRx, "DATA_FIN received")
 X(MPTCPDataFinDrop,

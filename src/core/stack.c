@@ -871,6 +871,7 @@ static struct mpt_flow *flow_create(struct mpt_stack *st, const struct mpt_endpo
 		cb.ext_input = mpt_sf_ext_input;
 		cb.ext_rcv_space = mpt_sf_rcv_space;
 		cb.ext_rcv_direct = mpt_sf_rcv_direct;
+		cb.ext_snd_read = mpt_sf_snd_read;
 		/* RFC 8684 §3.3: a DSS with a 64-bit DATA_ACK, a 64-bit DSN
 		 * mapping and a checksum takes 28 bytes. */
 		cfg.ext_opt_reserve = 28;

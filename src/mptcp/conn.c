@@ -275,6 +275,8 @@ void mpt_mp_fallback(struct mpt_mpconn *mp, enum mpt_mib_id why)
 			sf = mp->sf[i];
 	if (sf) {
 		struct mpt_flow *f = sf->flow;
+		/* Plain TCP from here: its engine holds every byte itself. */
+		mpt_sf_snd_keep(sf, 0, true, NULL);
 		mpt_cc_group_leave(&mp->ccg, mpt_tcp_cc(f->tcp));
 		sf->flow = NULL;
 		sf->closed = true;
@@ -912,7 +914,8 @@ uint64_t mpt_mp_rcv_ack(const struct mpt_mpconn *mp)
 	return mp->rcv.nxt + (mp->peer_fin_done ? 1u : 0u);
 }
 
-void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack)
+void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack, const struct mpt_subflow *by,
+		     const uint32_t *by_ack)
 {
 	if (!mp->snd_ready)
 		return;
@@ -926,6 +929,12 @@ void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack)
 		mp->fin_acked = true;
 		mp->fin_rtx_at = MPT_TIME_NEVER;
 		ack = mp->fin_dsn;
+	}
+	/* Bytes the subflows still read from the buffer go to their rings
+	 * first (mpt_sf_snd_keep). */
+	for (size_t i = 0; i < mp->nsf; i++) {
+		struct mpt_subflow *sf = mp->sf[i];
+		mpt_sf_snd_keep(sf, ack, false, sf == by ? by_ack : NULL);
 	}
 	size_t n = mpt_dsnd_ack(&mp->snd, ack);
 	if (n > 0) {
@@ -1243,7 +1252,7 @@ static void inf_data_ack(struct mpt_mpconn *mp)
 	}
 	ack = mpt_dsn_min(ack, mp->snd.end);
 	if (mpt_dsn_gt(ack, mp->snd.una))
-		mpt_mp_data_ack(mp, ack);
+		mpt_mp_data_ack(mp, ack, NULL, NULL);
 	/* Our FIN (= DATA_FIN) acknowledged. */
 	if (mp->app_shutdown && sf->fin_sent && !mp->fin_acked && ti.snd_una == ti.snd_nxt &&
 	    mp->snd.una == mp->snd.end &&
@@ -1546,6 +1555,8 @@ static void conn_release(struct mpt_mpconn *mp)
 		return;
 	if (mp->snd_ready && mp->snd.buf &&
 	    (mp->closed || (mp->fin_acked && mp->snd.una == mp->snd.end))) {
+		for (size_t i = 0; i < mp->nsf; i++)
+			mpt_sf_snd_keep(mp->sf[i], 0, true, NULL);
 		mpt_dsnd_free(&mp->snd);
 		mp->snd_nxt = mp->snd.end;
 		mp->n_reinj = 0;

@@ -157,6 +157,9 @@ struct mpt_map {
 	uint16_t csum; /**< DSS checksum (when has_csum) */
 	bool has_csum;
 	bool data_fin; /**< DATA_FIN rides on this mapping (occupies dsn + len) */
+	/** Sent mappings: the subflow's engine reads this payload from the
+	 *  data-level send buffer (mpt_tcp_send_owned), not from its ring. */
+	bool owned;
 };
 
 /** A bounded FIFO of mappings in subflow sequence order. */
@@ -195,6 +198,8 @@ int mpt_maplist_push(struct mpt_maplist *ml, const struct mpt_map *m);
 void mpt_maplist_replace_last(struct mpt_maplist *ml, const struct mpt_map *m);
 /** The mapping covering subflow byte ssn (wrap-safe), or NULL. */
 const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ssn);
+/** Index (from the oldest) of the mapping covering ssn, or count when none. */
+size_t mpt_maplist_find_index(const struct mpt_maplist *ml, uint32_t ssn);
 /** Drop mappings that end at or before ssn (wrap-safe); never an infinite one. */
 void mpt_maplist_drop_before(struct mpt_maplist *ml, uint32_t ssn);
 /** Drop every mapping. */
@@ -206,6 +211,8 @@ const struct mpt_map *mpt_maplist_first(const struct mpt_maplist *ml);
 size_t mpt_maplist_count(const struct mpt_maplist *ml);
 /** i-th mapping from the oldest (i < count). */
 const struct mpt_map *mpt_maplist_at(const struct mpt_maplist *ml, size_t i);
+/** The same, writable (for flags that are not part of the mapping). */
+struct mpt_map *mpt_maplist_at_mut(struct mpt_maplist *ml, size_t i);
 
 /* ---- token table ----------------------------------------------------------- */
 

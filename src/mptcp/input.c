@@ -372,7 +372,11 @@ static void in_data_ack(struct in_seg *c)
 	uint64_t a = (d->flags & MPT_DSS_F_ACK64)
 			 ? d->data_ack
 			 : mpt_dsn_expand(mp->snd.una, (uint32_t)d->data_ack);
-	mpt_mp_data_ack(mp, a);
+	/* The segment's own ACK is applied right after this hook (its
+	 * engine checked it against SND.NXT already). */
+	uint32_t sack = c->seg->hdr.ack;
+	bool has_ack = (c->fl & MPT_TCP_ACK) && !(c->fl & MPT_TCP_RST);
+	mpt_mp_data_ack(mp, a, c->sf, has_ack ? &sack : NULL);
 	if (!(c->fl & MPT_TCP_SYN) && c->sf->flow && mp->snd_ready &&
 	    a - mp->snd.una <= mp->snd.end + 1 - mp->snd.una) {
 		/* RFC 8684 §3.3.4: this segment's window is relative to its

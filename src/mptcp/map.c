@@ -79,16 +79,21 @@ size_t mpt_maplist_count(const struct mpt_maplist *ml)
 	return ml->n;
 }
 
+/* Array index of the i-th mapping from the oldest (i < n). */
+static size_t map_pos(const struct mpt_maplist *ml, size_t i)
+{
+	size_t pos = ml->head + i;
+	return pos >= ml->cap ? pos - ml->cap : pos;
+}
+
 const struct mpt_map *mpt_maplist_at(const struct mpt_maplist *ml, size_t i)
 {
-	size_t pos;
+	return i < ml->n ? &ml->v[map_pos(ml, i)] : NULL;
+}
 
-	if (i >= ml->n)
-		return NULL;
-	pos = ml->head + i;
-	if (pos >= ml->cap)
-		pos -= ml->cap;
-	return &ml->v[pos];
+struct mpt_map *mpt_maplist_at_mut(struct mpt_maplist *ml, size_t i)
+{
+	return i < ml->n ? &ml->v[map_pos(ml, i)] : NULL;
 }
 
 const struct mpt_map *mpt_maplist_first(const struct mpt_maplist *ml)
@@ -166,12 +171,18 @@ void mpt_maplist_replace_last(struct mpt_maplist *ml, const struct mpt_map *m)
 
 const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ssn)
 {
+	size_t i = mpt_maplist_find_index(ml, ssn);
+	return i < ml->n ? mpt_maplist_at(ml, i) : NULL;
+}
+
+size_t mpt_maplist_find_index(const struct mpt_maplist *ml, uint32_t ssn)
+{
 	const struct mpt_map *first = mpt_maplist_first(ml);
 	uint32_t key;
 	size_t lo, hi;
 
 	if (!first || mpt_seq_lt(ssn, first->ssn))
-		return NULL;
+		return ml->n;
 	/*
 	 * Starts are strictly increasing in subflow order and do not overlap,
 	 * so as offsets from the oldest start they are sorted: binary search
@@ -188,8 +199,7 @@ const struct mpt_map *mpt_maplist_find(const struct mpt_maplist *ml, uint32_t ss
 		else
 			hi = mid;
 	}
-	first = mpt_maplist_at(ml, lo);
-	return mpt_map_covers(first, ssn) ? first : NULL;
+	return mpt_map_covers(mpt_maplist_at(ml, lo), ssn) ? lo : ml->n;
 }
 
 void mpt_maplist_drop_before(struct mpt_maplist *ml, uint32_t ssn)

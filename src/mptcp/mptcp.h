@@ -86,7 +86,12 @@ struct mpt_subflow {
 	uint64_t last_bytes_acked;
 	uint64_t bytes_received;
 	struct mpt_maplist tx; /* sent mappings, subflow order */
-	struct mpt_rmap *rx;   /* received mappings, sorted by ssn */
+	/* Owned mappings in tx (payload read from the data-level buffer);
+	 * their DSNs grow in subflow order, from after own_end on. */
+	size_t n_owned;
+	uint64_t own_end;    /* DSN after the newest owned mapping */
+	uint32_t own_ssn;    /* the oldest owned mapping's ssn (n_owned > 0) */
+	struct mpt_rmap *rx; /* received mappings, sorted by ssn */
 	/* Where the last mapped bytes taken from this subflow ended, in
 	 * subflow (relative) and data sequence space (rx_last_ok: any). */
 	uint32_t rx_last_ssn;
@@ -413,6 +418,15 @@ void mpt_sf_flow_free(struct mpt_subflow *sf);
 /** Create a subflow object for mp (not yet attached to a flow). */
 struct mpt_subflow *mpt_sf_new(struct mpt_mpconn *mp);
 void mpt_sf_free(struct mpt_subflow *sf);
+/**
+ * The data-level send buffer is about to release the bytes below `below`
+ * (all of them: every owned mapping when all): copy the payload of sf's
+ * owned mappings starting there into its engine's send ring, which still
+ * needs them until the peer acknowledges them at the TCP level.  Bytes
+ * below the subflow sequence number *acked (the ACK of the segment being
+ * processed, applied right after; NULL: none) are not copied.
+ */
+void mpt_sf_snd_keep(struct mpt_subflow *sf, uint64_t below, bool all, const uint32_t *acked);
 /** Mark a subflow for reset with an MP_TCPRST reason (done in mpt_mp_run). */
 void mpt_sf_reset(struct mpt_subflow *sf, uint8_t reason);
 /** Record a received mapping (sorted by SSN; an exact repeat is ignored). */
@@ -428,8 +442,10 @@ bool mpt_sf_usable(const struct mpt_subflow *sf);
 
 /* ---- conn.c helpers used by subflow.c ---------------------------------- */
 
-/** Process a DATA_ACK (64-bit). */
-void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack);
+/** Process a DATA_ACK (64-bit), arrived on subflow by in a segment whose
+ *  TCP ACK *by_ack its engine applies next (NULLs: none). */
+void mpt_mp_data_ack(struct mpt_mpconn *mp, uint64_t ack, const struct mpt_subflow *by,
+		     const uint32_t *by_ack);
 /** Handle a received DATA_FIN at dsn. */
 void mpt_mp_rx_data_fin(struct mpt_mpconn *mp, uint64_t dsn);
 /** DATA_ACK value to send. */

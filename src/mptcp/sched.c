@@ -184,8 +184,12 @@ static uint16_t map_csum(const struct mpt_map *m, uint16_t data_len, const uint8
 static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t dsn, size_t len,
 			 bool fin, uint64_t now)
 {
-	/* The bytes go from the data-level buffer to the subflow's send ring
-	 * directly (one copy; two pieces when the buffer wraps). */
+	/* The subflow reads the bytes from the data-level buffer as it
+	 * sends them (mpt_tcp_send_owned; subflow.c mpt_sf_snd_read), or
+	 * for a copy of bytes below its owned ones (a reinjection: owned
+	 * DSNs must grow in subflow order, mpt_sf_snd_keep) they go to its
+	 * send ring (one copy; two pieces when the buffer wraps). */
+	bool own = len > 0 && (sf->n_owned == 0 || mpt_dsn_geq(dsn, sf->own_end));
 	const uint8_t *p[2];
 	size_t pn[2];
 	if (mpt_dsnd_peek(&mp->snd, dsn, len, p, pn) < 0)
@@ -197,6 +201,7 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 	m.ssn = seq - sf->iss;
 	m.len = (uint32_t)len;
 	m.data_fin = fin;
+	m.owned = own;
 	if (mp->csum) {
 		/* RFC 8684 §3.3.1: over the whole mapping, the DATA_FIN
 		 * counted in the length but not in the payload. */
@@ -210,7 +215,25 @@ static size_t send_chunk(struct mpt_mpconn *mp, struct mpt_subflow *sf, uint64_t
 		return 0; /* out of memory: nothing sent here, no byte lost */
 	if (mpt_maplist_push(&sf->tx, &m) < 0)
 		return 0;
-	long n = mpt_tcp_send2(sf->flow->tcp, p[0], pn[0], p[1], pn[1], now);
+	long n;
+	if (own) {
+		/* Counted first: the engine may send (and read) at once. */
+		uint64_t old_end = sf->own_end;
+		uint32_t old_ssn = sf->own_ssn;
+		if (sf->n_owned++ == 0)
+			sf->own_ssn = m.ssn;
+		sf->own_end = dsn + len;
+		n = mpt_tcp_send_owned(sf->flow->tcp, len, now);
+		if (n <= 0) {
+			sf->n_owned--;
+			sf->own_end = old_end;
+			sf->own_ssn = old_ssn;
+		} else {
+			sf->own_end = dsn + (uint64_t)n;
+		}
+	} else {
+		n = mpt_tcp_send2(sf->flow->tcp, p[0], pn[0], p[1], pn[1], now);
+	}
 	if (n != (long)len) {
 		/* Not expected (room was checked), but never leave a mapping
 		 * for bytes the engine did not take: the next mapping would

@@ -638,6 +638,117 @@ uint32_t mpt_sf_rcv_direct(void *ud, uint32_t seq, const uint8_t *data, uint32_t
 	return take;
 }
 
+/*
+ * Sending with two copies (application -> data-level buffer -> segment):
+ * a mapping sent with mpt_tcp_send_owned leaves its bytes in the
+ * data-level buffer, and each segment's payload is read from there.  The
+ * data-level buffer releases bytes at DATA_ACK, but a subflow may still
+ * have to send them again (the peer got them through another subflow, or
+ * its TCP-level ACK is still on the way): mpt_sf_snd_keep copies such
+ * bytes into the subflow's own ring first, so a slow or dead path never
+ * holds the data-level buffer.  An owned mapping's bytes are read from
+ * the data-level buffer from its DATA_ACK on, from the ring below it.
+ */
+bool mpt_sf_snd_read(void *ud, uint32_t seq, uint8_t *dst, uint32_t n)
+{
+	struct mpt_flow *f = ud;
+	struct mpt_subflow *sf = f->sf;
+	if (!sf || !sf->mp || sf->n_owned == 0)
+		return false;
+	const struct mpt_dsnd *snd = &sf->mp->snd;
+	struct mpt_tcp *tcp = f->tcp;
+	uint32_t rel = seq - sf->iss;
+	while (n > 0) {
+		const struct mpt_map *m = mpt_maplist_find(&sf->tx, rel);
+		uint32_t piece = n;
+		bool ring = true;
+		if (m && m->len > 0) {
+			uint32_t off = rel - m->ssn;
+			uint64_t dsn = m->dsn + off;
+			piece = MPT_MIN(n, m->len - off);
+			if (m->owned && mpt_dsn_lt(dsn, snd->una)) {
+				/* Kept in the ring (mpt_sf_snd_keep). */
+				piece = (uint32_t)MPT_MIN((uint64_t)piece, snd->una - dsn);
+			} else if (m->owned) {
+				ring = mpt_dsnd_copy(snd, dsn, dst, piece) < 0; /* never */
+			}
+		} else {
+			/* No mapping (plain TCP after a fallback) or an
+			 * infinite one: the ring, up to the next mapping. */
+			for (size_t i = 0; i < mpt_maplist_count(&sf->tx); i++) {
+				uint32_t d = mpt_maplist_at(&sf->tx, i)->ssn - rel;
+				if (d > 0 && d < piece && d < 0x80000000u)
+					piece = d;
+			}
+		}
+		if (ring)
+			mpt_tcp_snd_peek(tcp, sf->iss + rel, dst, piece);
+		dst += piece;
+		rel += piece;
+		n -= piece;
+	}
+	return true;
+}
+
+void mpt_sf_snd_keep(struct mpt_subflow *sf, uint64_t below, bool all, const uint32_t *acked)
+{
+	if (sf->n_owned == 0)
+		return;
+	struct mpt_mpconn *mp = sf->mp;
+	struct mpt_tcp *tcp = sf->flow ? sf->flow->tcp : NULL;
+	uint64_t una = mp->snd.una; /* below it: in the ring already */
+	if (all)
+		below = mp->snd.end;
+	uint32_t from = tcp ? mpt_tcp_snd_held_seq(tcp) : 0;
+	if (tcp && acked && mpt_seq_gt(*acked, from))
+		from = *acked;
+	size_t cnt = mpt_maplist_count(&sf->tx);
+	/* From the oldest owned mapping (kept ones before it wait there
+	 * for their TCP ACK: not walked again on every DATA_ACK). */
+	size_t i = mpt_maplist_find_index(&sf->tx, sf->own_ssn);
+	bool oldest = false; /* own_ssn names the oldest one still owned */
+	for (i = i < cnt ? i : 0; i < cnt && sf->n_owned > 0; i++) {
+		struct mpt_map *m = mpt_maplist_at_mut(&sf->tx, i);
+		if (!m->owned)
+			continue;
+		/* Owned DSNs grow in subflow order: the rest stay. */
+		if (mpt_dsn_geq(m->dsn, below)) {
+			if (!oldest)
+				sf->own_ssn = m->ssn;
+			break;
+		}
+		if (mpt_dsn_leq(m->dsn + m->len, below)) {
+			m->owned = false; /* all of it in the ring from now on */
+			sf->n_owned--;
+		} else if (!oldest) {
+			sf->own_ssn = m->ssn;
+			oldest = true;
+		}
+		if (!tcp)
+			continue;
+		/* Its bytes in [una, below) the engine may still send. */
+		uint64_t d0 = mpt_dsn_max(m->dsn, una);
+		uint64_t d1 = mpt_dsn_min(m->dsn + m->len, below);
+		uint32_t s0 = sf->iss + m->ssn + (uint32_t)(d0 - m->dsn);
+		if (mpt_seq_gt(from, s0)) {
+			uint32_t k = from - s0;
+			d0 = mpt_dsn_min(d0 + k, d1);
+			s0 = from;
+		}
+		if (mpt_dsn_geq(d0, d1))
+			continue; /* acknowledged at the TCP level: not needed */
+		const uint8_t *p[2];
+		size_t pn[2];
+		size_t len = (size_t)(d1 - d0);
+		if (mpt_dsnd_peek(&mp->snd, d0, len, p, pn) < 0)
+			continue; /* cannot happen: kept before the buffer releases them */
+		mpt_tcp_snd_fill(tcp, s0, p[0], (uint32_t)pn[0]);
+		if (pn[1] > 0)
+			mpt_tcp_snd_fill(tcp, s0 + (uint32_t)pn[0], p[1], (uint32_t)pn[1]);
+		mpt_mib_add(&mp->st->mib, MPT_MIB_MPTCPSndKept, len);
+	}
+}
+
 struct mpt_sock *mpt_sf_owner(const struct mpt_flow *f)
 {
 	return f->sf && f->sf->mp ? f->sf->mp->sock : NULL;

@@ -50,6 +50,8 @@ void mpt_sf_ext_input(void *ud, const struct mpt_tcp_seg *seg);
 /** Connection-level receive space beyond DATA_ACK (the window to advertise). */
 uint32_t mpt_sf_rcv_space(void *ud);
 uint32_t mpt_sf_rcv_direct(void *ud, uint32_t seq, const uint8_t *data, uint32_t n);
+/** Payload of owned mappings, from the data-level send buffer (ext_snd_read). */
+bool mpt_sf_snd_read(void *ud, uint32_t seq, uint8_t *dst, uint32_t n);
 /** The engine of flow f (owned by a subflow) reported ev. */
 void mpt_sf_event(struct mpt_flow *f, enum mpt_tcp_event ev);
 /* The socket of the connection flow f is a subflow of (NULL: none). */

@@ -440,13 +440,12 @@ long mpt_tcp_send(struct mpt_tcp *t, const void *data, size_t len, uint64_t now)
 	return mpt_tcp_send2(t, data, len, NULL, 0, now);
 }
 
-long mpt_tcp_send2(struct mpt_tcp *t, const void *data, size_t len, const void *data2, size_t len2,
-		   uint64_t now)
+/* Queue len + len2 bytes; owned: the owner keeps them (nothing copied). */
+static long send_queue(struct mpt_tcp *t, const void *data, size_t len, const void *data2,
+		       size_t len2, bool owned, uint64_t now)
 {
 	uint32_t room, n, n2;
 
-	if (!t || (!data && len) || (!data2 && len2))
-		return MPT_ERR_INVAL;
 	if (t->err)
 		return t->err;
 	switch (t->state) {
@@ -475,17 +474,59 @@ long mpt_tcp_send2(struct mpt_tcp *t, const void *data, size_t len, const void *
 	n = (uint32_t)MPT_MIN((size_t)room, len);
 	n2 = (uint32_t)MPT_MIN((size_t)(room - n), len2);
 	tcp_enter(t);
-	tcp_ring_write(&t->sb, t->sb.len, data, n);
-	t->sb.len += n;
-	if (n2) {
-		tcp_ring_write(&t->sb, t->sb.len, data2, n2);
-		t->sb.len += n2;
+	if (!owned) {
+		tcp_ring_write(&t->sb, t->sb.len, data, n);
+		if (n2)
+			tcp_ring_write(&t->sb, t->sb.len + n, data2, n2);
 	}
+	t->sb.len += n + n2;
 	n += n2;
 	if (tcp_may_send(t))
 		tcp_output(t, now);
 	tcp_leave(t);
 	return (long)n;
+}
+
+long mpt_tcp_send2(struct mpt_tcp *t, const void *data, size_t len, const void *data2, size_t len2,
+		   uint64_t now)
+{
+	if (!t || (!data && len) || (!data2 && len2))
+		return MPT_ERR_INVAL;
+	return send_queue(t, data, len, data2, len2, false, now);
+}
+
+long mpt_tcp_send_owned(struct mpt_tcp *t, size_t len, uint64_t now)
+{
+	if (!t || !t->cb.ext_snd_read)
+		return MPT_ERR_INVAL;
+	return send_queue(t, NULL, len, NULL, 0, true, now);
+}
+
+void mpt_tcp_snd_fill(struct mpt_tcp *t, uint32_t seq, const void *src, uint32_t n)
+{
+	const uint8_t *p = src;
+	uint32_t end = seq + n;
+
+	if (mpt_seq_lt(seq, t->sb_seq)) {
+		if (mpt_seq_leq(end, t->sb_seq))
+			return;
+		p += t->sb_seq - seq;
+		seq = t->sb_seq;
+	}
+	if (mpt_seq_gt(end, t->sb_seq + t->sb.len))
+		end = t->sb_seq + t->sb.len;
+	if (mpt_seq_lt(seq, end))
+		tcp_ring_write(&t->sb, seq - t->sb_seq, p, end - seq);
+}
+
+void mpt_tcp_snd_peek(const struct mpt_tcp *t, uint32_t seq, void *dst, uint32_t n)
+{
+	tcp_ring_read(&t->sb, seq - t->sb_seq, dst, n);
+}
+
+uint32_t mpt_tcp_snd_held_seq(const struct mpt_tcp *t)
+{
+	return t->sb_seq;
 }
 
 long mpt_tcp_recv(struct mpt_tcp *t, void *buf, size_t len, uint64_t now)

@@ -190,6 +190,17 @@ struct mpt_tcp_cb {
 	 */
 	uint32_t (*ext_rcv_direct)(void *ud, uint32_t seq, const uint8_t *data, uint32_t n);
 	/**
+	 * Optional: the payload of [seq, seq + n) for a segment being built,
+	 * when the owner queued bytes it keeps itself (mpt_tcp_send_owned:
+	 * MPTCP reads them from the data-level buffer, one copy less,
+	 * docs/architecture.md).  Fills all n bytes at dst and returns true,
+	 * or returns false and the engine reads its ring (bytes queued with
+	 * mpt_tcp_send, or given to it with mpt_tcp_snd_fill).  The owner
+	 * may read the ring for parts with mpt_tcp_snd_peek; it must not
+	 * call anything else in the engine.
+	 */
+	bool (*ext_snd_read)(void *ud, uint32_t seq, uint8_t *dst, uint32_t n);
+	/**
 	 * Optional: called when a public call into the engine (input, timer,
 	 * send, ...) returns, after its events: the engine's timers may have
 	 * changed (the owner's timer heap looks again: mpt_tcp_next_deadline).
@@ -316,6 +327,24 @@ long mpt_tcp_send(struct mpt_tcp *tcp, const void *data, size_t len, uint64_t no
  *  for an owner whose bytes wrap, one output pass for both). */
 long mpt_tcp_send2(struct mpt_tcp *tcp, const void *data, size_t len, const void *data2,
 		   size_t len2, uint64_t now);
+/**
+ * Queue len bytes the owner keeps: they take send-buffer room as with
+ * mpt_tcp_send, but are not copied; each segment asks cb.ext_snd_read for
+ * its payload.  Until the peer acknowledges them the owner must be able to
+ * supply them, or hand them over with mpt_tcp_snd_fill.  Returns as
+ * mpt_tcp_send; MPT_ERR_INVAL without cb.ext_snd_read.
+ */
+long mpt_tcp_send_owned(struct mpt_tcp *tcp, size_t len, uint64_t now);
+/** Copy bytes [seq, seq + n) into the send ring (owned bytes the owner can
+ *  no longer supply).  The part below the oldest byte still held (already
+ *  acknowledged) and beyond the queued data is ignored.  It only writes
+ *  the ring: the owner may call it from its hooks (ext_input). */
+void mpt_tcp_snd_fill(struct mpt_tcp *tcp, uint32_t seq, const void *src, uint32_t n);
+/** Read [seq, seq + n) of the send ring (inside the bytes still held);
+ *  for cb.ext_snd_read. */
+void mpt_tcp_snd_peek(const struct mpt_tcp *tcp, uint32_t seq, void *dst, uint32_t n);
+/** Sequence number of the oldest byte the send buffer still holds. */
+uint32_t mpt_tcp_snd_held_seq(const struct mpt_tcp *tcp);
 
 /**
  * Read in-order data.  Returns bytes copied (>0), 0 at end of stream (peer's

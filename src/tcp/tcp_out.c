@@ -280,7 +280,7 @@ uint32_t tcp_xmit(struct mpt_tcp *t, uint32_t seq, uint32_t len, uint16_t flags,
 	r = mpt_tcp_hdr_emit(seg, t->obuf_cap - MPT_TCP_HEADROOM, &h, opt, total_opt);
 	if (r < 0)
 		return 0; /* cannot happen: obuf is sized for 60 + mss */
-	if (len > 0)
+	if (len > 0 && !(t->cb.ext_snd_read && t->cb.ext_snd_read(t->cb.ud, seq, seg + r, len)))
 		tcp_ring_read(&t->sb, seq - t->sb_seq, seg + r, len);
 
 	consumed = len + (syn ? 1u : 0u) + (fin_ok ? 1u : 0u);

@@ -3,9 +3,17 @@
  * MPTCP data integrity: one subflow with 1 % loss (v1 and v0, 64 MiB),
  * a path outage in the middle of a two-path transfer (the dead path's
  * unacknowledged data is reinjected on the other; RFC 8684 §3.3.6), and a
- * move to a backup path after the stacks ran out of memory.
+ * move to a backup path after the stacks ran out of memory, and what
+ * every data segment carries on the wire (payload = its mapping's bytes).
  */
 #include "mptcp_scn.h"
+
+#include "base/splitmix.h"
+#include "common.h"
+#include "crypto/crypto.h"
+#include "wire/bytes.h"
+#include "wire/ip.h"
+#include "wire/mptcp.h"
 
 /*
  * 1 % loss, 20 ms RTT: the CUBIC/Reno response function (see
@@ -268,6 +276,168 @@ static void test_mappings_outlive_data_level(void **state)
 	assert_int_equal(mcounter_end(&o, 1, "MPRstTx"), 0);
 }
 
+/*
+ * What the wire carries, checked against the source: the client's bytes
+ * are the bulk pattern (splitmix64 of seed + block), so a forwarding node
+ * can check every payload byte of every client data segment, first
+ * transmission or retransmission, against the DSN its DSS mapping gives
+ * it.  Subflows send their mappings' bytes from the data-level buffer and
+ * keep a copy only of bytes the data level released while the subflow
+ * still needs them (sched.c send_chunk, subflow.c mpt_sf_snd_keep).  To
+ * make such bytes go out again, the node drops path 1's ACKs (server to
+ * client) from 0.3 to 1.3 s: the server has the data and DATA_ACKs it on
+ * path 0, path 1 never hears its own ACKs and retransmits them.  A kept
+ * copy that is wrong (or missing) shows here, and only here: the receiver
+ * discards a copy of data it already delivered without looking at it.
+ */
+#define AUDIT_SF 8
+static struct {
+	uint64_t seed;
+	bool have_idsn;
+	uint64_t idsn; /* the client's (RFC 8684 §3.1: first byte at idsn + 1) */
+	struct {
+		bool used;
+		size_t path;
+		uint16_t sport;
+		uint32_t iss;
+		uint32_t max_end; /* highest sequence number sent + 1 (relative) */
+	} sf[AUDIT_SF];
+	uint64_t checked, bad, rtx_checked, acks_dropped;
+} au;
+
+static int audit_sf(size_t path, uint16_t sport, bool syn, uint32_t seq)
+{
+	for (int i = 0; i < AUDIT_SF; i++)
+		if (au.sf[i].used && au.sf[i].path == path && au.sf[i].sport == sport)
+			return i;
+	if (!syn)
+		return -1;
+	for (int i = 0; i < AUDIT_SF; i++)
+		if (!au.sf[i].used) {
+			au.sf[i].used = true;
+			au.sf[i].path = path;
+			au.sf[i].sport = sport;
+			au.sf[i].iss = seq;
+			au.sf[i].max_end = 1;
+			return i;
+		}
+	return -1;
+}
+
+static bool audit_tamper(struct mctx *x, size_t path, int dir, uint8_t *pkt, size_t *len,
+			 size_t cap, uint64_t now)
+{
+	(void)x;
+	(void)cap;
+	if (dir == 1) {
+		if (path == 1 && now >= 300 * MS && now < 1300 * MS) {
+			au.acks_dropped++;
+			return false;
+		}
+		return true;
+	}
+	struct mpt_ip_hdr ip;
+	if (mpt_ip_parse(&ip, pkt, *len, false) < 0 || ip.proto != MPT_IPPROTO_TCP)
+		return true;
+	const uint8_t *tcp = pkt + ip.hdr_len;
+	size_t tlen = ip.payload_len, thl = (size_t)(tcp[12] >> 4) * 4;
+	if (thl < 20 || thl > tlen)
+		return true;
+	uint32_t seq = mpt_get32(tcp + 4);
+	int k = audit_sf(path, mpt_get16(tcp), (tcp[13] & 0x02) != 0, seq);
+	const uint8_t *map = NULL;
+	for (size_t i = 20; i + 1 < thl && tcp[i] != 0;) {
+		if (tcp[i] == 1) {
+			i++;
+			continue;
+		}
+		uint8_t ol = tcp[i + 1];
+		if (ol < 2 || i + ol > thl)
+			break;
+		const uint8_t *o = tcp + i;
+		/* The third ACK's MP_CAPABLE: the client's key first. */
+		if (o[0] == 30 && ol >= 12 && (o[2] >> 4) == MPT_MPTCP_MP_CAPABLE &&
+		    !au.have_idsn && (tcp[13] & 0x12) == 0x10) {
+			assert_int_equal(mpt_key_token_idsn(1, mpt_get64(o + 4), NULL, &au.idsn),
+					 0);
+			au.have_idsn = true;
+		}
+		if (o[0] == 30 && ol >= 4 && (o[2] >> 4) == MPT_MPTCP_DSS &&
+		    (o[3] & MPT_DSS_F_MAP) && (o[3] & MPT_DSS_F_DSN64)) {
+			size_t off = 4;
+			if (o[3] & MPT_DSS_F_ACK)
+				off += (o[3] & MPT_DSS_F_ACK64) ? 8 : 4;
+			if (off + 14 <= ol)
+				map = o + off;
+		}
+		i += ol;
+	}
+	size_t plen = tlen - thl;
+	if (k < 0 || plen == 0 || !map || !au.have_idsn)
+		return true;
+	uint64_t dsn = mpt_get64(map);
+	uint32_t ssn = mpt_get32(map + 8);
+	uint16_t dlen = mpt_get16(map + 12);
+	uint32_t rel = seq - au.sf[k].iss;
+	bool rtx = mpt_seq_lt(rel, au.sf[k].max_end);
+	if (mpt_seq_gt(rel + (uint32_t)plen, au.sf[k].max_end))
+		au.sf[k].max_end = rel + (uint32_t)plen;
+	const uint8_t *pay = tcp + thl;
+	for (size_t j = 0; j < plen; j++) {
+		uint32_t in = rel + (uint32_t)j - ssn;
+		if (in >= dlen) {
+			au.bad++; /* a payload byte outside the segment's mapping */
+			continue;
+		}
+		uint64_t so = dsn + in - (au.idsn + 1);
+		uint64_t st = au.seed + so / 8;
+		uint8_t blk[8];
+		mpt_put64(blk, mpt_splitmix64(&st));
+		au.checked++;
+		if (rtx)
+			au.rtx_checked++;
+		if (pay[j] != blk[so % 8])
+			au.bad++;
+	}
+	return true;
+}
+
+static void test_wire_bytes_match_mappings(void **state)
+{
+	(void)state;
+	struct mscn sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.name = "every client payload byte is its mapping's byte";
+	sc.bytes = 6u * MIB;
+	sc.seed = 61;
+	sc.npaths = 2;
+	for (int i = 0; i < 2; i++) {
+		sc.path[i].rate_bps = 50000000;
+		sc.path[i].rtt_ns = (uint64_t)(10 + 30 * i) * MS;
+	}
+	sc.tamper = audit_tamper;
+	/* ~1 s at 100 Mbit/s and path 1's recovery after its ACKs return. */
+	sc.budget_ns = 4 * SEC;
+	memset(&au, 0, sizeof(au));
+	au.seed = sc.seed;
+	struct mout o;
+	run_mscn(&sc, &o);
+	mcheck(&sc, &o);
+	fprintf(
+	    stderr,
+	    "  audited %llu payload bytes (%llu retransmitted), %llu wrong; MPTCPSndKept %llu B; "
+	    "%llu ACKs dropped\n",
+	    (unsigned long long)au.checked, (unsigned long long)au.rtx_checked,
+	    (unsigned long long)au.bad, (unsigned long long)mcounter(&o, 0, "MPTCPSndKept"),
+	    (unsigned long long)au.acks_dropped);
+	assert_true(au.have_idsn);
+	assert_true(au.checked >= sc.bytes);
+	assert_int_equal(au.bad, 0);
+	/* The scenario did what it is for: bytes kept, and sent again. */
+	assert_true(mcounter(&o, 0, "MPTCPSndKept") > 0);
+	assert_true(au.rtx_checked > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_lossy_v0),
 	    cmocka_unit_test(test_destroy_mid_transfer),
 	    cmocka_unit_test(test_mappings_outlive_data_level),
+	    cmocka_unit_test(test_wire_bytes_match_mappings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,9 @@ struct hnode {
 	 * mpt_tcp_send2 in two pieces; wraps counts reads in two pieces */
 	bool zc;
 	uint64_t zc_wraps;
+	/* owned sends: mpt_tcp_send_owned, the payload from the node's
+	 * cb.ext_snd_read (set by the test) */
+	bool owned;
 	uint8_t *sink;
 	size_t sink_len, sink_cap;
 	bool eof;
@@ -255,11 +258,12 @@ static inline void hnet_pump(struct hnet *net)
 		if (nd->src && st != MPT_TCP_CLOSED) {
 			while (nd->src_off < nd->src_len) {
 				size_t left = nd->src_len - nd->src_off, k = left / 3;
-				long r = nd->zc ? mpt_tcp_send2(nd->tcp, nd->src + nd->src_off, k,
-								nd->src + nd->src_off + k, left - k,
-								net->now)
-						: mpt_tcp_send(nd->tcp, nd->src + nd->src_off, left,
-							       net->now);
+				long r = nd->owned ? mpt_tcp_send_owned(nd->tcp, left, net->now)
+					 : nd->zc ? mpt_tcp_send2(nd->tcp, nd->src + nd->src_off, k,
+								  nd->src + nd->src_off + k,
+								  left - k, net->now)
+						  : mpt_tcp_send(nd->tcp, nd->src + nd->src_off,
+								 left, net->now);
 
 				if (r <= 0)
 					break;
