@@ -95,7 +95,7 @@ git -C "$SRC" diff --quiet HEAD -- src include tools CMakeLists.txt 2>/dev/null 
 IPERF_VER=$(iperf3 --version 2>/dev/null | head -n 1 | awk '{ print $1, $2 }')
 python3 - "$RES" "$CMDLINE" "$T" "$REV" "$G_RECV" "$G_SEND" "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$IPERF_VER" <<'PY' >"$OUT"
-import sys, re, datetime, platform, os
+import sys, re, datetime, platform, os, json
 res, cmd, T, rev, g_recv, g_send, load, iperf = sys.argv[1:9]
 
 def rows(path):
@@ -156,6 +156,16 @@ for name, title, g in (("recv", "mpt receives: kernel iperf3 -c -> mpt perf -s",
               g, dso.get("[kernel.kallsyms]", 0.0),
               sum(v for k, v in dso.items() if "libc" in k),
               sum(v for k, v in dso.items() if k == "mpt" or k.endswith("/mpt"))))
+    if name == "send":
+        try:
+            j = json.load(open(f"{res}/send.json"))
+            sent = j["end"]["sum_sent"]["bytes"]
+            kept = j["mptcp"]["snd_kept_bytes"]
+            print("Bytes the subflows copied into their own send rings (`MPTCPSndKept`: DATA_ACKed "
+                  "before their TCP ACK came back; the rest went out straight from the data-level "
+                  "buffer, two copies): %.1f %% of the %.2f GB sent.\n" % (100.0 * kept / sent, sent / 1e9))
+        except (OSError, KeyError, ValueError, ZeroDivisionError):
+            print("Bytes kept in the subflows' send rings: not known (no `snd_kept_bytes` in mpt perf's JSON).\n")
     print("| what mpt's process was doing | share of its samples |")
     print("|---|---|")
     for label, v in cats:

@@ -841,6 +841,12 @@ void perf_report_end(struct perf *p, bool partial)
 		cJSON_AddNumberToObject(mp, "reinjected_bytes", reinj);
 	}
 	cJSON_AddNumberToObject(mp, "retransmits", (double)retr);
+	/* Sent bytes a subflow copied into its own send ring (DATA_ACKed
+	 * before its TCP ACK came; the rest goes out from the data-level
+	 * buffer: docs/architecture.md). */
+	uint64_t kept = 0;
+	if (p->st && mpt_stack_counter_by_name(p->st, "MPTCPSndKept", &kept) == 0)
+		cJSON_AddNumberToObject(mp, "snd_kept_bytes", (double)kept);
 	cJSON_AddItemToObject(mp, "subflows", subs);
 	cJSON_AddItemToObject(mp, "streams", mstreams);
 	(void)any;
