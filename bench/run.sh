@@ -76,8 +76,9 @@ for label, (b, t, e, c) in zip(("TCP", "MPTCP, 1 subflow"), cost):
     b, t, e, c = int(b), int(t), int(e), int(c)
     print(f"| {label} | {e:,} | {c:,} | {t:,} | {b:,} | {e/b:.2f} | {c/b:.2f} | {(e+c)/b:.2f} | {t/b:.1f} |")
 print()
-print("Copies per byte, MPTCP: the data goes application -> data-level send buffer -> subflow send ring -> "
-      "packet on the sender (three copies), packet -> data-level receive buffer -> application on the receiver "
+print("Copies per byte, MPTCP: the data goes application -> data-level send buffer -> packet on the sender "
+      "(two copies; a subflow copies into its own send ring only bytes it must keep after DATA_ACK, and "
+      "reinjected bytes), packet -> data-level receive buffer -> application on the receiver "
       "when a subflow's data comes in order (two; out of order at the subflow level it goes through the "
       "subflow's receive ring first: three); the simulator adds its own copy of each packet; the subflows read "
       "from and write to the data-level buffers directly, without a scratch buffer in between "
